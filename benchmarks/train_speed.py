@@ -1,0 +1,68 @@
+"""Training throughput per model, fp32 vs bf16 autocast + channels_last, side by side in one run.
+
+    python benchmarks/train_speed.py [--models model3 model1 ...] [--batch 64] [--steps 3]
+
+Prints images/s of full training steps (forward, backward, SGD/Adam step) on random data of
+the model's paper input size, and the bf16/fp32 ratio. Also sums the CPU time of the finished
+reproduction runs recorded in results/runs/.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+
+import torch
+
+from lrfp.experiments import EXPERIMENTS
+from lrfp.records import cpu_has_native_bf16, cpu_name
+from lrfp.results import load_records
+
+
+def images_per_second(exp, bf16: bool, batch: int, steps: int) -> float:
+    torch.manual_seed(0)
+    from lrfp.models import create_model
+
+    model = create_model(exp.model, norm=exp.norm, pretrained="none")
+    opt = (torch.optim.Adam if exp.optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=1e-3)
+    x = torch.randn(batch, 3, exp.input_size, exp.input_size)
+    y = torch.randint(0, 2, (batch,))
+    if bf16:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+
+    def step():
+        with ctx():
+            loss = torch.nn.functional.cross_entropy(model(x).float(), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch * steps / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", help="default: every configuration of the paper")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=3)
+    args = parser.parse_args()
+    print(f"cpu: {cpu_name()}, torch threads {torch.get_num_threads()}, native bf16: {cpu_has_native_bf16()}")
+    print(f"{'model':14} {'variant':13} {'px':>4} {'fp32 img/s':>11} {'bf16 img/s':>11} {'bf16/fp32':>9}")
+    for exp in EXPERIMENTS:
+        if args.models and exp.model not in args.models:
+            continue
+        fp32 = images_per_second(exp, False, args.batch, args.steps)
+        bf16 = images_per_second(exp, True, args.batch, args.steps)
+        print(f"{exp.model:14} {exp.variant:13} {exp.input_size:>4} {fp32:11.1f} {bf16:11.1f} {bf16 / fp32:9.2f}", flush=True)
+    records = load_records()
+    total = sum(h["seconds"] for r in records for h in r["history"])
+    print(f"reproduction so far: {len(records)} run record(s), {total / 3600:.2f} h of training wall time")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Self-describing checkpoints: weights plus everything needed to use them, plain data only.
+
+A checkpoint loads with `torch.load(path, weights_only=True)`: it holds tensors, numbers,
+strings, lists and dicts, never pickled objects.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .models import create_model
+
+FORMAT = "lrfp-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable lrfp checkpoint."""
+
+
+def atomic_save(obj, path: Path) -> None:
+    """torch.save to a temporary file, then rename: a killed process never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def make_checkpoint(
+    model: nn.Module,
+    *,
+    name: str,
+    kwargs: dict,
+    classes: list[str],
+    input_size: int,
+    mean,
+    std,
+    metrics: dict | None = None,
+    command: str = "",
+    extra: dict | None = None,
+) -> dict:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": {"name": name, "kwargs": dict(kwargs)},
+        "classes": list(classes),
+        "input_size": int(input_size),
+        "normalization": {"mean": [float(m) for m in mean], "std": [float(s) for s in std]},
+        "metrics": metrics or {},
+        "command": command,
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+        **(extra or {}),
+    }
+
+
+def read_checkpoint(path) -> dict:
+    """Load and validate a checkpoint file (weights_only); CheckpointError says what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle errors, zip errors, unsafe globals: all mean "not ours"
+        raise CheckpointError(f"{path}: not an lrfp checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path}: not an lrfp checkpoint (a plain state_dict or another tool's file?); "
+            "make one with `lrfp train`"
+        )
+    if ckpt.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {ckpt['version']} is newer than this lrfp ({VERSION})")
+    return ckpt
+
+
+def model_from_checkpoint(ckpt: dict) -> nn.Module:
+    """Rebuild the model and load its weights. Transfer models are built without downloading."""
+    spec = ckpt["model"]
+    kwargs = dict(spec["kwargs"])
+    if "pretrained" in kwargs:
+        kwargs["pretrained"] = "none"  # the checkpoint's own weights replace any pretrained ones
+    model = create_model(spec["name"], **kwargs)
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"weights do not fit model {spec['name']} {spec['kwargs']}: {exc}") from exc
+    return model.eval()
+
+
+def load_model(path) -> tuple[nn.Module, dict]:
+    ckpt = read_checkpoint(path)
+    return model_from_checkpoint(ckpt), ckpt

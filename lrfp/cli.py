@@ -1,0 +1,212 @@
+"""The `lrfp` command line: data build | train | evaluate | predict | reproduce."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .checkpoint import CheckpointError
+from .data import BadImageError, DatasetError
+from .models import MODEL_NAMES, NORMS, PRETRAINED, UnknownModelError, WeightsUnavailableError
+
+# Errors a user can fix: printed as one line, exit code 2, no traceback.
+USER_ERRORS = (DatasetError, BadImageError, CheckpointError, UnknownModelError, WeightsUnavailableError, ValueError)
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def cmd_data_build(args) -> int:
+    from .sources import BuildOptions, build_dataset, format_counts, parse_split
+
+    opts = BuildOptions(
+        min_face=args.min_face,
+        margin=args.margin,
+        balance=args.balance,
+        seed=args.seed,
+        split=parse_split(args.split),
+        include_incorrect=args.include_incorrect,
+        groups_file=Path(args.groups) if args.groups else None,
+    )
+    stats = build_dataset(Path(args.source), Path(args.out), opts)
+    print(format_counts(stats))
+    if stats["skipped"]:
+        print(f"{len(stats['skipped'])} source file(s) skipped (unreadable); the build went on without them:")
+        for msg in stats["skipped"]:
+            print(f"  {msg}")
+    print(f"wrote {args.out}/manifest.json (sha256 {stats['manifest_sha256'][:12]}) and stats.json")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .engine import TrainConfig, fit
+
+    cfg = TrainConfig(
+        model=args.model,
+        data=args.data,
+        norm=args.norm,
+        pretrained=args.pretrained,
+        epochs=args.epochs,
+        milestones=args.milestones,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        input_size=args.input_size,
+        seed=args.seed,
+        precision=args.precision,
+        out=args.out,
+        run_id=args.run_id,
+        degrade=args.degrade,
+    )
+    record = fit(cfg, progress=not args.no_progress, fresh=args.fresh)
+    last = record["milestones"][str(max(int(k) for k in record["milestones"]))]
+    run_path = Path(record["config"]["out"]) / record["run_id"]
+    print(f"done: {run_path}/{last['checkpoint']}  test accuracy {last['test']['accuracy']:.4f}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .data import FaceDataset, folder_samples, preset_transform, split_samples
+    from .engine import evaluate
+    from .inference import resolve_checkpoint
+    from .checkpoint import load_model
+
+    model, ckpt = load_model(resolve_checkpoint(args.model))
+    root = Path(args.data)
+    samples, classes = folder_samples(root) if args.split == "all" else split_samples(root, args.split)
+    if classes != ckpt["classes"]:
+        raise DatasetError(f"{root}: classes {classes} differ from the checkpoint's {ckpt['classes']}")
+    norm = ckpt["normalization"]
+    dataset = FaceDataset(root, samples, classes, preset_transform(ckpt["input_size"], mean=norm["mean"], std=norm["std"]))
+    result = evaluate(model, dataset, args.batch_size, progress=not args.json)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(f"{args.model} on {root} ({args.split}, n={result['n']})")
+        print(f"accuracy {result['accuracy']:.4f}  balanced accuracy {result['balanced_accuracy']:.4f}  "
+              f"avg loss {result['avg_loss']:.4f}")  # fmt: skip
+        print("confusion matrix (rows = true, columns = predicted):", classes)
+        for c, row in zip(classes, result["confusion_matrix"]):
+            print(f"  {c:>14} {row}")
+        for c, m in result["per_class"].items():
+            print(f"  {c:>14} precision {m['precision']:.3f} recall {m['recall']:.3f} f1 {m['f1']:.3f}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .data import load_image
+    from .inference import Classifier
+
+    clf = Classifier(args.model)
+    status = 0
+    for path in args.images:
+        try:
+            image = load_image(path)
+        except BadImageError as exc:
+            print(f"{path}\terror: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        pred = clf.predict([image])[0]
+        print(f"{path}\t{pred.label}\t{pred.probability:.4f}")
+    return status
+
+
+def cmd_reproduce(args) -> int:
+    from .reproduce import reproduce
+
+    done = reproduce(
+        data=args.data,
+        experiments=args.experiment,
+        models=args.model,
+        out=args.out,
+        precision=args.precision,
+        progress=not args.no_progress,
+    )
+    print(f"finished {len(done)} configuration(s): {', '.join(done)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lrfp", description="Face-mask classification for low-resolution faces.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="build the face-crop dataset").add_subparsers(dest="data_command", required=True)
+    build = data.add_parser("build", help="crop faces from a PASCAL VOC set (or split a class-folder set)")
+    build.add_argument("--source", required=True, help="images/ + annotations/ (VOC), or <class>/ folders")
+    build.add_argument("--out", required=True, help="output folder (an ImageFolder plus manifest.json)")
+    build.add_argument("--min-face", type=int, default=8, help="smallest face kept, shorter box side in px (8)")
+    build.add_argument("--margin", type=float, default=0.0, help="enlarge each box by this fraction per side (0)")
+    build.add_argument("--balance", action=argparse.BooleanOptionalAction, default=True,
+                       help="subsample with_mask to the without_mask count in each split (on)")  # fmt: skip
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--split", default="80,4,16", help="train,val,test percentages (80,4,16 as the paper)")
+    build.add_argument("--include-incorrect", action="store_true", help="also export mask_weared_incorrect")
+    build.add_argument("--groups", help="CSV (group,image) of near-duplicate photos; default SOURCE/near_duplicate_groups.csv")
+    build.set_defaults(func=cmd_data_build)
+
+    train = sub.add_parser("train", help="train one model; resumes RUN_DIR/last.pt when present")
+    train.add_argument("--model", required=True, choices=MODEL_NAMES)
+    train.add_argument("--norm", choices=NORMS, help="model1/model2 normalization (batchnorm)")
+    train.add_argument("--pretrained", choices=PRETRAINED, help="transfer models: imagenet (default) or none")
+    train.add_argument("--data", required=True, help="dataset folder built by `lrfp data build`")
+    train.add_argument("--epochs", type=int, default=80)
+    train.add_argument("--milestones", type=_int_list, default=(30, 50, 80),
+                       help="epochs at which the test split is evaluated and a checkpoint kept (30,50,80)")  # fmt: skip
+    train.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam for model3, sgd otherwise")
+    train.add_argument("--lr", type=float, default=0.001)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--input-size", type=int, help="px; default 64 for model3, 224 otherwise")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                       help="auto: bf16 autocast + channels_last where the CPU has native bf16, else fp32")  # fmt: skip
+    train.add_argument("--degrade", choices=("outdoor",), help="simulate low-resolution outdoor video while training")
+    train.add_argument("--out", default="runs", help="runs folder (runs)")
+    train.add_argument("--run-id", help="run folder name; default from model, variant, optimizer, size, seed")
+    train.add_argument("--fresh", action="store_true", help="start over instead of resuming")
+    train.add_argument("--no-progress", action="store_true", help="no progress bars (one line per epoch stays)")
+    train.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="evaluate a checkpoint on a class-folder dataset")
+    ev.add_argument("--model", required=True, help="checkpoint path or a name in weights/")
+    ev.add_argument("--data", required=True)
+    ev.add_argument("--split", default="all", choices=("all", "train", "val", "test"),
+                    help="all: every image of the folders (default); else a split of the manifest")  # fmt: skip
+    ev.add_argument("--batch-size", type=int, default=64)
+    ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    ev.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="classify face images")
+    pr.add_argument("--model", required=True, help="checkpoint path or a name in weights/")
+    pr.add_argument("images", nargs="+")
+    pr.set_defaults(func=cmd_predict)
+
+    rep = sub.add_parser("reproduce", help="run the paper's experiments still missing from results/")
+    rep.add_argument("--experiment", type=int, nargs="+", choices=(1, 2, 3, 4))
+    rep.add_argument("--model", nargs="+", choices=MODEL_NAMES, help="only these models")
+    rep.add_argument("--data", default="data/fmd853-lr")
+    rep.add_argument("--out", default="runs/reproduce", help="where run folders and checkpoints go")
+    rep.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
+    rep.add_argument("--no-progress", action="store_true")
+    rep.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as exc:
+        print(f"lrfp: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lrfp: interrupted; `lrfp train` resumes from the last finished epoch", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Face-crop datasets on disk: safe image loading, split manifests, transform presets.
+
+A dataset is an ImageFolder (`ROOT/<class>/*.png|jpg`). `lrfp data build` writes
+`ROOT/manifest.json` beside it with the train/val/test file lists; every model reads the same
+lists, so every model sees the same test set.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torchvision.transforms import v2
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+# Pillow's own decompression-bomb guard stays on; this is the limit it enforces (pixels).
+Image.MAX_IMAGE_PIXELS = 64_000_000
+# ImageNet statistics for every model: required by the pretrained ones, harmless for the rest.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+MANIFEST_NAME = "manifest.json"
+SPLITS = ("train", "val", "test")
+
+
+class DatasetError(ValueError):
+    """A dataset folder or manifest that cannot be used as it is."""
+
+
+class BadImageError(ValueError):
+    """A file that is not a readable image."""
+
+
+def load_image(source) -> Image.Image:
+    """Open a path or file-like object as an RGB image, honouring EXIF orientation.
+
+    Any mode (RGBA, L, P, CMYK, 16-bit) comes back as 8-bit RGB. A file that is not an image,
+    is truncated, or exceeds the pixel limit raises BadImageError naming it.
+    """
+    name = getattr(source, "name", source)
+    try:
+        with Image.open(source) as img:
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+                # 16/32-bit grey: scale to 8 bits instead of clipping
+                img = img.point(lambda v: v / 256).convert("L")
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                rgba = img.convert("RGBA")
+                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                img = Image.alpha_composite(background, rgba)
+            return img.convert("RGB")
+    except Image.DecompressionBombError as exc:
+        raise BadImageError(f"{name}: image too large ({exc})") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadImageError(f"{name}: not a readable image ({exc})") from exc
+
+
+def list_images(root: Path) -> dict[str, list[Path]]:
+    """Class name -> sorted image paths of an ImageFolder. Raises DatasetError when unusable."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such dataset folder")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        raise DatasetError(
+            f"{root}: expected one folder per class (e.g. with_mask/ and without_mask/), found {classes or 'none'}"
+        )
+    files = {c: sorted(p for p in (root / c).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) for c in classes}
+    empty = [c for c, fs in files.items() if not fs]
+    if empty:
+        raise DatasetError(f"{root}: class folder(s) {empty} hold no images")
+    return files
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: str  # relative to the dataset root
+    label: str
+    face_px: int | None = None  # shorter side of the face box in the source image
+
+
+def manifest_path(root: Path) -> Path:
+    return Path(root) / MANIFEST_NAME
+
+
+def read_manifest(root: Path) -> dict:
+    path = manifest_path(root)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no split manifest; build the dataset with `lrfp data build`")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc})") from exc
+    if not all(s in manifest.get("splits", {}) for s in SPLITS) or "classes" not in manifest:
+        raise DatasetError(f"{path}: not an lrfp manifest (needs 'classes' and splits {SPLITS})")
+    return manifest
+
+
+def manifest_hash(root: Path) -> str:
+    return hashlib.sha256(manifest_path(root).read_bytes()).hexdigest()
+
+
+def split_samples(root: Path, split: str) -> tuple[list[Sample], list[str]]:
+    """The samples of one split of a built dataset, and the class names in label order."""
+    manifest = read_manifest(root)
+    if split not in SPLITS:
+        raise DatasetError(f"unknown split {split!r}; use one of {SPLITS}")
+    samples = [Sample(s["path"], s["label"], s.get("face_px")) for s in manifest["splits"][split]]
+    missing = [s.path for s in samples if not (Path(root) / s.path).is_file()]
+    if missing:
+        raise DatasetError(f"{root}: {len(missing)} file(s) of the {split} split are missing, e.g. {missing[0]}")
+    return samples, list(manifest["classes"])
+
+
+def folder_samples(root: Path) -> tuple[list[Sample], list[str]]:
+    """Every image of an ImageFolder (no manifest needed), and its class names."""
+    files = list_images(root)
+    samples = [Sample(str(p.relative_to(root)), c) for c, paths in files.items() for p in paths]
+    return samples, list(files)
+
+
+def preset_transform(input_size: int, train: bool = False, mean=IMAGENET_MEAN, std=IMAGENET_STD, degrade=None):
+    """The transform every model uses: resize any face to `input_size` square, normalize.
+
+    Training adds the paper's augmentation (random rotation, horizontal flip). `degrade`, if
+    given, is a transform applied to the uint8 image first (low-resolution simulation).
+    """
+    # Geometric steps run on the PIL image (Pillow's C code): torchvision's tensor rotation is
+    # several times slower per small image and contends with the training threads.
+    steps: list = [v2.ToImage(), degrade] if degrade is not None else []
+    if train:
+        steps += [v2.RandomRotation(10), v2.RandomHorizontalFlip()]
+    steps += [
+        v2.Resize((input_size, input_size), antialias=True),
+        v2.ToImage(),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(mean, std),
+    ]
+    return v2.Compose(steps)
+
+
+class FaceDataset(torch.utils.data.Dataset):
+    """Samples held in memory as decoded images (crops are tiny), transformed on access."""
+
+    def __init__(self, root: Path, samples: list[Sample], classes: list[str], transform):
+        self.root = Path(root)
+        self.samples = samples
+        self.classes = classes
+        self.transform = transform
+        unknown = sorted({s.label for s in samples} - set(classes))
+        if unknown:
+            raise DatasetError(f"{root}: labels {unknown} are not among the classes {classes}")
+        self.targets = [classes.index(s.label) for s in samples]
+        self.images = [load_image(self.root / s.path) for s in samples]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        return self.transform(self.images[i]), self.targets[i]

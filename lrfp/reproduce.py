@@ -1,0 +1,79 @@
+"""`lrfp reproduce`: run every paper configuration still missing, resuming partial runs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .engine import TrainConfig, fit
+from .experiments import BATCH_SIZE, EPOCHS, LR, MILESTONES, NO_IMAGENET, Experiment, select
+from .models import WeightsUnavailableError, _load_imagenet_state
+from .records import read_json, write_json_atomic
+from .results import RESULTS_DIR, RUNS_SUBDIR, write_summary
+
+
+def resolve_pretrained(exp: Experiment) -> tuple[str | None, str]:
+    """The weights a configuration can really start from here, and the deviation to report."""
+    if exp.pretrained != "imagenet":
+        return exp.pretrained, ""
+    try:
+        _load_imagenet_state(exp.model)
+        return "imagenet", ""
+    except WeightsUnavailableError:
+        return "none", NO_IMAGENET
+
+
+def experiment_config(exp: Experiment, data: str, out: str, precision: str = "auto") -> tuple[TrainConfig, str]:
+    pretrained, deviation = resolve_pretrained(exp)
+    cfg = TrainConfig(
+        model=exp.model, data=data, norm=exp.norm, pretrained=pretrained, epochs=EPOCHS, milestones=MILESTONES,
+        optimizer=exp.optimizer, lr=LR, batch_size=BATCH_SIZE, input_size=exp.input_size, seed=0,
+        precision=precision, out=out,
+    ).resolved()  # fmt: skip
+    return cfg, deviation
+
+
+def reproduce(
+    data: str,
+    experiments: list[int] | None = None,
+    models: list[str] | None = None,
+    out: str = "runs/reproduce",
+    results_dir: Path = RESULTS_DIR,
+    precision: str = "auto",
+    progress: bool = True,
+    log=print,
+) -> list[str]:
+    """Train each selected configuration to 80 epochs (milestones 30/50/80); return the run ids done.
+
+    Results are published to results/runs/<run_id>.json at every milestone (atomically), and
+    results/summary.csv is rewritten each time, so a killed reproduction loses at most the
+    epochs since its last checkpoint.
+    """
+    done = []
+    for exp in select(experiments, models):
+        cfg, deviation = experiment_config(exp, data, out, precision)
+        dest = Path(results_dir) / RUNS_SUBDIR / f"{cfg.run_id}.json"
+        meta = {
+            "experiment": exp.experiment,
+            "paper_table": exp.paper_table,
+            "variant": exp.variant if not deviation else "scratch",
+            "deviation": deviation,
+        }
+        if dest.is_file() and read_json(dest).get("status") == "finished":
+            log(f"skip {cfg.run_id}: finished")
+            done.append(cfg.run_id)
+            continue
+        log(f"== experiment {exp.experiment}: {cfg.run_id}" + (f" ({deviation})" if deviation else ""))
+
+        def publish(record: dict, epoch: int) -> None:
+            if str(epoch) in record["milestones"] or epoch == cfg.epochs:
+                write_json_atomic(record | {"experiment": meta}, dest)
+                write_summary(results_dir)
+
+        record = fit(cfg, progress=progress, log=log, command=_command(exp, data), on_epoch=publish)
+        write_json_atomic(record | {"experiment": meta}, dest)
+        write_summary(results_dir)
+        done.append(cfg.run_id)
+    return done
+
+
+def _command(exp: Experiment, data: str) -> str:
+    return f"lrfp reproduce --experiment {exp.experiment} --model {exp.model} --data {data}"

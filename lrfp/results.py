@@ -1,0 +1,97 @@
+"""Run records in results/ as pandas tables, beside the paper's reported numbers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .metrics import FACE_SIZE_BINS
+from .records import read_json
+
+PAPER_CSV = Path(__file__).with_name("paper_results.csv")
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
+RUNS_SUBDIR = "runs"
+SUMMARY_NAME = "summary.csv"
+SUMMARY_COLUMNS = [
+    "experiment", "paper_table", "model", "variant", "pretrained", "optimizer", "input_size", "epochs",
+    "accuracy", "balanced_accuracy", "avg_loss", "paper_accuracy", "paper_avg_loss", "deviation",
+    "seconds_per_epoch", "run_id",
+]  # fmt: skip
+
+
+def paper_table() -> pd.DataFrame:
+    """Tables 4-9 of the paper: accuracy as a fraction (the paper prints percent)."""
+    df = pd.read_csv(PAPER_CSV)
+    df["accuracy"] = df.pop("accuracy_pct") / 100
+    return df
+
+
+def load_records(results_dir: Path = RESULTS_DIR) -> list[dict]:
+    runs = Path(results_dir) / RUNS_SUBDIR
+    return [read_json(p) for p in sorted(runs.glob("*.json"))] if runs.is_dir() else []
+
+
+def summary_rows(record: dict) -> list[dict]:
+    """One row per milestone epoch of a run record."""
+    cfg, meta = record["config"], record.get("experiment", {})
+    variant = cfg.get("norm") or cfg.get("pretrained") or "-"
+    rows = []
+    for epoch, result in sorted(record["milestones"].items(), key=lambda kv: int(kv[0])):
+        test = result["test"]
+        row = {
+            "experiment": meta.get("experiment"),
+            "paper_table": meta.get("paper_table"),
+            "model": cfg["model"],
+            "variant": meta.get("variant", variant),
+            "pretrained": cfg.get("pretrained") or "none",
+            "optimizer": cfg["optimizer"],
+            "input_size": cfg["input_size"],
+            "epochs": int(epoch),
+            "accuracy": test["accuracy"],
+            "balanced_accuracy": test["balanced_accuracy"],
+            "avg_loss": test["avg_loss"],
+            "deviation": meta.get("deviation", ""),
+            "seconds_per_epoch": record.get("seconds_per_epoch"),
+            "run_id": record["run_id"],
+        }
+        for name, _, _ in FACE_SIZE_BINS:
+            row[f"accuracy_face_{name}"] = test.get("by_face_size", {}).get(name, {}).get("accuracy")
+        rows.append(row)
+    return rows
+
+
+def summary_frame(records: list[dict]) -> pd.DataFrame:
+    rows = [row for r in records for row in summary_rows(r)]
+    bins = [f"accuracy_face_{name}" for name, _, _ in FACE_SIZE_BINS]
+    df = pd.DataFrame(rows, columns=[c for c in SUMMARY_COLUMNS if c not in ("paper_accuracy", "paper_avg_loss")] + bins)
+    if df.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS + bins)
+    paper = paper_table().rename(columns={"accuracy": "paper_accuracy", "avg_loss": "paper_avg_loss"})
+    # the paper's table is keyed by its own variant names; our deviation runs map to the same row
+    df["_paper_variant"] = df.apply(lambda r: _paper_variant(r["model"], r["variant"]), axis=1)
+    df = df.merge(
+        paper[["model", "variant", "epochs", "paper_accuracy", "paper_avg_loss"]].rename(
+            columns={"variant": "_paper_variant"}
+        ),
+        on=["model", "_paper_variant", "epochs"],
+        how="left",
+    ).drop(columns="_paper_variant")
+    return df[SUMMARY_COLUMNS + bins].sort_values(["experiment", "model", "variant", "epochs"], ignore_index=True)
+
+
+def _paper_variant(model: str, variant: str) -> str:
+    if model == "model3":
+        return "-"
+    if model in ("vgg16", "resnet18", "alexnet"):
+        return "imagenet"
+    return variant
+
+
+def write_summary(results_dir: Path = RESULTS_DIR) -> pd.DataFrame:
+    df = summary_frame(load_records(results_dir))
+    path = Path(results_dir) / SUMMARY_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    df.to_csv(tmp, index=False, float_format="%.4f")
+    tmp.replace(path)
+    return df

@@ -1,0 +1,346 @@
+"""Build the low-resolution face-crop dataset from a public source.
+
+Two kinds of source:
+- a PASCAL VOC face-mask set (`images/` + `annotations/*.xml`, e.g. Kaggle "Face Mask Detection"):
+  every box of a kept class whose shorter side is at least `min_face` px is cropped at native
+  resolution (never upscaled on disk);
+- a class-folder set of crops (`<class>/*.png|jpg`): the images are copied and split.
+
+The split is made by SOURCE IMAGE: all faces of one photo, and photos that are copies of each
+other (same bytes, or listed together in a near-duplicate groups CSV), land in one split. The
+proportions hold for the crops of each class, not just for the photos.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+import shutil
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+from .data import MANIFEST_NAME, SPLITS, BadImageError, DatasetError, list_images, load_image
+
+PAPER_CLASSES = ("with_mask", "without_mask")
+INCORRECT_CLASS = "mask_weared_incorrect"  # spelled as in the source annotations
+NEAR_DUPLICATES_FILE = "near_duplicate_groups.csv"
+STATS_NAME = "stats.json"
+FACE_SIZE_BINS = (8, 12, 16, 24, 32, 48, 64, 96, 128)
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class Crop:
+    source: str  # source image, relative to the source folder
+    index: int  # object index within the source image
+    label: str
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 as annotated
+    face_px: int
+    image: Image.Image | None = field(default=None, repr=False)
+
+    @property
+    def path(self) -> str:
+        return f"{self.label}/{Path(self.source).stem}_{self.index:03d}.png"
+
+
+@dataclass
+class BuildOptions:
+    min_face: int = 8
+    margin: float = 0.0
+    balance: bool = True
+    seed: int = 0
+    split: tuple[float, float, float] = (80, 4, 16)
+    include_incorrect: bool = False
+    groups_file: Path | None = None
+
+
+def parse_split(text: str) -> tuple[float, float, float]:
+    parts = [float(p) for p in text.split(",")]
+    if len(parts) != 3 or any(p < 0 for p in parts) or sum(parts) <= 0 or parts[0] == 0:
+        raise ValueError(f"--split needs three non-negative numbers train,val,test with train > 0, got {text!r}")
+    total = sum(parts)
+    return tuple(p / total * 100 for p in parts)
+
+
+class _UnionFind:
+    def __init__(self):
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr)
+
+
+def parse_voc(xml_path: Path) -> tuple[str, list[tuple[str, tuple[int, int, int, int]]]]:
+    """(image file name, [(class, box)]) of one PASCAL VOC file; ValueError naming the file if bad."""
+    try:
+        root = ET.parse(xml_path).getroot()
+        filename = (root.findtext("filename") or f"{xml_path.stem}.png").strip()
+        objects = []
+        for obj in root.iter("object"):
+            bb = obj.find("bndbox")
+            box = tuple(int(round(float(bb.findtext(k)))) for k in ("xmin", "ymin", "xmax", "ymax"))
+            objects.append((obj.findtext("name").strip(), box))
+        return filename, objects
+    except (ET.ParseError, AttributeError, TypeError, ValueError) as exc:
+        raise ValueError(f"{xml_path}: not a readable PASCAL VOC annotation ({exc})") from exc
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _crop(image: Image.Image, box, margin: float) -> Image.Image:
+    x0, y0, x1, y1 = box
+    dx, dy = (x1 - x0) * margin, (y1 - y0) * margin
+    w, h = image.size
+    region = (max(0, round(x0 - dx)), max(0, round(y0 - dy)), min(w, round(x1 + dx)), min(h, round(y1 + dy)))
+    return image.crop(region)
+
+
+def collect_voc(source: Path, classes: tuple[str, ...], opts: BuildOptions, skipped: list[str]) -> list[Crop]:
+    xml_files = sorted((source / "annotations").glob("*.xml"))
+    if not xml_files:
+        raise DatasetError(f"{source}/annotations: no PASCAL VOC .xml files")
+    crops: list[Crop] = []
+    for xml_path in tqdm(xml_files, desc="reading source", unit="img", leave=False):
+        try:
+            filename, objects = parse_voc(xml_path)
+        except ValueError as exc:
+            skipped.append(str(exc))
+            _warn(f"{exc}; skipped")
+            continue
+        image_path = source / "images" / filename
+        kept = []
+        for index, (label, box) in enumerate(objects):
+            face_px = min(box[2] - box[0], box[3] - box[1])
+            if label in classes and face_px >= opts.min_face:
+                kept.append(Crop(f"images/{filename}", index, label, box, face_px))
+        if not kept:
+            continue
+        try:
+            image = load_image(image_path)
+        except (BadImageError, FileNotFoundError) as exc:
+            skipped.append(str(exc))
+            _warn(f"{exc}; its {len(kept)} face(s) skipped")
+            continue
+        for crop in kept:
+            crop.image = _crop(image, crop.box, opts.margin)
+        crops.extend(kept)
+    return crops
+
+
+def collect_folders(source: Path, classes: tuple[str, ...], skipped: list[str]) -> list[Crop]:
+    files = list_images(source)
+    missing = [c for c in PAPER_CLASSES if c not in files]
+    if missing:
+        raise DatasetError(f"{source}: class folder(s) {missing} missing; found {list(files)}")
+    crops = []
+    for label in classes:
+        for i, path in enumerate(tqdm(files.get(label, []), desc=f"reading {label}", unit="img", leave=False)):
+            try:
+                image = load_image(path)
+            except BadImageError as exc:
+                skipped.append(str(exc))
+                _warn(f"{exc}; skipped")
+                continue
+            w, h = image.size
+            crops.append(Crop(f"{label}/{path.name}", 0, label, (0, 0, w, h), min(w, h), image))
+    return crops
+
+
+def group_sources(source: Path, sources: list[str], groups_file: Path | None) -> dict[str, str]:
+    """Source image -> group id, merging byte-identical files and listed near-duplicates."""
+    uf = _UnionFind()
+    by_hash: dict[str, str] = {}
+    for rel in sources:
+        uf.find(rel)
+        digest = _file_sha256(source / rel)
+        if digest in by_hash:
+            uf.union(by_hash[digest], rel)
+        else:
+            by_hash[digest] = rel
+    if groups_file is not None and groups_file.is_file():
+        listed: dict[str, list[str]] = defaultdict(list)
+        with groups_file.open(newline="") as f:
+            for row in csv.DictReader(f):
+                listed[row["group"]].append(row["image"])
+        known = set(sources)
+        for members in listed.values():
+            present = [m for m in members if m in known]
+            for m in present[1:]:
+                uf.union(present[0], m)
+    return {rel: uf.find(rel) for rel in sources}
+
+
+def assign_splits(
+    group_counts: dict[str, Counter], classes: tuple[str, ...], fractions, seed: int
+) -> dict[str, str]:
+    """Group -> split, so that each class's crops follow `fractions` as closely as whole groups allow.
+
+    Greedy: biggest groups first (seeded shuffle breaks ties); each goes to the split that is
+    least full, measured per class as (crops after adding) / (target crops), weighted by the
+    share of that class the group carries.
+    """
+    totals = Counter()
+    for counts in group_counts.values():
+        totals.update(counts)
+    targets = {s: {c: totals[c] * f / 100 for c in classes} for s, f in zip(SPLITS, fractions)}
+    current = {s: Counter() for s in SPLITS}
+    order = sorted(group_counts)
+    random.Random(seed).shuffle(order)
+    order.sort(key=lambda g: -sum(group_counts[g].values()))
+    assignment = {}
+    for g in order:
+        counts = group_counts[g]
+
+        def fullness(split: str) -> float:
+            score = 0.0
+            for c in classes:
+                if counts[c]:
+                    target = targets[split][c]
+                    ratio = (current[split][c] + counts[c]) / target if target > 0 else float("inf")
+                    score += counts[c] / max(totals[c], 1) * ratio
+            return score
+
+        best = min(SPLITS, key=lambda s: (fullness(s), SPLITS.index(s)))
+        assignment[g] = best
+        current[best].update(counts)
+    return assignment
+
+
+def balance_split(crops: list[Crop], seed: int) -> list[Crop]:
+    """Subsample every class to the size of the smallest class (seeded)."""
+    by_class: dict[str, list[Crop]] = defaultdict(list)
+    for crop in crops:
+        by_class[crop.label].append(crop)
+    if len(by_class) < 2:
+        return crops
+    n = min(len(v) for v in by_class.values())
+    rng = random.Random(seed)
+    kept = []
+    for label in sorted(by_class):
+        members = sorted(by_class[label], key=lambda c: c.path)
+        kept.extend(members if len(members) == n else rng.sample(members, n))
+    return kept
+
+
+def face_size_histogram(crops: list[Crop], classes) -> dict:
+    edges = list(FACE_SIZE_BINS) + [None]
+    labels = [f"{lo}-{hi - 1}" if hi else f">={lo}" for lo, hi in zip(edges[:-1], edges[1:])]
+    hist = {c: [0] * len(labels) for c in classes}
+    for crop in crops:
+        for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+            if crop.face_px >= lo and (hi is None or crop.face_px < hi):
+                hist[crop.label][i] += 1
+    return {"bins": labels, "counts": hist}
+
+
+def _prepare_out(out: Path, classes) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not (out / MANIFEST_NAME).is_file():
+            raise DatasetError(f"{out}: exists, is not empty and holds no {MANIFEST_NAME}; choose an empty folder")
+        old = json.loads((out / MANIFEST_NAME).read_text()).get("classes", [])
+        for c in set(old) | set(classes):
+            shutil.rmtree(out / c, ignore_errors=True)
+    for c in classes:
+        (out / c).mkdir(parents=True, exist_ok=True)
+
+
+def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> dict:
+    """Build OUT/<class>/*.png, OUT/manifest.json and OUT/stats.json; return the stats."""
+    opts = opts or BuildOptions()
+    source, out = Path(source), Path(out)
+    if not source.is_dir():
+        raise DatasetError(f"{source}: no such source folder")
+    classes = PAPER_CLASSES + ((INCORRECT_CLASS,) if opts.include_incorrect else ())
+    skipped: list[str] = []
+    is_voc = (source / "annotations").is_dir()
+    crops = collect_voc(source, classes, opts, skipped) if is_voc else collect_folders(source, classes, skipped)
+    present = {c.label for c in crops}
+    absent = [c for c in PAPER_CLASSES if c not in present]
+    if absent:
+        raise DatasetError(f"{source}: no usable faces of class(es) {absent} (min face {opts.min_face} px)")
+
+    groups_file = opts.groups_file or (source / NEAR_DUPLICATES_FILE)
+    group_of = group_sources(source, sorted({c.source for c in crops}), groups_file)
+    group_counts: dict[str, Counter] = defaultdict(Counter)
+    for crop in crops:
+        group_counts[group_of[crop.source]][crop.label] += 1
+    split_of_group = assign_splits(group_counts, classes, opts.split, opts.seed)
+    by_split = {s: [c for c in crops if split_of_group[group_of[c.source]] == s] for s in SPLITS}
+    before = {s: dict(Counter(c.label for c in by_split[s])) for s in SPLITS}
+    if opts.balance:
+        by_split = {s: balance_split(by_split[s], opts.seed + i) for i, s in enumerate(SPLITS)}
+
+    _prepare_out(out, classes)
+    selected = sorted((c for s in SPLITS for c in by_split[s]), key=lambda c: c.path)
+    for crop in tqdm(selected, desc="writing crops", unit="img", leave=False):
+        crop.image.save(out / crop.path)
+
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "classes": list(classes),
+        "source": {"kind": "voc" if is_voc else "folders", "name": source.name},
+        "options": {
+            "min_face": opts.min_face,
+            "margin": opts.margin,
+            "balance": opts.balance,
+            "seed": opts.seed,
+            "split": list(opts.split),
+            "include_incorrect": opts.include_incorrect,
+            "near_duplicate_groups": groups_file.name if groups_file.is_file() else None,
+        },
+        "splits": {
+            s: [
+                {"path": c.path, "label": c.label, "face_px": c.face_px, "source": c.source, "box": list(c.box)}
+                for c in sorted(by_split[s], key=lambda c: c.path)
+            ]
+            for s in SPLITS
+        },
+    }
+    (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+    stats = {
+        "classes": list(classes),
+        "counts": {s: {c: sum(1 for x in by_split[s] if x.label == c) for c in classes} for s in SPLITS},
+        "counts_before_balance": {s: {c: before[s].get(c, 0) for c in classes} for s in SPLITS},
+        "source_images": {s: len({x.source for x in by_split[s]}) for s in SPLITS},
+        "face_size_histogram": face_size_histogram(selected, classes),
+        "skipped": skipped,
+        "manifest_sha256": hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest(),
+    }
+    (out / STATS_NAME).write_text(json.dumps(stats, indent=1, sort_keys=True) + "\n")
+    return stats
+
+
+def format_counts(stats: dict) -> str:
+    classes = stats["classes"]
+    lines = [f"{'split':<6} " + " ".join(f"{c:>22}" for c in classes) + f" {'total':>7} {'photos':>7}"]
+    for s in SPLITS:
+        row = stats["counts"][s]
+        lines.append(
+            f"{s:<6} "
+            + " ".join(f"{row[c]:>10} (of {stats['counts_before_balance'][s][c]:>5})" for c in classes)
+            + f" {sum(row.values()):>7} {stats['source_images'][s]:>7}"
+        )
+    return "\n".join(lines)

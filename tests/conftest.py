@@ -1,0 +1,83 @@
+"""Shared fixtures: small generated face-mask data sets written as real files."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+SHARED_FMD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmd853"
+
+SKIN = [(224, 172, 105), (198, 134, 66), (141, 85, 36), (255, 219, 172)]
+MASK = [(70, 110, 220), (240, 240, 240), (40, 40, 40), (90, 200, 160)]
+
+
+def draw_face(draw: ImageDraw.ImageDraw, box, masked: bool, rng: random.Random) -> None:
+    """A cartoon face: skin oval, eyes, and either a mask over the lower half or a mouth."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    draw.ellipse(box, fill=rng.choice(SKIN))
+    for ex in (x0 + w * 0.3, x0 + w * 0.7):
+        draw.ellipse((ex - w * 0.08, y0 + h * 0.32, ex + w * 0.08, y0 + h * 0.42), fill=(20, 20, 20))
+    if masked:
+        draw.rectangle((x0 + w * 0.1, y0 + h * 0.55, x1 - w * 0.1, y1 - h * 0.08), fill=rng.choice(MASK))
+    else:
+        draw.rectangle((x0 + w * 0.35, y0 + h * 0.7, x1 - w * 0.35, y0 + h * 0.78), fill=(150, 30, 30))
+
+
+VOC_OBJECT = """  <object><name>{label}</name><bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox></object>
+"""
+
+
+def make_voc_source(root: Path, n_images: int = 24, seed: int = 0, faces_per_image=(1, 3)) -> Path:
+    """images/ + annotations/ like the Kaggle set: scenes with 1-3 boxed faces of either class."""
+    rng = random.Random(seed)
+    (root / "images").mkdir(parents=True)
+    (root / "annotations").mkdir()
+    for i in range(n_images):
+        img = Image.new("RGB", (120, 80), tuple(rng.randrange(60, 200) for _ in range(3)))
+        draw = ImageDraw.Draw(img)
+        objects = []
+        for k in range(rng.randint(*faces_per_image)):
+            size = rng.randint(10, 24)
+            x0, y0 = 4 + k * 38, rng.randint(2, 80 - size - 2)
+            label = rng.choice(["with_mask", "without_mask"])
+            box = (x0, y0, x0 + size, y0 + size + 2)
+            draw_face(draw, box, label == "with_mask", rng)
+            objects.append(VOC_OBJECT.format(label=label, x0=box[0], y0=box[1], x1=box[2], y1=box[3]))
+        name = f"scene{i}.png"
+        img.save(root / "images" / name)
+        (root / "annotations" / f"scene{i}.xml").write_text(
+            f"<annotation>\n  <filename>{name}</filename>\n  <size><width>120</width><height>80</height></size>\n"
+            + "".join(objects)
+            + "</annotation>\n"
+        )
+    return root
+
+
+def make_class_folders(root: Path, per_class: int = 20, seed: int = 0, size: int = 20) -> Path:
+    """A plain ImageFolder of face crops: with_mask/ and without_mask/."""
+    rng = random.Random(seed)
+    for label in ("with_mask", "without_mask"):
+        (root / label).mkdir(parents=True)
+        for i in range(per_class):
+            img = Image.new("RGB", (size, size), tuple(rng.randrange(60, 200) for _ in range(3)))
+            draw_face(ImageDraw.Draw(img), (0, 0, size - 1, size - 1), label == "with_mask", rng)
+            img.save(root / label / f"{label}_{i:03d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def voc_source(tmp_path_factory) -> Path:
+    return make_voc_source(tmp_path_factory.mktemp("voc"), n_images=60)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory, voc_source) -> Path:
+    """A built dataset (crops + manifest) from the generated VOC source, split 60/20/20."""
+    from lrfp.sources import BuildOptions, build_dataset
+
+    out = tmp_path_factory.mktemp("built") / "ds"
+    build_dataset(voc_source, out, BuildOptions(split=(60, 20, 20)))
+    return out
