@@ -125,6 +125,7 @@ def cmd_reproduce(args) -> int:
         models=args.model,
         out=args.out,
         precision=args.precision,
+        input_size=args.input_size,
         progress=not args.no_progress,
     )
     print(f"finished {len(done)} configuration(s): {', '.join(done)}")
@@ -191,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--data", default="data/fmd853-lr")
     rep.add_argument("--out", default="runs/reproduce", help="where run folders and checkpoints go")
     rep.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
+    rep.add_argument("--input-size", type=int,
+                     help="run the paper's 224 px configurations at this smaller size (marked as a deviation)")  # fmt: skip
     rep.add_argument("--no-progress", action="store_true")
     rep.set_defaults(func=cmd_reproduce)
     return parser

@@ -21,11 +21,21 @@ def resolve_pretrained(exp: Experiment) -> tuple[str | None, str]:
         return "none", NO_IMAGENET
 
 
-def experiment_config(exp: Experiment, data: str, out: str, precision: str = "auto") -> tuple[TrainConfig, str]:
+def experiment_config(
+    exp: Experiment, data: str, out: str, precision: str = "auto", input_size: int | None = None
+) -> tuple[TrainConfig, str]:
+    """The training config of one paper configuration, and its deviations from the paper ('' if none).
+
+    `input_size` replaces the paper's input size where it is larger (a CPU-budget deviation).
+    """
     pretrained, deviation = resolve_pretrained(exp)
+    size = exp.input_size
+    if input_size is not None and input_size < exp.input_size:
+        size = input_size
+        deviation = "; ".join(filter(None, [f"input {size} px instead of {exp.input_size} px (CPU budget)", deviation]))
     cfg = TrainConfig(
         model=exp.model, data=data, norm=exp.norm, pretrained=pretrained, epochs=EPOCHS, milestones=MILESTONES,
-        optimizer=exp.optimizer, lr=LR, batch_size=BATCH_SIZE, input_size=exp.input_size, seed=0,
+        optimizer=exp.optimizer, lr=LR, batch_size=BATCH_SIZE, input_size=size, seed=0,
         precision=precision, out=out,
     ).resolved()  # fmt: skip
     return cfg, deviation
@@ -38,6 +48,7 @@ def reproduce(
     out: str = "runs/reproduce",
     results_dir: Path = RESULTS_DIR,
     precision: str = "auto",
+    input_size: int | None = None,
     progress: bool = True,
     log=print,
 ) -> list[str]:
@@ -49,12 +60,12 @@ def reproduce(
     """
     done = []
     for exp in select(experiments, models):
-        cfg, deviation = experiment_config(exp, data, out, precision)
+        cfg, deviation = experiment_config(exp, data, out, precision, input_size)
         dest = Path(results_dir) / RUNS_SUBDIR / f"{cfg.run_id}.json"
         meta = {
             "experiment": exp.experiment,
             "paper_table": exp.paper_table,
-            "variant": exp.variant if not deviation else "scratch",
+            "variant": "scratch" if NO_IMAGENET in deviation else exp.variant,
             "deviation": deviation,
         }
         if dest.is_file() and read_json(dest).get("status") == "finished":
@@ -68,7 +79,8 @@ def reproduce(
                 write_json_atomic(record | {"experiment": meta}, dest)
                 write_summary(results_dir)
 
-        record = fit(cfg, progress=progress, log=log, command=_command(exp, data), on_epoch=publish)
+        command = _command(exp, data) + (f" --input-size {input_size}" if input_size else "")
+        record = fit(cfg, progress=progress, log=log, command=command, on_epoch=publish)
         write_json_atomic(record | {"experiment": meta}, dest)
         write_summary(results_dir)
         done.append(cfg.run_id)
