@@ -5,14 +5,13 @@ strings, lists and dicts, never pickled objects.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .models import create_model
+from .records import atomic_path
 
 FORMAT = "lrfp-checkpoint"
 VERSION = 1
@@ -23,17 +22,9 @@ class CheckpointError(ValueError):
 
 
 def atomic_save(obj, path: Path) -> None:
-    """torch.save to a temporary file, then rename: a killed process never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    """torch.save through a temporary file: a killed process never leaves half a checkpoint."""
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def make_checkpoint(

@@ -1,4 +1,4 @@
-"""The `lrfp` command line: data build | train | evaluate | predict | reproduce."""
+"""The `lrfp` command line: data build | train | evaluate | predict | reproduce | publish | report."""
 from __future__ import annotations
 
 import argparse
@@ -132,6 +132,25 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def cmd_publish(args) -> int:
+    from .publish import publish
+
+    index = publish()
+    print(f"default model: {index.get('default')}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import update_readme
+    from .results import write_summary
+
+    df = write_summary()
+    if not update_readme():
+        raise ValueError("README.md has no results markers to fill")
+    print(f"README.md results section updated from {len(df)} summary row(s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lrfp", description="Face-mask classification for low-resolution faces.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run the paper's 224 px configurations at this smaller size (marked as a deviation)")  # fmt: skip
     rep.add_argument("--no-progress", action="store_true")
     rep.set_defaults(func=cmd_reproduce)
+
+    sub.add_parser("publish", help="copy each family's best checkpoint (by validation) to weights/ with a model card"
+                   ).set_defaults(func=cmd_publish)  # fmt: skip
+    sub.add_parser("report", help="rewrite results/summary.csv and the README results tables").set_defaults(
+        func=cmd_report
+    )
     return parser
 
 

@@ -1,6 +1,7 @@
 """Run records on disk: atomic JSON writes and the facts about the machine a run used."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -13,18 +14,29 @@ import torch
 import torchvision
 
 
-def write_json_atomic(data, path: Path) -> None:
+@contextlib.contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside `path`; on success it replaces `path` in one rename.
+
+    A process killed mid-write leaves the old file (or none), never half a file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.write("\n")
+        yield tmp
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be read by others
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_json_atomic(data, path: Path) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write("\n")
 
 
 def read_json(path: Path):

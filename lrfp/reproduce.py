@@ -6,6 +6,8 @@ from pathlib import Path
 from .engine import TrainConfig, fit
 from .experiments import BATCH_SIZE, EPOCHS, LR, MILESTONES, NO_IMAGENET, Experiment, select
 from .models import WeightsUnavailableError, _load_imagenet_state
+from .inference import WEIGHTS_DIR
+from .publish import publish
 from .records import read_json, write_json_atomic
 from .results import RESULTS_DIR, RUNS_SUBDIR, write_summary
 
@@ -47,6 +49,7 @@ def reproduce(
     models: list[str] | None = None,
     out: str = "runs/reproduce",
     results_dir: Path = RESULTS_DIR,
+    weights_dir: Path = WEIGHTS_DIR,
     precision: str = "auto",
     input_size: int | None = None,
     progress: bool = True,
@@ -74,15 +77,16 @@ def reproduce(
             continue
         log(f"== experiment {exp.experiment}: {cfg.run_id}" + (f" ({deviation})" if deviation else ""))
 
-        def publish(record: dict, epoch: int) -> None:
+        def publish_milestone(record: dict, epoch: int) -> None:
             if str(epoch) in record["milestones"] or epoch == cfg.epochs:
                 write_json_atomic(record | {"experiment": meta}, dest)
                 write_summary(results_dir)
 
         command = _command(exp, data) + (f" --input-size {input_size}" if input_size else "")
-        record = fit(cfg, progress=progress, log=log, command=command, on_epoch=publish)
+        record = fit(cfg, progress=progress, log=log, command=command, on_epoch=publish_milestone)
         write_json_atomic(record | {"experiment": meta}, dest)
         write_summary(results_dir)
+        publish(results_dir, weights_dir, log=log)
         done.append(cfg.run_id)
     return done
 

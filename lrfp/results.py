@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from .metrics import FACE_SIZE_BINS
-from .records import read_json
+from .records import atomic_path, read_json
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
@@ -89,9 +89,6 @@ def _paper_variant(model: str, variant: str) -> str:
 
 def write_summary(results_dir: Path = RESULTS_DIR) -> pd.DataFrame:
     df = summary_frame(load_records(results_dir))
-    path = Path(results_dir) / SUMMARY_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
-    df.to_csv(tmp, index=False, float_format="%.4f")
-    tmp.replace(path)
+    with atomic_path(Path(results_dir) / SUMMARY_NAME) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.4f")
     return df

@@ -1,0 +1,125 @@
+"""Publish the best checkpoint of each model family to weights/, with a model card.
+
+"Best" is chosen on the VALIDATION split (highest accuracy, then lowest loss, at a milestone
+epoch), never on the test split, whose numbers are only reported.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .inference import WEIGHTS_DIR
+from .metrics import FACE_SIZE_BINS
+from .records import read_json, write_json_atomic
+from .results import RESULTS_DIR, load_records
+
+INDEX_NAME = "index.json"
+# families small enough for git (< ~20 MB as fp32 checkpoints)
+PUBLISHED_FAMILIES = ("model1", "model2", "model3", "mobilenet_v2")
+
+
+def _val_at(record: dict, epoch: int) -> tuple[float, float]:
+    entry = next(h for h in record["history"] if h["epoch"] == epoch)
+    return entry["val_accuracy"], entry["val_loss"]
+
+
+def best_milestone(records: list[dict]) -> tuple[dict, int] | None:
+    """(record, epoch) with the best validation accuracy, then lowest validation loss."""
+    candidates = [
+        (r, int(e)) for r in records if r.get("status") == "finished" for e in r["milestones"]
+    ]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (_val_at(*c)[0], -_val_at(*c)[1]))
+
+
+def model_card(name: str, record: dict, epoch: int) -> str:
+    cfg, test = record["config"], record["milestones"][str(epoch)]["test"]
+    meta = record.get("experiment", {})
+    val_acc, val_loss = _val_at(record, epoch)
+    bins = test.get("by_face_size", {})
+    lines = [
+        f"# {name}: model card",
+        "",
+        f"- **Model**: `{cfg['model']}` {cfg['model_kwargs']}, input {cfg['input_size']} px, "
+        f"{cfg['optimizer']} lr {cfg['lr']}, batch {cfg['batch_size']}, {epoch} epochs (seed {cfg['seed']}).",
+        f"- **Run**: `{record['run_id']}`; record in `results/runs/{record['run_id']}.json`.",
+        f"- **Command**: `{record['command']}`",
+        f"- **Data**: `{record['data']['root']}` built by `lrfp data build` from the Kaggle \"Face Mask Detection\" "
+        f"set (CC0), manifest sha256 `{record['data']['manifest_sha256'][:16]}…`; split sizes {record['data']['sizes']}.",
+        f"- **Chosen by** validation accuracy {val_acc:.4f} (loss {val_loss:.4f}) among its family's milestones.",
+        f"- **Deviation from the paper**: {meta.get('deviation') or 'none'}.",
+        "",
+        "## Test metrics",
+        "",
+        "| accuracy | balanced accuracy | avg loss | ROC-AUC | n |",
+        "|---|---|---|---|---|",
+        f"| {test['accuracy']:.4f} | {test['balanced_accuracy']:.4f} | {test['avg_loss']:.4f} | "
+        f"{test.get('roc_auc', float('nan')):.4f} | {test['n']} |",
+        "",
+        "Confusion matrix (rows = true, columns = predicted, order " + ", ".join(test["classes"]) + "): "
+        + str(test["confusion_matrix"]),
+        "",
+        "By face size (shorter side of the face box in the source photo):",
+        "",
+        "| face size | accuracy | n |",
+        "|---|---|---|",
+        *[f"| {b} px | {bins[b]['accuracy']:.4f} | {bins[b]['n']} |" for b, _, _ in FACE_SIZE_BINS if b in bins],
+        "",
+        "## Limits",
+        "",
+        "- Trained on about 1000 face crops from web photos (many selfie series of few people); the test "
+        "split is about 200 faces, so one error moves accuracy by about 0.5 points.",
+        "- Two classes only: a mask worn below the nose was left out of training and gets either label.",
+        "- Every face is resized to the input size above whatever its own size; accuracy differs by "
+        "face size (see the table).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def publish(results_dir: Path = RESULTS_DIR, weights_dir: Path = WEIGHTS_DIR, log=print) -> dict:
+    """Copy each family's best milestone checkpoint to weights/<family>.pt, write cards and index.json."""
+    records = load_records(results_dir)
+    weights_dir = Path(weights_dir)
+    index_path = weights_dir / INDEX_NAME
+    index = read_json(index_path) if index_path.is_file() else {"models": {}}
+    for family in PUBLISHED_FAMILIES:
+        chosen = best_milestone([r for r in records if r["config"]["model"] == family])
+        if chosen is None:
+            continue
+        record, epoch = chosen
+        src = Path(record["config"]["out"]) / record["run_id"] / record["milestones"][str(epoch)]["checkpoint"]
+        if not src.is_file():
+            log(f"{family}: {src} is not on this machine; kept the published one")
+            continue
+        weights_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, weights_dir / f"{family}.pt")
+        (weights_dir / f"{family}.md").write_text(model_card(family, record, epoch))
+        test = record["milestones"][str(epoch)]["test"]
+        index["models"][family] = {
+            "file": f"{family}.pt",
+            "run_id": record["run_id"],
+            "epoch": epoch,
+            "val_accuracy": _val_at(record, epoch)[0],
+            "val_loss": _val_at(record, epoch)[1],
+            "test_accuracy": test["accuracy"],
+            "input_size": record["config"]["input_size"],
+        }
+        log(f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {test['accuracy']:.4f})")
+    if index["models"]:
+        best = max(index["models"].items(), key=lambda kv: (kv[1]["val_accuracy"], -kv[1]["val_loss"]))
+        index["default"] = best[0]
+        write_json_atomic(index, index_path)
+    return index
+
+
+def default_model(weights_dir: Path = WEIGHTS_DIR) -> str | None:
+    """Name of the app's default checkpoint in weights/, or None when nothing is published."""
+    index_path = Path(weights_dir) / INDEX_NAME
+    if index_path.is_file():
+        name = read_json(index_path).get("default")
+        if name and (Path(weights_dir) / f"{name}.pt").is_file():
+            return name
+    found = sorted(p.stem for p in Path(weights_dir).glob("*.pt"))
+    return found[0] if found else None

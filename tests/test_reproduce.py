@@ -1,0 +1,70 @@
+import pandas as pd
+import pytest
+
+import lrfp.reproduce as rep
+from lrfp.experiments import EXPERIMENTS, NO_IMAGENET
+from lrfp.models import WeightsUnavailableError
+from lrfp.publish import default_model, publish
+from lrfp.records import read_json
+from lrfp.report import results_markdown
+from lrfp.results import SUMMARY_COLUMNS, paper_table, summary_frame
+
+
+def test_the_experiments_cover_the_papers_tables():
+    paper = paper_table()
+    assert len(paper) == 30
+    ours = {(e.model, e.variant) for e in EXPERIMENTS if e.paper_table}
+    theirs = {(m, v if m in ("model1", "model2") else ("-" if m == "model3" else "imagenet"))
+              for m, v in zip(paper["model"], paper["variant"])}  # fmt: skip
+    assert ours == theirs
+    assert len(EXPERIMENTS) * 3 == 33  # 30 paper rows + mobilenet_v2 at 30/50/80
+
+
+@pytest.fixture
+def short_reproduction(monkeypatch):
+    monkeypatch.setattr(rep, "EPOCHS", 2)
+    monkeypatch.setattr(rep, "MILESTONES", (1, 2))
+
+
+def test_reproduce_publishes_records_summary_and_weights(tiny_dataset, tmp_path, short_reproduction, monkeypatch):
+    results = tmp_path / "results"
+    logs = []
+    done = rep.reproduce(str(tiny_dataset), experiments=[3], out=str(tmp_path / "runs"), results_dir=results,
+                         weights_dir=tmp_path / "weights", input_size=None, progress=False, log=logs.append)  # fmt: skip
+    assert done == ["model3-adam-64px-s0"]
+    record = read_json(results / "runs" / "model3-adam-64px-s0.json")
+    assert record["status"] == "finished" and record["experiment"]["paper_table"] == 6
+    summary = pd.read_csv(results / "summary.csv")
+    assert list(summary.columns[: len(SUMMARY_COLUMNS)]) == SUMMARY_COLUMNS
+    assert summary["epochs"].tolist() == [1, 2]
+    # joined with the paper's Table 6 by model and epochs (relabel the run's milestone as 30)
+    as_30 = summary_frame([record | {"milestones": {"30": record["milestones"]["2"]}}])
+    assert as_30["paper_accuracy"].tolist() == [pytest.approx(0.991)]
+    assert as_30["paper_avg_loss"].tolist() == [pytest.approx(0.0312)]
+    # a second call skips the finished configuration
+    logs.clear()
+    rep.reproduce(str(tiny_dataset), experiments=[3], out=str(tmp_path / "runs"), results_dir=results,
+                  weights_dir=tmp_path / "weights", progress=False, log=logs.append)  # fmt: skip
+    assert any("skip model3" in line for line in logs)
+    assert (tmp_path / "weights" / "model3.pt").is_file()  # published when the run finished
+    index = publish(results, tmp_path / "weights2", log=logs.append)
+    assert index["default"] == "model3" and (tmp_path / "weights2" / "model3.pt").is_file()
+    card = (tmp_path / "weights2" / "model3.md").read_text()
+    assert "Test metrics" in card and record["command"] in card
+    assert default_model(tmp_path / "weights2") == "model3"
+    markdown = results_markdown(summary)
+    assert "Table 6" in markdown and "model3-adam-64px-s0" in markdown
+
+
+def test_missing_imagenet_weights_become_a_marked_deviation(tiny_dataset, tmp_path, monkeypatch):
+    def unavailable(name):
+        raise WeightsUnavailableError("offline")
+
+    monkeypatch.setattr(rep, "_load_imagenet_state", unavailable)
+    alexnet = next(e for e in EXPERIMENTS if e.model == "alexnet")
+    cfg, deviation = rep.experiment_config(alexnet, str(tiny_dataset), str(tmp_path), input_size=64)
+    assert cfg.pretrained == "none" and cfg.input_size == 64
+    assert NO_IMAGENET in deviation and "64 px instead of 224 px" in deviation
+    model3 = next(e for e in EXPERIMENTS if e.model == "model3")
+    cfg, deviation = rep.experiment_config(model3, str(tiny_dataset), str(tmp_path), input_size=64)
+    assert deviation == "" and cfg.optimizer == "adam"
