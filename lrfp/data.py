@@ -33,15 +33,19 @@ class BadImageError(ValueError):
     """A file that is not a readable image."""
 
 
-def load_image(source) -> Image.Image:
+UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")
+
+
+def load_image(source, formats=None, name: str | None = None) -> Image.Image:
     """Open a path or file-like object as an RGB image, honouring EXIF orientation.
 
-    Any mode (RGBA, L, P, CMYK, 16-bit) comes back as 8-bit RGB. A file that is not an image,
-    is truncated, or exceeds the pixel limit raises BadImageError naming it.
+    Any mode (RGBA, L, P, CMYK, 16-bit) comes back as 8-bit RGB. A file that is not an image
+    (or, with `formats`, not one of those formats, judged by content, not by name), is
+    truncated, or exceeds the pixel limit raises BadImageError naming it.
     """
-    name = getattr(source, "name", source)
+    name = name or getattr(source, "name", source)
     try:
-        with Image.open(source) as img:
+        with Image.open(source, formats=formats) as img:
             img = ImageOps.exif_transpose(img)
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 # 16/32-bit grey: scale to 8 bits instead of clipping
@@ -53,7 +57,10 @@ def load_image(source) -> Image.Image:
             return img.convert("RGB")
     except Image.DecompressionBombError as exc:
         raise BadImageError(f"{name}: image too large ({exc})") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError as exc:
+        allowed = f" of the accepted formats ({', '.join(formats)})" if formats else ""
+        raise BadImageError(f"{name}: not a readable image{allowed}") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise BadImageError(f"{name}: not a readable image ({exc})") from exc
 
 

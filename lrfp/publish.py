@@ -8,10 +8,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .inference import WEIGHTS_DIR
+from . import inference
 from .metrics import FACE_SIZE_BINS
 from .records import read_json, write_json_atomic
-from .results import RESULTS_DIR, load_records
+from .results import load_records
 
 INDEX_NAME = "index.json"
 # families small enough for git (< ~20 MB as fp32 checkpoints)
@@ -78,10 +78,10 @@ def model_card(name: str, record: dict, epoch: int) -> str:
     return "\n".join(lines)
 
 
-def publish(results_dir: Path = RESULTS_DIR, weights_dir: Path = WEIGHTS_DIR, log=print) -> dict:
+def publish(results_dir: Path | None = None, weights_dir: Path | None = None, log=print) -> dict:
     """Copy each family's best milestone checkpoint to weights/<family>.pt, write cards and index.json."""
     records = load_records(results_dir)
-    weights_dir = Path(weights_dir)
+    weights_dir = Path(weights_dir or inference.WEIGHTS_DIR)
     index_path = weights_dir / INDEX_NAME
     index = read_json(index_path) if index_path.is_file() else {"models": {}}
     for family in PUBLISHED_FAMILIES:
@@ -114,8 +114,9 @@ def publish(results_dir: Path = RESULTS_DIR, weights_dir: Path = WEIGHTS_DIR, lo
     return index
 
 
-def default_model(weights_dir: Path = WEIGHTS_DIR) -> str | None:
+def default_model(weights_dir: Path | None = None) -> str | None:
     """Name of the app's default checkpoint in weights/, or None when nothing is published."""
+    weights_dir = Path(weights_dir or inference.WEIGHTS_DIR)
     index_path = Path(weights_dir) / INDEX_NAME
     if index_path.is_file():
         name = read_json(index_path).get("default")

@@ -6,7 +6,6 @@ from pathlib import Path
 from .engine import TrainConfig, fit
 from .experiments import BATCH_SIZE, EPOCHS, LR, MILESTONES, NO_IMAGENET, Experiment, select
 from .models import WeightsUnavailableError, _load_imagenet_state
-from .inference import WEIGHTS_DIR
 from .publish import publish
 from .records import read_json, write_json_atomic
 from .results import RESULTS_DIR, RUNS_SUBDIR, write_summary
@@ -49,7 +48,7 @@ def reproduce(
     models: list[str] | None = None,
     out: str = "runs/reproduce",
     results_dir: Path = RESULTS_DIR,
-    weights_dir: Path = WEIGHTS_DIR,
+    weights_dir: Path | None = None,
     precision: str = "auto",
     input_size: int | None = None,
     progress: bool = True,

@@ -26,8 +26,8 @@ def paper_table() -> pd.DataFrame:
     return df
 
 
-def load_records(results_dir: Path = RESULTS_DIR) -> list[dict]:
-    runs = Path(results_dir) / RUNS_SUBDIR
+def load_records(results_dir: Path | None = None) -> list[dict]:
+    runs = Path(results_dir or RESULTS_DIR) / RUNS_SUBDIR
     return [read_json(p) for p in sorted(runs.glob("*.json"))] if runs.is_dir() else []
 
 

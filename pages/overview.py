@@ -1,19 +1,49 @@
-"""Overview: what lrfp is and the headline numbers, paper vs ours."""
+"""Overview: what lrfp is, the headline numbers (paper vs ours), the best model, how to use the pages."""
 import streamlit as st
 
-from lrfp.results import RESULTS_DIR, load_records, paper_table, summary_frame
+from lrfp.charts import paper_headline
+from lrfp.publish import INDEX_NAME, default_model
+from lrfp import inference
+from lrfp.records import read_json
+from lrfp.results import load_records, summary_frame
 
-st.title("lrfp: face-mask classification for low-resolution faces")
+st.title("Face masks at low resolution")
 st.write(
-    "Classifies face crops from cheap outdoor cameras as **with mask** or **without mask**. "
-    "It reproduces the thesis *Deep Learning Model using Transfer Learning for Face Mask detection "
-    "in challenging low resolution images from public outdoor areas* on a public substitute data set."
+    "**lrfp** tells whether a face wears a mask when the face is only a few pixels wide, as cheap "
+    "outdoor cameras see it. It reproduces a thesis that trained small CNNs and fine-tuned VGG-16, "
+    "ResNet18 and AlexNet on 2000 low-resolution faces from street video, on a public substitute "
+    "data set (Kaggle *Face Mask Detection*, faces of median 20 px)."
 )
-ours = summary_frame(load_records(RESULTS_DIR))
-if ours.empty:
-    st.info("No reproduction results yet in results/. Run `lrfp reproduce --data data/fmd853-lr`.")
+
+paper = paper_headline()
+summary = summary_frame(load_records())
+cols = st.columns(3)
+cols[0].metric("Paper's best", f"{paper['accuracy']:.2%}", help=f"{paper['model']}, {paper['epochs']} epochs (Table 6)")
+if summary.empty:
+    cols[1].metric("Our best", "–", help="no reproduction results in results/ yet")
 else:
-    st.subheader("Our runs")
-    st.dataframe(ours, hide_index=True)
-st.subheader("The paper's results (Tables 4-9)")
-st.dataframe(paper_table(), hide_index=True)
+    best = summary.loc[summary["accuracy"].idxmax()]
+    cols[1].metric("Our best (test)", f"{best['accuracy']:.2%}", f"{best['accuracy'] - (best['paper_accuracy'] or 0):+.2%} vs paper"
+                   if best["paper_accuracy"] == best["paper_accuracy"] else None,
+                   help=f"{best['run_id']} at {best['epochs']} epochs")  # fmt: skip
+name = default_model()
+if name:
+    WEIGHTS_DIR = inference.WEIGHTS_DIR
+    info = read_json(WEIGHTS_DIR / INDEX_NAME)["models"].get(name, {}) if (WEIGHTS_DIR / INDEX_NAME).is_file() else {}
+    cols[2].metric("Default model", name, help=f"chosen on validation; test accuracy {info.get('test_accuracy', float('nan')):.2%}")
+    card = WEIGHTS_DIR / f"{name}.md"
+    if card.is_file():
+        with st.expander(f"Model card: {name}"):
+            st.markdown(card.read_text())
+else:
+    cols[2].metric("Default model", "none", help="weights/ is empty")
+
+st.subheader("How to use this dashboard")
+st.markdown(
+    "- **Dataset**: sample faces by class, split and size; class balance; face sizes; source scenes with boxes.\n"
+    "- **Results**: every experiment, ours beside the paper's (Tables 4–9), training curves, confusion matrices, "
+    "accuracy by face size. Deviations from the paper are marked.\n"
+    "- **Classify**: upload face crops or whole scenes, take a snapshot, or run the live webcam, with the model "
+    "picked in the sidebar.\n"
+    "- **Train**: launch a short training run in the background and watch it; the result joins the model picker."
+)

@@ -1,0 +1,78 @@
+"""Background training runs started from the app, through the same code path as `lrfp train`.
+
+Each run gets its own folder (unique run id), so two launches never share files, and runs in
+its own process session, so it outlives the browser tab and the page that started it.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from .records import read_json, write_json_atomic
+
+LAUNCH_NAME = "launch.json"
+LOG_NAME = "train.log"
+
+
+def launch(model: str, data: str, out: Path, epochs: int, input_size: int, norm: str | None = None,
+           pretrained: str | None = None, extra_args: list[str] | None = None) -> str:  # fmt: skip
+    """Start `lrfp train` in the background; returns the run id (its folder name under `out`)."""
+    run_id = f"app-{model}{'-' + norm if norm else ''}-{input_size}px-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    folder = Path(out) / run_id
+    folder.mkdir(parents=True)
+    cmd = [sys.executable, "-m", "lrfp.cli", "train", "--model", model, "--data", str(data), "--epochs", str(epochs),
+           "--milestones", str(epochs), "--input-size", str(input_size), "--out", str(out), "--run-id", run_id,
+           "--no-progress"]  # fmt: skip
+    if norm:
+        cmd += ["--norm", norm]
+    if pretrained:
+        cmd += ["--pretrained", pretrained]
+    cmd += extra_args or []
+    with open(folder / LOG_NAME, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    write_json_atomic({"run_id": run_id, "pid": proc.pid, "command": cmd, "started": time.time(),
+                       "epochs": epochs}, folder / LAUNCH_NAME)  # fmt: skip
+    return run_id
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    if state == "Z":  # finished child of this server: reap it
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        return False
+    return True
+
+
+def run_status(folder: Path) -> dict:
+    """launch info + progress: status (running / finished / failed), epochs done, history, log tail."""
+    folder = Path(folder)
+    info = read_json(folder / LAUNCH_NAME)
+    record_path = folder / "record.json"
+    record = read_json(record_path) if record_path.is_file() else None
+    history = record["history"] if record else []
+    if record and record.get("status") == "finished":
+        status = "finished"
+    elif _alive(info["pid"]):
+        status = "running"
+    else:
+        status = "failed"
+    log = (folder / LOG_NAME).read_text(errors="replace") if (folder / LOG_NAME).is_file() else ""
+    return info | {"status": status, "epochs_done": len(history), "history": history, "record": record,
+                   "log_tail": "\n".join(log.strip().splitlines()[-8:])}  # fmt: skip
+
+
+def list_runs(out: Path) -> list[dict]:
+    """Every app-launched run under `out`, newest first."""
+    out = Path(out)
+    folders = [p.parent for p in out.glob(f"*/{LAUNCH_NAME}")] if out.is_dir() else []
+    return sorted((run_status(f) for f in folders), key=lambda r: r["started"], reverse=True)

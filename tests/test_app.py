@@ -1,0 +1,75 @@
+"""Every dashboard page through streamlit.testing.v1.AppTest: with data, without data, without weights."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["pages/overview.py", "pages/dataset.py", "pages/results.py", "pages/classify.py", "pages/train.py"]
+
+
+def run_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader")
+             for e in getattr(at, kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture
+def with_dataset(monkeypatch, tiny_dataset, voc_source, tmp_path):
+    monkeypatch.setattr("lrfp.catalog.DATA_DIR", tiny_dataset)
+    monkeypatch.setattr("lrfp.catalog.SOURCE_DIR", voc_source)
+    monkeypatch.setattr("lrfp.catalog.RUNS_DIR", tmp_path / "runs")
+
+
+@pytest.fixture
+def without_dataset(monkeypatch, tmp_path):
+    monkeypatch.setattr("lrfp.catalog.DATA_DIR", tmp_path / "absent")
+    monkeypatch.setattr("lrfp.catalog.RUNS_DIR", tmp_path / "runs")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_with_a_dataset(with_dataset, page):
+    at = run_page(page)
+    assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_a_dataset(without_dataset, page):
+    at = run_page(page)
+    assert not at.exception, at.exception
+    if page in ("pages/dataset.py", "pages/train.py"):
+        assert "lrfp data build" in texts(at)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_weights_or_results(without_dataset, monkeypatch, tmp_path, page):
+    monkeypatch.setattr("lrfp.inference.WEIGHTS_DIR", tmp_path / "no-weights")
+    monkeypatch.setattr("lrfp.results.RESULTS_DIR", tmp_path / "no-results")
+    at = run_page(page)
+    assert not at.exception, at.exception
+    if page == "pages/classify.py":
+        assert "No model to classify with" in texts(at)
+    if page == "pages/results.py":
+        assert "No run records" in texts(at)
+
+
+def test_dataset_page_shows_samples_of_both_classes(with_dataset):
+    at = run_page("pages/dataset.py")
+    shown = texts(at)
+    assert "with_mask" in shown and "without_mask" in shown and "faces match" in shown
+    assert len(at.get("image")) >= 2  # a grid per class (and source scenes)
+
+
+def test_results_page_lists_the_reproduction(with_dataset):
+    at = run_page("pages/results.py")
+    assert not at.exception
+    if (ROOT / "results" / "runs").is_dir():
+        assert at.dataframe and "Ours beside the paper" in texts(at)
