@@ -30,6 +30,21 @@ def get_detector() -> FaceDetector | None:
         return None
 
 
+def ensure_navigation() -> None:
+    """Make a page run inside app.py's st.navigation even on a server's first visit to its URL.
+
+    Streamlit treats a top-level pages/ folder as an old-style multipage app until some run
+    calls st.navigation; a first visit straight to /classify would then run the page alone,
+    without app.py's sidebar. Each page calls this first: it switches the server to
+    st.navigation mode and reruns, which goes through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def model_picker() -> Path | None:
     """Sidebar select box over weights/ and local runs; the choice lives in session_state."""
     entries = list_checkpoints()
@@ -44,9 +59,18 @@ def model_picker() -> Path | None:
     return entries[labels.index(choice)].path
 
 
+def selected_checkpoint() -> Path | None:
+    """The checkpoint chosen in the sidebar picker (rendered once per run by app.py)."""
+    entries = {e.label: e.path for e in list_checkpoints()}
+    label = st.session_state.get(MODEL_KEY)
+    if label in entries:
+        return entries[label]
+    return next(iter(entries.values()), None)
+
+
 def selected_classifier() -> Classifier | None:
     """The classifier picked in the sidebar, or None with an error shown."""
-    path = model_picker()
+    path = selected_checkpoint()
     if path is None:
         return None
     try:

@@ -3,7 +3,9 @@ import streamlit as st
 
 from lrfp.live import FrameProcessor
 from lrfp.scene import MODES, analyze, annotate
-from lrfp.ui import BadImageError, get_detector, live_webcam, read_upload, selected_classifier
+from lrfp.ui import BadImageError, ensure_navigation, get_detector, live_webcam, read_upload, selected_classifier
+
+ensure_navigation()
 
 st.title("Classify")
 classifier = selected_classifier()
@@ -33,8 +35,8 @@ def show(image, name: str) -> None:
                    f"{counts['without_mask']} without · {result.total_ms:.0f} ms "
                    f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms)")  # fmt: skip
     if result.faces:
-        right.dataframe([{"face": i + 1, "label": f.label, "probability": f"{f.probability:.1%}",
-                          "size (px)": f.box.size} for i, f in enumerate(result.faces)], hide_index=True)  # fmt: skip
+        right.table([{"face": i + 1, "label": f.label, "probability": f"{f.probability:.1%}",
+                      "size (px)": f.box.size} for i, f in enumerate(result.faces)])  # fmt: skip
     elif result.mode == "scene":
         right.info("No face found. Choose 'one face crop' to classify the whole image.")
 

@@ -8,6 +8,9 @@ from lrfp.catalog import DATA_DIR, SOURCE_DIR
 from lrfp.data import DatasetError, read_manifest
 from lrfp.dataset_view import draw_boxes, filter_samples, scenes_with_faces
 from lrfp.results import RESULTS_DIR
+from lrfp.ui import ensure_navigation
+
+ensure_navigation()
 
 st.title("Dataset")
 BUILD = f"lrfp data build --source PATH/TO/face-mask-detection --out {DATA_DIR.name and 'data/' + DATA_DIR.name}"

@@ -6,6 +6,9 @@ from lrfp.publish import INDEX_NAME, default_model
 from lrfp import inference
 from lrfp.records import read_json
 from lrfp.results import load_records, summary_frame
+from lrfp.ui import ensure_navigation
+
+ensure_navigation()
 
 st.title("Face masks at low resolution")
 st.write(
@@ -23,9 +26,8 @@ if summary.empty:
     cols[1].metric("Our best", "–", help="no reproduction results in results/ yet")
 else:
     best = summary.loc[summary["accuracy"].idxmax()]
-    cols[1].metric("Our best (test)", f"{best['accuracy']:.2%}", f"{best['accuracy'] - (best['paper_accuracy'] or 0):+.2%} vs paper"
-                   if best["paper_accuracy"] == best["paper_accuracy"] else None,
-                   help=f"{best['run_id']} at {best['epochs']} epochs")  # fmt: skip
+    cols[1].metric("Our best (test)", f"{best['accuracy']:.2%}", f"{best['accuracy'] - paper['accuracy']:+.2%} vs the paper's best",
+                   help=f"{best['run_id']} at {best['epochs']} epochs; our test split has 208 faces")  # fmt: skip
 name = default_model()
 if name:
     WEIGHTS_DIR = inference.WEIGHTS_DIR

@@ -3,6 +3,9 @@ import streamlit as st
 
 from lrfp import charts
 from lrfp.results import load_records, summary_frame
+from lrfp.ui import ensure_navigation
+
+ensure_navigation()
 
 st.title("Results")
 records = {r["run_id"]: r for r in load_records()}

@@ -6,6 +6,9 @@ from lrfp.catalog import DATA_DIR, RUNS_DIR
 from lrfp.data import DatasetError, read_manifest
 from lrfp.launcher import launch, list_runs
 from lrfp.models import NORMS, PAPER_ARCHITECTURES, min_input_size
+from lrfp.ui import ensure_navigation
+
+ensure_navigation()
 
 APP_RUNS = RUNS_DIR / "app"
 st.title("Train")

@@ -1,0 +1,164 @@
+"""End to end: the real Streamlit server driven by Debian's headless Chromium through Playwright.
+
+Opens every page (screenshots under test-output/screenshots/), uploads a real street scene and
+checks the face labels, and runs the live webcam page on Chromium's fake camera fed with a
+clip made here from a local photo.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import SHARED_FMD
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "test-output" / "screenshots"
+SCENE = SHARED_FMD / "images" / "maksssksksss0.png"  # a street photo with three annotated faces
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+playwright = pytest.importorskip("playwright.sync_api")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_y4m(image: Image.Image, path: Path, frames: int = 30) -> None:
+    """A raw YUV 4:2:0 clip that Chromium's fake camera plays in a loop."""
+    w, h = 640, 480
+    ycbcr = image.convert("RGB").resize((w, h)).convert("YCbCr")
+    y, cb, cr = ycbcr.split()
+    planes = y.tobytes() + cb.resize((w // 2, h // 2)).tobytes() + cr.resize((w // 2, h // 2)).tobytes()
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            f.write(b"FRAME\n" + planes)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    env = os.environ | {"LRFP_RUNS": str(tmp_path_factory.mktemp("runs"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    source = SCENE if SCENE.is_file() else None
+    clip = tmp_path_factory.mktemp("cam") / "clip.y4m"
+    write_y4m(Image.open(source) if source else Image.new("RGB", (640, 480), (90, 120, 150)), clip)
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--use-fake-ui-for-media-stream",
+                  "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={clip}"],
+        )  # fmt: skip
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str, heading: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"])
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    wait_until_idle(page)
+    return page
+
+
+def wait_until_idle(page, timeout: float = 90) -> None:
+    """Until the script run is over: no 'running' indicator and no placeholder skeletons, twice in a row."""
+    busy = '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
+    deadline, calm = time.time() + timeout, 0
+    while time.time() < deadline and calm < 2:
+        calm = calm + 1 if page.locator(busy).count() == 0 else 0
+        time.sleep(0.5)
+
+
+# classify first: a server's very first visit straight to a page URL must still get app.py's sidebar
+PAGES = [("classify", "Classify"), ("", "Face masks at low resolution"), ("dataset", "Dataset"),
+         ("results", "Results"), ("train", "Train")]  # fmt: skip
+
+
+@pytest.mark.parametrize("path,heading", PAGES)
+def test_every_page_opens_without_error(server, browser, path, heading):
+    page = open_page(browser, f"{server}/{path}", heading)
+    time.sleep(1)  # let plotly finish drawing for the screenshot
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{path or 'overview'}.png"), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert nav.get_by_text("Overview").count() == 1 and nav.get_by_text("app").count() == 0
+    assert page.locator('[data-testid="stSidebar"]').get_by_text("Model").count() >= 1
+    page.context.close()
+
+
+@pytest.mark.skipif(not SCENE.is_file(), reason="needs a real street photo from ../shared/data/fmd853")
+def test_upload_a_scene_labels_its_faces(server, browser):
+    page = open_page(browser, f"{server}/classify", "Classify")
+    page.locator('input[type="file"]').first.set_input_files(str(SCENE))
+    summary = page.get_by_text(re.compile(r"maksssksksss0\.png: \d+ face\(s\)"))
+    summary.wait_for(timeout=60_000)
+    faces = int(re.search(r": (\d+) face", summary.inner_text()).group(1))
+    page.get_by_role("cell", name=re.compile(r"^(with_mask|without_mask)$")).first.wait_for(timeout=30_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "classify-upload.png"), full_page=True)
+    assert faces >= 2
+    labels = page.get_by_role("cell", name=re.compile(r"^(with_mask|without_mask)$"))
+    assert labels.count() == faces
+    page.context.close()
+
+
+def test_live_webcam_processes_frames(server, browser):
+    page = open_page(browser, f"{server}/classify", "Classify")
+    page.get_by_role("tab", name="Live webcam").click()
+    # streamlit-webrtc renders in the page itself (older releases used an iframe): search every frame
+    start = None
+    for _ in range(120):
+        for frame in page.frames:
+            button = frame.get_by_role("button", name=re.compile(r"^start$", re.I))
+            if button.count():
+                start = button.first
+                break
+        if start is not None:
+            break
+        time.sleep(0.5)
+    assert start is not None, "the webrtc component did not load"
+    start.click()
+    counter = page.get_by_text(re.compile(r"frames processed: [1-9]\d*"))
+    counter.wait_for(timeout=90_000)
+    time.sleep(3)
+    page.screenshot(path=str(SHOTS / "classify-webcam.png"), full_page=True)
+    assert int(re.search(r"frames processed: (\d+)", counter.inner_text()).group(1)) > 0
+    page.context.close()
