@@ -1,4 +1,4 @@
-"""The `lrfp` command line: data build | train | evaluate | predict | reproduce | publish | report."""
+"""The `lrfp` command line: data build | train | evaluate | predict | export | scene | resolution | reproduce | publish | report."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,8 @@ from .data import BadImageError, DatasetError
 from .models import MODEL_NAMES, NORMS, PRETRAINED, UnknownModelError, WeightsUnavailableError
 
 # Errors a user can fix: printed as one line, exit code 2, no traceback.
-USER_ERRORS = (DatasetError, BadImageError, CheckpointError, UnknownModelError, WeightsUnavailableError, ValueError)
+USER_ERRORS = (DatasetError, BadImageError, CheckpointError, UnknownModelError, WeightsUnavailableError, ValueError,
+               FileNotFoundError)  # fmt: skip
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -71,19 +72,18 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .data import FaceDataset, folder_samples, preset_transform, split_samples
+    from .data import FaceDataset, folder_samples, split_samples
     from .engine import evaluate
-    from .inference import resolve_checkpoint
-    from .checkpoint import load_model
+    from .inference import Classifier
 
-    model, ckpt = load_model(resolve_checkpoint(args.model))
+    clf = Classifier(args.model, backend=args.backend)
     root = Path(args.data)
     samples, classes = folder_samples(root) if args.split == "all" else split_samples(root, args.split)
-    if classes != ckpt["classes"]:
-        raise DatasetError(f"{root}: classes {classes} differ from the checkpoint's {ckpt['classes']}")
-    norm = ckpt["normalization"]
-    dataset = FaceDataset(root, samples, classes, preset_transform(ckpt["input_size"], mean=norm["mean"], std=norm["std"]))
-    result = evaluate(model, dataset, args.batch_size, progress=not args.json)
+    if classes != clf.classes:
+        raise DatasetError(f"{root}: classes {classes} differ from the checkpoint's {clf.classes}")
+    dataset = FaceDataset(root, samples, classes, clf.transform)
+    result = evaluate(clf, dataset, args.batch_size, progress=not args.json)
+    result["backend"] = clf.backend
     if args.json:
         print(json.dumps(result, indent=1))
     else:
@@ -102,7 +102,7 @@ def cmd_predict(args) -> int:
     from .data import load_image
     from .inference import Classifier
 
-    clf = Classifier(args.model)
+    clf = Classifier(args.model, backend=args.backend)
     status = 0
     for path in args.images:
         try:
@@ -114,6 +114,48 @@ def cmd_predict(args) -> int:
         pred = clf.predict([image])[0]
         print(f"{path}\t{pred.label}\t{pred.probability:.4f}")
     return status
+
+
+def cmd_export(args) -> int:
+    from .inference import resolve_checkpoint
+    from .onnx_backend import export_onnx
+
+    src = resolve_checkpoint(args.model)
+    out = Path(args.out) if args.out else src.with_suffix(".onnx")
+    export_onnx(src, out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, dynamic batch size)")
+    return 0
+
+
+def cmd_scene(args) -> int:
+    from .detect import FaceDetector
+    from .inference import Classifier
+    from .publish import default_model
+    from .video import process
+
+    clf = Classifier(args.model or default_model() or "model3", backend=args.backend)
+    out, csv_path, rows = process(args.input, args.out, clf, FaceDetector(min_score=args.min_score),
+                                  progress=not args.no_progress)  # fmt: skip
+    faces = sum(r["faces"] for r in rows)
+    masked = sum(r["with_mask"] for r in rows)
+    rate = f"{masked / faces:.1%}" if faces else "n/a"
+    print(f"{len(rows)} frame(s), {faces} face(s), {masked} with mask (compliance {rate}) -> {out}, {csv_path}")
+    return 0
+
+
+def cmd_resolution(args) -> int:
+    from .inference import Classifier
+    from .records import write_json_atomic
+    from .resolution import resolution_study
+    from .results import RESULTS_DIR
+
+    clf = Classifier(args.model, backend=args.backend)
+    report = resolution_study(clf, args.data, progress=lambda r: print(
+        f"{str(r['face_px']):>6} px  accuracy {r['accuracy']:.4f}  balanced {r['balanced_accuracy']:.4f}  n={r['n']}"))  # fmt: skip
+    out = Path(args.out) if args.out else RESULTS_DIR / "resolution" / f"{clf.name}.json"
+    write_json_atomic(report, out)
+    print(f"wrote {out}")
+    return 0
 
 
 def cmd_reproduce(args) -> int:
@@ -198,12 +240,37 @@ def build_parser() -> argparse.ArgumentParser:
                     help="all: every image of the folders (default); else a split of the manifest")  # fmt: skip
     ev.add_argument("--batch-size", type=int, default=64)
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    ev.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                    help="auto: onnxruntime where installed, else PyTorch")  # fmt: skip
     ev.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help="classify face images")
     pr.add_argument("--model", required=True, help="checkpoint path or a name in weights/")
     pr.add_argument("images", nargs="+")
+    pr.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     pr.set_defaults(func=cmd_predict)
+
+    ex = sub.add_parser("export", help="export a checkpoint to a single-file ONNX model (dynamic batch size)")
+    ex.add_argument("--model", required=True, help="checkpoint path or a name in weights/")
+    ex.add_argument("--format", choices=("onnx",), default="onnx")
+    ex.add_argument("--out", help="output path (default: the checkpoint's path with .onnx)")
+    ex.set_defaults(func=cmd_export)
+
+    sc = sub.add_parser("scene", help="annotate an image or video: every face boxed and labelled, plus a per-frame CSV")
+    sc.add_argument("input", help="an image or a video file")
+    sc.add_argument("--out", help="annotated output (default INPUT-annotated.png|.mp4); the CSV goes beside it")
+    sc.add_argument("--model", help="checkpoint path or a name in weights/ (default: the default model)")
+    sc.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    sc.add_argument("--min-score", type=float, default=0.5, help="face detector confidence threshold (0.5)")
+    sc.add_argument("--no-progress", action="store_true")
+    sc.set_defaults(func=cmd_scene)
+
+    rs = sub.add_parser("resolution", help="accuracy with test faces shrunk to 8..64 px")
+    rs.add_argument("--model", required=True, help="checkpoint path or a name in weights/")
+    rs.add_argument("--data", required=True, help="dataset folder built by `lrfp data build`")
+    rs.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    rs.add_argument("--out", help="record path (default results/resolution/<model>.json)")
+    rs.set_defaults(func=cmd_resolution)
 
     rep = sub.add_parser("reproduce", help="run the paper's experiments still missing from results/")
     rep.add_argument("--experiment", type=int, nargs="+", choices=(1, 2, 3, 4))

