@@ -67,3 +67,17 @@ def paper_headline() -> dict:
     best = paper.loc[paper["accuracy"].idxmax()]
     return {"model": best["model"], "epochs": int(best["epochs"]), "accuracy": float(best["accuracy"]),
             "avg_loss": float(best["avg_loss"])}  # fmt: skip
+
+
+def resolution_curves(reports: list[dict]) -> go.Figure:
+    """Accuracy against face size, one curve per model; native accuracy as a dotted line each."""
+    rows = [{"model": r["model"], "face size (px)": row["face_px"], "accuracy": row["accuracy"],
+             "balanced accuracy": row["balanced_accuracy"]}
+            for r in reports for row in r["rows"] if row["face_px"] != "native"]  # fmt: skip
+    fig = px.line(pd.DataFrame(rows), x="face size (px)", y="accuracy", color="model", markers=True,
+                  hover_data=["balanced accuracy"])  # fmt: skip
+    for r in reports:
+        native = next(row["accuracy"] for row in r["rows"] if row["face_px"] == "native")
+        fig.add_hline(y=native, line_dash="dot", opacity=0.4, annotation_text=f"{r['model']} native")
+    fig.update_xaxes(type="log", tickvals=[8, 12, 16, 24, 32, 48, 64])
+    return fig

@@ -31,6 +31,12 @@ def load_records(results_dir: Path | None = None) -> list[dict]:
     return [read_json(p) for p in sorted(runs.glob("*.json"))] if runs.is_dir() else []
 
 
+def load_resolution_reports(results_dir: Path | None = None) -> list[dict]:
+    """The records of `lrfp resolution` in results/resolution/."""
+    folder = Path(results_dir or RESULTS_DIR) / "resolution"
+    return [read_json(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
 def summary_rows(record: dict) -> list[dict]:
     """One row per milestone epoch of a run record."""
     cfg, meta = record["config"], record.get("experiment", {})

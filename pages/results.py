@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lrfp import charts
-from lrfp.results import load_records, summary_frame
+from lrfp.results import load_records, load_resolution_reports, summary_frame
 from lrfp.ui import ensure_navigation
 
 ensure_navigation()
@@ -34,6 +34,15 @@ st.plotly_chart(charts.accuracy_vs_paper(view, metric))
 
 st.subheader("Accuracy by face size")
 st.plotly_chart(charts.accuracy_by_face_size(view))
+
+st.subheader("How small can a face be? (resolution study)")
+reports = load_resolution_reports()
+if reports:
+    st.caption("Test faces shrunk so their shorter side is N px, then resized to each model's input "
+               "(`lrfp resolution`). Dotted lines: accuracy at native size.")  # fmt: skip
+    st.plotly_chart(charts.resolution_curves(reports))
+else:
+    st.caption("No resolution study yet: `lrfp resolution --model NAME --data data/fmd853-lr`.")
 
 st.subheader("One run in detail")
 run_id = st.selectbox("Run", sorted(view["run_id"].unique()))

@@ -1,0 +1,68 @@
+"""Whole-scene pipeline speed at 640x480: face detector + classifier, as the Classify page and
+`lrfp scene` run it.
+
+    python benchmarks/pipeline_fps.py [--model model3] [--frames 30] [--backend auto]
+
+Uses real street photos from ../shared/data/fmd853 when present (resized to 640x480), else a
+synthetic frame. Prints detector ms, classifier ms and frames/s, and the upload latency of one
+640x480 scene (decode + detect + classify + draw).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from lrfp.data import UPLOAD_FORMATS, load_image
+from lrfp.detect import FaceDetector
+from lrfp.inference import Classifier
+from lrfp.records import cpu_name
+from lrfp.scene import analyze, annotate
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmd853" / "images"
+
+
+def frames(n: int) -> list[Image.Image]:
+    paths = sorted(SHARED.glob("*.png"))[:n] if SHARED.is_dir() else []
+    images = [load_image(p).resize((640, 480)) for p in paths]
+    return images or [Image.new("RGB", (640, 480), (100, 110, 120))] * n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="model3")
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
+    args = parser.parse_args()
+    clf, det = Classifier(args.model, backend=args.backend), FaceDetector()
+    images = frames(args.frames)
+    analyze(images[0], clf, det, "scene")  # warm-up
+    detect, classify, faces, total = [], [], 0, 0.0
+    t0 = time.perf_counter()
+    for image in images:
+        result = analyze(image, clf, det, "scene")
+        detect.append(result.detect_ms)
+        classify.append(result.classify_ms)
+        faces += len(result.faces)
+    total = time.perf_counter() - t0
+    print(f"cpu: {cpu_name()}; model {args.model} ({clf.backend}); {len(images)} frames of 640x480, {faces} faces")
+    print(f"detector   median {statistics.median(detect):7.1f} ms")
+    print(f"classifier median {statistics.median(classify):7.1f} ms (all faces of a frame in one batch)")
+    print(f"pipeline   {len(images) / total:7.1f} frames/s")
+    buf = io.BytesIO()
+    images[0].save(buf, "PNG")
+    latencies = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        image = load_image(io.BytesIO(buf.getvalue()), formats=UPLOAD_FORMATS, name="upload.png")
+        annotate(image, analyze(image, clf, det, "auto"))
+        latencies.append((time.perf_counter() - t0) * 1000)
+    print(f"upload latency (decode+detect+classify+draw, 640x480 PNG): median {statistics.median(latencies):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
