@@ -37,9 +37,16 @@ def main() -> None:
     parser.add_argument("--model", default="model3")
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.5], help="detector input scales to compare")
     args = parser.parse_args()
-    clf, det = Classifier(args.model, backend=args.backend), FaceDetector()
+    clf = Classifier(args.model, backend=args.backend)
     images = frames(args.frames)
+    for scale in args.scales:
+        run(clf, FaceDetector(scale=scale), images, args.model, scale)
+    latency(clf, FaceDetector(), images[0])
+
+
+def run(clf, det, images, model, scale) -> None:
     analyze(images[0], clf, det, "scene")  # warm-up
     detect, classify, faces, total = [], [], 0, 0.0
     t0 = time.perf_counter()
@@ -49,10 +56,15 @@ def main() -> None:
         classify.append(result.classify_ms)
         faces += len(result.faces)
     total = time.perf_counter() - t0
-    print(f"cpu: {cpu_name()}; model {args.model} ({clf.backend}); {len(images)} frames of 640x480, {faces} faces")
+    print(f"cpu: {cpu_name()}; model {model} ({clf.backend}); detector scale {scale}; "
+          f"{len(images)} frames of 640x480, {faces} faces found")  # fmt: skip
     print(f"detector   median {statistics.median(detect):7.1f} ms")
     print(f"classifier median {statistics.median(classify):7.1f} ms (all faces of a frame in one batch)")
     print(f"pipeline   {len(images) / total:7.1f} frames/s")
+
+
+def latency(clf, det, frame) -> None:
+    images = [frame]
     buf = io.BytesIO()
     images[0].save(buf, "PNG")
     latencies = []

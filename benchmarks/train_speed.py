@@ -1,4 +1,5 @@
-"""Training throughput per model, fp32 vs bf16 autocast + channels_last, side by side in one run.
+"""Training throughput per model: fp32, fp32 + channels_last (what `lrfp train` uses on CPUs
+without native bf16) and bf16 autocast + channels_last, side by side in one run.
 
     python benchmarks/train_speed.py [--models model3 model1 ...] [--batch 64] [--steps 3]
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import time
+from dataclasses import replace
 
 import torch
 
@@ -19,7 +21,7 @@ from lrfp.records import cpu_has_native_bf16, cpu_name
 from lrfp.results import load_records
 
 
-def images_per_second(exp, bf16: bool, batch: int, steps: int) -> float:
+def images_per_second(exp, bf16: bool, batch: int, steps: int, channels_last: bool = True) -> float:
     torch.manual_seed(0)
     from lrfp.models import create_model
 
@@ -27,7 +29,7 @@ def images_per_second(exp, bf16: bool, batch: int, steps: int) -> float:
     opt = (torch.optim.Adam if exp.optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=1e-3)
     x = torch.randn(batch, 3, exp.input_size, exp.input_size)
     y = torch.randint(0, 2, (batch,))
-    if bf16:
+    if channels_last:
         model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
 
@@ -50,15 +52,20 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", help="default: every configuration of the paper")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--input-size", type=int, help="override every configuration's input size")
     args = parser.parse_args()
     print(f"cpu: {cpu_name()}, torch threads {torch.get_num_threads()}, native bf16: {cpu_has_native_bf16()}")
-    print(f"{'model':14} {'variant':13} {'px':>4} {'fp32 img/s':>11} {'bf16 img/s':>11} {'bf16/fp32':>9}")
+    print(f"{'model':14} {'variant':13} {'px':>4} {'fp32':>8} {'fp32+CL':>8} {'bf16+CL':>8}  img/s; ratios to fp32: CL, bf16+CL")
     for exp in EXPERIMENTS:
         if args.models and exp.model not in args.models:
             continue
-        fp32 = images_per_second(exp, False, args.batch, args.steps)
+        size = args.input_size or exp.input_size
+        exp = replace(exp, input_size=size)
+        fp32 = images_per_second(exp, False, args.batch, args.steps, channels_last=False)
+        fp32_cl = images_per_second(exp, False, args.batch, args.steps)
         bf16 = images_per_second(exp, True, args.batch, args.steps)
-        print(f"{exp.model:14} {exp.variant:13} {exp.input_size:>4} {fp32:11.1f} {bf16:11.1f} {bf16 / fp32:9.2f}", flush=True)
+        print(f"{exp.model:14} {exp.variant:13} {size:>4} {fp32:8.1f} {fp32_cl:8.1f} {bf16:8.1f}  "
+              f"{fp32_cl / fp32:.2f} {bf16 / fp32:.2f}", flush=True)
     records = load_records()
     total = sum(h["seconds"] for r in records for h in r["history"])
     print(f"reproduction so far: {len(records)} run record(s), {total / 3600:.2f} h of training wall time")

@@ -32,9 +32,13 @@ class DetectorUnavailableError(RuntimeError):
 
 
 class FaceDetector:
-    """Finds faces in an RGB image. `upscale` > 1 enlarges small frames first (finds smaller faces)."""
+    """Finds faces in an RGB image.
 
-    def __init__(self, min_score: float = 0.5, upscale: float = 1.0, min_size: int = 4):
+    `scale` resizes the frame before detection: < 1 is faster (the detector's cost grows with
+    pixels) but misses the smallest faces; > 1 finds smaller faces at a higher cost.
+    """
+
+    def __init__(self, min_score: float = 0.5, scale: float = 1.0, min_size: int = 4):
         try:
             from retinaface import detect_faces
         except ImportError as exc:  # the dependency is declared; this guards broken installs
@@ -43,7 +47,7 @@ class FaceDetector:
             ) from exc
         self._detect = detect_faces
         self.min_score = min_score
-        self.upscale = upscale
+        self.scale = scale
         self.min_size = min_size
 
     def detect(self, image: Image.Image) -> list[FaceBox]:
@@ -52,12 +56,12 @@ class FaceDetector:
         if w < 8 or h < 8:
             return []
         work = image.convert("RGB")
-        if self.upscale != 1.0:
-            work = work.resize((round(w * self.upscale), round(h * self.upscale)), Image.BILINEAR)
+        if self.scale != 1.0:
+            work = work.resize((max(8, round(w * self.scale)), max(8, round(h * self.scale))), Image.BILINEAR)
         faces = self._detect(np.asarray(work), score_threshold=self.min_score)
         boxes = []
         for f in faces:
-            s = self.upscale
+            s = self.scale
             x0, y0 = max(0, round(f.x / s)), max(0, round(f.y / s))
             x1, y1 = min(w, round((f.x + f.width) / s)), min(h, round((f.y + f.height) / s))
             if min(x1 - x0, y1 - y0) >= self.min_size:

@@ -33,7 +33,7 @@ def best_milestone(records: list[dict]) -> tuple[dict, int] | None:
     return max(candidates, key=lambda c: (_val_at(*c)[0], -_val_at(*c)[1]))
 
 
-def model_card(name: str, record: dict, epoch: int) -> str:
+def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None) -> str:
     cfg, test = record["config"], record["milestones"][str(epoch)]["test"]
     meta = record.get("experiment", {})
     val_acc, val_loss = _val_at(record, epoch)
@@ -47,7 +47,10 @@ def model_card(name: str, record: dict, epoch: int) -> str:
         f"- **Command**: `{record['command']}`",
         f"- **Data**: `{record['data']['root']}` built by `lrfp data build` from the Kaggle \"Face Mask Detection\" "
         f"set (CC0), manifest sha256 `{record['data']['manifest_sha256'][:16]}…`; split sizes {record['data']['sizes']}.",
-        f"- **Chosen by** validation accuracy {val_acc:.4f} (loss {val_loss:.4f}) among its family's milestones.",
+        f"- **Chosen by** {chosen_by or 'validation accuracy among its family' + chr(39) + 's milestones'}: "
+        f"validation accuracy {val_acc:.4f} (loss {val_loss:.4f}).",
+        f"- **Training augmentation**: random rotation and horizontal flip"
+        + (f", plus the `{cfg['degrade']}` low-resolution simulation (`lrfp.degrade`)." if cfg.get("degrade") else "."),
         f"- **Deviation from the paper**: {meta.get('deviation') or 'none'}.",
         "",
         "## Test metrics",
@@ -107,11 +110,39 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
             "input_size": record["config"]["input_size"],
         }
         log(f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {test['accuracy']:.4f})")
-    if index["models"]:
-        best = max(index["models"].items(), key=lambda kv: (kv[1]["val_accuracy"], -kv[1]["val_loss"]))
+    families = {k: v for k, v in index["models"].items() if not v.get("extra")}
+    if families:
+        best = max(families.items(), key=lambda kv: (kv[1]["val_accuracy"], -kv[1]["val_loss"]))
         index["default"] = best[0]
         write_json_atomic(index, index_path)
     return index
+
+
+def publish_run(run_dir: Path, name: str, results_dir: Path | None = None, weights_dir: Path | None = None) -> dict:
+    """Publish the last milestone of one finished run as weights/<name>.pt (with card and index entry);
+    its record is kept as results/extra/<run_id>.json."""
+    from .results import RESULTS_DIR
+
+    run_dir = Path(run_dir)
+    record = read_json(run_dir / "record.json")
+    if record.get("status") != "finished":
+        raise ValueError(f"{run_dir}: the run has not finished")
+    epoch = max(int(e) for e in record["milestones"])
+    weights_dir = Path(weights_dir or inference.WEIGHTS_DIR)
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / record["milestones"][str(epoch)]["checkpoint"], weights_dir / f"{name}.pt")
+    (weights_dir / f"{name}.md").write_text(model_card(name, record, epoch, chosen_by="the last epoch of its run"))
+    write_json_atomic(record, Path(results_dir or RESULTS_DIR) / "extra" / f"{record['run_id']}.json")
+    index_path = weights_dir / INDEX_NAME
+    index = read_json(index_path) if index_path.is_file() else {"models": {}}
+    index["models"][name] = {
+        "file": f"{name}.pt", "run_id": record["run_id"], "epoch": epoch,
+        "val_accuracy": _val_at(record, epoch)[0], "val_loss": _val_at(record, epoch)[1],
+        "test_accuracy": record["milestones"][str(epoch)]["test"]["accuracy"],
+        "input_size": record["config"]["input_size"], "extra": True,
+    }  # fmt: skip
+    write_json_atomic(index, index_path)
+    return index["models"][name]
 
 
 def default_model(weights_dir: Path | None = None) -> str | None:

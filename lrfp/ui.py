@@ -24,9 +24,9 @@ def get_classifier(path: str, backend: str = "auto") -> Classifier:
 
 
 @st.cache_resource(show_spinner="Loading face detector…")
-def get_detector() -> FaceDetector | None:
+def get_detector(scale: float = 1.0) -> FaceDetector | None:
     try:
-        return FaceDetector()
+        return FaceDetector(scale=scale)
     except DetectorUnavailableError:
         return None
 

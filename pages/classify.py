@@ -68,9 +68,11 @@ with snapshot_tab:
             st.error(str(exc))
 
 with live_tab:
-    key = f"processor-{classifier.path}"
+    scale = st.select_slider("Detector input scale (smaller is faster, misses the tiniest faces)",
+                             [0.25, 0.5, 0.75, 1.0], value=0.5)  # fmt: skip
+    key = f"processor-{classifier.path}-{scale}"
     if key not in st.session_state:
-        st.session_state[key] = FrameProcessor(classifier, detector)
+        st.session_state[key] = FrameProcessor(classifier, get_detector(scale))
     processor = st.session_state[key]
     if live_webcam(processor):
 

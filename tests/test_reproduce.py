@@ -68,3 +68,21 @@ def test_missing_imagenet_weights_become_a_marked_deviation(tiny_dataset, tmp_pa
     model3 = next(e for e in EXPERIMENTS if e.model == "model3")
     cfg, deviation = rep.experiment_config(model3, str(tiny_dataset), str(tmp_path), input_size=64)
     assert deviation == "" and cfg.optimizer == "adam"
+
+
+def test_committed_weights_load_and_evaluate(tiny_dataset):
+    """Every checkpoint in weights/ loads (weights_only) and evaluates with `lrfp evaluate`."""
+    import json
+    from pathlib import Path
+
+    from lrfp.cli import main
+
+    weights = sorted((Path(__file__).resolve().parents[1] / "weights").glob("*.pt"))
+    if not weights:
+        pytest.skip("no committed weights yet")
+    for path in weights:
+        assert main(["evaluate", "--model", str(path), "--data", str(tiny_dataset), "--json", "--backend", "torch"]) == 0
+        card = path.with_suffix(".md")
+        assert card.is_file(), f"{path.name} has no model card"
+    index = json.loads((weights[0].parent / "index.json").read_text())
+    assert (weights[0].parent / f"{index['default']}.pt").is_file()
