@@ -1,0 +1,43 @@
+"""Background training runs started as the Train page starts them."""
+import os
+import time
+
+from lrfp.catalog import list_checkpoints
+from lrfp.launcher import launch, list_runs
+
+
+def wait_all(out, n, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        runs = list_runs(out)
+        if len(runs) == n and all(r["status"] != "running" for r in runs):
+            return runs
+        time.sleep(1)
+    raise AssertionError(f"runs did not finish: {[(r['run_id'], r['status'], r['log_tail']) for r in list_runs(out)]}")
+
+
+def test_two_runs_launched_together_finish_in_their_own_folders(tiny_dataset, tmp_path):
+    out = tmp_path / "app"
+    a = launch("model3", str(tiny_dataset), out, epochs=1, input_size=16)
+    b = launch("model1", str(tiny_dataset), out, epochs=1, input_size=16, norm="groupnorm")
+    assert a != b
+    running = {r["run_id"]: r for r in list_runs(out)}
+    # each run is its own process session: closing the page (or the server's session) leaves it alive
+    for run in running.values():
+        try:
+            assert os.getsid(run["pid"]) != os.getsid(0)
+        except ProcessLookupError:
+            pass  # already finished
+    runs = wait_all(out, 2)
+    assert {r["status"] for r in runs} == {"finished"}, [r["log_tail"] for r in runs]
+    for run in runs:
+        assert (out / run["run_id"] / "epoch001.pt").is_file()
+    labels = [e.label for e in list_checkpoints(runs_dir=out)]
+    assert any(a in label for label in labels) and any(b in label for label in labels)
+
+
+def test_a_failing_run_is_reported_as_failed_with_its_log(tmp_path):
+    out = tmp_path / "app"
+    launch("model3", str(tmp_path / "no-data"), out, epochs=1, input_size=16)
+    (run,) = wait_all(out, 1)
+    assert run["status"] == "failed" and "no-data" in run["log_tail"]
