@@ -127,6 +127,8 @@ def test_every_page_opens_without_error(server, browser, path, heading):
 @pytest.mark.skipif(not SCENE.is_file(), reason="needs a real street photo from ../shared/data/fmd853")
 def test_upload_a_scene_labels_its_faces(server, browser):
     page = open_page(browser, f"{server}/classify", "Classify")
+    page.get_by_text("Explain each face with Grad-CAM").click()
+    wait_until_idle(page)
     page.locator('input[type="file"]').first.set_input_files(str(SCENE))
     summary = page.get_by_text(re.compile(r"maksssksksss0\.png: \d+ face\(s\)"))
     summary.wait_for(timeout=60_000)
@@ -137,6 +139,9 @@ def test_upload_a_scene_labels_its_faces(server, browser):
     assert faces >= 2
     labels = page.get_by_role("cell", name=re.compile(r"^(with_mask|without_mask)$"))
     assert labels.count() == faces
+    # one Grad-CAM heatmap per face, captioned with its label
+    page.get_by_text(re.compile(r"^face 1: with(out)?_mask$")).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(SHOTS / "classify-gradcam.png"), full_page=True)
     page.context.close()
 
 
