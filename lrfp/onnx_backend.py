@@ -6,6 +6,7 @@ description (classes, input size, normalization) as ONNX metadata.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import threading
@@ -25,11 +26,7 @@ class ExportError(ValueError):
 
 
 def onnxruntime_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 class MatrixPool(torch.nn.Module):

@@ -14,6 +14,7 @@ from .records import read_json, write_json_atomic
 from .results import load_records
 
 INDEX_NAME = "index.json"
+FAMILY_CHOICE = "validation accuracy, then loss, among its family's milestones"
 # families small enough for git (< ~20 MB as fp32 checkpoints)
 PUBLISHED_FAMILIES = ("model1", "model2", "model3", "mobilenet_v2")
 
@@ -47,9 +48,9 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
         f"- **Command**: `{record['command']}`",
         f"- **Data**: `{record['data']['root']}` built by `lrfp data build` from the Kaggle \"Face Mask Detection\" "
         f"set (CC0), manifest sha256 `{record['data']['manifest_sha256'][:16]}…`; split sizes {record['data']['sizes']}.",
-        f"- **Chosen by** {chosen_by or 'validation accuracy among its family' + chr(39) + 's milestones'}: "
+        f"- **Chosen by** {chosen_by or FAMILY_CHOICE}: "
         f"validation accuracy {val_acc:.4f} (loss {val_loss:.4f}).",
-        f"- **Training augmentation**: random rotation and horizontal flip"
+        "- **Training augmentation**: random rotation and horizontal flip"
         + (f", plus the `{cfg['degrade']}` low-resolution simulation (`lrfp.degrade`)." if cfg.get("degrade") else "."),
         f"- **Deviation from the paper**: {meta.get('deviation') or 'none'}.",
         "",
