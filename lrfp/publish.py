@@ -34,6 +34,13 @@ def best_milestone(records: list[dict]) -> tuple[dict, int] | None:
     return max(candidates, key=lambda c: (_val_at(*c)[0], -_val_at(*c)[1]))
 
 
+def _index_entry(name: str, record: dict, epoch: int, **extra) -> dict:
+    val_acc, val_loss = _val_at(record, epoch)
+    return {"file": f"{name}.pt", "run_id": record["run_id"], "epoch": epoch, "val_accuracy": val_acc,
+            "val_loss": val_loss, "test_accuracy": record["milestones"][str(epoch)]["test"]["accuracy"],
+            "input_size": record["config"]["input_size"], **extra}  # fmt: skip
+
+
 def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None) -> str:
     cfg, test = record["config"], record["milestones"][str(epoch)]["test"]
     meta = record.get("experiment", {})
@@ -100,17 +107,8 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
         weights_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, weights_dir / f"{family}.pt")
         (weights_dir / f"{family}.md").write_text(model_card(family, record, epoch))
-        test = record["milestones"][str(epoch)]["test"]
-        index["models"][family] = {
-            "file": f"{family}.pt",
-            "run_id": record["run_id"],
-            "epoch": epoch,
-            "val_accuracy": _val_at(record, epoch)[0],
-            "val_loss": _val_at(record, epoch)[1],
-            "test_accuracy": test["accuracy"],
-            "input_size": record["config"]["input_size"],
-        }
-        log(f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {test['accuracy']:.4f})")
+        entry = index["models"][family] = _index_entry(family, record, epoch)
+        log(f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {entry['test_accuracy']:.4f})")
     families = {k: v for k, v in index["models"].items() if not v.get("extra")}
     if families:
         best = max(families.items(), key=lambda kv: (kv[1]["val_accuracy"], -kv[1]["val_loss"]))
@@ -136,12 +134,7 @@ def publish_run(run_dir: Path, name: str, results_dir: Path | None = None, weigh
     write_json_atomic(record, Path(results_dir or RESULTS_DIR) / "extra" / f"{record['run_id']}.json")
     index_path = weights_dir / INDEX_NAME
     index = read_json(index_path) if index_path.is_file() else {"models": {}}
-    index["models"][name] = {
-        "file": f"{name}.pt", "run_id": record["run_id"], "epoch": epoch,
-        "val_accuracy": _val_at(record, epoch)[0], "val_loss": _val_at(record, epoch)[1],
-        "test_accuracy": record["milestones"][str(epoch)]["test"]["accuracy"],
-        "input_size": record["config"]["input_size"], "extra": True,
-    }  # fmt: skip
+    index["models"][name] = _index_entry(name, record, epoch, extra=True)
     write_json_atomic(index, index_path)
     return index["models"][name]
 

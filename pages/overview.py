@@ -30,10 +30,10 @@ else:
                    help=f"{best['run_id']} at {best['epochs']} epochs; our test split has 208 faces")  # fmt: skip
 name = default_model()
 if name:
-    WEIGHTS_DIR = inference.WEIGHTS_DIR
-    info = read_json(WEIGHTS_DIR / INDEX_NAME)["models"].get(name, {}) if (WEIGHTS_DIR / INDEX_NAME).is_file() else {}
+    index_path = inference.WEIGHTS_DIR / INDEX_NAME
+    info = read_json(index_path)["models"].get(name, {}) if index_path.is_file() else {}
     cols[2].metric("Default model", name, help=f"chosen on validation; test accuracy {info.get('test_accuracy', float('nan')):.2%}")
-    card = WEIGHTS_DIR / f"{name}.md"
+    card = inference.WEIGHTS_DIR / f"{name}.md"
     if card.is_file():
         with st.expander(f"Model card: {name}"):
             st.markdown(card.read_text())
