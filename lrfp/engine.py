@@ -106,7 +106,7 @@ def _to_input(x: torch.Tensor) -> torch.Tensor:
 def train_one_epoch(model, loader, optimizer, loss_fn, bf16: bool, desc: str = "train", progress=True) -> dict:
     model.train()
     total_loss, correct, n = 0.0, 0, 0
-    for images, targets in tqdm(loader, desc=desc, unit="batch", leave=False, disable=not progress):
+    for images, targets in tqdm(loader, desc=desc, unit="batch", leave=False, disable=None if progress else True):
         with _autocast(bf16):
             logits = model(_to_input(images))
             loss = loss_fn(logits.float(), targets)
@@ -128,7 +128,7 @@ def predict_batches(model, loader, bf16: bool = False, progress: bool = False, d
     if isinstance(model, nn.Module):
         model.eval()
     targets_all, probs_all, loss_sum = [], [], 0.0
-    for images, targets in tqdm(loader, desc=desc, unit="batch", leave=False, disable=not progress):
+    for images, targets in tqdm(loader, desc=desc, unit="batch", leave=False, disable=None if progress else True):
         with _autocast(bf16):
             logits = model(_to_input(images)).float()
         loss_sum += nn.functional.cross_entropy(logits, targets, reduction="sum").item()
@@ -186,11 +186,15 @@ def fit(
     command: str | None = None,
     fresh: bool = False,
     on_epoch=None,
+    resume_every_s: float = 60.0,
 ) -> dict:
     """Train to cfg.epochs, evaluating the test split at each milestone; returns the run record.
 
     Resumes from RUN_DIR/last.pt when it exists (unless `fresh`); writes RUN_DIR/record.json
-    after every epoch and RUN_DIR/epochNNN.pt at every milestone. `on_epoch(record, epoch)` is
+    after every epoch and RUN_DIR/epochNNN.pt at every milestone. last.pt is rewritten at
+    milestones, at the end, and otherwise only once `resume_every_s` seconds have passed since
+    the previous one: a big model's resume state (1.1 GB for VGG-16) is not worth writing after
+    every short epoch, and a resume from an older one still ends bit-identical. `on_epoch(record, epoch)` is
     called after each epoch is saved (progress displays, publishing milestone results).
     """
     cfg = cfg.resolved()
@@ -263,6 +267,7 @@ def fit(
             extra=extra,
         )
 
+    last_saved = time.perf_counter()
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
         train = train_one_epoch(model, train_loader, optimizer, loss_fn, bf16, f"epoch {epoch}/{cfg.epochs}", progress)
@@ -296,7 +301,9 @@ def fit(
             "train_config": config,
             "data_manifest_sha256": record["data"]["manifest_sha256"],
         }
-        ckpt_io.atomic_save(checkpoint({"val": val, "epoch": epoch}, resume_state), last_path)
+        if epoch in cfg.milestones or time.perf_counter() - last_saved >= resume_every_s:
+            ckpt_io.atomic_save(checkpoint({"val": val, "epoch": epoch}, resume_state), last_path)
+            last_saved = time.perf_counter()
         record["seconds_per_epoch"] = sum(h["train_seconds"] for h in record["history"]) / len(record["history"])
         write_json_atomic(record, out / RECORD_NAME)
         if on_epoch is not None:

@@ -8,6 +8,7 @@ input size from 16 to 224 px; at the paper's own input size that pool is the ide
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -138,11 +139,21 @@ def imagenet_weights(name: str):
 
 
 def cached_weights_path(name: str) -> str:
-    import os
-
     import torch.hub
 
     return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(imagenet_weights(name).url))
+
+
+def imagenet_available(name: str) -> bool:
+    """Whether `pretrained='imagenet'` can work here: the file is in torchvision's cache, or it
+    downloads now. A cached file is not read here; its hash is checked when the model is built."""
+    if os.path.isfile(cached_weights_path(name)):
+        return True
+    try:
+        _load_imagenet_state(name)  # downloads into the cache when online
+        return True
+    except WeightsUnavailableError:
+        return False
 
 
 def _load_imagenet_state(name: str) -> dict:

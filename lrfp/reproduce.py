@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .engine import TrainConfig, fit
 from .experiments import BATCH_SIZE, EPOCHS, LR, MILESTONES, NO_IMAGENET, Experiment, select
-from .models import WeightsUnavailableError, _load_imagenet_state
+from .models import imagenet_available
 from .publish import publish
 from .records import read_json, write_json_atomic
 from .results import RESULTS_DIR, RUNS_SUBDIR, write_summary
@@ -15,11 +15,7 @@ def resolve_pretrained(exp: Experiment) -> tuple[str | None, str]:
     """The weights a configuration can really start from here, and the deviation to report."""
     if exp.pretrained != "imagenet":
         return exp.pretrained, ""
-    try:
-        _load_imagenet_state(exp.model)
-        return "imagenet", ""
-    except WeightsUnavailableError:
-        return "none", NO_IMAGENET
+    return ("imagenet", "") if imagenet_available(exp.model) else ("none", NO_IMAGENET)
 
 
 def experiment_config(

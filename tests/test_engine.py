@@ -65,17 +65,21 @@ class Killed(Exception):
     pass
 
 
-def test_a_killed_run_resumes_to_the_same_weights(tiny_dataset, tmp_path):
+@pytest.mark.parametrize("killed_after", [2, 3])
+def test_a_killed_run_resumes_to_the_same_weights(tiny_dataset, tmp_path, killed_after):
     whole = fit(config(tiny_dataset, tmp_path / "a", epochs=4, milestones=(2, 4)), progress=False, log=quiet)
 
-    def kill_after_two(record, epoch):
-        if epoch == 2:
+    def kill(record, epoch):
+        if epoch == killed_after:
             raise Killed
 
+    # resume state is only forced at milestones here: killed after epoch 3, the run redoes epoch 3
     with pytest.raises(Killed):
         fit(config(tiny_dataset, tmp_path / "b", epochs=4, milestones=(2, 4)), progress=False, log=quiet,
-            on_epoch=kill_after_two)  # fmt: skip
-    resumed = fit(config(tiny_dataset, tmp_path / "b", epochs=4, milestones=(2, 4)), progress=False, log=quiet)
+            on_epoch=kill, resume_every_s=float("inf"))  # fmt: skip
+    lines = []
+    resumed = fit(config(tiny_dataset, tmp_path / "b", epochs=4, milestones=(2, 4)), progress=False, log=lines.append)
+    assert lines[0].endswith("after epoch 2")
     run = whole["run_id"]
     a = torch.load(tmp_path / "a" / run / "epoch004.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "b" / run / "epoch004.pt", weights_only=True)["state_dict"]

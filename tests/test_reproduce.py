@@ -1,6 +1,9 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+import lrfp.models as models
 import lrfp.reproduce as rep
 from lrfp.experiments import EXPERIMENTS, NO_IMAGENET
 from lrfp.models import WeightsUnavailableError
@@ -60,7 +63,8 @@ def test_missing_imagenet_weights_become_a_marked_deviation(tiny_dataset, tmp_pa
     def unavailable(name):
         raise WeightsUnavailableError("offline")
 
-    monkeypatch.setattr(rep, "_load_imagenet_state", unavailable)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(models, "_load_imagenet_state", unavailable)
     alexnet = next(e for e in EXPERIMENTS if e.model == "alexnet")
     cfg, deviation = rep.experiment_config(alexnet, str(tiny_dataset), str(tmp_path), input_size=64)
     assert cfg.pretrained == "none" and cfg.input_size == 64
@@ -86,3 +90,17 @@ def test_committed_weights_load_and_evaluate(tiny_dataset):
         assert card.is_file(), f"{path.name} has no model card"
     index = json.loads((weights[0].parent / "index.json").read_text())
     assert (weights[0].parent / f"{index['default']}.pt").is_file()
+
+
+def test_cached_imagenet_weights_are_found_without_loading_them(tmp_path, monkeypatch):
+    def no_load(name):
+        raise AssertionError("the cache check must not read or download the weights")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(models, "_load_imagenet_state", no_load)
+    cached = Path(models.cached_weights_path("mobilenet_v2"))
+    assert cached.parent == tmp_path / "hub" / "checkpoints"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"not read here")
+    mobilenet = next(e for e in EXPERIMENTS if e.model == "mobilenet_v2")
+    assert rep.resolve_pretrained(mobilenet) == ("imagenet", "")
