@@ -82,6 +82,8 @@ def summary_frame(records: list[dict]) -> pd.DataFrame:
         on=["model", "_paper_variant", "epochs"],
         how="left",
     ).drop(columns="_paper_variant")
+    # configurations beyond the paper have no table: keep the column integer, not float
+    df["paper_table"] = df["paper_table"].astype("Int64")
     return df[SUMMARY_COLUMNS + bins].sort_values(["experiment", "model", "variant", "epochs"], ignore_index=True)
 
 

@@ -44,6 +44,10 @@ def test_reproduce_publishes_records_summary_and_weights(tiny_dataset, tmp_path,
     as_30 = summary_frame([record | {"milestones": {"30": record["milestones"]["2"]}}])
     assert as_30["paper_accuracy"].tolist() == [pytest.approx(0.991)]
     assert as_30["paper_avg_loss"].tolist() == [pytest.approx(0.0312)]
+    # a configuration beyond the paper (no table) leaves the others' table numbers integers
+    beyond = record | {"run_id": "beyond", "experiment": record["experiment"] | {"paper_table": None}}
+    both = summary_frame([record, beyond]).to_csv(index=False, float_format="%.4f")
+    assert ",6,model3," in both and ",,model3," in both and "6.0000" not in both
     # a second call skips the finished configuration
     logs.clear()
     rep.reproduce(str(tiny_dataset), experiments=[3], out=str(tmp_path / "runs"), results_dir=results,
