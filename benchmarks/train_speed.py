@@ -2,10 +2,11 @@
 without native bf16) and bf16 autocast + channels_last, side by side in one run.
 
     python benchmarks/train_speed.py [--models model3 model1 ...] [--batch 64] [--steps 3]
+    python benchmarks/train_speed.py --totals-only
 
 Prints images/s of full training steps (forward, backward, SGD/Adam step) on random data of
-the model's paper input size, and the bf16/fp32 ratio. Also sums the CPU time of the finished
-reproduction runs recorded in results/runs/.
+the model's paper input size, and the bf16/fp32 ratio. Then lists the training wall time of
+each reproduction run recorded in results/runs/ (largest first) and their total.
 """
 from __future__ import annotations
 
@@ -53,10 +54,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--input-size", type=int, help="override every configuration's input size")
+    parser.add_argument("--totals-only", action="store_true", help="skip the speed runs; only sum the records")
     args = parser.parse_args()
     print(f"cpu: {cpu_name()}, torch threads {torch.get_num_threads()}, native bf16: {cpu_has_native_bf16()}")
-    print(f"{'model':14} {'variant':13} {'px':>4} {'fp32':>8} {'fp32+CL':>8} {'bf16+CL':>8}  img/s; ratios to fp32: CL, bf16+CL")
-    for exp in EXPERIMENTS:
+    if not args.totals_only:
+        print(f"{'model':14} {'variant':13} {'px':>4} {'fp32':>8} {'fp32+CL':>8} {'bf16+CL':>8}  img/s; ratios to fp32: CL, bf16+CL")
+    for exp in [] if args.totals_only else EXPERIMENTS:
         if args.models and exp.model not in args.models:
             continue
         size = args.input_size or exp.input_size
@@ -66,10 +69,15 @@ def main() -> None:
         bf16 = images_per_second(exp, True, args.batch, args.steps)
         print(f"{exp.model:14} {exp.variant:13} {size:>4} {fp32:8.1f} {fp32_cl:8.1f} {bf16:8.1f}  "
               f"{fp32_cl / fp32:.2f} {bf16 / fp32:.2f}", flush=True)
-    records = load_records()
-    total = sum(h["seconds"] for r in records for h in r["history"])
-    print(f"reproduction so far: {len(records)} run record(s), {total / 3600:.2f} h of training wall time")
+    print_reproduction_time(load_records())
 
+
+def print_reproduction_time(records: list[dict]) -> None:
+    """Training wall time of each recorded run (train + validation + milestone tests), largest first."""
+    hours = {r["run_id"]: sum(h["seconds"] for h in r["history"]) / 3600 for r in records}
+    for run_id, h in sorted(hours.items(), key=lambda kv: -kv[1]):
+        print(f"  {run_id:38} {h:5.2f} h")
+    print(f"reproduction so far: {len(records)} run record(s), {sum(hours.values()):.2f} h of training wall time")
 
 if __name__ == "__main__":
     main()
