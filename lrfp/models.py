@@ -9,6 +9,7 @@ input size from 16 to 224 px; at the paper's own input size that pool is the ide
 from __future__ import annotations
 
 import os
+import urllib.request
 from dataclasses import dataclass
 
 import torch
@@ -144,13 +145,19 @@ def cached_weights_path(name: str) -> str:
     return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(imagenet_weights(name).url))
 
 
-def imagenet_available(name: str) -> bool:
+def imagenet_available(name: str, timeout: float = 10.0) -> bool:
     """Whether `pretrained='imagenet'` can work here: the file is in torchvision's cache, or it
-    downloads now. A cached file is not read here; its hash is checked when the model is built."""
+    downloads now. A cached file is not read here; its hash is checked when the model is built.
+    The download server is asked first, so that offline nothing is written to the cache folder
+    (which may be a shared, read-only one)."""
     if os.path.isfile(cached_weights_path(name)):
         return True
     try:
-        _load_imagenet_state(name)  # downloads into the cache when online
+        urllib.request.urlopen(urllib.request.Request(imagenet_weights(name).url, method="HEAD"), timeout=timeout).close()
+    except OSError:  # URLError, timeouts, refused connections
+        return False
+    try:
+        _load_imagenet_state(name)  # downloads into the cache
         return True
     except WeightsUnavailableError:
         return False

@@ -1,3 +1,5 @@
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -6,7 +8,6 @@ import pytest
 import lrfp.models as models
 import lrfp.reproduce as rep
 from lrfp.experiments import EXPERIMENTS, NO_IMAGENET
-from lrfp.models import WeightsUnavailableError
 from lrfp.publish import default_model, publish
 from lrfp.records import read_json
 from lrfp.report import results_markdown
@@ -64,11 +65,15 @@ def test_reproduce_publishes_records_summary_and_weights(tiny_dataset, tmp_path,
 
 
 def test_missing_imagenet_weights_become_a_marked_deviation(tiny_dataset, tmp_path, monkeypatch):
-    def unavailable(name):
-        raise WeightsUnavailableError("offline")
+    def offline(request, timeout):
+        raise urllib.error.URLError("offline")
+
+    def no_download(name):
+        raise AssertionError("offline, nothing may be written to the weights cache")
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-cache"))
-    monkeypatch.setattr(models, "_load_imagenet_state", unavailable)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(models, "_load_imagenet_state", no_download)
     alexnet = next(e for e in EXPERIMENTS if e.model == "alexnet")
     cfg, deviation = rep.experiment_config(alexnet, str(tiny_dataset), str(tmp_path), input_size=64)
     assert cfg.pretrained == "none" and cfg.input_size == 64
