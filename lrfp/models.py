@@ -20,7 +20,9 @@ NORMS = ("batchnorm", "groupnorm", "groupnorm_ws")
 PRETRAINED = ("imagenet", "none")
 GROUPNORM_GROUPS = 8
 MIN_INPUT_PAPER = 16
-MIN_INPUT_TORCHVISION = 64
+# AlexNet's stride-4 stem and three 3x3/2 max-pools need 63 px; the others halve five times and
+# end in an adaptive pool, so 32 px still leaves them a 1x1 map
+MIN_INPUT_TORCHVISION = {"alexnet": 64, "vgg16": 32, "resnet18": 32, "mobilenet_v2": 32}
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ def default_input_size(name: str) -> int:
 
 
 def min_input_size(name: str) -> int:
-    return MIN_INPUT_PAPER if is_paper_model(name) else MIN_INPUT_TORCHVISION
+    return MIN_INPUT_PAPER if is_paper_model(name) else MIN_INPUT_TORCHVISION[name]
 
 
 def model_kwargs(name: str, norm: str | None = None, pretrained: str | None = None, num_classes: int = 2) -> dict:

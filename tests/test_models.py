@@ -9,6 +9,7 @@ from lrfp.models import (
     WeightsUnavailableError,
     WSConv2d,
     create_model,
+    min_input_size,
 )
 
 PAPER_CASES = [("model1", n) for n in NORMS] + [("model2", n) for n in NORMS] + [("model3", None)]
@@ -24,12 +25,21 @@ def test_paper_models_give_two_logits_at_every_size(name, norm, size):
     assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("size", [64, 224])
+@pytest.mark.parametrize("size", ["min", 64, 224])
 @pytest.mark.parametrize("name", ["vgg16", "resnet18", "alexnet", "mobilenet_v2"])
 def test_transfer_models_give_two_logits(name, size):
+    size = min_input_size(name) if size == "min" else size
     model = create_model(name, pretrained="none").eval()
     with torch.no_grad():
         assert model(torch.randn(1, 3, size, size)).shape == (1, 2)
+
+
+def test_input_sizes_below_a_models_minimum_are_refused(tiny_dataset):
+    from lrfp.engine import TrainConfig
+
+    TrainConfig(model="vgg16", data=str(tiny_dataset), input_size=32).resolved()
+    with pytest.raises(ValueError, match="alexnet needs an input size from 64 to 512 px"):
+        TrainConfig(model="alexnet", data=str(tiny_dataset), input_size=32).resolved()
 
 
 def test_num_classes_sets_the_last_layer():
