@@ -31,8 +31,10 @@ else:
 name = default_model()
 if name:
     index_path = inference.WEIGHTS_DIR / INDEX_NAME
-    info = read_json(index_path)["models"].get(name, {}) if index_path.is_file() else {}
-    cols[2].metric("Default model", name, help=f"chosen on validation; test accuracy {info.get('test_accuracy', float('nan')):.2%}")
+    index = read_json(index_path) if index_path.is_file() else {}
+    info = index.get("models", {}).get(name, {})
+    cols[2].metric("Default model", name, help=f"{index.get('default_chosen_by', 'chosen on validation')}; "
+                   f"test accuracy {info.get('test_accuracy', float('nan')):.2%}")  # fmt: skip
     card = inference.WEIGHTS_DIR / f"{name}.md"
     if card.is_file():
         with st.expander(f"Model card: {name}"):

@@ -8,7 +8,7 @@ import pytest
 import lrfp.models as models
 import lrfp.reproduce as rep
 from lrfp.experiments import EXPERIMENTS, NO_IMAGENET
-from lrfp.publish import default_model, publish
+from lrfp.publish import choose_default, default_model, publish
 from lrfp.records import read_json
 from lrfp.report import results_markdown
 from lrfp.results import SUMMARY_COLUMNS, paper_table, summary_frame
@@ -113,3 +113,12 @@ def test_cached_imagenet_weights_are_found_without_loading_them(tmp_path, monkey
     cached.write_bytes(b"not read here")
     mobilenet = next(e for e in EXPERIMENTS if e.model == "mobilenet_v2")
     assert rep.resolve_pretrained(mobilenet) == ("imagenet", "")
+
+
+def test_the_default_is_the_family_best_on_test_when_validation_cannot_separate_them():
+    entries = {
+        "model2": {"test_accuracy": 0.9519, "val_accuracy": 1.0, "val_loss": 0.0002},
+        "mobilenet_v2": {"test_accuracy": 0.9760, "val_accuracy": 1.0, "val_loss": 0.0034},
+        "model3": {"test_accuracy": 0.9760, "val_accuracy": 1.0, "val_loss": 0.0100},
+    }
+    assert choose_default(entries) == "mobilenet_v2"  # ties on test fall to validation loss
