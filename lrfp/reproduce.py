@@ -1,6 +1,8 @@
 """`lrfp reproduce`: run every paper configuration still missing, resuming partial runs."""
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 
 from .engine import TrainConfig, fit
@@ -77,7 +79,7 @@ def reproduce(
                 write_json_atomic(record | {"experiment": meta}, dest)
                 write_summary(results_dir)
 
-        command = _command(exp, data) + (f" --input-size {input_size}" if input_size else "")
+        command = _command(exp, data, cfg.pretrained) + (f" --input-size {input_size}" if input_size else "")
         record = fit(cfg, progress=progress, log=log, command=command, on_epoch=publish_milestone)
         write_json_atomic(record | {"experiment": meta}, dest)
         write_summary(results_dir)
@@ -86,5 +88,9 @@ def reproduce(
     return done
 
 
-def _command(exp: Experiment, data: str) -> str:
-    return f"lrfp reproduce --experiment {exp.experiment} --model {exp.model} --data {data}"
+def _command(exp: Experiment, data: str, pretrained: str | None) -> str:
+    command = f"lrfp reproduce --experiment {exp.experiment} --model {exp.model} --data {data}"
+    # where the ImageNet weights came from is part of how to rerun it
+    if pretrained == "imagenet" and os.environ.get("TORCH_HOME"):
+        command = f"TORCH_HOME={shlex.quote(os.environ['TORCH_HOME'])} {command}"
+    return command

@@ -122,3 +122,10 @@ def test_the_default_is_the_family_best_on_test_when_validation_cannot_separate_
         "model3": {"test_accuracy": 0.9760, "val_accuracy": 1.0, "val_loss": 0.0100},
     }
     assert choose_default(entries) == "mobilenet_v2"  # ties on test fall to validation loss
+
+
+def test_imagenet_commands_say_where_the_weights_came_from(monkeypatch):
+    mobilenet = next(e for e in EXPERIMENTS if e.model == "mobilenet_v2")
+    monkeypatch.setenv("TORCH_HOME", "../shared/torch-hub")
+    assert rep._command(mobilenet, "data/x", "imagenet").startswith("TORCH_HOME=../shared/torch-hub lrfp reproduce ")
+    assert rep._command(mobilenet, "data/x", "none").startswith("lrfp reproduce ")
