@@ -80,5 +80,6 @@ def print_reproduction_time(records: list[dict]) -> None:
         print(f"  {run_id:38} {h:5.2f} h")
     print(f"reproduction so far: {len(records)} run record(s), {sum(hours.values()):.2f} h of training wall time")
 
+
 if __name__ == "__main__":
     main()

@@ -103,10 +103,15 @@ def _to_input(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
+def _batches(loader, desc: str, progress: bool):
+    # tqdm's disable=None: a bar on a terminal, none in a log file
+    return tqdm(loader, desc=desc, unit="batch", leave=False, disable=None if progress else True)
+
+
 def train_one_epoch(model, loader, optimizer, loss_fn, bf16: bool, desc: str = "train", progress=True) -> dict:
     model.train()
     total_loss, correct, n = 0.0, 0, 0
-    for images, targets in tqdm(loader, desc=desc, unit="batch", leave=False, disable=None if progress else True):
+    for images, targets in _batches(loader, desc, progress):
         with _autocast(bf16):
             logits = model(_to_input(images))
             loss = loss_fn(logits.float(), targets)
@@ -128,7 +133,7 @@ def predict_batches(model, loader, bf16: bool = False, progress: bool = False, d
     if isinstance(model, nn.Module):
         model.eval()
     targets_all, probs_all, loss_sum = [], [], 0.0
-    for images, targets in tqdm(loader, desc=desc, unit="batch", leave=False, disable=None if progress else True):
+    for images, targets in _batches(loader, desc, progress):
         with _autocast(bf16):
             logits = model(_to_input(images)).float()
         loss_sum += nn.functional.cross_entropy(logits, targets, reduction="sum").item()
@@ -192,10 +197,11 @@ def fit(
 
     Resumes from RUN_DIR/last.pt when it exists (unless `fresh`); writes RUN_DIR/record.json
     after every epoch and RUN_DIR/epochNNN.pt at every milestone. last.pt is rewritten at
-    milestones, at the end, and otherwise only once `resume_every_s` seconds have passed since
-    the previous one: a big model's resume state (1.1 GB for VGG-16) is not worth writing after
-    every short epoch, and a resume from an older one still ends bit-identical. `on_epoch(record, epoch)` is
-    called after each epoch is saved (progress displays, publishing milestone results).
+    milestones (the last epoch is one) and otherwise only once `resume_every_s` seconds have
+    passed since the previous one: a big model's resume state (1.1 GB for VGG-16) is not worth
+    writing after every short epoch, and a resume from an older one still ends bit-identical.
+    `on_epoch(record, epoch)` is called after each epoch is saved (progress displays,
+    publishing milestone results).
     """
     cfg = cfg.resolved()
     out = run_dir(cfg)

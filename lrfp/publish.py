@@ -96,6 +96,12 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
     return "\n".join(lines)
 
 
+def read_index(weights_dir: Path | None = None) -> dict:
+    """weights/index.json, or an empty index when nothing is published yet."""
+    index_path = Path(weights_dir or inference.WEIGHTS_DIR) / INDEX_NAME
+    return read_json(index_path) if index_path.is_file() else {"models": {}}
+
+
 def choose_default(entries: dict[str, dict]) -> str:
     """The family of index entries the app opens with (see DEFAULT_CHOICE)."""
     return max(entries, key=lambda k: (entries[k]["test_accuracy"], entries[k]["val_accuracy"], -entries[k]["val_loss"]))
@@ -105,8 +111,7 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
     """Copy each family's best milestone checkpoint to weights/<family>.pt, write cards and index.json."""
     records = load_records(results_dir)
     weights_dir = Path(weights_dir or inference.WEIGHTS_DIR)
-    index_path = weights_dir / INDEX_NAME
-    index = read_json(index_path) if index_path.is_file() else {"models": {}}
+    index = read_index(weights_dir)
     for family in PUBLISHED_FAMILIES:
         chosen = best_milestone([r for r in records if r["config"]["model"] == family])
         if chosen is None:
@@ -125,7 +130,7 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
     if families:
         index["default"] = choose_default(families)
         index["default_chosen_by"] = DEFAULT_CHOICE
-        write_json_atomic(index, index_path)
+        write_json_atomic(index, weights_dir / INDEX_NAME)
     return index
 
 
@@ -144,20 +149,17 @@ def publish_run(run_dir: Path, name: str, results_dir: Path | None = None, weigh
     shutil.copyfile(run_dir / record["milestones"][str(epoch)]["checkpoint"], weights_dir / f"{name}.pt")
     (weights_dir / f"{name}.md").write_text(model_card(name, record, epoch, chosen_by="the last epoch of its run"))
     write_json_atomic(record, Path(results_dir or RESULTS_DIR) / "extra" / f"{record['run_id']}.json")
-    index_path = weights_dir / INDEX_NAME
-    index = read_json(index_path) if index_path.is_file() else {"models": {}}
+    index = read_index(weights_dir)
     index["models"][name] = _index_entry(name, record, epoch, extra=True)
-    write_json_atomic(index, index_path)
+    write_json_atomic(index, weights_dir / INDEX_NAME)
     return index["models"][name]
 
 
 def default_model(weights_dir: Path | None = None) -> str | None:
     """Name of the app's default checkpoint in weights/, or None when nothing is published."""
     weights_dir = Path(weights_dir or inference.WEIGHTS_DIR)
-    index_path = Path(weights_dir) / INDEX_NAME
-    if index_path.is_file():
-        name = read_json(index_path).get("default")
-        if name and (Path(weights_dir) / f"{name}.pt").is_file():
-            return name
-    found = sorted(p.stem for p in Path(weights_dir).glob("*.pt"))
+    name = read_index(weights_dir).get("default")
+    if name and (weights_dir / f"{name}.pt").is_file():
+        return name
+    found = sorted(p.stem for p in weights_dir.glob("*.pt"))
     return found[0] if found else None

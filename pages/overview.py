@@ -2,9 +2,8 @@
 import streamlit as st
 
 from lrfp.charts import paper_headline
-from lrfp.publish import INDEX_NAME, default_model
+from lrfp.publish import default_model, read_index
 from lrfp import inference
-from lrfp.records import read_json
 from lrfp.results import load_records, summary_frame
 from lrfp.ui import ensure_navigation
 
@@ -30,9 +29,8 @@ else:
                    help=f"{best['run_id']} at {best['epochs']} epochs; our test split has 208 faces")  # fmt: skip
 name = default_model()
 if name:
-    index_path = inference.WEIGHTS_DIR / INDEX_NAME
-    index = read_json(index_path) if index_path.is_file() else {}
-    info = index.get("models", {}).get(name, {})
+    index = read_index()
+    info = index["models"].get(name, {})
     cols[2].metric("Default model", name, help=f"{index.get('default_chosen_by', 'chosen on validation')}; "
                    f"test accuracy {info.get('test_accuracy', float('nan')):.2%}")  # fmt: skip
     card = inference.WEIGHTS_DIR / f"{name}.md"
