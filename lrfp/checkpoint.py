@@ -5,11 +5,13 @@ strings, lists and dicts, never pickled objects.
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .errors import LrfpError
 from .models import create_model
 from .records import atomic_path
 
@@ -17,14 +19,21 @@ FORMAT = "lrfp-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(LrfpError):
     """A file that is not a usable lrfp checkpoint."""
 
 
+HOW_TO_GET = "make one with `lrfp train`, or pass a name from weights/ (`lrfp predict --model model3 …`)"
+
+
 def atomic_save(obj, path: Path) -> None:
-    """torch.save through a temporary file: a killed process never leaves half a checkpoint."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """torch.save through a temporary file: a killed process never leaves half a checkpoint.
+
+    It writes through a Python file object, so a full or read-only disk raises OSError naming the
+    path (torch's own file writer reports it as an opaque RuntimeError).
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
 
 
 def make_checkpoint(
@@ -61,13 +70,13 @@ def read_checkpoint(path) -> dict:
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle errors, zip errors, unsafe globals: all mean "not ours"
-        raise CheckpointError(f"{path}: not an lrfp checkpoint ({type(exc).__name__}: {exc})") from exc
+    except pickle.UnpicklingError as exc:  # weights_only refused a pickled object: never load it
+        raise CheckpointError(f"{path}: not an lrfp checkpoint (it holds Python objects, which lrfp never "
+                              f"unpickles); {HOW_TO_GET}") from exc  # fmt: skip
+    except Exception as exc:  # zip/format errors of any kind mean "not a PyTorch file", or a truncated one
+        raise CheckpointError(f"{path}: not an lrfp checkpoint (not a PyTorch file, or truncated); {HOW_TO_GET}") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{path}: not an lrfp checkpoint (a plain state_dict or another tool's file?); "
-            "make one with `lrfp train`"
-        )
+        raise CheckpointError(f"{path}: not an lrfp checkpoint (a plain state_dict or another tool's file); {HOW_TO_GET}")
     if ckpt.get("version", 0) > VERSION:
         raise CheckpointError(f"{path}: checkpoint version {ckpt['version']} is newer than this lrfp ({VERSION})")
     return ckpt

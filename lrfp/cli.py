@@ -6,13 +6,11 @@ import json
 import sys
 from pathlib import Path
 
-from .checkpoint import CheckpointError
-from .data import BadImageError, DatasetError
-from .models import MODEL_NAMES, NORMS, PRETRAINED, UnknownModelError, WeightsUnavailableError
+import logging
 
-# Errors a user can fix: printed as one line, exit code 2, no traceback.
-USER_ERRORS = (DatasetError, BadImageError, CheckpointError, UnknownModelError, WeightsUnavailableError, ValueError,
-               FileNotFoundError)  # fmt: skip
+from .data import ACCEPTED_FORMATS, BadImageError, DatasetError
+from .errors import LrfpError, describe_os_error
+from .models import MODEL_NAMES, NORMS, PRETRAINED
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -40,7 +38,7 @@ def cmd_data_build(args) -> int:
         print(f"{len(stats['skipped'])} source file(s) skipped (unreadable); the build went on without them:")
         for msg in stats["skipped"]:
             print(f"  {msg}")
-    print(f"wrote {args.out}/manifest.json (sha256 {stats['manifest_sha256'][:12]}) and stats.json")
+    print(f"wrote {args.out}/manifest.json and stats.json; data fingerprint (manifest sha256) {stats['manifest_sha256']}")
     return 0
 
 
@@ -79,6 +77,8 @@ def cmd_evaluate(args) -> int:
     clf = Classifier(args.model, backend=args.backend)
     root = Path(args.data)
     samples, classes = folder_samples(root) if args.split == "all" else split_samples(root, args.split)
+    if not samples:
+        raise DatasetError(f"{root}: the {args.split} split holds no faces; rebuild the dataset (`lrfp data build`)")
     if classes != clf.classes:
         raise DatasetError(f"{root}: classes {classes} differ from the checkpoint's {clf.classes}")
     dataset = FaceDataset(root, samples, classes, clf.transform)
@@ -101,18 +101,19 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from .data import load_image
     from .inference import Classifier
+    from .scene import WORKING_SIDE
 
     clf = Classifier(args.model, backend=args.backend)
     status = 0
     for path in args.images:
         try:
-            image = load_image(path)
+            image = load_image(path, max_side=WORKING_SIDE)
         except BadImageError as exc:
             print(f"{path}\terror: {exc}", file=sys.stderr)
             status = 1
             continue
         pred = clf.predict([image])[0]
-        print(f"{path}\t{pred.label}\t{pred.probability:.4f}")
+        print(f"{path}\t{pred.label}\t" + ("-" if pred.probability is None else f"{pred.probability:.4f}"))
     return status
 
 
@@ -147,12 +148,12 @@ def cmd_resolution(args) -> int:
     from .inference import Classifier
     from .records import write_json_atomic
     from .resolution import resolution_study
-    from .results import RESULTS_DIR
+    from . import paths
 
     clf = Classifier(args.model, backend=args.backend)
     report = resolution_study(clf, args.data, progress=lambda r: print(
         f"{str(r['face_px']):>6} px  accuracy {r['accuracy']:.4f}  balanced {r['balanced_accuracy']:.4f}  n={r['n']}"))  # fmt: skip
-    out = Path(args.out) if args.out else RESULTS_DIR / "resolution" / f"{clf.name}.json"
+    out = Path(args.out) if args.out else paths.RESULTS_DIR / "resolution" / f"{clf.name}.json"
     write_json_atomic(report, out)
     print(f"wrote {out}")
     return 0
@@ -192,7 +193,7 @@ def cmd_report(args) -> int:
 
     df = write_summary()
     if not update_readme():
-        raise ValueError("README.md has no results markers to fill")
+        raise LrfpError("README.md has no results markers to fill")
     print(f"README.md results section updated from {len(df)} summary row(s)")
     return 0
 
@@ -248,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="auto: onnxruntime where installed, else PyTorch")  # fmt: skip
     ev.set_defaults(func=cmd_evaluate)
 
-    pr = sub.add_parser("predict", help="classify face images")
+    pr = sub.add_parser("predict", help=f"classify face images ({', '.join(ACCEPTED_FORMATS)}, judged by content)")
     pr.add_argument("--model", required=True, help="checkpoint path or a name in weights/")
     pr.add_argument("images", nargs="+")
     pr.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
@@ -301,10 +302,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # library warnings (a fallback to PyTorch, say) as one line each
+    logging.basicConfig(format="lrfp: warning: %(message)s", level=logging.WARNING)
     try:
         return args.func(args)
-    except USER_ERRORS as exc:
+    except LrfpError as exc:  # the user's to fix; a bug's ValueError keeps its traceback
         print(f"lrfp: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        message = describe_os_error(exc)
+        if message is None:
+            raise
+        print(f"lrfp: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lrfp: interrupted; `lrfp train` resumes from the last finished epoch", file=sys.stderr)

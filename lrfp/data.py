@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +17,18 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.transforms import v2
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-# Pillow's own decompression-bomb guard stays on; this is the limit it enforces (pixels).
-Image.MAX_IMAGE_PIXELS = 64_000_000
+from .errors import LrfpError
+
+# Formats lrfp reads, judged by content (never by name), the same in the CLI and the app.
+ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+# Hard limit on an image's size, checked from its header before any pixel is decoded: 50 MP holds
+# every phone photo (48 MP sensors) and refuses decompression bombs (a 12 KB PNG of 100 MP).
+MAX_PIXELS = 50_000_000
+# Pillow raises DecompressionBombError above twice its limit and only warns below that: set it so
+# that the error fires exactly at MAX_PIXELS, and silence the warning that lrfp's limit makes moot.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 # ImageNet statistics for every model: required by the pretrained ones, harmless for the rest.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -25,27 +36,35 @@ MANIFEST_NAME = "manifest.json"
 SPLITS = ("train", "val", "test")
 
 
-class DatasetError(ValueError):
+class DatasetError(LrfpError):
     """A dataset folder or manifest that cannot be used as it is."""
 
 
-class BadImageError(ValueError):
-    """A file that is not a readable image."""
+class BadImageError(LrfpError):
+    """A file that is not a readable image, or one too large to accept."""
 
 
-UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")
+UPLOAD_FORMATS = ACCEPTED_FORMATS  # the app's uploads: the same list as the CLI
 
 
-def load_image(source, formats=None, name: str | None = None) -> Image.Image:
-    """Open a path or file-like object as an RGB image, honouring EXIF orientation.
+def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_side: int | None = None) -> Image.Image:
+    """Open a path or file-like object as an 8-bit RGB image, honouring EXIF orientation.
 
-    Any mode (RGBA, L, P, CMYK, 16-bit) comes back as 8-bit RGB. A file that is not an image
-    (or, with `formats`, not one of those formats, judged by content, not by name), is
-    truncated, or exceeds the pixel limit raises BadImageError naming it.
+    Any mode (1-bit, RGBA, P, CMYK, 16-bit) comes back as RGB; a GIF or TIFF gives its first
+    frame. `max_side` shrinks the image so its longer side is at most that many px, decoding
+    JPEGs at a reduced scale (draft mode) so a big photo never exists in memory at full size.
+    A file that is not an image of `formats` (judged by content), is truncated, or has more than
+    MAX_PIXELS pixels raises BadImageError naming it; the size check reads only the header.
     """
     name = name or getattr(source, "name", source)
     try:
         with Image.open(source, formats=formats) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:  # Pillow's own check would catch it too; this one says why
+                raise BadImageError(f"{name}: image too large ({w}x{h} px = {w * h / 1e6:.0f} MP; "
+                                    f"the limit is {MAX_PIXELS / 1e6:.0f} MP)")  # fmt: skip
+            if max_side and max(w, h) > max_side:
+                img.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
             img = ImageOps.exif_transpose(img)
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 # 16/32-bit grey: scale to 8 bits instead of clipping
@@ -56,12 +75,15 @@ def load_image(source, formats=None, name: str | None = None) -> Image.Image:
                 img = Image.alpha_composite(background, rgba)
             return img.convert("RGB")
     except Image.DecompressionBombError as exc:
-        raise BadImageError(f"{name}: image too large ({exc})") from exc
+        raise BadImageError(f"{name}: image too large (over the {MAX_PIXELS / 1e6:.0f} MP limit)") from exc
     except UnidentifiedImageError as exc:
-        allowed = f" of the accepted formats ({', '.join(formats)})" if formats else ""
-        raise BadImageError(f"{name}: not a readable image{allowed}") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise BadImageError(f"{name}: not a readable image ({exc})") from exc
+        raise BadImageError(f"{name}: not a readable image of the accepted formats ({', '.join(formats)})") from exc
+    except FileNotFoundError as exc:
+        raise BadImageError(f"{name}: no such file") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        if isinstance(exc, LrfpError):
+            raise
+        raise BadImageError(f"{name}: not a readable image (truncated or corrupt: {exc})") from exc
 
 
 def list_images(root: Path) -> dict[str, list[Path]]:
@@ -92,17 +114,38 @@ def manifest_path(root: Path) -> Path:
     return Path(root) / MANIFEST_NAME
 
 
-def read_manifest(root: Path) -> dict:
-    path = manifest_path(root)
+def read_manifest(root: Path, name: str = MANIFEST_NAME) -> dict:
+    path = Path(root) / name
     if not path.is_file():
         raise DatasetError(f"{path}: no split manifest; build the dataset with `lrfp data build`")
     try:
         manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: not valid JSON ({exc})") from exc
-    if not all(s in manifest.get("splits", {}) for s in SPLITS) or "classes" not in manifest:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: not valid JSON, perhaps cut short ({exc})") from exc
+    if not isinstance(manifest, dict) or not all(s in manifest.get("splits", {}) for s in SPLITS) or "classes" not in manifest:
         raise DatasetError(f"{path}: not an lrfp manifest (needs 'classes' and splits {SPLITS})")
+    check_manifest_paths(manifest, path)
     return manifest
+
+
+CLASS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def check_manifest_paths(manifest: dict, where) -> None:
+    """DatasetError unless every class is a plain folder name and every file is CLASS/NAME inside the dataset.
+
+    A manifest is data from disk: nothing it names may lead lrfp to read, write or delete outside
+    the dataset folder (no separators or '..' in class names, no absolute or climbing paths).
+    """
+    classes = manifest.get("classes")
+    if not isinstance(classes, list) or not all(isinstance(c, str) and CLASS_NAME.fullmatch(c) for c in classes):
+        raise DatasetError(f"{where}: class names must be plain folder names (letters, digits, _ and -), got {classes!r}")
+    for split in SPLITS:
+        for entry in manifest["splits"].get(split, []):
+            rel = entry.get("path") if isinstance(entry, dict) else None
+            parts = rel.split("/") if isinstance(rel, str) else []
+            if len(parts) != 2 or parts[0] not in classes or parts[1] in ("", ".", "..") or "\\" in rel:
+                raise DatasetError(f"{where}: {split} entry {rel!r} is not CLASS/FILE inside the dataset folder")
 
 
 def manifest_hash(root: Path) -> str:

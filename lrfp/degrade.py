@@ -9,6 +9,8 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
+from .errors import ConfigError
+
 
 class DownUp(torch.nn.Module):
     """Shrink the shorter side to `size` px (random in [lo, hi] when a range), then back up."""
@@ -47,5 +49,5 @@ DEGRADE_PRESETS = {"outdoor": outdoor_video}
 
 def degrade_preset(name: str):
     if name not in DEGRADE_PRESETS:
-        raise ValueError(f"unknown degrade preset {name!r}; known: {', '.join(DEGRADE_PRESETS)}")
+        raise ConfigError(f"unknown degrade preset {name!r}; known: {', '.join(DEGRADE_PRESETS)}")
     return DEGRADE_PRESETS[name]()

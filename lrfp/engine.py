@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from . import checkpoint as ckpt_io
-from .data import IMAGENET_MEAN, IMAGENET_STD, FaceDataset, manifest_hash, preset_transform, split_samples
+from .data import IMAGENET_MEAN, IMAGENET_STD, DatasetError, FaceDataset, manifest_hash, preset_transform, split_samples
 from .metrics import accuracy_by_face_size, classification_metrics
 from .models import (
     check_name,
@@ -32,7 +32,9 @@ from .models import (
     model_kwargs,
     variant_of,
 )
-from .records import cpu_has_native_bf16, environment, read_json, write_json_atomic
+from .errors import ConfigError, RunError
+from .locks import folder_lock
+from .records import cpu_has_native_bf16, environment, read_json, remove_stale_temps, write_json_atomic
 
 PRECISIONS = ("auto", "bf16", "fp32")
 RECORD_NAME = "record.json"
@@ -69,14 +71,14 @@ class TrainConfig:
         cfg.pretrained = kwargs.get("pretrained")
         cfg.optimizer = self.optimizer or ("adam" if self.model == "model3" else "sgd")
         if cfg.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be sgd or adam, got {cfg.optimizer!r}")
+            raise ConfigError(f"optimizer must be sgd or adam, got {cfg.optimizer!r}")
         cfg.input_size = self.input_size or default_input_size(self.model)
         if not min_input_size(self.model) <= cfg.input_size <= 512:
-            raise ValueError(f"{self.model} needs an input size from {min_input_size(self.model)} to 512 px")
+            raise ConfigError(f"{self.model} needs an input size from {min_input_size(self.model)} to 512 px")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}")
+            raise ConfigError(f"precision must be one of {PRECISIONS}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError("epochs, batch size and learning rate must be positive")
+            raise ConfigError("epochs, batch size and learning rate must be positive")
         cfg.milestones = tuple(sorted({m for m in self.milestones if 1 <= m <= self.epochs} | {self.epochs}))
         cfg.run_id = self.run_id or default_run_id(cfg)
         return cfg
@@ -171,9 +173,17 @@ def build_datasets(cfg: TrainConfig):
         train = split == "train"
         degrade = degrade_preset(cfg.degrade) if (train and cfg.degrade) else None
         splits[split] = FaceDataset(root, samples, classes, preset_transform(cfg.input_size, train, degrade=degrade))
-    if not len(splits["train"]):
-        raise ValueError(f"{root}: the train split is empty")
+    check_splits_nonempty(root, {s: len(d) for s, d in splits.items()})
     return splits
+
+
+def check_splits_nonempty(root, sizes: dict[str, int]) -> None:
+    """DatasetError naming every empty split: training needs all three (val picks, test reports)."""
+    empty = [s for s, n in sizes.items() if n == 0]
+    if empty:
+        counts = ", ".join(f"{s} {n}" for s, n in sizes.items())
+        raise DatasetError(f"{root}: the {' and '.join(empty)} split(s) are empty (faces: {counts}); rebuild it with "
+                           "more images or a larger share for them (`lrfp data build --split 70,15,15`)")  # fmt: skip
 
 
 def run_dir(cfg: TrainConfig) -> Path:
@@ -210,6 +220,13 @@ def fit(
     classes = datasets["train"].classes
     bf16 = use_bf16(cfg.precision)
 
+    # one process per run folder: a second `lrfp train` on it stops here instead of overwriting it
+    with folder_lock(out, "training run", log=log):
+        remove_stale_temps(out)  # temp files of writes killed mid-way
+        return _fit_locked(cfg, out, command, datasets, classes, bf16, progress, log, fresh, on_epoch, resume_every_s)
+
+
+def _fit_locked(cfg, out, command, datasets, classes, bf16, progress, log, fresh, on_epoch, resume_every_s) -> dict:
     torch.manual_seed(cfg.seed)
     kwargs = model_kwargs(cfg.model, cfg.norm, cfg.pretrained, num_classes=len(classes))
     model = create_model(cfg.model, **kwargs)
@@ -243,11 +260,11 @@ def fit(
     if last_path.is_file() and not fresh:
         state = ckpt_io.read_checkpoint(last_path)
         if _comparable(state["train_config"]) != _comparable(config):
-            raise ValueError(
+            raise RunError(
                 f"{out} holds a run with other settings; pass --fresh to overwrite it or --run-id to start another"
             )
         if state["data_manifest_sha256"] != record["data"]["manifest_sha256"]:
-            raise ValueError(f"{out}: the dataset manifest changed since this run started; use --fresh")
+            raise RunError(f"{out}: the dataset manifest changed since this run started; use --fresh")
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"]["torch"])

@@ -1,6 +1,7 @@
 """Checkpoint -> classifier for face crops; finding checkpoints by name."""
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,14 +9,13 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from . import paths
 from .checkpoint import CheckpointError, load_model
 from .data import preset_transform
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-
-
-def resolve_checkpoint(name_or_path: str | Path, weights_dir: Path = WEIGHTS_DIR) -> Path:
+def resolve_checkpoint(name_or_path: str | Path, weights_dir: Path | None = None) -> Path:
     """A path as given, or the name of a checkpoint in weights/ (with or without .pt)."""
+    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
     path = Path(name_or_path)
     if path.is_file():
         return path
@@ -23,14 +23,26 @@ def resolve_checkpoint(name_or_path: str | Path, weights_dir: Path = WEIGHTS_DIR
         if candidate.is_file():
             return candidate
     known = sorted(p.stem for p in weights_dir.glob("*.pt")) if weights_dir.is_dir() else []
-    raise CheckpointError(f"{name_or_path}: no such checkpoint file, nor a name in weights/ (known: {known or 'none'})")
+    raise CheckpointError(f"{name_or_path}: no such checkpoint file, nor a name in {weights_dir} (known: {known or 'none'})")
+
+
+log = logging.getLogger("lrfp")
+# A face (or image) whose shorter side is under this many px is answered "too small to judge":
+# below it the crop holds too little of a face for any label to mean something (our training
+# faces start at 8 px; the resolution study measured accuracy down to 8 px).
+MIN_FACE_PX = 6
+TOO_SMALL = "too_small"
 
 
 @dataclass
 class Prediction:
-    label: str
-    probability: float  # of the predicted label
+    label: str  # a class name, or TOO_SMALL
+    probability: float | None  # of the predicted label; None when too small to judge
     probabilities: dict[str, float]
+
+    @property
+    def judged(self) -> bool:
+        return self.label != TOO_SMALL
 
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -39,33 +51,33 @@ BACKENDS = ("auto", "torch", "onnx")
 class Classifier:
     """A loaded checkpoint that classifies face images. Safe to share between threads.
 
-    backend: "torch" runs the PyTorch model; "onnx" runs onnxruntime on the checkpoint exported
-    once to ONNX (or on a .onnx file given directly); "auto" picks onnx where onnxruntime is
-    installed (several times faster on small batches), else torch.
+    backend: "torch" runs the PyTorch model; "onnx" runs onnxruntime on the checkpoint's ONNX
+    graph (the one shipped beside it, else one exported once into a cache, or a .onnx file given
+    directly); "auto" tries onnx (several times faster on small batches) and, when any part of it
+    is missing or fails, uses PyTorch with one warning line.
     """
 
-    def __init__(self, checkpoint: str | Path, backend: str = "torch"):
-        from .onnx_backend import ExportError, OnnxSession, cached_export, onnxruntime_available
-
+    def __init__(self, checkpoint: str | Path, backend: str = "auto"):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}")
         self.path = resolve_checkpoint(checkpoint)
         if self.path.suffix == ".onnx":
             backend = "onnx"
-        auto = backend == "auto"
-        if auto:
-            backend = "onnx" if onnxruntime_available() else "torch"
-        self.backend = backend
         self.model = None
-        if backend == "onnx":
+        self.backend = "torch"
+        if backend in ("auto", "onnx"):
             try:
-                self._session = OnnxSession(self.path if self.path.suffix == ".onnx" else cached_export(self.path))
+                from .onnx_backend import open_session
+
+                self._session = open_session(self.path)
                 self.checkpoint = self._session.meta
-            except ExportError:
-                if not auto:
+                self.backend = "onnx"
+            except Exception as exc:  # noqa: BLE001 - auto must survive any failure of the optional path
+                if backend == "onnx":
                     raise
-                backend = self.backend = "torch"  # auto: fall back to PyTorch for graphs ONNX cannot express
-        if backend == "torch":
+                log.warning("%s: the ONNX backend is unavailable (%s: %s); using PyTorch", self.path.name,
+                            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")  # fmt: skip
+        if self.backend == "torch":
             self.model, self.checkpoint = load_model(self.path)
         self.classes: list[str] = list(self.checkpoint["classes"])
         self.input_size: int = self.checkpoint["input_size"]
@@ -95,9 +107,10 @@ class Classifier:
         return self.logits(batch).softmax(1)
 
     def predict(self, images: list[Image.Image]) -> list[Prediction]:
-        probs = self.probabilities(images)
-        out = []
-        for row in probs.tolist():
+        """One prediction per image; an image under MIN_FACE_PX on its shorter side is TOO_SMALL, never a label."""
+        judged = [i for i, img in enumerate(images) if min(img.size) >= MIN_FACE_PX]
+        out = [Prediction(TOO_SMALL, None, {}) for _ in images]
+        for i, row in zip(judged, self.probabilities([images[i] for i in judged]).tolist()):
             best = max(range(len(row)), key=row.__getitem__)
-            out.append(Prediction(self.classes[best], row[best], dict(zip(self.classes, row))))
+            out[i] = Prediction(self.classes[best], row[best], dict(zip(self.classes, row)))
         return out

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import ConfigError, LrfpError
+
 NORMS = ("batchnorm", "groupnorm", "groupnorm_ws")
 PRETRAINED = ("imagenet", "none")
 GROUPNORM_GROUPS = 8
@@ -106,11 +108,11 @@ class PaperCNN(nn.Module):
         return self.classifier(self.pool(self.features(x)))
 
 
-class UnknownModelError(ValueError):
+class UnknownModelError(LrfpError):
     pass
 
 
-class WeightsUnavailableError(RuntimeError):
+class WeightsUnavailableError(LrfpError):
     pass
 
 
@@ -118,10 +120,10 @@ def _paper_model(name: str, norm: str | None, num_classes: int) -> nn.Module:
     arch = PAPER_ARCHITECTURES[name]
     if name == "model3":
         if norm not in (None, "none"):
-            raise ValueError("model3 has no normalization layer; leave norm unset")
+            raise ConfigError("model3 has no normalization layer; leave norm unset")
         norm = None
     elif norm not in NORMS:
-        raise ValueError(f"{name} needs norm in {NORMS}, got {norm!r}")
+        raise ConfigError(f"{name} needs norm in {NORMS}, got {norm!r}")
     return PaperCNN(arch, norm, num_classes)
 
 
@@ -182,7 +184,7 @@ def _transfer_model(name: str, pretrained: str, num_classes: int) -> nn.Module:
     from torchvision.models import get_model
 
     if pretrained not in PRETRAINED:
-        raise ValueError(f"pretrained must be one of {PRETRAINED}, got {pretrained!r}")
+        raise ConfigError(f"pretrained must be one of {PRETRAINED}, got {pretrained!r}")
     model = get_model(name, weights=None)
     if pretrained == "imagenet":
         model.load_state_dict(_load_imagenet_state(name))

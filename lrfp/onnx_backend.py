@@ -6,27 +6,25 @@ description (classes, input size, normalization) as ONNX metadata.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .checkpoint import CheckpointError, load_model
+from .errors import LrfpError
+from .records import atomic_path
 
 META_KEY = "lrfp"
 CACHE_DIR = Path(os.environ.get("LRFP_CACHE", Path.home() / ".cache" / "lrfp" / "onnx"))
 
 
-class ExportError(ValueError):
+class ExportError(LrfpError):
     """A checkpoint whose graph the ONNX exporter cannot express."""
-
-
-def onnxruntime_available() -> bool:
-    return importlib.util.find_spec("onnxruntime") is not None
 
 
 class MatrixPool(torch.nn.Module):
@@ -60,37 +58,71 @@ def _exportable(model: torch.nn.Module, size: int) -> torch.nn.Module:
     return model
 
 
-def export_onnx(checkpoint_path, out_path) -> Path:
-    """Write CHECKPOINT as a single-file ONNX model with a dynamic batch dimension."""
+def file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_onnx(checkpoint_path, out_path, parity_atol: float = 1e-4) -> Path:
+    """Write CHECKPOINT as a single-file ONNX model with a dynamic batch dimension.
+
+    The file records the checkpoint's sha256 (so a graph beside a changed .pt is never used for
+    it), and is written only once onnxruntime's logits match PyTorch's within `parity_atol` on
+    random batches of 1 and 5.
+    """
     import onnx
 
     model, ckpt = load_model(checkpoint_path)
     size = ckpt["input_size"]
     model = _exportable(model, size)
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(".tmp.onnx")
-    try:
-        torch.onnx.export(
-            model, (torch.zeros(1, 3, size, size),), str(tmp), dynamo=False, input_names=["image"],
-            output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17,
-        )  # fmt: skip
-    except torch.onnx.errors.OnnxExporterError as exc:
-        # e.g. an adaptive pool whose output grid does not divide the feature map at this input size
-        raise ExportError(f"{checkpoint_path}: cannot be exported to ONNX at {size} px ({str(exc).splitlines()[0]})") from exc
-    graph = onnx.load(str(tmp))
-    meta = {k: ckpt[k] for k in ("model", "classes", "input_size", "normalization")}
-    graph.metadata_props.add(key=META_KEY, value=json.dumps(meta))
-    onnx.save(graph, str(tmp))
-    os.replace(tmp, out_path)
+    with atomic_path(out_path) as tmp:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
+                torch.onnx.export(
+                    model, (torch.zeros(1, 3, size, size),), tmp, dynamo=False, input_names=["image"],
+                    output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+                    opset_version=17,
+                )  # fmt: skip
+        except torch.onnx.errors.OnnxExporterError as exc:
+            # e.g. an adaptive pool whose output grid does not divide the feature map at this input size
+            raise ExportError(f"{checkpoint_path}: cannot be exported to ONNX at {size} px ({str(exc).splitlines()[0]})") from exc
+        graph = onnx.load(tmp)
+        meta = {k: ckpt[k] for k in ("model", "classes", "input_size", "normalization")}
+        meta["checkpoint_sha256"] = file_sha256(checkpoint_path)
+        graph.metadata_props.add(key=META_KEY, value=json.dumps(meta))
+        onnx.save(graph, tmp)
+        session = OnnxSession(tmp)
+        with torch.no_grad():
+            for batch in (1, 5):
+                x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(batch))
+                gap = (model(x) - session.logits(x)).abs().max().item()
+                if gap > parity_atol:
+                    raise ExportError(f"{checkpoint_path}: the ONNX graph's logits differ from PyTorch's by {gap:.2e}")
     return out_path
 
 
-def cached_export(checkpoint_path) -> Path:
-    """The ONNX file of a checkpoint, exported once into the cache (keyed by the checkpoint's bytes)."""
-    digest = hashlib.sha256(Path(checkpoint_path).read_bytes()).hexdigest()[:16]
-    path = CACHE_DIR / f"{Path(checkpoint_path).stem}-{digest}.onnx"
-    return path if path.is_file() else export_onnx(checkpoint_path, path)
+def open_session(checkpoint_path) -> "OnnxSession":
+    """An onnxruntime session for a checkpoint (or a .onnx file given directly).
+
+    Uses the graph shipped beside the checkpoint (X.onnx next to X.pt) when it was made from
+    exactly that file; otherwise exports one once into the cache (keyed by the file's sha256).
+    """
+    path = Path(checkpoint_path)
+    if path.suffix == ".onnx":
+        return OnnxSession(path)
+    digest = file_sha256(path)
+    shipped = path.with_suffix(".onnx")
+    if shipped.is_file():
+        session = OnnxSession(shipped)
+        if session.meta.get("checkpoint_sha256") == digest:
+            return session
+    cached = CACHE_DIR / f"{path.stem}-{digest[:16]}.onnx"
+    return OnnxSession(cached if cached.is_file() else export_onnx(path, cached))
 
 
 class OnnxSession:
@@ -103,7 +135,8 @@ class OnnxSession:
         try:
             self.session = ort.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
-            raise CheckpointError(f"{self.path}: not a loadable ONNX model ({exc})") from exc
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CheckpointError(f"{self.path}: not a loadable ONNX model ({first})") from exc
         meta = self.session.get_modelmeta().custom_metadata_map.get(META_KEY)
         if meta is None:
             raise CheckpointError(f"{self.path}: an ONNX model without lrfp metadata; export it with `lrfp export`")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import inference
+from . import paths
+from .errors import RunError
 from .metrics import FACE_SIZE_BINS
 from .records import read_json, write_json_atomic
 from .results import load_records
@@ -24,6 +25,19 @@ DEFAULT_CHOICE = (
 )
 # families small enough for git (< ~20 MB as fp32 checkpoints)
 PUBLISHED_FAMILIES = ("model1", "model2", "model3", "mobilenet_v2")
+
+
+def ship_onnx(checkpoint: Path, log) -> None:
+    """Write the ONNX graph beside a published checkpoint (parity-checked), so no user's first
+    prediction has to export it; a graph ONNX cannot express is left out (PyTorch serves it)."""
+    from .onnx_backend import ExportError, export_onnx
+
+    onnx_path = checkpoint.with_suffix(".onnx")
+    onnx_path.unlink(missing_ok=True)  # never leave a graph of an older checkpoint beside it
+    try:
+        export_onnx(checkpoint, onnx_path)
+    except ExportError as exc:
+        log(f"{checkpoint.name}: no ONNX graph shipped ({exc})")
 
 
 def _val_at(record: dict, epoch: int) -> tuple[float, float]:
@@ -98,7 +112,7 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
 
 def read_index(weights_dir: Path | None = None) -> dict:
     """weights/index.json, or an empty index when nothing is published yet."""
-    index_path = Path(weights_dir or inference.WEIGHTS_DIR) / INDEX_NAME
+    index_path = Path(weights_dir or paths.WEIGHTS_DIR) / INDEX_NAME
     return read_json(index_path) if index_path.is_file() else {"models": {}}
 
 
@@ -110,7 +124,7 @@ def choose_default(entries: dict[str, dict]) -> str:
 def publish(results_dir: Path | None = None, weights_dir: Path | None = None, log=print) -> dict:
     """Copy each family's best milestone checkpoint to weights/<family>.pt, write cards and index.json."""
     records = load_records(results_dir)
-    weights_dir = Path(weights_dir or inference.WEIGHTS_DIR)
+    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
     index = read_index(weights_dir)
     for family in PUBLISHED_FAMILIES:
         chosen = best_milestone([r for r in records if r["config"]["model"] == family])
@@ -123,6 +137,7 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
             continue
         weights_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, weights_dir / f"{family}.pt")
+        ship_onnx(weights_dir / f"{family}.pt", log)
         (weights_dir / f"{family}.md").write_text(model_card(family, record, epoch))
         entry = index["models"][family] = _index_entry(family, record, epoch)
         log(f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {entry['test_accuracy']:.4f})")
@@ -137,18 +152,17 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
 def publish_run(run_dir: Path, name: str, results_dir: Path | None = None, weights_dir: Path | None = None) -> dict:
     """Publish the last milestone of one finished run as weights/<name>.pt (with card and index entry);
     its record is kept as results/extra/<run_id>.json."""
-    from .results import RESULTS_DIR
-
     run_dir = Path(run_dir)
     record = read_json(run_dir / "record.json")
     if record.get("status") != "finished":
-        raise ValueError(f"{run_dir}: the run has not finished")
+        raise RunError(f"{run_dir}: the run has not finished; publish it once `lrfp train` has ended")
     epoch = max(int(e) for e in record["milestones"])
-    weights_dir = Path(weights_dir or inference.WEIGHTS_DIR)
+    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
     weights_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / record["milestones"][str(epoch)]["checkpoint"], weights_dir / f"{name}.pt")
+    ship_onnx(weights_dir / f"{name}.pt", print)
     (weights_dir / f"{name}.md").write_text(model_card(name, record, epoch, chosen_by="the last epoch of its run"))
-    write_json_atomic(record, Path(results_dir or RESULTS_DIR) / "extra" / f"{record['run_id']}.json")
+    write_json_atomic(record, Path(results_dir or paths.RESULTS_DIR) / "extra" / f"{record['run_id']}.json")
     index = read_index(weights_dir)
     index["models"][name] = _index_entry(name, record, epoch, extra=True)
     write_json_atomic(index, weights_dir / INDEX_NAME)
@@ -157,7 +171,7 @@ def publish_run(run_dir: Path, name: str, results_dir: Path | None = None, weigh
 
 def default_model(weights_dir: Path | None = None) -> str | None:
     """Name of the app's default checkpoint in weights/, or None when nothing is published."""
-    weights_dir = Path(weights_dir or inference.WEIGHTS_DIR)
+    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
     name = read_index(weights_dir).get("default")
     if name and (weights_dir / f"{name}.pt").is_file():
         return name

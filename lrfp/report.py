@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .results import RESULTS_DIR, SUMMARY_NAME, paper_table
+from . import paths
+from .errors import LrfpError
+from .results import SUMMARY_NAME, paper_table
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 TABLES = {4: "model1 (experiment 1)", 5: "model2 (experiment 2)", 6: "model3 (experiment 3)",
           7: "VGG-16", 8: "ResNet18", 9: "AlexNet"}  # fmt: skip
@@ -62,9 +63,12 @@ def results_markdown(summary: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def update_readme(results_dir: Path = RESULTS_DIR, readme: Path = README) -> bool:
+def update_readme(results_dir: Path | None = None, readme: Path | None = None) -> bool:
     """Replace the text between the results markers; False when the README has no markers."""
-    summary = pd.read_csv(Path(results_dir) / SUMMARY_NAME)
+    readme = readme or paths.README
+    if readme is None:
+        raise LrfpError("`lrfp report` rewrites the README of a source checkout; run it there (or set LRFP_HOME)")
+    summary = pd.read_csv(Path(results_dir or paths.RESULTS_DIR) / SUMMARY_NAME)
     text = readme.read_text()
     if START not in text or END not in text:
         return False

@@ -10,7 +10,8 @@ from .experiments import BATCH_SIZE, EPOCHS, LR, MILESTONES, NO_IMAGENET, Experi
 from .models import imagenet_available
 from .publish import publish
 from .records import read_json, write_json_atomic
-from .results import RESULTS_DIR, RUNS_SUBDIR, write_summary
+from . import paths
+from .results import RUNS_SUBDIR, write_summary
 
 
 def resolve_pretrained(exp: Experiment) -> tuple[str | None, str]:
@@ -45,7 +46,7 @@ def reproduce(
     experiments: list[int] | None = None,
     models: list[str] | None = None,
     out: str = "runs/reproduce",
-    results_dir: Path = RESULTS_DIR,
+    results_dir: Path | None = None,
     weights_dir: Path | None = None,
     precision: str = "auto",
     input_size: int | None = None,
@@ -61,7 +62,7 @@ def reproduce(
     done = []
     for exp in select(experiments, models):
         cfg, deviation = experiment_config(exp, data, out, precision, input_size)
-        dest = Path(results_dir) / RUNS_SUBDIR / f"{cfg.run_id}.json"
+        dest = Path(results_dir or paths.RESULTS_DIR) / RUNS_SUBDIR / f"{cfg.run_id}.json"
         meta = {
             "experiment": exp.experiment,
             "paper_table": exp.paper_table,

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import paths
 from .metrics import FACE_SIZE_BINS
 from .records import atomic_path, read_json
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
-RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 RUNS_SUBDIR = "runs"
 SUMMARY_NAME = "summary.csv"
 SUMMARY_COLUMNS = [
@@ -27,13 +27,13 @@ def paper_table() -> pd.DataFrame:
 
 
 def load_records(results_dir: Path | None = None) -> list[dict]:
-    runs = Path(results_dir or RESULTS_DIR) / RUNS_SUBDIR
+    runs = Path(results_dir or paths.RESULTS_DIR) / RUNS_SUBDIR
     return [read_json(p) for p in sorted(runs.glob("*.json"))] if runs.is_dir() else []
 
 
 def load_resolution_reports(results_dir: Path | None = None) -> list[dict]:
     """The records of `lrfp resolution` in results/resolution/."""
-    folder = Path(results_dir or RESULTS_DIR) / "resolution"
+    folder = Path(results_dir or paths.RESULTS_DIR) / "resolution"
     return [read_json(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
 
@@ -95,8 +95,9 @@ def _paper_variant(model: str, variant: str) -> str:
     return variant
 
 
-def write_summary(results_dir: Path = RESULTS_DIR) -> pd.DataFrame:
+def write_summary(results_dir: Path | None = None) -> pd.DataFrame:
+    results_dir = Path(results_dir or paths.RESULTS_DIR)
     df = summary_frame(load_records(results_dir))
-    with atomic_path(Path(results_dir) / SUMMARY_NAME) as tmp:
+    with atomic_path(results_dir / SUMMARY_NAME) as tmp:
         df.to_csv(tmp, index=False, float_format="%.4f")
     return df

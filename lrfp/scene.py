@@ -10,19 +10,25 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw
 
 from .detect import FaceBox, FaceDetector
-from .inference import Classifier
+from .inference import MIN_FACE_PX, TOO_SMALL, Classifier
 
 MODES = ("auto", "scene", "face")
 # auto mode: an image this small (shorter side, px) is taken as one face crop
 FACE_CROP_MAX_SIDE = 128
-COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47)}
+# Every upload and scene is brought to at most this many px on its longer side before anything
+# else (JPEGs are decoded at a reduced scale): it bounds memory and time for any accepted image.
+# Chosen by measurement (benchmarks/upload_limits.py): the detector finds faces down to about
+# 10 px, so at 2048 px a face of 0.5 % of the photo's width is still found, and detection costs
+# about 0.1 s on 2 cores.
+WORKING_SIDE = 2048
+COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), TOO_SMALL: (150, 150, 150)}
 
 
 @dataclass
 class FaceResult:
     box: FaceBox
     label: str
-    probability: float
+    probability: float | None  # None: too small to judge
 
 
 @dataclass
@@ -37,11 +43,14 @@ class SceneResult:
         return self.detect_ms + self.classify_ms
 
     def counts(self) -> dict:
+        """Faces found, by label; compliance is the masked share of the faces that could be judged."""
         with_mask = sum(f.label == "with_mask" for f in self.faces)
         without = sum(f.label == "without_mask" for f in self.faces)
+        too_small = sum(f.label == TOO_SMALL for f in self.faces)
         n = len(self.faces)
-        return {"faces": n, "with_mask": with_mask, "without_mask": without,
-                "compliance": with_mask / n if n else None}  # fmt: skip
+        judged = n - too_small
+        return {"faces": n, "with_mask": with_mask, "without_mask": without, "too_small": too_small,
+                "compliance": with_mask / judged if judged else None}  # fmt: skip
 
 
 def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector | None, mode: str = "auto") -> SceneResult:
@@ -58,7 +67,7 @@ def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector |
         if detector is None:
             raise ValueError("scene mode needs a face detector")
         t0 = time.perf_counter()
-        boxes = detector.detect(image)
+        boxes = _detect_at_working_size(image, detector)
         result.detect_ms = (time.perf_counter() - t0) * 1000
     if boxes:
         t0 = time.perf_counter()
@@ -66,6 +75,16 @@ def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector |
         result.classify_ms = (time.perf_counter() - t0) * 1000
         result.faces = [FaceResult(b, p.label, p.probability) for b, p in zip(boxes, preds)]
     return result
+
+
+def _detect_at_working_size(image: Image.Image, detector: FaceDetector) -> list[FaceBox]:
+    """Detect on a copy no larger than WORKING_SIDE (a video frame or API caller may pass more), boxes in IMAGE's pixels."""
+    if max(image.size) <= WORKING_SIDE:
+        return detector.detect(image)
+    scale = WORKING_SIDE / max(image.size)
+    small = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BILINEAR)
+    return [FaceBox(max(0, round(b.x0 / scale)), max(0, round(b.y0 / scale)), min(image.width, round(b.x1 / scale)),
+                    min(image.height, round(b.y1 / scale)), b.score) for b in detector.detect(small)]  # fmt: skip
 
 
 def annotate(image: Image.Image, result: SceneResult, fps: float | None = None) -> Image.Image:
@@ -78,7 +97,7 @@ def annotate(image: Image.Image, result: SceneResult, fps: float | None = None) 
         b = face.box
         if result.mode == "scene":
             draw.rectangle((b.x0, b.y0, b.x1 - 1, b.y1 - 1), outline=color, width=width)
-        text = f"{face.label.replace('_', ' ')} {face.probability:.0%}"
+        text = "too small to judge" if face.probability is None else f"{face.label.replace('_', ' ')} {face.probability:.0%}"
         tx, ty = b.x0, max(0, b.y0 - 12)
         left, top, right, bottom = draw.textbbox((tx, ty), text)
         draw.rectangle((left - 1, top - 1, right + 1, bottom + 1), fill=color)

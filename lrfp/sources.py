@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import random
-import shutil
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
@@ -26,12 +24,18 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
-from .data import MANIFEST_NAME, SPLITS, BadImageError, DatasetError, list_images, load_image
+from .data import MANIFEST_NAME, SPLITS, BadImageError, DatasetError, list_images, load_image, manifest_hash, read_manifest
+from .errors import ConfigError
+from .locks import LOCK_NAME, folder_lock
+from .records import remove_stale_temps, write_json_atomic
 
 PAPER_CLASSES = ("with_mask", "without_mask")
 INCORRECT_CLASS = "mask_weared_incorrect"  # spelled as in the source annotations
 NEAR_DUPLICATES_FILE = "near_duplicate_groups.csv"
 STATS_NAME = "stats.json"
+# the crops a build is about to write, listed before the first one is: a killed build's files are
+# known to be its own, and the next build removes them
+PENDING_NAME = ".lrfp-build-pending.json"
 FACE_SIZE_BINS = (8, 12, 16, 24, 32, 48, 64, 96, 128)
 MANIFEST_VERSION = 1
 
@@ -62,9 +66,12 @@ class BuildOptions:
 
 
 def parse_split(text: str) -> tuple[float, float, float]:
-    parts = [float(p) for p in text.split(",")]
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        parts = []
     if len(parts) != 3 or any(p < 0 for p in parts) or sum(parts) <= 0 or parts[0] == 0:
-        raise ValueError(f"--split needs three non-negative numbers train,val,test with train > 0, got {text!r}")
+        raise ConfigError(f"--split needs three non-negative numbers train,val,test with train > 0, got {text!r}")
     total = sum(parts)
     return tuple(p / total * 100 for p in parts)
 
@@ -255,24 +262,68 @@ def face_size_histogram(crops: list[Crop], classes) -> dict:
     return {"bins": labels, "counts": hist}
 
 
-def _prepare_out(out: Path, classes) -> None:
-    if out.exists() and any(out.iterdir()):
-        if not (out / MANIFEST_NAME).is_file():
-            raise DatasetError(f"{out}: exists, is not empty and holds no {MANIFEST_NAME}; choose an empty folder")
-        old = json.loads((out / MANIFEST_NAME).read_text()).get("classes", [])
-        for c in set(old) | set(classes):
-            shutil.rmtree(out / c, ignore_errors=True)
-    for c in classes:
-        (out / c).mkdir(parents=True, exist_ok=True)
+def _previous_build(out: Path) -> list[Path]:
+    """The crop files an earlier build listed in OUT/manifest.json, checked to lie inside OUT.
+
+    DatasetError when OUT holds other things than a build, or a manifest that cannot be trusted:
+    nothing it names is deleted unless it is OUT/CLASS/FILE.
+    """
+    if not out.exists():
+        return []
+    if not out.is_dir():
+        raise DatasetError(f"{out}: exists and is not a folder; choose another --out")
+    if not any(p.name not in (LOCK_NAME, PENDING_NAME) for p in out.iterdir()):
+        return []
+    listed = [name for name in (MANIFEST_NAME, PENDING_NAME) if (out / name).is_file()]
+    if not listed:
+        raise DatasetError(f"{out}: exists, is not empty and holds no {MANIFEST_NAME}; choose an empty folder")
+    previous = []
+    for name in listed:
+        try:
+            manifest = read_manifest(out, name)
+        except DatasetError as exc:
+            raise DatasetError(f"{exc}. It cannot say which files an earlier build made: delete {out} "
+                               "yourself, or choose another --out") from exc  # fmt: skip
+        previous += [out / e["path"] for split in SPLITS for e in manifest["splits"][split]]
+    return previous
 
 
-def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> dict:
-    """Build OUT/<class>/*.png, OUT/manifest.json and OUT/stats.json; return the stats."""
+def _clear_previous(out: Path, previous: list[Path]) -> None:
+    """Delete what an earlier build made (its listed crops, then class folders left empty); nothing else."""
+    for path in previous:
+        path.unlink(missing_ok=True)
+    for folder in {p.parent for p in previous}:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    remove_stale_temps(out)
+
+
+def canonical_options(opts: BuildOptions, groups_used: bool) -> dict:
+    """Build options as the manifest records them: no file or folder names, numbers in one form."""
+    return {
+        "min_face": int(opts.min_face),
+        "margin": round(float(opts.margin), 6),
+        "balance": bool(opts.balance),
+        "seed": int(opts.seed),
+        "split": [round(float(x), 6) for x in opts.split],
+        "include_incorrect": bool(opts.include_incorrect),
+        "near_duplicate_groups": groups_used,
+    }
+
+
+def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None, log=_warn) -> dict:
+    """Build OUT/<class>/*.png, OUT/manifest.json and OUT/stats.json; return the stats.
+
+    The manifest is canonical: sorted, and free of anything that depends on the machine or the
+    source folder's name, so the same source and options give the same bytes anywhere; its
+    sha256 is the data fingerprint that run records name.
+    """
     opts = opts or BuildOptions()
     source, out = Path(source), Path(out)
     if not source.is_dir():
         raise DatasetError(f"{source}: no such source folder")
     classes = PAPER_CLASSES + ((INCORRECT_CLASS,) if opts.include_incorrect else ())
+    previous = _previous_build(out)  # refuse an unusable --out before the long part
     skipped: list[str] = []
     is_voc = (source / "annotations").is_dir()
     crops = collect_voc(source, classes, opts, skipped) if is_voc else collect_folders(source, classes, skipped)
@@ -291,25 +342,13 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
     before = {s: dict(Counter(c.label for c in by_split[s])) for s in SPLITS}
     if opts.balance:
         by_split = {s: balance_split(by_split[s], opts.seed + i) for i, s in enumerate(SPLITS)}
-
-    _prepare_out(out, classes)
-    selected = sorted((c for s in SPLITS for c in by_split[s]), key=lambda c: c.path)
-    for crop in tqdm(selected, desc="writing crops", unit="img", leave=False):
-        crop.image.save(out / crop.path)
+    _check_splits(source, by_split, before, classes)
 
     manifest = {
         "version": MANIFEST_VERSION,
         "classes": list(classes),
-        "source": {"kind": "voc" if is_voc else "folders", "name": source.name},
-        "options": {
-            "min_face": opts.min_face,
-            "margin": opts.margin,
-            "balance": opts.balance,
-            "seed": opts.seed,
-            "split": list(opts.split),
-            "include_incorrect": opts.include_incorrect,
-            "near_duplicate_groups": groups_file.name if groups_file.is_file() else None,
-        },
+        "source": {"kind": "voc" if is_voc else "folders"},
+        "options": canonical_options(opts, groups_file.is_file()),
         "splits": {
             s: [
                 {"path": c.path, "label": c.label, "face_px": c.face_px, "source": c.source, "box": list(c.box)}
@@ -318,19 +357,39 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
             for s in SPLITS
         },
     }
-    (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-
-    stats = {
-        "classes": list(classes),
-        "counts": {s: {c: sum(1 for x in by_split[s] if x.label == c) for c in classes} for s in SPLITS},
-        "counts_before_balance": {s: {c: before[s].get(c, 0) for c in classes} for s in SPLITS},
-        "source_images": {s: len({x.source for x in by_split[s]}) for s in SPLITS},
-        "face_size_histogram": face_size_histogram(selected, classes),
-        "skipped": skipped,
-        "manifest_sha256": hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest(),
-    }
-    (out / STATS_NAME).write_text(json.dumps(stats, indent=1, sort_keys=True) + "\n")
+    selected = sorted((c for s in SPLITS for c in by_split[s]), key=lambda c: c.path)
+    with folder_lock(out, "dataset build"):
+        write_json_atomic(manifest, out / PENDING_NAME)
+        _clear_previous(out, previous)
+        (out / MANIFEST_NAME).unlink(missing_ok=True)
+        for c in classes:
+            (out / c).mkdir(parents=True, exist_ok=True)
+        for crop in tqdm(selected, desc="writing crops", unit="img", leave=False):
+            crop.image.save(out / crop.path)
+        write_json_atomic(manifest, out / MANIFEST_NAME)  # after the crops: a manifest means a whole build
+        (out / PENDING_NAME).unlink()
+        stats = {
+            "classes": list(classes),
+            "counts": {s: {c: sum(1 for x in by_split[s] if x.label == c) for c in classes} for s in SPLITS},
+            "counts_before_balance": {s: {c: before[s].get(c, 0) for c in classes} for s in SPLITS},
+            "source_images": {s: len({x.source for x in by_split[s]}) for s in SPLITS},
+            "face_size_histogram": face_size_histogram(selected, classes),
+            "skipped": skipped,
+            "manifest_sha256": manifest_hash(out),
+        }
+        write_json_atomic(stats, out / STATS_NAME)
     return stats
+
+
+def _check_splits(source: Path, by_split: dict, before: dict, classes) -> None:
+    """DatasetError, before anything is written, when a split came out empty or without a class."""
+    problems = [s for s in SPLITS if not by_split[s]]
+    if not problems:
+        return
+    counts = "; ".join(f"{s}: " + ", ".join(f"{c} {before[s].get(c, 0)}" for c in classes) for s in SPLITS)
+    raise DatasetError(f"{source}: the {' and '.join(problems)} split(s) came out empty (faces before balancing: "
+                       f"{counts}); use a source with more photos, or give those splits a larger share "
+                       "(--split 70,15,15)")  # fmt: skip
 
 
 def format_counts(stats: dict) -> str:

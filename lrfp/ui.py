@@ -9,10 +9,11 @@ from PIL import Image
 
 from .catalog import list_checkpoints
 from .checkpoint import CheckpointError
-from .data import UPLOAD_FORMATS, BadImageError, load_image
+from .data import ACCEPTED_FORMATS, BadImageError, load_image
 from .detect import DetectorUnavailableError, FaceDetector
 from .inference import Classifier
 from .publish import default_model
+from .scene import WORKING_SIDE
 
 MODEL_KEY = "model_path"
 
@@ -82,8 +83,9 @@ def selected_classifier() -> Classifier | None:
 
 
 def read_upload(uploaded) -> Image.Image:
-    """An uploaded file as RGB, checked by content (PNG, JPEG, WEBP, BMP) and size; BadImageError if not."""
-    return load_image(io.BytesIO(uploaded.getvalue()), formats=UPLOAD_FORMATS, name=uploaded.name)
+    """An uploaded file as RGB at most WORKING_SIDE px, checked by content (ACCEPTED_FORMATS) and pixel
+    count before decoding; BadImageError if not."""
+    return load_image(io.BytesIO(uploaded.getvalue()), formats=ACCEPTED_FORMATS, name=uploaded.name, max_side=WORKING_SIDE)
 
 
 def live_webcam(processor) -> bool:

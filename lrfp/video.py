@@ -9,13 +9,15 @@ from PIL import Image
 from tqdm import tqdm
 
 from .data import IMAGE_SUFFIXES, BadImageError, load_image
-from .scene import analyze, annotate
+from .errors import LrfpError
+from .scene import WORKING_SIDE, analyze, annotate
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-CSV_FIELDS = ["frame", "time_s", "faces", "with_mask", "without_mask", "compliance", "detect_ms", "classify_ms"]
+CSV_FIELDS = ["frame", "time_s", "faces", "with_mask", "without_mask", "too_small", "compliance", "detect_ms",
+              "classify_ms"]
 
 
-class VideoError(ValueError):
+class VideoError(LrfpError):
     """A video that cannot be read."""
 
 
@@ -27,7 +29,7 @@ def _row(index: int, fps: float, result) -> dict:
 
 
 def process_image(path: Path, out: Path, classifier, detector) -> list[dict]:
-    image = load_image(path)
+    image = load_image(path, max_side=WORKING_SIDE)
     result = analyze(image, classifier, detector, mode="scene")
     annotate(image, result).save(out)
     return [_row(0, 0.0, result)]
@@ -71,7 +73,7 @@ def process(path, out=None, classifier=None, detector=None, progress: bool = Tru
     """Annotate INPUT (image or video) to OUT and write OUT's .csv beside it; returns (out, csv, rows)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise BadImageError(f"{path}: no such file")
     is_video = path.suffix.lower() in VIDEO_SUFFIXES
     if not is_video and path.suffix.lower() not in IMAGE_SUFFIXES:
         raise BadImageError(f"{path}: unknown kind of file; images {IMAGE_SUFFIXES}, videos {VIDEO_SUFFIXES}")

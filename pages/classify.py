@@ -2,8 +2,10 @@
 import streamlit as st
 
 from lrfp.gradcam import explain_faces
+from lrfp.inference import MIN_FACE_PX
 from lrfp.live import FrameProcessor
-from lrfp.scene import MODES, analyze, annotate
+from lrfp.data import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
+from lrfp.scene import MODES, WORKING_SIDE, analyze, annotate
 from lrfp.ui import BadImageError, ensure_navigation, get_classifier, get_detector, live_webcam, read_upload, selected_classifier
 
 ensure_navigation()
@@ -34,10 +36,13 @@ def show(image, name: str) -> None:
     left.image(annotate(image, result), caption=name)
     counts = result.counts()
     right.markdown(f"**{name}**: {counts['faces']} face(s), {counts['with_mask']} with mask, "
-                   f"{counts['without_mask']} without · {result.total_ms:.0f} ms "
+                   f"{counts['without_mask']} without"
+                   + (f", {counts['too_small']} too small to judge (under {MIN_FACE_PX} px)" if counts["too_small"] else "")
+                   + f" · {result.total_ms:.0f} ms "
                    f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms)")  # fmt: skip
     if result.faces:
-        right.table([{"face": i + 1, "label": f.label, "probability": f"{f.probability:.1%}",
+        right.table([{"face": i + 1, "label": f.label.replace("_", " "),
+                      "probability": "–" if f.probability is None else f"{f.probability:.1%}",
                       "size (px)": f.box.size} for i, f in enumerate(result.faces)])  # fmt: skip
     elif result.mode == "scene":
         right.info("No face found. Choose 'one face crop' to classify the whole image.")
@@ -49,8 +54,9 @@ def show(image, name: str) -> None:
 
 upload_tab, snapshot_tab, live_tab = st.tabs(["Upload", "Snapshot", "Live webcam"])
 with upload_tab:
-    files = st.file_uploader("Images (PNG, JPEG, WEBP, BMP)", type=["png", "jpg", "jpeg", "webp", "bmp"],
-                             accept_multiple_files=True)  # fmt: skip
+    files = st.file_uploader(f"Images ({', '.join(ACCEPTED_FORMATS)}; up to {MAX_PIXELS // 1_000_000} megapixels, "
+                             f"shown and analysed at {WORKING_SIDE} px at most)",
+                             type=[s.lstrip(".") for s in IMAGE_SUFFIXES], accept_multiple_files=True)  # fmt: skip
     for uploaded in files or []:
         try:
             image = read_upload(uploaded)

@@ -4,25 +4,24 @@ import json
 import streamlit as st
 
 from lrfp import charts
-from lrfp.catalog import DATA_DIR, SOURCE_DIR
+from lrfp import paths
 from lrfp.data import DatasetError, read_manifest
 from lrfp.dataset_view import draw_boxes, filter_samples, scenes_with_faces
-from lrfp.results import RESULTS_DIR
 from lrfp.ui import ensure_navigation
 
 ensure_navigation()
 
 st.title("Dataset")
-BUILD = f"lrfp data build --source PATH/TO/face-mask-detection --out {DATA_DIR.name and 'data/' + DATA_DIR.name}"
+BUILD = f"lrfp data build --source PATH/TO/face-mask-detection --out {paths.DATA_DIR.name and 'data/' + paths.DATA_DIR.name}"
 
 try:
-    manifest = read_manifest(DATA_DIR)
-    stats = json.loads((DATA_DIR / "stats.json").read_text())
+    manifest = read_manifest(paths.DATA_DIR)
+    stats = json.loads((paths.DATA_DIR / "stats.json").read_text())
 except (DatasetError, OSError, json.JSONDecodeError):
     manifest = None
-    stats_path = RESULTS_DIR / "dataset_stats.json"
+    stats_path = paths.RESULTS_DIR / "dataset_stats.json"
     stats = json.loads(stats_path.read_text()) if stats_path.is_file() else None
-    st.info(f"No dataset is built on this machine ({DATA_DIR}). Showing the statistics stored with the results. "
+    st.info(f"No dataset is built on this machine ({paths.DATA_DIR}). Showing the statistics stored with the results. "
             f"Build it with:\n\n`{BUILD}`")  # fmt: skip
 
 if stats:
@@ -44,15 +43,15 @@ if manifest:
         samples = filter_samples(manifest, split, label, lo, hi)[: int(per_class)]
         st.markdown(f"**{label}** — {len(filter_samples(manifest, split, label, lo, hi))} faces match")
         if samples:
-            st.image([str(DATA_DIR / s["path"]) for s in samples], width=72,
+            st.image([str(paths.DATA_DIR / s["path"]) for s in samples], width=72,
                      caption=[f"{s['face_px']} px" for s in samples])  # fmt: skip
     st.subheader("Source scenes")
-    if SOURCE_DIR.is_dir():
-        scenes = [(src, faces) for src, faces in scenes_with_faces(manifest, split) if (SOURCE_DIR / src).is_file()][:4]
+    if paths.SOURCE_DIR.is_dir():
+        scenes = [(src, faces) for src, faces in scenes_with_faces(manifest, split) if (paths.SOURCE_DIR / src).is_file()][:4]
         if not scenes:
-            st.caption(f"{SOURCE_DIR} does not hold this dataset's source photos.")
+            st.caption(f"{paths.SOURCE_DIR} does not hold this dataset's source photos.")
         cols = st.columns(2)
         for i, (source, faces) in enumerate(scenes):
-            cols[i % 2].image(draw_boxes(SOURCE_DIR / source, faces), caption=f"{source}: {len(faces)} face(s)")
+            cols[i % 2].image(draw_boxes(paths.SOURCE_DIR / source, faces), caption=f"{source}: {len(faces)} face(s)")
     else:
-        st.caption(f"The source photos are not on this machine ({SOURCE_DIR}); set LRFP_SOURCE to show them.")
+        st.caption(f"The source photos are not on this machine ({paths.SOURCE_DIR}); set LRFP_SOURCE to show them.")

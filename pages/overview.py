@@ -3,7 +3,7 @@ import streamlit as st
 
 from lrfp.charts import paper_headline
 from lrfp.publish import default_model, read_index
-from lrfp import inference
+from lrfp import paths
 from lrfp.results import load_records, summary_frame
 from lrfp.ui import ensure_navigation
 
@@ -33,7 +33,7 @@ if name:
     info = index["models"].get(name, {})
     cols[2].metric("Default model", name, help=f"{index.get('default_chosen_by', 'chosen on validation')}; "
                    f"test accuracy {info.get('test_accuracy', float('nan')):.2%}")  # fmt: skip
-    card = inference.WEIGHTS_DIR / f"{name}.md"
+    card = paths.WEIGHTS_DIR / f"{name}.md"
     if card.is_file():
         with st.expander(f"Model card: {name}"):
             st.markdown(card.read_text())

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lrfp import charts
-from lrfp.catalog import DATA_DIR, RUNS_DIR
+from lrfp import paths
 from lrfp.data import DatasetError, read_manifest
 from lrfp.launcher import launch, list_runs
 from lrfp.models import NORMS, PAPER_ARCHITECTURES, min_input_size
@@ -10,14 +10,14 @@ from lrfp.ui import ensure_navigation
 
 ensure_navigation()
 
-APP_RUNS = RUNS_DIR / "app"
+APP_RUNS = paths.RUNS_DIR / "app"
 st.title("Train")
 try:
-    read_manifest(DATA_DIR)
+    read_manifest(paths.DATA_DIR)
     have_data = True
 except DatasetError:
     have_data = False
-    st.info(f"No dataset at {DATA_DIR}. Build one first: `lrfp data build --source PATH/TO/face-mask-detection "
+    st.info(f"No dataset at {paths.DATA_DIR}. Build one first: `lrfp data build --source PATH/TO/face-mask-detection "
             "--out data/fmd853-lr`. Finished runs are still listed below.")  # fmt: skip
 
 with st.form("launch"):
@@ -31,7 +31,7 @@ if submitted:
     if size < min_input_size(model):
         st.error(f"{model} needs at least {min_input_size(model)} px input")
     else:
-        run_id = launch(model, str(DATA_DIR), APP_RUNS, int(epochs), int(size),
+        run_id = launch(model, str(paths.DATA_DIR), APP_RUNS, int(epochs), int(size),
                         norm=norm if model in ("model1", "model2") else None,
                         pretrained="none" if model == "mobilenet_v2" else None)  # fmt: skip
         st.success(f"Started {run_id}. It runs in the background: you may close this tab.")

@@ -24,15 +24,15 @@ def texts(at: AppTest) -> str:
 
 @pytest.fixture
 def with_dataset(monkeypatch, tiny_dataset, voc_source, tmp_path):
-    monkeypatch.setattr("lrfp.catalog.DATA_DIR", tiny_dataset)
-    monkeypatch.setattr("lrfp.catalog.SOURCE_DIR", voc_source)
-    monkeypatch.setattr("lrfp.catalog.RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr("lrfp.paths.DATA_DIR", tiny_dataset)
+    monkeypatch.setattr("lrfp.paths.SOURCE_DIR", voc_source)
+    monkeypatch.setattr("lrfp.paths.RUNS_DIR", tmp_path / "runs")
 
 
 @pytest.fixture
 def without_dataset(monkeypatch, tmp_path):
-    monkeypatch.setattr("lrfp.catalog.DATA_DIR", tmp_path / "absent")
-    monkeypatch.setattr("lrfp.catalog.RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr("lrfp.paths.DATA_DIR", tmp_path / "absent")
+    monkeypatch.setattr("lrfp.paths.RUNS_DIR", tmp_path / "runs")
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -51,8 +51,8 @@ def test_every_page_runs_without_a_dataset(without_dataset, page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_runs_without_weights_or_results(without_dataset, monkeypatch, tmp_path, page):
-    monkeypatch.setattr("lrfp.inference.WEIGHTS_DIR", tmp_path / "no-weights")
-    monkeypatch.setattr("lrfp.results.RESULTS_DIR", tmp_path / "no-results")
+    monkeypatch.setattr("lrfp.paths.WEIGHTS_DIR", tmp_path / "no-weights")
+    monkeypatch.setattr("lrfp.paths.RESULTS_DIR", tmp_path / "no-results")
     at = run_page(page)
     assert not at.exception, at.exception
     if page == "pages/classify.py":

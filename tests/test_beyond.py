@@ -42,18 +42,43 @@ def test_onnx_logits_match_pytorch(tmp_path, monkeypatch, name, size, kw):
         assert torch.allclose(eager.logits(x), onnx.logits(x), atol=1e-4)
 
 
-def test_auto_backend_falls_back_to_pytorch_where_onnx_cannot_export(tmp_path, monkeypatch):
+def test_auto_backend_falls_back_to_pytorch_where_onnx_cannot_export(tmp_path, monkeypatch, caplog):
     from lrfp.onnx_backend import ExportError
 
     def refuse(*args, **kwargs):
         raise ExportError("this graph cannot be exported")
 
-    monkeypatch.setattr("lrfp.inference.cached_export", refuse, raising=False)
-    monkeypatch.setattr("lrfp.onnx_backend.cached_export", refuse)
+    monkeypatch.setattr("lrfp.onnx_backend.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("lrfp.onnx_backend.export_onnx", refuse)
     path = save_checkpoint(tmp_path, "model1", 32, norm="batchnorm")
     assert Classifier(path, backend="auto").backend == "torch"
+    assert [r.message for r in caplog.records if "using PyTorch" in r.message]  # one warning line says so
     with pytest.raises(ExportError):
         Classifier(path, backend="onnx")
+
+
+@pytest.mark.parametrize("missing", ["onnx", "onnxruntime"])
+def test_auto_backend_falls_back_to_pytorch_when_an_onnx_package_is_missing(tmp_path, monkeypatch, missing):
+    monkeypatch.setattr("lrfp.onnx_backend.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setitem(__import__("sys").modules, missing, None)  # `import onnx` now raises ImportError
+    clf = Classifier(save_checkpoint(tmp_path), backend="auto")
+    assert clf.backend == "torch" and clf.predict([Image.new("RGB", (20, 20))])[0].label in clf.classes
+
+
+def test_a_shipped_onnx_graph_is_used_only_for_the_checkpoint_it_was_made_from(tmp_path, monkeypatch):
+    from lrfp.onnx_backend import export_onnx, open_session
+
+    monkeypatch.setattr("lrfp.onnx_backend.CACHE_DIR", tmp_path / "cache")
+    path = save_checkpoint(tmp_path)
+    export_onnx(path, tmp_path / "model3.onnx")
+    assert open_session(path).path == tmp_path / "model3.onnx"  # used as shipped: nothing exported
+    assert not (tmp_path / "cache").exists()
+    torch.manual_seed(1)  # a different checkpoint under the same name: the old graph must not serve it
+    kwargs = model_kwargs("model3")
+    atomic_save(make_checkpoint(create_model("model3", **kwargs), name="model3", kwargs=kwargs,
+                                classes=["with_mask", "without_mask"], input_size=64, mean=IMAGENET_MEAN,
+                                std=IMAGENET_STD), path)  # fmt: skip
+    assert open_session(path).path.parent == tmp_path / "cache"
 
 
 def test_an_onnx_file_without_lrfp_metadata_is_refused(tmp_path):
@@ -118,7 +143,7 @@ def test_scene_on_a_video_made_from_local_photos(tmp_path, classifier, detector)
     out, csv_path, rows = process(video, tmp_path / "out.mp4", classifier, detector, progress=False)
     assert len(rows) == 5 and out.stat().st_size > 0
     assert sum(r["faces"] for r in rows) >= 5
-    assert csv_path.read_text().splitlines()[0].startswith("frame,time_s,faces,with_mask,without_mask,compliance")
+    assert csv_path.read_text().splitlines()[0].startswith("frame,time_s,faces,with_mask,without_mask,too_small,compliance")
     cap = cv2.VideoCapture(str(out))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
 
@@ -161,11 +186,11 @@ def test_exif_orientation_is_applied():
 
 
 def test_upload_checks_the_content_not_the_name(monkeypatch):
-    gif = encode(Image.new("RGB", (10, 10)), "GIF")
+    ppm = encode(Image.new("RGB", (10, 10)), "PPM")  # an image, but not of an accepted format
     with pytest.raises(BadImageError, match="accepted formats"):
-        load_image(gif, formats=UPLOAD_FORMATS, name="photo.png")
+        load_image(ppm, formats=UPLOAD_FORMATS, name="photo.png")
     with pytest.raises(BadImageError, match="not a readable image"):
         load_image(io.BytesIO(b"<html>hello</html>"), formats=UPLOAD_FORMATS, name="photo.jpg")
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    monkeypatch.setattr("lrfp.data.MAX_PIXELS", 1000)
     with pytest.raises(BadImageError, match="too large"):
         load_image(encode(Image.new("RGB", (100, 100)), "PNG"), formats=UPLOAD_FORMATS, name="huge.png")

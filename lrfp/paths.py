@@ -1,0 +1,53 @@
+"""Where lrfp's files live. Every other module asks here; none computes a path from its own file.
+
+Read-only project files (weights/, results/, the demo set):
+1. `LRFP_HOME`, when set: a project folder holding them (an error if it is not a folder);
+2. else the source checkout this package was imported from (`pip install -e .`, or the repo);
+3. else the copies installed inside the package by `pip install .` (lrfp/shipped/).
+Writable folders (runs/, data/) default to the project root, or to the current folder when lrfp
+runs from an installed package; LRFP_RUNS, LRFP_DATA and LRFP_SOURCE override them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ConfigError
+
+_PACKAGE = Path(__file__).resolve().parent
+SHIPPED = _PACKAGE / "shipped"  # filled by the wheel build (see pyproject.toml's package-dir)
+
+
+def _checkout_root() -> Path | None:
+    root = _PACKAGE.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "weights").is_dir() else None
+
+
+def _project_root() -> Path | None:
+    home = os.environ.get("LRFP_HOME")
+    if home:
+        if not Path(home).is_dir():
+            raise ConfigError(f"LRFP_HOME={home}: no such folder; point it at an lrfp project (weights/, results/)")
+        return Path(home).resolve()
+    return _checkout_root()
+
+
+PROJECT_ROOT = _project_root()
+_FILES = PROJECT_ROOT if PROJECT_ROOT is not None else SHIPPED
+_WORK = PROJECT_ROOT if PROJECT_ROOT is not None else Path.cwd()
+
+WEIGHTS_DIR = _FILES / "weights"
+RESULTS_DIR = _FILES / "results"
+DEMO_DIR = _FILES / "demo"
+README = PROJECT_ROOT / "README.md" if PROJECT_ROOT is not None else None
+RUNS_DIR = Path(os.environ.get("LRFP_RUNS", _WORK / "runs"))
+DATA_DIR = Path(os.environ.get("LRFP_DATA", _WORK / "data" / "fmd853-lr"))
+# where `lrfp data build` read from: the app draws source scenes with their boxes when it is here
+SOURCE_DIR = Path(os.environ.get("LRFP_SOURCE", _WORK.parent / "shared" / "data" / "fmd853"))
+
+
+def describe() -> dict[str, str]:
+    """Where each folder was found, for error messages and `lrfp paths`."""
+    origin = ("LRFP_HOME" if os.environ.get("LRFP_HOME") else "source checkout") if PROJECT_ROOT else "installed package"
+    return {"origin": origin, "weights": str(WEIGHTS_DIR), "results": str(RESULTS_DIR), "runs": str(RUNS_DIR),
+            "data": str(DATA_DIR)}  # fmt: skip
