@@ -33,7 +33,15 @@ def atomic_save(obj, path: Path) -> None:
     path (torch's own file writer reports it as an opaque RuntimeError).
     """
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        torch.save(obj, f)
+        try:
+            torch.save(obj, f)
+        except RuntimeError as exc:  # torch wraps a failed write while closing its archive
+            cause = exc.__context__
+            while cause is not None and not isinstance(cause, OSError):
+                cause = cause.__context__
+            if cause is None:
+                raise
+            raise cause from exc
 
 
 def make_checkpoint(

@@ -25,9 +25,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".ti
 # Hard limit on an image's size, checked from its header before any pixel is decoded: 50 MP holds
 # every phone photo (48 MP sensors) and refuses decompression bombs (a 12 KB PNG of 100 MP).
 MAX_PIXELS = 50_000_000
-# Pillow raises DecompressionBombError above twice its limit and only warns below that: set it so
-# that the error fires exactly at MAX_PIXELS, and silence the warning that lrfp's limit makes moot.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2
+# Pillow only warns above its limit and raises above twice it. lrfp's own check (in load_image,
+# from the header) refuses everything above MAX_PIXELS with the image's size in the message;
+# Pillow's limit is set to the same figure, so its error stays a backstop for any other opener,
+# and its warning, which lrfp's refusal makes moot, is silenced.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 # ImageNet statistics for every model: required by the pretrained ones, harmless for the rest.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -74,8 +76,10 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
                 background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 img = Image.alpha_composite(background, rgba)
             return img.convert("RGB")
-    except Image.DecompressionBombError as exc:
-        raise BadImageError(f"{name}: image too large (over the {MAX_PIXELS / 1e6:.0f} MP limit)") from exc
+    except Image.DecompressionBombError as exc:  # over twice the limit: Pillow refuses it while opening
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) / 1e6:.0f} MP; " if found else ""
+        raise BadImageError(f"{name}: image too large ({size}the limit is {MAX_PIXELS / 1e6:.0f} MP)") from exc
     except UnidentifiedImageError as exc:
         raise BadImageError(f"{name}: not a readable image of the accepted formats ({', '.join(formats)})") from exc
     except FileNotFoundError as exc:

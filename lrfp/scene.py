@@ -4,23 +4,28 @@ The Classify page (uploads, camera snapshots, live webcam) and `lrfp scene` shar
 """
 from __future__ import annotations
 
+import io
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
-from .detect import FaceBox, FaceDetector
-from .inference import MIN_FACE_PX, TOO_SMALL, Classifier
+from .data import ACCEPTED_FORMATS, load_image
+from .detect import MAX_SIDE, FaceBox, FaceDetector
+from .inference import TOO_SMALL, Classifier
 
 MODES = ("auto", "scene", "face")
 # auto mode: an image this small (shorter side, px) is taken as one face crop
 FACE_CROP_MAX_SIDE = 128
-# Every upload and scene is brought to at most this many px on its longer side before anything
-# else (JPEGs are decoded at a reduced scale): it bounds memory and time for any accepted image.
-# Chosen by measurement (benchmarks/upload_limits.py): the detector finds faces down to about
-# 10 px, so at 2048 px a face of 0.5 % of the photo's width is still found, and detection costs
-# about 0.1 s on 2 cores.
-WORKING_SIDE = 2048
+# Every upload and scene image is brought to at most this many px on its longer side when it is
+# read (JPEGs decoded at a reduced scale): the detector never looks at more (detect.MAX_SIDE), and
+# it bounds memory and time for any accepted image (benchmarks/upload_limits.py).
+WORKING_SIDE = MAX_SIDE
+# Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
+# while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up.
+UPLOAD_SLOTS = threading.BoundedSemaphore(int(os.environ.get("LRFP_UPLOAD_SLOTS", "1")))
 COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), TOO_SMALL: (150, 150, 150)}
 
 
@@ -67,7 +72,7 @@ def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector |
         if detector is None:
             raise ValueError("scene mode needs a face detector")
         t0 = time.perf_counter()
-        boxes = _detect_at_working_size(image, detector)
+        boxes = detector.detect(image)  # at most detect.MAX_SIDE px, whatever the image's size
         result.detect_ms = (time.perf_counter() - t0) * 1000
     if boxes:
         t0 = time.perf_counter()
@@ -77,14 +82,16 @@ def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector |
     return result
 
 
-def _detect_at_working_size(image: Image.Image, detector: FaceDetector) -> list[FaceBox]:
-    """Detect on a copy no larger than WORKING_SIDE (a video frame or API caller may pass more), boxes in IMAGE's pixels."""
-    if max(image.size) <= WORKING_SIDE:
-        return detector.detect(image)
-    scale = WORKING_SIDE / max(image.size)
-    small = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BILINEAR)
-    return [FaceBox(max(0, round(b.x0 / scale)), max(0, round(b.y0 / scale)), min(image.width, round(b.x1 / scale)),
-                    min(image.height, round(b.y1 / scale)), b.score) for b in detector.detect(small)]  # fmt: skip
+def analyze_upload(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None,
+                   mode: str = "auto") -> tuple[Image.Image, SceneResult]:
+    """An uploaded file, decoded at most WORKING_SIDE px and analysed, holding one of UPLOAD_SLOTS.
+
+    BadImageError (naming the file) for anything that is not an accepted image or is over the
+    pixel limit; the limit is checked from the header, before any pixel is decoded.
+    """
+    with UPLOAD_SLOTS:
+        image = load_image(io.BytesIO(data), formats=ACCEPTED_FORMATS, name=name, max_side=WORKING_SIDE)
+        return image, analyze(image, classifier, detector, mode)
 
 
 def annotate(image: Image.Image, result: SceneResult, fps: float | None = None) -> Image.Image:

@@ -129,7 +129,7 @@ def collect_voc(source: Path, classes: tuple[str, ...], opts: BuildOptions, skip
     if not xml_files:
         raise DatasetError(f"{source}/annotations: no PASCAL VOC .xml files")
     crops: list[Crop] = []
-    for xml_path in tqdm(xml_files, desc="reading source", unit="img", leave=False):
+    for xml_path in tqdm(xml_files, desc="reading source", unit="img", leave=False, disable=None):
         try:
             filename, objects = parse_voc(xml_path)
         except ValueError as exc:
@@ -163,7 +163,7 @@ def collect_folders(source: Path, classes: tuple[str, ...], skipped: list[str]) 
         raise DatasetError(f"{source}: class folder(s) {missing} missing; found {list(files)}")
     crops = []
     for label in classes:
-        for i, path in enumerate(tqdm(files.get(label, []), desc=f"reading {label}", unit="img", leave=False)):
+        for i, path in enumerate(tqdm(files.get(label, []), desc=f"reading {label}", unit="img", leave=False, disable=None)):
             try:
                 image = load_image(path)
             except BadImageError as exc:
@@ -364,7 +364,7 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None, log
         (out / MANIFEST_NAME).unlink(missing_ok=True)
         for c in classes:
             (out / c).mkdir(parents=True, exist_ok=True)
-        for crop in tqdm(selected, desc="writing crops", unit="img", leave=False):
+        for crop in tqdm(selected, desc="writing crops", unit="img", leave=False, disable=None):
             crop.image.save(out / crop.path)
         write_json_atomic(manifest, out / MANIFEST_NAME)  # after the crops: a manifest means a whole build
         (out / PENDING_NAME).unlink()

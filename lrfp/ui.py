@@ -1,19 +1,16 @@
-"""Streamlit helpers shared by the pages: cached models, the model picker, safe uploads."""
+"""Streamlit helpers shared by the pages: cached models, the model picker, the live webcam."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import streamlit as st
-from PIL import Image
 
 from .catalog import list_checkpoints
 from .checkpoint import CheckpointError
-from .data import ACCEPTED_FORMATS, BadImageError, load_image
+from .data import BadImageError
 from .detect import DetectorUnavailableError, FaceDetector
 from .inference import Classifier
 from .publish import default_model
-from .scene import WORKING_SIDE
 
 MODEL_KEY = "model_path"
 
@@ -25,7 +22,7 @@ def get_classifier(path: str, backend: str = "auto") -> Classifier:
 
 
 @st.cache_resource(show_spinner="Loading face detector…")
-def get_detector(scale: float = 1.0) -> FaceDetector | None:
+def get_detector(scale: float | None = None) -> FaceDetector | None:
     try:
         return FaceDetector(scale=scale)
     except DetectorUnavailableError:
@@ -82,12 +79,6 @@ def selected_classifier() -> Classifier | None:
         return None
 
 
-def read_upload(uploaded) -> Image.Image:
-    """An uploaded file as RGB at most WORKING_SIDE px, checked by content (ACCEPTED_FORMATS) and pixel
-    count before decoding; BadImageError if not."""
-    return load_image(io.BytesIO(uploaded.getvalue()), formats=ACCEPTED_FORMATS, name=uploaded.name, max_side=WORKING_SIDE)
-
-
 def live_webcam(processor) -> bool:
     """The streamlit-webrtc player, its frames run through `processor`; False where it cannot run."""
     from streamlit_webrtc import webrtc_streamer
@@ -106,4 +97,4 @@ def live_webcam(processor) -> bool:
     return True
 
 
-__all__ = ["BadImageError", "get_classifier", "get_detector", "live_webcam", "model_picker", "read_upload", "selected_classifier"]
+__all__ = ["BadImageError", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]

@@ -5,8 +5,8 @@ from lrfp.gradcam import explain_faces
 from lrfp.inference import MIN_FACE_PX
 from lrfp.live import FrameProcessor
 from lrfp.data import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
-from lrfp.scene import MODES, WORKING_SIDE, analyze, annotate
-from lrfp.ui import BadImageError, ensure_navigation, get_classifier, get_detector, live_webcam, read_upload, selected_classifier
+from lrfp.scene import MODES, WORKING_SIDE, analyze_upload, annotate
+from lrfp.ui import BadImageError, ensure_navigation, get_classifier, get_detector, live_webcam, selected_classifier
 
 ensure_navigation()
 
@@ -26,11 +26,12 @@ mode = st.radio("Treat images as", MODES, horizontal=True,
                              "face": "one face crop"}.get)  # fmt: skip
 
 
-def show(image, name: str) -> None:
+def show(data: bytes, name: str) -> None:
     try:
-        result = analyze(image, classifier, detector, mode if detector else "face")
-    except ValueError as exc:
-        st.error(f"{name}: {exc}")
+        with st.spinner(f"Analysing {name} ({len(data) / 1e6:.1f} MB)…"):
+            image, result = analyze_upload(data, name, classifier, detector, mode if detector else "face")
+    except BadImageError as exc:
+        st.error(f"{name} was not processed: {exc}")
         return
     left, right = st.columns([3, 2])
     left.image(annotate(image, result), caption=name)
@@ -58,20 +59,12 @@ with upload_tab:
                              f"shown and analysed at {WORKING_SIDE} px at most)",
                              type=[s.lstrip(".") for s in IMAGE_SUFFIXES], accept_multiple_files=True)  # fmt: skip
     for uploaded in files or []:
-        try:
-            image = read_upload(uploaded)
-        except BadImageError as exc:
-            st.error(f"{uploaded.name} was not processed: {exc}")
-            continue
-        show(image, uploaded.name)
+        show(uploaded.getvalue(), uploaded.name)
 
 with snapshot_tab:
     shot = st.camera_input("Take a snapshot")
     if shot is not None:
-        try:
-            show(read_upload(shot), "snapshot")
-        except BadImageError as exc:
-            st.error(str(exc))
+        show(shot.getvalue(), "snapshot")
 
 with live_tab:
     scale = st.select_slider("Detector input scale (smaller is faster, misses the tiniest faces)",

@@ -133,11 +133,11 @@ def test_upload_a_scene_labels_its_faces(server, browser):
     summary = page.get_by_text(re.compile(r"maksssksksss0\.png: \d+ face\(s\)"))
     summary.wait_for(timeout=60_000)
     faces = int(re.search(r": (\d+) face", summary.inner_text()).group(1))
-    page.get_by_role("cell", name=re.compile(r"^(with_mask|without_mask)$")).first.wait_for(timeout=30_000)
+    page.get_by_role("cell", name=re.compile(r"^(with mask|without mask|too small to judge)$")).first.wait_for(timeout=30_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "classify-upload.png"), full_page=True)
     assert faces >= 2
-    labels = page.get_by_role("cell", name=re.compile(r"^(with_mask|without_mask)$"))
+    labels = page.get_by_role("cell", name=re.compile(r"^(with mask|without mask|too small to judge)$"))
     assert labels.count() == faces
     # one Grad-CAM heatmap per face, captioned with its label
     page.get_by_text(re.compile(r"^face 1: with(out)?_mask$")).first.wait_for(timeout=60_000)

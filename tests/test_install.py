@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -39,8 +40,11 @@ def installed_package(tmp_path_factory) -> Path:
     """lrfp as `pip install .` lays it out (a wheel installed into a folder), without its dependencies."""
     wheels = tmp_path_factory.mktemp("wheel")
     target = tmp_path_factory.mktemp("site")
+    source = tmp_path_factory.mktemp("src") / "lrfp"  # a copy: the build writes build/ into its source tree
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv*", "runs", "data", "build", "test-output",
+                                                                "*.egg-info", "__pycache__"))  # fmt: skip
     pip = [sys.executable, "-m", "pip", "-q"]
-    subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)], check=True,
+    subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)], check=True,
                    cwd=wheels)  # fmt: skip
     wheel = next(wheels.glob("lrfp-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
