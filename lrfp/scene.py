@@ -4,6 +4,7 @@ The Classify page (uploads, camera snapshots, live webcam) and `lrfp scene` shar
 """
 from __future__ import annotations
 
+import ctypes
 import io
 import os
 import threading
@@ -90,8 +91,24 @@ def analyze_upload(data: bytes, name: str, classifier: Classifier, detector: Fac
     pixel limit; the limit is checked from the header, before any pixel is decoded.
     """
     with UPLOAD_SLOTS:
-        image = load_image(io.BytesIO(data), formats=ACCEPTED_FORMATS, name=name, max_side=WORKING_SIDE)
-        return image, analyze(image, classifier, detector, mode)
+        try:
+            image = load_image(io.BytesIO(data), formats=ACCEPTED_FORMATS, name=name, max_side=WORKING_SIDE)
+            return image, analyze(image, classifier, detector, mode)
+        finally:
+            _release_freed_memory()
+
+
+def _release_freed_memory() -> None:
+    """Hand memory freed by an upload back to the system (glibc only).
+
+    Each server thread allocates from its own malloc arena, so without this the decode and
+    detection buffers of uploads handled by different threads add up in the process's resident
+    memory even though they never overlap in time.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def annotate(image: Image.Image, result: SceneResult, fps: float | None = None) -> Image.Image:
