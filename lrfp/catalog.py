@@ -1,4 +1,4 @@
-"""Where checkpoints and data live on this machine, for the app's pickers."""
+"""What the app's pickers offer: checkpoints in weights/ and local runs, example photos."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,3 +21,9 @@ def list_checkpoints(weights_dir: Path | None = None, runs_dir: Path | None = No
         local = sorted(Path(runs_dir).glob("**/epoch*.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
         entries += [CheckpointEntry(f"run {p.parent.name} / {p.stem}", p) for p in local]
     return entries
+
+
+def list_examples(folder: Path | None = None) -> list[Path]:
+    """The example photos the Classify page offers (shipped in demo/scenes), by name."""
+    folder = Path(folder or paths.EXAMPLES_DIR)
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if folder.is_dir() else []

@@ -41,9 +41,20 @@ RESULTS_DIR = _FILES / "results"
 DEMO_DIR = _FILES / "demo"
 README = PROJECT_ROOT / "README.md" if PROJECT_ROOT is not None else None
 RUNS_DIR = Path(os.environ.get("LRFP_RUNS", _WORK / "runs"))
-DATA_DIR = Path(os.environ.get("LRFP_DATA", _WORK / "data" / "fmd853-lr"))
+
+
+def _built_or_demo(built: Path, demo: Path, marker: str) -> Path:
+    """The folder built on this machine when it exists, else the small demo copy shipped with lrfp."""
+    return built if (built / marker).exists() else demo
+
+
+# the face-crop data set the app shows and trains on: a local build, else the shipped demo build
+DATA_DIR = Path(os.environ.get("LRFP_DATA") or _built_or_demo(_WORK / "data" / "fmd853-lr", DEMO_DIR / "fmd853-lr",
+                                                                "manifest.json"))  # fmt: skip
 # where `lrfp data build` read from: the app draws source scenes with their boxes when it is here
-SOURCE_DIR = Path(os.environ.get("LRFP_SOURCE", _WORK.parent / "shared" / "data" / "fmd853"))
+SOURCE_DIR = Path(os.environ.get("LRFP_SOURCE") or _built_or_demo(_WORK.parent / "shared" / "data" / "fmd853",
+                                                                  DEMO_DIR / "scenes", "images"))  # fmt: skip
+EXAMPLES_DIR = DEMO_DIR / "scenes" / "images"  # the Classify page's example photos
 
 
 def describe() -> dict[str, str]:

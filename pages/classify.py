@@ -4,6 +4,7 @@ import streamlit as st
 from lrfp.gradcam import explain_faces
 from lrfp.inference import MIN_FACE_PX
 from lrfp.live import FrameProcessor
+from lrfp.catalog import list_examples
 from lrfp.data import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.scene import MODES, WORKING_SIDE, analyze_upload, annotate
 from lrfp.ui import BadImageError, ensure_navigation, get_classifier, get_detector, live_webcam, selected_classifier
@@ -53,7 +54,16 @@ def show(data: bytes, name: str) -> None:
         st.image(heatmaps, width=96, caption=[f"face {i + 1}: {f.label}" for i, f in enumerate(result.faces[:8])])
 
 
-upload_tab, snapshot_tab, live_tab = st.tabs(["Upload", "Snapshot", "Live webcam"])
+example_tab, upload_tab, snapshot_tab, live_tab = st.tabs(["Try an example", "Upload", "Snapshot", "Live webcam"])
+with example_tab:
+    examples = list_examples()
+    if examples:
+        example = st.selectbox("Example photo (from the test split: no model was trained on it)", examples,
+                               format_func=lambda p: p.stem)  # fmt: skip
+        show(example.read_bytes(), example.name)
+    else:
+        st.caption("No example photos are installed (demo/scenes).")
+
 with upload_tab:
     files = st.file_uploader(f"Images ({', '.join(ACCEPTED_FORMATS)}; up to {MAX_PIXELS // 1_000_000} megapixels, "
                              f"shown and analysed at {WORKING_SIDE} px at most)",

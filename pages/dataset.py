@@ -23,6 +23,9 @@ except (DatasetError, OSError, json.JSONDecodeError):
     stats = json.loads(stats_path.read_text()) if stats_path.is_file() else None
     st.info(f"No dataset is built on this machine ({paths.DATA_DIR}). Showing the statistics stored with the results. "
             f"Build it with:\n\n`{BUILD}`")  # fmt: skip
+if manifest and paths.DATA_DIR.is_relative_to(paths.DEMO_DIR):
+    st.caption("Showing the copy of the default build shipped with lrfp (demo/, from the CC0 Kaggle set). "
+               f"Build it yourself with `{BUILD}`.")  # fmt: skip
 
 if stats:
     left, right = st.columns(2)

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import SHARED_FMD
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "test-output" / "screenshots"
-SCENE = SHARED_FMD / "images" / "maksssksksss0.png"  # a street photo with three annotated faces
+DEMO = ROOT / "demo"
+SCENE = DEMO / "scenes" / "images" / "maksssksksss787.png"  # a shipped street photo with eight annotated faces
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 playwright = pytest.importorskip("playwright.sync_api")
@@ -51,7 +51,9 @@ def write_y4m(image: Image.Image, path: Path, frames: int = 30) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = free_port()
-    env = os.environ | {"LRFP_RUNS": str(tmp_path_factory.mktemp("runs"))}
+    # the shipped demo data only, as on a fresh clone with nothing beside it
+    env = os.environ | {"LRFP_RUNS": str(tmp_path_factory.mktemp("runs")), "LRFP_DATA": str(DEMO / "fmd853-lr"),
+                        "LRFP_SOURCE": str(DEMO / "scenes")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1"],
@@ -124,23 +126,34 @@ def test_every_page_opens_without_error(server, browser, path, heading):
     page.context.close()
 
 
-@pytest.mark.skipif(not SCENE.is_file(), reason="needs a real street photo from ../shared/data/fmd853")
+def test_an_example_photo_is_classified_on_arrival(server, browser):
+    page = open_page(browser, f"{server}/classify", "Classify")
+    summary = page.get_by_text(re.compile(r"maksssksksss\d+\.png: \d+ face\(s\)")).first
+    summary.wait_for(timeout=60_000)
+    assert int(re.search(r": (\d+) face", summary.inner_text()).group(1)) >= 2
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "classify-example.png"), full_page=True)
+    page.context.close()
+
+
 def test_upload_a_scene_labels_its_faces(server, browser):
     page = open_page(browser, f"{server}/classify", "Classify")
     page.get_by_text("Explain each face with Grad-CAM").click()
     wait_until_idle(page)
+    page.get_by_role("tab", name="Upload").click()
     page.locator('input[type="file"]').first.set_input_files(str(SCENE))
-    summary = page.get_by_text(re.compile(r"maksssksksss0\.png: \d+ face\(s\)"))
+    summary = page.get_by_text(re.compile(r"maksssksksss787\.png: \d+ face\(s\)"))
     summary.wait_for(timeout=60_000)
     faces = int(re.search(r": (\d+) face", summary.inner_text()).group(1))
     page.get_by_role("cell", name=re.compile(r"^(with mask|without mask|too small to judge)$")).first.wait_for(timeout=30_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "classify-upload.png"), full_page=True)
     assert faces >= 2
-    labels = page.get_by_role("cell", name=re.compile(r"^(with mask|without mask|too small to judge)$"))
+    table = page.get_by_role("tabpanel", name="Upload")
+    labels = table.get_by_role("cell", name=re.compile(r"^(with mask|without mask|too small to judge)$"))
     assert labels.count() == faces
     # one Grad-CAM heatmap per face, captioned with its label
-    page.get_by_text(re.compile(r"^face 1: with(out)?_mask$")).first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"^face 1: with(out)?_mask$")).locator("visible=true").first.wait_for(timeout=60_000)
     page.screenshot(path=str(SHOTS / "classify-gradcam.png"), full_page=True)
     page.context.close()
 
