@@ -1,7 +1,7 @@
 """lrfp dashboard entry point: `streamlit run app.py`."""
 import streamlit as st
 
-from lrfp.ui import model_picker
+from lrfp.app.ui import model_picker
 
 st.set_page_config(page_title="lrfp: face masks at low resolution", page_icon="😷", layout="wide")
 

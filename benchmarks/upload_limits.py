@@ -31,7 +31,10 @@ SHARED_PHOTO = ROOT.parent / "shared" / "data" / "fmd853" / "images" / "maksssks
 CHILD = r"""
 import io, json, sys, threading, time
 sys.path.insert(0, sys.argv[1])
-import lrfp.ui  # the app's modules, Streamlit included, as the server holds them
+try:  # the app's modules, Streamlit included, as the server holds them
+    import lrfp.app.ui
+except ImportError:  # versions before lrfp.app
+    import lrfp.ui
 from lrfp import scene
 from lrfp.data import load_image
 from lrfp.detect import FaceDetector

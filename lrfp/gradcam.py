@@ -53,13 +53,20 @@ def gradcam(classifier: Classifier, image: Image.Image, target: int | None = Non
     return (cam / peak if peak > 0 else cam).detach().numpy(), target
 
 
-def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.5) -> Image.Image:
-    """The face (resized to the heatmap) with the heatmap blended in red-yellow."""
+def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.65) -> Image.Image:
+    """The face (resized to the heatmap) with the heatmap blended in: none where the model did not
+    look, red to yellow where it looked most."""
     h, w = heatmap.shape
     base = np.asarray(image.convert("RGB").resize((w, h), Image.BILINEAR), dtype=np.float32)
     color = np.stack([np.ones_like(heatmap), heatmap, np.zeros_like(heatmap)], axis=-1) * 255
     mixed = base * (1 - alpha * heatmap[..., None]) + color * (alpha * heatmap[..., None])
     return Image.fromarray(mixed.clip(0, 255).astype(np.uint8))
+
+
+def colour_scale(width: int = 256, height: int = 16) -> Image.Image:
+    """The overlay's colour scale on mid grey, from 0 (left) to 1 (right), to show beside heatmaps."""
+    ramp = np.tile(np.linspace(0, 1, width, dtype=np.float32), (height, 1))
+    return overlay(Image.new("RGB", (width, height), (128, 128, 128)), ramp)
 
 
 def explain_faces(classifier: Classifier, image: Image.Image, boxes, limit: int = 8) -> list[Image.Image]:

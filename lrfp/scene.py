@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from .data import ACCEPTED_FORMATS, load_image
 from .detect import MAX_SIDE, FaceBox, FaceDetector
@@ -111,21 +111,44 @@ def _release_freed_memory() -> None:
         pass
 
 
-def annotate(image: Image.Image, result: SceneResult, fps: float | None = None) -> Image.Image:
-    """A copy of the image with each face boxed and labelled (green with mask, red without)."""
-    out = image.convert("RGB").copy()
+def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, numbered: bool = False,
+             min_long_side: int = 0) -> Image.Image:
+    """A copy of the image with each face boxed in its class colour and tagged.
+
+    The tag is the face's label and probability, or with `numbered` its number (1, 2, … as in
+    the page's table), placed outside the box: above it, or below where the box touches the top.
+    `min_long_side` enlarges a small photo first so boxes and tags stay readable on screen; tags
+    and lines are sized to the image.
+    """
+    out = image.convert("RGB")
+    if min_long_side and max(out.size) < min_long_side:
+        factor = min_long_side / max(out.size)
+        out = out.resize((round(out.width * factor), round(out.height * factor)), Image.Resampling.LANCZOS)
+    else:
+        out = out.copy()
+    factor = out.width / max(1, image.width)
     draw = ImageDraw.Draw(out)
-    width = max(1, round(min(out.size) / 200))
-    for face in result.faces:
+    long_side = max(out.size)
+    width = max(1, round(long_side / 400))
+    font = ImageFont.load_default(size=max(11, round(long_side / 35)))
+    for number, face in enumerate(result.faces, 1):
         color = COLORS.get(face.label, (255, 200, 0))
-        b = face.box
+        x0, y0, x1, y1 = (round(v * factor) for v in (face.box.x0, face.box.y0, face.box.x1, face.box.y1))
         if result.mode == "scene":
-            draw.rectangle((b.x0, b.y0, b.x1 - 1, b.y1 - 1), outline=color, width=width)
-        text = "too small to judge" if face.probability is None else f"{face.label.replace('_', ' ')} {face.probability:.0%}"
-        tx, ty = b.x0, max(0, b.y0 - 12)
-        left, top, right, bottom = draw.textbbox((tx, ty), text)
-        draw.rectangle((left - 1, top - 1, right + 1, bottom + 1), fill=color)
-        draw.text((tx, ty), text, fill=(255, 255, 255))
+            draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=color, width=width)
+        if numbered:
+            text = str(number)
+        elif face.probability is None:
+            text = "too small to judge"
+        else:
+            text = f"{face.label.replace('_', ' ')} {face.probability:.0%}"
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        pad = max(1, width)
+        tag_w, tag_h = right - left + 2 * pad, bottom - top + 2 * pad
+        tx = min(max(0, x0), max(0, out.width - tag_w))
+        ty = y0 - tag_h if y0 - tag_h >= 0 else min(y1, out.height - tag_h)  # above the box, else below it
+        draw.rectangle((tx, ty, tx + tag_w, ty + tag_h), fill=color)
+        draw.text((tx + pad - left, ty + pad - top), text, fill=(255, 255, 255), font=font)
     if fps is not None:
-        draw.text((4, out.height - 14), f"{fps:.1f} FPS", fill=(255, 255, 0))
+        draw.text((4, out.height - 4), f"{fps:.1f} FPS", fill=(255, 255, 0), font=font, anchor="ld")
     return out

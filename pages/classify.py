@@ -1,13 +1,13 @@
 """Classify: uploads (face crops or scenes), camera snapshots and the live webcam."""
 import streamlit as st
 
-from lrfp.gradcam import explain_faces
-from lrfp.inference import MIN_FACE_PX
-from lrfp.live import FrameProcessor
-from lrfp.catalog import list_examples
+from lrfp.gradcam import colour_scale, explain_faces
+from lrfp.app.live import FrameProcessor
+from lrfp.app.catalog import list_examples
 from lrfp.data import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.scene import MODES, WORKING_SIDE, analyze_upload, annotate
-from lrfp.ui import BadImageError, ensure_navigation, get_classifier, get_detector, live_webcam, selected_classifier
+from lrfp.app.ui import (LEGEND, BadImageError, ensure_navigation, face_rows, get_classifier, get_detector, live_webcam,
+                         scene_summary, selected_classifier)
 
 ensure_navigation()
 
@@ -34,24 +34,20 @@ def show(data: bytes, name: str) -> None:
     except BadImageError as exc:
         st.error(f"{name} was not processed: {exc}")
         return
+    st.markdown(scene_summary(name, result))
     left, right = st.columns([3, 2])
-    left.image(annotate(image, result), caption=name)
-    counts = result.counts()
-    right.markdown(f"**{name}**: {counts['faces']} face(s), {counts['with_mask']} with mask, "
-                   f"{counts['without_mask']} without"
-                   + (f", {counts['too_small']} too small to judge (under {MIN_FACE_PX} px)" if counts["too_small"] else "")
-                   + f" · {result.total_ms:.0f} ms "
-                   f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms)")  # fmt: skip
+    left.image(annotate(image, result, numbered=True, min_long_side=1400), use_container_width=True,
+               caption=f"{image.width}x{image.height} px · {LEGEND}")  # fmt: skip
     if result.faces:
-        right.table([{"face": i + 1, "label": f.label.replace("_", " "),
-                      "probability": "–" if f.probability is None else f"{f.probability:.1%}",
-                      "size (px)": f.box.size} for i, f in enumerate(result.faces)])  # fmt: skip
+        right.table(face_rows(result))
     elif result.mode == "scene":
         right.info("No face found. Choose 'one face crop' to classify the whole image.")
     if explain and result.faces:
         explainer = get_classifier(str(classifier.path), "torch")
         heatmaps = explain_faces(explainer, image, [f.box for f in result.faces])
-        st.image(heatmaps, width=96, caption=[f"face {i + 1}: {f.label}" for i, f in enumerate(result.faces[:8])])
+        st.image(heatmaps, width=128, caption=[f"face {i + 1}: {f.label}" for i, f in enumerate(result.faces[:8])])
+        st.image(colour_scale(), width=256, caption="Grad-CAM: no colour = ignored, red → yellow = where the model "
+                                                   "looked most")  # fmt: skip
 
 
 example_tab, upload_tab, snapshot_tab, live_tab = st.tabs(["Try an example", "Upload", "Snapshot", "Live webcam"])

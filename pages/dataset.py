@@ -3,11 +3,11 @@ import json
 
 import streamlit as st
 
-from lrfp import charts
+from lrfp.app import charts
 from lrfp import paths
 from lrfp.data import DatasetError, read_manifest
-from lrfp.dataset_view import draw_boxes, filter_samples, scenes_with_faces
-from lrfp.ui import ensure_navigation
+from lrfp.app.dataset_view import draw_boxes, filter_samples, scenes_with_faces
+from lrfp.app.ui import ensure_navigation
 
 ensure_navigation()
 

@@ -1,11 +1,11 @@
 """Overview: what lrfp is, the headline numbers (paper vs ours), the best model, how to use the pages."""
 import streamlit as st
 
-from lrfp.charts import paper_headline
+from lrfp.app.charts import paper_headline
 from lrfp.publish import default_model, read_index
 from lrfp import paths
 from lrfp.results import load_records, summary_frame
-from lrfp.ui import ensure_navigation
+from lrfp.app.ui import ensure_navigation
 
 ensure_navigation()
 

@@ -1,9 +1,9 @@
 """Results: every experiment beside the paper's numbers, curves, confusion matrices, face sizes."""
 import streamlit as st
 
-from lrfp import charts
+from lrfp.app import charts
 from lrfp.results import load_records, load_resolution_reports, summary_frame
-from lrfp.ui import ensure_navigation
+from lrfp.app.ui import ensure_navigation
 
 ensure_navigation()
 

@@ -1,12 +1,12 @@
 """Train: launch a short run in the background and follow it; results join the model picker."""
 import streamlit as st
 
-from lrfp import charts
+from lrfp.app import charts
 from lrfp import paths
 from lrfp.data import DatasetError, read_manifest
-from lrfp.launcher import launch, list_runs
+from lrfp.app.launcher import launch, list_runs
 from lrfp.models import NORMS, PAPER_ARCHITECTURES, min_input_size
-from lrfp.ui import ensure_navigation
+from lrfp.app.ui import ensure_navigation
 
 ensure_navigation()
 

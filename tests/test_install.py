@@ -78,3 +78,18 @@ def test_lrfp_home_must_be_a_folder(installed_package, tmp_path):
     assert env_run.returncode == 2
     assert env_run.stderr.strip().splitlines() == [f"lrfp: error: LRFP_HOME={tmp_path / 'nope'}: no such folder; "
                                                    "point it at an lrfp project (weights/, results/)"]  # fmt: skip
+
+
+def test_the_core_never_imports_the_app_subpackage():
+    """lrfp.app serves the dashboard only: the core reads, installs and tests without a screen."""
+    import ast
+
+    for path in Path(lrfp.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                names = [("." * node.level) + (node.module or "")] + [f".{a.name}" for a in node.names if not node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any(n in (".app", "lrfp.app") or n.startswith((".app.", "lrfp.app.")) for n in names), path

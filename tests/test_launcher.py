@@ -2,8 +2,8 @@
 import os
 import time
 
-from lrfp.catalog import list_checkpoints
-from lrfp.launcher import launch, list_runs
+from lrfp.app.catalog import list_checkpoints
+from lrfp.app.launcher import launch, list_runs
 
 
 def wait_all(out, n, timeout=300):

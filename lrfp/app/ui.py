@@ -6,11 +6,12 @@ from pathlib import Path
 import streamlit as st
 
 from .catalog import list_checkpoints
-from .checkpoint import CheckpointError
-from .data import BadImageError
-from .detect import DetectorUnavailableError, FaceDetector
-from .inference import Classifier
-from .publish import default_model
+from ..checkpoint import CheckpointError
+from ..data import BadImageError
+from ..detect import DetectorUnavailableError, FaceDetector
+from ..inference import MIN_FACE_PX, Classifier
+from ..publish import default_model
+from ..scene import SceneResult
 
 MODEL_KEY = "model_path"
 
@@ -79,6 +80,28 @@ def selected_classifier() -> Classifier | None:
         return None
 
 
+# the colours annotate() draws with, in Streamlit's markdown palette
+LEGEND = ":green[■ with mask] · :red[■ without mask] · :gray[■ too small to judge]"
+
+
+def scene_summary(name: str, result: SceneResult) -> str:
+    """One line: faces found by label, the masked share of those that could be judged, the time it took."""
+    c = result.counts()
+    parts = [f"{c['with_mask']} with mask", f"{c['without_mask']} without"]
+    if c["too_small"]:
+        parts.append(f"{c['too_small']} too small to judge (under {MIN_FACE_PX} px)")
+    share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"
+    return (f"**{name}**: {c['faces']} face(s), {', '.join(parts)}{share} · {result.total_ms:.0f} ms "
+            f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms)")
+
+
+def face_rows(result: SceneResult) -> list[dict]:
+    """The table beside the annotated image: one row per numbered box."""
+    return [{"face": i, "label": f.label.replace("_", " "),
+             "probability": "–" if f.probability is None else f"{f.probability:.1%}", "size (px)": f.box.size}
+            for i, f in enumerate(result.faces, 1)]  # fmt: skip
+
+
 def live_webcam(processor) -> bool:
     """The streamlit-webrtc player, its frames run through `processor`; False where it cannot run."""
     from streamlit_webrtc import webrtc_streamer
@@ -97,4 +120,4 @@ def live_webcam(processor) -> bool:
     return True
 
 
-__all__ = ["BadImageError", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]
+__all__ = ["LEGEND", "BadImageError", "face_rows", "scene_summary", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]

@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from .results import paper_table
+from ..results import paper_table
 
 
 def _label(df: pd.DataFrame) -> pd.Series:

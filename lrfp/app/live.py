@@ -11,7 +11,7 @@ from collections import deque
 
 from PIL import Image
 
-from .scene import analyze, annotate
+from ..scene import analyze, annotate
 
 
 class FrameProcessor:

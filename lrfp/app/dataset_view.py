@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from .data import load_image
-from .scene import COLORS
+from ..data import load_image
+from ..scene import COLORS
 
 
 def filter_samples(manifest: dict, split: str, label: str, min_px: int, max_px: int) -> list[dict]:

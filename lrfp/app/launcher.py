@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .records import read_json, write_json_atomic
+from ..records import read_json, write_json_atomic
 
 LAUNCH_NAME = "launch.json"
 LOG_NAME = "train.log"
