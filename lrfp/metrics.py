@@ -10,6 +10,17 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+def wilson_interval(correct: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % (z = 1.96) Wilson score interval of a proportion: sound near 0 and 1 and for small n,
+    where the normal approximation is not. (nan, nan) for n = 0."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
 # Face-size bins of the test set, by the shorter side of the face box in the source photo.
 FACE_SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, None))
 

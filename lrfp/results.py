@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import paths
-from .metrics import FACE_SIZE_BINS
+from .metrics import FACE_SIZE_BINS, wilson_interval
 from .records import atomic_path, read_json
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
@@ -14,8 +14,8 @@ RUNS_SUBDIR = "runs"
 SUMMARY_NAME = "summary.csv"
 SUMMARY_COLUMNS = [
     "experiment", "paper_table", "model", "variant", "pretrained", "optimizer", "input_size", "epochs",
-    "accuracy", "balanced_accuracy", "avg_loss", "paper_accuracy", "paper_avg_loss", "deviation",
-    "seconds_per_epoch", "run_id",
+    "accuracy", "accuracy_low", "accuracy_high", "n", "balanced_accuracy", "avg_loss", "paper_accuracy",
+    "paper_avg_loss", "deviation", "seconds_per_epoch", "run_id",
 ]  # fmt: skip
 
 
@@ -54,6 +54,10 @@ def summary_rows(record: dict) -> list[dict]:
             "input_size": cfg["input_size"],
             "epochs": int(epoch),
             "accuracy": test["accuracy"],
+            # 95 % Wilson interval: with about 200 test faces, one face is half a point
+            "accuracy_low": wilson_interval(test["accuracy"] * test["n"], test["n"])[0],
+            "accuracy_high": wilson_interval(test["accuracy"] * test["n"], test["n"])[1],
+            "n": test["n"],
             "balanced_accuracy": test["balanced_accuracy"],
             "avg_loss": test["avg_loss"],
             "deviation": meta.get("deviation", ""),

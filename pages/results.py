@@ -1,9 +1,9 @@
-"""Results: every experiment beside the paper's numbers, curves, confusion matrices, face sizes."""
+"""Results: ours beside the paper per experiment, a ranking with intervals, face sizes, any run in detail."""
 import streamlit as st
 
 from lrfp.app import charts
+from lrfp.app.ui import default_run_id, ensure_navigation
 from lrfp.results import load_records, load_resolution_reports, summary_frame
-from lrfp.app.ui import ensure_navigation
 
 ensure_navigation()
 
@@ -13,45 +13,52 @@ summary = summary_frame(list(records.values()))
 if summary.empty:
     st.info("No run records in results/ yet. They are written by `lrfp reproduce --data data/fmd853-lr`.")
     st.stop()
+paper = charts.paper_headline()
+st.caption(f"{len(summary)} rows from {len(records)} runs, each evaluated on the same 208 test faces: one face is "
+           "0.48 points, and the 95 % intervals (Wilson) show which differences this test split can resolve.")  # fmt: skip
 
-experiments = sorted(summary["experiment"].dropna().unique().astype(int))
-chosen = st.multiselect("Experiments", experiments, default=experiments,
-                        format_func=lambda e: {1: "1: model1", 2: "2: model2", 3: "3: model3", 4: "4: transfer"}[e])  # fmt: skip
-view = summary[summary["experiment"].isin(chosen)]
-if view["deviation"].fillna("").str.len().any():
-    st.warning("Rows with a **deviation** differ from the paper's setup (see the deviation column): on this CPU the "
-               "224 px experiments ran at a smaller input, and VGG-16/ResNet18/AlexNet trained from scratch because "
-               "their ImageNet weights cannot be downloaded here.")  # fmt: skip
+st.subheader("Ours beside the paper, experiment by experiment")
+st.plotly_chart(charts.ours_vs_paper(summary), use_container_width=True)
+if summary["deviation"].fillna("").str.len().any():
+    st.caption("Deviations from the paper's setup are listed in the table below: on the CPU the 224 px experiments "
+               "ran at 64 px (VGG-16 at 32 px), and VGG-16, ResNet18 and AlexNet trained from scratch because their "
+               "ImageNet weights cannot be had offline.")  # fmt: skip
 
-st.subheader("Ours beside the paper (Tables 4–9)")
-st.dataframe(
-    view.style.format({c: "{:.2%}" for c in ["accuracy", "balanced_accuracy", "paper_accuracy"]}
-                      | {c: "{:.4f}" for c in ["avg_loss", "paper_avg_loss"]}, na_rep="–"),
-    hide_index=True,
-)  # fmt: skip
-metric = st.radio("Metric", ["accuracy", "avg_loss"], horizontal=True)
-st.plotly_chart(charts.accuracy_vs_paper(view, metric))
+left, right = st.columns(2)
+left.subheader("Best configurations")
+left.caption("Each configuration at its best milestone on test, a choice that flatters every row equally. "
+             "Overlapping intervals: the test split cannot rank them.")  # fmt: skip
+left.plotly_chart(charts.ranking(summary, paper["accuracy"]), use_container_width=True)
+right.subheader("Accuracy by face size")
+right.caption("The same rows, split by the face's shorter side in the source photo.")
+right.plotly_chart(charts.face_size_heatmap(summary), use_container_width=True)
 
-st.subheader("Accuracy by face size")
-st.plotly_chart(charts.accuracy_by_face_size(view))
+st.subheader("Every row")
+st.dataframe(charts.results_table(summary), hide_index=True, use_container_width=True,
+             column_config={c: st.column_config.NumberColumn(format="%.2f") for c in
+                            ("Accuracy (%)", "Balanced acc. (%)", "Paper acc. (%)")}
+             | {c: st.column_config.NumberColumn(format="%.4f") for c in ("Loss", "Paper loss")})  # fmt: skip
 
 st.subheader("How small can a face be? (resolution study)")
 reports = load_resolution_reports()
 if reports:
     st.caption("Test faces shrunk so their shorter side is N px, then resized to each model's input "
                "(`lrfp resolution`). Dotted lines: accuracy at native size.")  # fmt: skip
-    st.plotly_chart(charts.resolution_curves(reports))
+    st.plotly_chart(charts.resolution_curves(reports), use_container_width=True)
 else:
     st.caption("No resolution study yet: `lrfp resolution --model NAME --data data/fmd853-lr`.")
 
 st.subheader("One run in detail")
-run_id = st.selectbox("Run", sorted(view["run_id"].unique()))
+run_ids = sorted(records)
+default = default_run_id()
+run_id = st.selectbox("Run", run_ids, index=run_ids.index(default) if default in run_ids else 0,
+                      help="Opens on the run behind the app's default model")  # fmt: skip
 record = records[run_id]
 st.caption(f"Command: `{record['command']}` · {record['environment']['cpu']} · "
            f"{record.get('seconds_per_epoch', 0):.1f} s per epoch")  # fmt: skip
-st.plotly_chart(charts.training_curves(record))
+st.plotly_chart(charts.training_curves(record), use_container_width=True)
 cols = st.columns(len(record["milestones"]) or 1)
 for col, (epoch, result) in zip(cols, sorted(record["milestones"].items(), key=lambda kv: int(kv[0]))):
     test = result["test"]
     col.plotly_chart(charts.confusion_heatmap(test["confusion_matrix"], test["classes"],
-                                              f"epoch {epoch}: {test['accuracy']:.2%}"))  # fmt: skip
+                                              f"epoch {epoch}: {test['accuracy']:.2%}"), use_container_width=True)  # fmt: skip

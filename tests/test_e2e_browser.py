@@ -90,8 +90,8 @@ def browser(tmp_path_factory):
         b.close()
 
 
-def open_page(browser, url: str, heading: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["camera"])
+def open_page(browser, url: str, heading: str, height: int = 1000):
+    context = browser.new_context(viewport={"width": 1400, "height": height}, permissions=["camera"])
     page = context.new_page()
     page.goto(url)
     page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
@@ -115,7 +115,7 @@ PAGES = [("classify", "Classify"), ("", "Face masks at low resolution"), ("datas
 
 @pytest.mark.parametrize("path,heading", PAGES)
 def test_every_page_opens_without_error(server, browser, path, heading):
-    page = open_page(browser, f"{server}/{path}", heading)
+    page = open_page(browser, f"{server}/{path}", heading, height=2600)  # tall: the whole page in one screenshot
     time.sleep(1)  # let plotly finish drawing for the screenshot
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{path or 'overview'}.png"), full_page=True)

@@ -8,31 +8,100 @@ import plotly.graph_objects as go
 from ..results import paper_table
 
 
-def _label(df: pd.DataFrame) -> pd.Series:
-    return df["model"] + " " + df["variant"].fillna("-").astype(str)
+EXPERIMENTS = {1: "1 · model1", 2: "2 · model2", 3: "3 · model3", 4: "4 · transfer models"}
 
 
-def accuracy_vs_paper(summary: pd.DataFrame, metric: str = "accuracy") -> go.Figure:
-    """Ours (solid) and the paper's (dashed) accuracy or loss by epochs, one colour per configuration."""
-    paper_metric = {"accuracy": "paper_accuracy", "avg_loss": "paper_avg_loss"}[metric]
-    ours = summary.assign(config=_label(summary), source="ours", value=summary[metric])
-    paper = summary.dropna(subset=[paper_metric]).assign(config=_label(summary), source="paper",
-                                                           value=lambda d: d[paper_metric])  # fmt: skip
+def configuration(df: pd.DataFrame) -> pd.Series:
+    """A readable name per configuration: 'model1 batchnorm', 'model3', 'mobilenet_v2 (ImageNet)'."""
+    variant = df["variant"].fillna("-").astype(str).replace({"-": "", "scratch": "(from scratch)", "imagenet": "(ImageNet)"})
+    return (df["model"] + " " + variant).str.strip()
+
+
+def ours_vs_paper(summary: pd.DataFrame) -> go.Figure:
+    """Small multiples, one panel per experiment: test accuracy (%) by epochs, ours solid with its
+    95 % interval, the paper's dashed, one colour per configuration."""
+    ours = summary.assign(source="ours", accuracy=100 * summary["accuracy"],
+                          plus=100 * (summary["accuracy_high"] - summary["accuracy"]),
+                          minus=100 * (summary["accuracy"] - summary["accuracy_low"]))  # fmt: skip
+    paper = summary.dropna(subset=["paper_accuracy"]).assign(source="paper", plus=0.0, minus=0.0,
+                                                               accuracy=lambda d: 100 * d["paper_accuracy"])  # fmt: skip
     both = pd.concat([ours, paper], ignore_index=True)
-    both["deviation"] = both["deviation"].fillna("")
-    fig = px.line(both, x="epochs", y="value", color="config", line_dash="source", markers=True,
-                  hover_data=["deviation", "input_size"], labels={"value": metric.replace("_", " ")})  # fmt: skip
-    fig.update_xaxes(tickvals=[30, 50, 80])
+    # one colour per normalization in experiments 1-2 and per network in 3-4, the same in every panel
+    both["curve"] = both["variant"].where(both["model"].isin(["model1", "model2"]), both["model"])
+    both["experiment"] = both["experiment"].map(EXPERIMENTS)
+    fig = px.line(both, x="epochs", y="accuracy", color="curve", line_dash="source", markers=True,
+                  facet_col="experiment", error_y="plus", error_y_minus="minus",
+                  category_orders={"experiment": list(EXPERIMENTS.values()), "source": ["ours", "paper"]},
+                  labels={"accuracy": "test accuracy (%)"}, height=420)  # fmt: skip
+    fig.for_each_annotation(lambda a: a.update(text="Experiment " + a.text.split("=", 1)[-1]))
+    fig.update_xaxes(tickvals=[30, 50, 80], title="epochs")
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, title=None))
+    fig.for_each_trace(lambda t: t.update(name=t.name.replace(", ", " · ")))
     return fig
 
 
+def best_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """Each configuration's best milestone on test (an optimistic pick, said where it is shown)."""
+    best = summary.loc[summary.groupby(configuration(summary))["accuracy"].idxmax()]
+    return best.assign(configuration=configuration(best)).sort_values("accuracy")
+
+
+def ranking(summary: pd.DataFrame, paper_best: float | None = None) -> go.Figure:
+    """Configurations by their best test accuracy, with 95 % intervals; the paper's best as a line."""
+    best = best_rows(summary)
+    fig = go.Figure(go.Scatter(
+        x=100 * best["accuracy"], y=best["configuration"] + " @" + best["epochs"].astype(str), mode="markers",
+        error_x=dict(type="data", symmetric=False, array=100 * (best["accuracy_high"] - best["accuracy"]),
+                     arrayminus=100 * (best["accuracy"] - best["accuracy_low"])),
+        marker=dict(size=9), hovertemplate="%{y}: %{x:.2f} %<extra></extra>"))  # fmt: skip
+    if paper_best is not None:
+        fig.add_vline(x=100 * paper_best, line_dash="dash", annotation_text=f"paper's best {100 * paper_best:.2f} %")
+    fig.update_layout(xaxis_title="test accuracy (%) with 95 % interval", height=60 + 32 * len(best),
+                      margin=dict(l=10, r=10, t=30, b=10))  # fmt: skip
+    return fig
+
+
+def face_size_heatmap(summary: pd.DataFrame) -> go.Figure:
+    """Accuracy (%) by face size for each configuration at its best milestone."""
+    best = best_rows(summary)
+    bins = [c for c in summary.columns if c.startswith("accuracy_face_")]
+    fig = px.imshow(100 * best[bins].to_numpy(dtype=float), x=[c.removeprefix("accuracy_face_") + " px" for c in bins],
+                    y=best["configuration"] + " @" + best["epochs"].astype(str), text_auto=".1f", aspect="auto",
+                    color_continuous_scale="RdYlGn", zmin=85, zmax=100,
+                    labels={"x": "face size (shorter side in the source photo)", "color": "accuracy (%)"})  # fmt: skip
+    fig.update_layout(height=80 + 30 * len(best), margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+TABLE_COLUMNS = {"experiment": "Experiment", "configuration": "Configuration",
+                 "input_size": "Input (px)", "epochs": "Epochs", "accuracy": "Accuracy (%)",
+                 "interval": "95 % interval", "balanced_accuracy": "Balanced acc. (%)", "avg_loss": "Loss",
+                 "paper_accuracy": "Paper acc. (%)", "paper_avg_loss": "Paper loss", "deviation": "Deviation"}  # fmt: skip
+
+
+def results_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as people read it: words for column names, percentages, the interval as text."""
+    df = summary.assign(configuration=configuration(summary),
+                        interval=[f"{100 * lo:.1f}–{100 * hi:.1f}" for lo, hi in zip(summary["accuracy_low"], summary["accuracy_high"])])  # fmt: skip
+    for col in ("accuracy", "balanced_accuracy", "paper_accuracy"):
+        df[col] = 100 * df[col]
+    # the deviations in a few words (the README gives them in full)
+    df["deviation"] = (df["deviation"].fillna("").str.replace(r"input (\d+) px instead of 224 px \(CPU budget\)", r"\1 px, not 224",
+                                                              regex=True)
+                       .str.replace("trained from scratch: ImageNet weights unavailable offline", "no ImageNet weights"))  # fmt: skip
+    return df[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
+
+
 def training_curves(record: dict) -> go.Figure:
+    """Loss and accuracy by epoch, train and validation; markers so that a one-epoch run shows points."""
     hist = pd.DataFrame(record["history"])
     long = hist.melt(id_vars="epoch", value_vars=["train_loss", "val_loss", "train_accuracy", "val_accuracy"])
     long["kind"] = long["variable"].str.split("_").str[1]
-    long["split"] = long["variable"].str.split("_").str[0]
-    fig = px.line(long, x="epoch", y="value", color="split", facet_col="kind", markers=False)
-    fig.update_yaxes(matches=None, showticklabels=True)
+    long["split"] = long["variable"].str.split("_").str[0].replace({"val": "validation"})
+    fig = px.line(long, x="epoch", y="value", color="split", facet_col="kind", markers=True, height=320,
+                  category_orders={"kind": ["loss", "accuracy"]})  # fmt: skip
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    fig.update_yaxes(matches=None, showticklabels=True, title=None)
     return fig
 
 
@@ -40,14 +109,6 @@ def confusion_heatmap(matrix: list[list[int]], classes: list[str], title: str = 
     fig = px.imshow(matrix, x=classes, y=classes, text_auto=True, color_continuous_scale="Blues",
                     labels={"x": "predicted", "y": "true", "color": "faces"}, title=title)  # fmt: skip
     return fig
-
-
-def accuracy_by_face_size(summary: pd.DataFrame) -> go.Figure:
-    bins = [c for c in summary.columns if c.startswith("accuracy_face_")]
-    labelled = summary.assign(config=_label(summary) + " @" + summary["epochs"].astype(str))[["config", *bins]]
-    long = labelled.melt(id_vars="config", value_vars=bins, var_name="face size", value_name="accuracy")
-    long["face size"] = long["face size"].str.removeprefix("accuracy_face_") + " px"
-    return px.bar(long, x="config", y="accuracy", color="face size", barmode="group")
 
 
 def class_balance(stats: dict) -> go.Figure:

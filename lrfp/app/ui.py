@@ -10,7 +10,7 @@ from ..checkpoint import CheckpointError
 from ..data import BadImageError
 from ..detect import DetectorUnavailableError, FaceDetector
 from ..inference import MIN_FACE_PX, Classifier
-from ..publish import default_model
+from ..publish import default_model, read_index
 from ..scene import SceneResult
 
 MODEL_KEY = "model_path"
@@ -57,6 +57,12 @@ def model_picker() -> Path | None:
         st.session_state[MODEL_KEY] = f"weights/{default}" if f"weights/{default}" in labels else labels[0]
     choice = st.sidebar.selectbox("Model", labels, key=MODEL_KEY, help="weights/ and your local training runs")
     return entries[labels.index(choice)].path
+
+
+def default_run_id() -> str | None:
+    """The run behind the app's default model (weights/index.json), for pages that open on it."""
+    name = default_model()
+    return read_index().get("models", {}).get(name, {}).get("run_id") if name else None
 
 
 def selected_checkpoint() -> Path | None:
