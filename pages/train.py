@@ -1,40 +1,44 @@
 """Train: launch a short run in the background and follow it; results join the model picker."""
 import streamlit as st
 
-from lrfp.app import charts
 from lrfp import paths
-from lrfp.data import DatasetError, read_manifest
-from lrfp.app.launcher import launch, list_runs
-from lrfp.models import NORMS, PAPER_ARCHITECTURES, min_input_size
+from lrfp.app import charts
+from lrfp.app.launcher import MAX_RUNNING, LaunchRefused, launch, list_runs, stop
 from lrfp.app.ui import ensure_navigation
+from lrfp.data import DatasetError, read_manifest
+from lrfp.models import NORMS, PAPER_ARCHITECTURES, min_input_size
 
 ensure_navigation()
 
 APP_RUNS = paths.RUNS_DIR / "app"
 st.title("Train")
 try:
-    read_manifest(paths.DATA_DIR)
-    have_data = True
+    manifest = read_manifest(paths.DATA_DIR)
 except DatasetError:
-    have_data = False
+    manifest = None
     st.info(f"No dataset at {paths.DATA_DIR}. Build one first: `lrfp data build --source PATH/TO/face-mask-detection "
             "--out data/fmd853-lr`. Finished runs are still listed below.")  # fmt: skip
+if manifest:
+    sizes = {s: len(manifest["splits"][s]) for s in ("train", "val", "test")}
+    st.caption(f"Trains on {paths.DATA_DIR.name} ({sizes['train']} train / {sizes['val']} validation / "
+               f"{sizes['test']} test faces) with the paper's recipe; runs go to the model picker when they finish. "
+               f"This server trains {MAX_RUNNING} run(s) at a time.")  # fmt: skip
 
-with st.form("launch"):
-    c1, c2, c3, c4 = st.columns(4)
-    model = c1.selectbox("Model", list(PAPER_ARCHITECTURES) + ["mobilenet_v2"], index=2)
-    norm = c2.selectbox("Normalization (model1/2)", NORMS)
-    epochs = c3.number_input("Epochs", 1, 80, 5)
-    size = c4.select_slider("Input size (px)", [16, 24, 32, 48, 64, 96, 128, 224], value=32)
-    submitted = st.form_submit_button("Start training", disabled=not have_data)
-if submitted:
-    if size < min_input_size(model):
-        st.error(f"{model} needs at least {min_input_size(model)} px input")
-    else:
-        run_id = launch(model, str(paths.DATA_DIR), APP_RUNS, int(epochs), int(size),
-                        norm=norm if model in ("model1", "model2") else None,
+# plain widgets and a button, not a form: Enter in a field never starts a run
+c1, c2, c3, c4 = st.columns(4)
+model = c1.selectbox("Model", list(PAPER_ARCHITECTURES) + ["mobilenet_v2"], index=2)
+norm = c2.selectbox("Normalization", NORMS, help="model1 and model2 only") if model in ("model1", "model2") else None
+epochs = c3.number_input("Epochs", 1, 80, 5)
+smallest = min_input_size(model)
+size = c4.select_slider("Input size (px)", [s for s in (16, 24, 32, 48, 64, 96, 128, 224) if s >= smallest],
+                        value=max(32, smallest))  # fmt: skip
+if st.button("Start training", type="primary", disabled=manifest is None):
+    try:
+        run_id = launch(model, str(paths.DATA_DIR), APP_RUNS, int(epochs), int(size), norm=norm,
                         pretrained="none" if model == "mobilenet_v2" else None)  # fmt: skip
-        st.success(f"Started {run_id}. It runs in the background: you may close this tab.")
+        st.success("Started. It runs in the background: you may close this tab.")
+    except LaunchRefused as exc:
+        st.warning(str(exc))
 
 
 @st.fragment(run_every=2.0)
@@ -43,18 +47,30 @@ def runs_panel():
     if not runs:
         st.caption("No runs launched from the app yet.")
         return
-    for run in runs:
-        with st.expander(f"{run['run_id']} · {run['status']} · epoch {run['epochs_done']}/{run['epochs']}",
-                         expanded=run["status"] == "running"):  # fmt: skip
-            st.progress(run["epochs_done"] / run["epochs"])
+    finished = {r["run_id"] for r in runs if r["status"] == "finished"}
+    if finished - st.session_state.setdefault("finished_runs", finished):
+        st.session_state["finished_runs"] = finished
+        st.rerun(scope="app")  # a run just finished: rebuild the sidebar's model picker with it
+    for i, run in enumerate(runs):
+        done, total = run["epochs_done"], run["epochs"]
+        with st.expander(f"{run['name']} · {run['status']}", expanded=i == 0 or run["status"] == "running"):
+            if run["status"] == "running":
+                st.progress(done / total, text=f"epoch {min(done + 1, total)} of {total} training · {done} done")
+                if st.button("Stop this run", key=f"stop-{run['run_id']}"):
+                    stop(run["folder"])
             if run["history"]:
                 st.plotly_chart(charts.training_curves(run["record"]), key=f"curves-{run['run_id']}")
             if run["status"] == "finished":
                 test = next(iter(run["record"]["milestones"].values()))["test"]
-                st.success(f"Test accuracy {test['accuracy']:.2%}; the checkpoint is in the sidebar's model picker.")
-            if run["status"] == "failed":
-                st.error("The run stopped before finishing. Its log:")
-            st.code(run["log_tail"] or "(no output yet)")
+                left, right = st.columns(2)
+                left.metric("Test accuracy", f"{test['accuracy']:.2%}", help=f"{test['n']} test faces")
+                left.caption("The checkpoint is in the sidebar's model picker.")
+                right.plotly_chart(charts.confusion_heatmap(test["confusion_matrix"], test["classes"]),
+                                   key=f"cm-{run['run_id']}")  # fmt: skip
+            if run["status"] in ("failed", "stopped"):
+                st.error("The run stopped before finishing. Its log:" if run["status"] == "failed" else "Stopped.")
+            if run["status"] != "finished":
+                st.code(run["log_tail"] or "(no output yet)")
 
 
 runs_panel()

@@ -180,3 +180,19 @@ def test_live_webcam_processes_frames(server, browser):
     page.screenshot(path=str(SHOTS / "classify-webcam.png"), full_page=True)
     assert int(re.search(r"frames processed: (\d+)", counter.inner_text()).group(1)) > 0
     page.context.close()
+
+
+def test_a_short_run_trains_and_joins_the_model_picker(server, browser):
+    page = open_page(browser, f"{server}/train", "Train", height=1600)
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("1")
+    epochs.press("Enter")  # Enter in a field must not start a run
+    wait_until_idle(page)
+    assert page.get_by_text(re.compile(r"^(Started|No runs launched)")).first.inner_text().startswith("No runs")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Test accuracy").first.wait_for(timeout=180_000)
+    time.sleep(1)
+    page.screenshot(path=str(SHOTS / "train-finished.png"), full_page=True)
+    page.locator('[data-testid="stSidebar"]').get_by_role("combobox").first.click()
+    page.get_by_role("option", name=re.compile(r"^run: model3 · 32 px · 1 epoch")).first.wait_for(timeout=30_000)
+    page.context.close()

@@ -2,6 +2,8 @@
 import os
 import time
 
+import pytest
+
 from lrfp.app.catalog import list_checkpoints
 from lrfp.app.launcher import launch, list_runs
 
@@ -16,7 +18,8 @@ def wait_all(out, n, timeout=300):
     raise AssertionError(f"runs did not finish: {[(r['run_id'], r['status'], r['log_tail']) for r in list_runs(out)]}")
 
 
-def test_two_runs_launched_together_finish_in_their_own_folders(tiny_dataset, tmp_path):
+def test_two_runs_launched_together_finish_in_their_own_folders(tiny_dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr("lrfp.app.launcher.MAX_RUNNING", 2)  # a server configured for two at a time
     out = tmp_path / "app"
     a = launch("model3", str(tiny_dataset), out, epochs=1, input_size=16)
     b = launch("model1", str(tiny_dataset), out, epochs=1, input_size=16, norm="groupnorm")
@@ -32,8 +35,28 @@ def test_two_runs_launched_together_finish_in_their_own_folders(tiny_dataset, tm
     assert {r["status"] for r in runs} == {"finished"}, [r["log_tail"] for r in runs]
     for run in runs:
         assert (out / run["run_id"] / "epoch001.pt").is_file()
-    labels = [e.label for e in list_checkpoints(runs_dir=out)]
-    assert any(a in label for label in labels) and any(b in label for label in labels)
+    entries = {e.path.parent.name: e.label for e in list_checkpoints(runs_dir=out)}
+    assert entries[a].startswith("run: model3 · 16 px · 1 epoch(s)") and entries[b].startswith("run: model1 groupnorm")
+
+
+def test_a_served_demo_runs_one_training_at_a_time_and_keeps_few_runs(tiny_dataset, tmp_path, monkeypatch):
+    from lrfp.app.launcher import LaunchRefused, prune, stop
+
+    out = tmp_path / "app"
+    first = launch("model3", str(tiny_dataset), out, epochs=50, input_size=16)
+    try:
+        with pytest.raises(LaunchRefused, match="already training"):
+            launch("model3", str(tiny_dataset), out, epochs=1, input_size=16)
+    finally:
+        stop(out / first)
+    (run,) = wait_all(out, 1)
+    assert run["status"] == "stopped"
+    for _ in range(3):
+        launch("model3", str(tiny_dataset), out, epochs=1, input_size=16)
+        wait_all(out, len(list_runs(out)))
+    assert len(list_runs(out)) == 4
+    removed = prune(out, keep=2)
+    assert first in removed and len(list_runs(out)) == 2
 
 
 def test_a_failing_run_is_reported_as_failed_with_its_log(tmp_path):

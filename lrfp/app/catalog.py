@@ -19,7 +19,7 @@ def list_checkpoints(weights_dir: Path | None = None, runs_dir: Path | None = No
     entries = [CheckpointEntry(f"weights/{p.stem}", p) for p in sorted(Path(weights_dir).glob("*.pt"))]
     if Path(runs_dir).is_dir():
         local = sorted(Path(runs_dir).glob("**/epoch*.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
-        entries += [CheckpointEntry(f"run {p.parent.name} / {p.stem}", p) for p in local]
+        entries += [CheckpointEntry(_run_label(p), p) for p in local]
     return entries
 
 
@@ -27,3 +27,17 @@ def list_examples(folder: Path | None = None) -> list[Path]:
     """The example photos the Classify page offers (shipped in demo/scenes), by name."""
     folder = Path(folder or paths.EXAMPLES_DIR)
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if folder.is_dir() else []
+
+
+def _run_label(checkpoint: Path) -> str:
+    """'run: model3 · 32 px · 5 epoch(s) · 26 Nov 07:31' for app runs, else 'run: <folder> / epochNNN'."""
+    from .launcher import LAUNCH_NAME, describe
+    from ..records import read_json
+
+    launch_file = checkpoint.parent / LAUNCH_NAME
+    if launch_file.is_file():
+        try:
+            return f"run: {describe(read_json(launch_file))}"
+        except (OSError, ValueError, KeyError):
+            pass
+    return f"run: {checkpoint.parent.name} / {checkpoint.stem}"

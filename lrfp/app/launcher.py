@@ -6,21 +6,43 @@ its own process session, so it outlives the browser tab and the page that starte
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
+from ..errors import LrfpError
 from ..records import read_json, write_json_atomic
 
 LAUNCH_NAME = "launch.json"
 LOG_NAME = "train.log"
+STOPPED_NAME = "stopped"
+# A served demo must not be exhaustible by its visitors: at most this many app runs train at
+# once (the rest are refused with a message), and only the newest finished ones are kept on disk.
+MAX_RUNNING = int(os.environ.get("LRFP_MAX_APP_RUNS", "1"))
+KEEP_RUNS = int(os.environ.get("LRFP_KEEP_APP_RUNS", "10"))
+
+
+class LaunchRefused(LrfpError):
+    """A launch the server's limits do not allow now."""
 
 
 def launch(model: str, data: str, out: Path, epochs: int, input_size: int, norm: str | None = None,
            pretrained: str | None = None, extra_args: list[str] | None = None) -> str:  # fmt: skip
-    """Start `lrfp train` in the background; returns the run id (its folder name under `out`)."""
+    """Start `lrfp train` in the background; returns the run id (its folder name under `out`).
+
+    LaunchRefused when MAX_RUNNING runs are already training; the oldest finished, failed or
+    stopped runs beyond KEEP_RUNS are deleted first.
+    """
+    runs = list_runs(out)
+    running = [r for r in runs if r["status"] == "running"]
+    if len(running) >= MAX_RUNNING:
+        raise LaunchRefused(f"{len(running)} run(s) already training on this server (the limit is {MAX_RUNNING}); "
+                            "wait for it to finish or stop it")  # fmt: skip
+    prune(out, KEEP_RUNS - 1)
     run_id = f"app-{model}{'-' + norm if norm else ''}-{input_size}px-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     folder = Path(out) / run_id
     folder.mkdir(parents=True)
@@ -64,11 +86,43 @@ def run_status(folder: Path) -> dict:
         status = "finished"
     elif _alive(info["pid"]):
         status = "running"
+    elif (folder / STOPPED_NAME).exists():
+        status = "stopped"
     else:
         status = "failed"
     log = (folder / LOG_NAME).read_text(errors="replace") if (folder / LOG_NAME).is_file() else ""
     return info | {"status": status, "epochs_done": len(history), "history": history, "record": record,
+                   "name": describe(info), "folder": folder,
                    "log_tail": "\n".join(log.strip().splitlines()[-8:])}  # fmt: skip
+
+
+def stop(folder: Path) -> None:
+    """Stop a running app run: its whole process group (it runs in its own session)."""
+    info = read_json(Path(folder) / LAUNCH_NAME)
+    (Path(folder) / STOPPED_NAME).touch()
+    if _alive(info["pid"]):
+        try:
+            os.killpg(info["pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+def prune(out: Path, keep: int) -> list[str]:
+    """Delete the oldest runs that are not training, keeping `keep` of them; returns the deleted ids."""
+    done = [r for r in list_runs(out) if r["status"] != "running"]
+    removed = [r["run_id"] for r in done[max(0, keep):]]
+    for run_id in removed:
+        shutil.rmtree(Path(out) / run_id, ignore_errors=True)
+    return removed
+
+
+def describe(info: dict) -> str:
+    """A run's name for people: 'model1 groupnorm · 32 px · 5 epochs · 26 Nov 07:31'."""
+    cmd = info.get("command", [])
+    opt = lambda flag: cmd[cmd.index(flag) + 1] if flag in cmd else None  # noqa: E731
+    model = " ".join(x for x in (opt("--model"), opt("--norm")) if x) or info["run_id"]
+    when = time.strftime("%d %b %H:%M", time.localtime(info.get("started", 0)))
+    return f"{model} · {opt('--input-size')} px · {info.get('epochs')} epoch(s) · {when} · #{info['run_id'][-4:]}"
 
 
 def list_runs(out: Path) -> list[dict]:
