@@ -130,7 +130,8 @@ def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, 
     draw = ImageDraw.Draw(out)
     long_side = max(out.size)
     width = max(1, round(long_side / 400))
-    font = ImageFont.load_default(size=max(11, round(long_side / 35)))
+    # a number tag can be big; a label tag is long, so smaller, to keep crowds readable
+    font = ImageFont.load_default(size=max(11, round(long_side / (35 if numbered else 75))))
     for number, face in enumerate(result.faces, 1):
         color = COLORS.get(face.label, (255, 200, 0))
         x0, y0, x1, y1 = (round(v * factor) for v in (face.box.x0, face.box.y0, face.box.x1, face.box.y1))
