@@ -73,3 +73,20 @@ def test_results_page_lists_the_reproduction(with_dataset):
     assert not at.exception
     if (ROOT / "results" / "runs").is_dir():
         assert at.dataframe and "Ours beside the paper" in texts(at)
+
+
+def test_webcam_ice_servers_come_from_the_settings():
+    import pytest
+
+    from lrfp.app.live import DEFAULT_ICE_SERVERS, ice_servers
+    from lrfp.errors import ConfigError
+
+    assert ice_servers({}) == DEFAULT_ICE_SERVERS
+    assert ice_servers({"LRFP_ICE_SERVERS": "[]"}) == []
+    turn = ice_servers({"LRFP_ICE_SERVERS": "[]", "LRFP_TURN_URL": "turn:relay.example:3478", "LRFP_TURN_USERNAME": "u",
+                        "LRFP_TURN_CREDENTIAL": "p"})  # fmt: skip
+    assert turn == [{"urls": ["turn:relay.example:3478"], "username": "u", "credential": "p"}]
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        ice_servers({"LRFP_ICE_SERVERS": "stun:x"})
+    with pytest.raises(ConfigError, match="list of objects"):
+        ice_servers({"LRFP_ICE_SERVERS": '{"urls": "x"}'})

@@ -53,7 +53,8 @@ def server(tmp_path_factory):
     port = free_port()
     # the shipped demo data only, as on a fresh clone with nothing beside it
     env = os.environ | {"LRFP_RUNS": str(tmp_path_factory.mktemp("runs")), "LRFP_DATA": str(DEMO / "fmd853-lr"),
-                        "LRFP_SOURCE": str(DEMO / "scenes")}
+                        "LRFP_SOURCE": str(DEMO / "scenes"),
+                        "LRFP_ICE_SERVERS": "[]"}  # browser and server share this machine: no STUN server to ask
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1"],

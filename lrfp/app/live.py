@@ -5,12 +5,15 @@ counters from the main thread.
 """
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections import deque
 
 from PIL import Image
 
+from ..errors import ConfigError
 from ..scene import analyze, annotate
 
 
@@ -37,3 +40,28 @@ class FrameProcessor:
             self.frames += 1
             self.last_counts = result.counts()
         return annotate(image, result, fps=self.fps)
+
+
+# A public STUN server lets a browser on another network find this server's public address; a
+# TURN server relays the video where no direct path exists (strict NAT, corporate firewalls).
+DEFAULT_ICE_SERVERS = [{"urls": ["stun:stun.l.google.com:19302"]}]
+
+
+def ice_servers(env=os.environ) -> list[dict]:
+    """The WebRTC ICE servers of the live webcam, from the server's settings.
+
+    LRFP_ICE_SERVERS: a JSON list of RTCIceServer objects, replacing the default public STUN
+    server (`[]` for none: enough when browser and server share a machine or a LAN).
+    LRFP_TURN_URL (with LRFP_TURN_USERNAME and LRFP_TURN_CREDENTIAL): a TURN server added to them.
+    """
+    text = env.get("LRFP_ICE_SERVERS")
+    try:
+        servers = DEFAULT_ICE_SERVERS if text is None else json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"LRFP_ICE_SERVERS is not valid JSON ({exc}); e.g. '[{{\"urls\": [\"stun:host:3478\"]}}]'") from exc
+    if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
+        raise ConfigError("LRFP_ICE_SERVERS must be a JSON list of objects with 'urls'")
+    if env.get("LRFP_TURN_URL"):
+        servers = servers + [{"urls": [env["LRFP_TURN_URL"]], "username": env.get("LRFP_TURN_USERNAME", ""),
+                              "credential": env.get("LRFP_TURN_CREDENTIAL", "")}]  # fmt: skip
+    return servers

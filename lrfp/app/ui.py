@@ -7,6 +7,8 @@ import streamlit as st
 
 from .catalog import list_checkpoints
 from ..checkpoint import CheckpointError
+from ..errors import ConfigError
+from .live import ice_servers
 from ..data import BadImageError
 from ..detect import DetectorUnavailableError, FaceDetector
 from ..inference import MIN_FACE_PX, Classifier
@@ -118,11 +120,20 @@ def live_webcam(processor) -> bool:
         return av.VideoFrame.from_image(processor.process(frame.to_image()))
 
     try:
-        webrtc_streamer(key="live", video_frame_callback=on_frame, rtc_configuration={"iceServers": []},
-                        media_stream_constraints={"video": True, "audio": False}, async_processing=True)  # fmt: skip
+        servers = ice_servers()
+    except ConfigError as exc:
+        st.error(f"The live webcam is not configured correctly: {exc}")
+        return False
+    try:
+        ctx = webrtc_streamer(key="live", video_frame_callback=on_frame, rtc_configuration={"iceServers": servers},
+                              media_stream_constraints={"video": True, "audio": False}, async_processing=True)  # fmt: skip
     except AttributeError:  # streamlit.testing's stand-in runtime has no session manager for WebRTC
         st.info("The live webcam needs the real server: `streamlit run app.py`.")
         return False
+    if ctx.state.signalling and not ctx.state.playing:
+        st.warning("Connecting the webcam… If the video does not start within a few seconds, your browser cannot "
+                   "reach this server over WebRTC: the server's operator can add a TURN server (LRFP_TURN_URL, see the "
+                   "README) or, on a local network, set LRFP_ICE_SERVERS='[]'.")  # fmt: skip
     return True
 
 
