@@ -6,6 +6,7 @@ from lrfp.app import charts
 from lrfp.app.launcher import MAX_RUNNING, LaunchRefused, launch, list_runs, stop
 from lrfp.app.ui import ensure_navigation
 from lrfp.data import DatasetError, read_manifest
+from lrfp.errors import describe_os_error
 from lrfp.models import NORMS, PAPER_ARCHITECTURES, min_input_size
 
 ensure_navigation()
@@ -39,6 +40,8 @@ if st.button("Start training", type="primary", disabled=manifest is None):
         st.success("Started. It runs in the background: you may close this tab.")
     except LaunchRefused as exc:
         st.warning(str(exc))
+    except OSError as exc:  # runs folder read-only, full, or not allowed
+        st.error(f"Cannot start a run: {describe_os_error(exc) or exc}")
 
 
 @st.fragment(run_every=2.0)
