@@ -35,9 +35,10 @@ right.plotly_chart(charts.face_size_heatmap(summary), use_container_width=True)
 
 st.subheader("Every row")
 st.dataframe(charts.results_table(summary), hide_index=True, use_container_width=True,
-             column_config={c: st.column_config.NumberColumn(format="%.2f") for c in
-                            ("Accuracy (%)", "Balanced acc. (%)", "Paper acc. (%)")}
-             | {c: st.column_config.NumberColumn(format="%.4f") for c in ("Loss", "Paper loss")})  # fmt: skip
+             column_config={c: st.column_config.NumberColumn(format="%.2f", width="small") for c in
+                            ("Accuracy (%)", "Paper acc. (%)")}
+             | {c: st.column_config.NumberColumn(format="%.4f", width="small") for c in ("Loss", "Paper loss")}
+             | {c: st.column_config.NumberColumn(width="small") for c in ("Experiment", "Input (px)", "Epochs")})  # fmt: skip
 
 st.subheader("How small can a face be? (resolution study)")
 reports = load_resolution_reports()
