@@ -22,31 +22,11 @@ from PIL import Image
 from lrfp.data import load_image
 from lrfp.detect import FaceDetector
 from lrfp.records import cpu_name
+from lrfp.scene_bench import match
 from lrfp.sources import parse_voc
 
 ROOT = Path(__file__).resolve().parents[1]
 BINS = [(0, 6), (6, 8), (8, 10), (10, 12), (12, 16), (16, 24), (24, 32), (32, 10_000)]
-
-
-def iou(a, b) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(0, w) * max(0, h)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def match(labels: list, found: list, threshold: float = 0.3) -> set[int]:
-    """Indices of labelled boxes matched one-to-one to found boxes."""
-    pairs = sorted(((iou(l, f), i, j) for i, l in enumerate(labels) for j, f in enumerate(found)), reverse=True)
-    used_l, used_f = set(), set()
-    for score, i, j in pairs:
-        if score < threshold:
-            break
-        if i not in used_l and j not in used_f:
-            used_l.add(i)
-            used_f.add(j)
-    return used_l
 
 
 def bin_name(lo: int, hi: int) -> str:
@@ -62,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     source = Path(args.source)
     xml_files = sorted((source / "annotations").glob("*.xml"))[: args.limit]
-    detector = FaceDetector()
+    detector = FaceDetector(scale=1.0)  # this script does the resizing itself
     hits = defaultdict(lambda: [0, 0])  # (scale, bin) -> [found, labelled]
     seconds = defaultdict(float)
     unmatched = defaultdict(int)  # scale -> detections that match no labelled face
@@ -75,7 +55,7 @@ def main() -> None:
             t0 = time.perf_counter()
             found = [(b.x0 / scale, b.y0 / scale, b.x1 / scale, b.y1 / scale) for b in detector.detect(work)]
             seconds[scale] += time.perf_counter() - t0
-            matched = match(labels, found)
+            matched = set(match(labels, found))
             unmatched[scale] += len(found) - len(matched)
             for i, box in enumerate(labels):
                 side = min(box[2] - box[0], box[3] - box[1]) * scale

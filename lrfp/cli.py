@@ -159,6 +159,31 @@ def cmd_resolution(args) -> int:
     return 0
 
 
+def cmd_scene_bench(args) -> int:
+    from . import paths
+    from .detect import FaceDetector
+    from .inference import Classifier
+    from .publish import default_model
+    from .records import write_json_atomic
+    from .scene_bench import photos_of, scene_benchmark
+
+    clf = Classifier(args.model or default_model() or "model3", backend=args.backend)
+    xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)
+    report = scene_benchmark(xml_files, clf, FaceDetector(min_score=args.min_score), progress=not args.no_progress)
+    report |= {"model": clf.name, "source": Path(args.source).name,
+               "photos_from": f"{args.split} split of {Path(args.data).name}" if args.data else "every photo"}  # fmt: skip
+    lo, hi = report["end_to_end_interval"]
+    print(f"{report['photos']} photos, {report['labelled_faces']} labelled faces: found {report['recall']:.1%} "
+          f"(" + ", ".join(f"{k} px {v['recall']:.1%}" for k, v in report["recall_by_size"].items() if v["recall"] is not None)
+          + f"); found faces labelled right {report['accuracy']:.1%} (balanced {report['balanced_accuracy']:.1%}); "
+          f"found and right {report['end_to_end']:.1%} ({lo:.1%}-{hi:.1%}); "
+          f"{report['unmatched_per_photo']:.2f} unmatched detections per photo; {report['ms_per_photo_median']:.0f} ms per photo")  # fmt: skip
+    out = Path(args.out) if args.out else paths.RESULTS_DIR / "scene" / f"{clf.name}.json"
+    write_json_atomic(report, out)
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_reproduce(args) -> int:
     from .reproduce import reproduce
 
@@ -272,6 +297,17 @@ def build_parser() -> argparse.ArgumentParser:
                          "0.5 is about 3x faster and misses small faces")  # fmt: skip
     sc.add_argument("--no-progress", action="store_true")
     sc.set_defaults(func=cmd_scene)
+
+    sb = sub.add_parser("scene-bench", help="the whole pipeline (detector + classifier) on annotated photos")
+    sb.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
+    sb.add_argument("--data", help="only the source photos of this built dataset's --split (default: every photo)")
+    sb.add_argument("--split", default="test", choices=("train", "val", "test"))
+    sb.add_argument("--model", help="checkpoint path or a name in weights/ (default: the default model)")
+    sb.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    sb.add_argument("--min-score", type=float, default=0.5, help="face detector confidence threshold (0.5)")
+    sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
+    sb.add_argument("--no-progress", action="store_true")
+    sb.set_defaults(func=cmd_scene_bench)
 
     rs = sub.add_parser("resolution", help="accuracy with test faces shrunk to 8..64 px")
     rs.add_argument("--model", required=True, help="checkpoint path or a name in weights/")

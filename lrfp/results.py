@@ -37,6 +37,12 @@ def load_resolution_reports(results_dir: Path | None = None) -> list[dict]:
     return [read_json(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
 
+def load_scene_reports(results_dir: Path | None = None) -> list[dict]:
+    """The records of `lrfp scene-bench` in results/scene/."""
+    folder = Path(results_dir or paths.RESULTS_DIR) / "scene"
+    return [read_json(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
 def summary_rows(record: dict) -> list[dict]:
     """One row per milestone epoch of a run record."""
     cfg, meta = record["config"], record.get("experiment", {})

@@ -3,7 +3,7 @@ import streamlit as st
 
 from lrfp.app import charts
 from lrfp.app.ui import default_run_id, ensure_navigation
-from lrfp.results import load_records, load_resolution_reports, summary_frame
+from lrfp.results import load_records, load_resolution_reports, load_scene_reports, summary_frame
 
 ensure_navigation()
 
@@ -39,6 +39,18 @@ st.dataframe(charts.results_table(summary), hide_index=True, use_container_width
                             ("Accuracy (%)", "Paper acc. (%)")}
              | {c: st.column_config.NumberColumn(format="%.4f", width="small") for c in ("Loss", "Paper loss")}
              | {c: st.column_config.NumberColumn(width="small") for c in ("Experiment", "Input (px)", "Epochs")})  # fmt: skip
+
+st.subheader("Whole photos: detector and classifier together")
+scenes = load_scene_reports()
+if scenes:
+    st.caption(f"`lrfp scene-bench` on the {scenes[0]['photos']} photos behind the test split ({scenes[0]['photos_from']}): "
+               "a labelled face counts as found when a detection overlaps it (IoU ≥ 0.3, one to one), and as right "
+               "when the found face gets its label. Faces labelled 'mask worn incorrectly' are left out.")  # fmt: skip
+    st.dataframe(charts.scene_table(scenes), hide_index=True, use_container_width=True,
+                 column_config={c: st.column_config.NumberColumn(format="%.1f")
+                                for c in charts.scene_table(scenes).columns if "(%)" in c or "/ photo" in c})  # fmt: skip
+else:
+    st.caption("No scene benchmark yet: `lrfp scene-bench --source PATH/TO/face-mask-detection --data data/fmd853-lr`.")
 
 st.subheader("How small can a face be? (resolution study)")
 reports = load_resolution_reports()

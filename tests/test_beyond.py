@@ -1,5 +1,7 @@
 """ONNX export and parity, Grad-CAM, the resolution study, scenes and videos, bad input on that path."""
 import io
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,3 +196,20 @@ def test_upload_checks_the_content_not_the_name(monkeypatch):
     monkeypatch.setattr("lrfp.data.MAX_PIXELS", 1000)
     with pytest.raises(BadImageError, match="too large"):
         load_image(encode(Image.new("RGB", (100, 100)), "PNG"), formats=UPLOAD_FORMATS, name="huge.png")
+
+
+def test_scene_bench_matches_one_to_one_and_scores_the_whole_pipeline(tmp_path, capsys):
+    from lrfp.cli import main
+    from lrfp.scene_bench import match
+
+    labels = [(0, 0, 10, 10), (20, 20, 30, 30), (50, 50, 60, 60)]
+    found = [(1, 1, 11, 11), (0, 0, 9, 9), (21, 19, 31, 29), (80, 80, 90, 90)]
+    assert match(labels, found) == {0: 1, 1: 2}  # the better of two overlapping detections (IoU 0.81 > 0.68); the far one unmatched
+    demo = Path(__file__).resolve().parents[1] / "demo" / "scenes"
+    code = main(["scene-bench", "--source", str(demo), "--model", "model3", "--backend", "torch", "--no-progress",
+                 "--out", str(tmp_path / "sb.json")])  # fmt: skip
+    assert code == 0
+    report = json.loads((tmp_path / "sb.json").read_text())
+    assert report["photos"] == 6 and report["labelled_faces"] > 50
+    assert 0.5 < report["recall"] <= 1 and 0.5 < report["accuracy"] <= 1
+    assert report["end_to_end"] <= min(report["recall"], report["accuracy"])

@@ -142,3 +142,17 @@ def resolution_curves(reports: list[dict]) -> go.Figure:
         fig.add_hline(y=native, line_dash="dot", opacity=0.4, annotation_text=f"{r['model']} native")
     fig.update_xaxes(type="log", tickvals=[8, 12, 16, 24, 32, 48, 64])
     return fig
+
+
+def scene_table(reports: list[dict]) -> pd.DataFrame:
+    """One row per model of `lrfp scene-bench`: faces found, found faces right, both, by the numbers."""
+    pct = lambda x: None if x is None else 100 * x  # noqa: E731
+    rows = [{"Model": r["model"], "Photos": r["photos"], "Labelled faces": r["labelled_faces"],
+             "Found (%)": pct(r["recall"]),
+             **{f"Found, {k} px (%)": pct(v["recall"]) for k, v in r["recall_by_size"].items()},
+             "Found faces right (%)": pct(r["accuracy"]), "Balanced (%)": pct(r["balanced_accuracy"]),
+             "Found and right (%)": pct(r["end_to_end"]),
+             "95 % interval": "{:.1f}–{:.1f}".format(*(100 * x for x in r["end_to_end_interval"])),
+             "Unmatched / photo": r["unmatched_per_photo"], "ms / photo": r["ms_per_photo_median"]}
+            for r in reports]  # fmt: skip
+    return pd.DataFrame(rows).sort_values("Found and right (%)", ascending=False)
