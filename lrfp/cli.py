@@ -203,6 +203,11 @@ def cmd_reproduce(args) -> int:
 def cmd_publish(args) -> int:
     from .publish import publish, publish_run
 
+    if args.cards:
+        from .publish import rewrite_cards
+
+        print(f"rewrote the model cards of {', '.join(rewrite_cards())}")
+        return 0
     if args.run:
         entry = publish_run(Path(args.run), args.name or Path(args.run).name)
         print(f"published {args.run} as weights/{args.name}.pt (test accuracy {entry['test_accuracy']:.4f})")
@@ -330,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     pub = sub.add_parser("publish", help="copy each family's best checkpoint (by validation) to weights/ with a card")
     pub.add_argument("--run", help="instead: publish the last milestone of this one finished run folder")
     pub.add_argument("--name", help="with --run: the name in weights/ (default: the run folder's name)")
+    pub.add_argument("--cards", action="store_true", help="only rewrite every model card from its run record")
     pub.set_defaults(func=cmd_publish)
     sub.add_parser("report", help="rewrite results/summary.csv and the README results tables").set_defaults(
         func=cmd_report

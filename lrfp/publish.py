@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import paths
 from .errors import RunError
-from .metrics import FACE_SIZE_BINS
+from .metrics import FACE_SIZE_BINS, wilson_interval
 from .records import read_json, write_json_atomic
 from .results import load_records
 
@@ -67,6 +67,7 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
     meta = record.get("experiment", {})
     val_acc, val_loss = _val_at(record, epoch)
     bins = test.get("by_face_size", {})
+    low, high = wilson_interval(test["accuracy"] * test["n"], test["n"])  # 95 %, Wilson
     lines = [
         f"# {name}: model card",
         "",
@@ -84,9 +85,9 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
         "",
         "## Test metrics",
         "",
-        "| accuracy | balanced accuracy | avg loss | ROC-AUC | n |",
-        "|---|---|---|---|---|",
-        f"| {test['accuracy']:.4f} | {test['balanced_accuracy']:.4f} | {test['avg_loss']:.4f} | "
+        "| accuracy | 95 % interval | balanced accuracy | avg loss | ROC-AUC | n |",
+        "|---|---|---|---|---|---|",
+        f"| {test['accuracy']:.4f} | {low:.4f}–{high:.4f} | {test['balanced_accuracy']:.4f} | {test['avg_loss']:.4f} | "
         f"{test.get('roc_auc', float('nan')):.4f} | {test['n']} |",
         "",
         "Confusion matrix (rows = true, columns = predicted, order " + ", ".join(test["classes"]) + "): "
@@ -167,6 +168,21 @@ def publish_run(run_dir: Path, name: str, results_dir: Path | None = None, weigh
     index["models"][name] = _index_entry(name, record, epoch, extra=True)
     write_json_atomic(index, weights_dir / INDEX_NAME)
     return index["models"][name]
+
+
+def rewrite_cards(results_dir: Path | None = None, weights_dir: Path | None = None) -> list[str]:
+    """Rewrite the model card of every checkpoint in index.json from its run record (no checkpoint
+    needed): for a change of the card's format. Returns the names rewritten."""
+    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
+    results_dir = Path(results_dir or paths.RESULTS_DIR)
+    done = []
+    for name, entry in read_index(weights_dir)["models"].items():
+        folder = "extra" if entry.get("extra") else "runs"
+        record = read_json(results_dir / folder / f"{entry['run_id']}.json")
+        chosen_by = "the last epoch of its run" if entry.get("extra") else None
+        (weights_dir / f"{name}.md").write_text(model_card(name, record, entry["epoch"], chosen_by=chosen_by))
+        done.append(name)
+    return done
 
 
 def default_model(weights_dir: Path | None = None) -> str | None:
