@@ -42,6 +42,14 @@ def cmd_data_build(args) -> int:
     return 0
 
 
+def cmd_data_demo(args) -> int:
+    from .demo import build_demo
+
+    stats = build_demo(Path(args.source), Path(args.out))
+    print(f"wrote {args.out}/fmd853-lr (data fingerprint {stats['manifest_sha256'][:12]}…) and {args.out}/scenes")
+    return 0
+
+
 def cmd_train(args) -> int:
     from .engine import TrainConfig, fit
 
@@ -245,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--include-incorrect", action="store_true", help="also export mask_weared_incorrect")
     build.add_argument("--groups", help="CSV (group,image) of near-duplicate photos; default SOURCE/near_duplicate_groups.csv")
     build.set_defaults(func=cmd_data_build)
+    demo = data.add_parser("demo", help="make the shipped demo set: the default build plus a few test-split scenes")
+    demo.add_argument("--source", required=True, help="the Kaggle set: images/ + annotations/")
+    demo.add_argument("--out", default="demo", help="output folder (demo)")
+    demo.set_defaults(func=cmd_data_demo)
 
     train = sub.add_parser("train", help="train one model; resumes RUN_DIR/last.pt when present")
     train.add_argument("--model", required=True, choices=MODEL_NAMES)

@@ -6,7 +6,7 @@ import streamlit as st
 from lrfp.app import charts
 from lrfp import paths
 from lrfp.data import DatasetError, read_manifest
-from lrfp.app.dataset_view import draw_boxes, filter_samples, scenes_with_faces
+from lrfp.app.dataset_view import draw_boxes, filter_samples, find_source_photo, scenes_with_faces
 from lrfp.app.ui import ensure_navigation
 
 ensure_navigation()
@@ -50,11 +50,12 @@ if manifest:
                      caption=[f"{s['face_px']} px" for s in samples])  # fmt: skip
     st.subheader("Source scenes")
     if paths.SOURCE_DIR.is_dir():
-        scenes = [(src, faces) for src, faces in scenes_with_faces(manifest, split) if (paths.SOURCE_DIR / src).is_file()][:4]
+        scenes = [(photo, faces) for src, faces in scenes_with_faces(manifest, split)
+                  if (photo := find_source_photo(paths.SOURCE_DIR, src))][:4]  # fmt: skip
         if not scenes:
             st.caption(f"{paths.SOURCE_DIR} does not hold this dataset's source photos.")
         cols = st.columns(2)
         for i, (source, faces) in enumerate(scenes):
-            cols[i % 2].image(draw_boxes(paths.SOURCE_DIR / source, faces), caption=f"{source}: {len(faces)} face(s)")
+            cols[i % 2].image(draw_boxes(source, faces), caption=f"{source.name}: {len(faces)} face(s)")
     else:
         st.caption(f"The source photos are not on this machine ({paths.SOURCE_DIR}); set LRFP_SOURCE to show them.")

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "test-output" / "screenshots"
 DEMO = ROOT / "demo"
-SCENE = DEMO / "scenes" / "images" / "maksssksksss787.png"  # a shipped street photo with eight annotated faces
+SCENE = DEMO / "scenes" / "images" / "maksssksksss787.jpg"  # a shipped street photo with eight annotated faces
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 playwright = pytest.importorskip("playwright.sync_api")
@@ -129,7 +129,7 @@ def test_every_page_opens_without_error(server, browser, path, heading):
 
 def test_an_example_photo_is_classified_on_arrival(server, browser):
     page = open_page(browser, f"{server}/classify", "Classify")
-    summary = page.get_by_text(re.compile(r"maksssksksss\d+\.png: \d+ face\(s\)")).first
+    summary = page.get_by_text(re.compile(r"maksssksksss\d+\.jpg: \d+ face\(s\)")).first
     summary.wait_for(timeout=60_000)
     assert int(re.search(r": (\d+) face", summary.inner_text()).group(1)) >= 2
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -143,7 +143,7 @@ def test_upload_a_scene_labels_its_faces(server, browser):
     wait_until_idle(page)
     page.get_by_role("tab", name="Upload").click()
     page.locator('input[type="file"]').first.set_input_files(str(SCENE))
-    summary = page.get_by_text(re.compile(r"maksssksksss787\.png: \d+ face\(s\)"))
+    summary = page.get_by_text(re.compile(r"maksssksksss787\.jpg: \d+ face\(s\)"))
     summary.wait_for(timeout=60_000)
     faces = int(re.search(r": (\d+) face", summary.inner_text()).group(1))
     page.get_by_role("cell", name=re.compile(r"^(with mask|without mask|too small to judge)$")).first.wait_for(timeout=30_000)

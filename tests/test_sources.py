@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 from collections import Counter
 
 import pytest
@@ -149,3 +150,20 @@ def test_parse_split():
     assert parse_split("8,1,1") == pytest.approx((80, 10, 10))
     with pytest.raises(ValueError):
         parse_split("80,20")
+
+
+def test_the_demo_set_is_made_from_the_source_with_test_split_scenes_only(tmp_path, voc_source):
+    from lrfp.demo import build_demo
+    from lrfp.sources import parse_voc
+
+    out = tmp_path / "demo"
+    build_demo(voc_source, out, scenes=())  # no scenes: just the build, to learn its test split
+    test_photos = sorted({Path(e["source"]).stem for e in read_manifest(out / "fmd853-lr")["splits"]["test"]})
+    train_photo = Path(read_manifest(out / "fmd853-lr")["splits"]["train"][0]["source"]).stem
+    build_demo(voc_source, out, scenes=test_photos[:2])
+    for name in test_photos[:2]:
+        filename, objects = parse_voc(out / "scenes" / "annotations" / f"{name}.xml")
+        assert filename == f"{name}.jpg" and (out / "scenes" / "images" / filename).read_bytes()[:2] == b"\xff\xd8"
+        assert objects == parse_voc(voc_source / "annotations" / f"{name}.xml")[1]
+    with pytest.raises(DatasetError, match="not in the test split"):
+        build_demo(voc_source, tmp_path / "other", scenes=[train_photo])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from ..data import load_image
+from ..data import IMAGE_SUFFIXES, load_image
 from ..scene import COLORS
 
 
@@ -22,6 +22,15 @@ def scenes_with_faces(manifest: dict, split: str) -> list[tuple[str, list[dict]]
         if "source" in s and "box" in s:
             by_source[s["source"]].append(s)
     return sorted(by_source.items(), key=lambda kv: (-len({f["label"] for f in kv[1]}), -len(kv[1]), kv[0]))
+
+
+def find_source_photo(root: Path, source: str) -> Path | None:
+    """A manifest's source photo under ROOT: as named, or with the same stem in another image
+    format (the shipped demo scenes are JPEG copies of the source's PNGs)."""
+    path = Path(root) / source
+    if path.is_file():
+        return path
+    return next((p for p in sorted(path.parent.glob(f"{path.stem}.*")) if p.suffix.lower() in IMAGE_SUFFIXES), None)
 
 
 def draw_boxes(path: Path, faces: list[dict]) -> Image.Image:
