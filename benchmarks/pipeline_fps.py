@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from lrfp.data import UPLOAD_FORMATS, load_image
+from lrfp.data import ACCEPTED_FORMATS, load_image
 from lrfp.detect import FaceDetector
 from lrfp.inference import Classifier
 from lrfp.records import cpu_name
@@ -70,7 +70,7 @@ def latency(clf, det, frame) -> None:
     latencies = []
     for _ in range(5):
         t0 = time.perf_counter()
-        image = load_image(io.BytesIO(buf.getvalue()), formats=UPLOAD_FORMATS, name="upload.png")
+        image = load_image(io.BytesIO(buf.getvalue()), formats=ACCEPTED_FORMATS, name="upload.png")
         annotate(image, analyze(image, clf, det, "auto"))
         latencies.append((time.perf_counter() - t0) * 1000)
     print(f"upload latency (decode+detect+classify+draw, 640x480 PNG): median {statistics.median(latencies):.0f} ms")

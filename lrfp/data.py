@@ -6,7 +6,6 @@ lists, so every model sees the same test set.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import warnings
@@ -18,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.transforms import v2
 
 from .errors import LrfpError
+from .records import file_sha256
 
 # Formats lrfp reads, judged by content (never by name), the same in the CLI and the app.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
@@ -44,9 +44,6 @@ class DatasetError(LrfpError):
 
 class BadImageError(LrfpError):
     """A file that is not a readable image, or one too large to accept."""
-
-
-UPLOAD_FORMATS = ACCEPTED_FORMATS  # the app's uploads: the same list as the CLI
 
 
 def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_side: int | None = None) -> Image.Image:
@@ -76,6 +73,8 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
                 background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 img = Image.alpha_composite(background, rgba)
             return img.convert("RGB")
+    except BadImageError:  # lrfp's own refusal, raised inside the block
+        raise
     except Image.DecompressionBombError as exc:  # over twice the limit: Pillow refuses it while opening
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{int(found.group(1)) / 1e6:.0f} MP; " if found else ""
@@ -85,8 +84,6 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
     except FileNotFoundError as exc:
         raise BadImageError(f"{name}: no such file") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        if isinstance(exc, LrfpError):
-            raise
         raise BadImageError(f"{name}: not a readable image (truncated or corrupt: {exc})") from exc
 
 
@@ -153,7 +150,7 @@ def check_manifest_paths(manifest: dict, where) -> None:
 
 
 def manifest_hash(root: Path) -> str:
-    return hashlib.sha256(manifest_path(root).read_bytes()).hexdigest()
+    return file_sha256(manifest_path(root))
 
 
 def split_samples(root: Path, split: str) -> tuple[list[Sample], list[str]]:

@@ -40,10 +40,6 @@ class Prediction:
     probability: float | None  # of the predicted label; None when too small to judge
     probabilities: dict[str, float]
 
-    @property
-    def judged(self) -> bool:
-        return self.label != TOO_SMALL
-
 
 BACKENDS = ("auto", "torch", "onnx")
 

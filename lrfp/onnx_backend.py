@@ -5,7 +5,6 @@ description (classes, input size, normalization) as ONNX metadata.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -17,7 +16,7 @@ import torch
 
 from .checkpoint import CheckpointError, load_model
 from .errors import LrfpError
-from .records import atomic_path
+from .records import atomic_path, file_sha256
 
 META_KEY = "lrfp"
 CACHE_DIR = Path(os.environ.get("LRFP_CACHE", Path.home() / ".cache" / "lrfp" / "onnx"))
@@ -56,14 +55,6 @@ def _exportable(model: torch.nn.Module, size: int) -> torch.nn.Module:
         model.pool = MatrixPool(h, w, model.pool.output_size if isinstance(model.pool.output_size, int)
                                 else model.pool.output_size[0])  # fmt: skip
     return model
-
-
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_onnx(checkpoint_path, out_path, parity_atol: float = 1e-4) -> Path:

@@ -55,10 +55,3 @@ DATA_DIR = Path(os.environ.get("LRFP_DATA") or _built_or_demo(_WORK / "data" / "
 SOURCE_DIR = Path(os.environ.get("LRFP_SOURCE") or _built_or_demo(_WORK.parent / "shared" / "data" / "fmd853",
                                                                   DEMO_DIR / "scenes", "images"))  # fmt: skip
 EXAMPLES_DIR = DEMO_DIR / "scenes" / "images"  # the Classify page's example photos
-
-
-def describe() -> dict[str, str]:
-    """Where each folder was found, for error messages and `lrfp paths`."""
-    origin = ("LRFP_HOME" if os.environ.get("LRFP_HOME") else "source checkout") if PROJECT_ROOT else "installed package"
-    return {"origin": origin, "weights": str(WEIGHTS_DIR), "results": str(RESULTS_DIR), "runs": str(RUNS_DIR),
-            "data": str(DATA_DIR)}  # fmt: skip

@@ -120,12 +120,10 @@ def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, 
     `min_long_side` enlarges a small photo first so boxes and tags stay readable on screen; tags
     and lines are sized to the image.
     """
-    out = image.convert("RGB")
+    out = image.convert("RGB")  # a new image even when it is RGB already: the caller's stays as it was
     if min_long_side and max(out.size) < min_long_side:
         factor = min_long_side / max(out.size)
         out = out.resize((round(out.width * factor), round(out.height * factor)), Image.Resampling.LANCZOS)
-    else:
-        out = out.copy()
     factor = out.width / max(1, image.width)
     draw = ImageDraw.Draw(out)
     long_side = max(out.size)

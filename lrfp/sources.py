@@ -13,7 +13,6 @@ proportions hold for the crops of each class, not just for the photos.
 from __future__ import annotations
 
 import csv
-import hashlib
 import random
 import sys
 import xml.etree.ElementTree as ET
@@ -27,7 +26,7 @@ from tqdm import tqdm
 from .data import MANIFEST_NAME, SPLITS, BadImageError, DatasetError, list_images, load_image, manifest_hash, read_manifest
 from .errors import ConfigError
 from .locks import LOCK_NAME, folder_lock
-from .records import remove_stale_temps, write_json_atomic
+from .records import file_sha256, remove_stale_temps, write_json_atomic
 
 PAPER_CLASSES = ("with_mask", "without_mask")
 INCORRECT_CLASS = "mask_weared_incorrect"  # spelled as in the source annotations
@@ -112,10 +111,6 @@ def parse_voc(xml_path: Path) -> tuple[str, list[tuple[str, tuple[int, int, int,
         raise ValueError(f"{xml_path}: not a readable PASCAL VOC annotation ({exc})") from exc
 
 
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _crop(image: Image.Image, box, margin: float) -> Image.Image:
     x0, y0, x1, y1 = box
     dx, dy = (x1 - x0) * margin, (y1 - y0) * margin
@@ -181,7 +176,7 @@ def group_sources(source: Path, sources: list[str], groups_file: Path | None) ->
     by_hash: dict[str, str] = {}
     for rel in sources:
         uf.find(rel)
-        digest = _file_sha256(source / rel)
+        digest = file_sha256(source / rel)
         if digest in by_hash:
             uf.union(by_hash[digest], rel)
         else:
@@ -311,7 +306,7 @@ def canonical_options(opts: BuildOptions, groups_used: bool) -> dict:
     }
 
 
-def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None, log=_warn) -> dict:
+def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> dict:
     """Build OUT/<class>/*.png, OUT/manifest.json and OUT/stats.json; return the stats.
 
     The manifest is canonical: sorted, and free of anything that depends on the machine or the
@@ -382,7 +377,7 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None, log
 
 
 def _check_splits(source: Path, by_split: dict, before: dict, classes) -> None:
-    """DatasetError, before anything is written, when a split came out empty or without a class."""
+    """DatasetError, before anything is written, when a split came out empty."""
     problems = [s for s in SPLITS if not by_split[s]]
     if not problems:
         return

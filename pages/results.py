@@ -46,9 +46,10 @@ if scenes:
     st.caption(f"`lrfp scene-bench` on the {scenes[0]['photos']} photos behind the test split ({scenes[0]['photos_from']}): "
                "a labelled face counts as found when a detection overlaps it (IoU ≥ 0.3, one to one), and as right "
                "when the found face gets its label. Faces labelled 'mask worn incorrectly' are left out.")  # fmt: skip
-    st.dataframe(charts.scene_table(scenes), hide_index=True, use_container_width=True,
+    table = charts.scene_table(scenes)
+    st.dataframe(table, hide_index=True, use_container_width=True,
                  column_config={c: st.column_config.NumberColumn(format="%.1f")
-                                for c in charts.scene_table(scenes).columns if "(%)" in c or "/ photo" in c})  # fmt: skip
+                                for c in table.columns if "(%)" in c or "/ photo" in c})  # fmt: skip
 else:
     st.caption("No scene benchmark yet: `lrfp scene-bench --source PATH/TO/face-mask-detection --data data/fmd853-lr`.")
 

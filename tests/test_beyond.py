@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from lrfp.checkpoint import CheckpointError, atomic_save, make_checkpoint
-from lrfp.data import IMAGENET_MEAN, IMAGENET_STD, UPLOAD_FORMATS, BadImageError, load_image
+from lrfp.data import IMAGENET_MEAN, IMAGENET_STD, ACCEPTED_FORMATS, BadImageError, load_image
 from lrfp.detect import FaceDetector
 from lrfp.gradcam import gradcam, last_conv
 from lrfp.inference import Classifier
@@ -171,7 +171,7 @@ def encode(image: Image.Image, fmt: str, **kw) -> io.BytesIO:
 @pytest.mark.parametrize("mode", ["RGBA", "L", "P", "CMYK", "I;16", "LA"])
 def test_uploads_of_any_mode_become_rgb(mode):
     fmt = "JPEG" if mode == "CMYK" else "PNG"
-    img = load_image(encode(Image.new(mode, (30, 20)), fmt), formats=UPLOAD_FORMATS, name="u")
+    img = load_image(encode(Image.new(mode, (30, 20)), fmt), formats=ACCEPTED_FORMATS, name="u")
     assert img.mode == "RGB" and img.size == (30, 20)
 
 
@@ -190,12 +190,12 @@ def test_exif_orientation_is_applied():
 def test_upload_checks_the_content_not_the_name(monkeypatch):
     ppm = encode(Image.new("RGB", (10, 10)), "PPM")  # an image, but not of an accepted format
     with pytest.raises(BadImageError, match="accepted formats"):
-        load_image(ppm, formats=UPLOAD_FORMATS, name="photo.png")
+        load_image(ppm, formats=ACCEPTED_FORMATS, name="photo.png")
     with pytest.raises(BadImageError, match="not a readable image"):
-        load_image(io.BytesIO(b"<html>hello</html>"), formats=UPLOAD_FORMATS, name="photo.jpg")
+        load_image(io.BytesIO(b"<html>hello</html>"), formats=ACCEPTED_FORMATS, name="photo.jpg")
     monkeypatch.setattr("lrfp.data.MAX_PIXELS", 1000)
     with pytest.raises(BadImageError, match="too large"):
-        load_image(encode(Image.new("RGB", (100, 100)), "PNG"), formats=UPLOAD_FORMATS, name="huge.png")
+        load_image(encode(Image.new("RGB", (100, 100)), "PNG"), formats=ACCEPTED_FORMATS, name="huge.png")
 
 
 def test_scene_bench_matches_one_to_one_and_scores_the_whole_pipeline(tmp_path, capsys):

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
+from ..records import read_json
+from .launcher import LAUNCH_NAME, describe
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,6 @@ def list_examples(folder: Path | None = None) -> list[Path]:
 
 def _run_label(checkpoint: Path) -> str:
     """'run: model3 · 32 px · 5 epoch(s) · 26 Nov 07:31' for app runs, else 'run: <folder> / epochNNN'."""
-    from .launcher import LAUNCH_NAME, describe
-    from ..records import read_json
-
     launch_file = checkpoint.parent / LAUNCH_NAME
     if launch_file.is_file():
         try:
