@@ -3,10 +3,16 @@ without native bf16) and bf16 autocast + channels_last, side by side in one run.
 
     python benchmarks/train_speed.py [--models model3 model1 ...] [--batch 64] [--steps 3]
     python benchmarks/train_speed.py --totals-only
+    python benchmarks/train_speed.py --data data/fmd853-lr --device cuda [--models ...]
 
 Prints images/s of full training steps (forward, backward, SGD/Adam step) on random data of
 the model's paper input size, and the bf16/fp32 ratio. Then lists the training wall time of
 each reproduction run recorded in results/runs/ (largest first) and their total.
+
+With --data: images/s of real training epochs on that dataset's train split at the paper's
+input size, through the two data paths side by side: "loader" (PIL decode and augmentation in
+a DataLoader; on CUDA with worker processes and pinned memory) and "device" (the decoded set
+kept on the device, augmented there: lrfp.device_data), with the precision `lrfp train` picks.
 """
 from __future__ import annotations
 
@@ -48,6 +54,40 @@ def images_per_second(exp, bf16: bool, batch: int, steps: int, channels_last: bo
     return batch * steps / (time.perf_counter() - t0)
 
 
+def real_data_speed(exp, data: str, device: str, epochs: int) -> dict[str, float]:
+    """img/s of `epochs` training epochs (after one warm-up epoch) through each data path."""
+    from lrfp.engine import TrainConfig, build_datasets, make_optimizer, train_batches, train_one_epoch, use_bf16
+    from lrfp.models import create_model
+
+    cfg = TrainConfig(model=exp.model, data=data, norm=exp.norm, pretrained="none", optimizer=exp.optimizer,
+                      input_size=exp.input_size, device=device).resolved()  # fmt: skip
+    train = build_datasets(cfg)["train"]
+    bf16 = use_bf16(cfg.precision, cfg.device)
+    speeds = {}
+    for path in ("loader", "device"):
+        torch.manual_seed(0)
+        model = create_model(exp.model, norm=exp.norm, pretrained="none").to(cfg.device, memory_format=torch.channels_last)
+        optimizer, _ = make_optimizer(cfg, model, 1)
+        generator = torch.Generator().manual_seed(0)
+        loader = "loader+workers" if cfg.device == "cuda" else "loader"
+        batches, _ = train_batches(cfg, train, generator, path if path == "device" else loader)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        run = lambda: train_one_epoch(model, batches, optimizer, loss_fn, bf16, progress=False, device=cfg.device)  # noqa: E731
+        run()  # warm-up: workers start, kernels are chosen
+        _sync(cfg.device)
+        t0 = time.perf_counter()
+        for _ in range(epochs):
+            run()
+        _sync(cfg.device)
+        speeds[path] = len(train) * epochs / (time.perf_counter() - t0)
+    return speeds
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", help="default: every configuration of the paper")
@@ -55,7 +95,25 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--input-size", type=int, help="override every configuration's input size")
     parser.add_argument("--totals-only", action="store_true", help="skip the speed runs; only sum the records")
+    parser.add_argument("--data", help="measure real epochs on this dataset through both data paths instead")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--epochs", type=int, default=2, help="with --data: epochs timed per path (2)")
     args = parser.parse_args()
+    if args.data:
+        from lrfp.engine import resolve_device
+
+        device = resolve_device(args.device)
+        name = torch.cuda.get_device_name(0) if device == "cuda" else cpu_name()
+        print(f"{device}: {name}; img/s of real epochs on {args.data}, paper input sizes")
+        print(f"{'model':14} {'variant':13} {'px':>4} {'loader':>9} {'device':>9}  device/loader")
+        for exp in EXPERIMENTS:
+            if args.models and exp.model not in args.models:
+                continue
+            exp = replace(exp, input_size=args.input_size or exp.input_size)
+            speeds = real_data_speed(exp, args.data, device, args.epochs)
+            print(f"{exp.model:14} {exp.variant:13} {exp.input_size:>4} {speeds['loader']:9.0f} {speeds['device']:9.0f}  "
+                  f"{speeds['device'] / speeds['loader']:.2f}", flush=True)
+        return
     print(f"cpu: {cpu_name()}, torch threads {torch.get_num_threads()}, native bf16: {cpu_has_native_bf16()}")
     if not args.totals_only:
         print(f"{'model':14} {'variant':13} {'px':>4} {'fp32':>8} {'fp32+CL':>8} {'bf16+CL':>8}  img/s; ratios to fp32: CL, bf16+CL")

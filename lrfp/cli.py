@@ -50,6 +50,17 @@ def cmd_data_demo(args) -> int:
     return 0
 
 
+def cmd_facebank_build(args) -> int:
+    from .detect import FaceDetector
+    from .facebank import build_facebank
+
+    summary = build_facebank(Path(args.source), Path(args.out), FaceDetector(), min_face=args.min_face,
+                             progress=not args.no_progress)  # fmt: skip
+    print(json.dumps(summary, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_train(args) -> int:
     from .engine import TrainConfig, fit
 
@@ -69,6 +80,11 @@ def cmd_train(args) -> int:
         out=args.out,
         run_id=args.run_id,
         degrade=args.degrade,
+        recipe=args.recipe,
+        fold=args.fold,
+        folds=args.folds,
+        include_incorrect=args.include_incorrect,
+        device=args.device,
     )
     record = fit(cfg, progress=not args.no_progress, fresh=args.fresh)
     last = record["milestones"][str(max(int(k) for k in record["milestones"]))]
@@ -82,7 +98,7 @@ def cmd_evaluate(args) -> int:
     from .engine import evaluate
     from .inference import Classifier
 
-    clf = Classifier(args.model, backend=args.backend)
+    clf = Classifier(args.model, backend=args.backend, device=args.device)
     root = Path(args.data)
     samples, classes = folder_samples(root) if args.split == "all" else split_samples(root, args.split)
     if not samples:
@@ -111,7 +127,7 @@ def cmd_predict(args) -> int:
     from .inference import Classifier
     from .scene import WORKING_SIDE
 
-    clf = Classifier(args.model, backend=args.backend)
+    clf = Classifier(args.model, backend=args.backend, device=args.device)
     status = 0
     for path in args.images:
         try:
@@ -142,7 +158,7 @@ def cmd_scene(args) -> int:
     from .publish import default_model
     from .video import process
 
-    clf = Classifier(args.model or default_model() or "model3", backend=args.backend)
+    clf = Classifier(args.model or default_model() or "model3", backend=args.backend, device=args.device)
     out, csv_path, rows = process(args.input, args.out, clf, FaceDetector(min_score=args.min_score, scale=args.detector_scale),
                                   progress=not args.no_progress)  # fmt: skip
     faces = sum(r["faces"] for r in rows)
@@ -158,7 +174,7 @@ def cmd_resolution(args) -> int:
     from .resolution import resolution_study
     from . import paths
 
-    clf = Classifier(args.model, backend=args.backend)
+    clf = Classifier(args.model, backend=args.backend, device=args.device)
     report = resolution_study(clf, args.data, progress=lambda r: print(
         f"{str(r['face_px']):>6} px  accuracy {r['accuracy']:.4f}  balanced {r['balanced_accuracy']:.4f}  n={r['n']}"))  # fmt: skip
     out = Path(args.out) if args.out else paths.RESULTS_DIR / "resolution" / f"{clf.name}.json"
@@ -175,7 +191,7 @@ def cmd_scene_bench(args) -> int:
     from .records import write_json_atomic
     from .scene_bench import photos_of, scene_benchmark
 
-    clf = Classifier(args.model or default_model() or "model3", backend=args.backend)
+    clf = Classifier(args.model or default_model() or "model3", backend=args.backend, device=args.device)
     xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)
     report = scene_benchmark(xml_files, clf, FaceDetector(min_score=args.min_score), progress=not args.no_progress)
     report |= {"model": clf.name, "source": Path(args.source).name,
@@ -192,6 +208,55 @@ def cmd_scene_bench(args) -> int:
     return 0
 
 
+def cmd_cv(args) -> int:
+    from . import paths
+    from .engine import TrainConfig
+    from .production import VIEWS, cross_validate, default_cv_path
+    from .records import write_json_atomic
+
+    cfg = TrainConfig(model=args.model, data=args.data, pretrained=args.pretrained, epochs=args.epochs, lr=args.lr,
+                      batch_size=args.batch_size, input_size=args.input_size, seed=args.seed, precision=args.precision,
+                      out=args.out, recipe="production", folds=args.folds, include_incorrect=args.include_incorrect,
+                      device=args.device, milestones=())  # fmt: skip
+    report = cross_validate(cfg, progress=not args.no_progress)
+    report["command"] = _command_line()
+    out = Path(args.json_out) if args.json_out else default_cv_path(cfg, paths.RESULTS_DIR)
+    write_json_atomic(report, out)
+    for key in ("score", *VIEWS):
+        v = report["balanced_accuracy"][key]
+        print(f"{key:>12}: balanced accuracy {v['mean']:.4f} ± {v['sd']:.4f} over {args.folds} folds")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_faces_eval(args) -> int:
+    from . import paths
+    from .facebank import FaceBank
+    from .inference import Classifier
+    from .production import evaluate_faces
+    from .records import write_json_atomic
+
+    clf = Classifier(args.model, backend=args.backend, device=args.device)
+    bank = FaceBank(Path(args.data))
+    report = evaluate_faces(clf, bank, bank.select((args.split,), clf.classes))
+    report = {"model": clf.name, "split": args.split, "bank_sha256": bank.sha256, "command": _command_line(),
+              "views": report}  # fmt: skip
+    for view, r in report["views"].items():
+        lo, hi = r["balanced_accuracy_interval"]
+        print(f"{view:>12}: {r['n']} faces, accuracy {r['accuracy']:.4f}, balanced {r['balanced_accuracy']:.4f} "
+              f"({lo:.4f}-{hi:.4f})")  # fmt: skip
+    out = Path(args.out) if args.out else paths.RESULTS_DIR / "production" / "faces" / f"{clf.name}.json"
+    write_json_atomic(report, out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _command_line() -> str:
+    import shlex
+
+    return " ".join(shlex.quote(a) for a in ["lrfp"] + sys.argv[1:])
+
+
 def cmd_reproduce(args) -> int:
     from .reproduce import reproduce
 
@@ -202,6 +267,7 @@ def cmd_reproduce(args) -> int:
         out=args.out,
         precision=args.precision,
         input_size=args.input_size,
+        device=args.device,
         progress=not args.no_progress,
     )
     print(f"finished {len(done)} configuration(s): {', '.join(done)}")
@@ -236,6 +302,11 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _add_device(parser) -> None:
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="auto: PyTorch on a CUDA GPU when there is one, else the CPU")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lrfp", description="Face-mask classification for low-resolution faces.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -258,15 +329,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo", help="output folder (demo)")
     demo.set_defaults(func=cmd_data_demo)
 
+    bank = sub.add_parser("facebank", help="labelled faces with the detector's boxes (the production recipe's data)")
+    bank_build = bank.add_subparsers(dest="facebank_command", required=True).add_parser(
+        "build", help="run the face detector on every photo of a VOC set and pair its boxes with the labels")
+    bank_build.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
+    bank_build.add_argument("--out", required=True, help="the face bank file to write (JSON)")
+    bank_build.add_argument("--min-face", type=int, default=8, help="smallest face kept, shorter box side in px (8)")
+    bank_build.add_argument("--no-progress", action="store_true")
+    bank_build.set_defaults(func=cmd_facebank_build)
+
     train = sub.add_parser("train", help="train one model; resumes RUN_DIR/last.pt when present")
     train.add_argument("--model", required=True, choices=MODEL_NAMES)
     train.add_argument("--norm", choices=NORMS, help="model1/model2 normalization (batchnorm)")
     train.add_argument("--pretrained", choices=PRETRAINED, help="transfer models: imagenet (default) or none")
-    train.add_argument("--data", required=True, help="dataset folder built by `lrfp data build`")
+    train.add_argument("--data", required=True,
+                       help="dataset folder built by `lrfp data build`, or with --recipe production a face bank file")
+    train.add_argument("--recipe", choices=("paper", "production"), default="paper",
+                       help="paper: the thesis protocol; production: all faces, detector-like crops, heavy augmentation")
+    train.add_argument("--fold", type=int, help="production: hold out this cross-validation fold (0-based) as validation")
+    train.add_argument("--folds", type=int, default=5, help="number of cross-validation folds (5)")
+    train.add_argument("--include-incorrect", action="store_true", help="production: also learn mask_weared_incorrect")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when available")
     train.add_argument("--epochs", type=int, default=80)
     train.add_argument("--milestones", type=_int_list, default=(30, 50, 80),
                        help="epochs at which the test split is evaluated and a checkpoint kept (30,50,80)")  # fmt: skip
-    train.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam for model3, sgd otherwise")
+    train.add_argument("--optimizer", choices=("sgd", "adam", "adamw"),
+                       help="default: adam for model3, sgd otherwise; adamw with --recipe production")
     train.add_argument("--lr", type=float, default=0.001)
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--input-size", type=int, help="px; default 64 for model3, 224 otherwise")
@@ -289,12 +377,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
     ev.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                     help="auto: onnxruntime where installed, else PyTorch")  # fmt: skip
+    _add_device(ev)
     ev.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help=f"classify face images ({', '.join(ACCEPTED_FORMATS)}, judged by content)")
     pr.add_argument("--model", required=True, help="checkpoint path or a name in weights/")
     pr.add_argument("images", nargs="+")
     pr.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    _add_device(pr)
     pr.set_defaults(func=cmd_predict)
 
     ex = sub.add_parser("export", help="export a checkpoint to a single-file ONNX model (dynamic batch size)")
@@ -313,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="resize frames by this factor before face detection (default 2, up to 2048 px): "
                          "0.5 is about 3x faster and misses small faces")  # fmt: skip
     sc.add_argument("--no-progress", action="store_true")
+    _add_device(sc)
     sc.set_defaults(func=cmd_scene)
 
     sb = sub.add_parser("scene-bench", help="the whole pipeline (detector + classifier) on annotated photos")
@@ -324,13 +415,42 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--min-score", type=float, default=0.5, help="face detector confidence threshold (0.5)")
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     sb.add_argument("--no-progress", action="store_true")
+    _add_device(sb)
     sb.set_defaults(func=cmd_scene_bench)
+
+    cv = sub.add_parser("cv", help="production recipe: k-fold cross-validation grouped by photo (train+val photos only)")
+    cv.add_argument("--model", required=True, choices=MODEL_NAMES)
+    cv.add_argument("--pretrained", choices=PRETRAINED, help="transfer models: imagenet (default) or none")
+    cv.add_argument("--data", required=True, help="a face bank file (`lrfp facebank build`)")
+    cv.add_argument("--epochs", type=int, default=12)
+    cv.add_argument("--lr", type=float, default=0.001, help="peak of the one-cycle schedule (0.001)")
+    cv.add_argument("--batch-size", type=int, default=64)
+    cv.add_argument("--input-size", type=int, help="px; default 64 for model3, 224 otherwise")
+    cv.add_argument("--seed", type=int, default=0)
+    cv.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
+    cv.add_argument("--folds", type=int, default=5)
+    cv.add_argument("--include-incorrect", action="store_true")
+    cv.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    cv.add_argument("--out", default="runs/cv", help="runs folder for the fold runs (runs/cv); finished folds are reused")
+    cv.add_argument("--json-out", help="record path (default results/production/cv/<config>.json)")
+    cv.add_argument("--no-progress", action="store_true")
+    cv.set_defaults(func=cmd_cv)
+
+    fe = sub.add_parser("faces-eval", help="score a model on a face bank's faces: labelled box, shrunk to 16 px, detector box")
+    fe.add_argument("--model", required=True, help="checkpoint path or a name in weights/")
+    fe.add_argument("--data", required=True, help="a face bank file (`lrfp facebank build`)")
+    fe.add_argument("--split", default="test", choices=("train", "val", "test"))
+    fe.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    fe.add_argument("--out", help="record path (default results/production/faces/<model>.json)")
+    _add_device(fe)
+    fe.set_defaults(func=cmd_faces_eval)
 
     rs = sub.add_parser("resolution", help="accuracy with test faces shrunk to 8..64 px")
     rs.add_argument("--model", required=True, help="checkpoint path or a name in weights/")
     rs.add_argument("--data", required=True, help="dataset folder built by `lrfp data build`")
     rs.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     rs.add_argument("--out", help="record path (default results/resolution/<model>.json)")
+    _add_device(rs)
     rs.set_defaults(func=cmd_resolution)
 
     rep = sub.add_parser("reproduce", help="run the paper's experiments still missing from results/")
@@ -342,6 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--input-size", type=int,
                      help="run the paper's 224 px configurations at this smaller size (marked as a deviation)")  # fmt: skip
     rep.add_argument("--no-progress", action="store_true")
+    rep.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when available")
     rep.set_defaults(func=cmd_reproduce)
 
     pub = sub.add_parser("publish", help="copy each family's best checkpoint (by validation) to weights/ with a card")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .models import REGISTRY, ModelSpec
+
 EPOCHS = 80
 MILESTONES = (30, 50, 80)
 LR = 0.001
@@ -25,17 +27,14 @@ class Experiment:
         return self.norm or self.pretrained or "-"
 
 
-EXPERIMENTS: tuple[Experiment, ...] = (
-    *(Experiment(1, 4, "model1", norm=n) for n in ("batchnorm", "groupnorm", "groupnorm_ws")),
-    *(Experiment(2, 5, "model2", norm=n) for n in ("batchnorm", "groupnorm", "groupnorm_ws")),
-    Experiment(3, 6, "model3", optimizer="adam", input_size=64),
-    # listed cheapest first, the order `lrfp reproduce` runs them in
-    Experiment(4, 9, "alexnet", pretrained="imagenet"),
-    Experiment(4, 8, "resnet18", pretrained="imagenet"),
-    # not in the paper: the one transfer model whose ImageNet weights we can load offline here
-    Experiment(4, None, "mobilenet_v2", pretrained="imagenet"),
-    Experiment(4, 7, "vgg16", pretrained="imagenet"),
-)
+def _experiments_of(model: ModelSpec) -> list[Experiment]:
+    """One configuration per normalization variant, at the paper's input size and optimizer."""
+    return [Experiment(model.experiment, model.paper_table, model.name, norm=norm, optimizer=model.optimizer,
+                       pretrained="imagenet" if model.pretrained_source else None, input_size=model.default_input)
+            for norm in (model.norms or (None,))]  # fmt: skip
+
+
+EXPERIMENTS: tuple[Experiment, ...] = tuple(e for model in REGISTRY.values() for e in _experiments_of(model))
 
 
 def select(experiments: list[int] | None = None, models: list[str] | None = None) -> list[Experiment]:

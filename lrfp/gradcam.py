@@ -30,7 +30,7 @@ def gradcam(classifier: Classifier, image: Image.Image, target: int | None = Non
 
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU) and m.inplace]
     hooks = [layer.register_forward_hook(keep)]
-    x = classifier.transform(image.convert("RGB")).unsqueeze(0)
+    x = classifier.transform(image.convert("RGB")).unsqueeze(0).to(classifier.device)
     try:
         for m in relus:  # in-place ReLU would overwrite the hooked conv output before backward
             m.inplace = False
@@ -50,7 +50,7 @@ def gradcam(classifier: Classifier, image: Image.Image, target: int | None = Non
     cam = nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     cam = cam - cam.min()
     peak = cam.max()
-    return (cam / peak if peak > 0 else cam).detach().numpy(), target
+    return (cam / peak if peak > 0 else cam).detach().cpu().numpy(), target
 
 
 def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.65) -> Image.Image:

@@ -12,6 +12,7 @@ from PIL import Image
 from . import paths
 from .checkpoint import CheckpointError, load_model
 from .data import preset_transform
+from .errors import ConfigError
 
 def resolve_checkpoint(name_or_path: str | Path, weights_dir: Path | None = None) -> Path:
     """A path as given, or the name of a checkpoint in weights/ (with or without .pt)."""
@@ -51,14 +52,24 @@ class Classifier:
     graph (the one shipped beside it, else one exported once into a cache, or a .onnx file given
     directly); "auto" tries onnx (several times faster on small batches) and, when any part of it
     is missing or fails, uses PyTorch with one warning line.
+
+    device: "auto" runs PyTorch on a CUDA GPU when torch sees one (ONNX here is CPU-only), else
+    as the backend says; "cuda" insists on the GPU; "cpu" never uses it.
     """
 
-    def __init__(self, checkpoint: str | Path, backend: str = "auto"):
+    def __init__(self, checkpoint: str | Path, backend: str = "auto", device: str = "auto"):
+        from .engine import resolve_device
+
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}")
         self.path = resolve_checkpoint(checkpoint)
         if self.path.suffix == ".onnx":
             backend = "onnx"
+        self.device = resolve_device(device)
+        if self.device == "cuda":
+            if backend == "onnx":
+                raise ConfigError("the ONNX backend runs on the CPU; use --backend torch (or auto) with --device cuda")
+            backend = "torch"
         self.model = None
         self.backend = "torch"
         if backend in ("auto", "onnx"):
@@ -75,6 +86,7 @@ class Classifier:
                             type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")  # fmt: skip
         if self.backend == "torch":
             self.model, self.checkpoint = load_model(self.path)
+            self.model.to(self.device)
         self.classes: list[str] = list(self.checkpoint["classes"])
         self.input_size: int = self.checkpoint["input_size"]
         norm = self.checkpoint["normalization"]
@@ -91,7 +103,7 @@ class Classifier:
         if self.model is None:
             return self._session.logits(batch)
         with self._lock:  # module state (BatchNorm buffers, threads) is not re-entrant
-            return self.model(batch)
+            return self.model(batch.to(self.device)).float().cpu()
 
     __call__ = logits  # so engine.evaluate takes a Classifier like a model
 

@@ -21,6 +21,26 @@ def wilson_interval(correct: float, n: int, z: float = 1.96) -> tuple[float, flo
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
+def balanced_accuracy_interval(y_true, y_pred, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile bootstrap interval of balanced accuracy (the mean of per-class recalls).
+
+    Faces are resampled within each class, as the recalls are computed within each class; a
+    Wilson interval fits a single proportion, not a mean of several. (nan, nan) when empty.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    classes = np.unique(y_true)
+    if len(classes) == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    recalls = []
+    for c in classes:
+        hits = (y_pred[y_true == c] == c).astype(float)
+        # the mean of n_boot resamples of this class's hits, drawn in one array
+        recalls.append(rng.choice(hits, size=(n_boot, len(hits))).mean(axis=1))
+    means = np.mean(recalls, axis=0)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
 # Face-size bins of the test set, by the shorter side of the face box in the source photo.
 FACE_SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, None))
 

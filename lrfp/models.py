@@ -29,29 +29,28 @@ MIN_INPUT_TORCHVISION = {"alexnet": 64, "vgg16": 32, "resnet18": 32, "mobilenet_
 
 @dataclass(frozen=True)
 class PaperArchitecture:
-    """(out_channels, kernel, normalized?) per conv layer, the pooled grid, FC hidden widths."""
+    """(out_channels, kernel, normalized?) per conv layer, the pooled grid, FC hidden widths
+    (the input size and the rest live in the model's REGISTRY entry)."""
 
     convs: tuple[tuple[int, int, bool], ...]
     grid: int
     fc_hidden: tuple[int, ...]
-    default_input: int
 
 
 PAPER_ARCHITECTURES = {
     # Table 1: Conv5-Pool-Conv3-BN-Pool-Conv3-Pool-FC-FC
     "model1": PaperArchitecture(
-        convs=((16, 5, False), (32, 3, True), (64, 3, False)), grid=7, fc_hidden=(128,), default_input=224
+        convs=((16, 5, False), (32, 3, True), (64, 3, False)), grid=7, fc_hidden=(128,)
     ),
     # Table 2: Conv5-Pool-Conv3-BN-Pool-Conv3-Pool-Conv3-BN-Pool-Conv3-Pool-FC-FC
     "model2": PaperArchitecture(
         convs=((16, 5, False), (32, 3, True), (64, 3, False), (64, 3, True), (128, 3, False)),
         grid=7,
         fc_hidden=(128,),
-        default_input=224,
     ),
     # Table 3: Conv3-Pool-Conv2-Pool-Conv2-Pool-FC-FC-FC, 64 px input, no normalization layer
     "model3": PaperArchitecture(
-        convs=((32, 3, False), (64, 2, False), (128, 2, False)), grid=8, fc_hidden=(256, 64), default_input=64
+        convs=((32, 3, False), (64, 2, False), (128, 2, False)), grid=8, fc_hidden=(256, 64)
     ),
 }
 
@@ -202,19 +201,66 @@ def _transfer_model(name: str, pretrained: str, num_classes: int) -> nn.Module:
     return model
 
 
-MODEL_NAMES = tuple(PAPER_ARCHITECTURES) + tuple(TRANSFER_HEADS)
+@dataclass(frozen=True)
+class ModelSpec:
+    """Every fact lrfp knows about one model; the engine, results, report, publish and the app ask here."""
+
+    name: str
+    experiment: int  # the paper's experiment it belongs to (4: transfer models)
+    paper_table: int | None  # the paper's results table; None: not in the paper
+    default_input: int  # the paper's input size, px
+    min_input: int  # smallest input the network accepts, px
+    optimizer: str  # the paper's optimizer for it
+    norms: tuple[str, ...] = ()  # normalization variants (model1, model2)
+    pretrained_source: str | None = None  # ImageNet weights it can start from
+    published: bool = False  # small enough to ship in weights/ (< ~20 MB as an fp32 checkpoint)
+
+    @property
+    def is_paper_model(self) -> bool:
+        return self.name in PAPER_ARCHITECTURES
+
+    @property
+    def paper_variants(self) -> tuple[str, ...]:
+        """The variant names of the paper's table rows: its norms, '-' for model3, 'imagenet' for transfer models."""
+        if self.norms:
+            return self.norms
+        return ("imagenet",) if self.pretrained_source else ("-",)
+
+
+_TORCHVISION_IMAGENET = "torchvision IMAGENET1K_V1"
+# in the order `lrfp reproduce` runs them: cheapest first within each experiment
+REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("model1", 1, 4, 224, MIN_INPUT_PAPER, "sgd", norms=NORMS, published=True),
+        ModelSpec("model2", 2, 5, 224, MIN_INPUT_PAPER, "sgd", norms=NORMS, published=True),
+        ModelSpec("model3", 3, 6, 64, MIN_INPUT_PAPER, "adam", published=True),
+        ModelSpec("alexnet", 4, 9, 224, MIN_INPUT_TORCHVISION["alexnet"], "sgd", pretrained_source=_TORCHVISION_IMAGENET),
+        ModelSpec("resnet18", 4, 8, 224, MIN_INPUT_TORCHVISION["resnet18"], "sgd", pretrained_source=_TORCHVISION_IMAGENET),
+        # not in the paper: the one transfer model whose ImageNet weights can be loaded offline here
+        ModelSpec("mobilenet_v2", 4, None, 224, MIN_INPUT_TORCHVISION["mobilenet_v2"], "sgd",
+                  pretrained_source=_TORCHVISION_IMAGENET, published=True),  # fmt: skip
+        ModelSpec("vgg16", 4, 7, 224, MIN_INPUT_TORCHVISION["vgg16"], "sgd", pretrained_source=_TORCHVISION_IMAGENET),
+    )
+}
+MODEL_NAMES = tuple(REGISTRY)
+
+
+def spec(name: str) -> ModelSpec:
+    check_name(name)
+    return REGISTRY[name]
 
 
 def is_paper_model(name: str) -> bool:
-    return name in PAPER_ARCHITECTURES
+    return spec(name).is_paper_model
 
 
 def default_input_size(name: str) -> int:
-    return PAPER_ARCHITECTURES[name].default_input if is_paper_model(name) else 224
+    return spec(name).default_input
 
 
 def min_input_size(name: str) -> int:
-    return MIN_INPUT_PAPER if is_paper_model(name) else MIN_INPUT_TORCHVISION[name]
+    return spec(name).min_input
 
 
 def model_kwargs(name: str, norm: str | None = None, pretrained: str | None = None, num_classes: int = 2) -> dict:

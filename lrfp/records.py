@@ -102,8 +102,10 @@ def git_commit() -> str | None:
         return None
 
 
-def environment() -> dict:
+def environment(device: str = "cpu") -> dict:
+    """Facts about the machine; `device` is the one the run used ("cpu" or "cuda")."""
     return {
+        "device": device,
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,

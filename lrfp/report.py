@@ -7,6 +7,7 @@ import pandas as pd
 
 from . import paths
 from .errors import LrfpError
+from .models import spec
 from .results import SUMMARY_NAME, paper_table
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -41,7 +42,7 @@ def results_markdown(summary: pd.DataFrame) -> str:
                   "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for _, p in rows.iterrows():
             ours = summary[(summary["paper_table"] == table) & (summary["epochs"] == p["epochs"])]
-            if p["model"] in ("model1", "model2"):
+            if len(spec(p["model"]).paper_variants) > 1:
                 ours = ours[ours["variant"] == p["variant"]]
             o = ours.iloc[0] if len(ours) else None
             get = (lambda k: o[k]) if o is not None else (lambda k: float("nan"))

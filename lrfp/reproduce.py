@@ -22,7 +22,7 @@ def resolve_pretrained(exp: Experiment) -> tuple[str | None, str]:
 
 
 def experiment_config(
-    exp: Experiment, data: str, out: str, precision: str = "auto", input_size: int | None = None
+    exp: Experiment, data: str, out: str, precision: str = "auto", input_size: int | None = None, device: str = "auto"
 ) -> tuple[TrainConfig, str]:
     """The training config of one paper configuration, and its deviations from the paper ('' if none).
 
@@ -36,7 +36,7 @@ def experiment_config(
     cfg = TrainConfig(
         model=exp.model, data=data, norm=exp.norm, pretrained=pretrained, epochs=EPOCHS, milestones=MILESTONES,
         optimizer=exp.optimizer, lr=LR, batch_size=BATCH_SIZE, input_size=size, seed=0,
-        precision=precision, out=out,
+        precision=precision, out=out, device=device,
     ).resolved()  # fmt: skip
     return cfg, deviation
 
@@ -50,6 +50,7 @@ def reproduce(
     weights_dir: Path | None = None,
     precision: str = "auto",
     input_size: int | None = None,
+    device: str = "auto",
     progress: bool = True,
     log=print,
 ) -> list[str]:
@@ -61,7 +62,7 @@ def reproduce(
     """
     done = []
     for exp in select(experiments, models):
-        cfg, deviation = experiment_config(exp, data, out, precision, input_size)
+        cfg, deviation = experiment_config(exp, data, out, precision, input_size, device)
         dest = Path(results_dir or paths.RESULTS_DIR) / RUNS_SUBDIR / f"{cfg.run_id}.json"
         meta = {
             "experiment": exp.experiment,

@@ -73,7 +73,7 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, progress: bool 
     for xml_path in tqdm(xml_files, desc="photos", unit="photo", disable=None if progress else True):
         filename, objects = parse_voc(xml_path)
         image = load_image(xml_path.parent.parent / "images" / filename, max_side=WORKING_SIDE)
-        scale = image.width / _annotated_width(xml_path, image.width)
+        scale = image.width / annotated_width(xml_path, image.width)
         boxes = [tuple(v * scale for v in box) for _, box in objects]
         t0 = time.perf_counter()
         result = analyze(image, classifier, detector, "scene")
@@ -99,7 +99,7 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, progress: bool 
                      len(xml_files), ms)  # fmt: skip
 
 
-def _annotated_width(xml_path: Path, fallback: int) -> int:
+def annotated_width(xml_path: Path, fallback: int) -> int:
     """The image width the boxes were drawn on (VOC <size>), so boxes scale with a reduced image."""
     import xml.etree.ElementTree as ET
 

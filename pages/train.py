@@ -7,7 +7,7 @@ from lrfp.app.launcher import MAX_RUNNING, LaunchRefused, launch, list_runs, sto
 from lrfp.app.ui import ensure_navigation
 from lrfp.data import DatasetError, read_manifest
 from lrfp.errors import describe_os_error
-from lrfp.models import NORMS, PAPER_ARCHITECTURES, min_input_size
+from lrfp.models import REGISTRY, min_input_size
 
 ensure_navigation()
 
@@ -27,8 +27,11 @@ if manifest:
 
 # plain widgets and a button, not a form: Enter in a field never starts a run
 c1, c2, c3, c4 = st.columns(4)
-model = c1.selectbox("Model", list(PAPER_ARCHITECTURES) + ["mobilenet_v2"], index=2)
-norm = c2.selectbox("Normalization", NORMS, help="model1 and model2 only") if model in ("model1", "model2") else None
+# the models small enough to train in a browser session: those shipped in weights/
+trainable = [name for name, m in REGISTRY.items() if m.published]
+model = c1.selectbox("Model", trainable, index=trainable.index("model3"))
+norms = REGISTRY[model].norms
+norm = c2.selectbox("Normalization", norms, help="model1 and model2 only") if norms else None
 epochs = c3.number_input("Epochs", 1, 80, 5)
 smallest = min_input_size(model)
 size = c4.select_slider("Input size (px)", [s for s in (16, 24, 32, 48, 64, 96, 128, 224) if s >= smallest],
@@ -36,7 +39,7 @@ size = c4.select_slider("Input size (px)", [s for s in (16, 24, 32, 48, 64, 96, 
 if st.button("Start training", type="primary", disabled=manifest is None):
     try:
         run_id = launch(model, str(paths.DATA_DIR), APP_RUNS, int(epochs), int(size), norm=norm,
-                        pretrained="none" if model == "mobilenet_v2" else None)  # fmt: skip
+                        pretrained="none" if REGISTRY[model].pretrained_source else None)  # fmt: skip
         st.success("Started. It runs in the background: you may close this tab.")
     except LaunchRefused as exc:
         st.warning(str(exc))

@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from ..models import REGISTRY
 from ..results import paper_table
 
 
@@ -27,7 +28,8 @@ def ours_vs_paper(summary: pd.DataFrame) -> go.Figure:
                                                                accuracy=lambda d: 100 * d["paper_accuracy"])  # fmt: skip
     both = pd.concat([ours, paper], ignore_index=True)
     # one colour per normalization in experiments 1-2 and per network in 3-4, the same in every panel
-    both["curve"] = both["variant"].where(both["model"].isin(["model1", "model2"]), both["model"])
+    with_norms = [name for name, model in REGISTRY.items() if model.norms]
+    both["curve"] = both["variant"].where(both["model"].isin(with_norms), both["model"])
     both["experiment"] = both["experiment"].map(EXPERIMENTS)
     fig = px.line(both, x="epochs", y="accuracy", color="curve", line_dash="source", markers=True,
                   facet_col="experiment", error_y="plus", error_y_minus="minus",
