@@ -9,7 +9,7 @@ from pathlib import Path
 import logging
 
 from .data import ACCEPTED_FORMATS, BadImageError, DatasetError
-from .errors import LrfpError, describe_os_error
+from .errors import ConfigError, LrfpError, describe_os_error
 from .models import MODEL_NAMES, NORMS, PRETRAINED
 
 
@@ -189,12 +189,14 @@ def cmd_scene_bench(args) -> int:
     from .inference import Classifier
     from .publish import default_model
     from .records import write_json_atomic
+    from .detect import UPSCALE
     from .scene_bench import photos_of, scene_benchmark
 
     clf = Classifier(args.model or default_model() or "model3", backend=args.backend, device=args.device)
     xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)
-    report = scene_benchmark(xml_files, clf, FaceDetector(min_score=args.min_score), progress=not args.no_progress)
-    report |= {"model": clf.name, "source": Path(args.source).name,
+    detector = FaceDetector(min_score=args.min_score, scale=args.detector_scale)
+    report = scene_benchmark(xml_files, clf, detector, progress=not args.no_progress)
+    report |= {"model": clf.name, "source": Path(args.source).name, "detector_scale": args.detector_scale or UPSCALE,
                "photos_from": f"{args.split} split of {Path(args.data).name}" if args.data else "every photo"}  # fmt: skip
     lo, hi = report["end_to_end_interval"]
     print(f"{report['photos']} photos, {report['labelled_faces']} labelled faces: found {report['recall']:.1%} "
@@ -275,13 +277,23 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    from .publish import publish, publish_run
+    from .publish import publish, publish_run, read_index
 
     if args.cards:
         from .publish import rewrite_cards
 
         print(f"rewrote the model cards of {', '.join(rewrite_cards())}")
         return 0
+    from .publish_production import is_production_run, publish_production
+
+    if args.run and is_production_run(Path(args.run)):
+        name = args.name or Path(args.run).name
+        entry = publish_production(Path(args.run), name, Path(args.cv) if args.cv else None)
+        score = f"cross-validated score {entry['cv_score']:.4f}" if args.cv else "not cross-validated"
+        print(f"published {args.run} as weights/{name}.pt ({score}); default model: {read_index().get('default')}")
+        return 0
+    if args.cv:
+        raise ConfigError("--cv goes with --run of a production run (`lrfp train --recipe production`)")
     if args.run:
         entry = publish_run(Path(args.run), args.name or Path(args.run).name)
         print(f"published {args.run} as weights/{args.name}.pt (test accuracy {entry['test_accuracy']:.4f})")
@@ -413,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--model", help="checkpoint path or a name in weights/ (default: the default model)")
     sb.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     sb.add_argument("--min-score", type=float, default=0.5, help="face detector confidence threshold (0.5)")
+    sb.add_argument("--detector-scale", type=float, help="resize photos by this factor for the detector (default 2)")
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     sb.add_argument("--no-progress", action="store_true")
     _add_device(sb)
@@ -468,6 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
     pub = sub.add_parser("publish", help="copy each family's best checkpoint (by validation) to weights/ with a card")
     pub.add_argument("--run", help="instead: publish the last milestone of this one finished run folder")
     pub.add_argument("--name", help="with --run: the name in weights/ (default: the run folder's name)")
+    pub.add_argument("--cv", help="with --run of a production run: its `lrfp cv` record; the best such model by "
+                     "cross-validated score becomes the app's default")
     pub.add_argument("--cards", action="store_true", help="only rewrite every model card from its run record")
     pub.set_defaults(func=cmd_publish)
     sub.add_parser("report", help="rewrite results/summary.csv and the README results tables").set_defaults(

@@ -145,8 +145,11 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
         log(f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {entry['test_accuracy']:.4f})")
     families = {k: v for k, v in index["models"].items() if not v.get("extra")}
     if families:
+        from .publish_production import choose_production_default
+
         index["default"] = choose_default(families)
         index["default_chosen_by"] = DEFAULT_CHOICE
+        choose_production_default(index)  # a production model chosen by cross-validation comes first
         write_json_atomic(index, weights_dir / INDEX_NAME)
     return index
 
@@ -177,7 +180,14 @@ def rewrite_cards(results_dir: Path | None = None, weights_dir: Path | None = No
     weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
     results_dir = Path(results_dir or paths.RESULTS_DIR)
     done = []
+    from .publish_production import RUNS_SUBDIR, production_card
+
     for name, entry in read_index(weights_dir)["models"].items():
+        if entry.get("production"):
+            record = read_json(results_dir / RUNS_SUBDIR / f"{entry['run_id']}.json")
+            (weights_dir / f"{name}.md").write_text(production_card(name, entry, record, results_dir))
+            done.append(name)
+            continue
         folder = "extra" if entry.get("extra") else "runs"
         record = read_json(results_dir / folder / f"{entry['run_id']}.json")
         chosen_by = "the last epoch of its run" if entry.get("extra") else None

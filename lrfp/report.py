@@ -44,13 +44,16 @@ def results_markdown(summary: pd.DataFrame) -> str:
             ours = summary[(summary["paper_table"] == table) & (summary["epochs"] == p["epochs"])]
             if len(spec(p["model"]).paper_variants) > 1:
                 ours = ours[ours["variant"] == p["variant"]]
-            o = ours.iloc[0] if len(ours) else None
-            get = (lambda k: o[k]) if o is not None else (lambda k: float("nan"))
-            parts.append(
-                f"| {p['variant']} | {p['epochs']} | {_pct(p['accuracy'])} | {_pct_ci(o)} | "
-                f"{_pct(get('balanced_accuracy'))} | {_loss(p['avg_loss'])} | {_loss(get('avg_loss'))} | "
-                f"{'–' if o is None else int(o['input_size'])} | {'' if o is None or pd.isna(o['deviation']) else o['deviation']} |"
-            )
+            # one line per input size we ran it at (the paper's own size first), the paper's figures on the first
+            ours_rows = [o for _, o in ours.sort_values("input_size", ascending=False).iterrows()] or [None]
+            for i, o in enumerate(ours_rows):
+                get = (lambda k: o[k]) if o is not None else (lambda k: float("nan"))
+                paper_acc, paper_loss = (_pct(p["accuracy"]), _loss(p["avg_loss"])) if i == 0 else ("″", "″")
+                parts.append(
+                    f"| {p['variant']} | {p['epochs']} | {paper_acc} | {_pct_ci(o)} | "
+                    f"{_pct(get('balanced_accuracy'))} | {paper_loss} | {_loss(get('avg_loss'))} | "
+                    f"{'–' if o is None else int(o['input_size'])} | {'' if o is None or pd.isna(o['deviation']) else o['deviation']} |"
+                )
         parts.append("")
     extra = summary[summary["paper_table"].isna()]
     if len(extra):

@@ -32,16 +32,29 @@ def load_records(results_dir: Path | None = None) -> list[dict]:
     return [read_json(p) for p in sorted(runs.glob("*.json"))] if runs.is_dir() else []
 
 
+def _load_folder(subfolder: str, results_dir: Path | None) -> list[dict]:
+    folder = Path(results_dir or paths.RESULTS_DIR) / subfolder
+    return [read_json(p) | {"name": p.stem} for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
 def load_resolution_reports(results_dir: Path | None = None) -> list[dict]:
     """The records of `lrfp resolution` in results/resolution/."""
-    folder = Path(results_dir or paths.RESULTS_DIR) / "resolution"
-    return [read_json(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    return _load_folder("resolution", results_dir)
 
 
 def load_scene_reports(results_dir: Path | None = None) -> list[dict]:
     """The records of `lrfp scene-bench` in results/scene/."""
-    folder = Path(results_dir or paths.RESULTS_DIR) / "scene"
-    return [read_json(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    return _load_folder("scene", results_dir)
+
+
+def load_cv_reports(results_dir: Path | None = None) -> list[dict]:
+    """The records of `lrfp cv` in results/production/cv/, named by configuration."""
+    return _load_folder("production/cv", results_dir)
+
+
+def load_face_reports(results_dir: Path | None = None) -> list[dict]:
+    """The records of `lrfp faces-eval` in results/production/faces/."""
+    return _load_folder("production/faces", results_dir)
 
 
 def summary_rows(record: dict) -> list[dict]:

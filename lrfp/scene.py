@@ -27,7 +27,15 @@ WORKING_SIDE = MAX_SIDE
 # Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
 # while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up.
 UPLOAD_SLOTS = threading.BoundedSemaphore(int(os.environ.get("LRFP_UPLOAD_SLOTS", "1")))
-COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), TOO_SMALL: (150, 150, 150)}
+INCORRECT = "mask_weared_incorrect"  # the third class, as the source annotations spell it
+COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), INCORRECT: (245, 140, 0), TOO_SMALL: (150, 150, 150)}
+# how a label reads on screen and in tags
+LABEL_TEXT = {"with_mask": "with mask", "without_mask": "without mask", INCORRECT: "mask worn incorrectly",
+              TOO_SMALL: "too small to judge"}  # fmt: skip
+
+
+def label_text(label: str) -> str:
+    return LABEL_TEXT.get(label, label.replace("_", " "))
 
 
 @dataclass
@@ -49,14 +57,16 @@ class SceneResult:
         return self.detect_ms + self.classify_ms
 
     def counts(self) -> dict:
-        """Faces found, by label; compliance is the masked share of the faces that could be judged."""
+        """Faces found, by label; compliance is the share of the faces that could be judged that wear a
+        mask properly (a mask worn incorrectly does not count)."""
         with_mask = sum(f.label == "with_mask" for f in self.faces)
         without = sum(f.label == "without_mask" for f in self.faces)
+        incorrect = sum(f.label == INCORRECT for f in self.faces)
         too_small = sum(f.label == TOO_SMALL for f in self.faces)
         n = len(self.faces)
         judged = n - too_small
-        return {"faces": n, "with_mask": with_mask, "without_mask": without, "too_small": too_small,
-                "compliance": with_mask / judged if judged else None}  # fmt: skip
+        return {"faces": n, "with_mask": with_mask, "without_mask": without, "incorrect": incorrect,
+                "too_small": too_small, "compliance": with_mask / judged if judged else None}  # fmt: skip
 
 
 def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector | None, mode: str = "auto") -> SceneResult:
@@ -140,7 +150,7 @@ def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, 
         elif face.probability is None:
             text = "too small to judge"
         else:
-            text = f"{face.label.replace('_', ' ')} {face.probability:.0%}"
+            text = f"{label_text(face.label)} {face.probability:.0%}"
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         pad = max(1, width)
         tag_w, tag_h = right - left + 2 * pad, bottom - top + 2 * pad

@@ -13,8 +13,8 @@ from .errors import LrfpError
 from .scene import WORKING_SIDE, analyze, annotate
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-CSV_FIELDS = ["frame", "time_s", "faces", "with_mask", "without_mask", "too_small", "compliance", "detect_ms",
-              "classify_ms"]
+CSV_FIELDS = ["frame", "time_s", "faces", "with_mask", "without_mask", "incorrect", "too_small", "compliance",
+              "detect_ms", "classify_ms"]
 
 
 class VideoError(LrfpError):

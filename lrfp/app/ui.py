@@ -13,7 +13,7 @@ from ..data import BadImageError
 from ..detect import DetectorUnavailableError, FaceDetector
 from ..inference import MIN_FACE_PX, Classifier
 from ..publish import default_model, read_index
-from ..scene import SceneResult
+from ..scene import INCORRECT, SceneResult, label_text
 
 MODEL_KEY = "model_path"
 
@@ -90,12 +90,20 @@ def selected_classifier() -> Classifier | None:
 
 # the colours annotate() draws with, in Streamlit's markdown palette
 LEGEND = ":green[■ with mask] · :red[■ without mask] · :gray[■ too small to judge]"
+LEGEND_3 = ":green[■ with mask] · :red[■ without mask] · :orange[■ mask worn incorrectly] · :gray[■ too small to judge]"
+
+
+def legend(classifier) -> str:
+    """The colour key for this model's classes (three-class models add orange)."""
+    return LEGEND_3 if INCORRECT in classifier.classes else LEGEND
 
 
 def scene_summary(name: str, result: SceneResult) -> str:
     """One line: faces found by label, the masked share of those that could be judged, the time it took."""
     c = result.counts()
     parts = [f"{c['with_mask']} with mask", f"{c['without_mask']} without"]
+    if c["incorrect"]:
+        parts.append(f"{c['incorrect']} worn incorrectly")
     if c["too_small"]:
         parts.append(f"{c['too_small']} too small to judge (under {MIN_FACE_PX} px)")
     share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"
@@ -105,7 +113,7 @@ def scene_summary(name: str, result: SceneResult) -> str:
 
 def face_rows(result: SceneResult) -> list[dict]:
     """The table beside the annotated image: one row per numbered box."""
-    return [{"face": i, "label": f.label.replace("_", " "),
+    return [{"face": i, "label": label_text(f.label),
              "probability": "–" if f.probability is None else f"{f.probability:.1%}", "size (px)": f.box.size}
             for i, f in enumerate(result.faces, 1)]  # fmt: skip
 
@@ -137,4 +145,4 @@ def live_webcam(processor) -> bool:
     return True
 
 
-__all__ = ["LEGEND", "BadImageError", "face_rows", "scene_summary", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]
+__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "scene_summary", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]
