@@ -316,7 +316,7 @@ def cmd_report(args) -> int:
 
 def _add_device(parser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="auto: PyTorch on a CUDA GPU when there is one, else the CPU")  # fmt: skip
+                        help="auto: a CUDA GPU when torch sees one, else the CPU")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--fold", type=int, help="production: hold out this cross-validation fold (0-based) as validation")
     train.add_argument("--folds", type=int, default=5, help="number of cross-validation folds (5)")
     train.add_argument("--include-incorrect", action="store_true", help="production: also learn mask_weared_incorrect")
-    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when available")
+    _add_device(train)
     train.add_argument("--epochs", type=int, default=80)
     train.add_argument("--milestones", type=_int_list, default=(30, 50, 80),
                        help="epochs at which the test split is evaluated and a checkpoint kept (30,50,80)")  # fmt: skip
@@ -443,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
     cv.add_argument("--folds", type=int, default=5)
     cv.add_argument("--include-incorrect", action="store_true")
-    cv.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    _add_device(cv)
     cv.add_argument("--out", default="runs/cv", help="runs folder for the fold runs (runs/cv); finished folds are reused")
     cv.add_argument("--json-out", help="record path (default results/production/cv/<config>.json)")
     cv.add_argument("--no-progress", action="store_true")
@@ -475,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--input-size", type=int,
                      help="run the paper's 224 px configurations at this smaller size (marked as a deviation)")  # fmt: skip
     rep.add_argument("--no-progress", action="store_true")
-    rep.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when available")
+    _add_device(rep)
     rep.set_defaults(func=cmd_reproduce)
 
     pub = sub.add_parser("publish", help="copy each family's best checkpoint (by validation) to weights/ with a card")

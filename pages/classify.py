@@ -47,7 +47,7 @@ def show(data: bytes, name: str) -> None:
     if explain and result.faces:
         explainer = get_classifier(str(classifier.path), "torch")
         heatmaps = explain_faces(explainer, image, [f.box for f in result.faces])
-        st.image(heatmaps, width=128, caption=[f"face {i + 1}: {f.label}" for i, f in enumerate(result.faces[:8])])
+        st.image(heatmaps, width=128, caption=[f"face {i + 1}: {label_text(f.label)}" for i, f in enumerate(result.faces[:8])])
         st.image(colour_scale(), width=256, caption="Grad-CAM: no colour = ignored, red → yellow = where the model "
                                                    "looked most")  # fmt: skip
 

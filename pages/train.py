@@ -7,6 +7,7 @@ from lrfp.app.launcher import MAX_RUNNING, LaunchRefused, launch, list_runs, sto
 from lrfp.app.ui import ensure_navigation
 from lrfp.data import DatasetError, read_manifest
 from lrfp.errors import describe_os_error
+from lrfp.engine import resolve_device
 from lrfp.models import REGISTRY, min_input_size
 
 ensure_navigation()
@@ -22,7 +23,8 @@ except DatasetError:
 if manifest:
     sizes = {s: len(manifest["splits"][s]) for s in ("train", "val", "test")}
     st.caption(f"Trains on {paths.DATA_DIR.name} ({sizes['train']} train / {sizes['val']} validation / "
-               f"{sizes['test']} test faces) with the paper's recipe; runs go to the model picker when they finish. "
+               f"{sizes['test']} test faces) with the paper's recipe on the {resolve_device('auto').upper()}; runs go to "
+               "the model picker when they finish. "
                f"This server trains {MAX_RUNNING} run(s) at a time.")  # fmt: skip
 
 # plain widgets and a button, not a form: Enter in a field never starts a run

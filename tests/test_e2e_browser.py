@@ -154,7 +154,7 @@ def test_upload_a_scene_labels_its_faces(server, browser):
     labels = table.get_by_role("cell", name=re.compile(r"^(with mask|without mask|too small to judge)$"))
     assert labels.count() == faces
     # one Grad-CAM heatmap per face, captioned with its label
-    page.get_by_text(re.compile(r"^face 1: with(out)?_mask$")).locator("visible=true").first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"^face 1: with(out)? mask$")).locator("visible=true").first.wait_for(timeout=60_000)
     page.screenshot(path=str(SHOTS / "classify-gradcam.png"), full_page=True)
     page.context.close()
 

@@ -17,7 +17,11 @@ from lrfp.facebank import FaceBank, build_facebank
 from lrfp.folds import fold_faces
 from lrfp.inference import Classifier
 from lrfp.metrics import balanced_accuracy_interval
+from lrfp.errors import RunError
 from lrfp.production import cross_validate, evaluate_faces
+from lrfp.publish import read_index
+from lrfp.publish_production import publish_production
+from lrfp.records import write_json_atomic
 from lrfp.recipe import FaceBankDataset, eval_transform, production_transform
 from lrfp.sources import PAPER_CLASSES, parse_voc
 
@@ -179,6 +183,24 @@ def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path)
                            log=lambda *_: None)  # fmt: skip
     assert again["folds"] == report["folds"]
 
+    # published with its CV record, it becomes the default (the test split chose nothing)
+    results, weights = tmp_path / "results", tmp_path / "weights"
+    cv_path = results / "production" / "cv" / "candidate.json"
+    write_json_atomic(report, cv_path)
+    shutil.copytree(paths.WEIGHTS_DIR, weights)
+    entry = publish_production(tmp_path / report["folds"][0]["run_id"], "prod-test", cv_path, results, weights,
+                               log=lambda *_: None)  # fmt: skip
+    index = read_index(weights)
+    assert index["default"] == "prod-test" and "cross-validated" in index["default_chosen_by"]
+    assert entry["cv_score"] == report["balanced_accuracy"]["score"]["mean"]
+    card = (weights / "prod-test.md").read_text()
+    assert "Cross-validation" in card and "`candidate` (this model)" in card and "test split chose nothing" in card
+    assert Classifier(weights / "prod-test.pt").classes == list(PAPER_CLASSES)
+    with pytest.raises(RunError, match="another configuration"):
+        other = report | {"config": report["config"] | {"input_size": 64}}
+        write_json_atomic(other, cv_path)
+        publish_production(tmp_path / report["folds"][0]["run_id"], "prod-test", cv_path, results, weights)
+
 
 def test_faces_eval_scores_a_shipped_model_on_the_demo_bank(demo_bank, tmp_path, capsys):
     out = tmp_path / "faces.json"
@@ -228,3 +250,16 @@ def test_a_mask_worn_incorrectly_is_counted_coloured_and_not_compliant():
     drawn = annotate(Image.new("RGB", (120, 80), (255, 255, 255)), result)
     assert drawn.getpixel((10, 30)) == COLORS[INCORRECT]
     assert COLORS[INCORRECT] not in (COLORS["with_mask"], COLORS["without_mask"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--recipe", "production", "--model", "model3", "--data", "DATASET"], "not a readable face bank"),
+    (["cv", "--model", "model3", "--data", "DATASET"], "not a readable face bank"),
+    (["faces-eval", "--model", "model3", "--data", "MISSING"], "not a readable face bank"),
+    (["facebank", "build", "--source", "DATASET", "--out", "MISSING"], "no PASCAL VOC .xml files"),
+])  # fmt: skip
+def test_production_commands_refuse_wrong_data_in_one_line(argv, message, tiny_dataset, tmp_path, capsys):
+    argv = [str(tiny_dataset) if a == "DATASET" else str(tmp_path / "absent.json") if a == "MISSING" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrfp: error:") and message in err and "Traceback" not in err
