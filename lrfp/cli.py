@@ -10,6 +10,7 @@ import logging
 
 from .data import ACCEPTED_FORMATS, BadImageError, DatasetError
 from .errors import ConfigError, LrfpError, describe_os_error
+from .records import command_line
 from .models import MODEL_NAMES, NORMS, PRETRAINED
 
 
@@ -85,6 +86,7 @@ def cmd_train(args) -> int:
         folds=args.folds,
         include_incorrect=args.include_incorrect,
         device=args.device,
+        class_weights=args.class_weights,
     )
     record = fit(cfg, progress=not args.no_progress, fresh=args.fresh)
     last = record["milestones"][str(max(int(k) for k in record["milestones"]))]
@@ -219,14 +221,16 @@ def cmd_cv(args) -> int:
     cfg = TrainConfig(model=args.model, data=args.data, pretrained=args.pretrained, epochs=args.epochs, lr=args.lr,
                       batch_size=args.batch_size, input_size=args.input_size, seed=args.seed, precision=args.precision,
                       out=args.out, recipe="production", folds=args.folds, include_incorrect=args.include_incorrect,
-                      device=args.device, milestones=())  # fmt: skip
+                      device=args.device, milestones=(), class_weights=args.class_weights)  # fmt: skip
     report = cross_validate(cfg, progress=not args.no_progress)
-    report["command"] = _command_line()
+    report["command"] = command_line()
     out = Path(args.json_out) if args.json_out else default_cv_path(cfg, paths.RESULTS_DIR)
     write_json_atomic(report, out)
     for key in ("score", *VIEWS):
         v = report["balanced_accuracy"][key]
-        print(f"{key:>12}: balanced accuracy {v['mean']:.4f} ± {v['sd']:.4f} over {args.folds} folds")
+        f1 = report["macro_f1"].get(key)
+        print(f"{key:>12}: balanced accuracy {v['mean']:.4f} ± {v['sd']:.4f} over {args.folds} folds"
+              + (f"; macro F1 {f1['mean']:.4f} ± {f1['sd']:.4f}" if f1 else ""))  # fmt: skip
     print(f"wrote {out}")
     return 0
 
@@ -241,22 +245,16 @@ def cmd_faces_eval(args) -> int:
     clf = Classifier(args.model, backend=args.backend, device=args.device)
     bank = FaceBank(Path(args.data))
     report = evaluate_faces(clf, bank, bank.select((args.split,), clf.classes))
-    report = {"model": clf.name, "split": args.split, "bank_sha256": bank.sha256, "command": _command_line(),
+    report = {"model": clf.name, "split": args.split, "bank_sha256": bank.sha256, "command": command_line(),
               "views": report}  # fmt: skip
     for view, r in report["views"].items():
         lo, hi = r["balanced_accuracy_interval"]
         print(f"{view:>12}: {r['n']} faces, accuracy {r['accuracy']:.4f}, balanced {r['balanced_accuracy']:.4f} "
-              f"({lo:.4f}-{hi:.4f})")  # fmt: skip
+              f"({lo:.4f}-{hi:.4f}), macro F1 {r['macro_f1']:.4f}")  # fmt: skip
     out = Path(args.out) if args.out else paths.RESULTS_DIR / "production" / "faces" / f"{clf.name}.json"
     write_json_atomic(report, out)
     print(f"wrote {out}")
     return 0
-
-
-def _command_line() -> str:
-    import shlex
-
-    return " ".join(shlex.quote(a) for a in ["lrfp"] + sys.argv[1:])
 
 
 def cmd_reproduce(args) -> int:
@@ -361,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--fold", type=int, help="production: hold out this cross-validation fold (0-based) as validation")
     train.add_argument("--folds", type=int, default=5, help="number of cross-validation folds (5)")
     train.add_argument("--include-incorrect", action="store_true", help="production: also learn mask_weared_incorrect")
+    train.add_argument("--class-weights", choices=("inverse", "sqrt"), default="inverse",
+                       help="production: weigh classes by 1/share (inverse) or 1/sqrt(share)")
     _add_device(train)
     train.add_argument("--epochs", type=int, default=80)
     train.add_argument("--milestones", type=_int_list, default=(30, 50, 80),
@@ -443,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
     cv.add_argument("--folds", type=int, default=5)
     cv.add_argument("--include-incorrect", action="store_true")
+    cv.add_argument("--class-weights", choices=("inverse", "sqrt"), default="inverse")
     _add_device(cv)
     cv.add_argument("--out", default="runs/cv", help="runs folder for the fold runs (runs/cv); finished folds are reused")
     cv.add_argument("--json-out", help="record path (default results/production/cv/<config>.json)")

@@ -14,13 +14,17 @@ from PIL import Image
 
 
 # The detector's input: each image is resized by `UPSCALE` (small faces are found far more often
-# at twice their size) but never beyond `MAX_SIDE` px on its longer side (memory and time grow
-# with the pixels: about 55 MB and 0.1 s per megapixel here). Measured with
+# at three times their size) but never beyond `MAX_SIDE` px on its longer side (memory and time
+# grow with the pixels: about 55 MB and 0.1 s per megapixel here). Measured with
 # benchmarks/detector_recall.py on the 853 labelled photos of the Kaggle set (faces of median
 # 21 px): recall 62.8 % at 1x, 76.9 % at 1.5x, 83.2 % at 2x, 84.9 % at 2.5x, 86.9 % at 3x, while
 # detections that match no labelled face grow from 0.38 to 0.60 (2x) and 0.82 (3x) per photo.
-# Faces need about 24 px in the detector's input to be found 4 times in 5.
-UPSCALE = 2.0
+# Faces need about 24 px in the detector's input to be found 4 times in 5. The whole pipeline
+# with the production model on the 416 train-split photos (`lrfp scene-bench --split train
+# --detector-scale 2|3`, results/benchmarks/detector_scale_*x_train_photos.json): faces found and
+# labelled right 79.5 % (78.0-81.0) at 2x, 83.4 % (81.9-84.7) at 3x; 0.88 and 1.17 unmatched
+# detections per photo; median 46 and 69 ms per photo. So 3x: the test photos chose nothing.
+UPSCALE = 3.0
 MAX_SIDE = 2048
 
 

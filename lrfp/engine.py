@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
-import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -36,7 +34,7 @@ from .models import (
 )
 from .errors import ConfigError, RunError
 from .locks import folder_lock
-from .records import cpu_has_native_bf16, environment, file_sha256, read_json, remove_stale_temps, write_json_atomic
+from .records import command_line, cpu_has_native_bf16, environment, file_sha256, read_json, remove_stale_temps, write_json_atomic
 
 PRECISIONS = ("auto", "bf16", "fp32")
 DEVICES = ("auto", "cpu", "cuda")
@@ -50,6 +48,7 @@ RESUMABLE_CHANGES = {"epochs", "milestones", "out", "run_id", "device"}
 # with a one-cycle schedule over the whole run. The schedule depends on the epoch count, so a
 # production run cannot be resumed with another one.
 LABEL_SMOOTHING = 0.1
+CLASS_WEIGHTS = ("inverse", "sqrt")
 WEIGHT_DECAY = 0.05
 
 
@@ -76,6 +75,7 @@ class TrainConfig:
     folds: int = 5
     include_incorrect: bool = False  # production: also learn mask_weared_incorrect
     device: str = "auto"
+    class_weights: str = "inverse"  # production: weigh each class by 1/share, or by 1/sqrt(share)
 
     def resolved(self) -> "TrainConfig":
         """Fill the defaults and check every value, with errors that say what is allowed."""
@@ -101,6 +101,8 @@ class TrainConfig:
             raise ConfigError("--fold and --include-incorrect belong to the production recipe (--recipe production)")
         if self.fold is not None and not (self.folds >= 2 and 0 <= self.fold < self.folds):
             raise ConfigError(f"fold must be from 0 to {self.folds - 1} (of {self.folds} folds), got {self.fold}")
+        if self.class_weights not in CLASS_WEIGHTS:
+            raise ConfigError(f"class weights must be one of {CLASS_WEIGHTS}, got {self.class_weights!r}")
         if production and self.degrade:
             raise ConfigError("the production recipe has its own low-resolution augmentation; leave --degrade unset")
         cfg.device = resolve_device(self.device)
@@ -127,7 +129,8 @@ def default_run_id(cfg: TrainConfig) -> str:
         parts.append(cfg.degrade)
     if cfg.recipe == "production":
         parts.insert(0, "prod")
-        parts += (["3class"] if cfg.include_incorrect else []) + ([f"fold{cfg.fold}of{cfg.folds}"] if cfg.fold is not None else [])
+        parts += (["3class"] if cfg.include_incorrect else []) + (["sqrtw"] if cfg.class_weights == "sqrt" else [])
+        parts += [f"fold{cfg.fold}of{cfg.folds}"] if cfg.fold is not None else []
     return "-".join(parts)
 
 
@@ -274,6 +277,10 @@ def run_dir(cfg: TrainConfig) -> Path:
 
 
 def _comparable(config: dict) -> dict:
+    """The settings a resumed run must share with its start. A setting added to TrainConfig after a
+    run started counts as its default, so older runs stay resumable."""
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+    config = defaults | config
     changeable = RESUMABLE_CHANGES - ({"epochs"} if config.get("recipe") == "production" else set())
     return {k: v for k, v in config.items() if k not in changeable}
 
@@ -299,7 +306,7 @@ def fit(
     """
     cfg = cfg.resolved()
     out = run_dir(cfg)
-    command = command or " ".join(shlex.quote(a) for a in ["lrfp"] + sys.argv[1:])
+    command = command or command_line()
     datasets = build_datasets(cfg)
     # one process per run folder: a second `lrfp train` on it stops here instead of overwriting it
     with folder_lock(out, "training run", log=log):
@@ -501,10 +508,12 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module, steps_per_epoch: int):
 
 
 def make_loss(cfg: TrainConfig, train_set) -> nn.Module:
-    """Plain cross entropy (paper); production weighs each class by the inverse of its share, so
-    that every training face is used and the rarer class still counts as much."""
+    """Plain cross entropy (paper); production weighs each class by the inverse of its share (or its
+    square root), so that every training face is used and the rarer class still counts."""
     if cfg.recipe != "production":
         return nn.CrossEntropyLoss()
     counts = torch.bincount(torch.tensor(train_set.targets), minlength=len(train_set.classes)).float()
     weights = counts.sum() / (len(counts) * counts.clamp(min=1))
+    if cfg.class_weights == "sqrt":  # milder: a rare third class is not pushed onto the common ones
+        weights = weights.sqrt()
     return nn.CrossEntropyLoss(weight=weights, label_smoothing=LABEL_SMOOTHING)

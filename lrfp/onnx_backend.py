@@ -97,6 +97,16 @@ def export_onnx(checkpoint_path, out_path, parity_atol: float = 1e-4) -> Path:
     return out_path
 
 
+def shipped_graph_matches(checkpoint_path: Path, onnx_path: Path) -> bool:
+    """Whether `onnx_path` exists and was exported from exactly this checkpoint file."""
+    if not Path(onnx_path).is_file():
+        return False
+    try:
+        return OnnxSession(onnx_path).meta.get("checkpoint_sha256") == file_sha256(checkpoint_path)
+    except CheckpointError:
+        return False
+
+
 def open_session(checkpoint_path) -> "OnnxSession":
     """An onnxruntime session for a checkpoint (or a .onnx file given directly).
 

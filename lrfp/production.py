@@ -46,6 +46,9 @@ def evaluate_faces(classifier, bank: FaceBank, faces: list[Face]) -> dict:
             "accuracy_interval": list(wilson_interval(correct, result["n"])),
             "balanced_accuracy": result["balanced_accuracy"],
             "balanced_accuracy_interval": list(balanced_accuracy_interval(y_true, y_pred)),
+            # macro F1 also weighs each class's precision: a model that flags many masked faces as
+            # "worn incorrectly" keeps a high balanced accuracy but not a high macro F1
+            "macro_f1": float(np.mean([v["f1"] for v in result["per_class"].values()])),
             "confusion_matrix": result["confusion_matrix"],
             "per_class_recall": {c: v["recall"] for c, v in result["per_class"].items()},
         }
@@ -82,12 +85,14 @@ def cross_validate(cfg, progress: bool = True, log=print) -> dict:
         log(f"fold {k}: label {result['label']['balanced_accuracy']:.4f}  "
             f"{SHRUNK_PX}px {result[f'label_{SHRUNK_PX}px']['balanced_accuracy']:.4f}  "
             f"detector {result['detector']['balanced_accuracy']:.4f}")  # fmt: skip
-    summary = {}
-    for key in ("score", *VIEWS):
-        values = [f[key] if key == "score" else f[key]["balanced_accuracy"] for f in folds]
-        summary[key] = {"mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+    def mean_sd(values):
+        return {"mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+    balanced = {key: mean_sd([f[key] if key == "score" else f[key]["balanced_accuracy"] for f in folds])
+                for key in ("score", *VIEWS)}  # fmt: skip
+    macro_f1 = {view: mean_sd([f[view]["macro_f1"] for f in folds]) for view in VIEWS}
     return {"config": {k: v for k, v in vars(cfg.resolved()).items() if k not in ("fold", "run_id")},
-            "bank_sha256": bank.sha256, "folds": folds, "balanced_accuracy": summary}  # fmt: skip
+            "bank_sha256": bank.sha256, "folds": folds, "balanced_accuracy": balanced, "macro_f1": macro_f1}  # fmt: skip
 
 
 def cv_name(cfg) -> str:

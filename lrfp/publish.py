@@ -8,10 +8,10 @@ by the app, is that the default's test figure is optimistic by the choice among 
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from . import paths
+from .checkpoint import ship_copy
 from .errors import RunError
 from .metrics import FACE_SIZE_BINS, wilson_interval
 from .models import REGISTRY
@@ -28,17 +28,24 @@ DEFAULT_CHOICE = (
 PUBLISHED_FAMILIES = tuple(name for name, model in REGISTRY.items() if model.published)
 
 
-def ship_onnx(checkpoint: Path, log) -> None:
-    """Write the ONNX graph beside a published checkpoint (parity-checked), so no user's first
-    prediction has to export it; a graph ONNX cannot express is left out (PyTorch serves it)."""
-    from .onnx_backend import ExportError, export_onnx
+def ship_default_onnx(weights_dir: Path, index: dict, log) -> None:
+    """Write the ONNX graph of the app's default beside its checkpoint (parity-checked), so no
+    visitor's first prediction waits for an export, and remove the graphs of the other models:
+    they are exported once into the user's cache when first picked (a few seconds), which keeps
+    the repository small. A graph ONNX cannot express is left out (PyTorch serves it)."""
+    from .onnx_backend import ExportError, export_onnx, shipped_graph_matches
 
-    onnx_path = checkpoint.with_suffix(".onnx")
-    onnx_path.unlink(missing_ok=True)  # never leave a graph of an older checkpoint beside it
-    try:
-        export_onnx(checkpoint, onnx_path)
-    except ExportError as exc:
-        log(f"{checkpoint.name}: no ONNX graph shipped ({exc})")
+    default = index.get("default")
+    for name in index["models"]:
+        onnx_path = weights_dir / f"{name}.onnx"
+        if name != default:
+            onnx_path.unlink(missing_ok=True)
+        elif not shipped_graph_matches(weights_dir / f"{name}.pt", onnx_path):
+            onnx_path.unlink(missing_ok=True)  # never leave a graph of an older checkpoint beside it
+            try:
+                export_onnx(weights_dir / f"{name}.pt", onnx_path)
+            except ExportError as exc:
+                log(f"{name}: no ONNX graph shipped ({exc})")
 
 
 def _val_at(record: dict, epoch: int) -> tuple[float, float]:
@@ -138,8 +145,7 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
             log(f"{family}: {src} is not on this machine; kept the published one")
             continue
         weights_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, weights_dir / f"{family}.pt")
-        ship_onnx(weights_dir / f"{family}.pt", log)
+        ship_copy(src, weights_dir / f"{family}.pt")
         (weights_dir / f"{family}.md").write_text(model_card(family, record, epoch))
         entry = index["models"][family] = _index_entry(family, record, epoch)
         log(f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {entry['test_accuracy']:.4f})")
@@ -151,6 +157,7 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
         index["default_chosen_by"] = DEFAULT_CHOICE
         choose_production_default(index)  # a production model chosen by cross-validation comes first
         write_json_atomic(index, weights_dir / INDEX_NAME)
+        ship_default_onnx(weights_dir, index, log)
     return index
 
 
@@ -164,13 +171,13 @@ def publish_run(run_dir: Path, name: str, results_dir: Path | None = None, weigh
     epoch = max(int(e) for e in record["milestones"])
     weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
     weights_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(run_dir / record["milestones"][str(epoch)]["checkpoint"], weights_dir / f"{name}.pt")
-    ship_onnx(weights_dir / f"{name}.pt", print)
+    ship_copy(run_dir / record["milestones"][str(epoch)]["checkpoint"], weights_dir / f"{name}.pt")
     (weights_dir / f"{name}.md").write_text(model_card(name, record, epoch, chosen_by="the last epoch of its run"))
     write_json_atomic(record, Path(results_dir or paths.RESULTS_DIR) / "extra" / f"{record['run_id']}.json")
     index = read_index(weights_dir)
     index["models"][name] = _index_entry(name, record, epoch, extra=True)
     write_json_atomic(index, weights_dir / INDEX_NAME)
+    ship_default_onnx(weights_dir, index, print)
     return index["models"][name]
 
 

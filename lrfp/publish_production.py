@@ -8,12 +8,12 @@ detector's crops, and on whole photos (`lrfp faces-eval`, `lrfp scene-bench`) wh
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from . import paths
 from .errors import RunError
-from .publish import INDEX_NAME, read_index, ship_onnx
+from .checkpoint import ship_copy
+from .publish import INDEX_NAME, read_index, ship_default_onnx
 from .records import read_json, write_json_atomic
 
 CV_CHOICE = ("highest cross-validated score among the production models: mean balanced accuracy of labelled "
@@ -40,33 +40,45 @@ def publish_production(run_dir: Path, name: str, cv_path: Path | None, results_d
         raise RunError(f"{run_dir}: the run has not finished; publish it once `lrfp train` has ended")
     if record["config"].get("recipe") != "production":
         raise RunError(f"{run_dir}: not a production run (`lrfp train --recipe production`); use `lrfp publish --run`")
+    results_dir = Path(results_dir or paths.RESULTS_DIR)
+    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
+    cv_record = _inside(cv_path, results_dir) if cv_path else None
     cv = read_json(cv_path) if cv_path else None
     if cv is not None and not _same_configuration(cv["config"], record["config"]):
         raise RunError(f"{cv_path}: cross-validates another configuration than {record['run_id']}")
-    results_dir = Path(results_dir or paths.RESULTS_DIR)
-    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
     epoch = max(int(e) for e in record["milestones"])
     weights_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(run_dir / record["milestones"][str(epoch)]["checkpoint"], weights_dir / f"{name}.pt")
-    ship_onnx(weights_dir / f"{name}.pt", log)
+    ship_copy(run_dir / record["milestones"][str(epoch)]["checkpoint"], weights_dir / f"{name}.pt")
     write_json_atomic(record, results_dir / RUNS_SUBDIR / f"{record['run_id']}.json")
     index = read_index(weights_dir)
     index["models"][name] = {
         "file": f"{name}.pt", "run_id": record["run_id"], "epoch": epoch, "input_size": record["config"]["input_size"],
         "production": True, "extra": True, "classes": record["data"]["classes"],
-        "cv_record": str(Path(cv_path).relative_to(results_dir)) if cv_path else None,
+        "cv_record": cv_record,
         "cv_score": cv["balanced_accuracy"]["score"]["mean"] if cv else None,
         "test_accuracy": record["milestones"][str(epoch)]["test"]["accuracy"],
     }  # fmt: skip
     choose_production_default(index)
     write_json_atomic(index, weights_dir / INDEX_NAME)
+    ship_default_onnx(weights_dir, index, log)
     (weights_dir / f"{name}.md").write_text(production_card(name, index["models"][name], record, results_dir))
     return index["models"][name]
 
 
+def _inside(cv_path: Path, results_dir: Path) -> str:
+    """The CV record's path relative to results/ (the card and the Results page read it from there)."""
+    try:
+        return str(Path(cv_path).resolve().relative_to(Path(results_dir).resolve()))
+    except ValueError:
+        raise RunError(f"{cv_path}: keep cross-validation records in {results_dir}/production/cv/, where "
+                       "`lrfp cv` writes them") from None  # fmt: skip
+
+
 def _same_configuration(cv_config: dict, run_config: dict) -> bool:
-    keys = ("model", "pretrained", "input_size", "epochs", "lr", "batch_size", "seed", "include_incorrect", "data")
-    return all(cv_config.get(k) == run_config.get(k) for k in keys)
+    keys = ("model", "pretrained", "input_size", "epochs", "lr", "batch_size", "seed", "include_incorrect", "data",
+            "class_weights")
+    defaults = {"class_weights": "inverse"}  # records written before the setting existed
+    return all(cv_config.get(k, defaults.get(k)) == run_config.get(k, defaults.get(k)) for k in keys)
 
 
 def choose_production_default(index: dict) -> None:
@@ -105,7 +117,10 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
         lines += ["## Cross-validation (train+val photos, grouped by photo)", "",
                   "| configuration | score | labelled crops | at 16 px | detector crops |", "|---|---|---|---|---|"]  # fmt: skip
         for other in sorted((results_dir / "production" / "cv").glob("*.json")):
-            o = read_json(other)["balanced_accuracy"]
+            compared = read_json(other)
+            if compared["config"].get("include_incorrect") != cv["config"].get("include_incorrect"):
+                continue  # two- and three-class scores do not compare
+            o = compared["balanced_accuracy"]
             mark = " (this model)" if other.name == Path(entry["cv_record"]).name else ""
             lines.append(f"| `{other.stem}`{mark} | " + " | ".join(f"{o[k]['mean']:.4f} ± {o[k]['sd']:.4f}" for k in
                          ("score", "label", "label_16px", "detector")) + " |")  # fmt: skip
@@ -131,7 +146,7 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
     lines += [
         "## Limits",
         "",
-        "- Trained on about 3,000 faces from 680 web photos (many selfie series of few people); our test photos "
+        f"- Trained on {record['data']['sizes']['train']:,} faces from the train photos of one web-photo set (many selfie series of few people); our test photos "
         "come from the same set, so they say little about photos from elsewhere.",
         "- Faces the detector misses are never classified; in crowds, faces under 16 px are often missed.",
         "",

@@ -41,6 +41,16 @@ def atomic_path(path: Path):
             os.unlink(tmp)
 
 
+def command_line(argv: list[str] | None = None) -> str:
+    """The `lrfp …` command this process runs, as a shell line; prefixed with TORCH_HOME when it is
+    set, since where ImageNet weights came from is part of how to rerun it."""
+    import shlex
+
+    line = " ".join(shlex.quote(a) for a in ["lrfp"] + list(sys.argv[1:] if argv is None else argv))
+    home = os.environ.get("TORCH_HOME")
+    return f"TORCH_HOME={shlex.quote(home)} {line}" if home else line
+
+
 def file_sha256(path) -> str:
     """sha256 of a file's bytes, read in blocks (checkpoints can be large)."""
     digest = hashlib.sha256()

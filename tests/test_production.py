@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lrfp import paths
+from lrfp.checkpoint import read_checkpoint
 from lrfp.cli import main
 from lrfp.data import DatasetError, read_manifest
 from lrfp.detect import FaceDetector
@@ -57,7 +58,7 @@ def test_the_bank_holds_every_labelled_face_with_the_detectors_box(demo_bank):
     labelled = sum(len(parse_voc(x)[1]) for x in (DEMO_SCENES / "annotations").glob("*.xml"))
     assert 0 < len(bank.faces) <= labelled
     found = [f for f in bank.faces if f.detected]
-    assert len(found) >= 0.6 * len(bank.faces), "RetinaFace at 2x finds most faces of these photos"
+    assert len(found) >= 0.6 * len(bank.faces), "RetinaFace finds most faces of these photos"
     for f in found:  # a paired box overlaps its labelled face
         x0, y0 = max(f.box[0], f.detected[0]), max(f.box[1], f.detected[1])
         x1, y1 = min(f.box[2], f.detected[2]), min(f.box[3], f.detected[3])
@@ -187,7 +188,9 @@ def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path)
     results, weights = tmp_path / "results", tmp_path / "weights"
     cv_path = results / "production" / "cv" / "candidate.json"
     write_json_atomic(report, cv_path)
-    shutil.copytree(paths.WEIGHTS_DIR, weights)
+    weights.mkdir()  # a paper model published before, as the default
+    shutil.copyfile(paths.WEIGHTS_DIR / "model3.pt", weights / "model3.pt")
+    write_json_atomic({"models": {"model3": read_index()["models"]["model3"]}, "default": "model3"}, weights / "index.json")
     entry = publish_production(tmp_path / report["folds"][0]["run_id"], "prod-test", cv_path, results, weights,
                                log=lambda *_: None)  # fmt: skip
     index = read_index(weights)
@@ -196,6 +199,13 @@ def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path)
     card = (weights / "prod-test.md").read_text()
     assert "Cross-validation" in card and "`candidate` (this model)" in card and "test split chose nothing" in card
     assert Classifier(weights / "prod-test.pt").classes == list(PAPER_CLASSES)
+    # shipped in half precision, with an ONNX graph for the default only (the others export on first use)
+    shipped = read_checkpoint(weights / "prod-test.pt")["state_dict"]
+    assert all(v.dtype == torch.float16 for v in shipped.values() if v.is_floating_point())
+    assert sorted(p.name for p in weights.glob("*.onnx")) == ["prod-test.onnx"]
+    with pytest.raises(RunError, match="keep cross-validation records in"):
+        publish_production(tmp_path / report["folds"][0]["run_id"], "prod-test", tmp_path / "elsewhere.json", results,
+                           weights)  # fmt: skip
     with pytest.raises(RunError, match="another configuration"):
         other = report | {"config": report["config"] | {"input_size": 64}}
         write_json_atomic(other, cv_path)
