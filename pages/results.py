@@ -62,7 +62,8 @@ scenes = load_scene_reports()
 if scenes:
     st.caption(f"`lrfp scene-bench` on the {scenes[0]['photos']} photos behind the test split ({scenes[0]['photos_from']}): "
                "a labelled face counts as found when a detection overlaps it (IoU ≥ 0.3, one to one), and as right "
-               "when the found face gets its label. Faces labelled 'mask worn incorrectly' are left out.")  # fmt: skip
+               "when the found face gets its label. Faces labelled 'mask worn incorrectly' count only for the "
+               "three-class model (hence its larger face count).")  # fmt: skip
     table = charts.scene_table(scenes)
     st.dataframe(table, hide_index=True, use_container_width=True,
                  column_config={c: st.column_config.NumberColumn(format="%.1f")
