@@ -45,14 +45,39 @@ def make_voc_source(root: Path, n_images: int = 24, seed: int = 0, faces_per_ima
             label = rng.choice(["with_mask", "without_mask"])
             box = (x0, y0, x0 + size, y0 + size + 2)
             draw_face(draw, box, label == "with_mask", rng)
-            objects.append(VOC_OBJECT.format(label=label, x0=box[0], y0=box[1], x1=box[2], y1=box[3]))
+            objects.append((label, box))
         name = f"scene{i}.png"
         img.save(root / "images" / name)
-        (root / "annotations" / f"scene{i}.xml").write_text(
-            f"<annotation>\n  <filename>{name}</filename>\n  <size><width>120</width><height>80</height></size>\n"
-            + "".join(objects)
-            + "</annotation>\n"
-        )
+        (root / "annotations" / f"scene{i}.xml").write_text(voc_xml(name, img.size, objects))
+    return root
+
+
+def voc_xml(filename: str, size: tuple[int, int], objects) -> str:
+    """A PASCAL VOC annotation for one photo: its file, size and (class, box) per face."""
+    faces = "".join(VOC_OBJECT.format(label=label, x0=b[0], y0=b[1], x1=b[2], y1=b[3]) for label, b in objects)
+    return (f"<annotation>\n  <filename>{filename}</filename>\n"
+            f"  <size><width>{size[0]}</width><height>{size[1]}</height></size>\n{faces}</annotation>\n")
+
+
+def make_demo_voc_source(root: Path) -> Path:
+    """The shipped example scenes as a VOC set, labelled with the boxes the shipped demo build cut
+    from them (the faces the balanced build kept; the source's own annotation files are not shipped)."""
+    from lrfp import paths
+    from lrfp.data import read_manifest
+
+    scenes = paths.DEMO_DIR / "scenes" / "images"
+    faces: dict[str, list] = {p.stem: [] for p in scenes.glob("*.jpg")}
+    for entries in read_manifest(paths.DEMO_DIR / "fmd853-lr")["splits"].values():
+        for e in entries:
+            if Path(e["source"]).stem in faces:
+                faces[Path(e["source"]).stem].append((e["label"], e["box"]))
+    (root / "images").mkdir(parents=True)
+    (root / "annotations").mkdir()
+    for stem, objects in faces.items():
+        photo = scenes / f"{stem}.jpg"
+        (root / "images" / photo.name).write_bytes(photo.read_bytes())
+        with Image.open(photo) as img:
+            (root / "annotations" / f"{stem}.xml").write_text(voc_xml(photo.name, img.size, objects))
     return root
 
 
@@ -66,6 +91,11 @@ def make_class_folders(root: Path, per_class: int = 20, seed: int = 0, size: int
             draw_face(ImageDraw.Draw(img), (0, 0, size - 1, size - 1), label == "with_mask", rng)
             img.save(root / label / f"{label}_{i:03d}.png")
     return root
+
+
+@pytest.fixture(scope="session")
+def demo_voc_source(tmp_path_factory) -> Path:
+    return make_demo_voc_source(tmp_path_factory.mktemp("demo-voc"))
 
 
 @pytest.fixture(scope="session")

@@ -28,19 +28,16 @@ from lrfp.sources import PAPER_CLASSES, parse_voc
 
 from conftest import SHARED_FMD, make_voc_source
 
-DEMO_SCENES = paths.DEMO_DIR / "scenes"
-
-
 @pytest.fixture(scope="module")
 def detector():
     return FaceDetector()
 
 
 @pytest.fixture(scope="module")
-def demo_bank(tmp_path_factory, detector) -> Path:
+def demo_bank(tmp_path_factory, detector, demo_voc_source) -> Path:
     """A bank of the shipped demo scenes: real photos, real detector."""
     out = tmp_path_factory.mktemp("bank") / "demo.json"
-    build_facebank(DEMO_SCENES, out, detector, progress=False)
+    build_facebank(demo_voc_source, out, detector, progress=False)
     return out
 
 
@@ -53,9 +50,9 @@ def synthetic_bank(tmp_path_factory, detector) -> Path:
     return out
 
 
-def test_the_bank_holds_every_labelled_face_with_the_detectors_box(demo_bank):
+def test_the_bank_holds_every_labelled_face_with_the_detectors_box(demo_bank, demo_voc_source):
     bank = FaceBank(demo_bank)
-    labelled = sum(len(parse_voc(x)[1]) for x in (DEMO_SCENES / "annotations").glob("*.xml"))
+    labelled = sum(len(parse_voc(x)[1]) for x in (demo_voc_source / "annotations").glob("*.xml"))
     assert 0 < len(bank.faces) <= labelled
     found = [f for f in bank.faces if f.detected]
     assert len(found) >= 0.6 * len(bank.faces), "RetinaFace finds most faces of these photos"

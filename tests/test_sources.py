@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from PIL import Image
 
-from lrfp.data import DatasetError, read_manifest
+from lrfp.data import DatasetError, load_image, read_manifest
 from lrfp.sources import BuildOptions, assign_splits, build_dataset, parse_split
 
 from conftest import make_class_folders, make_voc_source
@@ -162,8 +162,10 @@ def test_the_demo_set_is_made_from_the_source_with_test_split_scenes_only(tmp_pa
     train_photo = Path(read_manifest(out / "fmd853-lr")["splits"]["train"][0]["source"]).stem
     build_demo(voc_source, out, scenes=test_photos[:2])
     for name in test_photos[:2]:
-        filename, objects = parse_voc(out / "scenes" / "annotations" / f"{name}.xml")
-        assert filename == f"{name}.jpg" and (out / "scenes" / "images" / filename).read_bytes()[:2] == b"\xff\xd8"
-        assert objects == parse_voc(voc_source / "annotations" / f"{name}.xml")[1]
+        shipped = out / "scenes" / "images" / f"{name}.jpg"
+        assert shipped.read_bytes()[:2] == b"\xff\xd8"  # a JPEG re-encode, not a copy of the source file
+        source_name, _ = parse_voc(voc_source / "annotations" / f"{name}.xml")
+        assert load_image(shipped).size == load_image(voc_source / "images" / source_name).size
+    assert not (out / "scenes" / "annotations").exists(), "the source's annotation files are not shipped"
     with pytest.raises(DatasetError, match="not in the test split"):
         build_demo(voc_source, tmp_path / "other", scenes=[train_photo])
