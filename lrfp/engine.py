@@ -276,11 +276,15 @@ def run_dir(cfg: TrainConfig) -> Path:
     return Path(cfg.out) / cfg.run_id
 
 
+def with_defaults(config: dict) -> dict:
+    """A recorded config with every setting added to TrainConfig after it was written at its default,
+    so older runs stay resumable and comparable."""
+    return {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING} | config
+
+
 def _comparable(config: dict) -> dict:
-    """The settings a resumed run must share with its start. A setting added to TrainConfig after a
-    run started counts as its default, so older runs stay resumable."""
-    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
-    config = defaults | config
+    """The settings a resumed run must share with its start."""
+    config = with_defaults(config)
     changeable = RESUMABLE_CHANGES - ({"epochs"} if config.get("recipe") == "production" else set())
     return {k: v for k, v in config.items() if k not in changeable}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .data import SPLITS, BadImageError, DatasetError, load_image
+from .data import SPLITS, BadImageError, DatasetError
 from .records import file_sha256, read_json, write_json_atomic
 from .sources import (
     INCORRECT_CLASS,
@@ -29,7 +29,6 @@ from .sources import (
     BuildOptions,
     assign_splits,
     group_sources,
-    parse_voc,
 )
 
 FORMAT = "lrfp-facebank"
@@ -50,10 +49,9 @@ class Face:
 
 def _split_of_photos(source: Path, faces_by_photo: dict[str, list[tuple[str, int]]], opts: BuildOptions) -> dict[str, tuple[str, str]]:
     """Photo -> (group, split), computed as `lrfp data build` computes it for the default build."""
-    paper = {p: fs for p, fs in faces_by_photo.items() if any(label in PAPER_CLASSES and px >= opts.min_face for label, px in fs)}
     group_of = group_sources(source, sorted(faces_by_photo), source / NEAR_DUPLICATES_FILE)
     counts: dict[str, Counter] = defaultdict(Counter)
-    for photo, fs in paper.items():
+    for photo, fs in faces_by_photo.items():
         for label, px in fs:
             if label in PAPER_CLASSES and px >= opts.min_face:
                 counts[group_of[photo]][label] += 1
@@ -64,8 +62,7 @@ def _split_of_photos(source: Path, faces_by_photo: dict[str, list[tuple[str, int
 
 def build_facebank(source: Path, out: Path, detector, min_face: int = 8, progress: bool = True) -> dict:
     """Read every VOC file of SOURCE, run the detector on each photo, write the bank to OUT (JSON)."""
-    from .scene import WORKING_SIDE
-    from .scene_bench import annotated_width, match
+    from .scene_bench import match, read_labelled_photo
 
     source, out = Path(source), Path(out)
     xml_files = sorted((source / "annotations").glob("*.xml"))
@@ -77,19 +74,16 @@ def build_facebank(source: Path, out: Path, detector, min_face: int = 8, progres
     skipped = []
     for xml_path in tqdm(xml_files, desc="detecting", unit="photo", disable=None if progress else True):
         try:
-            filename, objects = parse_voc(xml_path)
-            image = load_image(source / "images" / filename, max_side=WORKING_SIDE)
+            labelled_photo = read_labelled_photo(xml_path)
         except (ValueError, BadImageError) as exc:
             skipped.append(str(exc))
             continue
-        photo = f"images/{filename}"
-        scale = image.width / annotated_width(xml_path, image.width)
-        boxes = [tuple(v * scale for v in box) for _, box in objects]
-        found = [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(image)]
-        pairing = match(boxes, found)
-        labelled[photo] = objects
+        photo, scale = f"images/{labelled_photo.filename}", labelled_photo.scale
+        found = [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(labelled_photo.image)]
+        pairing = match(labelled_photo.boxes, found)
+        labelled[photo] = labelled_photo.objects
         detected[photo] = [tuple(round(v / scale) for v in found[pairing[i]]) if i in pairing else None
-                           for i in range(len(objects))]  # fmt: skip
+                           for i in range(len(labelled_photo.objects))]  # fmt: skip
     sizes = {p: [(label, min(b[2] - b[0], b[3] - b[1])) for label, b in objs] for p, objs in labelled.items()}
     split_of = _split_of_photos(source, sizes, opts)
     faces = []

@@ -8,6 +8,7 @@ The test photos are used by neither: they report, they never choose.
 """
 from __future__ import annotations
 
+import copy
 import statistics
 from dataclasses import replace
 from pathlib import Path
@@ -29,13 +30,12 @@ def evaluate_faces(classifier, bank: FaceBank, faces: list[Face]) -> dict:
 
     faces = [f for f in faces if f.label in classifier.classes]
     size = classifier.input_size
-    views = {
-        "label": FaceBankDataset(bank, faces, classifier.classes, "label", eval_transform(size)),
-        f"label_{SHRUNK_PX}px": FaceBankDataset(bank, faces, classifier.classes, "label", eval_transform(size, SHRUNK_PX)),
-        "detector": FaceBankDataset(bank, faces, classifier.classes, "detector", eval_transform(size)),
-    }
+    labelled = FaceBankDataset(bank, faces, classifier.classes, "label", eval_transform(size))
+    shrunk = copy.copy(labelled)  # the same crops, read once, under another transform
+    shrunk.transform = eval_transform(size, SHRUNK_PX)
+    detector = FaceBankDataset(bank, faces, classifier.classes, "detector", eval_transform(size))
     out = {}
-    for name, dataset in views.items():
+    for name, dataset in zip(VIEWS, (labelled, shrunk, detector)):
         targets, probs, _ = predict_batches(classifier, eval_loader(dataset, 128))
         y_true, y_pred = targets.numpy(), probs.argmax(1).numpy() if len(targets) else np.zeros(0, dtype=int)
         result = classification_metrics(y_true, probs.numpy(), classifier.classes)

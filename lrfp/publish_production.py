@@ -75,10 +75,12 @@ def _inside(cv_path: Path, results_dir: Path) -> str:
 
 
 def _same_configuration(cv_config: dict, run_config: dict) -> bool:
+    from .engine import with_defaults
+
     keys = ("model", "pretrained", "input_size", "epochs", "lr", "batch_size", "seed", "include_incorrect", "data",
             "class_weights")
-    defaults = {"class_weights": "inverse"}  # records written before the setting existed
-    return all(cv_config.get(k, defaults.get(k)) == run_config.get(k, defaults.get(k)) for k in keys)
+    cv_config, run_config = with_defaults(cv_config), with_defaults(run_config)
+    return all(cv_config[k] == run_config[k] for k in keys)
 
 
 def choose_production_default(index: dict) -> None:

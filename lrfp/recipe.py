@@ -72,11 +72,11 @@ class FaceBankDataset(torch.utils.data.Dataset):
         self.faces, self.classes, self.boxes, self.transform = faces, list(classes), boxes, transform
         self.targets = [self.classes.index(f.label) for f in faces]
         self.samples = faces  # engine.evaluate reads face sizes from .samples
-        self._contexts: list[tuple[Image.Image, tuple[int, int]]] = []
         by_photo: dict[str, list[int]] = {}
         for i, f in enumerate(faces):
             by_photo.setdefault(f.photo, []).append(i)
-        self._contexts = [None] * len(faces)
+        # per face: its surroundings as a small image, and that region's offset in the photo
+        self._contexts: list[tuple[Image.Image, tuple[int, int]]] = [None] * len(faces)
         for photo, members in by_photo.items():
             image = load_image(bank.source / photo)
             for i in members:

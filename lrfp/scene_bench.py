@@ -16,7 +16,10 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from tqdm import tqdm
 
@@ -24,7 +27,7 @@ from .data import DatasetError, load_image, read_manifest
 from .inference import TOO_SMALL
 from .metrics import wilson_interval
 from .scene import WORKING_SIDE, analyze
-from .sources import parse_voc
+from .sources import read_voc
 
 IOU_MATCH = 0.3
 SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, 10**9))
@@ -63,6 +66,28 @@ def photos_of(source: Path, data: Path | None = None, split: str = "test") -> li
     return [x for x in xml_files if x.stem in wanted]
 
 
+@dataclass
+class LabelledPhoto:
+    """One annotated photo, read as the app reads an upload (at most WORKING_SIDE px)."""
+
+    filename: str
+    objects: list  # (class, box) in the pixels the boxes were drawn on
+    image: Image.Image
+    scale: float  # image pixels per annotation pixel
+
+    @property
+    def boxes(self) -> list[tuple[float, float, float, float]]:
+        """The labelled boxes in the image's pixels."""
+        return [tuple(v * self.scale for v in box) for _, box in self.objects]
+
+
+def read_labelled_photo(xml_path: Path) -> LabelledPhoto:
+    """A VOC file (parsed once) and its photo; ValueError or BadImageError naming what is wrong."""
+    filename, objects, width = read_voc(xml_path)
+    image = load_image(xml_path.parent.parent / "images" / filename, max_side=WORKING_SIDE)
+    return LabelledPhoto(filename, objects, image, image.width / (width or image.width))
+
+
 def scene_benchmark(xml_files: list[Path], classifier, detector, progress: bool = True) -> dict:
     """Run the pipeline on each annotated photo and score it (see the module's matching rule)."""
     classes = list(classifier.classes)
@@ -71,12 +96,10 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, progress: bool 
     end_to_end = unmatched = labelled = 0
     ms = []
     for xml_path in tqdm(xml_files, desc="photos", unit="photo", disable=None if progress else True):
-        filename, objects = parse_voc(xml_path)
-        image = load_image(xml_path.parent.parent / "images" / filename, max_side=WORKING_SIDE)
-        scale = image.width / annotated_width(xml_path, image.width)
-        boxes = [tuple(v * scale for v in box) for _, box in objects]
+        photo = read_labelled_photo(xml_path)
+        objects, boxes, scale = photo.objects, photo.boxes, photo.scale
         t0 = time.perf_counter()
-        result = analyze(image, classifier, detector, "scene")
+        result = analyze(photo.image, classifier, detector, "scene")
         ms.append((time.perf_counter() - t0) * 1000)
         faces = [(f.box.x0, f.box.y0, f.box.x1, f.box.y1) for f in result.faces]
         pairing = match(boxes, faces)
@@ -97,14 +120,6 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, progress: bool 
                     end_to_end += got == label
     return summarize(classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_end, labelled, unmatched,
                      len(xml_files), ms)  # fmt: skip
-
-
-def annotated_width(xml_path: Path, fallback: int) -> int:
-    """The image width the boxes were drawn on (VOC <size>), so boxes scale with a reduced image."""
-    import xml.etree.ElementTree as ET
-
-    width = ET.parse(xml_path).getroot().findtext("size/width")
-    return int(width) if width and width.strip().isdigit() and int(width) > 0 else fallback
 
 
 def summarize(classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_end, labelled, unmatched, photos, ms) -> dict:

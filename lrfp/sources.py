@@ -98,6 +98,12 @@ def _warn(msg: str) -> None:
 
 def parse_voc(xml_path: Path) -> tuple[str, list[tuple[str, tuple[int, int, int, int]]]]:
     """(image file name, [(class, box)]) of one PASCAL VOC file; ValueError naming the file if bad."""
+    filename, objects, _ = read_voc(xml_path)
+    return filename, objects
+
+
+def read_voc(xml_path: Path) -> tuple[str, list[tuple[str, tuple[int, int, int, int]]], int | None]:
+    """parse_voc's answer plus the image width the boxes were drawn on (VOC <size>; None if absent)."""
     try:
         root = ET.parse(xml_path).getroot()
         filename = (root.findtext("filename") or f"{xml_path.stem}.png").strip()
@@ -106,9 +112,10 @@ def parse_voc(xml_path: Path) -> tuple[str, list[tuple[str, tuple[int, int, int,
             bb = obj.find("bndbox")
             box = tuple(int(round(float(bb.findtext(k)))) for k in ("xmin", "ymin", "xmax", "ymax"))
             objects.append((obj.findtext("name").strip(), box))
-        return filename, objects
     except (ET.ParseError, AttributeError, TypeError, ValueError) as exc:
         raise ValueError(f"{xml_path}: not a readable PASCAL VOC annotation ({exc})") from exc
+    width = (root.findtext("size/width") or "").strip()
+    return filename, objects, int(width) if width.isdigit() and int(width) > 0 else None
 
 
 def _crop(image: Image.Image, box, margin: float) -> Image.Image:
