@@ -318,6 +318,14 @@ def _add_device(parser) -> None:
                         help="auto: a CUDA GPU when torch sees one, else the CPU")  # fmt: skip
 
 
+def _add_production_options(parser) -> None:
+    """The production recipe's options that `train` and `cv` share."""
+    parser.add_argument("--folds", type=int, default=5, help="number of cross-validation folds (5)")
+    parser.add_argument("--include-incorrect", action="store_true", help="production: also learn mask_weared_incorrect")
+    parser.add_argument("--class-weights", choices=("inverse", "sqrt"), default="inverse",
+                        help="production: weigh classes by 1/share (inverse) or 1/sqrt(share)")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lrfp", description="Face-mask classification for low-resolution faces.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -358,10 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--recipe", choices=("paper", "production"), default="paper",
                        help="paper: the thesis protocol; production: all faces, detector-like crops, heavy augmentation")
     train.add_argument("--fold", type=int, help="production: hold out this cross-validation fold (0-based) as validation")
-    train.add_argument("--folds", type=int, default=5, help="number of cross-validation folds (5)")
-    train.add_argument("--include-incorrect", action="store_true", help="production: also learn mask_weared_incorrect")
-    train.add_argument("--class-weights", choices=("inverse", "sqrt"), default="inverse",
-                       help="production: weigh classes by 1/share (inverse) or 1/sqrt(share)")
+    _add_production_options(train)
     _add_device(train)
     train.add_argument("--epochs", type=int, default=80)
     train.add_argument("--milestones", type=_int_list, default=(30, 50, 80),
@@ -426,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--model", help="checkpoint path or a name in weights/ (default: the default model)")
     sb.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     sb.add_argument("--min-score", type=float, default=0.5, help="face detector confidence threshold (0.5)")
-    sb.add_argument("--detector-scale", type=float, help="resize photos by this factor for the detector (default 2)")
+    sb.add_argument("--detector-scale", type=float, help="resize photos by this factor for the detector (default: the app's)")
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     sb.add_argument("--no-progress", action="store_true")
     _add_device(sb)
@@ -442,9 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--input-size", type=int, help="px; default 64 for model3, 224 otherwise")
     cv.add_argument("--seed", type=int, default=0)
     cv.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
-    cv.add_argument("--folds", type=int, default=5)
-    cv.add_argument("--include-incorrect", action="store_true")
-    cv.add_argument("--class-weights", choices=("inverse", "sqrt"), default="inverse")
+    _add_production_options(cv)
     _add_device(cv)
     cv.add_argument("--out", default="runs/cv", help="runs folder for the fold runs (runs/cv); finished folds are reused")
     cv.add_argument("--json-out", help="record path (default results/production/cv/<config>.json)")
