@@ -38,7 +38,7 @@ def show(data: bytes, name: str) -> None:
         return
     st.markdown(scene_summary(name, result))
     left, right = st.columns([3, 2])
-    left.image(annotate(image, result, numbered=True, min_long_side=1400), use_container_width=True,
+    left.image(annotate(image, result, numbered=True, min_long_side=1400), width="stretch",
                caption=f"{image.width}x{image.height} px · {legend(classifier)}")  # fmt: skip
     if result.faces:
         right.table(face_rows(result))

@@ -24,7 +24,7 @@ with st.spinner("Loading the model and the face detector…"):  # also warms the
     classifier, detector = selected_classifier(), get_detector()
 if examples and classifier is not None and detector is not None:
     image, result = analyze_upload(examples[0].read_bytes(), examples[0].name, classifier, detector, "scene")
-    st.image(annotate(image, result, min_long_side=1400), use_container_width=True,
+    st.image(annotate(image, result, min_long_side=1400), width="stretch",
              caption=f"An example street photo from the test split, as the Classify page reads it with "
                      f"{classifier.name}: {legend(classifier)}")  # fmt: skip
     st.caption(scene_summary(examples[0].name, result))

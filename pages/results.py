@@ -19,7 +19,7 @@ st.caption(f"{len(summary)} rows from {len(records)} runs, each evaluated on the
            "0.48 points, and the 95 % intervals (Wilson) show which differences this test split can resolve.")  # fmt: skip
 
 st.subheader("Ours beside the paper, experiment by experiment")
-st.plotly_chart(charts.ours_vs_paper(summary), use_container_width=True)
+st.plotly_chart(charts.ours_vs_paper(summary), width="stretch")
 if summary["deviation"].fillna("").str.len().any():
     st.caption("Deviations from the paper's setup are listed in the table below: on the CPU the 224 px experiments "
                "ran at 64 px (VGG-16 at 32 px), and VGG-16, ResNet18 and AlexNet trained from scratch because their "
@@ -29,13 +29,13 @@ left, right = st.columns(2)
 left.subheader("Best configurations")
 left.caption("Each configuration at its best milestone on test, a choice that flatters every row equally. "
              "Overlapping intervals: the test split cannot rank them.")  # fmt: skip
-left.plotly_chart(charts.ranking(summary, paper["accuracy"]), use_container_width=True)
+left.plotly_chart(charts.ranking(summary, paper["accuracy"]), width="stretch")
 right.subheader("Accuracy by face size")
 right.caption("The same rows, split by the face's shorter side in the source photo.")
-right.plotly_chart(charts.face_size_heatmap(summary), use_container_width=True)
+right.plotly_chart(charts.face_size_heatmap(summary), width="stretch")
 
 st.subheader("Every row")
-st.dataframe(charts.results_table(summary), hide_index=True, use_container_width=True,
+st.dataframe(charts.results_table(summary), hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.2f", width="small") for c in
                             ("Accuracy (%)", "Paper acc. (%)")}
              | {c: st.column_config.NumberColumn(format="%.4f", width="small") for c in ("Loss", "Paper loss")}
@@ -48,14 +48,14 @@ if cv_reports:
                "(grouped by photo) and scored on the fold it did not see. Balanced accuracy (%), mean ± sd over the "
                "folds; the score is the mean of the labelled and the detector crops. The app's default is the best "
                "score: the test photos choose nothing.")  # fmt: skip
-    st.dataframe(charts.cv_table(cv_reports), hide_index=True, use_container_width=True)
+    st.dataframe(charts.cv_table(cv_reports), hide_index=True, width="stretch")
 else:
     st.caption("No cross-validation yet: `lrfp facebank build`, then `lrfp cv` (see the README).")
 if face_reports:
     st.caption("`lrfp faces-eval` on every face of the test photos: balanced accuracy (%) with its 95 % interval "
                "(bootstrap), on the labelled box, on the labelled box shrunk to 16 px, and on RetinaFace's box for "
                "the face (what the app classifies; faces the detector misses are not in that column).")  # fmt: skip
-    st.dataframe(charts.faces_table(face_reports), hide_index=True, use_container_width=True)
+    st.dataframe(charts.faces_table(face_reports), hide_index=True, width="stretch")
 
 st.subheader("Whole photos: detector and classifier together")
 scenes = load_scene_reports()
@@ -65,7 +65,7 @@ if scenes:
                "when the found face gets its label. Faces labelled 'mask worn incorrectly' count only for the "
                "three-class model (hence its larger face count).")  # fmt: skip
     table = charts.scene_table(scenes)
-    st.dataframe(table, hide_index=True, use_container_width=True,
+    st.dataframe(table, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.1f")
                                 for c in table.columns if "(%)" in c or "/ photo" in c})  # fmt: skip
 else:
@@ -76,7 +76,7 @@ reports = load_resolution_reports()
 if reports:
     st.caption("Test faces shrunk so their shorter side is N px, then resized to each model's input "
                "(`lrfp resolution`). Dotted lines: accuracy at native size.")  # fmt: skip
-    st.plotly_chart(charts.resolution_curves(reports), use_container_width=True)
+    st.plotly_chart(charts.resolution_curves(reports), width="stretch")
 else:
     st.caption("No resolution study yet: `lrfp resolution --model NAME --data data/fmd853-lr`.")
 
@@ -88,9 +88,9 @@ run_id = st.selectbox("Run", run_ids, index=run_ids.index(default) if default in
 record = records[run_id]
 st.caption(f"Command: `{record['command']}` · {record['environment']['cpu']} · "
            f"{record.get('seconds_per_epoch', 0):.1f} s per epoch")  # fmt: skip
-st.plotly_chart(charts.training_curves(record), use_container_width=True)
+st.plotly_chart(charts.training_curves(record), width="stretch")
 cols = st.columns(len(record["milestones"]) or 1)
 for col, (epoch, result) in zip(cols, sorted(record["milestones"].items(), key=lambda kv: int(kv[0]))):
     test = result["test"]
     col.plotly_chart(charts.confusion_heatmap(test["confusion_matrix"], test["classes"],
-                                              f"epoch {epoch}: {test['accuracy']:.2%}"), use_container_width=True)  # fmt: skip
+                                              f"epoch {epoch}: {test['accuracy']:.2%}"), width="stretch")  # fmt: skip

@@ -1,4 +1,5 @@
 """Every dashboard page through streamlit.testing.v1.AppTest: with data, without data, without weights."""
+import logging
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,26 @@ def without_dataset(monkeypatch, tmp_path):
 def test_every_page_runs_with_a_dataset(with_dataset, page):
     at = run_page(page)
     assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_uses_a_deprecated_streamlit_api(with_dataset, page):
+    # Streamlit logs each deprecation through this logger (and only sometimes shows it in the page)
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    handler = Keep(logging.WARNING)
+    logger = logging.getLogger("streamlit.deprecation_util")
+    logger.addHandler(handler)
+    try:
+        at = run_page(page)
+    finally:
+        logger.removeHandler(handler)
+    assert not at.exception, at.exception
+    assert not records, records
 
 
 @pytest.mark.parametrize("page", PAGES)
