@@ -6,6 +6,8 @@ Read-only project files (weights/, results/, the demo set):
 3. else the copies installed inside the package by `pip install .` (lrfp/shipped/).
 Writable folders (runs/, data/) default to the project root, or to the current folder when lrfp
 runs from an installed package; LRFP_RUNS, LRFP_DATA and LRFP_SOURCE override them.
+The dashboard's pages/ and Streamlit settings (.streamlit/config.toml) come with the code: the
+checkout's when lrfp runs from one, else the installed copies (LRFP_HOME does not move them).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ def _project_root() -> Path | None:
 
 
 PROJECT_ROOT = _project_root()
+_CHECKOUT = _checkout_root()
 _FILES = PROJECT_ROOT if PROJECT_ROOT is not None else SHIPPED
 _WORK = PROJECT_ROOT if PROJECT_ROOT is not None else Path.cwd()
 
@@ -41,6 +44,11 @@ RESULTS_DIR = _FILES / "results"
 DEMO_DIR = _FILES / "demo"
 README = PROJECT_ROOT / "README.md" if PROJECT_ROOT is not None else None
 RUNS_DIR = Path(os.environ.get("LRFP_RUNS", _WORK / "runs"))
+
+IMPORT_ROOT = _PACKAGE.parent  # the folder this lrfp is imported from (a checkout or site-packages)
+PAGES_DIR = _CHECKOUT / "pages" if _CHECKOUT is not None else SHIPPED / "pages"
+STREAMLIT_CONFIG = (_CHECKOUT / ".streamlit" if _CHECKOUT is not None else SHIPPED / "streamlit") / "config.toml"
+APP_ENTRY = _PACKAGE / "app" / "serve" / "main.py"  # what `lrfp app` hands to `streamlit run`
 
 
 def _built_or_demo(built: Path, demo: Path, marker: str) -> Path:

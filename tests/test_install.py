@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import pkgutil
+import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -69,6 +74,115 @@ def test_a_non_editable_install_finds_the_shipped_weights_from_any_folder(instal
     label = out.stdout.split("\t")[1]
     assert label in ("with_mask", "without_mask")
     assert "warning" not in out.stderr  # the shipped ONNX graph serves it: nothing exported, no fallback
+
+
+def test_the_wheel_ships_the_dashboard(installed_package):
+    """The pages, the script `lrfp app` serves and the Streamlit settings, as the wheel installed them."""
+    package = installed_package / "lrfp"
+    pages = sorted(p.name for p in (package / "shipped" / "pages").glob("*.py"))
+    assert pages == sorted(p.name for p in (ROOT / "pages").glob("*.py"))
+    # Streamlit puts the entry script's folder first on sys.path: nothing there may shadow a top-level name
+    assert sorted(p.name for p in (package / "app" / "serve").iterdir() if p.name != "__pycache__") == ["__init__.py",
+                                                                                                      "main.py"]
+    config = package / "shipped" / "streamlit" / "config.toml"
+    assert config.read_text() == (ROOT / ".streamlit" / "config.toml").read_text()
+    where = run_installed(installed_package, installed_package, "-c", "import lrfp.paths as p; "
+                          "print(p.APP_ENTRY, p.PAGES_DIR, p.STREAMLIT_CONFIG, sep='\\n')")  # fmt: skip
+    assert where.stdout.split() == [str(package / "app" / "serve" / "main.py"), str(package / "shipped" / "pages"),
+                                    str(config)], where.stdout + where.stderr  # fmt: skip
+
+
+def test_the_streamlit_settings_become_flags():
+    from lrfp.cli import streamlit_flags
+
+    settings = {"server": {"headless": True, "maxUploadSize": 20, "folderWatchBlacklist": ["a", "b"]},
+                "theme": {"sidebar": {"primaryColor": "#ff0000"}}}  # fmt: skip
+    assert streamlit_flags(settings) == ["--server.headless=true", "--server.maxUploadSize=20",
+                                         "--server.folderWatchBlacklist=a", "--server.folderWatchBlacklist=b",
+                                         "--theme.sidebar.primaryColor=#ff0000"]  # fmt: skip
+
+
+def test_lrfp_app_rejects_a_broken_settings_file_and_other_commands_unknown_options(monkeypatch, tmp_path, capsys):
+    from lrfp.cli import main
+
+    bad = tmp_path / "config.toml"
+    bad.write_text("[server\n")
+    monkeypatch.setattr("lrfp.paths.STREAMLIT_CONFIG", bad)
+    assert main(["app"]) == 2
+    assert capsys.readouterr().err.startswith(f"lrfp: error: {bad}: ")
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", "--server.port=1"])
+    assert exit_.value.code == 2 and "unrecognized arguments: --server.port=1" in capsys.readouterr().err
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_lrfp_app_serves_the_installed_dashboard_from_another_folder(installed_package, tmp_path):
+    """`lrfp app` from a folder holding another lrfp (as a clone does): command and server import the installed one."""
+    (tmp_path / "lrfp").mkdir()
+    (tmp_path / "lrfp" / "__init__.py").write_text("raise ImportError('the lrfp of the current folder was imported')\n")
+    command = installed_package / "bin" / "lrfp"
+    assert command.is_file(), "pip installed no `lrfp` command"
+    port, log = free_port(), tmp_path / "server.log"
+    # PYTHONVERBOSE: Python logs the file of every module it imports, lrfp's included
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LRFP_", "STREAMLIT_"))} | {
+        "PYTHONPATH": str(installed_package), "PYTHONVERBOSE": "1"}
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(command), "app", "--port", str(port), "--address", "127.0.0.1"], cwd=tmp_path,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"lrfp app did not answer on {url} (exit code {proc.poll()}):\n" + log.read_text()[-3000:])
+        cmdline = Path(f"/proc/{proc.pid}/cmdline")
+        if cmdline.is_file():  # the command became the server (exec), which runs the installed entry script
+            assert str(installed_package / "lrfp" / "app" / "serve" / "main.py") in cmdline.read_text()
+        chromium = shutil.which("chromium")
+        visited = bool(chromium and importlib.util.find_spec("playwright"))
+        if visited:  # the page itself, as a visitor sees it (Debian's chromium driven by Playwright)
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+                try:
+                    page = browser.new_page()
+                    page.goto(url, timeout=60_000)
+                    title = page.get_by_role("heading", name="Face masks at low resolution")
+                    title.or_(page.locator('[data-testid="stException"]')).first.wait_for(timeout=90_000)
+                    busy = '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
+                    deadline, calm = time.time() + 90, 0
+                    while time.time() < deadline and calm < 2:  # until the script run is over
+                        calm = calm + 1 if page.locator(busy).count() == 0 else 0
+                        time.sleep(0.5)
+                    assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:3000]
+                    assert title.count() == 1
+                    assert "Dataset" in page.locator('[data-testid="stSidebar"]').inner_text()
+                finally:
+                    browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, text[text.find("Traceback"):][:3000]
+    imported = set(re.findall(r"/[^\s']*/lrfp/[^\s']*\.pyc?", text))
+    assert imported and all(p.startswith(str(installed_package)) for p in imported), sorted(imported)
+    if visited:  # the server ran the installed pages
+        assert str(installed_package / "lrfp" / "app" / "navigation.py") in imported
 
 
 def test_lrfp_home_must_be_a_folder(installed_package, tmp_path):

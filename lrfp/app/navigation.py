@@ -1,0 +1,28 @@
+"""The dashboard's frame: page settings, the page list and the sidebar model picker.
+
+Run by the checkout's app.py (`streamlit run app.py`) and by the installed entry script that
+`lrfp app` serves; each passes the pages/ folder that belongs to it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from .ui import model_picker
+
+
+def main(pages_dir: Path) -> None:
+    st.set_page_config(page_title="lrfp: face masks at low resolution", page_icon="😷", layout="wide")
+    pages_dir = Path(pages_dir).resolve()  # absolute: st.Page takes it as is, wherever the main script is
+    pages = [
+        st.Page(pages_dir / "overview.py", title="Overview", icon=":material/home:", default=True),
+        st.Page(pages_dir / "dataset.py", title="Dataset", icon=":material/photo_library:"),
+        st.Page(pages_dir / "results.py", title="Results", icon=":material/bar_chart:"),
+        st.Page(pages_dir / "classify.py", title="Classify", icon=":material/search:"),
+        st.Page(pages_dir / "train.py", title="Train", icon=":material/model_training:"),
+    ]
+    navigation = st.navigation(pages)
+    st.sidebar.caption("The model below is used by the Classify page.")
+    model_picker()
+    navigation.run()
