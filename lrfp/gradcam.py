@@ -28,23 +28,26 @@ def gradcam(classifier: Classifier, image: Image.Image, target: int | None = Non
         saved["act"] = output.clone()  # a copy: the in-place ReLU that follows must not touch it
         output.register_hook(lambda grad: saved.__setitem__("grad", grad))
 
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU) and m.inplace]
-    hooks = [layer.register_forward_hook(keep)]
     x = classifier.transform(image.convert("RGB")).unsqueeze(0).to(classifier.device)
-    try:
-        for m in relus:  # in-place ReLU would overwrite the hooked conv output before backward
-            m.inplace = False
-        with classifier._lock, torch.enable_grad():
+    # The model is shared by every session of a server (st.cache_resource): hooks, the in-place flags and
+    # gradients are module state, so one explanation at a time holds the model, start to finish.
+    with classifier._lock:
+        relus = [m for m in model.modules() if isinstance(m, nn.ReLU) and m.inplace]
+        hooks = [layer.register_forward_hook(keep)]
+        try:
+            for m in relus:  # in-place ReLU would overwrite the hooked conv output before backward
+                m.inplace = False
+            with torch.enable_grad():
+                model.zero_grad(set_to_none=True)
+                logits = model(x.requires_grad_(True))
+                target = int(logits.argmax(1)) if target is None else target
+                logits[0, target].backward()
+        finally:
+            for m in relus:
+                m.inplace = True
+            for h in hooks:
+                h.remove()
             model.zero_grad(set_to_none=True)
-            logits = model(x.requires_grad_(True))
-            target = int(logits.argmax(1)) if target is None else target
-            logits[0, target].backward()
-    finally:
-        for m in relus:
-            m.inplace = True
-        for h in hooks:
-            h.remove()
-        model.zero_grad(set_to_none=True)
     weights = saved["grad"].mean(dim=(2, 3), keepdim=True)
     cam = torch.relu((weights * saved["act"]).sum(1, keepdim=True))
     cam = nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]

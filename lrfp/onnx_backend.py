@@ -133,8 +133,10 @@ class OnnxSession:
         import onnxruntime as ort
 
         self.path = Path(path)
+        options = ort.SessionOptions()
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # see detect.py
         try:
-            self.session = ort.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CheckpointError(f"{self.path}: not a loadable ONNX model ({first})") from exc

@@ -27,6 +27,9 @@ WORKING_SIDE = MAX_SIDE
 # Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
 # while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up.
 UPLOAD_SLOTS = threading.BoundedSemaphore(int(os.environ.get("LRFP_UPLOAD_SLOTS", "1")))
+# Files one upload may hold: the server keeps every file of a session's uploader in memory, so a
+# batch over this is refused whole (and dropped at once) rather than analysed in part.
+MAX_UPLOAD_FILES = int(os.environ.get("LRFP_MAX_UPLOAD_FILES", "10"))
 INCORRECT = "mask_weared_incorrect"  # the third class, as the source annotations spell it
 COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), INCORRECT: (245, 140, 0), TOO_SMALL: (150, 150, 150)}
 # how a label reads on screen and in tags
@@ -122,18 +125,22 @@ def _release_freed_memory() -> None:
 
 
 def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, numbered: bool = False,
-             min_long_side: int = 0) -> Image.Image:
+             min_long_side: int = 0, max_long_side: int = 0) -> Image.Image:
     """A copy of the image with each face boxed in its class colour and tagged.
 
     The tag is the face's label and probability, or with `numbered` its number (1, 2, … as in
     the page's table), placed outside the box: above it, or below where the box touches the top.
-    `min_long_side` enlarges a small photo first so boxes and tags stay readable on screen; tags
+    `min_long_side` enlarges a small photo first so boxes and tags stay readable on screen, and
+    `max_long_side` shrinks a big one to what a screen shows (the analysis used every pixel); tags
     and lines are sized to the image.
     """
     out = image.convert("RGB")  # a new image even when it is RGB already: the caller's stays as it was
-    if min_long_side and max(out.size) < min_long_side:
-        factor = min_long_side / max(out.size)
-        out = out.resize((round(out.width * factor), round(out.height * factor)), Image.Resampling.LANCZOS)
+    side = max(out.size)
+    target = min_long_side if min_long_side and side < min_long_side else max_long_side if max_long_side and side > max_long_side else 0
+    if target:
+        factor = target / side
+        out = out.resize((round(out.width * factor), round(out.height * factor)), Image.Resampling.LANCZOS,
+                         reducing_gap=2.0)  # fmt: skip
     factor = out.width / max(1, image.width)
     draw = ImageDraw.Draw(out)
     long_side = max(out.size)

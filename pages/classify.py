@@ -5,8 +5,8 @@ from lrfp.gradcam import colour_scale, explain_faces
 from lrfp.app.live import FrameProcessor
 from lrfp.app.catalog import list_examples
 from lrfp.data import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
-from lrfp.scene import MODES, WORKING_SIDE, analyze_upload, annotate, label_text
-from lrfp.app.ui import (BadImageError, legend, ensure_navigation, face_rows, get_classifier, get_detector, live_webcam,
+from lrfp.scene import MAX_UPLOAD_FILES, MODES, WORKING_SIDE, label_text
+from lrfp.app.ui import (BadImageError, analyse, drawn, legend, ensure_navigation, face_rows, get_classifier, get_detector, live_webcam,
                          scene_summary, selected_classifier)
 
 ensure_navigation()
@@ -32,13 +32,13 @@ mode = st.radio("Treat images as", MODES, horizontal=True,
 def show(data: bytes, name: str) -> None:
     try:
         with st.spinner(f"Analysing {name} ({len(data) / 1e6:.1f} MB)…"):
-            image, result = analyze_upload(data, name, classifier, detector, mode if detector else "face")
+            image, result = analyse(data, name, classifier, detector, mode)
     except BadImageError as exc:
         st.error(f"{name} was not processed: {exc}")
         return
     st.markdown(scene_summary(name, result))
     left, right = st.columns([3, 2])
-    left.image(annotate(image, result, numbered=True, min_long_side=1400), width="stretch",
+    left.image(drawn(data, name, classifier, detector, mode, numbered=True), width="stretch",
                caption=f"{image.width}x{image.height} px · {legend(classifier)}")  # fmt: skip
     if result.faces:
         right.table(face_rows(result))
@@ -63,9 +63,20 @@ with example_tab:
         st.caption("No example photos are installed (demo/scenes).")
 
 with upload_tab:
-    files = st.file_uploader(f"Images ({', '.join(ACCEPTED_FORMATS)}; up to {MAX_PIXELS // 1_000_000} megapixels, "
-                             f"shown and analysed at {WORKING_SIDE} px at most)",
-                             type=[s.lstrip(".") for s in IMAGE_SUFFIXES], accept_multiple_files=True)  # fmt: skip
+    # a new key drops a refused batch from the server's memory at the end of this run
+    batch = st.session_state.setdefault("upload_batch", 0)
+    files = st.file_uploader(f"Images ({', '.join(ACCEPTED_FORMATS)}; up to {MAX_UPLOAD_FILES} at a time, "
+                             f"{MAX_PIXELS // 1_000_000} megapixels each, shown and analysed at {WORKING_SIDE} px at most)",
+                             type=[s.lstrip(".") for s in IMAGE_SUFFIXES], accept_multiple_files=True,
+                             key=f"upload-{batch}")  # fmt: skip
+    if files and len(files) > MAX_UPLOAD_FILES:
+        st.session_state["upload_batch"] = batch + 1
+        st.session_state["upload_refused"] = (f"{len(files)} files sent at once; this server analyses at most "
+                                              f"{MAX_UPLOAD_FILES} per upload. None was kept: send them in smaller "
+                                              "batches.")  # fmt: skip
+        st.rerun()
+    if "upload_refused" in st.session_state:
+        st.error(st.session_state.pop("upload_refused"))
     for uploaded in files or []:
         show(uploaded.getvalue(), uploaded.name)
 
@@ -81,12 +92,15 @@ with live_tab:
     if key not in st.session_state:
         st.session_state[key] = FrameProcessor(classifier, get_detector(scale))
     processor = st.session_state[key]
-    if live_webcam(processor):
+    ctx = live_webcam(processor)
+    # the counters refresh every second only while a camera plays: an idle tab costs the server nothing
+    playing = ctx is not None and ctx.state.playing
 
-        @st.fragment(run_every=1.0)
-        def live_stats():
-            counts = processor.last_counts
-            st.markdown(f"frames processed: {processor.frames} · {processor.fps:.1f} FPS · "
-                        f"last frame: {counts.get('faces', 0)} face(s), {counts.get('with_mask', 0)} with mask")  # fmt: skip
+    @st.fragment(run_every=1.0 if playing else None)
+    def live_stats():
+        counts = processor.last_counts
+        st.markdown(f"frames processed: {processor.frames} · {processor.fps:.1f} FPS · "
+                    f"last frame: {counts.get('faces', 0)} face(s), {counts.get('with_mask', 0)} with mask")  # fmt: skip
 
+    if playing:
         live_stats()

@@ -4,10 +4,9 @@ import streamlit as st
 from lrfp import paths
 from lrfp.app.catalog import list_examples
 from lrfp.app.charts import paper_headline
-from lrfp.app.ui import ensure_navigation, legend, get_detector, scene_summary, selected_classifier
+from lrfp.app.ui import analyse, drawn, ensure_navigation, legend, get_detector, scene_summary, selected_classifier
 from lrfp.publish import default_model, read_index
 from lrfp.results import load_records, summary_frame
-from lrfp.scene import analyze_upload, annotate
 
 ensure_navigation()
 
@@ -23,8 +22,8 @@ examples = list_examples()
 with st.spinner("Loading the model and the face detector…"):  # also warms them for the Classify page
     classifier, detector = selected_classifier(), get_detector()
 if examples and classifier is not None and detector is not None:
-    image, result = analyze_upload(examples[0].read_bytes(), examples[0].name, classifier, detector, "scene")
-    st.image(annotate(image, result, min_long_side=1400), width="stretch",
+    image, result = analyse(examples[0].read_bytes(), examples[0].name, classifier, detector, "scene")
+    st.image(drawn(examples[0].read_bytes(), examples[0].name, classifier, detector, "scene"), width="stretch",
              caption=f"An example street photo from the test split, as the Classify page reads it with "
                      f"{classifier.name}: {legend(classifier)}")  # fmt: skip
     st.caption(scene_summary(examples[0].name, result))

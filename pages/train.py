@@ -42,6 +42,7 @@ if st.button("Start training", type="primary", disabled=manifest is None):
     try:
         run_id = launch(model, str(paths.DATA_DIR), APP_RUNS, int(epochs), int(size), norm=norm,
                         pretrained="none" if REGISTRY[model].pretrained_source else None)  # fmt: skip
+        st.session_state.setdefault("my_runs", set()).add(run_id)
         st.success("Started. It runs in the background: you may close this tab.")
     except LaunchRefused as exc:
         st.warning(str(exc))
@@ -49,16 +50,24 @@ if st.button("Start training", type="primary", disabled=manifest is None):
         st.error(f"Cannot start a run: {describe_os_error(exc) or exc}")
 
 
-@st.fragment(run_every=2.0)
+runs = list_runs(APP_RUNS)
+# the panel follows progress every 2 s only while a run this visitor started is training: idle tabs cost nothing
+following = any(r["status"] == "running" and r["run_id"] in st.session_state.get("my_runs", ()) for r in runs)
+if not following and any(r["status"] == "running" for r in runs):
+    st.button("Refresh", help="Another visitor's run is training; its progress shows when you refresh")
+
+
+@st.fragment(run_every=2.0 if following else None)
 def runs_panel():
     runs = list_runs(APP_RUNS)
     if not runs:
         st.caption("No runs launched from the app yet.")
         return
     finished = {r["run_id"] for r in runs if r["status"] == "finished"}
-    if finished - st.session_state.setdefault("finished_runs", finished):
+    mine_running = any(r["status"] == "running" and r["run_id"] in st.session_state.get("my_runs", ()) for r in runs)
+    if finished - st.session_state.setdefault("finished_runs", finished) or (following and not mine_running):
         st.session_state["finished_runs"] = finished
-        st.rerun(scope="app")  # a run just finished: rebuild the sidebar's model picker with it
+        st.rerun(scope="app")  # a run just ended: rebuild the sidebar's model picker with it, stop following
     for i, run in enumerate(runs):
         done, total = run["epochs_done"], run["epochs"]
         with st.expander(f"{run['name']} · {run['status']}", expanded=i == 0 or run["status"] == "running"):

@@ -197,3 +197,92 @@ def test_a_short_run_trains_and_joins_the_model_picker(server, browser):
     page.locator('[data-testid="stSidebar"]').get_by_role("combobox").first.click()
     page.get_by_role("option", name=re.compile(r"^run: model3 · 32 px · 1 epoch")).first.wait_for(timeout=30_000)
     page.context.close()
+
+
+# --- several visitors at once: the real server, many browser sessions on loopback -------------------------
+
+
+def test_idle_tabs_make_the_server_do_nothing(server, browser):
+    # a rerun timer in an idle tab (the webcam's stats, the Train page's progress) pushes messages every
+    # second or two; with nothing to show, an idle tab receives none
+    for path, heading in (("classify", "Classify"), ("train", "Train")):
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
+        page = context.new_page()
+        received = []
+        page.on("websocket", lambda ws, received=received: ws.on("framereceived", lambda payload: received.append(1)))
+        page.goto(f"{server}/{path}")
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+        if path == "classify":
+            page.get_by_role("tab", name="Live webcam").click()
+        wait_until_idle(page)
+        time.sleep(1)
+        start = len(received)
+        time.sleep(6)
+        assert len(received) - start == 0, f"{path}: {len(received) - start} messages pushed to an idle tab in 6 s"
+        context.close()
+
+
+def test_many_visitors_at_once_grad_cam_uploads_and_training(server, browser, tmp_path):
+    # three rounds of 4 visitors switching Grad-CAM on at the same moment and 2 uploading: before the shared
+    # model was held for a whole explanation, this crashed the server for everyone
+    photos = sorted((DEMO / "scenes" / "images").glob("*.jpg"))
+    for round_ in range(3):
+        explainers = [open_page(browser, f"{server}/classify", "Classify", height=900) for _ in range(4)]
+        uploaders = [open_page(browser, f"{server}/classify", "Classify", height=900) for _ in range(2)]
+        for page in uploaders:
+            page.get_by_role("tab", name="Upload").click()
+        for page in explainers:  # as close together as one driver can click
+            page.get_by_text("Explain each face with Grad-CAM").click()
+        for page, photo in zip(uploaders, photos[round_ * 2:]):
+            page.locator('input[type="file"]').first.set_input_files(str(photo))
+        for page in explainers:
+            page.get_by_text(re.compile(r"^face 1: ")).locator("visible=true").first.wait_for(timeout=120_000)
+        for page, photo in zip(uploaders, photos[round_ * 2:]):
+            upload_panel = page.get_by_role("tabpanel", name="Upload")  # the example tab may show the same photo
+            upload_panel.get_by_text(re.compile(rf"{re.escape(photo.name)}: \d+ face\(s\)")).first.wait_for(timeout=120_000)
+        for page in explainers + uploaders:
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.context.close()
+        assert urllib.request.urlopen(f"{server}/_stcore/health", timeout=5).read() == b"ok", f"round {round_}"
+
+
+def test_simultaneous_start_clicks_start_one_run(server, browser):
+    # the served demo trains one run at a time (LRFP_MAX_APP_RUNS=1): three visitors clicking at once get
+    # one run and two refusals
+    pages = [open_page(browser, f"{server}/train", "Train", height=1200) for _ in range(3)]
+    for page in pages:
+        page.get_by_label("Epochs").fill("3")
+        page.keyboard.press("Tab")
+    for page in pages:
+        wait_until_idle(page)
+    for page in pages:
+        page.get_by_role("button", name="Start training").click()
+    started = refused = 0
+    for page in pages:
+        answer = page.get_by_text(re.compile(r"^(Started\.|\d+ run\(s\) already training)")).first
+        answer.wait_for(timeout=60_000)
+        if answer.inner_text().startswith("Started"):
+            started += 1
+        else:
+            refused += 1
+    assert (started, refused) == (1, 2)
+    pages[0].reload()
+    stop = pages[0].get_by_role("button", name="Stop this run")
+    stop.first.wait_for(timeout=30_000)
+    stop.first.click()
+    for page in pages:
+        page.context.close()
+
+
+def test_an_upload_of_too_many_files_is_refused_whole(server, browser, tmp_path):
+    names = []
+    for i in range(11):  # one more than the server's limit
+        path = tmp_path / f"face-{i}.png"
+        Image.new("RGB", (48, 48), (120 + i, 100, 90)).save(path)
+        names.append(str(path))
+    page = open_page(browser, f"{server}/classify", "Classify")
+    page.get_by_role("tab", name="Upload").click()
+    page.locator('input[type="file"]').first.set_input_files(names)
+    page.get_by_text(re.compile(r"11 files sent at once; this server analyses at most 10")).wait_for(timeout=60_000)
+    assert page.get_by_text(re.compile(r"face-\d+\.png: \d+ face")).count() == 0
+    page.context.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+import streamlit as st
 
 from ..models import REGISTRY
 from ..results import paper_table
@@ -18,6 +19,7 @@ def configuration(df: pd.DataFrame) -> pd.Series:
     return (df["model"] + " " + variant).str.strip()
 
 
+@st.cache_data(max_entries=4, show_spinner=False)  # 0.5 s to build, the same for every visitor of a results/
 def ours_vs_paper(summary: pd.DataFrame) -> go.Figure:
     """Small multiples, one panel per experiment: test accuracy (%) by epochs, ours solid with its
     95 % interval, the paper's dashed, one colour per configuration."""

@@ -14,12 +14,17 @@ import time
 import uuid
 from pathlib import Path
 
+from filelock import FileLock
+
 from ..errors import LrfpError
 from ..records import read_json, write_json_atomic
 
 LAUNCH_NAME = "launch.json"
 LOG_NAME = "train.log"
 STOPPED_NAME = "stopped"
+# held around check-and-launch: any number of sessions (threads of one server, or several servers
+# sharing the runs folder) clicking at once still start at most MAX_RUNNING runs
+LAUNCH_LOCK = ".launch.lock"
 # A served demo must not be exhaustible by its visitors: at most this many app runs train at
 # once (the rest are refused with a message), and only the newest finished ones are kept on disk.
 MAX_RUNNING = int(os.environ.get("LRFP_MAX_APP_RUNS", "1"))
@@ -37,15 +42,29 @@ def launch(model: str, data: str, out: Path, epochs: int, input_size: int, norm:
     LaunchRefused when MAX_RUNNING runs are already training; the oldest finished, failed or
     stopped runs beyond KEEP_RUNS are deleted first.
     """
-    runs = list_runs(out)
-    running = [r for r in runs if r["status"] == "running"]
-    if len(running) >= MAX_RUNNING:
-        raise LaunchRefused(f"{len(running)} run(s) already training on this server (the limit is {MAX_RUNNING}); "
-                            "wait for it to finish or stop it")  # fmt: skip
-    prune(out, KEEP_RUNS - 1)
-    run_id = f"app-{model}{'-' + norm if norm else ''}-{input_size}px-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
-    folder = Path(out) / run_id
-    folder.mkdir(parents=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out / LAUNCH_LOCK), timeout=60):
+        running = [r for r in list_runs(out) if r["status"] == "running"]
+        if len(running) >= MAX_RUNNING:
+            raise LaunchRefused(f"{len(running)} run(s) already training on this server (the limit is {MAX_RUNNING}); "
+                                "wait for it to finish or stop it")  # fmt: skip
+        prune(out, KEEP_RUNS - 1)
+        run_id = f"app-{model}{'-' + norm if norm else ''}-{input_size}px-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+        folder = out / run_id
+        folder.mkdir(parents=True)
+        cmd = train_command(model, data, out, run_id, epochs, input_size, norm, pretrained) + (extra_args or [])
+        with open(folder / LOG_NAME, "w") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # written before the lock is let go: the next launch counts this run as running
+        write_json_atomic({"run_id": run_id, "pid": proc.pid, "command": cmd, "started": time.time(),
+                           "epochs": epochs}, folder / LAUNCH_NAME)  # fmt: skip
+    return run_id
+
+
+def train_command(model: str, data: str, out: Path, run_id: str, epochs: int, input_size: int, norm: str | None,
+                  pretrained: str | None) -> list[str]:  # fmt: skip
+    """The `lrfp train` command line of one app run."""
     cmd = [sys.executable, "-m", "lrfp.cli", "train", "--model", model, "--data", str(data), "--epochs", str(epochs),
            "--milestones", str(epochs), "--input-size", str(input_size), "--out", str(out), "--run-id", run_id,
            "--no-progress"]  # fmt: skip
@@ -53,12 +72,7 @@ def launch(model: str, data: str, out: Path, epochs: int, input_size: int, norm:
         cmd += ["--norm", norm]
     if pretrained:
         cmd += ["--pretrained", pretrained]
-    cmd += extra_args or []
-    with open(folder / LOG_NAME, "w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    write_json_atomic({"run_id": run_id, "pid": proc.pid, "command": cmd, "started": time.time(),
-                       "epochs": epochs}, folder / LAUNCH_NAME)  # fmt: skip
-    return run_id
+    return cmd
 
 
 def _alive(pid: int) -> bool:

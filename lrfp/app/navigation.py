@@ -9,10 +9,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from .server_process import prepare_server_process
 from .ui import model_picker
 
 
 def main(pages_dir: Path) -> None:
+    prepare_server_process()
     st.set_page_config(page_title="lrfp: face masks at low resolution", page_icon="😷", layout="wide")
     pages_dir = Path(pages_dir).resolve()  # absolute: st.Page takes it as is, wherever the main script is
     pages = [

@@ -1,6 +1,7 @@
 """Streamlit helpers shared by the pages: cached models, the model picker, the live webcam."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import streamlit as st
@@ -13,7 +14,7 @@ from ..data import BadImageError
 from ..detect import DetectorUnavailableError, FaceDetector
 from ..inference import MIN_FACE_PX, Classifier
 from ..publish import default_model, read_index
-from ..scene import INCORRECT, SceneResult, label_text
+from ..scene import INCORRECT, SceneResult, analyze_upload, annotate, label_text
 
 MODEL_KEY = "model_path"
 
@@ -30,6 +31,43 @@ def get_detector(scale: float | None = None) -> FaceDetector | None:
         return FaceDetector(scale=scale)
     except DetectorUnavailableError:
         return None
+
+
+# Every widget click reruns a page, and each rerun asks again for the photos it shows (the example, every
+# file in the uploader). Analyses are kept by content, model and mode, so a rerun, or another visitor
+# opening the same example, costs nothing; a few recent ones only (a decoded photo is up to 12 MB).
+@st.cache_resource(max_entries=16, ttl=900, show_spinner=False)
+def analysed(data: bytes, name: str, model_path: str, mode: str, _classifier: Classifier, _detector: FaceDetector | None):
+    return analyze_upload(data, name, _classifier, _detector, mode)
+
+
+def analyse(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None, mode: str):
+    """(image, SceneResult) of an uploaded file, from the cache when the same bytes were analysed alike."""
+    return analysed(data, name, _model_key(classifier), mode if detector else "face", classifier, detector)
+
+
+def _model_key(classifier: Classifier) -> str:
+    return f"{classifier.path}:{classifier.backend}"
+
+
+# Photos are shown this many px on their longer side: small ones enlarged so boxes and tags read, big
+# ones shrunk (the analysis used every pixel), sent as JPEG (a PNG of a 2048 px photo took 0.7 s to encode).
+DISPLAY_SIDE = 1400
+
+
+@st.cache_resource(max_entries=32, ttl=900, show_spinner=False)
+def _drawn(data: bytes, name: str, model_path: str, mode: str, numbered: bool, _classifier, _detector) -> bytes:
+    image, result = analysed(data, name, model_path, mode, _classifier, _detector)
+    buffer = io.BytesIO()
+    annotate(image, result, numbered=numbered, min_long_side=DISPLAY_SIDE, max_long_side=DISPLAY_SIDE).save(
+        buffer, "JPEG", quality=90)  # fmt: skip
+    return buffer.getvalue()
+
+
+def drawn(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None, mode: str,
+          numbered: bool = False) -> bytes:  # fmt: skip
+    """The analysed photo with its boxes, as the JPEG a page shows (cached like `analyse`)."""
+    return _drawn(data, name, _model_key(classifier), mode if detector else "face", numbered, classifier, detector)
 
 
 def ensure_navigation() -> None:
@@ -118,8 +156,8 @@ def face_rows(result: SceneResult) -> list[dict]:
             for i, f in enumerate(result.faces, 1)]  # fmt: skip
 
 
-def live_webcam(processor) -> bool:
-    """The streamlit-webrtc player, its frames run through `processor`; False where it cannot run."""
+def live_webcam(processor):
+    """The streamlit-webrtc player, its frames run through `processor`; its context, or None where it cannot run."""
     from streamlit_webrtc import webrtc_streamer
 
     def on_frame(frame):  # runs in a worker thread: no st.* calls here
@@ -131,18 +169,18 @@ def live_webcam(processor) -> bool:
         servers = ice_servers()
     except ConfigError as exc:
         st.error(f"The live webcam is not configured correctly: {exc}")
-        return False
+        return None
     try:
         ctx = webrtc_streamer(key="live", video_frame_callback=on_frame, rtc_configuration={"iceServers": servers},
                               media_stream_constraints={"video": True, "audio": False}, async_processing=True)  # fmt: skip
     except AttributeError:  # streamlit.testing's stand-in runtime has no session manager for WebRTC
         st.info("The live webcam needs the real server: `streamlit run app.py`.")
-        return False
+        return None
     if ctx.state.signalling and not ctx.state.playing:
         st.warning("Connecting the webcam… If the video does not start within a few seconds, your browser cannot "
                    "reach this server over WebRTC: the server's operator can add a TURN server (LRFP_TURN_URL, see the "
                    "README) or, on a local network, set LRFP_ICE_SERVERS='[]'.")  # fmt: skip
-    return True
+    return ctx
 
 
-__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "scene_summary", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]
+__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "scene_summary", "analyse", "drawn", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]
