@@ -53,10 +53,13 @@ def cmd_data_demo(args) -> int:
 
 
 def cmd_facebank_build(args) -> int:
-    from .detect import FaceDetector
+    from .detect import MAX_SIDE, UPSCALE, FaceDetector
     from .facebank import build_facebank
 
-    summary = build_facebank(Path(args.source), Path(args.out), FaceDetector(), min_face=args.min_face,
+    # the face bank keeps the single look it was built with (3x, at most 2048 px): the production models
+    # were trained on its crops, and a rebuild gives the same bank
+    summary = build_facebank(Path(args.source), Path(args.out), FaceDetector(scale=UPSCALE, max_side=MAX_SIDE),
+                             min_face=args.min_face,
                              progress=not args.no_progress)  # fmt: skip
     print(json.dumps(summary, indent=1))
     print(f"wrote {args.out}")
@@ -129,13 +132,11 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from .data import load_image
     from .inference import Classifier
-    from .scene import WORKING_SIDE
-
     clf = Classifier(args.model, backend=args.backend, device=args.device)
     status = 0
     for path in args.images:
         try:
-            image = load_image(path, max_side=WORKING_SIDE)
+            image = load_image(path, max_side=2048)  # one face: more pixels change nothing, the model resizes
         except BadImageError as exc:
             print(f"{path}\terror: {exc}", file=sys.stderr)
             status = 1
@@ -193,14 +194,14 @@ def cmd_scene_bench(args) -> int:
     from .inference import Classifier
     from .publish import default_model
     from .records import write_json_atomic
-    from .detect import UPSCALE
     from .scene_bench import photos_of, scene_benchmark
 
     clf = Classifier(args.model or default_model() or "model3", backend=args.backend, device=args.device)
     xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)
-    detector = FaceDetector(min_score=args.min_score, scale=args.detector_scale)
-    report = scene_benchmark(xml_files, clf, detector, progress=not args.no_progress)
-    report |= {"model": clf.name, "source": Path(args.source).name, "detector_scale": args.detector_scale or UPSCALE,
+    detector = FaceDetector(min_score=args.min_score, scale=args.detector_scale, max_side=args.detector_max_side,
+                            enlarged_min_score=args.enlarged_min_score)  # fmt: skip
+    report = scene_benchmark(xml_files, clf, detector, progress=not args.no_progress, view=args.view)
+    report |= {"model": clf.name, "source": Path(args.source).name, "view": args.view, "detector": detector.describe(),
                "photos_from": f"{args.split} split of {Path(args.data).name}" if args.data else "every photo"}  # fmt: skip
     lo, hi = report["end_to_end_interval"]
     print(f"{report['photos']} photos, {report['labelled_faces']} labelled faces: found {report['recall']:.1%} "
@@ -452,8 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     sc.add_argument("--min-score", type=float, default=0.5, help="face detector confidence threshold (0.5)")
     sc.add_argument("--detector-scale", type=float,
-                    help="resize frames by this factor before face detection (default 2, up to 2048 px): "
-                         "0.5 is about 3x faster and misses small faces")  # fmt: skip
+                    help="one look at frames resized by this factor (default: the adaptive stage, the frame at its "
+                         "own size and enlarged, see README); 0.5 is much faster and misses small faces")  # fmt: skip
     sc.add_argument("--no-progress", action="store_true")
     _add_device(sc)
     sc.set_defaults(func=cmd_scene)
@@ -465,7 +466,13 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--model", help="checkpoint path or a name in weights/ (default: the default model)")
     sb.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     sb.add_argument("--min-score", type=float, default=0.5, help="face detector confidence threshold (0.5)")
-    sb.add_argument("--detector-scale", type=float, help="resize photos by this factor for the detector (default: the app's)")
+    sb.add_argument("--detector-scale", type=float,
+                    help="one look at photos resized by this factor (default: the app's adaptive stage, see README)")
+    sb.add_argument("--detector-max-side", type=int,
+                    help="with --detector-scale: cap the look at this many px, untiled (3 and 2048: the earlier default)")
+    sb.add_argument("--enlarged-min-score", type=float, help="adaptive stage: confidence asked of the enlarged look")
+    sb.add_argument("--view", default="1x", help="1x, enlarged-K (photos K times bigger) or tiled-KxK (K x K photos "
+                                                  "in one frame)")  # fmt: skip
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     sb.add_argument("--no-progress", action="store_true")
     _add_device(sb)

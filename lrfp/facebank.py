@@ -108,10 +108,8 @@ def build_facebank(source: Path, out: Path, detector, min_face: int = 8, progres
 
 
 def detector_settings(detector) -> dict:
-    from .detect import MAX_SIDE, UPSCALE
-
     return {"name": "retinaface-mobilenet0.25", "min_score": detector.min_score,
-            "scale": detector.scale or UPSCALE, "max_side": MAX_SIDE}  # fmt: skip
+            "scale": detector.scale, "max_side": detector.max_side}  # fmt: skip
 
 
 def summarize(faces: list[Face]) -> dict:

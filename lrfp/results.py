@@ -47,6 +47,11 @@ def load_scene_reports(results_dir: Path | None = None) -> list[dict]:
     return _load_folder("scene", results_dir)
 
 
+def load_view_reports(results_dir: Path | None = None) -> list[dict]:
+    """The scene-bench records of every detector setting in every view (results/benchmarks/views/)."""
+    return _load_folder("benchmarks/views", results_dir)
+
+
 def load_cv_reports(results_dir: Path | None = None) -> list[dict]:
     """The records of `lrfp cv` in results/production/cv/, named by configuration."""
     return _load_folder("production/cv", results_dir)

@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw, ImageFont
 
 from .data import ACCEPTED_FORMATS, load_image
-from .detect import MAX_SIDE, FaceBox, FaceDetector
+from .detect import FaceBox, FaceDetector
 from .inference import TOO_SMALL, Classifier
 
 MODES = ("auto", "scene", "face")
 # auto mode: an image this small (shorter side, px) is taken as one face crop
 FACE_CROP_MAX_SIDE = 128
-# Every upload and scene image is brought to at most this many px on its longer side when it is
-# read (JPEGs decoded at a reduced scale): the detector never looks at more (detect.MAX_SIDE), and
-# it bounds memory and time for any accepted image (benchmarks/upload_limits.py).
-WORKING_SIDE = MAX_SIDE
+# Scenes (uploads, `lrfp scene`, the scene benchmark) are analysed at their full resolution, up to
+# data.MAX_PIXELS: the detection stage works tile by tile (lrfp.detect), every face is cropped from
+# the full image, and only what is shown is shrunk. None: no shrinking when a scene is read.
+WORKING_SIDE = None
 # Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
 # while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up.
 UPLOAD_SLOTS = threading.BoundedSemaphore(int(os.environ.get("LRFP_UPLOAD_SLOTS", "1")))
@@ -86,7 +86,7 @@ def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector |
         if detector is None:
             raise ValueError("scene mode needs a face detector")
         t0 = time.perf_counter()
-        boxes = detector.detect(image)  # at most detect.MAX_SIDE px, whatever the image's size
+        boxes = detector.detect(image)  # tile by tile: memory bounded whatever the image's size
         result.detect_ms = (time.perf_counter() - t0) * 1000
     if boxes:
         t0 = time.perf_counter()
@@ -98,7 +98,7 @@ def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector |
 
 def analyze_upload(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None,
                    mode: str = "auto") -> tuple[Image.Image, SceneResult]:
-    """An uploaded file, decoded at most WORKING_SIDE px and analysed, holding one of UPLOAD_SLOTS.
+    """An uploaded file, decoded at full resolution and analysed, holding one of UPLOAD_SLOTS.
 
     BadImageError (naming the file) for anything that is not an accepted image or is over the
     pixel limit; the limit is checked from the header, before any pixel is decoded.

@@ -5,7 +5,7 @@ from lrfp.gradcam import colour_scale, explain_faces
 from lrfp.app.live import FrameProcessor
 from lrfp.app.catalog import list_examples
 from lrfp.data import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
-from lrfp.scene import MAX_UPLOAD_FILES, MODES, WORKING_SIDE, label_text
+from lrfp.scene import MAX_UPLOAD_FILES, MODES, label_text
 from lrfp.app.ui import (BadImageError, analyse, drawn, legend, ensure_navigation, face_rows, get_classifier, get_detector, live_webcam,
                          scene_summary, selected_classifier)
 
@@ -66,7 +66,7 @@ with upload_tab:
     # a new key drops a refused batch from the server's memory at the end of this run
     batch = st.session_state.setdefault("upload_batch", 0)
     files = st.file_uploader(f"Images ({', '.join(ACCEPTED_FORMATS)}; up to {MAX_UPLOAD_FILES} at a time, "
-                             f"{MAX_PIXELS // 1_000_000} megapixels each, shown and analysed at {WORKING_SIDE} px at most)",
+                             f"{MAX_PIXELS // 1_000_000} megapixels each, analysed at full resolution)",
                              type=[s.lstrip(".") for s in IMAGE_SUFFIXES], accept_multiple_files=True,
                              key=f"upload-{batch}")  # fmt: skip
     if files and len(files) > MAX_UPLOAD_FILES:

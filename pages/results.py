@@ -3,7 +3,7 @@ import streamlit as st
 
 from lrfp.app import charts
 from lrfp.app.ui import default_run_id, ensure_navigation
-from lrfp.results import (load_cv_reports, load_face_reports, load_records, load_resolution_reports, load_scene_reports,
+from lrfp.results import (load_cv_reports, load_view_reports, load_face_reports, load_records, load_resolution_reports, load_scene_reports,
                           summary_frame)
 
 ensure_navigation()
@@ -70,6 +70,18 @@ if scenes:
                                 for c in table.columns if "(%)" in c or "/ photo" in c})  # fmt: skip
 else:
     st.caption("No scene benchmark yet: `lrfp scene-bench --source PATH/TO/face-mask-detection --data data/fmd853-lr`.")
+
+views = load_view_reports()
+if views:
+    st.subheader("Every face in the frame: the detector in every view")
+    st.caption("The same labelled photos as other cameras would give them: as they are (1x), enlarged (bigger "
+               "faces), and K x K photos in one frame (the same faces in a bigger frame, as an HD or 4K camera). "
+               "Face sizes are binned in the photo's own pixels. The train photos chose the setting; the test "
+               "photos are reported once. ms per photo on a shared 2-core CPU: see the README for speed.")  # fmt: skip
+    table = charts.views_table(views)
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.1f")
+                                for c in table.columns if "(%)" in c or "/ photo" in c})  # fmt: skip
 
 st.subheader("How small can a face be? (resolution study)")
 reports = load_resolution_reports()

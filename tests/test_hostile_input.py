@@ -27,7 +27,9 @@ from lrfp.engine import TrainConfig, fit
 from lrfp.errors import RunError
 from lrfp.inference import TOO_SMALL, Classifier
 from lrfp.locks import LOCK_NAME, folder_lock
-from lrfp.scene import WORKING_SIDE, analyze
+from lrfp.scene import analyze
+
+WORKING_SIDE = 2048  # a reading size for the draft-decode tests
 from lrfp.sources import PENDING_NAME, BuildOptions, build_dataset
 
 from conftest import make_class_folders

@@ -179,7 +179,8 @@ def test_lrfp_app_serves_the_installed_dashboard_from_another_folder(installed_p
             proc.wait(timeout=20)
     text = log.read_text(errors="replace")
     assert "Traceback" not in text, text[text.find("Traceback"):][:3000]
-    imported = set(re.findall(r"/[^\s']*/lrfp/[^\s']*\.pyc?", text))
+    # lrfp's own modules (a clone's folder may be called lrfp too: its virtual environment's packages are not)
+    imported = set(re.findall(r"/[^\s']*?/lrfp/(?![^\s']*site-packages)[^\s']*\.pyc?", text))
     assert imported and all(p.startswith(str(installed_package)) for p in imported), sorted(imported)
     if visited:  # the server ran the installed pages
         assert str(installed_package / "lrfp" / "app" / "navigation.py") in imported

@@ -165,6 +165,28 @@ def scene_table(reports: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("Found and right (%)", ascending=False)
 
 
+def views_table(reports: list[dict]) -> pd.DataFrame:
+    """One row per detector setting and view of the same labelled photos: found by face size, found and
+    right, boxes on non-faces. Photos of the train split chose the setting; test rows are reported once."""
+    def setting(r):
+        d = r.get("detector", {})
+        if d.get("looks") == "one":
+            return f"one look {d['scale']:g}x" + (f", at most {d['max_side']} px (earlier default)" if d.get("max_side") else "")
+        return "adaptive" + (f" (enlarged look asks {d['enlarged_min_score']:g})" if d.get("enlarged_min_score") != d.get("min_score") else "")
+
+    pct = lambda x: None if x is None else 100 * x  # noqa: E731
+    rows = [{"Photos": r["photos_from"].split(" split")[0], "View": r.get("view", "1x"), "Detector": setting(r),
+             "Found (%)": pct(r["recall"]),
+             **{f"{k} px (%)": pct(v["recall"]) for k, v in r["recall_by_size"].items()},
+             "Found and right (%)": pct(r["end_to_end"]),
+             "95 % interval": "{:.1f}–{:.1f}".format(*(100 * x for x in r["end_to_end_interval"])),
+             "Unmatched / photo": r["unmatched_per_photo"], "ms / photo": r["ms_per_photo_median"]}
+            for r in reports]  # fmt: skip
+    order = {v: i for i, v in enumerate(("1x", "enlarged-2", "enlarged-3", "tiled-2x2", "tiled-3x3"))}
+    table = pd.DataFrame(rows)
+    return table.sort_values(["Photos", "View", "Detector"], key=lambda c: c.map(order) if c.name == "View" else c)
+
+
 def _mean_sd(v: dict) -> str:
     return f"{100 * v['mean']:.2f} ± {100 * v['sd']:.2f}"
 

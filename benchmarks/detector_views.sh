@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The detection stage chosen on the TRAIN photos, in every view (issue: detection for any frame and face
+# size). Each line: one detector setting x one view, a scene-bench record in results/benchmarks/views/.
+#   bash benchmarks/detector_views.sh train      # choose
+#   bash benchmarks/detector_views.sh test       # report once, with the chosen settings
+set -euo pipefail
+split=${1:-train}
+src=${SOURCE:-../shared/data/fmd853}
+out=results/benchmarks/views
+mkdir -p "$out"
+run() {  # name view extra-args...
+  local name=$1 view=$2; shift 2
+  [ -f "$out/${split}-${name}-${view}.json" ] && return 0
+  lrfp scene-bench --source "$src" --data demo/fmd853-lr --split "$split" --model prod-mobilenet_v2 \
+    --view "$view" --no-progress --out "$out/${split}-${name}-${view}.json" "$@" | sed -n "1s/^/${name} ${view}: /p"
+}
+for view in ${VIEWS:-1x enlarged-2 tiled-3x3 enlarged-3 tiled-2x2}; do
+  run old-3x-2048 "$view" --detector-scale 3 --detector-max-side 2048
+  run adaptive "$view"
+  [ -n "${EXTRA:-}" ] && run adaptive-enl0.7 "$view" --enlarged-min-score 0.7
+done
