@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lrfp.app import charts
-from lrfp.app.ui import default_run_id, ensure_navigation
+from lrfp.app.ui import default_run_id, ensure_navigation, figures_table
 from lrfp.results import (load_cv_reports, load_view_reports, load_face_reports, load_records, load_resolution_reports, load_scene_reports,
                           summary_frame)
 
@@ -64,10 +64,7 @@ if scenes:
                "a labelled face counts as found when a detection overlaps it (IoU ≥ 0.3, one to one), and as right "
                "when the found face gets its label. Faces labelled 'mask worn incorrectly' count only for the "
                "three-class model (hence its larger face count).")  # fmt: skip
-    table = charts.scene_table(scenes)
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.1f")
-                                for c in table.columns if "(%)" in c or "/ photo" in c})  # fmt: skip
+    figures_table(charts.scene_table(scenes))
 else:
     st.caption("No scene benchmark yet: `lrfp scene-bench --source PATH/TO/face-mask-detection --data data/fmd853-lr`.")
 
@@ -78,10 +75,7 @@ if views:
                "faces), and K x K photos in one frame (the same faces in a bigger frame, as an HD or 4K camera). "
                "Face sizes are binned in the photo's own pixels. The train photos chose the setting; the test "
                "photos are reported once. ms per photo on a shared 2-core CPU: see the README for speed.")  # fmt: skip
-    table = charts.views_table(views)
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.1f")
-                                for c in table.columns if "(%)" in c or "/ photo" in c})  # fmt: skip
+    figures_table(charts.views_table(views))
 
 st.subheader("How small can a face be? (resolution study)")
 reports = load_resolution_reports()

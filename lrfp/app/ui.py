@@ -149,6 +149,13 @@ def scene_summary(name: str, result: SceneResult) -> str:
             f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms)")
 
 
+def figures_table(table) -> None:
+    """A table of benchmark figures: percentages and per-photo numbers with one decimal."""
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.1f")
+                                for c in table.columns if "(%)" in c or "/ photo" in c})  # fmt: skip
+
+
 def face_rows(result: SceneResult) -> list[dict]:
     """The table beside the annotated image: one row per numbered box."""
     return [{"face": i, "label": label_text(f.label),
@@ -183,4 +190,4 @@ def live_webcam(processor):
     return ctx
 
 
-__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "scene_summary", "analyse", "drawn", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]
+__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "figures_table", "scene_summary", "analyse", "drawn", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]
