@@ -88,7 +88,7 @@ with snapshot_tab:
 with live_tab:
     scale = st.select_slider("Detector input scale (smaller is faster, misses the tiniest faces)",
                              [0.25, 0.5, 0.75, 1.0], value=0.5)  # fmt: skip
-    st.caption("For speed the webcam looks at each frame once, at this scale (0.5: about 70 frames per second for "
+    st.caption("For speed the webcam looks at each frame once, at this scale (0.5: about 80 frames per second for "
                "640x480 on a 2-core CPU). Photos, uploads and snapshots get the full detection: the frame at its own "
                "size and enlarged, in tiles, so that small and big faces are both found.")  # fmt: skip
     key = f"processor-{classifier.path}-{scale}"
