@@ -6,8 +6,8 @@ Runs the face detector (lrfp.detect, RetinaFace-MobileNet0.25) on PASCAL VOC pho
 each scale and matches its boxes to the labelled faces: greedy one-to-one, highest IoU first,
 a match needs IoU >= 0.3 (the detector's boxes hold more hair and chin than the labels, so the
 usual 0.5 undercounts). Recall is binned by the labelled face's shorter side as the detector sees
-it (box side x scale). This fixes lrfp.scene.WORKING_SIDE: the side an image is brought to before
-detection decides which faces reach the detector at a size it can find.
+it (box side x scale). It fixed the working side of earlier releases (lrfp.detect.MAX_SIDE): the side an image was brought to before
+detection decided which faces reached the detector at a size it can find.
 """
 from __future__ import annotations
 

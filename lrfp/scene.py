@@ -20,10 +20,9 @@ from .inference import TOO_SMALL, Classifier
 MODES = ("auto", "scene", "face")
 # auto mode: an image this small (shorter side, px) is taken as one face crop
 FACE_CROP_MAX_SIDE = 128
-# Scenes (uploads, `lrfp scene`, the scene benchmark) are analysed at their full resolution, up to
+# Scenes (uploads, `lrfp scene`, the scene benchmark) are read at their full resolution, up to
 # data.MAX_PIXELS: the detection stage works tile by tile (lrfp.detect), every face is cropped from
-# the full image, and only what is shown is shrunk. None: no shrinking when a scene is read.
-WORKING_SIDE = None
+# the full image, and only what is shown is shrunk.
 # Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
 # while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up.
 UPLOAD_SLOTS = threading.BoundedSemaphore(int(os.environ.get("LRFP_UPLOAD_SLOTS", "1")))
@@ -105,7 +104,7 @@ def analyze_upload(data: bytes, name: str, classifier: Classifier, detector: Fac
     """
     with UPLOAD_SLOTS:
         try:
-            image = load_image(io.BytesIO(data), formats=ACCEPTED_FORMATS, name=name, max_side=WORKING_SIDE)
+            image = load_image(io.BytesIO(data), formats=ACCEPTED_FORMATS, name=name)
             return image, analyze(image, classifier, detector, mode)
         finally:
             _release_freed_memory()

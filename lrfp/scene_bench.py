@@ -31,7 +31,7 @@ from tqdm import tqdm
 from .data import DatasetError, load_image, read_manifest
 from .inference import TOO_SMALL
 from .metrics import wilson_interval
-from .scene import WORKING_SIDE, analyze
+from .scene import analyze
 from .sources import read_voc
 
 IOU_MATCH = 0.3
@@ -89,7 +89,7 @@ class LabelledPhoto:
 def read_labelled_photo(xml_path: Path) -> LabelledPhoto:
     """A VOC file (parsed once) and its photo; ValueError or BadImageError naming what is wrong."""
     filename, objects, width = read_voc(xml_path)
-    image = load_image(xml_path.parent.parent / "images" / filename, max_side=WORKING_SIDE)
+    image = load_image(xml_path.parent.parent / "images" / filename)
     return LabelledPhoto(filename, objects, image, image.width / (width or image.width))
 
 

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from .data import IMAGE_SUFFIXES, BadImageError, load_image
 from .errors import LrfpError
-from .scene import WORKING_SIDE, analyze, annotate
+from .scene import analyze, annotate
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 CSV_FIELDS = ["frame", "time_s", "faces", "with_mask", "without_mask", "incorrect", "too_small", "compliance",
@@ -29,7 +29,7 @@ def _row(index: int, fps: float, result) -> dict:
 
 
 def process_image(path: Path, out: Path, classifier, detector) -> list[dict]:
-    image = load_image(path, max_side=WORKING_SIDE)
+    image = load_image(path)
     result = analyze(image, classifier, detector, mode="scene")
     annotate(image, result).save(out)
     return [_row(0, 0.0, result)]
