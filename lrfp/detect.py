@@ -87,7 +87,8 @@ def _use_arena_free_session() -> None:
 
 @dataclass(frozen=True)
 class Look:
-    """One pass over a frame: resize by `scale`, keep faces of `min_face` to `max_face` detector px."""
+    """One pass over a frame: resize by `scale`, keep faces of at most `max_face` detector px (any size
+    when None) scored `min_score` or more."""
 
     scale: float
     min_score: float

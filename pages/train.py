@@ -50,9 +50,14 @@ if st.button("Start training", type="primary", disabled=manifest is None):
         st.error(f"Cannot start a run: {describe_os_error(exc) or exc}")
 
 
+def mine_training(runs: list[dict]) -> bool:
+    """Whether a run this visitor started is training."""
+    return any(r["status"] == "running" and r["run_id"] in st.session_state.get("my_runs", ()) for r in runs)
+
+
 runs = list_runs(APP_RUNS)
 # the panel follows progress every 2 s only while a run this visitor started is training: idle tabs cost nothing
-following = any(r["status"] == "running" and r["run_id"] in st.session_state.get("my_runs", ()) for r in runs)
+following = mine_training(runs)
 if not following and any(r["status"] == "running" for r in runs):
     st.button("Refresh", help="Another visitor's run is training; its progress shows when you refresh")
 
@@ -64,8 +69,7 @@ def runs_panel():
         st.caption("No runs launched from the app yet.")
         return
     finished = {r["run_id"] for r in runs if r["status"] == "finished"}
-    mine_running = any(r["status"] == "running" and r["run_id"] in st.session_state.get("my_runs", ()) for r in runs)
-    if finished - st.session_state.setdefault("finished_runs", finished) or (following and not mine_running):
+    if finished - st.session_state.setdefault("finished_runs", finished) or (following and not mine_training(runs)):
         st.session_state["finished_runs"] = finished
         st.rerun(scope="app")  # a run just ended: rebuild the sidebar's model picker with it, stop following
     for i, run in enumerate(runs):

@@ -8,6 +8,7 @@ import streamlit as st
 
 from ..models import REGISTRY
 from ..results import paper_table
+from ..scene_bench import VIEWS
 
 
 EXPERIMENTS = {1: "1 · model1", 2: "2 · model2", 3: "3 · model3", 4: "4 · transfer models"}
@@ -182,7 +183,7 @@ def views_table(reports: list[dict]) -> pd.DataFrame:
              "95 % interval": "{:.1f}–{:.1f}".format(*(100 * x for x in r["end_to_end_interval"])),
              "Unmatched / photo": r["unmatched_per_photo"], "ms / photo": r["ms_per_photo_median"]}
             for r in reports]  # fmt: skip
-    order = {v: i for i, v in enumerate(("1x", "enlarged-2", "enlarged-3", "tiled-2x2", "tiled-3x3"))}
+    order = {v: i for i, v in enumerate(VIEWS)}
     table = pd.DataFrame(rows)
     return table.sort_values(["Photos", "View", "Detector"], key=lambda c: c.map(order) if c.name == "View" else c)
 
