@@ -36,10 +36,11 @@ def cmd_data_build(args) -> int:
     )
     stats = build_dataset(Path(args.source), Path(args.out), opts)
     print(format_counts(stats))
-    if stats["skipped"]:
-        print(f"{len(stats['skipped'])} source file(s) skipped (unreadable); the build went on without them:")
-        for msg in stats["skipped"]:
-            print(f"  {msg}")
+    for key, what in (("skipped", "source file(s)"), ("skipped_boxes", "face box(es)")):
+        if stats[key]:
+            print(f"{len(stats[key])} {what} skipped; the build went on without them:")
+            for msg in stats[key]:
+                print(f"  {msg}")
     print(f"wrote {args.out}/manifest.json and stats.json; data fingerprint (manifest sha256) {stats['manifest_sha256']}")
     return 0
 

@@ -83,7 +83,12 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
         raise BadImageError(f"{name}: not a readable image of the accepted formats ({', '.join(formats)})") from exc
     except FileNotFoundError as exc:
         raise BadImageError(f"{name}: no such file") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except OSError as exc:
+        if exc.errno is None:  # Pillow's decoding errors carry no errno
+            raise BadImageError(f"{name}: not a readable image (truncated or corrupt: {exc})") from exc
+        # the file system's (a looping link, a folder, no permission): not the image's fault
+        raise BadImageError(f"{name}: cannot be read ({exc.strerror})") from exc
+    except (SyntaxError, ValueError, EOFError) as exc:
         raise BadImageError(f"{name}: not a readable image (truncated or corrupt: {exc})") from exc
 
 

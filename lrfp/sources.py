@@ -13,6 +13,8 @@ proportions hold for the crops of each class, not just for the photos.
 from __future__ import annotations
 
 import csv
+import hashlib
+import math
 import random
 import sys
 import xml.etree.ElementTree as ET
@@ -47,10 +49,27 @@ class Crop:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 as annotated
     face_px: int
     image: Image.Image | None = field(default=None, repr=False)
+    stem: str = ""  # the file name's first part: the source's stem, unless another source shares it
 
     @property
     def path(self) -> str:
-        return f"{self.label}/{Path(self.source).stem}_{self.index:03d}.png"
+        return f"{self.label}/{self.stem or Path(self.source).stem}_{self.index:03d}.png"
+
+
+def name_crops(crops: list[Crop]) -> None:
+    """Give the crops of photos that share a stem in one class folder (x.jpg and x.png) distinct names.
+
+    Those get STEM-HASH, HASH from the photo's path in the source; every other crop keeps plain
+    STEM, so the manifest (and the data fingerprint run records name) of a source without such
+    clashes stays what it was.
+    """
+    sources_of: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for crop in crops:
+        sources_of[(crop.label, Path(crop.source).stem)].add(crop.source)
+    for crop in crops:
+        stem = Path(crop.source).stem
+        if len(sources_of[(crop.label, stem)]) > 1:
+            crop.stem = f"{stem}-{hashlib.sha256(crop.source.encode()).hexdigest()[:8]}"
 
 
 @dataclass
@@ -97,25 +116,68 @@ def _warn(msg: str) -> None:
 
 
 def parse_voc(xml_path: Path) -> tuple[str, list[tuple[str, tuple[int, int, int, int]]]]:
-    """(image file name, [(class, box)]) of one PASCAL VOC file; ValueError naming the file if bad."""
+    """(image file name, [(class, box)]) of one PASCAL VOC file; DatasetError naming the file if bad."""
     filename, objects, _ = read_voc(xml_path)
     return filename, objects
 
 
-def read_voc(xml_path: Path) -> tuple[str, list[tuple[str, tuple[int, int, int, int]]], int | None]:
-    """parse_voc's answer plus the image width the boxes were drawn on (VOC <size>; None if absent)."""
+Box = tuple[int, int, int, int]
+
+
+def read_voc(xml_path: Path, strict: bool = True) -> tuple[str, list[tuple[str, Box | str]], int | None]:
+    """parse_voc's answer plus the image width the boxes were drawn on (VOC <size>; None if absent).
+
+    DatasetError (a ValueError) naming the file when it cannot be read, or names a photo outside
+    images/. `strict`: so does an object without a class or a usable box; otherwise such an
+    object comes back with the reason (a str) in place of its box, for the caller to skip alone.
+    """
     try:
         root = ET.parse(xml_path).getroot()
-        filename = (root.findtext("filename") or f"{xml_path.stem}.png").strip()
-        objects = []
-        for obj in root.iter("object"):
-            bb = obj.find("bndbox")
-            box = tuple(int(round(float(bb.findtext(k)))) for k in ("xmin", "ymin", "xmax", "ymax"))
-            objects.append((obj.findtext("name").strip(), box))
-    except (ET.ParseError, AttributeError, TypeError, ValueError) as exc:
-        raise ValueError(f"{xml_path}: not a readable PASCAL VOC annotation ({exc})") from exc
+    except ET.ParseError as exc:
+        raise DatasetError(f"{xml_path}: not a readable PASCAL VOC annotation ({exc})") from exc
+    except OSError as exc:  # a looping link, a folder, no permission
+        raise DatasetError(f"{xml_path}: cannot be read ({exc.strerror or exc})") from exc
+    filename = (root.findtext("filename") or f"{xml_path.stem}.png").strip()
+    # The photo is read as images/<filename>, and a VOC <filename> is a plain name (<path> holds
+    # the rest). A name with a folder in it is refused rather than cut to its base name: '../x.jpg'
+    # or '/x.jpg' would read a file outside images/, and a base name could pick a different photo.
+    if filename in ("", ".", "..") or "/" in filename or "\\" in filename:
+        raise DatasetError(f"{xml_path}: <filename> {filename!r} must be the plain name of a file in images/, "
+                           "without folders")  # fmt: skip
+    objects = []
+    for obj in root.iter("object"):
+        label = (obj.findtext("name") or "").strip()
+        try:
+            if not label:
+                raise ValueError("an object without a <name>")
+            box = _voc_box(obj)
+        except ValueError as exc:
+            if strict:
+                raise DatasetError(f"{xml_path}: not a readable PASCAL VOC annotation ({exc})") from exc
+            box = str(exc)
+        objects.append((label, box))
     width = (root.findtext("size/width") or "").strip()
     return filename, objects, int(width) if width.isdigit() and int(width) > 0 else None
+
+
+def _voc_box(obj: ET.Element) -> tuple[int, int, int, int]:
+    """An object's box in whole pixels; ValueError saying what is wrong with its <bndbox>."""
+    texts = [obj.findtext(f"bndbox/{k}") for k in ("xmin", "ymin", "xmax", "ymax")]
+    if None in texts:
+        raise ValueError("a <bndbox> without all of xmin, ymin, xmax, ymax")
+    try:
+        values = [float(t) for t in texts]
+    except ValueError:
+        raise ValueError(f"box coordinates {texts} are not numbers") from None
+    if not all(map(math.isfinite, values)):  # inf, nan, or 1e400 (which reads as inf)
+        raise ValueError(f"box coordinates {[t.strip() for t in texts]} are not finite numbers")
+    return tuple(int(round(v)) for v in values)
+
+
+def _overlaps(box, size) -> bool:
+    """Whether any of the box lies inside an image of this size (a box partly outside is cropped to it)."""
+    x0, y0, x1, y1 = box
+    return min(x1, size[0]) > max(x0, 0) and min(y1, size[1]) > max(y0, 0)
 
 
 def _crop(image: Image.Image, box, margin: float) -> Image.Image:
@@ -126,35 +188,55 @@ def _crop(image: Image.Image, box, margin: float) -> Image.Image:
     return image.crop(region)
 
 
-def collect_voc(source: Path, classes: tuple[str, ...], opts: BuildOptions, skipped: list[str]) -> list[Crop]:
+def _skip(skipped: list[str], message: str, consequence: str = "skipped") -> None:
+    skipped.append(message)
+    _warn(f"{message}; {consequence}")
+
+
+def collect_voc(
+    source: Path, classes: tuple[str, ...], opts: BuildOptions, skipped: list[str], skipped_boxes: list[str]
+) -> list[Crop]:
+    """The crops of every usable box; files and boxes that cannot be used are described in the two lists."""
     xml_files = sorted((source / "annotations").glob("*.xml"))
     if not xml_files:
         raise DatasetError(f"{source}/annotations: no PASCAL VOC .xml files")
     crops: list[Crop] = []
+    annotated_by: dict[str, Path] = {}
     for xml_path in tqdm(xml_files, desc="reading source", unit="img", leave=False, disable=None):
         try:
-            filename, objects = parse_voc(xml_path)
+            filename, objects, _ = read_voc(xml_path, strict=False)
         except ValueError as exc:
-            skipped.append(str(exc))
-            _warn(f"{exc}; skipped")
+            _skip(skipped, str(exc))
             continue
-        image_path = source / "images" / filename
+        if filename in annotated_by:  # its crops would take the names (and perhaps another split) of the first's
+            _skip(skipped, f"{xml_path}: annotates images/{filename}, which {annotated_by[filename].name} already does")
+            continue
+        annotated_by[filename] = xml_path
         kept = []
         for index, (label, box) in enumerate(objects):
-            face_px = min(box[2] - box[0], box[3] - box[1])
-            if label in classes and face_px >= opts.min_face:
+            if label and label not in classes:  # a class this build does not export
+                continue
+            face_px = min(box[2] - box[0], box[3] - box[1]) if isinstance(box, tuple) else 0
+            if isinstance(box, str) or face_px <= 0:
+                _skip(skipped_boxes, f"{xml_path}: object {index + 1} ({label or 'no class'}): "
+                      + (box if isinstance(box, str) else f"box {list(box)} is empty or inverted"))  # fmt: skip
+            elif face_px >= opts.min_face:
                 kept.append(Crop(f"images/{filename}", index, label, box, face_px))
         if not kept:
             continue
+        image_path = source / "images" / filename
         try:
-            image = load_image(image_path)
-        except (BadImageError, FileNotFoundError) as exc:
-            skipped.append(str(exc))
-            _warn(f"{exc}; its {len(kept)} face(s) skipped")
+            image = load_image(image_path, name=str(image_path))
+        except BadImageError as exc:
+            _skip(skipped, str(exc), f"its {len(kept)} face(s) skipped")
             continue
         for crop in kept:
-            crop.image = _crop(image, crop.box, opts.margin)
-        crops.extend(kept)
+            if _overlaps(crop.box, image.size):
+                crop.image = _crop(image, crop.box, opts.margin)
+                crops.append(crop)
+            else:
+                _skip(skipped_boxes, f"{xml_path}: object {crop.index + 1} ({crop.label}): box {list(crop.box)} "
+                      f"lies outside the {image.width}x{image.height} photo")  # fmt: skip
     return crops
 
 
@@ -167,10 +249,9 @@ def collect_folders(source: Path, classes: tuple[str, ...], skipped: list[str]) 
     for label in classes:
         for i, path in enumerate(tqdm(files.get(label, []), desc=f"reading {label}", unit="img", leave=False, disable=None)):
             try:
-                image = load_image(path)
+                image = load_image(path, name=str(path))
             except BadImageError as exc:
-                skipped.append(str(exc))
-                _warn(f"{exc}; skipped")
+                _skip(skipped, str(exc))
                 continue
             w, h = image.size
             crops.append(Crop(f"{label}/{path.name}", 0, label, (0, 0, w, h), min(w, h), image))
@@ -290,11 +371,11 @@ def _previous_build(out: Path) -> list[Path]:
     return previous
 
 
-def _clear_previous(out: Path, previous: list[Path]) -> None:
+def _clear_previous(out: Path, previous: list[Path], classes=()) -> None:
     """Delete what an earlier build made (its listed crops, then class folders left empty); nothing else."""
     for path in previous:
         path.unlink(missing_ok=True)
-    for folder in {p.parent for p in previous}:
+    for folder in {p.parent for p in previous} | {out / c for c in classes}:
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
     remove_stale_temps(out)
@@ -325,10 +406,20 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
     if not source.is_dir():
         raise DatasetError(f"{source}: no such source folder")
     classes = PAPER_CLASSES + ((INCORRECT_CLASS,) if opts.include_incorrect else ())
+    is_voc = (source / "annotations").is_dir()
+    if not is_voc and out.resolve().is_relative_to(source.resolve()):
+        # the build's class folders would be read as source classes by the next build (a VOC source
+        # reads only images/ and annotations/, so an --out beside them does no harm)
+        raise DatasetError(f"{out}: --out lies inside the class-folder source {source}, whose every folder is read "
+                           "as a class; choose an --out outside it")  # fmt: skip
     previous = _previous_build(out)  # refuse an unusable --out before the long part
     skipped: list[str] = []
-    is_voc = (source / "annotations").is_dir()
-    crops = collect_voc(source, classes, opts, skipped) if is_voc else collect_folders(source, classes, skipped)
+    skipped_boxes: list[str] = []
+    if is_voc:
+        crops = collect_voc(source, classes, opts, skipped, skipped_boxes)
+    else:
+        crops = collect_folders(source, classes, skipped)
+    name_crops(crops)
     present = {c.label for c in crops}
     absent = [c for c in PAPER_CLASSES if c not in present]
     if absent:
@@ -359,16 +450,13 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
             for s in SPLITS
         },
     }
+    _check_manifest_is_one_to_one(manifest)
     selected = sorted((c for s in SPLITS for c in by_split[s]), key=lambda c: c.path)
     with folder_lock(out, "dataset build"):
         write_json_atomic(manifest, out / PENDING_NAME)
         _clear_previous(out, previous)
         (out / MANIFEST_NAME).unlink(missing_ok=True)
-        for c in classes:
-            (out / c).mkdir(parents=True, exist_ok=True)
-        for crop in tqdm(selected, desc="writing crops", unit="img", leave=False, disable=None):
-            crop.image.save(out / crop.path)
-        write_json_atomic(manifest, out / MANIFEST_NAME)  # after the crops: a manifest means a whole build
+        _write_crops(out, classes, selected, manifest)
         (out / PENDING_NAME).unlink()
         stats = {
             "classes": list(classes),
@@ -377,10 +465,48 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
             "source_images": {s: len({x.source for x in by_split[s]}) for s in SPLITS},
             "face_size_histogram": face_size_histogram(selected, classes),
             "skipped": skipped,
+            "skipped_boxes": skipped_boxes,
             "manifest_sha256": manifest_hash(out),
         }
         write_json_atomic(stats, out / STATS_NAME)
     return stats
+
+
+def _write_crops(out: Path, classes, selected: list[Crop], manifest: dict) -> None:
+    """Write the crops, then the manifest. On failure (a full disk, Ctrl-C) the crops written so far
+    are deleted, giving the space back: the folder holds no half build, and a rerun starts afresh."""
+    written: list[Path] = []
+    try:
+        for c in classes:
+            (out / c).mkdir(parents=True, exist_ok=True)
+        for crop in tqdm(selected, desc="writing crops", unit="img", leave=False, disable=None):
+            path = out / crop.path
+            written.append(path)  # before the save: a half-written file goes too
+            try:
+                crop.image.save(path)
+            except OSError as exc:
+                if exc.filename is None:  # Pillow's write errors (disk full) name no file: name it
+                    raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+                raise
+        write_json_atomic(manifest, out / MANIFEST_NAME)  # after the crops: a manifest means a whole build
+    except BaseException:
+        _clear_previous(out, written, classes)
+        (out / PENDING_NAME).unlink(missing_ok=True)
+        raise
+
+
+def _check_manifest_is_one_to_one(manifest: dict) -> None:
+    """A bug guard: one file per manifest entry, and each source photo in one split only."""
+    paths = Counter(e["path"] for s in SPLITS for e in manifest["splits"][s])
+    clashes = [p for p, n in paths.items() if n > 1]
+    split_of: dict[str, set] = defaultdict(set)
+    for s in SPLITS:
+        for e in manifest["splits"][s]:
+            split_of[e["source"]].add(s)
+    straddling = [src for src, splits in split_of.items() if len(splits) > 1]
+    if clashes or straddling:
+        raise RuntimeError(f"bug: the manifest lists {len(clashes)} crop path(s) twice (e.g. {clashes[:3]}) and "
+                           f"{len(straddling)} photo(s) in two splits (e.g. {straddling[:3]})")  # fmt: skip
 
 
 def _check_splits(source: Path, by_split: dict, before: dict, classes) -> None:
