@@ -22,6 +22,7 @@ NORMS = ("batchnorm", "groupnorm", "groupnorm_ws")
 PRETRAINED = ("imagenet", "none")
 GROUPNORM_GROUPS = 8
 MIN_INPUT_PAPER = 16
+MAX_INPUT = 512  # the largest input size lrfp trains at (TrainConfig refuses more)
 # AlexNet's stride-4 stem and three 3x3/2 max-pools need 63 px; the others halve five times and
 # end in an adaptive pool, so 32 px still leaves them a 1x1 map
 MIN_INPUT_TORCHVISION = {"alexnet": 64, "vgg16": 32, "resnet18": 32, "mobilenet_v2": 32}

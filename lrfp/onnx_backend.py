@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, load_model
+from .checkpoint import CheckpointError, check_metadata, load_model
 from .errors import LrfpError
 from .records import atomic_path, file_sha256
 
@@ -97,33 +97,40 @@ def export_onnx(checkpoint_path, out_path, parity_atol: float = 1e-4) -> Path:
     return out_path
 
 
+def matching_session(onnx_path, checkpoint_sha256: str) -> "OnnxSession | None":
+    """A session over `onnx_path` when it is a loadable lrfp graph exported from exactly the checkpoint
+    whose sha256 is given, else None. Every graph used in place of a checkpoint is checked here."""
+    if not Path(onnx_path).is_file():
+        return None
+    try:
+        session = OnnxSession(onnx_path)
+    except CheckpointError:
+        return None
+    return session if session.meta.get("checkpoint_sha256") == checkpoint_sha256 else None
+
+
 def shipped_graph_matches(checkpoint_path: Path, onnx_path: Path) -> bool:
     """Whether `onnx_path` exists and was exported from exactly this checkpoint file."""
-    if not Path(onnx_path).is_file():
-        return False
-    try:
-        return OnnxSession(onnx_path).meta.get("checkpoint_sha256") == file_sha256(checkpoint_path)
-    except CheckpointError:
-        return False
+    return Path(onnx_path).is_file() and matching_session(onnx_path, file_sha256(checkpoint_path)) is not None
 
 
 def open_session(checkpoint_path) -> "OnnxSession":
     """An onnxruntime session for a checkpoint (or a .onnx file given directly).
 
     Uses the graph shipped beside the checkpoint (X.onnx next to X.pt) when it was made from
-    exactly that file; otherwise exports one once into the cache (keyed by the file's sha256).
+    exactly that file, else the one in the cache (keyed by the file's sha256) when it was; any
+    other graph in the cache's slot (broken, stale, another model's) is replaced by a new export.
     """
     path = Path(checkpoint_path)
     if path.suffix == ".onnx":
         return OnnxSession(path)
     digest = file_sha256(path)
-    shipped = path.with_suffix(".onnx")
-    if shipped.is_file():
-        session = OnnxSession(shipped)
-        if session.meta.get("checkpoint_sha256") == digest:
-            return session
     cached = CACHE_DIR / f"{path.stem}-{digest[:16]}.onnx"
-    return OnnxSession(cached if cached.is_file() else export_onnx(path, cached))
+    for graph in (path.with_suffix(".onnx"), cached):
+        session = matching_session(graph, digest)
+        if session is not None:
+            return session
+    return OnnxSession(export_onnx(path, cached))
 
 
 class OnnxSession:
@@ -143,8 +150,24 @@ class OnnxSession:
         meta = self.session.get_modelmeta().custom_metadata_map.get(META_KEY)
         if meta is None:
             raise CheckpointError(f"{self.path}: an ONNX model without lrfp metadata; export it with `lrfp export`")
-        self.meta = json.loads(meta)
+        try:
+            self.meta = json.loads(meta)
+        except ValueError:
+            self.meta = None
+        if not isinstance(self.meta, dict):
+            raise CheckpointError(f"{self.path}: its lrfp metadata is not a JSON object; export it again with `lrfp export`")
+        check_metadata(self.meta, self.path)  # the same contract as a checkpoint's
+        self._check_graph()
         self._lock = threading.Lock()
+
+    def _check_graph(self) -> None:
+        """The graph must take the images and give the logits its metadata describes."""
+        size, n = self.meta["input_size"], len(self.meta["classes"])
+        inputs = {i.name: i.shape for i in self.session.get_inputs()}
+        outputs = {o.name: o.shape for o in self.session.get_outputs()}
+        if inputs.get("image", [])[1:] != [3, size, size] or outputs.get("logits", [])[1:] != [n]:
+            raise CheckpointError(f"{self.path}: the graph does not map image[N, 3, {size}, {size}] to logits[N, {n}] "
+                                  "as its lrfp metadata says; export it again with `lrfp export`")  # fmt: skip
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         out = self.session.run(["logits"], {"image": np.ascontiguousarray(batch.numpy(), dtype=np.float32)})[0]

@@ -8,11 +8,13 @@ by the app, is that the default's test figure is optimistic by the choice among 
 """
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from . import paths
 from .checkpoint import ship_copy
-from .errors import RunError
+from .errors import ConfigError, LrfpError, RunError
 from .metrics import FACE_SIZE_BINS, wilson_interval
 from .models import REGISTRY
 from .records import read_json, write_json_atomic
@@ -119,10 +121,86 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
     return "\n".join(lines)
 
 
+class WeightsIndexError(LrfpError):
+    """A weights/index.json that does not hold what its readers need."""
+
+
+# a published model's name: a plain file name, so NAME.pt, NAME.md and NAME.onnx stay inside weights/
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+FIX_INDEX = "fix it, or remove it and publish again (`lrfp publish`)"
+
+
+def check_model_name(name: str) -> None:
+    """Refuse, before anything is written, a name to publish under that index.json could not hold."""
+    if not MODEL_NAME.fullmatch(name):
+        raise ConfigError(f"{name!r:.80}: not a name to publish under; choose one of letters, digits, . _ - "
+                          "(`--name model3-robust`)")  # fmt: skip
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, float) or _is_int(value)
+
+
+def _is_results_path(value) -> bool:
+    return isinstance(value, str) and not Path(value).is_absolute() and ".." not in Path(value).parts
+
+
+# field: (required, check, what it must be); other fields are kept and never read
+INDEX_FIELDS = {
+    "run_id": (True, lambda v: isinstance(v, str), "a string"),
+    "epoch": (True, _is_int, "an integer"),
+    "input_size": (True, _is_int, "an integer"),
+    "test_accuracy": (True, _is_number, "a number"),
+    "val_accuracy": (False, _is_number, "a number"),
+    "val_loss": (False, _is_number, "a number"),
+    "extra": (False, lambda v: isinstance(v, bool), "true or false"),
+    "production": (False, lambda v: isinstance(v, bool), "true or false"),
+    "classes": (False, lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v), "a list of class names"),
+    "cv_record": (False, lambda v: v is None or _is_results_path(v), "null or a path inside results/"),
+    "cv_score": (False, lambda v: v is None or _is_number(v), "null or a number"),
+}
+
+
+def check_index(index, where) -> None:
+    """The one contract on weights/index.json, checked by every reader (read_index): a JSON object whose
+    "models" maps plain names to entries of the types INDEX_FIELDS gives, each naming its file NAME.pt,
+    and whose "default", when set, is one of those names."""
+
+    def require(ok, problem: str) -> None:
+        if not ok:
+            raise WeightsIndexError(f"{where}: {problem}; {FIX_INDEX}")
+
+    require(isinstance(index, dict) and isinstance(index.get("models"), dict),
+            'not an lrfp weights index (a JSON object whose "models" maps names to entries)')  # fmt: skip
+    for name, entry in index["models"].items():
+        require(MODEL_NAME.fullmatch(name), f"model name {name!r:.80} is not a plain file name (letters, digits, . _ -)")
+        require(isinstance(entry, dict), f"the entry of {name} is not an object")
+        require(entry.get("file") == f"{name}.pt", f"{name}.file must be {name}.pt, got {entry.get('file')!r:.80}")
+        for field, (required, ok, what) in INDEX_FIELDS.items():
+            if required or field in entry:
+                require(field in entry and ok(entry[field]), f"{name}.{field} must be {what}, got {entry.get(field)!r:.80}")
+        require(entry.get("cv_score") is None or "classes" in entry, f"{name} has a cv_score but no classes")
+    default = index.get("default")
+    require(default is None or (isinstance(default, str) and default in index["models"]),
+            f"the default {default!r:.80} is not one of its models")  # fmt: skip
+    require(isinstance(index.get("default_chosen_by", ""), str), "default_chosen_by must be a string")
+
+
 def read_index(weights_dir: Path | None = None) -> dict:
-    """weights/index.json, or an empty index when nothing is published yet."""
+    """weights/index.json, checked (check_index), or an empty index when nothing is published yet."""
     index_path = Path(weights_dir or paths.WEIGHTS_DIR) / INDEX_NAME
-    return read_json(index_path) if index_path.is_file() else {"models": {}}
+    if not index_path.is_file():
+        return {"models": {}}
+    try:
+        index = json.loads(index_path.read_bytes())
+    except (ValueError, RecursionError) as exc:  # bad JSON, bytes that are not text, nesting too deep
+        raise WeightsIndexError(f"{index_path}: not valid JSON ({exc}); {FIX_INDEX}") from exc
+    check_index(index, index_path)
+    return index
 
 
 def choose_default(entries: dict[str, dict]) -> str:
@@ -164,6 +242,7 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
 def publish_run(run_dir: Path, name: str, results_dir: Path | None = None, weights_dir: Path | None = None) -> dict:
     """Publish the last milestone of one finished run as weights/<name>.pt (with card and index entry);
     its record is kept as results/extra/<run_id>.json."""
+    check_model_name(name)
     run_dir = Path(run_dir)
     record = read_json(run_dir / "record.json")
     if record.get("status") != "finished":

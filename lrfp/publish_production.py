@@ -13,7 +13,7 @@ from pathlib import Path
 from . import paths
 from .errors import RunError
 from .checkpoint import ship_copy
-from .publish import INDEX_NAME, read_index, ship_default_onnx
+from .publish import INDEX_NAME, check_model_name, read_index, ship_default_onnx
 from .records import read_json, write_json_atomic
 
 CV_CHOICE = ("highest cross-validated score among the production models: mean balanced accuracy of labelled "
@@ -34,6 +34,7 @@ def publish_production(run_dir: Path, name: str, cv_path: Path | None, results_d
     """Copy the run's last checkpoint to weights/NAME.pt, keep its record in results/production/runs/,
     write its card and index entry (with its CV score, if `cv_path` names its `lrfp cv` record),
     then make the best production model by CV score the app's default."""
+    check_model_name(name)
     run_dir = Path(run_dir)
     record = read_json(run_dir / "record.json")
     if record.get("status") != "finished":

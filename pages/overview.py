@@ -4,8 +4,9 @@ import streamlit as st
 from lrfp import paths
 from lrfp.app.catalog import list_examples
 from lrfp.app.charts import paper_headline
-from lrfp.app.ui import analyse, drawn, ensure_navigation, legend, get_detector, scene_summary, selected_classifier
-from lrfp.publish import default_model, read_index
+from lrfp.app.ui import (analyse, app_default_model, drawn, ensure_navigation, legend, get_detector, scene_summary,
+                        selected_classifier)
+from lrfp.publish import read_index
 from lrfp.results import load_records, summary_frame
 
 ensure_navigation()
@@ -45,7 +46,7 @@ else:
     inside = best["accuracy_low"] <= paper["accuracy"] <= best["accuracy_high"]
     cols[1].caption(f"95 % interval {100 * best['accuracy_low']:.1f}–{100 * best['accuracy_high']:.1f} %; the "
                     f"paper's figure lies {'inside' if inside else 'outside'} it.")  # fmt: skip
-name = default_model()
+name = app_default_model()
 if name:
     index = read_index()
     info = index["models"].get(name, {})

@@ -13,7 +13,7 @@ from .live import ice_servers
 from ..data import BadImageError
 from ..detect import DetectorUnavailableError, FaceDetector
 from ..inference import MIN_FACE_PX, Classifier
-from ..publish import default_model, read_index
+from ..publish import WeightsIndexError, default_model, read_index
 from ..scene import INCORRECT, SceneResult, analyze_upload, annotate, label_text
 
 MODEL_KEY = "model_path"
@@ -85,6 +85,16 @@ def ensure_navigation() -> None:
         st.rerun()
 
 
+def app_default_model(area=st) -> str | None:
+    """The app's default model; None, with the reason shown in `area`, when weights/index.json is unusable
+    (the pages still run, and the picker still offers every checkpoint)."""
+    try:
+        return default_model()
+    except WeightsIndexError as exc:
+        area.error(f"{exc}")
+        return None
+
+
 def model_picker() -> Path | None:
     """Sidebar select box over weights/ and local runs; the choice lives in session_state."""
     entries = list_checkpoints()
@@ -92,7 +102,7 @@ def model_picker() -> Path | None:
         st.sidebar.warning("No checkpoints: weights/ is empty and there are no local runs.")
         return None
     labels = [e.label for e in entries]
-    default = default_model()
+    default = app_default_model(st.sidebar)
     if MODEL_KEY not in st.session_state or st.session_state[MODEL_KEY] not in labels:
         st.session_state[MODEL_KEY] = f"weights/{default}" if f"weights/{default}" in labels else labels[0]
     choice = st.sidebar.selectbox("Model", labels, key=MODEL_KEY, help="weights/ and your local training runs")
@@ -101,8 +111,8 @@ def model_picker() -> Path | None:
 
 def default_run_id() -> str | None:
     """The run behind the app's default model (weights/index.json), for pages that open on it."""
-    name = default_model()
-    return read_index().get("models", {}).get(name, {}).get("run_id") if name else None
+    name = app_default_model()
+    return read_index()["models"].get(name, {}).get("run_id") if name else None
 
 
 def selected_checkpoint() -> Path | None:
