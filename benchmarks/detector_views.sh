@@ -14,8 +14,13 @@ run() {  # name view extra-args...
   lrfp scene-bench --source "$src" --data demo/fmd853-lr --split "$split" --model prod-mobilenet_v2 \
     --view "$view" --no-progress --out "$out/${split}-${name}-${view}.json" "$@" | sed -n "1s/^/${name} ${view}: /p"
 }
+# old-3x-2048: the single look of the first releases; adaptive: the adaptive stage with RetinaFace (the
+# default until CenterFace was measured); centerface: the adaptive stage with CenterFace (the default),
+# centerface-enl2: the same, enlarging 2x instead of 3x (cheaper)
 for view in ${VIEWS:-1x enlarged-2 tiled-3x3 enlarged-3 tiled-2x2}; do
-  run old-3x-2048 "$view" --detector-scale 3 --detector-max-side 2048
-  run adaptive "$view"
-  [ -n "${EXTRA:-}" ] && run adaptive-enl0.7 "$view" --enlarged-min-score 0.7
+  run old-3x-2048 "$view" --detector retinaface --detector-scale 3 --detector-max-side 2048
+  run adaptive "$view" --detector retinaface
+  run centerface "$view" --detector centerface
+  run centerface-enl2 "$view" --detector centerface --enlarge 2
+  [ -n "${EXTRA:-}" ] && run adaptive-enl0.7 "$view" --detector retinaface --enlarged-min-score 0.7
 done

