@@ -9,7 +9,9 @@ from pathlib import Path
 
 import logging
 
-from .data import ACCEPTED_FORMATS, BadImageError, DatasetError
+from . import video
+from .data import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, IMAGE_SUFFIXES, MAX_PIXELS, BadImageError, DatasetError
+from .detect import DEFAULT_DETECTOR, DETECTORS, FaceDetector
 from .errors import ConfigError, LrfpError, describe_os_error
 from .records import command_line
 from .models import MODEL_NAMES, NORMS, PRETRAINED
@@ -130,21 +132,53 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+# `lrfp predict` reads an image at most this big (px, longer side): one face, the model resizes it anyway
+PREDICT_SIDE = 2048
+# an image whose shorter side is over data.FACE_CROP_MAX_SIDE is searched for faces in one look at
+# most this big (px, longer side): enough to tell a crowd, and cheap (measured here: 0.2 s once to
+# start the detector, then 8 ms for a 200 px crop, 0.23 s for a 2048 px photo)
+CROWD_LOOK_SIDE = 1024
+
+
+def shown_name(name: str) -> str:
+    """A file name as output lines show it: as it is, or as a Python string literal ('a\\nb.png') when it
+    holds a tab, newline or other unprintable character (one file, one line) or starts with a quote."""
+    return name if name.isprintable() and not name.startswith(("'", '"')) else repr(name)
+
+
+def _model_or_default(name: str | None) -> str:
+    """--model, or the default model named in weights/index.json (the app's), or model3."""
+    from .publish import default_model
+
+    return name or default_model() or "model3"
+
+
 def cmd_predict(args) -> int:
+    import shlex
+
     from .data import load_image
     from .inference import Classifier
-    clf = Classifier(args.model, backend=args.backend, device=args.device)
-    status = 0
+
+    clf = Classifier(_model_or_default(args.model), backend=args.backend, device=args.device)
+    detector, failed = None, 0
     for path in args.images:
+        shown = shown_name(path)
         try:
-            image = load_image(path, max_side=2048)  # one face: more pixels change nothing, the model resizes
-        except BadImageError as exc:
-            print(f"{path}\terror: {exc}", file=sys.stderr)
-            status = 1
+            image = load_image(path, name=shown, max_side=PREDICT_SIDE)
+        except BadImageError as exc:  # the other files are still classified; the exit code says one failed
+            print(f"lrfp: error: {exc}", file=sys.stderr)
+            failed += 1
             continue
         pred = clf.predict([image])[0]
-        print(f"{path}\t{pred.label}\t" + ("-" if pred.probability is None else f"{pred.probability:.4f}"))
-    return status
+        print(f"{shown}\t{pred.label}\t" + ("-" if pred.probability is None else f"{pred.probability:.4f}"))
+        if min(image.size) > FACE_CROP_MAX_SIDE:  # bigger than a face crop: perhaps a photo of several people
+            detector = detector or FaceDetector("retinaface", scale=1.0, max_side=CROWD_LOOK_SIDE)
+            faces = len(detector.detect(image))
+            if faces > 1:
+                again = shlex.quote(path) if path.isprintable() else shown
+                print(f"lrfp: note: {shown}: the face detector sees {faces} faces; predict labels the whole image "
+                      f"as one face, `lrfp scene {again}` labels each", file=sys.stderr)  # fmt: skip
+    return 2 if failed else 0
 
 
 def cmd_export(args) -> int:
@@ -159,18 +193,22 @@ def cmd_export(args) -> int:
 
 
 def cmd_scene(args) -> int:
-    from .detect import FaceDetector
     from .inference import Classifier
-    from .publish import default_model
-    from .video import process
+    from .video import check, process
 
-    clf = Classifier(args.model or default_model() or "model3", backend=args.backend, device=args.device)
-    out, csv_path, rows = process(args.input, args.out, clf, FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale),
+    check(args.input, args.out)  # a bad input or --out is refused before the model loads
+    clf = Classifier(_model_or_default(args.model), backend=args.backend, device=args.device)
+    detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale)
+    out, csv_path, rows = process(args.input, args.out, clf, detector,
                                   progress=not args.no_progress)  # fmt: skip
-    faces = sum(r["faces"] for r in rows)
-    masked = sum(r["with_mask"] for r in rows)
+    read = [r for r in rows if r["status"] == "ok"]
+    faces = sum(r["faces"] for r in read)
+    masked = sum(r["with_mask"] for r in read)
     rate = f"{masked / faces:.1%}" if faces else "n/a"
-    print(f"{len(rows)} frame(s), {faces} face(s), {masked} with mask (compliance {rate}) -> {out}, {csv_path}")
+    skipped = len(rows) - len(read)
+    print(f"{len(read)} frame(s), {faces} face(s), {masked} with mask (compliance {rate})"
+          + (f", {skipped} frame(s) skipped (could not be decoded; status unreadable in the CSV)" if skipped else "")
+          + f" -> {out}, {csv_path}")  # fmt: skip
     return 0
 
 
@@ -193,11 +231,10 @@ def cmd_scene_bench(args) -> int:
     from . import paths
     from .detect import FaceDetector
     from .inference import Classifier
-    from .publish import default_model
     from .records import write_json_atomic
     from .scene_bench import photos_of, scene_benchmark
 
-    clf = Classifier(args.model or default_model() or "model3", backend=args.backend, device=args.device)
+    clf = Classifier(_model_or_default(args.model), backend=args.backend, device=args.device)
     xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)
     detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale,
                             max_side=args.detector_max_side, enlarged_min_score=args.enlarged_min_score,
@@ -352,7 +389,7 @@ def cmd_app(args) -> int:
 
 def _add_device(parser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="auto: a CUDA GPU when torch sees one, else the CPU")  # fmt: skip
+                        help="auto: a CUDA GPU when torch sees one, else the CPU (default: %(default)s)")  # fmt: skip
 
 
 def _add_production_options(parser) -> None:
@@ -364,10 +401,9 @@ def _add_production_options(parser) -> None:
 
 
 def _add_detector(parser) -> None:
-    from .detect import DEFAULT_DETECTOR, DETECTORS
-
     parser.add_argument("--detector", choices=tuple(DETECTORS), default=DEFAULT_DETECTOR,
-                        help="face detector (default %(default)s; retinaface: about 3 times faster, finds fewer small faces)")
+                        help="face detector (default: %(default)s); retinaface is about 3 times faster and finds fewer "
+                             "small faces")  # fmt: skip
     parser.add_argument("--min-score", type=float, help="the detector's confidence threshold (default: the detector's own, "
                         + ", ".join(f"{k} {d.min_score:g}" for k, d in DETECTORS.items()) + ")")  # fmt: skip
 
@@ -444,10 +480,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(ev)
     ev.set_defaults(func=cmd_evaluate)
 
-    pr = sub.add_parser("predict", help=f"classify face images ({', '.join(ACCEPTED_FORMATS)}, judged by content)")
-    pr.add_argument("--model", required=True, help="checkpoint path or a name in weights/")
-    pr.add_argument("images", nargs="+")
-    pr.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    pr = sub.add_parser("predict", help=f"classify face images ({', '.join(ACCEPTED_FORMATS)}, judged by content)",
+                        description="Classify each image as one face: one line per image, NAME<TAB>LABEL<TAB>PROBABILITY "
+                                    "(a name holding a tab, newline or other unprintable character, or starting with a "
+                                    "quote, is written as a Python string literal, 'a\\nb.png').",
+                        epilog=f"An image whose shorter side is over {FACE_CROP_MAX_SIDE} px is also searched for faces "
+                               f"(one look at most {CROWD_LOOK_SIDE} px on its longer side); where the detector sees 2 "
+                               f"or more, a note on stderr points to `lrfp scene`, which labels each face. A file that "
+                               f"cannot be read is one `lrfp: error: PATH: ...` line on stderr; the other files are "
+                               f"still classified, and the exit code is 2 if any file failed.")  # fmt: skip
+    pr.add_argument("--model", help="checkpoint path or a name in weights/ (default: the default model named in "
+                                    "weights/index.json, as `lrfp scene` and the app use)")  # fmt: skip
+    pr.add_argument("images", nargs="+", metavar="IMAGE")
+    pr.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                    help="auto: onnxruntime where installed, else PyTorch (default: %(default)s)")  # fmt: skip
     _add_device(pr)
     pr.set_defaults(func=cmd_predict)
 
@@ -457,15 +503,24 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", help="output path (default: the checkpoint's path with .onnx)")
     ex.set_defaults(func=cmd_export)
 
-    sc = sub.add_parser("scene", help="annotate an image or video: every face boxed and labelled, plus a per-frame CSV")
-    sc.add_argument("input", help="an image or a video file")
-    sc.add_argument("--out", help="annotated output (default INPUT-annotated.png|.mp4); the CSV goes beside it")
-    sc.add_argument("--model", help="checkpoint path or a name in weights/ (default: the default model)")
-    sc.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    sc = sub.add_parser("scene", help="annotate an image or video: every face boxed and labelled, plus a per-frame CSV",
+                        epilog=f"The CSV has one row per frame: {', '.join(video.CSV_FIELDS)}; status is unreadable "
+                               f"for a frame that could not be decoded (it is skipped and counted). Frames have the "
+                               f"images' limit of {MAX_PIXELS:,} pixels. Both files are written under temporary names "
+                               f"and renamed when complete.")  # fmt: skip
+    sc.add_argument("input", help=f"an image ({', '.join(IMAGE_SUFFIXES)}) or a video ({', '.join(video.VIDEO_SUFFIXES)})")
+    sc.add_argument("--out", help=f"annotated output, a video as {'|'.join(video.VIDEO_OUT_SUFFIXES)} or an image as "
+                                  f"{'|'.join(video.IMAGE_OUT_SUFFIXES)}, never the input (default "
+                                  f"INPUT-annotated{'|'.join(video.DEFAULT_OUT.values())}); the CSV goes beside it")  # fmt: skip
+    sc.add_argument("--model", help="checkpoint path or a name in weights/ (default: the default model named in "
+                                    "weights/index.json, as the app uses)")  # fmt: skip
+    sc.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                    help="auto: onnxruntime where installed, else PyTorch (default: %(default)s)")  # fmt: skip
     _add_detector(sc)
     sc.add_argument("--detector-scale", type=float,
-                    help="one look at frames resized by this factor (default: the adaptive stage, the frame at its "
-                         "own size and enlarged, see README); 0.5 is much faster and misses small faces")  # fmt: skip
+                    help=f"one look at frames resized by this factor (default: the adaptive stage, the frame at its "
+                         f"own size and enlarged up to {DETECTORS[DEFAULT_DETECTOR].enlarge:g}x, see README); 0.5 is much faster and misses small "
+                         f"faces")  # fmt: skip
     sc.add_argument("--no-progress", action="store_true")
     _add_device(sc)
     sc.set_defaults(func=cmd_scene)

@@ -25,6 +25,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".ti
 # Hard limit on an image's size, checked from its header before any pixel is decoded: 50 MP holds
 # every phone photo (48 MP sensors) and refuses decompression bombs (a 12 KB PNG of 100 MP).
 MAX_PIXELS = 50_000_000
+# An image this small (shorter side, px) is taken as one face crop: the Classify page's auto mode, and
+# `lrfp predict`, which searches bigger images for several faces.
+FACE_CROP_MAX_SIDE = 128
 # Pillow only warns above its limit and raises above twice it. lrfp's own check (in load_image,
 # from the header) refuses everything above MAX_PIXELS with the image's size in the message;
 # Pillow's limit is set to the same figure, so its error stays a backstop for any other opener,
@@ -60,8 +63,8 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
         with Image.open(source, formats=formats) as img:
             w, h = img.size
             if w * h > MAX_PIXELS:  # Pillow's own check would catch it too; this one says why
-                raise BadImageError(f"{name}: image too large ({w}x{h} px = {w * h / 1e6:.0f} MP; "
-                                    f"the limit is {MAX_PIXELS / 1e6:.0f} MP)")  # fmt: skip
+                raise BadImageError(f"{name}: image too large ({w}x{h} px = {w * h:,} pixels; "
+                                    f"the limit is {MAX_PIXELS:,})")  # fmt: skip
             if max_side and max(w, h) > max_side:
                 img.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
             img = ImageOps.exif_transpose(img)
@@ -77,8 +80,8 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
         raise
     except Image.DecompressionBombError as exc:  # over twice the limit: Pillow refuses it while opening
         found = re.search(r"\((\d+) pixels\)", str(exc))
-        size = f"{int(found.group(1)) / 1e6:.0f} MP; " if found else ""
-        raise BadImageError(f"{name}: image too large ({size}the limit is {MAX_PIXELS / 1e6:.0f} MP)") from exc
+        size = f"{int(found.group(1)):,} pixels; " if found else ""
+        raise BadImageError(f"{name}: image too large ({size}the limit is {MAX_PIXELS:,})") from exc
     except UnidentifiedImageError as exc:
         raise BadImageError(f"{name}: not a readable image of the accepted formats ({', '.join(formats)})") from exc
     except FileNotFoundError as exc:

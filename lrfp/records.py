@@ -33,7 +33,8 @@ def atomic_path(path: Path):
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be read by others
         os.replace(tmp, path)
     except OSError as exc:
-        if exc.filename is None:  # a write error (disk full) names no file: name the one being written
+        # a write error (disk full) names no file, or the temporary one: name the one being written
+        if exc.filename in (None, tmp):
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
     finally:

@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .data import ACCEPTED_FORMATS, load_image
+from .data import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
 from .detect import FaceBox, FaceDetector
 from .inference import TOO_SMALL, Classifier
 
-MODES = ("auto", "scene", "face")
-# auto mode: an image this small (shorter side, px) is taken as one face crop
-FACE_CROP_MAX_SIDE = 128
+MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MAX_SIDE is one face crop
 # Scenes (uploads, `lrfp scene`, the scene benchmark) are read at their full resolution, up to
 # data.MAX_PIXELS: the detection stage works tile by tile (lrfp.detect), every face is cropped from
 # the full image, and only what is shown is shrunk.
