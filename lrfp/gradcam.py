@@ -57,13 +57,18 @@ def gradcam(classifier: Classifier, image: Image.Image, target: int | None = Non
 
 
 def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.65) -> Image.Image:
-    """The face (resized to the heatmap) with the heatmap blended in: none where the model did not
-    look, red to yellow where it looked most."""
+    """The face (resized to the heatmap) with the heatmap blended in: untinted where the model did not
+    look, a dull red tint through orange to yellow where it looked most (COLOUR_SCALE_CAPTION)."""
     h, w = heatmap.shape
     base = np.asarray(image.convert("RGB").resize((w, h), Image.BILINEAR), dtype=np.float32)
     color = np.stack([np.ones_like(heatmap), heatmap, np.zeros_like(heatmap)], axis=-1) * 255
     mixed = base * (1 - alpha * heatmap[..., None]) + color * (alpha * heatmap[..., None])
     return Image.fromarray(mixed.clip(0, 255).astype(np.uint8))
+
+
+# what colour_scale() shows, in words: the tint on mid grey runs grey, dull red, orange, yellow
+COLOUR_SCALE_CAPTION = ("Grad-CAM: grey on this bar (the face's own colours) = the model ignored it; a dull red "
+                        "tint through orange to yellow = where the model looked most")  # fmt: skip
 
 
 def colour_scale(width: int = 256, height: int = 16) -> Image.Image:
@@ -72,10 +77,10 @@ def colour_scale(width: int = 256, height: int = 16) -> Image.Image:
     return overlay(Image.new("RGB", (width, height), (128, 128, 128)), ramp)
 
 
-def explain_faces(classifier: Classifier, image: Image.Image, boxes, limit: int = 8) -> list[Image.Image]:
-    """Grad-CAM overlays of the first `limit` faces (boxes with x0, y0, x1, y1) of an image."""
+def explain_faces(classifier: Classifier, image: Image.Image, boxes) -> list[Image.Image]:
+    """Grad-CAM overlays of the faces (boxes with x0, y0, x1, y1) of an image; the caller picks which."""
     out = []
-    for b in list(boxes)[:limit]:
+    for b in boxes:
         face = image.crop((b.x0, b.y0, b.x1, b.y1))
         heatmap, _ = gradcam(classifier, face)
         out.append(overlay(face, heatmap))

@@ -32,6 +32,12 @@ def load_records(results_dir: Path | None = None) -> list[dict]:
     return [read_json(p) for p in sorted(runs.glob("*.json"))] if runs.is_dir() else []
 
 
+def load_production_records(results_dir: Path | None = None) -> list[dict]:
+    """The run records of the production models (`lrfp train --recipe production`), results/production/runs/."""
+    runs = Path(results_dir or paths.RESULTS_DIR) / "production" / RUNS_SUBDIR
+    return [read_json(p) for p in sorted(runs.glob("*.json"))] if runs.is_dir() else []
+
+
 def _load_folder(subfolder: str, results_dir: Path | None) -> list[dict]:
     folder = Path(results_dir or paths.RESULTS_DIR) / subfolder
     return [read_json(p) | {"name": p.stem} for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont
 
+from . import tags
 from .data import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
 from .detect import FaceBox, FaceDetector
 from .inference import TOO_SMALL, Classifier
@@ -126,7 +127,8 @@ def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, 
     """A copy of the image with each face boxed in its class colour and tagged.
 
     The tag is the face's label and probability, or with `numbered` its number (1, 2, … as in
-    the page's table), placed outside the box: above it, or below where the box touches the top.
+    the page's table), beside its box and never on another tag (lrfp.tags): in a crowd the tags
+    shrink, and one with no room by its face is drawn nearby with a line to its box.
     `min_long_side` enlarges a small photo first so boxes and tags stay readable on screen, and
     `max_long_side` shrinks a big one to what a screen shows (the analysis used every pixel); tags
     and lines are sized to the image.
@@ -140,28 +142,47 @@ def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, 
                          reducing_gap=2.0)  # fmt: skip
     factor = out.width / max(1, image.width)
     draw = ImageDraw.Draw(out)
-    long_side = max(out.size)
-    width = max(1, round(long_side / 400))
-    # a number tag can be big; a label tag is long, so smaller, to keep crowds readable
-    font = ImageFont.load_default(size=max(11, round(long_side / (35 if numbered else 75))))
-    for number, face in enumerate(result.faces, 1):
-        color = COLORS.get(face.label, (255, 200, 0))
-        x0, y0, x1, y1 = (round(v * factor) for v in (face.box.x0, face.box.y0, face.box.x1, face.box.y1))
-        if result.mode == "scene":
+    width = max(1, round(max(out.size) / 400))
+    boxes = [tuple(round(v * factor) for v in (f.box.x0, f.box.y0, f.box.x1, f.box.y1)) for f in result.faces]
+    texts = [str(number) if numbered else "too small to judge" if face.probability is None
+             else f"{label_text(face.label)} {face.probability:.0%}" for number, face in enumerate(result.faces, 1)]  # fmt: skip
+    font, spots = _tag_layout(draw, texts, boxes, out.size, numbered)
+    colors = [COLORS.get(face.label, (255, 200, 0)) for face in result.faces]
+    if result.mode == "scene":
+        for (x0, y0, x1, y1), color in zip(boxes, colors):
             draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=color, width=width)
-        if numbered:
-            text = str(number)
-        elif face.probability is None:
-            text = "too small to judge"
-        else:
-            text = f"{label_text(face.label)} {face.probability:.0%}"
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        pad = max(1, width)
-        tag_w, tag_h = right - left + 2 * pad, bottom - top + 2 * pad
-        tx = min(max(0, x0), max(0, out.width - tag_w))
-        ty = y0 - tag_h if y0 - tag_h >= 0 else min(y1, out.height - tag_h)  # above the box, else below it
-        draw.rectangle((tx, ty, tx + tag_w, ty + tag_h), fill=color)
-        draw.text((tx + pad - left, ty + pad - top), text, fill=(255, 255, 255), font=font)
+    for text, box, spot, color in zip(texts, boxes, spots, colors):
+        if spot is None:  # no free place in the whole image: the page's table still lists the face
+            continue
+        if tags.gap(spot, box):  # a tag pushed away from its face: a line says whose it is
+            draw.line((_nearest(spot, box), _nearest(box, spot)), fill=color, width=width)
+        draw.rectangle((spot[0], spot[1], spot[2] - 1, spot[3] - 1), fill=color)  # PIL includes the far edge
+        left, top, _, _ = draw.textbbox((0, 0), text, font=font)
+        draw.text((spot[0] + width - left, spot[1] + width - top), text, fill=(255, 255, 255), font=font)
     if fps is not None:
         draw.text((4, out.height - 4), f"{fps:.1f} FPS", fill=(255, 255, 0), font=font, anchor="ld")
     return out
+
+
+def _tag_layout(draw: ImageDraw.ImageDraw, texts: list[str], boxes: list, size: tuple[int, int], numbered: bool):
+    """(font, a rectangle or None per tag): the largest font at which every tag touches its box, down
+    to a floor still readable on screen; at the floor, tags with no room by their box go nearby."""
+    long_side, pad = max(size), max(1, round(max(size) / 400))
+    # a number tag can be big; a label tag is long, so smaller, to keep crowds readable
+    largest = max(11, round(long_side / (35 if numbered else 75)))
+    smallest = max(11, round(long_side / (55 if numbered else 110)))
+    for px in sorted({largest, round(largest * 0.8), round(largest * 0.65), smallest}, reverse=True):
+        if px < smallest:
+            continue
+        font = ImageFont.load_default(size=px)
+        extents = [draw.textbbox((0, 0), text, font=font) for text in texts]
+        sizes = [(r - l + 2 * pad, b - t + 2 * pad) for l, t, r, b in extents]
+        spots = tags.place(sizes, boxes, *size)
+        if all(spots):
+            return font, spots
+    return font, tags.place(sizes, boxes, *size, far=True)
+
+
+def _nearest(a: tuple, b: tuple) -> tuple[int, int]:
+    """The point of rectangle a nearest to rectangle b."""
+    return (min(max(a[0], b[0]), a[2] - 1), min(max(a[1], b[1]), a[3] - 1))

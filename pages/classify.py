@@ -1,13 +1,14 @@
 """Classify: uploads (face crops or scenes), camera snapshots and the live webcam."""
 import streamlit as st
 
-from lrfp.gradcam import colour_scale, explain_faces
+from lrfp.gradcam import COLOUR_SCALE_CAPTION, colour_scale, explain_faces
 from lrfp.app.live import FrameProcessor
-from lrfp.app.catalog import list_examples
+from lrfp.app.catalog import example_title, list_examples
 from lrfp.data import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.scene import MAX_UPLOAD_FILES, MODES, label_text
-from lrfp.app.ui import (BadImageError, analyse, drawn, legend, ensure_navigation, face_rows, get_classifier, get_detector, live_webcam,
-                         scene_summary, selected_classifier)
+from lrfp.app.ui import (GRADCAM_FACES, BadImageError, analyse, drawn, ensure_navigation, face_rows, get_classifier,
+                         get_detector, gradcam_note, human_size, live_webcam, photo_caption, scene_summary,
+                         selected_classifier)
 
 ensure_navigation()
 
@@ -31,7 +32,7 @@ mode = st.radio("Treat images as", MODES, horizontal=True,
 
 def show(data: bytes, name: str) -> None:
     try:
-        with st.spinner(f"Analysing {name} ({len(data) / 1e6:.1f} MB)…"):
+        with st.spinner(f"Analysing {name} ({human_size(len(data))})…"):
             image, result = analyse(data, name, classifier, detector, mode)
     except BadImageError as exc:
         st.error(f"{name} was not processed: {exc}")
@@ -39,17 +40,25 @@ def show(data: bytes, name: str) -> None:
     st.markdown(scene_summary(name, result))
     left, right = st.columns([3, 2])
     left.image(drawn(data, name, classifier, detector, mode, numbered=True), width="stretch",
-               caption=f"{image.width}x{image.height} px · {legend(classifier)}")  # fmt: skip
+               caption=photo_caption(image, classifier))  # fmt: skip
     if result.faces:
         right.table(face_rows(result))
     elif result.mode == "scene":
         right.info("No face found. Choose 'one face crop' to classify the whole image.")
     if explain and result.faces:
-        explainer = get_classifier(str(classifier.path), "torch")
-        heatmaps = explain_faces(explainer, image, [f.box for f in result.faces])
-        st.image(heatmaps, width=128, caption=[f"face {i + 1}: {label_text(f.label)}" for i, f in enumerate(result.faces[:8])])
-        st.image(colour_scale(), width=256, caption="Grad-CAM: no colour = ignored, red → yellow = where the model "
-                                                   "looked most")  # fmt: skip
+        numbers = list(range(1, len(result.faces) + 1))
+        chosen = numbers
+        if len(numbers) > GRADCAM_FACES:
+            chosen = sorted(st.multiselect("Faces to explain (numbers as on the photo)", numbers,
+                                           default=numbers[:GRADCAM_FACES], max_selections=GRADCAM_FACES,
+                                           key=f"gradcam-{name}-{hash(data)}"))  # fmt: skip
+        st.caption(gradcam_note(chosen, len(numbers)))
+        if chosen:
+            explainer = get_classifier(str(classifier.path), "torch")
+            faces = [result.faces[n - 1] for n in chosen]
+            st.image(explain_faces(explainer, image, [f.box for f in faces]), width=128,
+                     caption=[f"face {n}: {label_text(f.label)}" for n, f in zip(chosen, faces)])  # fmt: skip
+            st.image(colour_scale(), width=256, caption=COLOUR_SCALE_CAPTION)
 
 
 example_tab, upload_tab, snapshot_tab, live_tab = st.tabs(["Try an example", "Upload", "Snapshot", "Live webcam"])
@@ -57,8 +66,8 @@ with example_tab:
     examples = list_examples()
     if examples:
         example = st.selectbox("Example photo (from the test split: no model was trained on it)", examples,
-                               format_func=lambda p: p.stem)  # fmt: skip
-        show(example.read_bytes(), example.name)
+                               format_func=example_title)  # fmt: skip
+        show(example.read_bytes(), example_title(example))
     else:
         st.caption("No example photos are installed (demo/scenes).")
 

@@ -2,9 +2,9 @@
 import streamlit as st
 
 from lrfp.app import charts
-from lrfp.app.ui import default_run_id, ensure_navigation, figures_table
-from lrfp.results import (load_cv_reports, load_view_reports, load_face_reports, load_records, load_resolution_reports, load_scene_reports,
-                          summary_frame)
+from lrfp.app.ui import default_run_id, detail_choice, ensure_navigation, figures_table
+from lrfp.results import (load_cv_reports, load_view_reports, load_face_reports, load_production_records, load_records,
+                          load_resolution_reports, load_scene_reports, summary_frame)
 
 ensure_navigation()
 
@@ -19,7 +19,12 @@ st.caption(f"{len(summary)} rows from {len(records)} runs, each evaluated on the
            "0.48 points, and the 95 % intervals (Wilson) show which differences this test split can resolve.")  # fmt: skip
 
 st.subheader("Ours beside the paper, experiment by experiment")
-st.plotly_chart(charts.ours_vs_paper(summary), width="stretch")
+st.caption("Colour: the configuration. Line: solid for ours at the paper's input size, dotted for ours at the "
+           "smaller size the CPU allowed (both with 95 % intervals), dashed with open circles for the paper's.")  # fmt: skip
+figures = charts.ours_vs_paper(summary)
+for pair in range(0, len(figures), 2):  # two per row on a wide screen; a phone stacks them in order
+    for col, fig in zip(st.columns(2), figures[pair:pair + 2]):
+        col.plotly_chart(fig, width="stretch")
 if summary["deviation"].fillna("").str.len().any():
     st.caption("Deviations from the paper's setup are listed in the table below: on the CPU the 224 px experiments "
                "ran at 64 px (VGG-16 at 32 px), and VGG-16, ResNet18 and AlexNet trained from scratch because their "
@@ -35,11 +40,8 @@ right.caption("The same rows, split by the face's shorter side in the source pho
 right.plotly_chart(charts.face_size_heatmap(summary), width="stretch")
 
 st.subheader("Every row")
-st.dataframe(charts.results_table(summary), hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(format="%.2f", width="small") for c in
-                            ("Accuracy (%)", "Paper acc. (%)")}
-             | {c: st.column_config.NumberColumn(format="%.4f", width="small") for c in ("Loss", "Paper loss")}
-             | {c: st.column_config.NumberColumn(width="small") for c in ("Experiment", "Input (px)", "Epochs")})  # fmt: skip
+st.caption("Hover over a column's name for what it holds.")
+st.dataframe(charts.results_table(summary), hide_index=True, width="stretch", column_config=charts.results_columns())
 
 st.subheader("Production models: chosen by cross-validation")
 cv_reports, face_reports = load_cv_reports(), load_face_reports()
@@ -81,17 +83,18 @@ st.subheader("How small can a face be? (resolution study)")
 reports = load_resolution_reports()
 if reports:
     st.caption("Test faces shrunk so their shorter side is N px, then resized to each model's input "
-               "(`lrfp resolution`). Dotted lines: accuracy at native size.")  # fmt: skip
+               "(`lrfp resolution`). Dotted lines: each model's accuracy at native size, in its colour.")  # fmt: skip
     st.plotly_chart(charts.resolution_curves(reports), width="stretch")
 else:
     st.caption("No resolution study yet: `lrfp resolution --model NAME --data data/fmd853-lr`.")
 
 st.subheader("One run in detail")
-run_ids = sorted(records)
-default = default_run_id()
-run_id = st.selectbox("Run", run_ids, index=run_ids.index(default) if default in run_ids else 0,
-                      help="Opens on the run behind the app's default model")  # fmt: skip
-record = records[run_id]
+# the production models' runs first: the app's default model is one of them
+detail = {r["run_id"]: r for r in load_production_records()} | records
+run_ids = list(detail)
+opening, why = detail_choice(run_ids, default_run_id())
+run_id = st.selectbox("Run", run_ids, index=opening, help=why)
+record = detail[run_id]
 st.caption(f"Command: `{record['command']}` · {record['environment']['cpu']} · "
            f"{record.get('seconds_per_epoch', 0):.1f} s per epoch")  # fmt: skip
 st.plotly_chart(charts.training_curves(record), width="stretch")

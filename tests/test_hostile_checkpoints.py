@@ -335,13 +335,13 @@ def test_a_default_named_outside_weights_is_never_loaded(tmp_path, monkeypatch, 
     shutil.copy(ROOT / "weights" / "model1.pt", tmp_path / "x.pt")  # what the old code loaded
     monkeypatch.setattr("lrfp.paths.WEIGHTS_DIR", weights)
     monkeypatch.setattr("lrfp.inference.Classifier.__init__", lambda *a, **k: pytest.fail("a classifier was loaded"))
-    code, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out")
+    code, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out.png")
     assert code == 2 and "index.json: the default '../../x' is not one of its models" in one_error_line(err)
 
 
 def test_lrfp_scene_with_a_corrupt_index_is_one_line(tmp_path, monkeypatch, face, capsys):
     monkeypatch.setattr("lrfp.paths.WEIGHTS_DIR", weights_with_index(tmp_path, "{not json"))
-    code, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out")
+    code, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out.png")
     assert code == 2 and "index.json: not valid JSON" in one_error_line(err)
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
+from ..demo import DEMO_TITLES
 from ..records import read_json
 from .launcher import LAUNCH_NAME, describe
 
@@ -26,9 +27,19 @@ def list_checkpoints(weights_dir: Path | None = None, runs_dir: Path | None = No
 
 
 def list_examples(folder: Path | None = None) -> list[Path]:
-    """The example photos the Classify page offers (shipped in demo/scenes), by name."""
+    """The example photos the Classify page offers (shipped in demo/scenes): the titled ones in
+    DEMO_TITLES' order, then any other by name."""
     folder = Path(folder or paths.EXAMPLES_DIR)
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    order = {stem: i for i, stem in enumerate(DEMO_TITLES)}
+    photos = [p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
+    return sorted(photos, key=lambda p: (order.get(p.stem, len(order)), p.name))
+
+
+def example_title(photo: Path) -> str:
+    """How the pages name an example photo: 'Dense crowd (51 labelled faces)', else its file name."""
+    return DEMO_TITLES.get(Path(photo).stem, Path(photo).name)
 
 
 def _run_label(checkpoint: Path) -> str:

@@ -115,6 +115,13 @@ def default_run_id() -> str | None:
     return read_index()["models"].get(name, {}).get("run_id") if name else None
 
 
+def detail_choice(run_ids: list[str], default: str | None) -> tuple[int, str]:
+    """Where the Results page's run picker opens, and the help that says why."""
+    if default in run_ids:
+        return run_ids.index(default), "Opens on the run behind the app's default model"
+    return 0, "The default model's run record is not in results/: opens on the first run"
+
+
 def selected_checkpoint() -> Path | None:
     """The checkpoint chosen in the sidebar picker (rendered once per run by app.py)."""
     entries = {e.label: e.path for e in list_checkpoints()}
@@ -167,10 +174,40 @@ def figures_table(table) -> None:
 
 
 def face_rows(result: SceneResult) -> list[dict]:
-    """The table beside the annotated image: one row per numbered box."""
+    """The table beside the annotated image: one row per numbered box, sizes in the photo's own
+    pixels (the analysis ran on the full photo; only the picture shown is resized)."""
     return [{"face": i, "label": label_text(f.label),
              "probability": "–" if f.probability is None else f"{f.probability:.1%}", "size (px)": f.box.size}
             for i, f in enumerate(result.faces, 1)]  # fmt: skip
+
+
+def photo_caption(image, classifier) -> str:
+    """Under the annotated photo: its own size (what the table's sizes are in) and the colour key."""
+    return f"{image.width}x{image.height} px photo; face sizes in its pixels · {legend(classifier)}"
+
+
+def human_size(n_bytes: int) -> str:
+    """A file's size as people write it: '812 bytes', '41 KB', '3.2 MB'."""
+    if n_bytes < 1000:
+        return f"{n_bytes} bytes"
+    if n_bytes < 1_000_000:
+        return f"{n_bytes / 1000:.0f} KB"
+    return f"{n_bytes / 1e6:.1f} MB"
+
+
+# Grad-CAM takes a backward pass per face: a crowd's faces are explained a few at a time, chosen on the page
+GRADCAM_FACES = 8
+
+
+def gradcam_note(chosen: list[int], total: int) -> str:
+    """What the Grad-CAM row shows, said on the page: 'faces 1–8 of 48' when not every face."""
+    if len(chosen) == total:
+        return f"Grad-CAM of every face ({total})."
+    if not chosen:
+        return f"No face chosen for Grad-CAM (of {total})."
+    listed = (f"faces {chosen[0]}–{chosen[-1]}" if chosen == list(range(chosen[0], chosen[-1] + 1)) and len(chosen) > 2
+              else "faces " + ", ".join(map(str, chosen)) if len(chosen) > 1 else f"face {chosen[0]}")  # fmt: skip
+    return f"Grad-CAM of {listed} of {total}; choose others above (up to {GRADCAM_FACES} at a time)."
 
 
 def live_webcam(processor):
@@ -200,4 +237,4 @@ def live_webcam(processor):
     return ctx
 
 
-__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "figures_table", "scene_summary", "analyse", "drawn", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]
+__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "photo_caption", "human_size", "gradcam_note", "figures_table", "scene_summary", "analyse", "drawn", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]

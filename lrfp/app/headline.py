@@ -1,0 +1,76 @@
+"""The Overview's figures: the default model's own scores, and its model card laid out for any screen."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .. import paths
+from ..metrics import wilson_interval
+from ..records import read_json
+
+
+def default_model_figures(name: str, index: dict, results_dir: Path | None = None) -> dict:
+    """The scores of weights/NAME that the headline shows, each from the record that measured it.
+
+    cv: balanced accuracy over the cross-validation folds (mean, sd, folds), or None for a model
+    chosen without `lrfp cv`; test: accuracy on the test faces with its 95 % interval and n, from
+    `lrfp faces-eval` (labelled crops, bootstrap interval) for a production model, else from its run
+    record (Wilson interval); None where the record is not in results/.
+    """
+    results_dir = Path(results_dir or paths.RESULTS_DIR)
+    info = index.get("models", {}).get(name, {})
+    figures: dict = {"cv": None, "test": None}
+    cv_path = results_dir / info["cv_record"] if info.get("cv_record") else None
+    if cv_path and cv_path.is_file():
+        cv = read_json(cv_path)
+        score = cv["balanced_accuracy"]["score"]
+        figures["cv"] = {"mean": score["mean"], "sd": score["sd"], "folds": len(cv.get("folds", [])) or None}
+    # a production model's test figures are `lrfp faces-eval`'s (as its card gives them); a reproduction
+    # model's are its run's, on the test split it was built with
+    faces = results_dir / "production" / "faces" / f"{name}.json"
+    if info.get("production") and faces.is_file():
+        label = read_json(faces)["views"]["label"]
+        low, high = label["accuracy_interval"]
+        figures["test"] = {"accuracy": label["accuracy"], "low": low, "high": high, "n": label["n"],
+                           "interval": "bootstrap"}  # fmt: skip
+    elif info.get("run_id"):
+        run = next((p for p in (results_dir / "production" / "runs", results_dir / "runs", results_dir / "extra")
+                    if (p / f"{info['run_id']}.json").is_file()), None)  # fmt: skip
+        if run is not None:
+            milestones = read_json(run / f"{info['run_id']}.json")["milestones"]
+            test = milestones.get(str(info.get("epoch")), next(iter(milestones.values())))["test"]
+            low, high = wilson_interval(test["accuracy"] * test["n"], test["n"])
+            figures["test"] = {"accuracy": test["accuracy"], "low": low, "high": high, "n": test["n"],
+                               "interval": "Wilson"}  # fmt: skip
+    return figures
+
+
+def card_blocks(markdown: str) -> list[str | pd.DataFrame]:
+    """A model card as markdown text and tables, in order, for the page to show the tables with st.table.
+
+    A markdown table is as wide as its longest cells and is cut off on a phone; st.table wraps its
+    cells to the screen. Headings drop two levels: the card sits in an expander under the page's own.
+    """
+    blocks: list[str | pd.DataFrame] = []
+    text: list[str] = []
+    table: list[list[str]] = []
+
+    def cells(line: str) -> list[str]:
+        return [c.strip().replace("`", "") for c in line.strip().strip("|").split("|")]
+
+    for line in markdown.splitlines() + [""]:
+        if line.lstrip().startswith("|"):
+            if text:
+                blocks.append("\n".join(text))
+                text = []
+            if not set(line.strip()) <= set("|-: "):  # not the header's underline
+                table.append(cells(line))
+            continue
+        if table:
+            blocks.append(pd.DataFrame(table[1:], columns=table[0]))
+            table = []
+        text.append("##" + line if line.startswith("#") else line)
+    if "\n".join(text).strip():
+        blocks.append("\n".join(text))
+    return [b for b in blocks if not isinstance(b, str) or b.strip()]
