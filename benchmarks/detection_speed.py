@@ -1,4 +1,4 @@
-"""Time and peak memory of one upload, the earlier single-look detector beside the adaptive stage.
+"""Time and peak memory of one upload: the earlier single-look detector beside the adaptive stage, with each detector.
 
     python benchmarks/detection_speed.py [--repeat 3] [--out results/benchmarks/detection_speed.json]
 
@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENES = sorted((ROOT / "demo" / "scenes" / "images").glob("*.jpg"))
 CASES = {"640x480 photo": (640, 480, 1), "12 MP phone photo (4000x3000)": (4000, 3000, 4),
          "3840x2160 camera frame": (3840, 2160, 6)}  # fmt: skip
-DETECTORS = {"earlier: one look 3x, at most 2048 px": "FaceDetector(scale=3, max_side=2048)",
-             "adaptive stage (default)": "FaceDetector()"}  # fmt: skip
+DETECTORS = {"earlier: retinaface, one look 3x, at most 2048 px": "FaceDetector('retinaface', scale=3, max_side=2048)",
+             "adaptive stage, retinaface": "FaceDetector('retinaface')",
+             "adaptive stage, centerface (default)": "FaceDetector('centerface')"}  # fmt: skip
 
 CHILD = """
 import io, resource, statistics, sys, time

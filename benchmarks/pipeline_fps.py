@@ -2,6 +2,7 @@
 `lrfp scene` run it.
 
     python benchmarks/pipeline_fps.py [--model model3] [--frames 30] [--backend auto]
+        [--detectors retinaface centerface] [--out results/benchmarks/pipeline_fps.json]
 
 Uses real street photos from ../shared/data/fmd853 when present (resized to 640x480), else a
 synthetic frame. Prints detector ms, classifier ms and frames/s, and the upload latency of one
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import statistics
 import time
 from pathlib import Path
@@ -38,12 +40,17 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 0.5], help="detector input scales to compare")
+    parser.add_argument("--detectors", nargs="+", default=["retinaface", "centerface"])
+    parser.add_argument("--out", type=Path, help="also write the figures here (JSON; the Classify page quotes them)")
     args = parser.parse_args()
     clf = Classifier(args.model, backend=args.backend)
     images = frames(args.frames)
-    for scale in args.scales:
-        run(clf, FaceDetector(scale=scale), images, args.model, scale)
-    latency(clf, FaceDetector(), images[0])
+    rows = [run(clf, FaceDetector(name, scale=scale), images, args.model, scale) | {"detector": name}
+            for name in args.detectors for scale in args.scales]  # fmt: skip
+    upload_ms = latency(clf, FaceDetector(), images[0])
+    if args.out:
+        args.out.write_text(json.dumps({"cpu": cpu_name(), "model": args.model, "frames": len(images), "live": rows,
+                                        "upload_ms_adaptive_default": upload_ms}, indent=1) + "\n")  # fmt: skip
 
 
 def run(clf, det, images, model, scale) -> None:
@@ -56,11 +63,13 @@ def run(clf, det, images, model, scale) -> None:
         classify.append(result.classify_ms)
         faces += len(result.faces)
     total = time.perf_counter() - t0
-    print(f"cpu: {cpu_name()}; model {model} ({clf.backend}); detector scale {scale}; "
+    print(f"cpu: {cpu_name()}; model {model} ({clf.backend}); {det.kind.name}, detector scale {scale}; "
           f"{len(images)} frames of 640x480, {faces} faces found")  # fmt: skip
     print(f"detector   median {statistics.median(detect):7.1f} ms")
     print(f"classifier median {statistics.median(classify):7.1f} ms (all faces of a frame in one batch)")
     print(f"pipeline   {len(images) / total:7.1f} frames/s")
+    return {"scale": scale, "frames_per_s": round(len(images) / total, 1), "detect_ms_median": statistics.median(detect),
+            "classify_ms_median": statistics.median(classify), "faces": faces}  # fmt: skip
 
 
 def latency(clf, det, frame) -> None:
@@ -73,7 +82,9 @@ def latency(clf, det, frame) -> None:
         image = load_image(io.BytesIO(buf.getvalue()), formats=ACCEPTED_FORMATS, name="upload.png")
         annotate(image, analyze(image, clf, det, "auto"))
         latencies.append((time.perf_counter() - t0) * 1000)
-    print(f"upload latency (decode+detect+classify+draw, 640x480 PNG): median {statistics.median(latencies):.0f} ms")
+    print(f"upload latency (decode+detect+classify+draw, 640x480 PNG, adaptive stage): median "
+          f"{statistics.median(latencies):.0f} ms")  # fmt: skip
+    return round(statistics.median(latencies))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,10 @@ DETECTORS = {
     "retinaface": DetectorKind("retinaface", min_score=0.5, enlarged_min_score=0.5, enlarge=3.0),
 }
 DEFAULT_DETECTOR = "centerface"
+# The live webcam's policy: speed first. One look per frame at a chosen scale (0.5 by default) with the
+# faster RetinaFace (benchmarks/pipeline_fps.py); photos, uploads and videos get the adaptive stage.
+LIVE_DETECTOR = "retinaface"
+LIVE_SCALE = 0.5
 
 # The detection stage that adapts to the frame (the default): the frame at its own size, for faces of
 # 24 px and more, and the frame enlarged (the detector's `enlarge`, up to 3x), for faces of 8-24 px,

@@ -7,8 +7,9 @@ from lrfp.app.catalog import example_title, list_examples
 from lrfp.data import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.scene import MAX_UPLOAD_FILES, MODES, label_text
 from lrfp.app.ui import (GRADCAM_FACES, BadImageError, analyse, drawn, ensure_navigation, face_rows, get_classifier,
-                         get_detector, gradcam_note, human_size, live_webcam, photo_caption, scene_summary,
-                         selected_classifier)
+                         get_detector, gradcam_note, human_size, live_policy, live_webcam, photo_caption,
+                         scene_summary, selected_classifier)
+from lrfp.detect import LIVE_SCALE
 
 ensure_navigation()
 
@@ -96,10 +97,8 @@ with snapshot_tab:
 
 with live_tab:
     scale = st.select_slider("Detector input scale (smaller is faster, misses the tiniest faces)",
-                             [0.25, 0.5, 0.75, 1.0], value=0.5)  # fmt: skip
-    st.caption("For speed the webcam looks at each frame once, at this scale (0.5: about 80 frames per second for "
-               "640x480 on a 2-core CPU). Photos, uploads and snapshots get the full detection: the frame at its own "
-               "size and enlarged, in tiles, so that small and big faces are both found.")  # fmt: skip
+                             [0.25, 0.5, 0.75, 1.0], value=LIVE_SCALE)  # fmt: skip
+    st.caption(live_policy())
     key = f"processor-{classifier.path}-{scale}"
     if key not in st.session_state:
         st.session_state[key] = FrameProcessor(classifier, get_detector(scale))

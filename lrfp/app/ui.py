@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import streamlit as st
@@ -11,7 +12,8 @@ from ..checkpoint import CheckpointError
 from ..errors import ConfigError
 from .live import ice_servers
 from ..data import BadImageError
-from ..detect import DetectorUnavailableError, FaceDetector
+from .. import paths
+from ..detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
 from ..inference import MIN_FACE_PX, Classifier
 from ..publish import WeightsIndexError, default_model, read_index
 from ..scene import INCORRECT, SceneResult, analyze_upload, annotate, label_text
@@ -27,10 +29,25 @@ def get_classifier(path: str, backend: str = "auto") -> Classifier:
 
 @st.cache_resource(show_spinner="Loading face detector…")
 def get_detector(scale: float | None = None) -> FaceDetector | None:
+    """The adaptive stage with the default detector; with `scale`, the live webcam's single look (LIVE_DETECTOR)."""
     try:
-        return FaceDetector(scale=scale)
+        return FaceDetector(scale=scale) if scale is None else FaceDetector(LIVE_DETECTOR, scale=scale)
     except DetectorUnavailableError:
         return None
+
+
+def live_policy(record: Path | None = None) -> str:
+    """What the webcam does for speed, with the frame rate benchmarks/pipeline_fps.py measured (if recorded)."""
+    record = record or paths.RESULTS_DIR / "benchmarks" / "pipeline_fps.json"
+    measured = ""
+    if record.is_file():
+        figures = json.loads(record.read_text())
+        rate = next((r for r in figures.get("live", []) if r["detector"] == LIVE_DETECTOR and r["scale"] == LIVE_SCALE), None)
+        if rate:
+            measured = f" ({rate['frames_per_s']:.0f} frames per second at {LIVE_SCALE:g} for 640x480, measured on {figures['cpu']})"
+    return (f"For speed the webcam looks at each frame once, at the chosen scale, with {LIVE_DETECTOR}{measured}. "
+            f"Photos, uploads, snapshots and videos get the full detection ({DEFAULT_DETECTOR}): the frame at its own "
+            "size and enlarged, in tiles, so that small and big faces are both found.")
 
 
 # Every widget click reruns a page, and each rerun asks again for the photos it shows (the example, every
@@ -237,4 +254,4 @@ def live_webcam(processor):
     return ctx
 
 
-__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "photo_caption", "human_size", "gradcam_note", "figures_table", "scene_summary", "analyse", "drawn", "get_classifier", "get_detector", "live_webcam", "model_picker", "selected_classifier"]
+__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "photo_caption", "human_size", "gradcam_note", "figures_table", "scene_summary", "analyse", "drawn", "get_classifier", "get_detector", "live_policy", "live_webcam", "model_picker", "selected_classifier"]
