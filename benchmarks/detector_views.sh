@@ -15,12 +15,16 @@ run() {  # name view extra-args...
     --view "$view" --no-progress --out "$out/${split}-${name}-${view}.json" "$@" | sed -n "1s/^/${name} ${view}: /p"
 }
 # old-3x-2048: the single look of the first releases; adaptive: the adaptive stage with RetinaFace (the
-# default until CenterFace was measured); centerface: the adaptive stage with CenterFace (the default),
-# centerface-enl2: the same, enlarging 2x instead of 3x (cheaper)
+# default until CenterFace was measured); centerface: the adaptive stage with CenterFace (the default:
+# 1x at 0.5, then 2x at 0.35); centerface-ask0.3: its enlarged look asking 0.3; centerface-enl3-ask0.3:
+# also enlarging 3x (the last two are measured in the 1x and tiled-3x3 views; ALTERNATIVES=1 runs them)
 for view in ${VIEWS:-1x enlarged-2 tiled-3x3 enlarged-3 tiled-2x2}; do
   run old-3x-2048 "$view" --detector retinaface --detector-scale 3 --detector-max-side 2048
   run adaptive "$view" --detector retinaface
   run centerface "$view" --detector centerface
-  run centerface-enl2 "$view" --detector centerface --enlarge 2
-  [ -n "${EXTRA:-}" ] && run adaptive-enl0.7 "$view" --detector retinaface --enlarged-min-score 0.7
+  if [ -n "${ALTERNATIVES:-}" ]; then
+    run centerface-ask0.3 "$view" --detector centerface --enlarged-min-score 0.3
+    run centerface-enl3-ask0.3 "$view" --detector centerface --enlarge 3 --enlarged-min-score 0.3
+  fi
+  if [ -n "${EXTRA:-}" ]; then run adaptive-enl0.7 "$view" --detector retinaface --enlarged-min-score 0.7; fi
 done

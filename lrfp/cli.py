@@ -538,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --detector-scale: cap the look at this many px, untiled (3 and 2048: the earlier default)")
     sb.add_argument("--enlarged-min-score", type=float, help="adaptive stage: confidence asked of the enlarged look")
     sb.add_argument("--enlarge", type=float, help="adaptive stage: how much the enlarged look enlarges (default: the "
-                                                   "detector's, 3)")  # fmt: skip
+                    "detector's own, " + ", ".join(f"{k} {d.enlarge:g}" for k, d in DETECTORS.items()) + ")")  # fmt: skip
     sb.add_argument("--view", default="1x", help="1x, enlarged-K (photos K times bigger) or tiled-KxK (K x K photos "
                                                   "in one frame)")  # fmt: skip
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")

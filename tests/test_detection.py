@@ -69,7 +69,7 @@ def test_small_faces_in_a_4k_frame_are_found_as_in_the_photo_alone(crowd):
     # a 4K frame is enlarged 1.7x, not 3x (the time budget): most of the faces, not all (37 of 49 here)
     assert found(in_frame, alone, offset=(1700, 900)) >= 0.7 * len(alone)
     # the single look of earlier releases shrank such a frame to 2048 px and lost almost all (4 of 49 here)
-    earlier = FaceDetector(scale=3, max_side=2048).detect(frame)
+    earlier = FaceDetector("retinaface", scale=3, max_side=2048).detect(frame)
     assert found(earlier, alone, offset=(1700, 900)) < 0.2 * len(alone)
 
 

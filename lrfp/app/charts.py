@@ -6,6 +6,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from ..detect import DEFAULT_DETECTOR, DETECTORS
 from ..models import REGISTRY
 from ..results import paper_table
 from ..scene_bench import VIEWS
@@ -256,9 +257,13 @@ def views_table(reports: list[dict]) -> pd.DataFrame:
     right, boxes on non-faces. Photos of the train split chose the setting; test rows are reported once."""
     def setting(r):
         d = r.get("detector", {})
+        name = d.get("detector", "retinaface")  # records made before there was a choice used RetinaFace
         if d.get("looks") == "one":
-            return f"one look {d['scale']:g}x" + (f", ≤ {d['max_side']} px (old default)" if d.get("max_side") else "")
-        return "adaptive" + (f", enlarged asks {d['enlarged_min_score']:g}" if d.get("enlarged_min_score") != d.get("min_score") else "")
+            return f"{name}, one look {d['scale']:g}x" + (f" ≤ {d['max_side']} px (first default)" if d.get("max_side") else "")
+        default = name == DEFAULT_DETECTOR and d.get("enlarge") == DETECTORS[name].enlarge \
+            and d.get("enlarged_min_score") == DETECTORS[name].enlarged_min_score
+        return (f"{name}, 1x + {d.get('enlarge', 3):g}x" + (f" asking {d['enlarged_min_score']:g}" if d.get("enlarged_min_score") != d.get("min_score") else "")
+                + (" (default)" if default else ""))  # fmt: skip
 
     pct = lambda x: None if x is None else 100 * x  # noqa: E731
     rows = [{"Photos": r["photos_from"].split(" split")[0], "View": r.get("view", "1x"), "Detector": setting(r),
