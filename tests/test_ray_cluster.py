@@ -208,3 +208,36 @@ def test_reproduce_on_ray_writes_the_records_of_the_sequential_run(tiny_dataset,
         a["config"].pop("out"), b["config"].pop("out")
         assert comparable(a) == comparable(b)
     assert (tmp_path / "r-loop" / "summary.csv").read_text().count("\n") == (tmp_path / "r-ray" / "summary.csv").read_text().count("\n")
+
+
+def test_cv_on_ray_gives_the_folds_of_the_sequential_run(tmp_path, monkeypatch):
+    import ray
+    import torch
+
+    from conftest import make_voc_source
+    from lrfp.detect import FaceDetector
+    from lrfp.engine import TrainConfig
+    from lrfp.facebank import build_facebank
+    from lrfp.production import cross_validate
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    source = make_voc_source(tmp_path / "voc", n_images=40, seed=3)
+    build_facebank(source, tmp_path / "bank.json", FaceDetector("retinaface"), progress=False)
+
+    def config(out):
+        return TrainConfig(model="model3", data=str(tmp_path / "bank.json"), input_size=32, epochs=1, milestones=(),
+                           precision="fp32", batch_size=16, out=str(out), recipe="production", folds=3, lr=0.003,
+                           device="cpu")  # fmt: skip
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each Ray task of one CPU trains
+    try:
+        loop = cross_validate(config(tmp_path / "loop"), progress=False, log=lambda *_: None)
+    finally:
+        torch.set_num_threads(threads)
+    try:
+        swept = cross_validate(config(tmp_path / "ray"), progress=False, log=lambda *_: None, engine="ray", workers=2)
+    finally:
+        ray.shutdown()
+    assert comparable(swept["folds"]) == comparable(loop["folds"])
+    assert swept["balanced_accuracy"] == loop["balanced_accuracy"]
