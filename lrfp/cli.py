@@ -212,6 +212,20 @@ def cmd_scene(args) -> int:
     return 0
 
 
+def cmd_monitor(args) -> int:
+    from .monitor import Settings, monitor
+
+    settings = Settings(model=_model_or_default(args.model), backend=args.backend, device=args.device,
+                        detector=args.detector, detector_scale=args.detector_scale, min_score=args.min_score,
+                        every=args.every)  # fmt: skip
+    summary = monitor(args.inputs, args.out, settings, mapping=args.mapping, engine=args.engine, workers=args.workers,
+                      address=args.address, fresh=args.fresh, progress=not args.no_progress)  # fmt: skip
+    print(f"{summary['files']} file(s), {summary['analysed']} analysed now in {summary['seconds']:.1f} s: "
+          f"{summary['frames']} frame(s), {summary['unreadable_frames']} unreadable frame(s), "
+          f"{summary['errors']} file(s) in error -> {summary['table']}, {summary['csv']}")  # fmt: skip
+    return 0
+
+
 def cmd_resolution(args) -> int:
     from .inference import Classifier
     from .records import write_json_atomic
@@ -264,7 +278,8 @@ def cmd_cv(args) -> int:
                       batch_size=args.batch_size, input_size=args.input_size, seed=args.seed, precision=args.precision,
                       out=args.out, recipe="production", folds=args.folds, include_incorrect=args.include_incorrect,
                       device=args.device, milestones=(), class_weights=args.class_weights)  # fmt: skip
-    report = cross_validate(cfg, progress=not args.no_progress)
+    report = cross_validate(cfg, progress=not args.no_progress, engine=args.engine, workers=args.workers,
+                            address=args.address)  # fmt: skip
     report["command"] = command_line()
     out = Path(args.json_out) if args.json_out else default_cv_path(cfg, paths.RESULTS_DIR)
     write_json_atomic(report, out)
@@ -311,6 +326,9 @@ def cmd_reproduce(args) -> int:
         input_size=args.input_size,
         device=args.device,
         progress=not args.no_progress,
+        engine=args.engine,
+        workers=args.workers,
+        address=args.address,
     )
     print(f"finished {len(done)} configuration(s): {', '.join(done)}")
     return 0
@@ -390,6 +408,15 @@ def cmd_app(args) -> int:
 def _add_device(parser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: a CUDA GPU when torch sees one, else the CPU (default: %(default)s)")  # fmt: skip
+
+
+def _add_sweep_engine(parser, what: str) -> None:
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help=f"ray: the {what} run as Ray tasks, --workers at a time, one GPU each where the cluster "
+                             f"has them, else a share of the CPU cores; each resumes its own run folder "
+                             f"(default: %(default)s, one after another)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1, help="with --engine ray: runs at once (default: %(default)s)")
+    parser.add_argument("--address", help="with --engine ray: a Ray cluster (default: $RAY_ADDRESS, else a local Ray)")
 
 
 def _add_production_options(parser) -> None:
@@ -525,6 +552,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(sc)
     sc.set_defaults(func=cmd_scene)
 
+    mo = sub.add_parser("monitor", help="many cameras' videos and photos -> one table of per-frame mask compliance (Ray)",
+                        description="Analyse every video and photo of the inputs, each file on a Ray worker holding a "
+                                    "detector and a classifier, into OUT/frames.parquet and OUT/frames.csv: one row "
+                                    "per frame (camera, source, frame, offset_s, time, faces by label, too_small, "
+                                    "compliance, status, error, face_rows). Each file's rows are kept in OUT/parts "
+                                    "once complete: a rerun skips the files already there. A file that cannot be "
+                                    "read is one row with status error; the run goes on.",
+                        epilog="A file's camera is the folder it was found in (the first subfolder of a folder "
+                               "input), unless the mapping file names one. A frame's time is the video's own "
+                               "timestamp plus the file's start: the mapping file's, else the video's creation_time "
+                               "or the photo's EXIF time; empty when none is known (offset_s stays).")  # fmt: skip
+    mo.add_argument("inputs", nargs="+", metavar="INPUT", help="folders, video or photo files, or glob patterns")
+    mo.add_argument("--out", required=True, help="results folder (frames.parquet, frames.csv, parts/)")
+    mo.add_argument("--mapping", help="CSV with columns path (file or folder, relative to the CSV), camera, start "
+                                      "(ISO 8601 time of the file's first frame)")  # fmt: skip
+    mo.add_argument("--workers", type=int, default=1, help="Ray actors, each one CPU (default: %(default)s)")
+    mo.add_argument("--address", help="a Ray cluster to run on (default: $RAY_ADDRESS, else a local Ray)")
+    mo.add_argument("--engine", choices=("ray", "local"), default="ray",
+                    help="local: a plain loop in this process, no Ray (default: %(default)s)")  # fmt: skip
+    mo.add_argument("--every", type=float, default=0.0,
+                    help="analyse one frame every this many seconds of video (default: every frame)")  # fmt: skip
+    mo.add_argument("--model", help="checkpoint path or a name in weights/ (default: the default model)")
+    mo.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    _add_detector(mo)
+    mo.add_argument("--detector-scale", type=float,
+                    help="one look at frames resized by this factor (default: the adaptive stage, see README)")
+    mo.add_argument("--fresh", action="store_true", help="analyse every file again, forgetting OUT/parts")
+    mo.add_argument("--no-progress", action="store_true")
+    _add_device(mo)
+    mo.set_defaults(func=cmd_monitor)
+
     sb = sub.add_parser("scene-bench", help="the whole pipeline (detector + classifier) on annotated photos")
     sb.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
     sb.add_argument("--data", help="only the source photos of this built dataset's --split (default: every photo)")
@@ -561,6 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--out", default="runs/cv", help="runs folder for the fold runs (runs/cv); finished folds are reused")
     cv.add_argument("--json-out", help="record path (default results/production/cv/<config>.json)")
     cv.add_argument("--no-progress", action="store_true")
+    _add_sweep_engine(cv, "folds")
     cv.set_defaults(func=cmd_cv)
 
     fe = sub.add_parser("faces-eval", help="score a model on a face bank's faces: labelled box, shrunk to 16 px, detector box")
@@ -590,6 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run the paper's 224 px configurations at this smaller size (marked as a deviation)")  # fmt: skip
     rep.add_argument("--no-progress", action="store_true")
     _add_device(rep)
+    _add_sweep_engine(rep, "configurations")
     rep.set_defaults(func=cmd_reproduce)
 
     pub = sub.add_parser("publish", help="copy each family's best checkpoint (by validation) to weights/ with a card")

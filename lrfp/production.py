@@ -60,8 +60,20 @@ def score(faces_result: dict) -> float:
     return (faces_result["label"]["balanced_accuracy"] + faces_result["detector"]["balanced_accuracy"]) / 2
 
 
-def cross_validate(cfg, progress: bool = True, log=print) -> dict:
-    """Train `cfg` (production recipe) on each fold, score each held-out fold; the CV record."""
+def _train_fold(fold_cfg) -> str:
+    from .engine import fit
+
+    fit(fold_cfg, progress=False)
+    return fold_cfg.run_id
+
+
+def cross_validate(cfg, progress: bool = True, log=print, engine: str = "local", workers: int = 1,
+                   address: str | None = None) -> dict:  # fmt: skip
+    """Train `cfg` (production recipe) on each fold, score each held-out fold; the CV record.
+
+    engine "ray": the folds train first as Ray tasks (WORKERS at a time, each resuming its own run
+    folder); the loop below then finds them finished and only scores them, as a sequential run would.
+    """
     from .engine import fit, run_dir
     from .folds import fold_faces
     from .inference import Classifier
@@ -70,6 +82,11 @@ def cross_validate(cfg, progress: bool = True, log=print) -> dict:
 
     bank = FaceBank(cfg.data)
     classes = list(ALL_CLASSES if cfg.include_incorrect else PAPER_CLASSES)
+    if engine == "ray":
+        from .sweep import run_tasks
+
+        run_tasks(_train_fold, [(replace(cfg, fold=k, run_id=None).resolved(),) for k in range(cfg.folds)],
+                  workers=workers, address=address, gpu=cfg.device != "cpu")  # fmt: skip
     folds = []
     for k in range(cfg.folds):
         fold_cfg = replace(cfg, fold=k, run_id=None).resolved()

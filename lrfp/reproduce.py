@@ -53,17 +53,23 @@ def reproduce(
     device: str = "auto",
     progress: bool = True,
     log=print,
+    engine: str = "local",
+    workers: int = 1,
+    address: str | None = None,
 ) -> list[str]:
     """Train each selected configuration to 80 epochs (milestones 30/50/80); return the run ids done.
 
     Results are published to results/runs/<run_id>.json at every milestone (atomically), and
     results/summary.csv is rewritten each time, so a killed reproduction loses at most the
-    epochs since its last checkpoint.
+    epochs since its last checkpoint. engine "ray": the configurations run as Ray tasks, WORKERS
+    at a time on a local Ray (or on the cluster at ADDRESS), each resuming from its own last.pt
+    and writing the same records as the loop.
     """
-    done = []
+    results_dir = Path(results_dir or paths.RESULTS_DIR)
+    done, jobs = [], []
     for exp in select(experiments, models):
         cfg, deviation = experiment_config(exp, data, out, precision, input_size, device)
-        dest = Path(results_dir or paths.RESULTS_DIR) / RUNS_SUBDIR / f"{cfg.run_id}.json"
+        dest = results_dir / RUNS_SUBDIR / f"{cfg.run_id}.json"
         meta = {
             "experiment": exp.experiment,
             "paper_table": exp.paper_table,
@@ -74,20 +80,35 @@ def reproduce(
             log(f"skip {cfg.run_id}: finished")
             done.append(cfg.run_id)
             continue
-        log(f"== experiment {exp.experiment}: {cfg.run_id}" + (f" ({deviation})" if deviation else ""))
-
-        def publish_milestone(record: dict, epoch: int) -> None:
-            if str(epoch) in record["milestones"] or epoch == cfg.epochs:
-                write_json_atomic(record | {"experiment": meta}, dest)
-                write_summary(results_dir)
-
         command = _command(exp, data, cfg.pretrained) + (f" --input-size {input_size}" if input_size else "")
-        record = fit(cfg, progress=progress, log=log, command=command, on_epoch=publish_milestone)
-        write_json_atomic(record | {"experiment": meta}, dest)
-        write_summary(results_dir)
+        jobs.append((cfg, meta, command, dest, deviation))
+    if engine == "ray" and jobs:
+        from .sweep import run_tasks
+
+        done += run_tasks(run_configuration, [(cfg, meta, command, dest, results_dir) for cfg, meta, command, dest, _ in jobs],
+                          workers=workers, address=address, gpu=device != "cpu")  # fmt: skip
         publish(results_dir, weights_dir, log=log)
-        done.append(cfg.run_id)
+        return done
+    for cfg, meta, command, dest, deviation in jobs:
+        log(f"== experiment {meta['experiment']}: {cfg.run_id}" + (f" ({deviation})" if deviation else ""))
+        done.append(run_configuration(cfg, meta, command, dest, results_dir, progress=progress, log=log))
+        publish(results_dir, weights_dir, log=log)
     return done
+
+
+def run_configuration(cfg, meta: dict, command: str, dest: Path, results_dir: Path, progress: bool = False,
+                      log=print) -> str:  # fmt: skip
+    """Train one configuration (resuming its run folder), publishing its record at each milestone."""
+
+    def publish_milestone(record: dict, epoch: int) -> None:
+        if str(epoch) in record["milestones"] or epoch == cfg.epochs:
+            write_json_atomic(record | {"experiment": meta}, dest)
+            write_summary(results_dir)
+
+    record = fit(cfg, progress=progress, log=log, command=command, on_epoch=publish_milestone)
+    write_json_atomic(record | {"experiment": meta}, dest)
+    write_summary(results_dir)
+    return cfg.run_id
 
 
 def _command(exp: Experiment, data: str, pretrained: str | None) -> str:

@@ -85,9 +85,10 @@ def _packets(container, stream):
         yield packet
 
 
-def _frames(path: Path, container, stream):
-    """Each frame as an upright RGB image, or None for one that cannot be decoded; then None for each
-    frame the container counts that the file no longer holds (a truncated file)."""
+def timed_frames(path: Path, container, stream):
+    """(time, image) for each frame: its time in seconds from the stream's own timestamps (None where
+    the file gives none) and the frame as an upright RGB image, or None for one that cannot be decoded;
+    then (None, None) for each frame the container counts that the file no longer holds (a truncated file)."""
     import av
 
     seen = 0
@@ -96,16 +97,22 @@ def _frames(path: Path, container, stream):
             frames = packet.decode()
         except av.FFmpegError:  # corrupt data: this frame is lost, the next one may be fine
             seen += 1
-            yield None
+            yield (float(packet.pts * packet.time_base) if packet.pts is not None else None), None
             continue
         for frame in frames:
             seen += 1
             _check_size(path, frame.width, frame.height)  # a frame may differ from the container's size
             image = frame.to_image()
             # a phone's portrait video: upright as players show it (OpenCV turned it as well)
-            yield image.rotate(frame.rotation, expand=True) if getattr(frame, "rotation", 0) else image
+            yield frame.time, (image.rotate(frame.rotation, expand=True) if getattr(frame, "rotation", 0) else image)
     for _ in range(stream.frames - seen):
-        yield None
+        yield None, None
+
+
+def _frames(path: Path, container, stream):
+    """Each frame as an upright RGB image, or None for one that cannot be decoded (see timed_frames)."""
+    for _, image in timed_frames(path, container, stream):
+        yield image
 
 
 class _Encoder:
@@ -200,7 +207,7 @@ def output_path(path: Path, out, kind: str) -> Path:
     return out
 
 
-def _probe(path: Path) -> None:
+def probe(path: Path) -> None:
     """Refuse a video lrfp cannot read, or whose frames are over the limit, from its header alone."""
     import av
 
@@ -221,7 +228,7 @@ def check(path, out=None) -> tuple[str, Path]:
     kind = _kind(path)
     out = output_path(path, out, kind)
     if kind == "video":
-        _probe(path)
+        probe(path)
     return kind, out
 
 

@@ -22,6 +22,7 @@ def main(pages_dir: Path) -> None:
         st.Page(pages_dir / "dataset.py", title="Dataset", icon=":material/photo_library:"),
         st.Page(pages_dir / "results.py", title="Results", icon=":material/bar_chart:"),
         st.Page(pages_dir / "classify.py", title="Classify", icon=":material/search:"),
+        st.Page(pages_dir / "monitor.py", title="Monitor", icon=":material/videocam:"),
         st.Page(pages_dir / "train.py", title="Train", icon=":material/model_training:"),
     ]
     navigation = st.navigation(pages)

@@ -1,0 +1,133 @@
+"""The Monitor page's logic: a `lrfp monitor` table filtered, summed over time, its worst moments drawn.
+
+Compliance is always faces with a mask over the faces that could be judged, summed over the frames of
+a period (a frame with 10 faces weighs 10 times one with 1), never a mean of per-frame shares.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from PIL import Image
+
+from .. import paths
+from ..data import load_image
+from ..detect import FaceBox
+from ..monitor import TABLE, compliance_share, read_table  # noqa: F401 (the page uses compliance_share)
+from ..scene import FaceResult, SceneResult, annotate
+
+# shipped tables are results/monitor/<name>/frames.parquet; the example's footage is demo/footage
+# (python -m lrfp.footage); both looked up when used, so tests can move paths.RESULTS_DIR
+# time buckets a user may pick, as pandas frequencies
+PERIODS = {"1 minute": "1min", "10 minutes": "10min", "1 hour": "1h", "1 day": "1D"}
+
+
+def example_tables(folder: Path | None = None) -> list[Path]:
+    return sorted(p.parent for p in Path(folder or paths.RESULTS_DIR / "monitor").glob(f"*/{TABLE}"))
+
+
+def load(path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(frames analysed, files in error) of a monitor table; frames get `when`: their time, or, where the
+    file's start is unknown, the seconds from its first frame counted from 1970-01-01 (order kept)."""
+    table = read_table(path)
+    errors = table[table["status"] == "error"][["camera", "source", "error"]]
+    frames = table[table["status"] != "error"].copy()
+    frames["when"] = frames["time"].where(frames["time"].notna(), pd.to_datetime(frames["offset_s"], unit="s"))
+    return frames, errors
+
+
+def filtered(frames: pd.DataFrame, cameras: list[str], start=None, end=None, min_faces: int = 0) -> pd.DataFrame:
+    keep = frames["camera"].isin(cameras) & (frames["faces"].fillna(0) >= min_faces)
+    if start is not None:
+        keep &= frames["when"] >= pd.Timestamp(start)
+    if end is not None:
+        keep &= frames["when"] <= pd.Timestamp(end)
+    return frames[keep]
+
+
+def per_period(frames: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Per camera and period: frames, faces by label, and compliance (None where no face was judged)."""
+    ok = frames[frames["status"] == "ok"]
+    sums = (ok.groupby(["camera", pd.Grouper(key="when", freq=PERIODS.get(period, period))])
+            [["faces", "with_mask", "without_mask", "incorrect", "too_small"]].sum())  # fmt: skip
+    sums["frames"] = ok.groupby(["camera", pd.Grouper(key="when", freq=PERIODS.get(period, period))]).size()
+    sums = sums.reset_index()
+    sums = sums[sums["frames"] > 0]
+    judged = sums["faces"] - sums["too_small"]
+    sums["compliance"] = (sums["with_mask"] / judged).where(judged > 0)
+    return sums
+
+
+def compliance_chart(frames: pd.DataFrame, period: str) -> go.Figure:
+    data = per_period(frames, period).dropna(subset=["compliance"]).assign(compliance=lambda d: 100 * d["compliance"])
+    fig = px.line(data, x="when", y="compliance", color="camera", markers=True, hover_data=["faces", "frames"],
+                  labels={"compliance": "faces with a mask (%)", "when": ""}, range_y=[0, 105], height=360)  # fmt: skip
+    return fig
+
+
+def faces_chart(frames: pd.DataFrame, period: str = "1 hour") -> go.Figure:
+    """Faces seen per period and camera (a face in N frames counts N times: it is what the cameras saw)."""
+    data = per_period(frames, period)
+    return px.bar(data, x="when", y="faces", color="camera", barmode="group", height=320,
+                  labels={"faces": f"faces per {period}", "when": ""})  # fmt: skip
+
+
+def worst_moments(frames: pd.DataFrame, n: int = 6) -> pd.DataFrame:
+    """The frames with the most faces without a mask (then the lowest compliance), one per source file and
+    second, so one bad scene does not fill the list with its neighbouring frames."""
+    ok = frames[(frames["status"] == "ok") & (frames["without_mask"] + frames["incorrect"] > 0)].copy()
+    ok["unmasked"] = ok["without_mask"] + ok["incorrect"]
+    ok["second"] = ok["offset_s"].astype(int)
+    ok = ok.sort_values(["unmasked", "compliance"], ascending=[False, True], kind="stable")
+    return ok.drop_duplicates(["source", "second"]).head(n)
+
+
+def locate(source: str) -> Path | None:
+    """The file a row names; for the shipped example (made elsewhere), its copy in demo/footage."""
+    path = Path(source)
+    if path.is_file():
+        return path
+    shipped = paths.DEMO_DIR / "footage" / path.parent.name / path.name
+    return shipped if shipped.is_file() else None
+
+
+def frame_image(path: Path, kind: str, frame: int) -> Image.Image | None:
+    """Frame number FRAME of a video (decoded from the start: footage clips are short), or the photo."""
+    if kind == "image":
+        return load_image(path)
+    import av
+
+    from ..video import timed_frames
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for index, (_, image) in enumerate(timed_frames(path, container, stream)):
+            if index == frame:
+                return image
+    return None
+
+
+def scene_of(row) -> SceneResult:
+    """A table row's faces as the SceneResult lrfp.scene.annotate draws."""
+    faces = [FaceResult(FaceBox(int(f["x0"]), int(f["y0"]), int(f["x1"]), int(f["y1"]), 1.0), f["label"],
+                        None if pd.isna(f["probability"]) else float(f["probability"]))
+             for f in (row["face_rows"] if row["face_rows"] is not None else [])]  # fmt: skip
+    return SceneResult("scene", faces)
+
+
+def annotated(row) -> Image.Image | None:
+    """The row's frame with its faces boxed and labelled, or None when its file is not here any more."""
+    path = locate(row["source"])
+    image = frame_image(path, row["kind"], int(row["frame"])) if path else None
+    return annotate(image, scene_of(row), min_long_side=640) if image is not None else None
+
+
+def csv_bytes(frames: pd.DataFrame) -> bytes:
+    """The rows shown, as the CSV export of `lrfp monitor` writes them (faces as a JSON list)."""
+    import json
+
+    out = frames.drop(columns=["when"])
+    out["face_rows"] = [json.dumps([] if f is None else list(f), default=lambda v: v.item()) for f in out["face_rows"]]
+    return out.to_csv(index=False).encode()

@@ -1,0 +1,240 @@
+"""`lrfp monitor`: inputs to cameras, frame times, bad files as error rows, resuming without loss or
+double counting, Ray equal to the plain loop, and the Monitor page."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import av
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from lrfp import data, monitor as mon
+from lrfp.cli import main
+from lrfp.errors import ConfigError
+from lrfp.footage import write_clip
+from lrfp.publish import default_model
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ROOT / "demo" / "scenes" / "images"
+# a small look keeps each frame a few ms: these tests are about bookkeeping, not detection quality
+SETTINGS = mon.Settings(model=default_model() or "model3", detector="retinaface", detector_scale=0.5)
+
+
+def make_cameras(root: Path) -> Path:
+    """root/north/{a,b}.mp4 (3 frames at 2 fps), root/south/{c.mp4, p.jpg}: 4 files of 2 cameras."""
+    write_clip(PHOTOS / "maksssksksss389.jpg", root / "north" / "a.mp4", frames=3, fps=2, size=(320, 240))
+    write_clip(PHOTOS / "maksssksksss52.jpg", root / "north" / "b.mp4", frames=3, fps=2, size=(320, 240))
+    write_clip(PHOTOS / "maksssksksss71.jpg", root / "south" / "c.mp4", frames=3, fps=2, size=(320, 240))
+    shutil.copy(PHOTOS / "maksssksksss723.jpg", root / "south" / "p.jpg")
+    return root
+
+
+@pytest.fixture
+def cameras(tmp_path) -> Path:
+    return make_cameras(tmp_path / "cams")
+
+
+def run(inputs, out, **kw) -> dict:
+    return mon.monitor([str(i) for i in inputs], out, kw.pop("settings", SETTINGS), engine=kw.pop("engine", "local"),
+                       progress=False, log=lambda *_: None, **kw)  # fmt: skip
+
+
+# --- inputs -----------------------------------------------------------------------------------------
+
+
+def test_a_folder_gives_one_camera_per_subfolder_and_files_and_globs_their_folder(cameras, tmp_path):
+    sources = mon.find_sources([str(cameras)])
+    assert [(s.camera, Path(s.path).name, s.kind) for s in sources] == [
+        ("north", "a.mp4", "video"), ("north", "b.mp4", "video"), ("south", "c.mp4", "video"), ("south", "p.jpg", "image")]
+    assert [s.camera for s in mon.find_sources([str(cameras / "south")])] == ["south", "south"]
+    # the same file through a glob and a folder is one input
+    assert len(mon.find_sources([str(cameras / "*" / "*.mp4"), str(cameras / "north")])) == 3
+    (cameras / "north" / "notes.txt").write_text("not footage")
+    assert len(mon.find_sources([str(cameras)])) == 4
+
+
+def test_the_mapping_file_names_cameras_and_start_times(cameras):
+    mapping = cameras / "map.csv"
+    mapping.write_text("path,camera,start\nnorth,North gate,\nnorth/b.mp4,,2024-05-01T08:00:00\n")
+    sources = {Path(s.path).name: s for s in mon.find_sources([str(cameras)], mon.read_mapping(mapping))}
+    assert sources["a.mp4"].camera == sources["b.mp4"].camera == "North gate"
+    assert sources["b.mp4"].start == "2024-05-01T08:00:00" and sources["a.mp4"].start == ""
+    assert sources["c.mp4"].camera == "south"
+    mapping.write_text("path,camera,start\nnorth/a.mp4,,yesterday\n")
+    with pytest.raises(ConfigError, match="line 2: start 'yesterday' is not an ISO 8601 time"):
+        mon.read_mapping(mapping)
+    mapping.write_text("file,name\na,b\n")
+    with pytest.raises(ConfigError, match="`path` column"):
+        mon.read_mapping(mapping)
+
+
+def test_an_input_that_names_nothing_is_refused_before_any_work(tmp_path, capsys):
+    assert main(["monitor", str(tmp_path / "nowhere" / "*.mp4"), "--out", str(tmp_path / "out"), "--engine", "local"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nowhere/*.mp4: no such file or folder, and no file matches it" in err
+    assert not (tmp_path / "out").exists()
+
+
+# --- one file -------------------------------------------------------------------------------------
+
+
+def test_frame_times_come_from_the_videos_timestamps_plus_the_start(cameras, tmp_path):
+    mapping = cameras / "map.csv"
+    mapping.write_text("path,camera,start\nnorth/a.mp4,,2024-05-01T08:00:00\n")
+    summary = run([cameras / "north"], tmp_path / "out", mapping=mapping)
+    table = pq.read_table(summary["table"]).to_pandas()
+    a = table[table["source"].str.endswith("a.mp4")]
+    assert a["offset_s"].tolist() == [0.0, 0.5, 1.0]  # 2 fps
+    assert [str(t) for t in a["time"]] == ["2024-05-01 08:00:00", "2024-05-01 08:00:00.500000", "2024-05-01 08:00:01"]
+    assert table[table["source"].str.endswith("b.mp4")]["time"].isna().all()  # no start known: offsets only
+    # counts and the faces agree, row by row
+    for _, row in table.iterrows():
+        assert row["faces"] == len(row["face_rows"]) == row["with_mask"] + row["without_mask"] + row["incorrect"] + row["too_small"]
+    assert table["faces"].sum() > 0
+
+
+def test_every_keeps_one_frame_per_period_of_video_time(cameras, tmp_path):
+    settings = mon.Settings(**{**vars(SETTINGS), "every": 1.0})
+    table = pq.read_table(run([cameras / "north" / "a.mp4"], tmp_path / "out", settings=settings)["table"]).to_pandas()
+    assert table["frame"].tolist() == [0, 2] and table["offset_s"].tolist() == [0.0, 1.0]
+
+
+def test_bad_files_become_error_rows_and_the_run_goes_on(cameras, tmp_path, monkeypatch):
+    bad = cameras / "bad"
+    bad.mkdir()
+    (bad / "garbage.mp4").write_bytes(b"\x00not a video at all" * 100)  # unreadable
+    (bad / "zero.mp4").write_bytes(b"")  # an empty file
+    # a video whose header announces 2 frames, cut before the first: no frame at all
+    with av.open(str(bad / "empty.avi"), "w", format="avi") as container:
+        stream = container.add_stream("mjpeg", rate=2)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        for _ in range(2):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+    whole = (bad / "empty.avi").read_bytes()
+    (bad / "empty.avi").write_bytes(whole[: whole.find(b"movi") + 4])
+    (bad / "cut.jpg").write_bytes((PHOTOS / "maksssksksss52.jpg").read_bytes()[:300])  # truncated photo
+    summary = run([cameras], tmp_path / "out")
+    table = pq.read_table(summary["table"]).to_pandas()
+    errors = table[table["status"] == "error"].set_index(table[table["status"] == "error"]["source"].map(lambda s: Path(s).name))
+    assert sorted(errors.index) == ["cut.jpg", "empty.avi", "garbage.mp4", "zero.mp4"]
+    assert all(str(bad) in e for e in errors["error"])  # each message names its file
+    assert errors["frame"].isna().all() and (errors["camera"] == "bad").all()
+    assert "empty.avi: none of its 2 frames could be decoded" in errors.loc["empty.avi", "error"]
+    assert summary["errors"] == 4 and summary["frames"] == 3 * 3 + 1  # the good files are all there
+    # frames over the pixel limit ("huge"): refused from the header, recorded, not decoded
+    monkeypatch.setattr(data, "MAX_PIXELS", 100 * 100)
+    huge = pq.read_table(run([cameras / "north" / "a.mp4"], tmp_path / "huge")["table"]).to_pandas()
+    assert huge["status"].tolist() == ["error"] and "frames too large (320x240 px" in huge["error"][0]
+
+
+# --- many files, resumed --------------------------------------------------------------------------
+
+
+def test_a_killed_run_resumes_without_losing_or_doubling_a_frame(cameras, tmp_path, monkeypatch):
+    reference = pq.read_table(run([cameras], tmp_path / "reference")["table"])
+    analysed = []
+    real = mon.analyse_source
+
+    def dies_on_the_third(source, *args, **kw):
+        if len(analysed) == 2:
+            raise KeyboardInterrupt  # the run is killed while it reads the third file
+        analysed.append(Path(source.path).name)
+        return real(source, *args, **kw)
+
+    monkeypatch.setattr(mon, "analyse_source", dies_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        run([cameras], tmp_path / "out")
+    parts = sorted((tmp_path / "out" / mon.PARTS).iterdir())
+    assert len(parts) == 2 and not (tmp_path / "out" / mon.TABLE).exists()  # 2 whole parts, no half file
+    monkeypatch.setattr(mon, "analyse_source", real)
+    counted = []
+    monkeypatch.setattr(mon, "analyse_source", lambda s, *a, **k: counted.append(s) or real(s, *a, **k))
+    summary = run([cameras], tmp_path / "out")
+    assert len(counted) == 2 and summary["analysed"] == 2  # only the files not yet written
+    assert pq.read_table(summary["table"]).equals(reference)
+    csv = (tmp_path / "out" / mon.CSV_EXPORT).read_text()
+    assert csv == (tmp_path / "reference" / mon.CSV_EXPORT).read_text()
+    assert run([cameras], tmp_path / "out")["analysed"] == 0  # a third run has nothing to do
+
+
+def test_a_folder_made_with_other_settings_is_refused_unless_fresh(cameras, tmp_path):
+    run([cameras / "north" / "a.mp4"], tmp_path / "out")
+    other = mon.Settings(**{**vars(SETTINGS), "every": 2.0})
+    with pytest.raises(ConfigError, match="made with other settings"):
+        run([cameras / "north" / "a.mp4"], tmp_path / "out", settings=other)
+    assert run([cameras / "north" / "a.mp4"], tmp_path / "out", settings=other, fresh=True)["analysed"] == 1
+
+
+def test_a_changed_file_or_camera_name_is_analysed_again(cameras, tmp_path):
+    run([cameras / "north"], tmp_path / "out")
+    write_clip(PHOTOS / "maksssksksss477.jpg", cameras / "north" / "a.mp4", frames=2, fps=2, size=(320, 240))
+    assert run([cameras / "north"], tmp_path / "out")["analysed"] == 1
+    mapping = cameras / "map.csv"
+    mapping.write_text("path,camera\nnorth,gate\n")
+    summary = run([cameras / "north"], tmp_path / "out", mapping=mapping)
+    assert summary["analysed"] == 2 and set(pq.read_table(summary["table"]).column("camera").to_pylist()) == {"gate"}
+
+
+@pytest.mark.slow
+def test_ray_with_two_workers_gives_the_plain_loops_table(cameras, tmp_path):
+    import ray
+
+    try:
+        local = pq.read_table(run([cameras], tmp_path / "local")["table"])
+        summary = run([cameras], tmp_path / "ray", engine="ray", workers=2)
+        assert pq.read_table(summary["table"]).equals(local)
+        assert summary["peak_rss_mb"] and all(v > 0 for v in summary["peak_rss_mb"].values())
+    finally:
+        ray.shutdown()
+
+
+# --- the Monitor page -----------------------------------------------------------------------------
+
+
+def run_monitor_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/monitor.py").run()
+    return at
+
+
+def test_the_page_shows_the_shipped_example(monkeypatch, tmp_path):
+    monkeypatch.setattr("lrfp.paths.RUNS_DIR", tmp_path / "runs")
+    at = run_monitor_page()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric] == ["Frames", "Faces seen", "Compliance", "Files in error"]
+    assert at.metric[0].value == "67"
+    assert "The worst moments" in [s.value for s in at.subheader]
+    assert not [c.value for c in at.caption if "no longer at" in c.value]  # the example's frames are found
+
+
+def test_the_page_reads_a_users_table_and_says_what_is_wrong_with_a_bad_one(monkeypatch, tmp_path, cameras):
+    from lrfp.app import monitor_view as view
+
+    monkeypatch.setattr("lrfp.paths.RESULTS_DIR", tmp_path / "no-results")
+    run([cameras], tmp_path / "mine")
+    at = run_monitor_page()
+    assert not at.exception and at.radio[0].options == ["a table of mine"]
+    at.text_input[0].input(str(tmp_path / "mine")).run()
+    assert not at.exception, at.exception
+    assert at.metric[0].value == "10"
+    at.text_input[0].input(str(tmp_path / "nothing-here")).run()
+    assert not at.exception and "Cannot read" in at.error[0].value
+    frames, _ = view.load(tmp_path / "mine")
+    assert view.csv_bytes(frames).decode().splitlines()[0].startswith("camera,source,kind,frame,offset_s,time")
+
+
+def test_compliance_per_period_sums_faces_not_frame_shares():
+    import pandas as pd
+
+    from lrfp.app.monitor_view import per_period
+
+    frames = pd.DataFrame({"camera": ["c", "c"], "status": ["ok", "ok"], "when": pd.to_datetime(["2024-01-01 08:00",
+                           "2024-01-01 08:30"]), "faces": [10, 1], "with_mask": [9, 0], "without_mask": [1, 1],
+                           "incorrect": [0, 0], "too_small": [0, 0]})  # fmt: skip
+    assert per_period(frames, "1 hour")["compliance"].tolist() == [9 / 11]  # not (0.9 + 0) / 2

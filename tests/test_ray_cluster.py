@@ -1,0 +1,243 @@
+"""`lrfp monitor` on a real cluster shape: a two-node Ray cluster on this machine (`ray start --head` and a
+second `ray start --address`, one CPU each), its table equal to the plain loop's, a worker killed mid-run
+losing and doubling nothing, and the cluster shut down (only the processes this test started).
+
+About a minute on 2 cores: marked slow (deselect with -m "not slow").
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from lrfp import monitor as mon
+from lrfp.footage import write_clip
+from lrfp.publish import default_model
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ROOT / "demo" / "scenes" / "images"
+RAY = Path(sys.executable).with_name("ray")
+# RetinaFace's adaptive stage at 320x240: about 0.2 s a frame, so a run lasts long enough to kill a worker in it
+SETTINGS = mon.Settings(model=default_model() or "model3", detector="retinaface")
+FLAGS = ["--detector", "retinaface", "--model", SETTINGS.model, "--no-progress"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def node_ports() -> list[str]:
+    """Every port a node opens, free ones: two nodes on one machine must not share Ray's defaults."""
+    names = ("node-manager-port", "object-manager-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+             "runtime-env-agent-port", "metrics-export-port")  # fmt: skip
+    return [f"--{name}={free_port()}" for name in names]
+
+
+# Ray's token authentication, with a token of this test's own: its nodes and drivers share it
+TOKEN = secrets.token_hex(32)
+
+
+def environment() -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    return env | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+                  "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": TOKEN}  # fmt: skip
+
+
+def alive_nodes(address: str) -> int:
+    """Nodes the cluster at ADDRESS counts alive; 0 while its head does not answer yet."""
+    host, port = address.split(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=1).close()
+    except OSError:
+        return 0
+    code = f"import ray; ray.init(address={address!r}, log_to_driver=False); print(sum(n['Alive'] for n in ray.nodes()))"
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment(), timeout=60)
+    except subprocess.TimeoutExpired:
+        return 0
+    return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else 0
+
+
+@pytest.fixture
+def cluster():
+    """The address of a two-node cluster (one CPU each) whose processes are ended afterwards."""
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    common = ["--block", "--num-cpus=1", "--disable-usage-stats", f"--temp-dir={temp}", "--node-ip-address=127.0.0.1"]
+    nodes = [subprocess.Popen([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false", *common,
+                               *node_ports()], env=environment(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while alive_nodes(address) < 1 and time.monotonic() < deadline:
+            time.sleep(1)
+        nodes.append(subprocess.Popen([RAY, "start", f"--address={address}", *common, *node_ports()], env=environment(),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))  # fmt: skip
+        while alive_nodes(address) < 2 and time.monotonic() < deadline:
+            time.sleep(1)
+        assert alive_nodes(address) == 2, "the two-node cluster did not come up within 2 minutes"
+        yield address
+    finally:
+        for node in reversed(nodes):  # `ray start --block` ends the processes of its node when told to
+            os.killpg(node.pid, signal.SIGTERM)
+        for node in nodes:
+            try:
+                node.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(node.pid, signal.SIGKILL)
+                node.wait()
+    assert not processes_of(temp), "Ray processes outlived their cluster"
+
+
+def processes_of(marker: str) -> list[int]:
+    """Process ids whose command line mentions MARKER (this test's own Ray folder or actor class)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:  # ended meanwhile
+            pass
+    return found
+
+
+def lrfp_monitor(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "lrfp.cli", "monitor", *map(str, args), *FLAGS], env=environment(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def footage(tmp_path_factory) -> Path:
+    """Two cameras, 8 clips of 6 frames."""
+    root = tmp_path_factory.mktemp("footage")
+    photos = sorted(PHOTOS.glob("*.jpg"))
+    for i in range(8):
+        write_clip(photos[i % len(photos)], root / f"cam{i % 2}" / f"clip{i}.mp4", frames=6, fps=2, size=(320, 240),
+                   start=0.3 * (i // len(photos)))  # fmt: skip
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference(footage, tmp_path_factory):
+    """The plain loop's table, in this process."""
+    out = tmp_path_factory.mktemp("reference")
+    mon.monitor([str(footage)], out, SETTINGS, engine="local", progress=False, log=lambda *_: None)
+    return pq.read_table(out / mon.TABLE)
+
+
+def test_monitor_on_a_two_node_cluster_equals_the_plain_loop_even_with_a_worker_killed(cluster, footage, reference,
+                                                                                      tmp_path):  # fmt: skip
+    run = lrfp_monitor(footage, "--out", tmp_path / "cluster", "--address", cluster, "--workers", 2)
+    stdout, stderr = run.communicate(timeout=600)
+    assert run.returncode == 0, stderr
+    assert pq.read_table(tmp_path / "cluster" / mon.TABLE).equals(reference)
+
+    # again, and one of the two workers is killed once a first file is written
+    run = lrfp_monitor(footage, "--out", tmp_path / "killed", "--address", cluster, "--workers", 2)
+    parts = tmp_path / "killed" / mon.PARTS
+    killed, written_then = None, None
+    deadline = time.monotonic() + 300
+    while killed is None and run.poll() is None and time.monotonic() < deadline:
+        workers = processes_of("ray::MapWorker")
+        written = len(list(parts.glob("*.parquet"))) if parts.is_dir() else 0
+        if workers and written >= 1:
+            os.kill(workers[0], signal.SIGKILL)
+            killed, written_then = workers[0], written
+        time.sleep(0.05)
+    stdout, stderr = run.communicate(timeout=600)
+    assert killed is not None and written_then < 8, "the run ended before a worker could be killed in it"
+    assert run.returncode == 0, stderr
+    table = pq.read_table(tmp_path / "killed" / mon.TABLE)
+    assert table.equals(reference)  # the killed worker's file was done again, once: nothing lost, nothing doubled
+    assert table.num_rows == 8 * 6
+
+
+# --- sweeps ---------------------------------------------------------------------------------------
+
+
+def comparable(record: dict) -> dict:
+    """A run record without what differs between two identical runs: timings and the machine's facts."""
+    if isinstance(record, dict):
+        return {k: comparable(v) for k, v in record.items() if "seconds" not in k and k not in ("environment", "finished_at",
+                                                                                                 "started_at")}  # fmt: skip
+    if isinstance(record, list):
+        return [comparable(v) for v in record]
+    return record
+
+
+def test_reproduce_on_ray_writes_the_records_of_the_sequential_run(tiny_dataset, tmp_path, monkeypatch):
+    import ray
+    import torch
+
+    from lrfp import reproduce as rep
+    from lrfp.records import read_json
+
+    monkeypatch.setattr(rep, "EPOCHS", 2)
+    monkeypatch.setattr(rep, "MILESTONES", (1, 2))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    kw = dict(experiments=[1], input_size=32, progress=False, log=lambda *_: None)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each Ray task of one CPU trains
+    try:
+        loop = rep.reproduce(str(tiny_dataset), out=str(tmp_path / "loop"), results_dir=tmp_path / "r-loop",
+                             weights_dir=tmp_path / "w-loop", **kw)  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+    try:
+        swept = rep.reproduce(str(tiny_dataset), out=str(tmp_path / "ray"), results_dir=tmp_path / "r-ray",
+                              weights_dir=tmp_path / "w-ray", engine="ray", workers=2, **kw)  # fmt: skip
+    finally:
+        ray.shutdown()
+    assert swept == loop and len(loop) == 3
+    for run_id in loop:
+        a, b = (read_json(tmp_path / r / "runs" / f"{run_id}.json") for r in ("r-loop", "r-ray"))
+        a["config"].pop("out"), b["config"].pop("out")
+        assert comparable(a) == comparable(b)
+    assert (tmp_path / "r-loop" / "summary.csv").read_text().count("\n") == (tmp_path / "r-ray" / "summary.csv").read_text().count("\n")
+
+
+def test_cv_on_ray_gives_the_folds_of_the_sequential_run(tmp_path, monkeypatch):
+    import ray
+    import torch
+
+    from conftest import make_voc_source
+    from lrfp.detect import FaceDetector
+    from lrfp.engine import TrainConfig
+    from lrfp.facebank import build_facebank
+    from lrfp.production import cross_validate
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    source = make_voc_source(tmp_path / "voc", n_images=40, seed=3)
+    build_facebank(source, tmp_path / "bank.json", FaceDetector("retinaface"), progress=False)
+
+    def config(out):
+        return TrainConfig(model="model3", data=str(tmp_path / "bank.json"), input_size=32, epochs=1, milestones=(),
+                           precision="fp32", batch_size=16, out=str(out), recipe="production", folds=3, lr=0.003,
+                           device="cpu")  # fmt: skip
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each Ray task of one CPU trains
+    try:
+        loop = cross_validate(config(tmp_path / "loop"), progress=False, log=lambda *_: None)
+    finally:
+        torch.set_num_threads(threads)
+    try:
+        swept = cross_validate(config(tmp_path / "ray"), progress=False, log=lambda *_: None, engine="ray", workers=2)
+    finally:
+        ray.shutdown()
+    assert comparable(swept["folds"]) == comparable(loop["folds"])
+    assert swept["balanced_accuracy"] == loop["balanced_accuracy"]
