@@ -40,6 +40,9 @@ class DetectorKind:
     min_score: float
     enlarged_min_score: float
     enlarge: float
+    # detector megapixels the enlarged look may cover: about the same time for both detectors (a 4K
+    # frame: 6.8 s with RetinaFace, 26.7 s with CenterFace at 24 MP, on a loaded 2-core CPU)
+    enlarged_budget_mp: float = 24.0
 
 
 DETECTORS = {
@@ -48,7 +51,7 @@ DETECTORS = {
     # scores run lower than RetinaFace's: its enlarged look asks 0.35 (0.3 found 2 points more faces,
     # with 1.39 such boxes). It enlarges 2x, not 3x: 3x found 1.5 points more faces, all under 16 px, for
     # twice the time.
-    "centerface": DetectorKind("centerface", min_score=0.5, enlarged_min_score=0.35, enlarge=2.0),
+    "centerface": DetectorKind("centerface", min_score=0.5, enlarged_min_score=0.35, enlarge=2.0, enlarged_budget_mp=12.0),
     "retinaface": DetectorKind("retinaface", min_score=0.5, enlarged_min_score=0.5, enlarge=3.0),
 }
 DEFAULT_DETECTOR = "centerface"
@@ -63,11 +66,11 @@ LIVE_SCALE = 0.5
 # tile), merged by non-maximum suppression. Memory is one tile at a time, whatever the frame's size.
 TILE = 1024
 OVERLAP = 192
-# The enlarged look covers at most this many detector megapixels: a frame whose full enlargement is
-# bigger is enlarged less, as much as the budget allows (a 4K frame about 1.7x), and where even 1.5x
-# does not fit (over 10.7 MP), only the tiles around the faces the first look found small (crowds) are
-# looked at enlarged.
-ENLARGED_BUDGET_MP = 24.0
+# The enlarged look covers at most the detector's `enlarged_budget_mp` detector megapixels: a frame whose
+# full enlargement is bigger is enlarged less, as much as the budget allows, and where even MIN_ENLARGE
+# does not fit, only the tiles around the faces the first look found small (crowds) are looked at
+# enlarged (RetinaFace's 24 MP: 3x up to 2.7 MP frames, a 4K frame 1.7x, tiles over 10.7 MP; CenterFace's
+# 12 MP: 2x up to 3 MP frames, tiles over 5.3 MP).
 MIN_ENLARGE = 1.5
 # A face the enlarged look reports bigger than this (detector px) is left to the look at the frame's
 # own size: enlarged faces outgrow what the detector learnt, and their parts (chin, hair, hands) look
@@ -261,7 +264,7 @@ class FaceDetector:
 
     By default (`scale` None) the stage adapts to the frame: a look at the frame's own size, then a
     look at it enlarged (the detector's `enlarge`), over the whole frame when that fits
-    ENLARGED_BUDGET_MP, else over the tiles around the small faces the first look found. Both in
+    the detector's budget, else over the tiles around the small faces the first look found. Both in
     tiles, merged by NMS. `scale` (the live webcam's 0.5, say): one look at that scale, tiled.
     `max_side` with `scale` gives the single look of earlier releases (retinaface, scale 3, max_side
     2048), for comparisons. `min_score` / `enlarged_min_score` / `enlarge`: the confidence each look
@@ -288,7 +291,7 @@ class FaceDetector:
             return {"detector": self.kind.name, "looks": "one", "scale": self.scale, "max_side": self.max_side,
                     "min_score": self.min_score}  # fmt: skip
         return {"detector": self.kind.name, "looks": "adaptive", "enlarge": self.enlarge, "min_enlarge": MIN_ENLARGE,
-                "tile": TILE, "overlap": OVERLAP, "enlarged_budget_mp": ENLARGED_BUDGET_MP,
+                "tile": TILE, "overlap": OVERLAP, "enlarged_budget_mp": self.kind.enlarged_budget_mp,
                 "enlarged_max_face": ENLARGED_MAX_FACE, "min_score": self.min_score,
                 "enlarged_min_score": self.enlarged_min_score}  # fmt: skip
 
@@ -311,7 +314,7 @@ class FaceDetector:
         """The enlarged look: all of the frame, enlarged as much as the budget allows (up to `enlarge`); or,
         where not even MIN_ENLARGE fits, the frame boxes around the small faces of the first look, most
         crowded first, as many as the budget allows, at `enlarge`."""
-        fit = min(self.enlarge, (ENLARGED_BUDGET_MP * 1e6 / (w * h)) ** 0.5)
+        fit = min(self.enlarge, (self.kind.enlarged_budget_mp * 1e6 / (w * h)) ** 0.5)
         if fit >= MIN_ENLARGE:
             return Look(fit, self.enlarged_min_score, ENLARGED_MAX_FACE)
         return Look(self.enlarge, self.enlarged_min_score, ENLARGED_MAX_FACE, self._crowded_regions(w, h, first))
@@ -324,7 +327,7 @@ class FaceDetector:
                 key = ((b.x0 + b.x1) // 2 // side, (b.y0 + b.y1) // 2 // side)
                 cells[key] = cells.get(key, 0) + 1
         # one tile per cell (the cell is a tile's side): the budget counts tiles
-        ranked = sorted(cells, key=lambda k: -cells[k])[: int(ENLARGED_BUDGET_MP / (TILE * TILE / 1e6))]
+        ranked = sorted(cells, key=lambda k: -cells[k])[: int(self.kind.enlarged_budget_mp / (TILE * TILE / 1e6))]
         return tuple((cx * side, cy * side, min(w, (cx + 1) * side), min(h, (cy + 1) * side)) for cx, cy in ranked)
 
     def _look(self, image: Image.Image, look: Look) -> list[FaceBox]:
