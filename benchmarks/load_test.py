@@ -26,27 +26,21 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = ROOT / "demo" / "scenes" / "images"
-BUSY = '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
 CLK = os.sysconf("SC_CLK_TCK")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the e2e tests start and watch the server the same way
+from helpers import BUSY, free_port, wait_until_healthy  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -105,13 +99,8 @@ class Server:
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        for _ in range(240):
-            try:
-                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1).read() == b"ok":
-                    return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError("the server did not start: " + self.output()[-2000:])
+        if not wait_until_healthy(self.url, self.proc, timeout=120):
+            raise RuntimeError("the server did not start: " + self.output()[-2000:])
 
     def output(self) -> str:
         self.log.seek(0)

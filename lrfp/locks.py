@@ -1,20 +1,32 @@
 """One writer per folder: a training run or a dataset build holds an exclusive lock on its folder.
 
-The lock is an flock on `FOLDER/.lrfp.lock`, which the kernel drops when the holding process
-ends in any way (kill -9 included): a lock left by a killed run is free again, and the next run
-takes it over without any cleanup. The file holds the owner's pid, for the message.
+The lock is a `filelock.FileLock` on `FOLDER/.lrfp.lock`: an OS lock (flock on Linux and macOS,
+msvcrt on Windows) that the system drops when the holding process ends in any way (kill -9
+included), so a lock left by a killed run is free again and the next run takes it over without any
+cleanup. The owner's pid, for the message, is kept in `FOLDER/.lrfp.owner`: filelock may truncate
+its lock file on every attempt, and Windows does not let another process read a locked file.
 """
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import time
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from .errors import RunError
 
 LOCK_NAME = ".lrfp.lock"
+OWNER_NAME = ".lrfp.owner"
+LOCK_FILES = (LOCK_NAME, OWNER_NAME)  # what a lock leaves in a folder
+
+
+def _read_owner(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace").strip()
+    except FileNotFoundError:
+        return ""
 
 
 @contextlib.contextmanager
@@ -22,22 +34,21 @@ def folder_lock(folder: Path, what: str, log=None):
     """Hold FOLDER's lock for the block; RunError at once if another process holds it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    owner = folder / OWNER_NAME
+    lock = FileLock(folder / LOCK_NAME)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-            raise RunError(f"{folder}: another {what} is using this folder ({owner}); wait for it to end, "
-                           "or choose another folder or run id") from None  # fmt: skip
-        previous = os.pread(fd, 200, 0).decode(errors="replace").strip()
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunError(f"{folder}: another {what} is using this folder ({_read_owner(owner) or 'another process'}); "
+                       "wait for it to end, or choose another folder or run id") from None  # fmt: skip
+    try:
+        previous = _read_owner(owner)
         if previous and log is not None:
             log(f"{folder}: the {what} that held this folder ({previous}) has ended; taking it over")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        owner.write_text(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
         try:
             yield
         finally:
-            os.ftruncate(fd, 0)  # a clean end leaves no owner behind
+            owner.write_text("")  # a clean end leaves no owner behind
     finally:
-        os.close(fd)  # closing drops the flock
+        lock.release()  # the system also drops it when the process ends

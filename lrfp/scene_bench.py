@@ -24,8 +24,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from PIL import Image
-
+from torchvision.ops import box_iou
 from tqdm import tqdm
 
 from .data import DatasetError, load_image, read_manifest
@@ -38,17 +39,12 @@ IOU_MATCH = 0.3
 SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, 10**9))
 
 
-def iou(a, b) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(0, w) * max(0, h)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def match(labels: list, found: list, threshold: float = IOU_MATCH) -> dict[int, int]:
     """Labelled index -> detected index, one to one, highest IoU first."""
-    pairs = sorted(((iou(l, f), i, j) for i, l in enumerate(labels) for j, f in enumerate(found)), reverse=True)
+    # float64: the same IoU values, to the last bit, as Python floats give; a box of no area has no IoU
+    ious = box_iou(torch.tensor(labels, dtype=torch.float64).reshape(-1, 4),
+                   torch.tensor(found, dtype=torch.float64).reshape(-1, 4)).nan_to_num(0.0).tolist()  # fmt: skip
+    pairs = sorted(((score, i, j) for i, row in enumerate(ious) for j, score in enumerate(row)), reverse=True)
     pairing: dict[int, int] = {}
     used = set()
     for score, i, j in pairs:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from .data import MANIFEST_NAME, SPLITS, BadImageError, DatasetError, list_images, load_image, manifest_hash, read_manifest
 from .errors import ConfigError
-from .locks import LOCK_NAME, folder_lock
+from .locks import LOCK_FILES, folder_lock
 from .records import file_sha256, remove_stale_temps, write_json_atomic
 
 PAPER_CLASSES = ("with_mask", "without_mask")
@@ -355,7 +355,7 @@ def _previous_build(out: Path) -> list[Path]:
         return []
     if not out.is_dir():
         raise DatasetError(f"{out}: exists and is not a folder; choose another --out")
-    if not any(p.name not in (LOCK_NAME, PENDING_NAME) for p in out.iterdir()):
+    if not any(p.name not in (*LOCK_FILES, PENDING_NAME) for p in out.iterdir()):
         return []
     listed = [name for name in (MANIFEST_NAME, PENDING_NAME) if (out / name).is_file()]
     if not listed:

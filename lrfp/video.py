@@ -8,6 +8,7 @@ where OpenCV's VideoWriter only returns False, or nothing in OpenCV 4.
 from __future__ import annotations
 
 import csv
+import functools
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -24,8 +25,8 @@ from .records import atomic_path
 # imports this module to build its --help.
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-# What --out may be: containers that hold MPEG-4 Part 2 video (OpenCV's "mp4v", the codec of earlier
-# releases), and the image formats Pillow writes in full colour.
+# What --out may be: containers that hold H.264 and MPEG-4 Part 2 video, and the image formats Pillow
+# writes in full colour.
 # Each output is written under a temporary name, so its format is named, not taken from its suffix.
 VIDEO_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF",
@@ -33,7 +34,14 @@ IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"
 VIDEO_OUT_SUFFIXES = tuple(VIDEO_CONTAINERS)
 IMAGE_OUT_SUFFIXES = tuple(IMAGE_FORMATS)
 DEFAULT_OUT = {"image": ".png", "video": ".mp4"}  # INPUT-annotated.png | INPUT-annotated.mp4
-VIDEO_CODEC = "mpeg4"
+# The annotated video is H.264 in 4:2:0 (what browsers play) with the first software encoder of it this
+# PyAV build has; else MPEG-4 Part 2 (OpenCV's "mp4v", the codec of earlier releases), which every
+# player but the browsers plays. Hardware encoders (h264_nvenc, h264_v4l2m2m...) are left out: they
+# fail without their device. Each encoder's name for users, and the most pixels a side it takes.
+H264_ENCODERS = ("libx264", "libopenh264")
+FALLBACK_ENCODER = "mpeg4"
+ENCODER_NAMES = {"libx264": "H.264", "libopenh264": "H.264", "mpeg4": "MPEG-4"}
+MAX_SIDE = {"libx264": 16384, "mpeg4": 8191}
 # One row per frame of the input; `status` is "unreadable" for a frame that could not be decoded (its
 # counts are empty), "ok" otherwise.
 CSV_FIELDS = ["frame", "time_s", "faces", "with_mask", "without_mask", "incorrect", "too_small", "compliance",
@@ -115,32 +123,58 @@ def _frames(path: Path, container, stream):
         yield image
 
 
+@functools.cache
+def video_encoder() -> str:
+    """The encoder annotated videos are written with (see H264_ENCODERS)."""
+    import av
+
+    for name in H264_ENCODERS:
+        try:
+            av.Codec(name, "w")
+        except ValueError:  # av's UnknownCodecError: this build has no such encoder
+            continue
+        return name
+    return FALLBACK_ENCODER
+
+
 class _Encoder:
-    """The annotated video of SOURCE, MPEG-4 at its frame rate, opened at the first frame's size."""
+    """The annotated video of SOURCE at its frame rate, opened at the first frame's size."""
 
     def __init__(self, container, source: Path, rate: Fraction):
         self.container, self.source, self.rate = container, source, rate
+        self.codec = video_encoder()
         self.stream = None
+        self.size = None  # the first frame's; later frames are fitted to it
+
+    def _open(self, size: tuple[int, int]) -> None:
+        width, height = size
+        if self.codec in H264_ENCODERS:  # H.264 in 4:2:0 takes even sizes only: one black column or row more
+            width, height = width + width % 2, height + height % 2
+        self.stream = self.container.add_stream(self.codec, rate=self.rate)
+        self.stream.width, self.stream.height = width, height
+        self.stream.pix_fmt = "yuv420p"
+        # one bit per pixel and frame, as OpenCV's mp4v writer used
+        self.stream.bit_rate = int(min(width * height * self.rate, 2**31 - 1))
 
     def write(self, image: Image.Image) -> None:
         import av
 
         if self.stream is None:
-            self.stream = self.container.add_stream(VIDEO_CODEC, rate=self.rate)
-            self.stream.width, self.stream.height = image.size
-            self.stream.pix_fmt = "yuv420p"
-            # one bit per pixel and frame, as OpenCV's mp4v writer used
-            self.stream.bit_rate = int(min(image.width * image.height * self.rate, 2**31 - 1))
-        elif image.size != (self.stream.width, self.stream.height):  # MJPEG frames may change size: fit the video's
-            image = image.resize((self.stream.width, self.stream.height))
+            self.size = image.size
+            self._open(image.size)
+        elif image.size != self.size:  # MJPEG frames may change size: fit the video's
+            image = image.resize(self.size)
+        if image.size != (self.stream.width, self.stream.height):
+            image = image.crop((0, 0, self.stream.width, self.stream.height))  # beyond the image: black
         try:
             packets = self.stream.encode(av.VideoFrame.from_image(image))
         except av.FFmpegError as exc:
             if isinstance(exc, OSError):
                 raise
-            raise VideoError(f"{self.source}: the MPEG-4 encoder of the annotated video refused its "
-                             f"{image.width}x{image.height} frames ({exc.strerror}); MPEG-4 takes at most "
-                             f"8191 px a side") from exc  # fmt: skip
+            name, side = ENCODER_NAMES[self.codec], MAX_SIDE.get(self.codec)
+            raise VideoError(f"{self.source}: the {name} encoder of the annotated video refused its "
+                             f"{self.size[0]}x{self.size[1]} frames ({exc.strerror})"
+                             + (f"; {name} takes at most {side} px a side" if side else "")) from exc  # fmt: skip
         self.container.mux(packets)  # a failed write (a full disk) raises OSError
 
     def finish(self) -> None:

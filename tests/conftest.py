@@ -1,96 +1,25 @@
-"""Shared fixtures: small generated face-mask data sets written as real files."""
+"""Shared fixtures (generated face-mask data sets written as real files, tmpfs mounts) and the slow marks."""
 from __future__ import annotations
 
-import random
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 
-SHARED_FMD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmd853"
+from helpers import make_demo_voc_source, make_voc_source
 
-SKIN = [(224, 172, 105), (198, 134, 66), (141, 85, 36), (255, 219, 172)]
-MASK = [(70, 110, 220), (240, 240, 240), (40, 40, 40), (90, 200, 160)]
-
-
-def draw_face(draw: ImageDraw.ImageDraw, box, masked: bool, rng: random.Random) -> None:
-    """A cartoon face: skin oval, eyes, and either a mask over the lower half or a mouth."""
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    draw.ellipse(box, fill=rng.choice(SKIN))
-    for ex in (x0 + w * 0.3, x0 + w * 0.7):
-        draw.ellipse((ex - w * 0.08, y0 + h * 0.32, ex + w * 0.08, y0 + h * 0.42), fill=(20, 20, 20))
-    if masked:
-        draw.rectangle((x0 + w * 0.1, y0 + h * 0.55, x1 - w * 0.1, y1 - h * 0.08), fill=rng.choice(MASK))
-    else:
-        draw.rectangle((x0 + w * 0.35, y0 + h * 0.7, x1 - w * 0.35, y0 + h * 0.78), fill=(150, 30, 30))
+# the kinds of slow test (pyproject.toml describes each)
+SLOW_KINDS = ("browser", "training", "detector", "install", "gpu", "data", "load", "ray")
 
 
-VOC_OBJECT = """  <object><name>{label}</name><bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox></object>
-"""
-
-
-def make_voc_source(root: Path, n_images: int = 24, seed: int = 0, faces_per_image=(1, 3)) -> Path:
-    """images/ + annotations/ like the Kaggle set: scenes with 1-3 boxed faces of either class."""
-    rng = random.Random(seed)
-    (root / "images").mkdir(parents=True)
-    (root / "annotations").mkdir()
-    for i in range(n_images):
-        img = Image.new("RGB", (120, 80), tuple(rng.randrange(60, 200) for _ in range(3)))
-        draw = ImageDraw.Draw(img)
-        objects = []
-        for k in range(rng.randint(*faces_per_image)):
-            size = rng.randint(10, 24)
-            x0, y0 = 4 + k * 38, rng.randint(2, 80 - size - 2)
-            label = rng.choice(["with_mask", "without_mask"])
-            box = (x0, y0, x0 + size, y0 + size + 2)
-            draw_face(draw, box, label == "with_mask", rng)
-            objects.append((label, box))
-        name = f"scene{i}.png"
-        img.save(root / "images" / name)
-        (root / "annotations" / f"scene{i}.xml").write_text(voc_xml(name, img.size, objects))
-    return root
-
-
-def voc_xml(filename: str, size: tuple[int, int], objects) -> str:
-    """A PASCAL VOC annotation for one photo: its file, size and (class, box) per face."""
-    faces = "".join(VOC_OBJECT.format(label=label, x0=b[0], y0=b[1], x1=b[2], y1=b[3]) for label, b in objects)
-    return (f"<annotation>\n  <filename>{filename}</filename>\n"
-            f"  <size><width>{size[0]}</width><height>{size[1]}</height></size>\n{faces}</annotation>\n")
-
-
-def make_demo_voc_source(root: Path) -> Path:
-    """The shipped example scenes as a VOC set, labelled with the boxes the shipped demo build cut
-    from them (the faces the balanced build kept; the source's own annotation files are not shipped)."""
-    from lrfp import paths
-    from lrfp.data import read_manifest
-
-    scenes = paths.DEMO_DIR / "scenes" / "images"
-    faces: dict[str, list] = {p.stem: [] for p in scenes.glob("*.jpg")}
-    for entries in read_manifest(paths.DEMO_DIR / "fmd853-lr")["splits"].values():
-        for e in entries:
-            if Path(e["source"]).stem in faces:
-                faces[Path(e["source"]).stem].append((e["label"], e["box"]))
-    (root / "images").mkdir(parents=True)
-    (root / "annotations").mkdir()
-    for stem, objects in faces.items():
-        photo = scenes / f"{stem}.jpg"
-        (root / "images" / photo.name).write_bytes(photo.read_bytes())
-        with Image.open(photo) as img:
-            (root / "annotations" / f"{stem}.xml").write_text(voc_xml(photo.name, img.size, objects))
-    return root
-
-
-def make_class_folders(root: Path, per_class: int = 20, seed: int = 0, size: int = 20) -> Path:
-    """A plain ImageFolder of face crops: with_mask/ and without_mask/."""
-    rng = random.Random(seed)
-    for label in ("with_mask", "without_mask"):
-        (root / label).mkdir(parents=True)
-        for i in range(per_class):
-            img = Image.new("RGB", (size, size), tuple(rng.randrange(60, 200) for _ in range(3)))
-            draw_face(ImageDraw.Draw(img), (0, 0, size - 1, size - 1), label == "with_mask", rng)
-            img.save(root / label / f"{label}_{i:03d}.png")
-    return root
+@pytest.hookimpl(tryfirst=True)  # before -m selects: `-m "not slow"` must see the mark added here
+def pytest_collection_modifyitems(items):
+    """A test of a slow kind is slow: marking it with its kind is enough."""
+    for item in items:
+        if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -111,3 +40,24 @@ def tiny_dataset(tmp_path_factory, voc_source) -> Path:
     out = tmp_path_factory.mktemp("built") / "ds"
     build_dataset(voc_source, out, BuildOptions(split=(60, 20, 20)))
     return out
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """mount(size, readonly) -> a fresh tmpfs folder; root only (CI runs as root)."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small or read-only file system needs root")
+    mounted = []
+
+    def mount(size: str = "64k", readonly: bool = False) -> Path:
+        folder = tmp_path / f"fs{len(mounted)}"
+        folder.mkdir()
+        options = f"size={size}" + (",ro" if readonly else "")
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)]).returncode:
+            pytest.skip("this machine does not allow a tmpfs mount")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)])

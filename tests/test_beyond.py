@@ -17,7 +17,7 @@ from lrfp.models import create_model, model_kwargs
 from lrfp.scene import analyze
 from lrfp.video import VideoError, process
 
-from conftest import SHARED_FMD
+from helpers import SHARED_FMD
 
 
 def save_checkpoint(tmp_path, name="model3", size=64, **kw) -> str:
@@ -132,6 +132,8 @@ def test_grayscale_frame_is_accepted(classifier, detector):
     assert analyze(Image.new("L", (320, 240), 90), classifier, detector, mode="scene").faces == []
 
 
+@pytest.mark.detector
+@pytest.mark.data
 @pytest.mark.skipif(not SHARED_FMD.is_dir(), reason="needs real photos from ../shared/data/fmd853")
 def test_scene_on_a_video_made_from_local_photos(tmp_path, classifier, detector):
     import cv2
@@ -198,6 +200,7 @@ def test_upload_checks_the_content_not_the_name(monkeypatch):
         load_image(encode(Image.new("RGB", (100, 100)), "PNG"), formats=ACCEPTED_FORMATS, name="huge.png")
 
 
+@pytest.mark.detector
 def test_scene_bench_matches_one_to_one_and_scores_the_whole_pipeline(tmp_path, capsys, demo_voc_source):
     from lrfp.cli import main
     from lrfp.scene_bench import match

@@ -70,6 +70,7 @@ def faces(tmp_path_factory):
     return [str(p) for p in crops]
 
 
+@pytest.mark.load
 @pytest.mark.parametrize("model", ["model3", "prod-mobilenet_v2"])
 def test_gradcam_and_predictions_from_many_sessions_at_once(model, faces):
     # 8 visitors x 12 rounds on one shared model, three times over: before the shared model was held for the

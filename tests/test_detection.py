@@ -58,6 +58,7 @@ def found(boxes, targets, offset=(0, 0), scale=1.0) -> int:
     return hits
 
 
+@pytest.mark.detector
 def test_small_faces_in_a_4k_frame_are_found_as_in_the_photo_alone(crowd):
     # the crowd photo pasted into a 3840x2160 frame: the same faces, a bigger frame (an HD/4K camera)
     detector = FaceDetector()
@@ -73,6 +74,7 @@ def test_small_faces_in_a_4k_frame_are_found_as_in_the_photo_alone(crowd):
     assert found(earlier, alone, offset=(1700, 900)) < 0.2 * len(alone)
 
 
+@pytest.mark.detector
 def test_big_faces_are_found_without_a_crowd_of_parts(crowd):
     # the crowd photo enlarged 4x: faces of 40-100 px, past what the enlarged look keeps
     alone = FaceDetector().detect(crowd)

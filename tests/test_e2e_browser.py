@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from helpers import free_port, wait_until_healthy, wait_until_idle
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -26,14 +26,9 @@ SHOTS = ROOT / "test-output" / "screenshots"
 DEMO = ROOT / "demo"
 SCENE = DEMO / "scenes" / "images" / "maksssksksss787.jpg"  # a shipped street photo with eight annotated faces
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")]
 playwright = pytest.importorskip("playwright.sync_api")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_y4m(image: Image.Image, path: Path, frames: int = 30) -> None:
@@ -61,13 +56,7 @@ def server(tmp_path_factory):
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
+    if not wait_until_healthy(url, proc, timeout=120):
         proc.kill()
         pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
     yield url
@@ -98,15 +87,6 @@ def open_page(browser, url: str, heading: str, height: int = 1000):
     page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
     wait_until_idle(page)
     return page
-
-
-def wait_until_idle(page, timeout: float = 90) -> None:
-    """Until the script run is over: no 'running' indicator and no placeholder skeletons, twice in a row."""
-    busy = '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
-    deadline, calm = time.time() + timeout, 0
-    while time.time() < deadline and calm < 2:
-        calm = calm + 1 if page.locator(busy).count() == 0 else 0
-        time.sleep(0.5)
 
 
 # classify first: a server's very first visit straight to a page URL must still get app.py's sidebar

@@ -65,6 +65,7 @@ class Killed(Exception):
     pass
 
 
+@pytest.mark.training
 @pytest.mark.parametrize("killed_after", [2, 3])
 def test_a_killed_run_resumes_to_the_same_weights(tiny_dataset, tmp_path, killed_after):
     whole = fit(config(tiny_dataset, tmp_path / "a", epochs=4, milestones=(2, 4)), progress=False, log=quiet)

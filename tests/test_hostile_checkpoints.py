@@ -17,13 +17,14 @@ import torch
 from PIL import Image
 
 from lrfp.checkpoint import CheckpointError, atomic_save, load_model, make_checkpoint, read_checkpoint
-from lrfp.cli import main
 from lrfp.data import IMAGENET_MEAN, IMAGENET_STD
 from lrfp.errors import LrfpError
 from lrfp.inference import Classifier
 from lrfp.models import create_model, model_kwargs
 from lrfp.publish import default_model, read_index
 from lrfp.records import file_sha256
+
+from helpers import one_error_line, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["with_mask", "without_mask"]
@@ -47,17 +48,6 @@ def rezip(src: Path, dst: Path, compression=zipfile.ZIP_DEFLATED) -> Path:
         for entry in old.infolist():
             new.writestr(entry.filename, old.read(entry))
     return dst
-
-
-def run_cli(capsys, *argv) -> tuple[int, str]:
-    code = main([str(a) for a in argv])
-    return code, capsys.readouterr().err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.strip().splitlines() if not line.startswith("lrfp: warning:")]
-    assert len(lines) == 1 and lines[0].startswith("lrfp: error: "), err
-    return lines[0]
 
 
 @pytest.fixture
@@ -94,7 +84,7 @@ def test_a_deflated_checkpoint_that_inflates_is_refused_before_torch_reads_it(tm
     monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or pytest.fail("torch.load read the bomb"))
     with pytest.raises(CheckpointError, match=r"bomb\.pt: refused: it would unpack to 35 MB from 1\.\d MB"):
         read_checkpoint(bomb)
-    code, err = run_cli(capsys, "predict", "--model", bomb, "--backend", "torch", face)
+    code, _, err = run_cli(capsys, "predict", "--model", bomb, "--backend", "torch", face)
     assert code == 2 and "bomb.pt" in one_error_line(err) and not loads
 
 
@@ -185,7 +175,7 @@ def test_bad_metadata_is_refused_naming_the_field_before_any_model_is_built(case
 def test_the_cli_says_so_in_one_line_through_both_backends(case, tmp_path, face, capsys, no_model_building):
     edit, field = BAD_METADATA[case]
     path = save_checkpoint(tmp_path / "bad.pt", edit)
-    code, err = run_cli(capsys, "predict", "--model", path, face)  # auto: the ONNX export, then PyTorch
+    code, _, err = run_cli(capsys, "predict", "--model", path, face)  # auto: the ONNX export, then PyTorch
     line = one_error_line(err)
     assert code == 2 and "bad.pt" in line and field in line
 
@@ -270,7 +260,7 @@ def test_an_onnx_graph_whose_metadata_breaks_the_contract_is_refused(case, expor
     path = rewrite_onnx_meta(exported, tmp_path / "bad.onnx", edit)
     with pytest.raises(CheckpointError, match=r"bad\.onnx: .*" + field):
         Classifier(path)
-    code, err = run_cli(capsys, "predict", "--model", path, face)
+    code, _, err = run_cli(capsys, "predict", "--model", path, face)
     assert code == 2 and "bad.onnx" in one_error_line(err)
 
 
@@ -335,13 +325,13 @@ def test_a_default_named_outside_weights_is_never_loaded(tmp_path, monkeypatch, 
     shutil.copy(ROOT / "weights" / "model1.pt", tmp_path / "x.pt")  # what the old code loaded
     monkeypatch.setattr("lrfp.paths.WEIGHTS_DIR", weights)
     monkeypatch.setattr("lrfp.inference.Classifier.__init__", lambda *a, **k: pytest.fail("a classifier was loaded"))
-    code, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out.png")
+    code, _, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out.png")
     assert code == 2 and "index.json: the default '../../x' is not one of its models" in one_error_line(err)
 
 
 def test_lrfp_scene_with_a_corrupt_index_is_one_line(tmp_path, monkeypatch, face, capsys):
     monkeypatch.setattr("lrfp.paths.WEIGHTS_DIR", weights_with_index(tmp_path, "{not json"))
-    code, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out.png")
+    code, _, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out.png")
     assert code == 2 and "index.json: not valid JSON" in one_error_line(err)
 
 

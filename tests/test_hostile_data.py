@@ -13,19 +13,12 @@ import PIL.Image
 import pytest
 from PIL import Image, ImageOps
 
-from lrfp.cli import main
 from lrfp.data import load_image, read_manifest
 from lrfp.sources import PENDING_NAME, BuildOptions, build_dataset
 
-from conftest import make_class_folders, make_voc_source, voc_xml
+from helpers import make_class_folders, make_voc_source, run_cli
 
 SPLIT = ("--split", "50,25,25")
-
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def entries(out: Path) -> list[tuple[str, dict]]:

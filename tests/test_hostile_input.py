@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import pytest
@@ -26,41 +25,18 @@ from lrfp.data import MAX_PIXELS, BadImageError, DatasetError, load_image, read_
 from lrfp.engine import TrainConfig, fit
 from lrfp.errors import RunError
 from lrfp.inference import TOO_SMALL, Classifier
-from lrfp.locks import LOCK_NAME, folder_lock
+from lrfp.locks import OWNER_NAME, folder_lock
 from lrfp.scene import analyze
 
 WORKING_SIDE = 2048  # a reading size for the draft-decode tests
 from lrfp.sources import PENDING_NAME, BuildOptions, build_dataset
 
-from conftest import make_class_folders
+from helpers import make_class_folders, one_error_line, png_bomb, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.strip().splitlines() if not line.startswith("lrfp: warning:")]
-    assert len(lines) == 1 and lines[0].startswith("lrfp: error: "), err
-    return lines[0]
-
-
 # ---------------------------------------------------------------- images
-
-
-def png_bomb(width: int, height: int) -> bytes:
-    """A valid 1-bit PNG of width x height that compresses to a few KB: a decompression bomb."""
-    raw = zlib.compress((b"\x00" + b"\x00" * ((width + 7) // 8)) * height, 9)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
-
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([1, 0, 0, 0, 0])
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
 def test_a_decompression_bomb_over_the_limit_is_refused_from_its_header():
@@ -196,6 +172,7 @@ def test_a_rebuild_removes_only_what_builds_made(tmp_path, voc_source):
     assert on_disk == listed
 
 
+@pytest.mark.training
 def test_a_build_killed_while_writing_crops_is_cleaned_up_by_the_next(tmp_path, voc_source):
     out = tmp_path / "ds"
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
@@ -274,6 +251,7 @@ def hold_lock(folder: Path) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.training
 def test_a_second_run_on_the_same_folder_refuses_at_once(tiny_dataset, tmp_path):
     holder = hold_lock(tmp_path / "runs" / "same")
     try:
@@ -286,6 +264,7 @@ def test_a_second_run_on_the_same_folder_refuses_at_once(tiny_dataset, tmp_path)
         holder.wait()
 
 
+@pytest.mark.training
 def test_a_killed_runs_lock_is_taken_over(tiny_dataset, tmp_path):
     holder = hold_lock(tmp_path / "runs" / "same")
     holder.send_signal(signal.SIGKILL)
@@ -302,31 +281,10 @@ def test_the_lock_is_free_after_a_run_ends(tmp_path):
     with folder_lock(tmp_path, "training run"):
         pass
     with folder_lock(tmp_path, "training run"):
-        assert (tmp_path / LOCK_NAME).read_text().startswith(f"pid {os.getpid()}")
+        assert (tmp_path / OWNER_NAME).read_text().startswith(f"pid {os.getpid()}")
 
 
 # ---------------------------------------------------------------- folders that cannot be written
-
-
-@pytest.fixture
-def tmpfs(tmp_path):
-    """mount(size, readonly) -> a fresh tmpfs folder; root only (CI runs as root)."""
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small or read-only file system needs root")
-    mounted = []
-
-    def mount(size: str = "64k", readonly: bool = False) -> Path:
-        folder = tmp_path / f"fs{len(mounted)}"
-        folder.mkdir()
-        options = f"size={size}" + (",ro" if readonly else "")
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)]).returncode:
-            pytest.skip("this machine does not allow a tmpfs mount")
-        mounted.append(folder)
-        return folder
-
-    yield mount
-    for folder in mounted:
-        subprocess.run(["umount", "-l", str(folder)])
 
 
 def test_training_into_a_full_folder_is_one_line_and_leaves_no_temp_files(tiny_dataset, tmpfs, capsys):

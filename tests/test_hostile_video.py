@@ -19,26 +19,15 @@ import pytest
 from PIL import Image
 
 import lrfp.video as video
-from lrfp.cli import build_parser, main
+from lrfp.cli import build_parser
 from lrfp.data import BadImageError, load_image
 
-from test_hostile_input import one_error_line, png_bomb, run_cli, tmpfs  # noqa: F401  (tmpfs: a fixture)
+from helpers import mjpeg_avi, one_error_line, png_bomb, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = str(ROOT / "weights" / "model3.pt")
 FAST = ("--model", MODEL, "--backend", "torch", "--no-progress")
 CROWD = ROOT / "demo" / "scenes" / "images" / "maksssksksss52.jpg"  # a street photo of 20-odd people
-
-
-def mjpeg_avi(path: Path, frames: int = 12, size=(160, 120)) -> Path:
-    """A small MJPEG AVI: each frame its own JPEG (so one can be spoiled alone), numbered on screen."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, size)
-    for i in range(frames):
-        frame = np.full((size[1], size[0], 3), 40 + 15 * i, np.uint8)
-        cv2.putText(frame, str(i), (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 def spoil_frames(path: Path, which) -> None:
@@ -130,11 +119,17 @@ def test_a_frame_bigger_than_its_header_says_is_refused_too(tmp_path, capsys, mo
     assert stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["grow.avi"]
 
 
-def test_a_writer_that_cannot_encode_the_frames_is_an_error_not_a_claimed_output(tmp_path, capsys):
-    wide = jpeg_avi(tmp_path / "wide.avi", (8200, 64), [jpeg((8200, 64))])  # under the pixel limit, over MPEG-4's 8191 px
+@pytest.mark.detector  # on frames as wide as the encoder takes
+@pytest.mark.parametrize("encoder", sorted({video.video_encoder(), video.FALLBACK_ENCODER}))
+def test_a_writer_that_cannot_encode_the_frames_is_an_error_not_a_claimed_output(encoder, tmp_path, capsys, monkeypatch):
+    if encoder not in video.MAX_SIDE:
+        pytest.skip(f"the widest frame {encoder} takes is not known here")
+    monkeypatch.setattr(video, "video_encoder", lambda: encoder)
+    width = video.MAX_SIDE[encoder] + 10  # under the pixel limit, over what the encoder takes
+    wide = jpeg_avi(tmp_path / "wide.avi", (width, 64), [jpeg((width, 64))])
     code, stdout, err = run_cli(capsys, "scene", wide, "--out", tmp_path / "out.mp4", *FAST)
     line = one_error_line(err)
-    assert code == 2 and "wide.avi" in line and "8200x64" in line and "MPEG-4" in line
+    assert code == 2 and "wide.avi" in line and f"{width}x64" in line and video.ENCODER_NAMES[encoder] in line
     assert stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["wide.avi"]
 
 
@@ -229,7 +224,8 @@ def test_a_full_disk_while_writing_the_csv_names_the_csv_and_leaves_no_video(tmp
     assert stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["clip.avi"]
 
 
-def test_a_really_full_file_system_is_one_line_and_leaves_nothing(tmp_path, tmpfs, capsys):  # noqa: F811
+@pytest.mark.detector  # on 20 frames, until the file system is full
+def test_a_really_full_file_system_is_one_line_and_leaves_nothing(tmp_path, tmpfs, capsys):
     rng = np.random.default_rng(0)
     writer = cv2.VideoWriter(str(tmp_path / "noise.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
     for _ in range(20):  # noise: the annotated video needs far more than 64 KB

@@ -7,11 +7,8 @@ import os
 import pkgutil
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -20,10 +17,13 @@ from PIL import Image
 
 import lrfp
 
+from helpers import free_port, wait_until_healthy, wait_until_idle
+
 ROOT = Path(__file__).resolve().parents[1]
 UNDECLARED = ROOT.parent / "shared" / "tools" / "undeclared-imports.py"
 
 
+@pytest.mark.install
 def test_installed_distributions_are_consistent():
     out = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -64,6 +64,7 @@ def run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProc
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.install
 def test_a_non_editable_install_finds_the_shipped_weights_from_any_folder(installed_package, tmp_path):
     face = tmp_path / "face.png"
     Image.new("RGB", (24, 24), (200, 160, 120)).save(face)
@@ -76,6 +77,7 @@ def test_a_non_editable_install_finds_the_shipped_weights_from_any_folder(instal
     assert "warning" not in out.stderr  # the shipped ONNX graph serves it: nothing exported, no fallback
 
 
+@pytest.mark.install
 def test_the_wheel_ships_the_dashboard(installed_package):
     """The pages, the script `lrfp app` serves and the Streamlit settings, as the wheel installed them."""
     package = installed_package / "lrfp"
@@ -115,12 +117,8 @@ def test_lrfp_app_rejects_a_broken_settings_file_and_other_commands_unknown_opti
     assert exit_.value.code == 2 and "unrecognized arguments: --server.port=1" in capsys.readouterr().err
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
+@pytest.mark.install
+@pytest.mark.browser
 def test_lrfp_app_serves_the_installed_dashboard_from_another_folder(installed_package, tmp_path):
     """`lrfp app` from a folder holding another lrfp (as a clone does): command and server import the installed one."""
     (tmp_path / "lrfp").mkdir()
@@ -136,14 +134,7 @@ def test_lrfp_app_serves_the_installed_dashboard_from_another_folder(installed_p
         proc = subprocess.Popen([str(command), "app", "--port", str(port), "--address", "127.0.0.1"], cwd=tmp_path,
                                 env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
+        if not wait_until_healthy(url, proc, timeout=60):
             pytest.fail(f"lrfp app did not answer on {url} (exit code {proc.poll()}):\n" + log.read_text()[-3000:])
         cmdline = Path(f"/proc/{proc.pid}/cmdline")
         if cmdline.is_file():  # the command became the server (exec), which runs the installed entry script
@@ -160,11 +151,7 @@ def test_lrfp_app_serves_the_installed_dashboard_from_another_folder(installed_p
                     page.goto(url, timeout=60_000)
                     title = page.get_by_role("heading", name="Face masks at low resolution")
                     title.or_(page.locator('[data-testid="stException"]')).first.wait_for(timeout=90_000)
-                    busy = '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
-                    deadline, calm = time.time() + 90, 0
-                    while time.time() < deadline and calm < 2:  # until the script run is over
-                        calm = calm + 1 if page.locator(busy).count() == 0 else 0
-                        time.sleep(0.5)
+                    wait_until_idle(page)
                     assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:3000]
                     assert title.count() == 1
                     assert "Dataset" in page.locator('[data-testid="stSidebar"]').inner_text()
@@ -186,6 +173,7 @@ def test_lrfp_app_serves_the_installed_dashboard_from_another_folder(installed_p
         assert str(installed_package / "lrfp" / "app" / "navigation.py") in imported
 
 
+@pytest.mark.install
 def test_lrfp_home_must_be_a_folder(installed_package, tmp_path):
     env_run = subprocess.run([sys.executable, "-m", "lrfp.cli", "predict", "--model", "model3", "x.png"], cwd=tmp_path,
                              env=os.environ | {"PYTHONPATH": str(installed_package), "LRFP_HOME": str(tmp_path / "nope")},

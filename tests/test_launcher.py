@@ -7,6 +7,8 @@ import pytest
 from lrfp.app.catalog import list_checkpoints
 from lrfp.app.launcher import launch, list_runs
 
+pytestmark = pytest.mark.training  # each test trains in child processes, as the Train page does
+
 
 def wait_all(out, n, timeout=300):
     deadline = time.time() + timeout

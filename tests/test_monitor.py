@@ -178,7 +178,7 @@ def test_a_changed_file_or_camera_name_is_analysed_again(cameras, tmp_path):
     assert summary["analysed"] == 2 and set(pq.read_table(summary["table"]).column("camera").to_pylist()) == {"gate"}
 
 
-@pytest.mark.slow
+@pytest.mark.ray
 def test_ray_with_two_workers_gives_the_plain_loops_table(cameras, tmp_path):
     import ray
 

@@ -26,7 +26,7 @@ from lrfp.records import write_json_atomic
 from lrfp.recipe import FaceBankDataset, eval_transform, production_transform
 from lrfp.sources import PAPER_CLASSES, parse_voc
 
-from conftest import SHARED_FMD, make_voc_source
+from helpers import SHARED_FMD, make_voc_source
 
 @pytest.fixture(scope="module")
 def detector():
@@ -50,6 +50,7 @@ def synthetic_bank(tmp_path_factory, detector) -> Path:
     return out
 
 
+@pytest.mark.detector
 def test_the_bank_holds_every_labelled_face_with_the_detectors_box(demo_bank, demo_voc_source):
     bank = FaceBank(demo_bank)
     labelled = sum(len(parse_voc(x)[1]) for x in (demo_voc_source / "annotations").glob("*.xml"))
@@ -88,6 +89,7 @@ def test_a_bank_file_that_is_not_one_is_refused(tmp_path):
         FaceBank(bad)
 
 
+@pytest.mark.detector
 def test_training_crops_vary_and_evaluation_crops_are_the_exact_boxes(demo_bank):
     bank = FaceBank(demo_bank)
     faces = [f for f in bank.faces if f.detected and f.face_px >= 20][:5]
@@ -104,6 +106,7 @@ def test_training_crops_vary_and_evaluation_crops_are_the_exact_boxes(demo_bank)
     assert x.shape == (3, 48, 48) and x.dtype == torch.float32
 
 
+@pytest.mark.detector
 def test_the_detector_view_leaves_out_missed_faces(demo_bank):
     bank = FaceBank(demo_bank)
     det = FaceBankDataset(bank, bank.faces, ["with_mask", "without_mask", "mask_weared_incorrect"], "detector",
@@ -143,6 +146,8 @@ class Killed(Exception):
     pass
 
 
+@pytest.mark.detector
+@pytest.mark.training
 def test_a_production_run_resumes_to_the_same_weights(synthetic_bank, tmp_path):
     whole = fit(prod_config(synthetic_bank, tmp_path / "a", epochs=3), progress=False, log=lambda *_: None)
     assert whole["config"]["optimizer"] == "adamw" and whole["run_id"].startswith("prod-model3")
@@ -165,6 +170,8 @@ def test_a_production_run_resumes_to_the_same_weights(synthetic_bank, tmp_path):
         fit(prod_config(synthetic_bank, tmp_path / "b", epochs=5), progress=False, log=lambda *_: None)
 
 
+@pytest.mark.detector
+@pytest.mark.training
 def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path):
     report = cross_validate(prod_config(synthetic_bank, tmp_path, epochs=1, fold=None), progress=False,
                             log=lambda *_: None)  # fmt: skip
@@ -209,6 +216,7 @@ def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path)
         publish_production(tmp_path / report["folds"][0]["run_id"], "prod-test", cv_path, results, weights)
 
 
+@pytest.mark.detector
 def test_faces_eval_scores_a_shipped_model_on_the_demo_bank(demo_bank, tmp_path, capsys):
     out = tmp_path / "faces.json"
     assert main(["faces-eval", "--model", "model3", "--data", str(demo_bank), "--split", "train", "--out", str(out)]) == 0
@@ -218,6 +226,7 @@ def test_faces_eval_scores_a_shipped_model_on_the_demo_bank(demo_bank, tmp_path,
     assert "balanced" in capsys.readouterr().out
 
 
+@pytest.mark.detector
 def test_evaluate_faces_leaves_out_classes_the_model_does_not_know(demo_bank):
     bank = FaceBank(demo_bank)
     clf = Classifier("model3")

@@ -23,7 +23,7 @@ from lrfp import monitor as mon
 from lrfp.footage import write_clip
 from lrfp.publish import default_model
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.ray
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT / "demo" / "scenes" / "images"

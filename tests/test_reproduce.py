@@ -12,17 +12,29 @@ from lrfp.experiments import EXPERIMENTS, NO_IMAGENET
 from lrfp.publish import choose_default, default_model, publish
 from lrfp.records import read_json
 from lrfp.report import results_markdown
-from lrfp.results import SUMMARY_COLUMNS, paper_table, summary_frame
+from lrfp.results import PAPER_CSV, SUMMARY_COLUMNS, paper_table, summary_frame
+
+from helpers import SHARED_PAPER
 
 
-def test_the_experiments_cover_the_papers_tables():
+def test_the_experiments_are_the_papers_configurations_and_one_addition():
+    """Against the paper's Tables 4-9 (data, not the code the experiments are made from): each row's
+    configuration is an experiment with the paper's experiment, table, optimizer and input size."""
     paper = paper_table()
     assert len(paper) == 30
-    ours = {(e.model, e.variant) for e in EXPERIMENTS if e.paper_table}
-    theirs = {(m, v if m in ("model1", "model2") else ("-" if m == "model3" else "imagenet"))
-              for m, v in zip(paper["model"], paper["variant"])}  # fmt: skip
+    theirs = {(r.model, r.variant): (r.experiment, r.table, r.optimizer, r.input_size) for r in paper.itertuples()}
+    ours = {(e.model, e.variant): (e.experiment, e.paper_table, e.optimizer, e.input_size) for e in EXPERIMENTS
+            if e.paper_table}  # fmt: skip
     assert ours == theirs
-    assert len(EXPERIMENTS) * 3 == 33  # 30 paper rows + mobilenet_v2 at 30/50/80
+    assert [(e.model, e.variant) for e in EXPERIMENTS if not e.paper_table] == [("mobilenet_v2", "imagenet")]
+    # every configuration is scored after the epochs the paper reports, which reproduce stops at
+    assert all(sorted(epochs) == list(rep.MILESTONES) for _, epochs in paper.groupby(["model", "variant"])["epochs"])
+    assert rep.EPOCHS == max(rep.MILESTONES)
+
+
+@pytest.mark.skipif(not SHARED_PAPER.is_file(), reason="../shared/paper is not beside the project")
+def test_the_shipped_paper_table_is_the_one_transcribed_from_the_paper():
+    assert PAPER_CSV.read_bytes() == SHARED_PAPER.read_bytes()
 
 
 @pytest.fixture

@@ -6,10 +6,11 @@ import pytest
 from lrfp.cli import main
 from lrfp.data import read_manifest
 
-from conftest import SHARED_FMD
+from helpers import SHARED_FMD
 
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.data,
+    pytest.mark.training,
     pytest.mark.skipif(not (SHARED_FMD / "annotations").is_dir(), reason="../shared/data/fmd853 is not present"),
 ]
 

@@ -9,7 +9,7 @@ from PIL import Image
 from lrfp.data import DatasetError, load_image, read_manifest
 from lrfp.sources import BuildOptions, assign_splits, build_dataset, parse_split
 
-from conftest import make_class_folders, make_voc_source
+from helpers import make_class_folders, make_voc_source
 
 
 def split_of_each_crop(manifest):
