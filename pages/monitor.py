@@ -70,7 +70,8 @@ for column, (_, row) in zip(st.columns(3) * 2, worst.iterrows()):
         column.image(image, caption=caption, width="stretch")
 
 st.subheader("The rows")
-st.dataframe(shown.drop(columns=["when", "face_rows"]), hide_index=True, width="stretch")
+st.dataframe(shown.drop(columns=["when", "face_rows"]).assign(source=shown["source"].map(view.shown_path)),
+             hide_index=True, width="stretch")  # fmt: skip
 st.download_button("Download these rows (CSV)", view.csv_bytes(shown), file_name=f"{folder.name}-frames.csv",
                    mime="text/csv")  # fmt: skip
 if len(errors):

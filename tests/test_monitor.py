@@ -238,3 +238,12 @@ def test_compliance_per_period_sums_faces_not_frame_shares():
                            "2024-01-01 08:30"]), "faces": [10, 1], "with_mask": [9, 0], "without_mask": [1, 1],
                            "incorrect": [0, 0], "too_small": [0, 0]})  # fmt: skip
     assert per_period(frames, "1 hour")["compliance"].tolist() == [9 / 11]  # not (0.9 + 0) / 2
+
+
+def test_the_shipped_examples_files_are_shown_inside_the_project():
+    # the example was made in another checkout: its recorded paths are that machine's, the page shows the copies
+    from lrfp import paths
+    from lrfp.app import monitor_view as view
+
+    sources = set(pq.read_table(paths.RESULTS_DIR / "monitor" / "example" / mon.TABLE).column("source").to_pylist())
+    assert sources and all(view.shown_path(s).startswith("demo/footage/") for s in sources)

@@ -93,6 +93,16 @@ def locate(source: str) -> Path | None:
     return shipped if shipped.is_file() else None
 
 
+def shown_path(source: str) -> str:
+    """A row's file as the page shows it: inside the project (the shipped example's footage) relative to
+    it, else as recorded."""
+    found = locate(source)
+    try:
+        return str(found.relative_to(paths.DEMO_DIR.parent)) if found else source
+    except ValueError:
+        return str(found)
+
+
 def frame_image(path: Path, kind: str, frame: int) -> Image.Image | None:
     """Frame number FRAME of a video (decoded from the start: footage clips are short), or the photo."""
     if kind == "image":
