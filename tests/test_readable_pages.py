@@ -287,3 +287,10 @@ def test_example_photos_have_human_names_and_keep_their_attribution():
         assert "maksssksksss" not in title and re.search(r"\(\d+ labelled faces\)$", title), title
         assert title.split(" (")[0] in readme and photo.name in readme  # README names both, with the source
     assert catalog.example_title(Path("elsewhere/my photo.jpg")) == "my photo.jpg"
+
+
+def test_face_size_rows_follow_the_rankings_order(summary):
+    # the two charts sit side by side and the caption says "the same rows": in the same order, top to bottom
+    ranking, heatmap = charts.ranking(summary), charts.face_size_heatmap(summary)
+    ranked_top_down = list(ranking.data[0].y)[::-1]  # a categorical y axis puts its first category at the bottom
+    assert list(heatmap.data[0].y) == ranked_top_down

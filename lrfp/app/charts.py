@@ -123,8 +123,8 @@ HEATMAP_TEXT_PX = 13
 
 
 def face_size_heatmap(summary: pd.DataFrame) -> go.Figure:
-    """Accuracy (%) by face size for each configuration at its best milestone."""
-    best = best_rows(summary)
+    """Accuracy (%) by face size for each configuration at its best milestone, best on top as in `ranking`."""
+    best = best_rows(summary).iloc[::-1]  # imshow draws its first row on top; the ranking's best is on top
     bins = [c for c in summary.columns if c.startswith("accuracy_face_")]
     sizes = [c.removeprefix("accuracy_face_").replace(">=", "≥").replace("-", "–") + " px" for c in bins]
     fig = px.imshow(100 * best[bins].to_numpy(dtype=float), x=sizes,
