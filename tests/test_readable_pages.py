@@ -294,3 +294,12 @@ def test_face_size_rows_follow_the_rankings_order(summary):
     ranking, heatmap = charts.ranking(summary), charts.face_size_heatmap(summary)
     ranked_top_down = list(ranking.data[0].y)[::-1]  # a categorical y axis puts its first category at the bottom
     assert list(heatmap.data[0].y) == ranked_top_down
+
+
+def test_the_summary_says_its_time_is_the_first_analysis(tmp_path):
+    # analyses are kept: a later visit answers at once, so a bare "1423 ms" read as that visit's time
+    from lrfp.scene import FaceResult, SceneResult
+
+    result = SceneResult("scene", [FaceResult(FaceBox(0, 0, 40, 40, 0.9), "with_mask", 0.9)], detect_ms=900, classify_ms=500)
+    line = ui.scene_summary("street", result)
+    assert "analysed in 1400 ms" in line and "kept for later visits" in line

@@ -171,7 +171,7 @@ def legend(classifier) -> str:
 
 
 def scene_summary(name: str, result: SceneResult) -> str:
-    """One line: faces found by label, the masked share of those that could be judged, the time it took."""
+    """One line: faces found by label, the masked share of those that could be judged, the time its analysis took."""
     c = result.counts()
     parts = [f"{c['with_mask']} with mask", f"{c['without_mask']} without"]
     if c["incorrect"]:
@@ -179,8 +179,9 @@ def scene_summary(name: str, result: SceneResult) -> str:
     if c["too_small"]:
         parts.append(f"{c['too_small']} too small to judge (under {MIN_FACE_PX} px)")
     share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"
-    return (f"**{name}**: {c['faces']} face(s), {', '.join(parts)}{share} · {result.total_ms:.0f} ms "
-            f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms)")
+    # analyses are kept (`analysed`): the time is the analysis's when the photo was first seen, said so
+    return (f"**{name}**: {c['faces']} face(s), {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
+            f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms; kept for later visits)")
 
 
 def figures_table(table) -> None:
