@@ -1,7 +1,6 @@
 """`lrfp monitor` on a real cluster shape: a two-node Ray cluster on this machine (`ray start --head` and a
 second `ray start --address`, one CPU each), its table equal to the plain loop's, a worker killed mid-run
-losing and doubling nothing, a short `reproduce` sweep on it giving the sequential run's records, and the
-cluster shut down (only the processes this test started).
+losing and doubling nothing, and the cluster shut down (only the processes this test started).
 
 About a minute on 2 cores: marked slow (deselect with -m "not slow").
 """
@@ -49,14 +48,6 @@ def node_ports() -> list[str]:
 
 # Ray's token authentication, with a token of this test's own: its nodes and drivers share it
 TOKEN = secrets.token_hex(32)
-
-
-@pytest.fixture(autouse=True)
-def token_auth(monkeypatch):
-    """This process drives Ray too (the sweeps): with the cluster's token, and so for a local Ray as well,
-    since Ray keeps the authentication it first saw for the rest of the process."""
-    monkeypatch.setenv("RAY_AUTH_MODE", "token")
-    monkeypatch.setenv("RAY_AUTH_TOKEN", TOKEN)
 
 
 def environment() -> dict:
@@ -149,8 +140,7 @@ def reference(footage, tmp_path_factory):
 
 
 def test_monitor_on_a_two_node_cluster_equals_the_plain_loop_even_with_a_worker_killed(cluster, footage, reference,
-                                                                                      tmp_path, tiny_dataset,
-                                                                                      monkeypatch):  # fmt: skip
+                                                                                      tmp_path):  # fmt: skip
     run = lrfp_monitor(footage, "--out", tmp_path / "cluster", "--address", cluster, "--workers", 2)
     stdout, stderr = run.communicate(timeout=600)
     assert run.returncode == 0, stderr
@@ -175,9 +165,6 @@ def test_monitor_on_a_two_node_cluster_equals_the_plain_loop_even_with_a_worker_
     assert table.equals(reference)  # the killed worker's file was done again, once: nothing lost, nothing doubled
     assert table.num_rows == 8 * 6
 
-    # a short sweep on the same cluster, driven from this process: the records of the sequential run
-    reproduce_on_ray_equals_the_loop(tiny_dataset, tmp_path / "sweep", monkeypatch, address=cluster)
-
 
 # --- sweeps ---------------------------------------------------------------------------------------
 
@@ -193,13 +180,6 @@ def comparable(record: dict) -> dict:
 
 
 def test_reproduce_on_ray_writes_the_records_of_the_sequential_run(tiny_dataset, tmp_path, monkeypatch):
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    reproduce_on_ray_equals_the_loop(tiny_dataset, tmp_path, monkeypatch)
-
-
-def reproduce_on_ray_equals_the_loop(tiny_dataset, tmp_path, monkeypatch, address=None):
-    """Experiment 1 for 2 epochs, as a loop and as Ray tasks (a local Ray, or the cluster at ADDRESS): the same
-    run records, timings and machine facts aside."""
     import ray
     import torch
 
@@ -208,6 +188,7 @@ def reproduce_on_ray_equals_the_loop(tiny_dataset, tmp_path, monkeypatch, addres
 
     monkeypatch.setattr(rep, "EPOCHS", 2)
     monkeypatch.setattr(rep, "MILESTONES", (1, 2))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     kw = dict(experiments=[1], input_size=32, progress=False, log=lambda *_: None)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each Ray task of one CPU trains
@@ -218,7 +199,7 @@ def reproduce_on_ray_equals_the_loop(tiny_dataset, tmp_path, monkeypatch, addres
         torch.set_num_threads(threads)
     try:
         swept = rep.reproduce(str(tiny_dataset), out=str(tmp_path / "ray"), results_dir=tmp_path / "r-ray",
-                              weights_dir=tmp_path / "w-ray", engine="ray", workers=2, address=address, **kw)  # fmt: skip
+                              weights_dir=tmp_path / "w-ray", engine="ray", workers=2, **kw)  # fmt: skip
     finally:
         ray.shutdown()
     assert swept == loop and len(loop) == 3
@@ -233,7 +214,7 @@ def test_cv_on_ray_gives_the_folds_of_the_sequential_run(tmp_path, monkeypatch):
     import ray
     import torch
 
-    from helpers import make_voc_source
+    from conftest import make_voc_source
     from lrfp.detect import FaceDetector
     from lrfp.engine import TrainConfig
     from lrfp.facebank import build_facebank
