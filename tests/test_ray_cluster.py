@@ -214,7 +214,7 @@ def test_cv_on_ray_gives_the_folds_of_the_sequential_run(tmp_path, monkeypatch):
     import ray
     import torch
 
-    from conftest import make_voc_source
+    from helpers import make_voc_source
     from lrfp.detect import FaceDetector
     from lrfp.engine import TrainConfig
     from lrfp.facebank import build_facebank
