@@ -70,7 +70,7 @@ def centerface_int8(calibration: list[Path], folder: Path):
                 image = read_labelled_photo(xml).image.convert("RGB")
                 k = SCALES[i % len(SCALES)]
                 rgb = np.asarray(image.resize((round(image.width * k), round(image.height * k))))[:512, :512]
-                yield {"input.1": CenterFaceBackend.padded(rgb)}
+                yield {CenterFaceBackend.INPUT: CenterFaceBackend.padded(rgb)}
 
         def get_next(self):
             return next(self.items, None)

@@ -148,6 +148,7 @@ class CenterFaceBackend:
     face's height and width (in grid cells) and the centre's offset inside its cell."""
 
     STRIDE = 4
+    INPUT = "input.1"  # the graph's image input
     _session = None
 
     def __init__(self):
@@ -201,7 +202,7 @@ class CenterFaceBackend:
 
     def __call__(self, rgb: np.ndarray, min_score: float) -> np.ndarray:
         h, w = rgb.shape[:2]
-        heat, log_size, offset, _ = self.session.run(None, {self.session.get_inputs()[0].name: self.padded(rgb)})
+        heat, log_size, offset, _ = self.session.run(None, {self.INPUT: self.padded(rgb)})
         ys, xs = np.nonzero(heat[0, 0] > min_score)
         if len(ys) == 0:
             return np.zeros((0, 5), np.float32)

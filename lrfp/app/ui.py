@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import streamlit as st
@@ -13,6 +12,7 @@ from ..errors import ConfigError
 from .live import ice_servers
 from ..data import BadImageError
 from .. import paths
+from ..records import read_json
 from ..detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
 from ..inference import MIN_FACE_PX, Classifier
 from ..publish import WeightsIndexError, default_model, read_index
@@ -41,7 +41,7 @@ def live_policy(record: Path | None = None) -> str:
     record = record or paths.RESULTS_DIR / "benchmarks" / "pipeline_fps.json"
     measured = ""
     if record.is_file():
-        figures = json.loads(record.read_text())
+        figures = read_json(record)
         rate = next((r for r in figures.get("live", []) if r["detector"] == LIVE_DETECTOR and r["scale"] == LIVE_SCALE), None)
         if rate:
             measured = f" ({rate['frames_per_s']:.0f} frames per second at {LIVE_SCALE:g} for 640x480, measured on {figures['cpu']})"
