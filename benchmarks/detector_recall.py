@@ -2,11 +2,11 @@
 
     python benchmarks/detector_recall.py [--source ../shared/data/fmd853] [--scales 1 0.5 0.35 0.25] [--limit 300]
 
-Runs the face detector (lrfp.detect, RetinaFace-MobileNet0.25) on PASCAL VOC photos shrunk by
+Runs the face detector (lrfp.pipeline.detect, RetinaFace-MobileNet0.25) on PASCAL VOC photos shrunk by
 each scale and matches its boxes to the labelled faces: greedy one-to-one, highest IoU first,
 a match needs IoU >= 0.3 (the detector's boxes hold more hair and chin than the labels, so the
 usual 0.5 undercounts). Recall is binned by the labelled face's shorter side as the detector sees
-it (box side x scale). It fixed the working side of earlier releases (lrfp.detect.MAX_SIDE): the side an image was brought to before
+it (box side x scale). It fixed the working side of earlier releases (lrfp.pipeline.detect.MAX_SIDE): the side an image was brought to before
 detection decided which faces reached the detector at a size it can find.
 """
 from __future__ import annotations
@@ -19,11 +19,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from lrfp.data import load_image
-from lrfp.detect import FaceDetector
-from lrfp.records import cpu_name
-from lrfp.scene_bench import match
-from lrfp.sources import parse_voc
+from lrfp.core.records import cpu_name
+from lrfp.data.images import load_image
+from lrfp.data.voc import match, parse_voc
+from lrfp.pipeline.detect import FaceDetector
 
 ROOT = Path(__file__).resolve().parents[1]
 BINS = [(0, 6), (6, 8), (8, 10), (10, 12), (12, 16), (16, 24), (24, 32), (32, 10_000)]

@@ -13,8 +13,8 @@ import time
 
 import torch
 
-from lrfp.inference import Classifier
-from lrfp.records import cpu_name
+from lrfp.core.records import cpu_name
+from lrfp.pipeline.inference import Classifier
 
 
 def timed(fn, x, repeats: int) -> float:
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as cache:
-        import lrfp.onnx_backend as ob
+        import lrfp.models.onnx_backend as ob
 
         ob.CACHE_DIR = ob.Path(cache)
         backends = {"torch eager": Classifier(args.model, backend="torch"), "onnxruntime": Classifier(args.model, backend="onnx")}

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from lrfp.data import ACCEPTED_FORMATS, load_image
-from lrfp.detect import FaceDetector
-from lrfp.inference import Classifier
-from lrfp.records import cpu_name
-from lrfp.scene import analyze, annotate
+from lrfp.core.records import cpu_name
+from lrfp.data.images import ACCEPTED_FORMATS, load_image
+from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.scene import analyze, annotate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmd853" / "images"
 

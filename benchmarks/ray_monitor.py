@@ -2,7 +2,7 @@
 
     python benchmarks/ray_monitor.py [--videos 8] [--frames 24] [--size 640x480] [--out results/benchmarks/ray_monitor.json]
 
-A folder of clips panning across the demo scenes (lrfp.footage) is analysed three times, each into a
+A folder of clips panning across the demo scenes (lrfp.data.footage) is analysed three times, each into a
 fresh results folder, with the same settings (the default model, RetinaFace at the frame's own size).
 The local Ray is started once before the timed runs (its start-up is reported apart); each timed
 run includes loading its models, as a real run does (first_part_s: the time to the first file's
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from lrfp import paths
-from lrfp.footage import write_clip
-from lrfp.monitor import TABLE, Settings, monitor, start_ray
-from lrfp.publish import default_model
-from lrfp.records import environment, write_json_atomic
+from lrfp.core import paths
+from lrfp.core.records import environment, write_json_atomic
+from lrfp.data.footage import write_clip
+from lrfp.publishing.index import default_model
+from lrfp.scale.monitor import TABLE, Settings, monitor, start_ray
 
 
 def make_videos(folder: Path, videos: int, frames: int, size: tuple[int, int]) -> None:

@@ -12,7 +12,7 @@ each reproduction run recorded in results/runs/ (largest first) and their total.
 With --data: images/s of real training epochs on that dataset's train split at the paper's
 input size, through the two data paths side by side: "loader" (PIL decode and augmentation in
 a DataLoader; on CUDA with worker processes and pinned memory) and "device" (the decoded set
-kept on the device, augmented there: lrfp.device_data), with the precision `lrfp train` picks.
+kept on the device, augmented there: lrfp.training.device_data), with the precision `lrfp train` picks.
 """
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ from dataclasses import replace
 
 import torch
 
-from lrfp.experiments import EXPERIMENTS
-from lrfp.records import cpu_has_native_bf16, cpu_name
-from lrfp.results import load_records
+from lrfp.core.records import cpu_has_native_bf16, cpu_name
+from lrfp.experiments.paper import EXPERIMENTS
+from lrfp.reporting.results import load_records
 
 
 def images_per_second(exp, bf16: bool, batch: int, steps: int, channels_last: bool = True) -> float:
     torch.manual_seed(0)
-    from lrfp.models import create_model
+    from lrfp.models.registry import create_model
 
     model = create_model(exp.model, norm=exp.norm, pretrained="none")
     opt = (torch.optim.Adam if exp.optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=1e-3)
@@ -56,8 +56,9 @@ def images_per_second(exp, bf16: bool, batch: int, steps: int, channels_last: bo
 
 def real_data_speed(exp, data: str, device: str, epochs: int) -> dict[str, float]:
     """img/s of `epochs` training epochs (after one warm-up epoch) through each data path."""
-    from lrfp.engine import TrainConfig, build_datasets, make_optimizer, train_batches, train_one_epoch, use_bf16
-    from lrfp.models import create_model
+    from lrfp.core.device import use_bf16
+    from lrfp.models.registry import create_model
+    from lrfp.training.engine import TrainConfig, build_datasets, make_optimizer, train_batches, train_one_epoch
 
     cfg = TrainConfig(model=exp.model, data=data, norm=exp.norm, pretrained="none", optimizer=exp.optimizer,
                       input_size=exp.input_size, device=device).resolved()  # fmt: skip
@@ -100,7 +101,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="with --data: epochs timed per path (2)")
     args = parser.parse_args()
     if args.data:
-        from lrfp.engine import resolve_device
+        from lrfp.core.device import resolve_device
 
         device = resolve_device(args.device)
         name = torch.cuda.get_device_name(0) if device == "cuda" else cpu_name()

@@ -35,10 +35,10 @@ try:  # the app's modules, Streamlit included, as the server holds them
     import lrfp.app.ui
 except ImportError:  # versions before lrfp.app
     import lrfp.ui
-from lrfp import scene
-from lrfp.data import load_image
-from lrfp.detect import FaceDetector
-from lrfp.inference import Classifier
+from lrfp.pipeline import scene
+from lrfp.data.images import load_image
+from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.inference import Classifier
 from PIL import Image
 
 def hwm_mb():
@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--before", default="0b12e19", help="git revision to compare against (default: before issue 9)")
     parser.add_argument("--out", help="also write the figures as JSON here")
     args = parser.parse_args()
-    from lrfp.records import cpu_name
+    from lrfp.core.records import cpu_name
 
     print(f"cpu: {cpu_name()}, {os.cpu_count()} cores; before = {args.before}, after = working tree")
     rows = []

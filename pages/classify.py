@@ -1,15 +1,29 @@
 """Classify: uploads (face crops or scenes), camera snapshots and the live webcam."""
 import streamlit as st
 
-from lrfp.gradcam import COLOUR_SCALE_CAPTION, colour_scale, explain_faces
-from lrfp.app.live import FrameProcessor
 from lrfp.app.catalog import example_title, list_examples
-from lrfp.data import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
-from lrfp.scene import MAX_UPLOAD_FILES, MODES, label_text
-from lrfp.app.ui import (GRADCAM_FACES, BadImageError, analyse, drawn, ensure_navigation, face_rows, get_classifier,
-                         get_detector, gradcam_note, human_size, live_policy, live_webcam, photo_caption,
-                         scene_summary, selected_classifier)
-from lrfp.detect import LIVE_SCALE
+from lrfp.app.live import FrameProcessor
+from lrfp.app.ui import (
+    GRADCAM_FACES,
+    BadImageError,
+    analyse,
+    drawn,
+    ensure_navigation,
+    face_rows,
+    get_classifier,
+    get_detector,
+    gradcam_note,
+    human_size,
+    live_policy,
+    live_webcam,
+    photo_caption,
+    scene_summary,
+    selected_classifier,
+)
+from lrfp.data.images import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
+from lrfp.pipeline.detect import LIVE_SCALE
+from lrfp.pipeline.gradcam import COLOUR_SCALE_CAPTION, colour_scale, explain_faces
+from lrfp.pipeline.scene import MAX_UPLOAD_FILES, MODES, label_text
 
 ensure_navigation()
 

@@ -4,10 +4,10 @@ import json
 import streamlit as st
 
 from lrfp.app import charts
-from lrfp import paths
-from lrfp.data import DatasetError, read_manifest
 from lrfp.app.dataset_view import draw_boxes, filter_samples, find_source_photo, scenes_with_faces
 from lrfp.app.ui import ensure_navigation
+from lrfp.core import paths
+from lrfp.data.images import DatasetError, read_manifest
 
 ensure_navigation()
 

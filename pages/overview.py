@@ -1,14 +1,22 @@
 """Overview: what lrfp is, an example scene, the default model's scores, the paper beside its reproduction."""
 import streamlit as st
 
-from lrfp import paths
 from lrfp.app.catalog import example_title, list_examples
 from lrfp.app.charts import paper_headline
 from lrfp.app.headline import card_blocks, default_model_figures
-from lrfp.app.ui import (analyse, app_default_model, drawn, ensure_navigation, legend, get_detector, scene_summary,
-                        selected_classifier)
-from lrfp.publish import read_index
-from lrfp.results import load_records, summary_frame
+from lrfp.app.ui import (
+    analyse,
+    app_default_model,
+    drawn,
+    ensure_navigation,
+    get_detector,
+    legend,
+    scene_summary,
+    selected_classifier,
+)
+from lrfp.core import paths
+from lrfp.publishing.index import read_index
+from lrfp.reporting.results import load_records, summary_frame
 
 ensure_navigation()
 

@@ -3,8 +3,16 @@ import streamlit as st
 
 from lrfp.app import charts
 from lrfp.app.ui import default_run_id, detail_choice, ensure_navigation, figures_table
-from lrfp.results import (load_cv_reports, load_view_reports, load_face_reports, load_production_records, load_records,
-                          load_resolution_reports, load_scene_reports, summary_frame)
+from lrfp.reporting.results import (
+    load_cv_reports,
+    load_face_reports,
+    load_production_records,
+    load_records,
+    load_resolution_reports,
+    load_scene_reports,
+    load_view_reports,
+    summary_frame,
+)
 
 ensure_navigation()
 

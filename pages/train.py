@@ -1,14 +1,14 @@
 """Train: launch a short run in the background and follow it; results join the model picker."""
 import streamlit as st
 
-from lrfp import paths
 from lrfp.app import charts
 from lrfp.app.launcher import MAX_RUNNING, LaunchRefused, launch, list_runs, stop
 from lrfp.app.ui import ensure_navigation
-from lrfp.data import DatasetError, read_manifest
-from lrfp.errors import describe_os_error
-from lrfp.engine import resolve_device
-from lrfp.models import REGISTRY, min_input_size
+from lrfp.core import paths
+from lrfp.core.device import resolve_device
+from lrfp.core.errors import describe_os_error
+from lrfp.data.images import DatasetError, read_manifest
+from lrfp.models.registry import REGISTRY, min_input_size
 
 ensure_navigation()
 

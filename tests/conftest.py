@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from helpers import make_demo_voc_source, make_voc_source
 
 # the kinds of slow test (pyproject.toml describes each)
@@ -35,7 +34,7 @@ def voc_source(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory, voc_source) -> Path:
     """A built dataset (crops + manifest) from the generated VOC source, split 60/20/20."""
-    from lrfp.sources import BuildOptions, build_dataset
+    from lrfp.data.build import BuildOptions, build_dataset
 
     out = tmp_path_factory.mktemp("built") / "ds"
     build_dataset(voc_source, out, BuildOptions(split=(60, 20, 20)))

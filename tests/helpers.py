@@ -5,10 +5,10 @@ The fixtures that hand these out live in conftest.py; a test module imports what
 from __future__ import annotations
 
 import random
-import zlib
 import socket
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -71,8 +71,8 @@ def voc_xml(filename: str, size: tuple[int, int], objects) -> str:
 def make_demo_voc_source(root: Path) -> Path:
     """The shipped example scenes as a VOC set, labelled with the boxes the shipped demo build cut
     from them (the faces the balanced build kept; the source's own annotation files are not shipped)."""
-    from lrfp import paths
-    from lrfp.data import read_manifest
+    from lrfp.core import paths
+    from lrfp.data.images import read_manifest
 
     scenes = paths.DEMO_DIR / "scenes" / "images"
     faces: dict[str, list] = {p.stem: [] for p in scenes.glob("*.jpg")}

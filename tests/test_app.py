@@ -25,15 +25,15 @@ def texts(at: AppTest) -> str:
 
 @pytest.fixture
 def with_dataset(monkeypatch, tiny_dataset, voc_source, tmp_path):
-    monkeypatch.setattr("lrfp.paths.DATA_DIR", tiny_dataset)
-    monkeypatch.setattr("lrfp.paths.SOURCE_DIR", voc_source)
-    monkeypatch.setattr("lrfp.paths.RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr("lrfp.core.paths.DATA_DIR", tiny_dataset)
+    monkeypatch.setattr("lrfp.core.paths.SOURCE_DIR", voc_source)
+    monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
 
 
 @pytest.fixture
 def without_dataset(monkeypatch, tmp_path):
-    monkeypatch.setattr("lrfp.paths.DATA_DIR", tmp_path / "absent")
-    monkeypatch.setattr("lrfp.paths.RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr("lrfp.core.paths.DATA_DIR", tmp_path / "absent")
+    monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -72,8 +72,8 @@ def test_every_page_runs_without_a_dataset(without_dataset, page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_runs_without_weights_or_results(without_dataset, monkeypatch, tmp_path, page):
-    monkeypatch.setattr("lrfp.paths.WEIGHTS_DIR", tmp_path / "no-weights")
-    monkeypatch.setattr("lrfp.paths.RESULTS_DIR", tmp_path / "no-results")
+    monkeypatch.setattr("lrfp.core.paths.WEIGHTS_DIR", tmp_path / "no-weights")
+    monkeypatch.setattr("lrfp.core.paths.RESULTS_DIR", tmp_path / "no-results")
     at = run_page(page)
     assert not at.exception, at.exception
     if page == "pages/classify.py":
@@ -100,7 +100,7 @@ def test_webcam_ice_servers_come_from_the_settings():
     import pytest
 
     from lrfp.app.live import DEFAULT_ICE_SERVERS, ice_servers
-    from lrfp.errors import ConfigError
+    from lrfp.core.errors import ConfigError
 
     assert ice_servers({}) == DEFAULT_ICE_SERVERS
     assert ice_servers({"LRFP_ICE_SERVERS": "[]"}) == []

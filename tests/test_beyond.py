@@ -6,18 +6,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import SHARED_FMD
 from PIL import Image
 
-from lrfp.checkpoint import CheckpointError, atomic_save, make_checkpoint
-from lrfp.data import IMAGENET_MEAN, IMAGENET_STD, ACCEPTED_FORMATS, BadImageError, load_image
-from lrfp.detect import FaceDetector
-from lrfp.gradcam import gradcam, last_conv
-from lrfp.inference import Classifier
-from lrfp.models import create_model, model_kwargs
-from lrfp.scene import analyze
-from lrfp.video import VideoError, process
-
-from helpers import SHARED_FMD
+from lrfp.data.images import ACCEPTED_FORMATS, IMAGENET_MEAN, IMAGENET_STD, BadImageError, load_image
+from lrfp.models.checkpoint import CheckpointError, atomic_save, make_checkpoint
+from lrfp.models.registry import create_model, model_kwargs
+from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.gradcam import gradcam, last_conv
+from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.scene import analyze
+from lrfp.pipeline.video import VideoError, process
 
 
 def save_checkpoint(tmp_path, name="model3", size=64, **kw) -> str:
@@ -34,7 +33,7 @@ def save_checkpoint(tmp_path, name="model3", size=64, **kw) -> str:
                                           ("model1", 32, {"norm": "batchnorm"}), ("model2", 64, {"norm": "groupnorm"}),
                                           ("mobilenet_v2", 64, {"pretrained": "none"})])  # fmt: skip
 def test_onnx_logits_match_pytorch(tmp_path, monkeypatch, name, size, kw):
-    monkeypatch.setattr("lrfp.onnx_backend.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("lrfp.models.onnx_backend.CACHE_DIR", tmp_path / "cache")
     path = save_checkpoint(tmp_path, name, size, **kw)
     eager = Classifier(path, backend="torch")
     onnx = Classifier(path, backend="onnx")
@@ -45,13 +44,13 @@ def test_onnx_logits_match_pytorch(tmp_path, monkeypatch, name, size, kw):
 
 
 def test_auto_backend_falls_back_to_pytorch_where_onnx_cannot_export(tmp_path, monkeypatch, caplog):
-    from lrfp.onnx_backend import ExportError
+    from lrfp.models.onnx_backend import ExportError
 
     def refuse(*args, **kwargs):
         raise ExportError("this graph cannot be exported")
 
-    monkeypatch.setattr("lrfp.onnx_backend.CACHE_DIR", tmp_path / "cache")
-    monkeypatch.setattr("lrfp.onnx_backend.export_onnx", refuse)
+    monkeypatch.setattr("lrfp.models.onnx_backend.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("lrfp.models.onnx_backend.export_onnx", refuse)
     path = save_checkpoint(tmp_path, "model1", 32, norm="batchnorm")
     assert Classifier(path, backend="auto").backend == "torch"
     assert [r.message for r in caplog.records if "using PyTorch" in r.message]  # one warning line says so
@@ -61,16 +60,16 @@ def test_auto_backend_falls_back_to_pytorch_where_onnx_cannot_export(tmp_path, m
 
 @pytest.mark.parametrize("missing", ["onnx", "onnxruntime"])
 def test_auto_backend_falls_back_to_pytorch_when_an_onnx_package_is_missing(tmp_path, monkeypatch, missing):
-    monkeypatch.setattr("lrfp.onnx_backend.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("lrfp.models.onnx_backend.CACHE_DIR", tmp_path / "cache")
     monkeypatch.setitem(__import__("sys").modules, missing, None)  # `import onnx` now raises ImportError
     clf = Classifier(save_checkpoint(tmp_path), backend="auto")
     assert clf.backend == "torch" and clf.predict([Image.new("RGB", (20, 20))])[0].label in clf.classes
 
 
 def test_a_shipped_onnx_graph_is_used_only_for_the_checkpoint_it_was_made_from(tmp_path, monkeypatch):
-    from lrfp.onnx_backend import export_onnx, open_session
+    from lrfp.models.onnx_backend import export_onnx, open_session
 
-    monkeypatch.setattr("lrfp.onnx_backend.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("lrfp.models.onnx_backend.CACHE_DIR", tmp_path / "cache")
     path = save_checkpoint(tmp_path)
     export_onnx(path, tmp_path / "model3.onnx")
     assert open_session(path).path == tmp_path / "model3.onnx"  # used as shipped: nothing exported
@@ -103,7 +102,7 @@ def test_gradcam_gives_a_normalized_map_and_leaves_the_model_as_it_was(tmp_path)
 
 
 def test_resolution_study_rows(tmp_path, tiny_dataset):
-    from lrfp.resolution import SIZES, resolution_study
+    from lrfp.evaluation.resolution import SIZES, resolution_study
 
     clf = Classifier(save_checkpoint(tmp_path, size=32), backend="torch")
     report = resolution_study(clf, str(tiny_dataset))
@@ -195,7 +194,7 @@ def test_upload_checks_the_content_not_the_name(monkeypatch):
         load_image(ppm, formats=ACCEPTED_FORMATS, name="photo.png")
     with pytest.raises(BadImageError, match="not a readable image"):
         load_image(io.BytesIO(b"<html>hello</html>"), formats=ACCEPTED_FORMATS, name="photo.jpg")
-    monkeypatch.setattr("lrfp.data.MAX_PIXELS", 1000)
+    monkeypatch.setattr("lrfp.data.images.MAX_PIXELS", 1000)
     with pytest.raises(BadImageError, match="too large"):
         load_image(encode(Image.new("RGB", (100, 100)), "PNG"), formats=ACCEPTED_FORMATS, name="huge.png")
 
@@ -203,7 +202,7 @@ def test_upload_checks_the_content_not_the_name(monkeypatch):
 @pytest.mark.detector
 def test_scene_bench_matches_one_to_one_and_scores_the_whole_pipeline(tmp_path, capsys, demo_voc_source):
     from lrfp.cli import main
-    from lrfp.scene_bench import match
+    from lrfp.data.voc import match
 
     labels = [(0, 0, 10, 10), (20, 20, 30, 30), (50, 50, 60, 60)]
     found = [(1, 1, 11, 11), (0, 0, 9, 9), (21, 19, 31, 29), (80, 80, 90, 90)]

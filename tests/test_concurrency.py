@@ -25,8 +25,8 @@ GRADCAM_SCRIPT = textwrap.dedent("""
     import sys, threading
     import numpy as np
     from PIL import Image
-    from lrfp.gradcam import gradcam
-    from lrfp.inference import Classifier
+    from lrfp.pipeline.gradcam import gradcam
+    from lrfp.pipeline.inference import Classifier
     from torch import nn
 
     model, threads, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

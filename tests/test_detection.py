@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lrfp.detect import OVERLAP, TILE, FaceBox, FaceDetector, merge, tiles
+from lrfp.pipeline.detect import OVERLAP, TILE, FaceBox, FaceDetector, merge, tiles
 
 ROOT = Path(__file__).resolve().parents[1]
 CROWD = ROOT / "demo" / "scenes" / "images" / "maksssksksss52.jpg"  # a shipped street photo, faces of 10-25 px

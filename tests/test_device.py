@@ -3,13 +3,14 @@ import pytest
 import torch
 
 from lrfp.cli import main
-from lrfp.data import FaceDataset, preset_transform, split_samples
-from lrfp.device_data import DeviceBatches, augment
-from lrfp.engine import TrainConfig, fit, resolve_device
-from lrfp.errors import ConfigError
-from lrfp.inference import Classifier
-from lrfp.publish import PUBLISHED_FAMILIES
-from lrfp.results import _paper_variant
+from lrfp.core.device import resolve_device
+from lrfp.core.errors import ConfigError
+from lrfp.data.images import FaceDataset, preset_transform, split_samples
+from lrfp.pipeline.inference import Classifier
+from lrfp.publishing.families import PUBLISHED_FAMILIES
+from lrfp.reporting.results import _paper_variant
+from lrfp.training.device_data import DeviceBatches, augment
+from lrfp.training.engine import TrainConfig, fit
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")

@@ -16,9 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from helpers import free_port, wait_until_healthy, wait_until_idle
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

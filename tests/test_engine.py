@@ -3,10 +3,10 @@ import json
 import pytest
 import torch
 
-from lrfp.checkpoint import CheckpointError, load_model, read_checkpoint
 from lrfp.cli import main
-from lrfp.engine import TrainConfig, fit
-from lrfp.records import read_json
+from lrfp.core.records import read_json
+from lrfp.models.checkpoint import CheckpointError, load_model, read_checkpoint
+from lrfp.training.engine import TrainConfig, fit
 
 
 def config(data, out, **kw):

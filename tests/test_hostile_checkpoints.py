@@ -14,17 +14,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import one_error_line, run_cli
 from PIL import Image
 
-from lrfp.checkpoint import CheckpointError, atomic_save, load_model, make_checkpoint, read_checkpoint
-from lrfp.data import IMAGENET_MEAN, IMAGENET_STD
-from lrfp.errors import LrfpError
-from lrfp.inference import Classifier
-from lrfp.models import create_model, model_kwargs
-from lrfp.publish import default_model, read_index
-from lrfp.records import file_sha256
-
-from helpers import one_error_line, run_cli
+from lrfp.core.errors import LrfpError
+from lrfp.core.records import file_sha256
+from lrfp.data.images import IMAGENET_MEAN, IMAGENET_STD
+from lrfp.models.checkpoint import CheckpointError, atomic_save, load_model, make_checkpoint, read_checkpoint
+from lrfp.models.registry import create_model, model_kwargs
+from lrfp.pipeline.inference import Classifier
+from lrfp.publishing.index import default_model, read_index
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["with_mask", "without_mask"]
@@ -57,7 +56,7 @@ def no_model_building(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError(f"a model was built from a checkpoint that should have been refused: {args} {kwargs}")
 
-    monkeypatch.setattr("lrfp.checkpoint.create_model", refuse)
+    monkeypatch.setattr("lrfp.models.checkpoint.create_model", refuse)
 
 
 @pytest.fixture
@@ -68,7 +67,7 @@ def face(tmp_path) -> Path:
 
 @pytest.fixture(autouse=True)
 def onnx_cache(monkeypatch, tmp_path) -> Path:
-    monkeypatch.setattr("lrfp.onnx_backend.CACHE_DIR", tmp_path / "onnx-cache")
+    monkeypatch.setattr("lrfp.models.onnx_backend.CACHE_DIR", tmp_path / "onnx-cache")
     return tmp_path / "onnx-cache"
 
 
@@ -90,7 +89,7 @@ def test_a_deflated_checkpoint_that_inflates_is_refused_before_torch_reads_it(tm
 
 def test_a_checkpoint_bigger_than_any_lrfp_writes_is_refused_unread(tmp_path, monkeypatch):
     path = save_checkpoint(tmp_path / "big.pt")  # 1.7 MB, against a bound lowered to 1 MB
-    monkeypatch.setattr("lrfp.checkpoint.MAX_UNPACKED_BYTES", 2**20)
+    monkeypatch.setattr("lrfp.models.checkpoint.MAX_UNPACKED_BYTES", 2**20)
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load read an oversized file"))
     with pytest.raises(CheckpointError, match=r"big\.pt: refused: it would unpack to 2 MB, more than any lrfp checkpoint"):
         read_checkpoint(path)
@@ -98,7 +97,7 @@ def test_a_checkpoint_bigger_than_any_lrfp_writes_is_refused_unread(tmp_path, mo
 
 def test_a_checkpoint_whose_pickle_is_oversized_is_refused_unread(tmp_path, monkeypatch):
     path = save_checkpoint(tmp_path / "pickle.pt")
-    monkeypatch.setattr("lrfp.checkpoint.MAX_PICKLE_BYTES", 1000)  # its data.pkl is about 2.4 KB
+    monkeypatch.setattr("lrfp.models.checkpoint.MAX_PICKLE_BYTES", 1000)  # its data.pkl is about 2.4 KB
     with pytest.raises(CheckpointError, match=r"pickle\.pt: refused: its pickled part"):
         read_checkpoint(path)
 
@@ -204,7 +203,7 @@ def cache_slot(cache: Path, checkpoint: Path) -> Path:
 
 @pytest.mark.parametrize("intruder", ["garbage", "another model's graph"])
 def test_a_wrong_graph_in_the_cache_slot_is_replaced_not_used(intruder, tmp_path, onnx_cache):
-    from lrfp.onnx_backend import export_onnx
+    from lrfp.models.onnx_backend import export_onnx
 
     path = save_checkpoint(tmp_path / "mine.pt")
     slot = cache_slot(onnx_cache, path)
@@ -248,7 +247,7 @@ BAD_ONNX_META = {
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> Path:
-    from lrfp.onnx_backend import export_onnx
+    from lrfp.models.onnx_backend import export_onnx
 
     folder = tmp_path_factory.mktemp("onnx")
     return export_onnx(save_checkpoint(folder / "good.pt"), folder / "good.onnx")
@@ -323,14 +322,14 @@ def test_a_bad_index_is_one_error_naming_the_file_and_what_is_wrong(case, tmp_pa
 def test_a_default_named_outside_weights_is_never_loaded(tmp_path, monkeypatch, face, capsys):
     weights = weights_with_index(tmp_path / "project", {"default": "../../x", "models": {"model1": ENTRY}})
     shutil.copy(ROOT / "weights" / "model1.pt", tmp_path / "x.pt")  # what the old code loaded
-    monkeypatch.setattr("lrfp.paths.WEIGHTS_DIR", weights)
-    monkeypatch.setattr("lrfp.inference.Classifier.__init__", lambda *a, **k: pytest.fail("a classifier was loaded"))
+    monkeypatch.setattr("lrfp.core.paths.WEIGHTS_DIR", weights)
+    monkeypatch.setattr("lrfp.pipeline.inference.Classifier.__init__", lambda *a, **k: pytest.fail("a classifier was loaded"))
     code, _, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out.png")
     assert code == 2 and "index.json: the default '../../x' is not one of its models" in one_error_line(err)
 
 
 def test_lrfp_scene_with_a_corrupt_index_is_one_line(tmp_path, monkeypatch, face, capsys):
-    monkeypatch.setattr("lrfp.paths.WEIGHTS_DIR", weights_with_index(tmp_path, "{not json"))
+    monkeypatch.setattr("lrfp.core.paths.WEIGHTS_DIR", weights_with_index(tmp_path, "{not json"))
     code, _, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out.png")
     assert code == 2 and "index.json: not valid JSON" in one_error_line(err)
 
@@ -351,8 +350,8 @@ def dashboard_frame():
 def test_the_dashboard_shows_a_corrupt_index_as_an_error_not_an_exception(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setattr("lrfp.paths.WEIGHTS_DIR", weights_with_index(tmp_path, "[1, 2]"))
-    monkeypatch.setattr("lrfp.paths.RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr("lrfp.core.paths.WEIGHTS_DIR", weights_with_index(tmp_path, "[1, 2]"))
+    monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
     at = AppTest.from_function(dashboard_frame, default_timeout=30).run()
     assert not at.exception, at.exception
     errors = [e.value for e in at.error]
@@ -364,9 +363,9 @@ def test_the_dashboard_shows_a_corrupt_index_as_an_error_not_an_exception(tmp_pa
 def test_the_pages_that_read_the_index_show_its_error(page, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setattr("lrfp.paths.WEIGHTS_DIR", weights_with_index(tmp_path, "{not json"))
-    monkeypatch.setattr("lrfp.paths.DATA_DIR", tmp_path / "absent")
-    monkeypatch.setattr("lrfp.paths.RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr("lrfp.core.paths.WEIGHTS_DIR", weights_with_index(tmp_path, "{not json"))
+    monkeypatch.setattr("lrfp.core.paths.DATA_DIR", tmp_path / "absent")
+    monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     if page != "pages/overview.py":
         at.switch_page(page).run()
@@ -376,8 +375,8 @@ def test_the_pages_that_read_the_index_show_its_error(page, tmp_path, monkeypatc
 
 @pytest.mark.parametrize("name", ["../x", "/tmp/x", ".hidden", "a/b", ""])
 def test_publishing_under_a_name_the_index_could_not_hold_is_refused_before_writing(name, tmp_path):
-    from lrfp.publish import publish_run
-    from lrfp.publish_production import publish_production
+    from lrfp.publishing.families import publish_run
+    from lrfp.publishing.production import publish_production
 
     weights = tmp_path / "weights"
     for publish in (lambda: publish_run(tmp_path / "run", name, tmp_path / "results", weights),

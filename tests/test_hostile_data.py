@@ -11,12 +11,11 @@ from pathlib import Path
 
 import PIL.Image
 import pytest
+from helpers import make_class_folders, make_voc_source, run_cli
 from PIL import Image, ImageOps
 
-from lrfp.data import load_image, read_manifest
-from lrfp.sources import PENDING_NAME, BuildOptions, build_dataset
-
-from helpers import make_class_folders, make_voc_source, run_cli
+from lrfp.data.build import PENDING_NAME, BuildOptions, build_dataset
+from lrfp.data.images import load_image, read_manifest
 
 SPLIT = ("--split", "50,25,25")
 
@@ -89,7 +88,7 @@ def test_two_annotations_of_one_photo_keep_the_first(tmp_path):
 
 def test_a_manifest_with_a_path_twice_is_a_bug_that_stops_the_build(tmp_path, monkeypatch):
     source = make_voc_source(tmp_path / "src", n_images=20, seed=3)
-    monkeypatch.setattr("lrfp.sources.Crop.path", property(lambda c: f"{c.label}/same_{c.index:03d}.png"))
+    monkeypatch.setattr("lrfp.data.build.Crop.path", property(lambda c: f"{c.label}/same_{c.index:03d}.png"))
     with pytest.raises(RuntimeError, match="bug: the manifest lists"):
         build_dataset(source, tmp_path / "out", BuildOptions(split=(50, 25, 25)))
     assert not (tmp_path / "out").exists()

@@ -21,17 +21,17 @@ import torch
 from PIL import Image
 
 from lrfp.cli import main
-from lrfp.data import MAX_PIXELS, BadImageError, DatasetError, load_image, read_manifest
-from lrfp.engine import TrainConfig, fit
-from lrfp.errors import RunError
-from lrfp.inference import TOO_SMALL, Classifier
-from lrfp.locks import OWNER_NAME, folder_lock
-from lrfp.scene import analyze
+from lrfp.core.errors import RunError
+from lrfp.core.locks import OWNER_NAME, folder_lock
+from lrfp.data.images import MAX_PIXELS, BadImageError, DatasetError, load_image, read_manifest
+from lrfp.pipeline.inference import TOO_SMALL, Classifier
+from lrfp.pipeline.scene import analyze
+from lrfp.training.engine import TrainConfig, fit
 
 WORKING_SIDE = 2048  # a reading size for the draft-decode tests
-from lrfp.sources import PENDING_NAME, BuildOptions, build_dataset
-
 from helpers import make_class_folders, one_error_line, png_bomb, run_cli
+
+from lrfp.data.build import PENDING_NAME, BuildOptions, build_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,7 +107,7 @@ def test_an_image_too_small_to_judge_gets_no_label(size, tmp_path, capsys, commi
 def test_a_scene_face_under_six_px_is_too_small_and_left_out_of_compliance(committed_model):
     class TwoFaces:  # a detector stand-in: one 4 px face and one 30 px face
         def detect(self, image):
-            from lrfp.detect import FaceBox
+            from lrfp.pipeline.detect import FaceBox
 
             return [FaceBox(0, 0, 4, 4, 0.9), FaceBox(10, 10, 40, 40, 0.9)]
 
@@ -176,7 +176,7 @@ def test_a_rebuild_removes_only_what_builds_made(tmp_path, voc_source):
 def test_a_build_killed_while_writing_crops_is_cleaned_up_by_the_next(tmp_path, voc_source):
     out = tmp_path / "ds"
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
-            "from pathlib import Path\nimport PIL.Image\nfrom lrfp.sources import build_dataset, BuildOptions\n"
+            "from pathlib import Path\nimport PIL.Image\nfrom lrfp.data.build import build_dataset, BuildOptions\n"
             "saved = []\noriginal = PIL.Image.Image.save\n"
             "def save(self, *a, **k):\n    saved.append(1)\n    original(self, *a, **k)\n"
             "    if len(saved) == 10:\n        import os; os.kill(os.getpid(), 9)\n"
@@ -244,7 +244,7 @@ def train_config(data, out, **kw) -> TrainConfig:
 
 
 def hold_lock(folder: Path) -> subprocess.Popen:
-    code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\nfrom lrfp.locks import folder_lock\n"
+    code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\nfrom lrfp.core.locks import folder_lock\n"
             f"with folder_lock({str(folder)!r}, 'training run'):\n    print('locked', flush=True)\n    time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "locked"
@@ -320,6 +320,6 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
     def broken(*_args, **_kwargs):
         raise ValueError("an internal bug")
 
-    monkeypatch.setattr("lrfp.inference.Classifier", broken)
+    monkeypatch.setattr("lrfp.cli.commands.Classifier", broken)
     with pytest.raises(ValueError, match="an internal bug"):  # not turned into a one-line "user error"
         main(["predict", "--model", "model3", "x.png"])

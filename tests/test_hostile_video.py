@@ -16,13 +16,12 @@ import av
 import cv2
 import numpy as np
 import pytest
+from helpers import mjpeg_avi, one_error_line, png_bomb, run_cli
 from PIL import Image
 
-import lrfp.video as video
-from lrfp.cli import build_parser
-from lrfp.data import BadImageError, load_image
-
-from helpers import mjpeg_avi, one_error_line, png_bomb, run_cli
+import lrfp.pipeline.video as video
+from lrfp.cli.commands import build_parser
+from lrfp.data.images import BadImageError, load_image
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = str(ROOT / "weights" / "model3.pt")
@@ -103,7 +102,7 @@ def test_an_out_that_is_the_input_is_refused_before_anything_is_touched(how, tmp
 def test_video_frames_over_the_pixel_limit_are_refused_from_the_header(tmp_path, capsys, monkeypatch):
     huge = jpeg_avi(tmp_path / "huge.avi", (10_000, 10_000), [jpeg_claiming((10_000, 10_000))])  # headers: 100 MP
     loaded = []
-    monkeypatch.setattr("lrfp.inference.Classifier", lambda *a, **k: loaded.append(a))
+    monkeypatch.setattr("lrfp.pipeline.inference.Classifier", lambda *a, **k: loaded.append(a))
     code, stdout, err = run_cli(capsys, "scene", huge, "--out", tmp_path / "out.mp4", *FAST)
     line = one_error_line(err)
     assert code == 2 and "huge.avi: frames too large (10000x10000 px = 100,000,000 pixels" in line
@@ -113,7 +112,7 @@ def test_video_frames_over_the_pixel_limit_are_refused_from_the_header(tmp_path,
 
 def test_a_frame_bigger_than_its_header_says_is_refused_too(tmp_path, capsys, monkeypatch):
     grow = jpeg_avi(tmp_path / "grow.avi", (160, 120), [jpeg((160, 120)), jpeg((400, 300))])
-    monkeypatch.setattr("lrfp.data.MAX_PIXELS", 160 * 120)
+    monkeypatch.setattr("lrfp.data.images.MAX_PIXELS", 160 * 120)
     code, stdout, err = run_cli(capsys, "scene", grow, "--out", tmp_path / "out.mp4", *FAST)
     assert code == 2 and "frames too large (400x300 px = 120,000 pixels; the limit is 19,200" in one_error_line(err)
     assert stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["grow.avi"]
@@ -292,18 +291,18 @@ def test_predict_on_a_crowd_points_to_lrfp_scene(capsys):
 
 
 def test_predict_on_a_face_crop_runs_no_detector(faces, capsys, monkeypatch):
-    monkeypatch.setattr("lrfp.cli.FaceDetector", lambda *a, **k: pytest.fail("the detector ran on a face crop"))
+    monkeypatch.setattr("lrfp.cli.commands.FaceDetector", lambda *a, **k: pytest.fail("the detector ran on a face crop"))
     code, _, err = run_cli(capsys, "predict", faces / "one.png", *FAST[:4])
     assert code == 0 and err == ""
 
 
 def test_predict_without_model_uses_the_default_model_as_scene_does(faces, capsys, monkeypatch):
-    import lrfp.inference
-    from lrfp.publish import default_model
+    import lrfp.pipeline.inference
+    from lrfp.publishing.index import default_model
 
     names = []
-    real = lrfp.inference.Classifier
-    monkeypatch.setattr("lrfp.inference.Classifier", lambda name, **kw: names.append(name) or real(name, **kw))
+    real = lrfp.pipeline.inference.Classifier
+    monkeypatch.setattr("lrfp.cli.commands.Classifier", lambda name, **kw: names.append(name) or real(name, **kw))
     code, stdout, err = run_cli(capsys, "predict", faces / "one.png", "--backend", "torch")
     assert code == 0 and stdout.startswith(f"{faces / 'one.png'}\t"), err
     assert names == [default_model()] and names[0]
@@ -329,8 +328,8 @@ def subparser(name: str):
 
 @pytest.mark.parametrize("command", ["scene", "predict"])
 def test_help_shows_each_default_the_code_uses(command):
-    from lrfp.detect import DEFAULT_DETECTOR, DETECTORS
-    from lrfp.data import FACE_CROP_MAX_SIDE
+    from lrfp.data.images import FACE_CROP_MAX_SIDE
+    from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS
 
     parser = subparser(command)
     text = " ".join(parser.format_help().split())
@@ -351,7 +350,7 @@ def test_the_readme_lists_every_csv_column_the_code_writes(tmp_path):
             return []
 
     Image.new("RGB", (200, 150)).save(tmp_path / "street.png")
-    from lrfp.inference import Classifier
+    from lrfp.pipeline.inference import Classifier
 
     _, csv_path, _ = video.process(tmp_path / "street.png", None, Classifier(MODEL, backend="torch"), NoFaces())
     header = csv_path.read_text().splitlines()[0].split(",")

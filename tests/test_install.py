@@ -13,11 +13,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import free_port, wait_until_healthy, wait_until_idle
 from PIL import Image
 
 import lrfp
-
-from helpers import free_port, wait_until_healthy, wait_until_idle
 
 ROOT = Path(__file__).resolve().parents[1]
 UNDECLARED = ROOT.parent / "shared" / "tools" / "undeclared-imports.py"
@@ -68,7 +67,7 @@ def run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProc
 def test_a_non_editable_install_finds_the_shipped_weights_from_any_folder(installed_package, tmp_path):
     face = tmp_path / "face.png"
     Image.new("RGB", (24, 24), (200, 160, 120)).save(face)
-    where = run_installed(installed_package, tmp_path, "-c", "import lrfp.paths as p; print(p.WEIGHTS_DIR)")
+    where = run_installed(installed_package, tmp_path, "-c", "import lrfp.core.paths as p; print(p.WEIGHTS_DIR)")
     assert where.stdout.strip().startswith(str(installed_package)), where.stdout + where.stderr
     out = run_installed(installed_package, tmp_path, "-m", "lrfp.cli", "predict", "--model", "model3", str(face))
     assert out.returncode == 0, out.stderr
@@ -88,14 +87,14 @@ def test_the_wheel_ships_the_dashboard(installed_package):
                                                                                                       "main.py"]
     config = package / "shipped" / "streamlit" / "config.toml"
     assert config.read_text() == (ROOT / ".streamlit" / "config.toml").read_text()
-    where = run_installed(installed_package, installed_package, "-c", "import lrfp.paths as p; "
+    where = run_installed(installed_package, installed_package, "-c", "import lrfp.core.paths as p; "
                           "print(p.APP_ENTRY, p.PAGES_DIR, p.STREAMLIT_CONFIG, sep='\\n')")  # fmt: skip
     assert where.stdout.split() == [str(package / "app" / "serve" / "main.py"), str(package / "shipped" / "pages"),
                                     str(config)], where.stdout + where.stderr  # fmt: skip
 
 
 def test_the_streamlit_settings_become_flags():
-    from lrfp.cli import streamlit_flags
+    from lrfp.cli.commands import streamlit_flags
 
     settings = {"server": {"headless": True, "maxUploadSize": 20, "folderWatchBlacklist": ["a", "b"]},
                 "theme": {"sidebar": {"primaryColor": "#ff0000"}}}  # fmt: skip
@@ -109,7 +108,7 @@ def test_lrfp_app_rejects_a_broken_settings_file_and_other_commands_unknown_opti
 
     bad = tmp_path / "config.toml"
     bad.write_text("[server\n")
-    monkeypatch.setattr("lrfp.paths.STREAMLIT_CONFIG", bad)
+    monkeypatch.setattr("lrfp.core.paths.STREAMLIT_CONFIG", bad)
     assert main(["app"]) == 2
     assert capsys.readouterr().err.startswith(f"lrfp: error: {bad}: ")
     with pytest.raises(SystemExit) as exit_:

@@ -11,14 +11,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from helpers import mjpeg_avi, run_cli
 from PIL import Image
 from scipy import stats
 
-import lrfp.video as video
-from lrfp.metrics import balanced_accuracy_interval, wilson_interval
-from lrfp.scene_bench import match
-
-from helpers import mjpeg_avi, run_cli
+import lrfp.pipeline.video as video
+from lrfp.core.metrics import balanced_accuracy_interval, wilson_interval
+from lrfp.data.voc import match
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ("--model", str(ROOT / "weights" / "model3.pt"), "--backend", "torch", "--no-progress")
@@ -30,7 +29,7 @@ FAST = ("--model", str(ROOT / "weights" / "model3.pt"), "--backend", "torch", "-
 def test_the_package_imports_and_locks_a_folder_where_fcntl_does_not_exist(tmp_path):
     """Windows has no fcntl: the core, its folder lock included, must not need it."""
     code = ("import sys; sys.modules['fcntl'] = None  # `import fcntl` now raises ImportError, as on Windows\n"
-            "from lrfp.locks import folder_lock\n"
+            "from lrfp.core.locks import folder_lock\n"
             f"with folder_lock({str(tmp_path)!r}, 'training run'):\n    print('locked')\n")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0 and done.stdout == "locked\n", done.stderr[-2000:]

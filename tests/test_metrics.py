@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from lrfp.metrics import accuracy_by_face_size, classification_metrics
+from lrfp.core.metrics import accuracy_by_face_size, classification_metrics
 
 CLASSES = ["with_mask", "without_mask"]
 

@@ -10,11 +10,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from lrfp import data, monitor as mon
 from lrfp.cli import main
-from lrfp.errors import ConfigError
-from lrfp.footage import write_clip
-from lrfp.publish import default_model
+from lrfp.core.errors import ConfigError
+from lrfp.data import images as data
+from lrfp.data.footage import write_clip
+from lrfp.publishing.index import default_model
+from lrfp.scale import monitor as mon
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT / "demo" / "scenes" / "images"
@@ -204,7 +205,7 @@ def run_monitor_page():
 
 
 def test_the_page_shows_the_shipped_example(monkeypatch, tmp_path):
-    monkeypatch.setattr("lrfp.paths.RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
     at = run_monitor_page()
     assert not at.exception, at.exception
     assert [m.label for m in at.metric] == ["Frames", "Faces seen", "Compliance", "Files in error"]
@@ -216,7 +217,7 @@ def test_the_page_shows_the_shipped_example(monkeypatch, tmp_path):
 def test_the_page_reads_a_users_table_and_says_what_is_wrong_with_a_bad_one(monkeypatch, tmp_path, cameras):
     from lrfp.app import monitor_view as view
 
-    monkeypatch.setattr("lrfp.paths.RESULTS_DIR", tmp_path / "no-results")
+    monkeypatch.setattr("lrfp.core.paths.RESULTS_DIR", tmp_path / "no-results")
     run([cameras], tmp_path / "mine")
     at = run_monitor_page()
     assert not at.exception and at.radio[0].options == ["a table of mine"]
@@ -242,8 +243,8 @@ def test_compliance_per_period_sums_faces_not_frame_shares():
 
 def test_the_shipped_examples_files_are_shown_inside_the_project():
     # the example was made in another checkout: its recorded paths are that machine's, the page shows the copies
-    from lrfp import paths
     from lrfp.app import monitor_view as view
+    from lrfp.core import paths
 
     sources = set(pq.read_table(paths.RESULTS_DIR / "monitor" / "example" / mon.TABLE).column("source").to_pylist())
     assert sources and all(view.shown_path(s).startswith("demo/footage/") for s in sources)

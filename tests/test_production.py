@@ -6,27 +6,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from lrfp import paths
-from lrfp.checkpoint import read_checkpoint
-from lrfp.cli import main
-from lrfp.data import DatasetError, read_manifest
-from lrfp.detect import FaceDetector
-from lrfp.engine import TrainConfig, fit, make_loss
-from lrfp.errors import ConfigError
-from lrfp.facebank import FaceBank, build_facebank
-from lrfp.folds import fold_faces
-from lrfp.inference import Classifier
-from lrfp.metrics import balanced_accuracy_interval
-from lrfp.errors import RunError
-from lrfp.production import cross_validate, evaluate_faces
-from lrfp.publish import read_index
-from lrfp.publish_production import publish_production
-from lrfp.records import write_json_atomic
-from lrfp.recipe import FaceBankDataset, eval_transform, production_transform
-from lrfp.sources import PAPER_CLASSES, parse_voc
-
 from helpers import SHARED_FMD, make_voc_source
+
+from lrfp.cli import main
+from lrfp.core import paths
+from lrfp.core.errors import ConfigError, RunError
+from lrfp.core.metrics import balanced_accuracy_interval
+from lrfp.core.records import write_json_atomic
+from lrfp.data.bank_crops import FaceBankDataset, eval_transform, production_transform
+from lrfp.data.facebank import FaceBank, build_facebank
+from lrfp.data.folds import fold_faces
+from lrfp.data.images import DatasetError, read_manifest
+from lrfp.data.voc import PAPER_CLASSES, parse_voc
+from lrfp.evaluation.faces import evaluate_faces
+from lrfp.experiments.crossval import cross_validate
+from lrfp.models.checkpoint import read_checkpoint
+from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.inference import Classifier
+from lrfp.publishing.index import read_index
+from lrfp.publishing.production import publish_production
+from lrfp.training.engine import TrainConfig, fit, make_loss
+
 
 @pytest.fixture(scope="module")
 def detector():
@@ -66,8 +66,8 @@ def test_the_bank_holds_every_labelled_face_with_the_detectors_box(demo_bank, de
 
 @pytest.mark.skipif(not SHARED_FMD.is_dir(), reason="needs ../shared/data/fmd853")
 def test_bank_splits_are_the_default_builds_splits():
-    from lrfp.facebank import _split_of_photos
-    from lrfp.sources import BuildOptions
+    from lrfp.data.build import BuildOptions
+    from lrfp.data.facebank import _split_of_photos
 
     sizes = {}
     for xml in sorted((SHARED_FMD / "annotations").glob("*.xml")):
@@ -256,8 +256,8 @@ def test_production_options_are_refused_with_the_paper_recipe(tiny_dataset):
 def test_a_mask_worn_incorrectly_is_counted_coloured_and_not_compliant():
     from PIL import Image
 
-    from lrfp.detect import FaceBox
-    from lrfp.scene import COLORS, INCORRECT, FaceResult, SceneResult, annotate
+    from lrfp.pipeline.detect import FaceBox
+    from lrfp.pipeline.scene import COLORS, INCORRECT, FaceResult, SceneResult, annotate
 
     result = SceneResult("scene", [FaceResult(FaceBox(10, 10, 50, 50, 0.9), INCORRECT, 0.8),
                                    FaceResult(FaceBox(60, 10, 100, 50, 0.9), "with_mask", 0.9)])  # fmt: skip

@@ -19,9 +19,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from lrfp import monitor as mon
-from lrfp.footage import write_clip
-from lrfp.publish import default_model
+from lrfp.data.footage import write_clip
+from lrfp.publishing.index import default_model
+from lrfp.scale import monitor as mon
 
 pytestmark = pytest.mark.ray
 
@@ -183,8 +183,8 @@ def test_reproduce_on_ray_writes_the_records_of_the_sequential_run(tiny_dataset,
     import ray
     import torch
 
-    from lrfp import reproduce as rep
-    from lrfp.records import read_json
+    from lrfp.core.records import read_json
+    from lrfp.experiments import reproduce as rep
 
     monkeypatch.setattr(rep, "EPOCHS", 2)
     monkeypatch.setattr(rep, "MILESTONES", (1, 2))
@@ -213,12 +213,12 @@ def test_reproduce_on_ray_writes_the_records_of_the_sequential_run(tiny_dataset,
 def test_cv_on_ray_gives_the_folds_of_the_sequential_run(tmp_path, monkeypatch):
     import ray
     import torch
-
     from helpers import make_voc_source
-    from lrfp.detect import FaceDetector
-    from lrfp.engine import TrainConfig
-    from lrfp.facebank import build_facebank
-    from lrfp.production import cross_validate
+
+    from lrfp.data.facebank import build_facebank
+    from lrfp.experiments.crossval import cross_validate
+    from lrfp.pipeline.detect import FaceDetector
+    from lrfp.training.engine import TrainConfig
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     source = make_voc_source(tmp_path / "voc", n_images=40, seed=3)

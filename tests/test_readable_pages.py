@@ -10,12 +10,18 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from lrfp import gradcam, scene
 from lrfp.app import catalog, charts, ui
-from lrfp.detect import FaceBox
-from lrfp.publish import read_index
-from lrfp.results import load_records, load_resolution_reports, load_scene_reports, load_view_reports, summary_frame
-from lrfp.scene import FaceResult, SceneResult, annotate
+from lrfp.pipeline import gradcam, scene
+from lrfp.pipeline.detect import FaceBox
+from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
+from lrfp.publishing.index import read_index
+from lrfp.reporting.results import (
+    load_records,
+    load_resolution_reports,
+    load_scene_reports,
+    load_view_reports,
+    summary_frame,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -214,7 +220,7 @@ def test_tags_on_a_crowd_never_overlap(monkeypatch, numbered):
 
 
 def test_tag_places_prefer_touching_the_face_and_covering_no_other():
-    from lrfp import tags
+    from lrfp.pipeline import tags
 
     boxes = [(100, 100, 140, 140), (100, 60, 140, 98)]  # the second face sits right above the first
     first, second = tags.place([(30, 20), (30, 20)], boxes, 400, 300)
@@ -225,7 +231,7 @@ def test_tag_places_prefer_touching_the_face_and_covering_no_other():
 
 
 def test_gradcam_explains_the_faces_chosen_and_says_which(tmp_path):
-    from lrfp.inference import Classifier
+    from lrfp.pipeline.inference import Classifier
 
     explainer = Classifier(ROOT / "weights" / "model3.pt", backend="torch")
     image, result = crowd(12)
@@ -298,7 +304,7 @@ def test_face_size_rows_follow_the_rankings_order(summary):
 
 def test_the_summary_says_its_time_is_the_first_analysis(tmp_path):
     # analyses are kept: a later visit answers at once, so a bare "1423 ms" read as that visit's time
-    from lrfp.scene import FaceResult, SceneResult
+    from lrfp.pipeline.scene import FaceResult, SceneResult
 
     result = SceneResult("scene", [FaceResult(FaceBox(0, 0, 40, 40, 0.9), "with_mask", 0.9)], detect_ms=900, classify_ms=500)
     line = ui.scene_summary("street", result)

@@ -4,17 +4,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-import lrfp.models as models
-from lrfp import paths
-import lrfp.reproduce as rep
-from lrfp.experiments import EXPERIMENTS, NO_IMAGENET
-from lrfp.publish import choose_default, default_model, publish
-from lrfp.records import read_json
-from lrfp.report import results_markdown
-from lrfp.results import PAPER_CSV, SUMMARY_COLUMNS, paper_table, summary_frame
-
 from helpers import SHARED_PAPER
+
+import lrfp.experiments.reproduce as rep
+import lrfp.models.registry as models
+from lrfp.core import paths
+from lrfp.core.records import read_json
+from lrfp.experiments.paper import EXPERIMENTS, NO_IMAGENET
+from lrfp.publishing.families import publish
+from lrfp.publishing.index import choose_default, default_model
+from lrfp.reporting.report import results_markdown
+from lrfp.reporting.results import PAPER_CSV, SUMMARY_COLUMNS, paper_table, summary_frame
 
 
 def test_the_experiments_are_the_papers_configurations_and_one_addition():

@@ -2,11 +2,10 @@
 import json
 
 import pytest
+from helpers import SHARED_FMD
 
 from lrfp.cli import main
-from lrfp.data import read_manifest
-
-from helpers import SHARED_FMD
+from lrfp.data.images import read_manifest
 
 pytestmark = [
     pytest.mark.data,

@@ -1,15 +1,15 @@
 import json
 import shutil
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 
 import pytest
+from helpers import make_class_folders, make_voc_source
 from PIL import Image
 
-from lrfp.data import DatasetError, load_image, read_manifest
-from lrfp.sources import BuildOptions, assign_splits, build_dataset, parse_split
-
-from helpers import make_class_folders, make_voc_source
+from lrfp.data.build import BuildOptions, build_dataset
+from lrfp.data.images import DatasetError, load_image, read_manifest
+from lrfp.data.splits import assign_splits, parse_split
 
 
 def split_of_each_crop(manifest):
@@ -153,8 +153,8 @@ def test_parse_split():
 
 
 def test_the_demo_set_is_made_from_the_source_with_test_split_scenes_only(tmp_path, voc_source):
-    from lrfp.demo import build_demo
-    from lrfp.sources import parse_voc
+    from lrfp.data.demo import build_demo
+    from lrfp.data.voc import parse_voc
 
     out = tmp_path / "demo"
     build_demo(voc_source, out, scenes=())  # no scenes: just the build, to learn its test split

@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import paths
-from ..demo import DEMO_TITLES
-from ..records import read_json
-from .launcher import LAUNCH_NAME, describe
+from lrfp.app.launcher import LAUNCH_NAME, describe
+from lrfp.core import paths
+from lrfp.core.records import read_json
+from lrfp.data.demo import DEMO_TITLES
 
 
 @dataclass(frozen=True)

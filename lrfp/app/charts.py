@@ -6,11 +6,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from ..detect import DEFAULT_DETECTOR, DETECTORS
-from ..models import REGISTRY
-from ..results import paper_table
-from ..scene_bench import VIEWS
-
+from lrfp.evaluation.scene_bench import VIEWS
+from lrfp.models.registry import REGISTRY
+from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS
+from lrfp.reporting.results import paper_table
 
 EXPERIMENTS = {1: "1 · model1", 2: "2 · model2", 3: "3 · model3", 4: "4 · transfer models"}
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from ..data import IMAGE_SUFFIXES, load_image
-from ..scene import COLORS
+from lrfp.data.images import IMAGE_SUFFIXES, load_image
+from lrfp.pipeline.scene import COLORS
 
 
 def filter_samples(manifest: dict, split: str, label: str, min_px: int, max_px: int) -> list[dict]:

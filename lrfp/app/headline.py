@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import paths
-from ..metrics import wilson_interval
-from ..records import read_json
+from lrfp.core import paths
+from lrfp.core.metrics import wilson_interval
+from lrfp.core.records import read_json
 
 
 def default_model_figures(name: str, index: dict, results_dir: Path | None = None) -> dict:

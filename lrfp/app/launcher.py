@@ -16,8 +16,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from ..errors import LrfpError
-from ..records import read_json, write_json_atomic
+from lrfp.core.errors import LrfpError
+from lrfp.core.records import read_json, write_json_atomic
 
 LAUNCH_NAME = "launch.json"
 LOG_NAME = "train.log"

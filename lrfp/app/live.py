@@ -13,8 +13,8 @@ from collections import deque
 
 from PIL import Image
 
-from ..errors import ConfigError
-from ..scene import analyze, annotate
+from lrfp.core.errors import ConfigError
+from lrfp.pipeline.scene import analyze, annotate
 
 
 class FrameProcessor:

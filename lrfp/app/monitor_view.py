@@ -12,14 +12,15 @@ import plotly.express as px
 import plotly.graph_objects as go
 from PIL import Image
 
-from .. import paths
-from ..data import load_image
-from ..detect import FaceBox
-from ..monitor import TABLE, compliance_share, read_table  # noqa: F401 (the page uses compliance_share)
-from ..scene import FaceResult, SceneResult, annotate
+from lrfp.core import paths
+from lrfp.data.images import load_image
+from lrfp.pipeline.detect import FaceBox
+from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
+from lrfp.pipeline.video import timed_frames
+from lrfp.scale.monitor import TABLE, compliance_share, read_table  # noqa: F401 (the page's share)
 
 # shipped tables are results/monitor/<name>/frames.parquet; the example's footage is demo/footage
-# (python -m lrfp.footage); both looked up when used, so tests can move paths.RESULTS_DIR
+# (python -m lrfp.data.footage); both looked up when used, so tests can move paths.RESULTS_DIR
 # time buckets a user may pick, as pandas frequencies
 PERIODS = {"1 minute": "1min", "10 minutes": "10min", "1 hour": "1h", "1 day": "1D"}
 
@@ -109,7 +110,6 @@ def frame_image(path: Path, kind: str, frame: int) -> Image.Image | None:
         return load_image(path)
     import av
 
-    from ..video import timed_frames
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -120,7 +120,7 @@ def frame_image(path: Path, kind: str, frame: int) -> Image.Image | None:
 
 
 def scene_of(row) -> SceneResult:
-    """A table row's faces as the SceneResult lrfp.scene.annotate draws."""
+    """A table row's faces as the SceneResult lrfp.pipeline.scene.annotate draws."""
     faces = [FaceResult(FaceBox(int(f["x0"]), int(f["y0"]), int(f["x1"]), int(f["y1"]), 1.0), f["label"],
                         None if pd.isna(f["probability"]) else float(f["probability"]))
              for f in (row["face_rows"] if row["face_rows"] is not None else [])]  # fmt: skip

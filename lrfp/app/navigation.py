@@ -9,13 +9,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from .server_process import prepare_server_process
-from .ui import model_picker
+from lrfp.app.server_process import prepare_server_process
+from lrfp.app.ui import model_picker
+from lrfp.core import paths
 
 
 def main(pages_dir: Path) -> None:
     prepare_server_process()
     st.set_page_config(page_title="lrfp: face masks at low resolution", page_icon="😷", layout="wide")
+    paths.check_home()  # a bad LRFP_HOME stops here with its message, before any page reads a folder
     pages_dir = Path(pages_dir).resolve()  # absolute: st.Page takes it as is, wherever the main script is
     pages = [
         st.Page(pages_dir / "overview.py", title="Overview", icon=":material/home:", default=True),

@@ -23,11 +23,10 @@ import ctypes
 import gc
 import threading
 
-import torch
-
-import plotly.graph_objects  # noqa: F401 - the pages' heavy imports, loaded before the freeze
 import pandas  # noqa: F401
+import plotly.graph_objects  # noqa: F401 - the pages' heavy imports, loaded before the freeze
 import streamlit_webrtc  # noqa: F401
+import torch
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 BIG_BLOCK = 4 * 1024 * 1024

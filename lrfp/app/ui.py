@@ -6,17 +6,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from .catalog import list_checkpoints
-from ..checkpoint import CheckpointError
-from ..errors import ConfigError
-from .live import ice_servers
-from ..data import BadImageError
-from .. import paths
-from ..records import read_json
-from ..detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
-from ..inference import MIN_FACE_PX, Classifier
-from ..publish import WeightsIndexError, default_model, read_index
-from ..scene import INCORRECT, SceneResult, analyze_upload, annotate, label_text
+from lrfp.app.catalog import list_checkpoints
+from lrfp.app.live import ice_servers
+from lrfp.core import paths
+from lrfp.core.errors import ConfigError
+from lrfp.core.records import read_json
+from lrfp.data.images import BadImageError
+from lrfp.models.checkpoint import CheckpointError
+from lrfp.pipeline.detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
+from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
+from lrfp.pipeline.scene import INCORRECT, SceneResult, analyze_upload, annotate, label_text
+from lrfp.publishing.index import WeightsIndexError, default_model, read_index
 
 MODEL_KEY = "model_path"
 

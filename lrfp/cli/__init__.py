@@ -1,0 +1,5 @@
+"""The `lrfp` command line."""
+
+from lrfp.cli.commands import main
+
+__all__ = ["main"]

@@ -1,0 +1,73 @@
+"""Where lrfp's files live. Every other module asks here; none computes a path from its own file.
+
+Read-only project files (weights/, results/, the demo set):
+1. `LRFP_HOME`, when set: a project folder holding them (an error if it is not a folder);
+2. else the source checkout this package was imported from (`pip install -e .`, or the repo);
+3. else the copies installed inside the package by `pip install .` (lrfp/shipped/).
+Writable folders (runs/, data/) default to the project root, or to the current folder when lrfp
+runs from an installed package; LRFP_RUNS, LRFP_DATA and LRFP_SOURCE override them.
+The dashboard's pages/ and Streamlit settings (.streamlit/config.toml) come with the code: the
+checkout's when lrfp runs from one, else the installed copies (LRFP_HOME does not move them).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lrfp.core.errors import ConfigError
+
+_PACKAGE = Path(__file__).resolve().parents[1]  # lrfp/, this file being lrfp/core/paths.py
+SHIPPED = _PACKAGE / "shipped"  # filled by the wheel build (see pyproject.toml's package-dir)
+
+
+def _checkout_root() -> Path | None:
+    root = _PACKAGE.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "weights").is_dir() else None
+
+
+_HOME = os.environ.get("LRFP_HOME")
+# A bad LRFP_HOME is reported by check_home(), the first step of the CLI and of the app, rather than
+# when this module is imported: importing lrfp never fails, and the error reaches the user as one line.
+_HOME_PROBLEM = (f"LRFP_HOME={_HOME}: no such folder; point it at an lrfp project (weights/, results/)"
+                 if _HOME and not Path(_HOME).is_dir() else None)  # fmt: skip
+
+
+def check_home() -> None:
+    """ConfigError when LRFP_HOME names no folder."""
+    if _HOME_PROBLEM:
+        raise ConfigError(_HOME_PROBLEM)
+
+
+def _project_root() -> Path | None:
+    return Path(_HOME).resolve() if _HOME else _checkout_root()
+
+
+PROJECT_ROOT = _project_root()
+_CHECKOUT = _checkout_root()
+_FILES = PROJECT_ROOT if PROJECT_ROOT is not None else SHIPPED
+_WORK = PROJECT_ROOT if PROJECT_ROOT is not None else Path.cwd()
+
+WEIGHTS_DIR = _FILES / "weights"
+RESULTS_DIR = _FILES / "results"
+DEMO_DIR = _FILES / "demo"
+README = PROJECT_ROOT / "README.md" if PROJECT_ROOT is not None else None
+RUNS_DIR = Path(os.environ.get("LRFP_RUNS", _WORK / "runs"))
+
+IMPORT_ROOT = _PACKAGE.parent  # the folder this lrfp is imported from (a checkout or site-packages)
+PAGES_DIR = _CHECKOUT / "pages" if _CHECKOUT is not None else SHIPPED / "pages"
+STREAMLIT_CONFIG = (_CHECKOUT / ".streamlit" if _CHECKOUT is not None else SHIPPED / "streamlit") / "config.toml"
+APP_ENTRY = _PACKAGE / "app" / "serve" / "main.py"  # what `lrfp app` hands to `streamlit run`
+
+
+def _built_or_demo(built: Path, demo: Path, marker: str) -> Path:
+    """The folder built on this machine when it exists, else the small demo copy shipped with lrfp."""
+    return built if (built / marker).exists() else demo
+
+
+# the face-crop data set the app shows and trains on: a local build, else the shipped demo build
+DATA_DIR = Path(os.environ.get("LRFP_DATA") or _built_or_demo(_WORK / "data" / "fmd853-lr", DEMO_DIR / "fmd853-lr",
+                                                                "manifest.json"))  # fmt: skip
+# where `lrfp data build` read from: the app draws source scenes with their boxes when it is here
+SOURCE_DIR = Path(os.environ.get("LRFP_SOURCE") or _built_or_demo(_WORK.parent / "shared" / "data" / "fmd853",
+                                                                  DEMO_DIR / "scenes", "images"))  # fmt: skip
+EXAMPLES_DIR = DEMO_DIR / "scenes" / "images"  # the Classify page's example photos

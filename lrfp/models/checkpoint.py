@@ -1,0 +1,233 @@
+"""Self-describing checkpoints: weights plus everything needed to use them, plain data only.
+
+A checkpoint loads with `torch.load(path, weights_only=True)`: it holds tensors, numbers,
+strings, lists and dicts, never pickled objects. Before torch reads a file, its zip directory
+must promise no more than an lrfp checkpoint holds; once read, its description of the model
+must pass `check_metadata` before anything is built from it.
+"""
+from __future__ import annotations
+
+import math
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lrfp.core.errors import LrfpError
+from lrfp.core.records import atomic_path
+from lrfp.models.registry import MAX_INPUT, MODEL_NAMES, NORMS, PRETRAINED, create_model, min_input_size, model_kwargs
+
+FORMAT = "lrfp-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(LrfpError):
+    """A file that is not a usable lrfp checkpoint."""
+
+
+HOW_TO_GET = "make one with `lrfp train`, or pass a name from weights/ (`lrfp predict --model model3 …`)"
+
+# The largest checkpoint lrfp writes is vgg16's last.pt: 134 M fp32 weights plus Adam's two moments,
+# about 1.6 GB. No file that unpacks to more is one lrfp can use, so torch is never asked to unpack it.
+MAX_UNPACKED_BYTES = 2 * 2**30
+# torch.save stores its entries uncompressed, and weights hardly compress (deflate shrinks the shipped
+# checkpoints 1.1-fold): a file that unpacks to more than 10 times its size was made to inflate.
+MAX_INFLATION = 10
+# The pickled part (metadata, tensor references, optimizer bookkeeping) is 2-36 KB in the shipped
+# checkpoints; a pickle builds Python objects several times its own size.
+MAX_PICKLE_BYTES = 16 * 2**20
+# lrfp's data sets have 2 or 3 classes; 1000 (an ImageNet-sized head) costs at most 16 MB (vgg16's).
+MAX_CLASSES = 1000
+MAX_CLASS_NAME = 100  # characters
+
+
+def atomic_save(obj, path: Path) -> None:
+    """torch.save through a temporary file: a killed process never leaves half a checkpoint.
+
+    It writes through a Python file object, so a full or read-only disk raises OSError naming the
+    path (torch's own file writer reports it as an opaque RuntimeError).
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        try:
+            torch.save(obj, f)
+        except RuntimeError as exc:  # torch wraps a failed write while closing its archive
+            cause = exc.__context__
+            while cause is not None and not isinstance(cause, OSError):
+                cause = cause.__context__
+            if cause is None:
+                raise
+            raise cause from exc
+
+
+def make_checkpoint(
+    model: nn.Module,
+    *,
+    name: str,
+    kwargs: dict,
+    classes: list[str],
+    input_size: int,
+    mean,
+    std,
+    metrics: dict | None = None,
+    command: str = "",
+    extra: dict | None = None,
+) -> dict:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": {"name": name, "kwargs": dict(kwargs)},
+        "classes": list(classes),
+        "input_size": int(input_size),
+        "normalization": {"mean": [float(m) for m in mean], "std": [float(s) for s in std]},
+        "metrics": metrics or {},
+        "command": command,
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+        **(extra or {}),
+    }
+
+
+def ship_copy(src: Path, dst: Path) -> None:
+    """Copy a checkpoint for weights/ with its weights stored in half precision: half the bytes in
+    the repository, and the same predictions (loading casts them back to fp32; measured on the
+    production model's 594 test faces: every accuracy identical). Training keeps fp32 throughout."""
+    ckpt = read_checkpoint(src)
+    ckpt["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    ckpt["stored_dtype"] = "float16"
+    atomic_save(ckpt, dst)
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse, from the zip directory alone, a file torch would unpack to more than any lrfp checkpoint."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        # torch.save writes a zip; torch's legacy format (never lrfp's) allocates the storages its
+        # pickle declares before reading them, so it is refused unread as well
+        raise CheckpointError(f"{path}: not an lrfp checkpoint (not a PyTorch zip file, or truncated); {HOW_TO_GET}") from exc
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    unpacked = sum(e.file_size for e in entries)
+    pickled = sum(e.file_size for e in entries if e.filename.endswith(".pkl"))
+    size = path.stat().st_size
+    refused = f"{path}: refused: it would unpack to {unpacked / 1e6:,.0f} MB"
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise CheckpointError(f"{refused}, more than any lrfp checkpoint ({MAX_UNPACKED_BYTES / 1e6:,.0f} MB at most)")
+    if unpacked > MAX_INFLATION * size:
+        raise CheckpointError(f"{refused} from {size / 1e6:,.1f} MB; torch.save stores checkpoints uncompressed, "
+                              f"and lrfp loads none compressed more than {MAX_INFLATION}-fold")  # fmt: skip
+    if pickled > MAX_PICKLE_BYTES:
+        raise CheckpointError(f"{path}: refused: its pickled part is {pickled / 1e6:,.0f} MB; an lrfp checkpoint's "
+                              f"is under {MAX_PICKLE_BYTES / 1e6:.0f} MB")  # fmt: skip
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (isinstance(value, float) and math.isfinite(value)) or _is_int(value)
+
+
+def _three_numbers(value) -> bool:
+    return isinstance(value, list) and len(value) == 3 and all(map(_is_number, value))
+
+
+def _class_names(classes: list) -> bool:
+    """Distinct printable names (a label is printed on terminals and drawn on photos)."""
+    fit = all(isinstance(c, str) and 0 < len(c) <= MAX_CLASS_NAME and c.isprintable() for c in classes)
+    return fit and len(set(classes)) == len(classes)
+
+
+def check_metadata(meta: dict, where) -> None:
+    """The one contract on what a checkpoint (or an ONNX graph exported from one) says about its model.
+
+    Types and ranges are checked before anything is built or allocated from them: a known
+    architecture with only its own keyword arguments, an input size it supports, 2 to MAX_CLASSES
+    outputs with as many distinct class names, and a usable normalization.
+    """
+
+    def require(ok, field: str, problem: str, value) -> None:
+        if not ok:
+            raise CheckpointError(f"{where}: unusable checkpoint: {field} {problem}, got {value!r:.80}")
+
+    spec = meta.get("model")
+    require(isinstance(spec, dict) and spec.get("name") in MODEL_NAMES and isinstance(spec.get("kwargs"), dict),
+            "model", f"must name one of {', '.join(MODEL_NAMES)} with its kwargs", spec)  # fmt: skip
+    name, kwargs = spec["name"], spec["kwargs"]
+    allowed = set(model_kwargs(name))
+    require(set(kwargs) <= allowed, "model.kwargs", f"may hold only {sorted(allowed)} for {name}", sorted(map(str, kwargs)))
+    if "norm" in allowed:
+        norms = (None, "none") if name == "model3" else NORMS
+        require(kwargs.get("norm") in norms, "model.kwargs.norm", f"must be one of {norms} for {name}", kwargs.get("norm"))
+    else:
+        pretrained = kwargs.get("pretrained", "none")
+        require(pretrained in PRETRAINED, "model.kwargs.pretrained", f"must be one of {PRETRAINED}", pretrained)
+    outputs = kwargs.get("num_classes", 2)
+    require(_is_int(outputs) and 2 <= outputs <= MAX_CLASSES, "model.kwargs.num_classes",
+            f"must be an integer from 2 to {MAX_CLASSES}", outputs)  # fmt: skip
+    classes = meta.get("classes")
+    require(isinstance(classes, list) and len(classes) == outputs, "classes",
+            f"must list one name per model output ({outputs})", classes)  # fmt: skip
+    require(_class_names(classes), "classes", f"must be distinct printable names of 1 to {MAX_CLASS_NAME} characters",
+            classes)  # fmt: skip
+    size, low = meta.get("input_size"), min_input_size(name)
+    require(_is_int(size) and low <= size <= MAX_INPUT, "input_size",
+            f"must be an integer from {low} to {MAX_INPUT} px for {name}", size)  # fmt: skip
+    norm = meta.get("normalization")
+    require(isinstance(norm, dict) and _three_numbers(norm.get("mean")) and _three_numbers(norm.get("std"))
+            and min(norm["std"]) > 0, "normalization", "must hold a mean and a std of 3 finite numbers each, std above 0",
+            norm)  # fmt: skip
+
+
+def read_checkpoint(path) -> dict:
+    """Load and validate a checkpoint file (weights_only); CheckpointError says what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    _check_archive(path)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # weights_only refused a pickled object: never load it
+        raise CheckpointError(f"{path}: not an lrfp checkpoint (it holds Python objects, which lrfp never "
+                              f"unpickles); {HOW_TO_GET}") from exc  # fmt: skip
+    except Exception as exc:  # zip/format errors of any kind mean "not a PyTorch file", or a truncated one
+        raise CheckpointError(f"{path}: not an lrfp checkpoint (not a PyTorch file, or truncated); {HOW_TO_GET}") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an lrfp checkpoint (a plain state_dict or another tool's file); {HOW_TO_GET}")
+    version = ckpt.get("version", 0)
+    if not _is_int(version):
+        raise CheckpointError(f"{path}: unusable checkpoint: version must be an integer, got {version!r:.80}")
+    if version > VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {version} is newer than this lrfp ({VERSION})")
+    check_metadata(ckpt, path)
+    state = ckpt.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise CheckpointError(f"{path}: unusable checkpoint: state_dict must map parameter names to tensors")
+    return ckpt
+
+
+def model_from_checkpoint(ckpt: dict, where="checkpoint") -> nn.Module:
+    """Rebuild the model and load its weights. Transfer models are built without downloading.
+
+    Its output layer has one unit per class: check_metadata made num_classes equal len(classes),
+    and the strict load refuses weights of any other shape."""
+    spec = ckpt["model"]
+    kwargs = dict(spec["kwargs"])
+    if "pretrained" in kwargs:
+        kwargs["pretrained"] = "none"  # the checkpoint's own weights replace any pretrained ones
+    model = create_model(spec["name"], **kwargs)
+    try:
+        model.load_state_dict(ckpt["state_dict"], strict=True)
+    except RuntimeError as exc:
+        reason = " ".join(str(exc).split())  # torch lists every mismatch on lines of its own
+        raise CheckpointError(f"{where}: its weights do not fit model {spec['name']} {spec['kwargs']}: "
+                              f"{reason[:300]}{'…' if len(reason) > 300 else ''}") from exc  # fmt: skip
+    return model.eval()
+
+
+def load_model(path) -> tuple[nn.Module, dict]:
+    ckpt = read_checkpoint(path)
+    return model_from_checkpoint(ckpt, path), ckpt

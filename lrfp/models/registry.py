@@ -1,0 +1,292 @@
+"""Model registry: the paper's three CNNs and torchvision transfer models, created by name.
+
+The paper (Tables 1-3) gives the layer order and kernel sizes but no channel or FC widths.
+The widths we chose live in PAPER_ARCHITECTURES and nowhere else. Every paper model ends its
+convolutional part with an adaptive average pool to a fixed grid, so one model works at any
+input size from 16 to 224 px; at the paper's own input size that pool is the identity
+(model2 at 224 px, model3 at 64 px) or a plain 4x4 average (model1 at 224 px).
+"""
+from __future__ import annotations
+
+import os
+import urllib.request
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lrfp.core.errors import ConfigError, LrfpError
+
+NORMS = ("batchnorm", "groupnorm", "groupnorm_ws")
+PRETRAINED = ("imagenet", "none")
+GROUPNORM_GROUPS = 8
+MIN_INPUT_PAPER = 16
+MAX_INPUT = 512  # the largest input size lrfp trains at (TrainConfig refuses more)
+# AlexNet's stride-4 stem and three 3x3/2 max-pools need 63 px; the others halve five times and
+# end in an adaptive pool, so 32 px still leaves them a 1x1 map
+MIN_INPUT_TORCHVISION = {"alexnet": 64, "vgg16": 32, "resnet18": 32, "mobilenet_v2": 32}
+
+
+@dataclass(frozen=True)
+class PaperArchitecture:
+    """(out_channels, kernel, normalized?) per conv layer, the pooled grid, FC hidden widths
+    (the input size and the rest live in the model's REGISTRY entry)."""
+
+    convs: tuple[tuple[int, int, bool], ...]
+    grid: int
+    fc_hidden: tuple[int, ...]
+
+
+PAPER_ARCHITECTURES = {
+    # Table 1: Conv5-Pool-Conv3-BN-Pool-Conv3-Pool-FC-FC
+    "model1": PaperArchitecture(
+        convs=((16, 5, False), (32, 3, True), (64, 3, False)), grid=7, fc_hidden=(128,)
+    ),
+    # Table 2: Conv5-Pool-Conv3-BN-Pool-Conv3-Pool-Conv3-BN-Pool-Conv3-Pool-FC-FC
+    "model2": PaperArchitecture(
+        convs=((16, 5, False), (32, 3, True), (64, 3, False), (64, 3, True), (128, 3, False)),
+        grid=7,
+        fc_hidden=(128,),
+    ),
+    # Table 3: Conv3-Pool-Conv2-Pool-Conv2-Pool-FC-FC-FC, 64 px input, no normalization layer
+    "model3": PaperArchitecture(
+        convs=((32, 3, False), (64, 2, False), (128, 2, False)), grid=8, fc_hidden=(256, 64)
+    ),
+}
+
+
+class WSConv2d(nn.Conv2d):
+    """Conv2d whose weight is standardized (zero mean, unit variance per output filter) on every call."""
+
+    eps = 1e-5
+
+    def standardized_weight(self) -> torch.Tensor:
+        w = self.weight
+        mean = w.mean(dim=(1, 2, 3), keepdim=True)
+        var = w.var(dim=(1, 2, 3), keepdim=True, unbiased=False)
+        return (w - mean) / torch.sqrt(var + self.eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.standardized_weight(), self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+def _norm_layer(norm: str, channels: int) -> nn.Module:
+    if norm == "batchnorm":
+        return nn.BatchNorm2d(channels)
+    return nn.GroupNorm(min(GROUPNORM_GROUPS, channels), channels)
+
+
+class PaperCNN(nn.Module):
+    """Conv blocks (conv, optional norm, ReLU, 2x2 max pool), adaptive pool, then an FC stack."""
+
+    def __init__(self, arch: PaperArchitecture, norm: str | None, num_classes: int):
+        super().__init__()
+        conv_cls = WSConv2d if norm == "groupnorm_ws" else nn.Conv2d
+        layers: list[nn.Module] = []
+        in_ch = 3
+        for out_ch, kernel, normalized in arch.convs:
+            # odd kernels keep the size ("same" padding); the paper's 2x2 kernels shrink it by one
+            layers.append(conv_cls(in_ch, out_ch, kernel, padding=kernel // 2 if kernel % 2 else 0))
+            if normalized and norm is not None:
+                layers.append(_norm_layer(norm, out_ch))
+            layers.append(nn.ReLU(inplace=True))
+            # ceil_mode keeps a 1x1 map alive, so 16 px inputs pass all five pools of model2
+            layers.append(nn.MaxPool2d(2, ceil_mode=True))
+            in_ch = out_ch
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(arch.grid)
+        fc: list[nn.Module] = [nn.Flatten()]
+        width = in_ch * arch.grid * arch.grid
+        for hidden in arch.fc_hidden:
+            fc += [nn.Linear(width, hidden), nn.ReLU(inplace=True)]
+            width = hidden
+        fc.append(nn.Linear(width, num_classes))
+        self.classifier = nn.Sequential(*fc)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.pool(self.features(x)))
+
+
+class UnknownModelError(LrfpError):
+    pass
+
+
+class WeightsUnavailableError(LrfpError):
+    pass
+
+
+def _paper_model(name: str, norm: str | None, num_classes: int) -> nn.Module:
+    arch = PAPER_ARCHITECTURES[name]
+    if name == "model3":
+        if norm not in (None, "none"):
+            raise ConfigError("model3 has no normalization layer; leave norm unset")
+        norm = None
+    elif norm not in NORMS:
+        raise ConfigError(f"{name} needs norm in {NORMS}, got {norm!r}")
+    return PaperCNN(arch, norm, num_classes)
+
+
+# torchvision name -> (attribute path of the last layer as a list of steps)
+TRANSFER_HEADS = {
+    "vgg16": ("classifier", 6),
+    "alexnet": ("classifier", 6),
+    "resnet18": ("fc",),
+    "mobilenet_v2": ("classifier", 1),
+}
+
+
+def imagenet_weights(name: str):
+    """The torchvision weights enum entry used for `pretrained='imagenet'`."""
+    from torchvision.models import get_model_weights
+
+    return get_model_weights(name).IMAGENET1K_V1
+
+
+def cached_weights_path(name: str) -> str:
+    import torch.hub
+
+    return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(imagenet_weights(name).url))
+
+
+def imagenet_available(name: str, timeout: float = 10.0) -> bool:
+    """Whether `pretrained='imagenet'` can work here: the file is in torchvision's cache, or it
+    downloads now. A cached file is not read here; its hash is checked when the model is built.
+    The download server is asked first, so that offline nothing is written to the cache folder
+    (which may be a shared, read-only one)."""
+    if os.path.isfile(cached_weights_path(name)):
+        return True
+    try:
+        urllib.request.urlopen(urllib.request.Request(imagenet_weights(name).url, method="HEAD"), timeout=timeout).close()
+    except OSError:  # URLError, timeouts, refused connections
+        return False
+    try:
+        _load_imagenet_state(name)  # downloads into the cache
+        return True
+    except WeightsUnavailableError:
+        return False
+
+
+def _load_imagenet_state(name: str) -> dict:
+    weights = imagenet_weights(name)
+    try:
+        return weights.get_state_dict(progress=False, check_hash=True)
+    except Exception as exc:  # offline: URLError/OSError; a bad cached file: RuntimeError
+        raise WeightsUnavailableError(
+            f"ImageNet weights for {name} could not be loaded ({type(exc).__name__}: {exc}). "
+            f"torchvision looks for the file {cached_weights_path(name)} (set TORCH_HOME to choose "
+            f"the cache folder) and downloads it from {weights.url} when it is missing. Put that file "
+            f"there, run with internet once, or use pretrained='none' to train from scratch."
+        ) from exc
+
+
+def _transfer_model(name: str, pretrained: str, num_classes: int) -> nn.Module:
+    from torchvision.models import get_model
+
+    if pretrained not in PRETRAINED:
+        raise ConfigError(f"pretrained must be one of {PRETRAINED}, got {pretrained!r}")
+    model = get_model(name, weights=None)
+    if pretrained == "imagenet":
+        model.load_state_dict(_load_imagenet_state(name))
+    path = TRANSFER_HEADS[name]
+    parent = model
+    for step in path[:-1]:
+        parent = getattr(parent, step)
+    last = path[-1]
+    old = parent[last] if isinstance(last, int) else getattr(parent, last)
+    new = nn.Linear(old.in_features, num_classes)
+    if isinstance(last, int):
+        parent[last] = new
+    else:
+        setattr(parent, last, new)
+    return model
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Every fact lrfp knows about one model; the engine, results, report, publish and the app ask here."""
+
+    name: str
+    experiment: int  # the paper's experiment it belongs to (4: transfer models)
+    paper_table: int | None  # the paper's results table; None: not in the paper
+    default_input: int  # the paper's input size, px
+    min_input: int  # smallest input the network accepts, px
+    optimizer: str  # the paper's optimizer for it
+    norms: tuple[str, ...] = ()  # normalization variants (model1, model2)
+    pretrained_source: str | None = None  # ImageNet weights it can start from
+    published: bool = False  # small enough to ship in weights/ (< ~20 MB as an fp32 checkpoint)
+
+    @property
+    def is_paper_model(self) -> bool:
+        return self.name in PAPER_ARCHITECTURES
+
+    @property
+    def paper_variants(self) -> tuple[str, ...]:
+        """The variant names of the paper's table rows: its norms, '-' for model3, 'imagenet' for transfer models."""
+        if self.norms:
+            return self.norms
+        return ("imagenet",) if self.pretrained_source else ("-",)
+
+
+_TORCHVISION_IMAGENET = "torchvision IMAGENET1K_V1"
+# in the order `lrfp reproduce` runs them: cheapest first within each experiment
+REGISTRY: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("model1", 1, 4, 224, MIN_INPUT_PAPER, "sgd", norms=NORMS, published=True),
+        ModelSpec("model2", 2, 5, 224, MIN_INPUT_PAPER, "sgd", norms=NORMS, published=True),
+        ModelSpec("model3", 3, 6, 64, MIN_INPUT_PAPER, "adam", published=True),
+        ModelSpec("alexnet", 4, 9, 224, MIN_INPUT_TORCHVISION["alexnet"], "sgd", pretrained_source=_TORCHVISION_IMAGENET),
+        ModelSpec("resnet18", 4, 8, 224, MIN_INPUT_TORCHVISION["resnet18"], "sgd", pretrained_source=_TORCHVISION_IMAGENET),
+        # not in the paper: the one transfer model whose ImageNet weights can be loaded offline here
+        ModelSpec("mobilenet_v2", 4, None, 224, MIN_INPUT_TORCHVISION["mobilenet_v2"], "sgd",
+                  pretrained_source=_TORCHVISION_IMAGENET, published=True),  # fmt: skip
+        ModelSpec("vgg16", 4, 7, 224, MIN_INPUT_TORCHVISION["vgg16"], "sgd", pretrained_source=_TORCHVISION_IMAGENET),
+    )
+}
+MODEL_NAMES = tuple(REGISTRY)
+
+
+def spec(name: str) -> ModelSpec:
+    check_name(name)
+    return REGISTRY[name]
+
+
+def is_paper_model(name: str) -> bool:
+    return spec(name).is_paper_model
+
+
+def default_input_size(name: str) -> int:
+    return spec(name).default_input
+
+
+def min_input_size(name: str) -> int:
+    return spec(name).min_input
+
+
+def model_kwargs(name: str, norm: str | None = None, pretrained: str | None = None, num_classes: int = 2) -> dict:
+    """The constructor arguments a checkpoint stores: only those that apply to `name`."""
+    check_name(name)
+    if is_paper_model(name):
+        return {"norm": None if name == "model3" else (norm or "batchnorm"), "num_classes": num_classes}
+    return {"pretrained": pretrained or "imagenet", "num_classes": num_classes}
+
+
+def variant_of(name: str, kwargs: dict) -> str:
+    """A short label for tables: the norm of model1/2, the weights of transfer models, '-' for model3."""
+    if is_paper_model(name):
+        return kwargs.get("norm") or "-"
+    return kwargs.get("pretrained", "imagenet")
+
+
+def check_name(name: str) -> None:
+    if name not in MODEL_NAMES:
+        raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}")
+
+
+def create_model(name: str, norm: str | None = None, pretrained: str = "none", num_classes: int = 2) -> nn.Module:
+    """Build a registered model. `norm` applies to model1/model2, `pretrained` to transfer models."""
+    check_name(name)
+    if is_paper_model(name):
+        return _paper_model(name, norm, num_classes)
+    return _transfer_model(name, pretrained, num_classes)

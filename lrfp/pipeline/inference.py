@@ -1,0 +1,123 @@
+"""Checkpoint -> classifier for face crops; finding checkpoints by name."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from lrfp.core import paths
+from lrfp.core.device import resolve_device
+from lrfp.core.errors import ConfigError
+from lrfp.data.images import preset_transform
+from lrfp.models.checkpoint import CheckpointError, load_model
+from lrfp.models.onnx_backend import open_session
+
+
+def resolve_checkpoint(name_or_path: str | Path, weights_dir: Path | None = None) -> Path:
+    """A path as given, or the name of a checkpoint in weights/ (with or without .pt)."""
+    weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    for candidate in (weights_dir / f"{name_or_path}.pt", weights_dir / str(name_or_path)):
+        if candidate.is_file():
+            return candidate
+    known = sorted(p.stem for p in weights_dir.glob("*.pt")) if weights_dir.is_dir() else []
+    raise CheckpointError(f"{name_or_path}: no such checkpoint file, nor a name in {weights_dir} (known: {known or 'none'})")
+
+
+log = logging.getLogger("lrfp")
+# A face (or image) whose shorter side is under this many px is answered "too small to judge":
+# below it the crop holds too little of a face for any label to mean something (our training
+# faces start at 8 px; the resolution study measured accuracy down to 8 px).
+MIN_FACE_PX = 6
+TOO_SMALL = "too_small"
+
+
+@dataclass
+class Prediction:
+    label: str  # a class name, or TOO_SMALL
+    probability: float | None  # of the predicted label; None when too small to judge
+    probabilities: dict[str, float]
+
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+class Classifier:
+    """A loaded checkpoint that classifies face images. Safe to share between threads.
+
+    backend: "torch" runs the PyTorch model; "onnx" runs onnxruntime on the checkpoint's ONNX
+    graph (the one shipped beside it, else one exported once into a cache, or a .onnx file given
+    directly); "auto" tries onnx (several times faster on small batches) and, when any part of it
+    is missing or fails, uses PyTorch with one warning line.
+
+    device: "auto" runs PyTorch on a CUDA GPU when torch sees one (ONNX here is CPU-only), else
+    as the backend says; "cuda" insists on the GPU; "cpu" never uses it.
+    """
+
+    def __init__(self, checkpoint: str | Path, backend: str = "auto", device: str = "auto"):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}")
+        self.path = resolve_checkpoint(checkpoint)
+        if self.path.suffix == ".onnx":
+            backend = "onnx"
+        self.device = resolve_device(device)
+        if self.device == "cuda":
+            if backend == "onnx":
+                raise ConfigError("the ONNX backend runs on the CPU; use --backend torch (or auto) with --device cuda")
+            backend = "torch"
+        self.model = None
+        self.backend = "torch"
+        if backend in ("auto", "onnx"):
+            try:
+                self._session = open_session(self.path)
+                self.checkpoint = self._session.meta
+                self.backend = "onnx"
+            except Exception as exc:  # noqa: BLE001 - auto must survive any failure of the optional path
+                if backend == "onnx":
+                    raise
+                log.warning("%s: the ONNX backend is unavailable (%s: %s); using PyTorch", self.path.name,
+                            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")  # fmt: skip
+        if self.backend == "torch":
+            self.model, self.checkpoint = load_model(self.path)
+            self.model.to(self.device)
+        self.classes: list[str] = list(self.checkpoint["classes"])
+        self.input_size: int = self.checkpoint["input_size"]
+        norm = self.checkpoint["normalization"]
+        self.transform = preset_transform(self.input_size, train=False, mean=norm["mean"], std=norm["std"])
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @torch.no_grad()
+    def logits(self, batch: torch.Tensor) -> torch.Tensor:
+        """Logits of a preprocessed batch (N, 3, S, S)."""
+        if self.model is None:
+            return self._session.logits(batch)
+        with self._lock:  # module state (BatchNorm buffers, threads) is not re-entrant
+            return self.model(batch.to(self.device)).float().cpu()
+
+    __call__ = logits  # so engine.evaluate takes a Classifier like a model
+
+    def probabilities(self, images: list[Image.Image]) -> torch.Tensor:
+        """Class probabilities, one row per image, all images in one batch."""
+        if not images:
+            return torch.zeros(0, len(self.classes))
+        batch = torch.stack([self.transform(img.convert("RGB")) for img in images])
+        return self.logits(batch).softmax(1)
+
+    def predict(self, images: list[Image.Image]) -> list[Prediction]:
+        """One prediction per image; an image under MIN_FACE_PX on its shorter side is TOO_SMALL, never a label."""
+        judged = [i for i, img in enumerate(images) if min(img.size) >= MIN_FACE_PX]
+        out = [Prediction(TOO_SMALL, None, {}) for _ in images]
+        for i, row in zip(judged, self.probabilities([images[i] for i in judged]).tolist()):
+            best = max(range(len(row)), key=row.__getitem__)
+            out[i] = Prediction(self.classes[best], row[best], dict(zip(self.classes, row)))
+        return out

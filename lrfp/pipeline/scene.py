@@ -1,0 +1,188 @@
+"""Whole-scene analysis: detect faces, classify all of them in one batch, draw the result.
+
+The Classify page (uploads, camera snapshots, live webcam) and `lrfp scene` share this code.
+"""
+from __future__ import annotations
+
+import ctypes
+import io
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageDraw, ImageFont
+
+from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
+from lrfp.pipeline import tags
+from lrfp.pipeline.detect import FaceBox, FaceDetector
+from lrfp.pipeline.inference import TOO_SMALL, Classifier
+
+MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MAX_SIDE is one face crop
+# Scenes (uploads, `lrfp scene`, the scene benchmark) are read at their full resolution, up to
+# data.MAX_PIXELS: the detection stage works tile by tile (lrfp.pipeline.detect), every face is cropped from
+# the full image, and only what is shown is shrunk.
+# Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
+# while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up.
+UPLOAD_SLOTS = threading.BoundedSemaphore(int(os.environ.get("LRFP_UPLOAD_SLOTS", "1")))
+# Files one upload may hold: the server keeps every file of a session's uploader in memory, so a
+# batch over this is refused whole (and dropped at once) rather than analysed in part.
+MAX_UPLOAD_FILES = int(os.environ.get("LRFP_MAX_UPLOAD_FILES", "10"))
+INCORRECT = "mask_weared_incorrect"  # the third class, as the source annotations spell it
+COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), INCORRECT: (245, 140, 0), TOO_SMALL: (150, 150, 150)}
+# how a label reads on screen and in tags
+LABEL_TEXT = {"with_mask": "with mask", "without_mask": "without mask", INCORRECT: "mask worn incorrectly",
+              TOO_SMALL: "too small to judge"}  # fmt: skip
+
+
+def label_text(label: str) -> str:
+    return LABEL_TEXT.get(label, label.replace("_", " "))
+
+
+@dataclass
+class FaceResult:
+    box: FaceBox
+    label: str
+    probability: float | None  # None: too small to judge
+
+
+@dataclass
+class SceneResult:
+    mode: str  # "face" (the whole image is one face) or "scene"
+    faces: list[FaceResult] = field(default_factory=list)
+    detect_ms: float = 0.0
+    classify_ms: float = 0.0
+
+    @property
+    def total_ms(self) -> float:
+        return self.detect_ms + self.classify_ms
+
+    def counts(self) -> dict:
+        """Faces found, by label; compliance is the share of the faces that could be judged that wear a
+        mask properly (a mask worn incorrectly does not count)."""
+        with_mask = sum(f.label == "with_mask" for f in self.faces)
+        without = sum(f.label == "without_mask" for f in self.faces)
+        incorrect = sum(f.label == INCORRECT for f in self.faces)
+        too_small = sum(f.label == TOO_SMALL for f in self.faces)
+        n = len(self.faces)
+        judged = n - too_small
+        return {"faces": n, "with_mask": with_mask, "without_mask": without, "incorrect": incorrect,
+                "too_small": too_small, "compliance": with_mask / judged if judged else None}  # fmt: skip
+
+
+def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector | None, mode: str = "auto") -> SceneResult:
+    """Classify one image: as a single face crop, or every face a detector finds in it."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    image = image.convert("RGB")
+    if mode == "auto":
+        mode = "face" if min(image.size) <= FACE_CROP_MAX_SIDE or detector is None else "scene"
+    result = SceneResult(mode)
+    if mode == "face":
+        boxes = [FaceBox(0, 0, image.width, image.height, 1.0)]
+    else:
+        if detector is None:
+            raise ValueError("scene mode needs a face detector")
+        t0 = time.perf_counter()
+        boxes = detector.detect(image)  # tile by tile: memory bounded whatever the image's size
+        result.detect_ms = (time.perf_counter() - t0) * 1000
+    if boxes:
+        t0 = time.perf_counter()
+        preds = classifier.predict([image.crop((b.x0, b.y0, b.x1, b.y1)) for b in boxes])
+        result.classify_ms = (time.perf_counter() - t0) * 1000
+        result.faces = [FaceResult(b, p.label, p.probability) for b, p in zip(boxes, preds)]
+    return result
+
+
+def analyze_upload(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None,
+                   mode: str = "auto") -> tuple[Image.Image, SceneResult]:
+    """An uploaded file, decoded at full resolution and analysed, holding one of UPLOAD_SLOTS.
+
+    BadImageError (naming the file) for anything that is not an accepted image or is over the
+    pixel limit; the limit is checked from the header, before any pixel is decoded.
+    """
+    with UPLOAD_SLOTS:
+        try:
+            image = load_image(io.BytesIO(data), formats=ACCEPTED_FORMATS, name=name)
+            return image, analyze(image, classifier, detector, mode)
+        finally:
+            _release_freed_memory()
+
+
+def _release_freed_memory() -> None:
+    """Hand memory freed by an upload back to the system (glibc only).
+
+    Each server thread allocates from its own malloc arena, so without this the decode and
+    detection buffers of uploads handled by different threads add up in the process's resident
+    memory even though they never overlap in time.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, numbered: bool = False,
+             min_long_side: int = 0, max_long_side: int = 0) -> Image.Image:
+    """A copy of the image with each face boxed in its class colour and tagged.
+
+    The tag is the face's label and probability, or with `numbered` its number (1, 2, … as in
+    the page's table), beside its box and never on another tag (lrfp.pipeline.tags): in a crowd the tags
+    shrink, and one with no room by its face is drawn nearby with a line to its box.
+    `min_long_side` enlarges a small photo first so boxes and tags stay readable on screen, and
+    `max_long_side` shrinks a big one to what a screen shows (the analysis used every pixel); tags
+    and lines are sized to the image.
+    """
+    out = image.convert("RGB")  # a new image even when it is RGB already: the caller's stays as it was
+    side = max(out.size)
+    target = min_long_side if min_long_side and side < min_long_side else max_long_side if max_long_side and side > max_long_side else 0
+    if target:
+        factor = target / side
+        out = out.resize((round(out.width * factor), round(out.height * factor)), Image.Resampling.LANCZOS,
+                         reducing_gap=2.0)  # fmt: skip
+    factor = out.width / max(1, image.width)
+    draw = ImageDraw.Draw(out)
+    width = max(1, round(max(out.size) / 400))
+    boxes = [tuple(round(v * factor) for v in (f.box.x0, f.box.y0, f.box.x1, f.box.y1)) for f in result.faces]
+    texts = [str(number) if numbered else "too small to judge" if face.probability is None
+             else f"{label_text(face.label)} {face.probability:.0%}" for number, face in enumerate(result.faces, 1)]  # fmt: skip
+    font, spots = _tag_layout(draw, texts, boxes, out.size, numbered)
+    colors = [COLORS.get(face.label, (255, 200, 0)) for face in result.faces]
+    if result.mode == "scene":
+        for (x0, y0, x1, y1), color in zip(boxes, colors):
+            draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=color, width=width)
+    for text, box, spot, color in zip(texts, boxes, spots, colors):
+        if spot is None:  # no free place in the whole image: the page's table still lists the face
+            continue
+        if tags.gap(spot, box):  # a tag pushed away from its face: a line says whose it is
+            draw.line((_nearest(spot, box), _nearest(box, spot)), fill=color, width=width)
+        draw.rectangle((spot[0], spot[1], spot[2] - 1, spot[3] - 1), fill=color)  # PIL includes the far edge
+        left, top, _, _ = draw.textbbox((0, 0), text, font=font)
+        draw.text((spot[0] + width - left, spot[1] + width - top), text, fill=(255, 255, 255), font=font)
+    if fps is not None:
+        draw.text((4, out.height - 4), f"{fps:.1f} FPS", fill=(255, 255, 0), font=font, anchor="ld")
+    return out
+
+
+def _tag_layout(draw: ImageDraw.ImageDraw, texts: list[str], boxes: list, size: tuple[int, int], numbered: bool):
+    """(font, a rectangle or None per tag): the largest font at which every tag touches its box, down
+    to a floor still readable on screen; at the floor, tags with no room by their box go nearby."""
+    long_side, pad = max(size), max(1, round(max(size) / 400))
+    # a number tag can be big; a label tag is long, so smaller, to keep crowds readable
+    largest = max(11, round(long_side / (35 if numbered else 75)))
+    smallest = max(11, round(long_side / (55 if numbered else 110)))
+    for px in sorted({largest, round(largest * 0.8), round(largest * 0.65), smallest}, reverse=True):
+        if px < smallest:
+            continue
+        font = ImageFont.load_default(size=px)
+        extents = [draw.textbbox((0, 0), text, font=font) for text in texts]
+        sizes = [(r - l + 2 * pad, b - t + 2 * pad) for l, t, r, b in extents]
+        spots = tags.place(sizes, boxes, *size)
+        if all(spots):
+            return font, spots
+    return font, tags.place(sizes, boxes, *size, far=True)
+
+
+def _nearest(a: tuple, b: tuple) -> tuple[int, int]:
+    """The point of rectangle a nearest to rectangle b."""
+    return (min(max(a[0], b[0]), a[2] - 1), min(max(a[1], b[1]), a[3] - 1))

@@ -1,0 +1,286 @@
+"""`lrfp scene`: annotate an image or a video, with a per-frame CSV of faces and mask compliance.
+
+Videos are read and written with PyAV (FFmpeg), not OpenCV: it reports the frame size from the
+container before any frame is decoded, tells a frame that cannot be decoded from the end of the
+stream (OpenCV's read() answers False for both), and raises on a failed write (a full disk),
+where OpenCV's VideoWriter only returns False, or nothing in OpenCV 4.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import os
+from fractions import Fraction
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+from lrfp.core.errors import ConfigError, LrfpError
+from lrfp.core.records import atomic_path
+from lrfp.data import images as data
+from lrfp.data.images import IMAGE_SUFFIXES, BadImageError, load_image
+from lrfp.pipeline.scene import analyze, annotate
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+# What --out may be: containers that hold H.264 and MPEG-4 Part 2 video, and the image formats Pillow
+# writes in full colour.
+# Each output is written under a temporary name, so its format is named, not taken from its suffix.
+VIDEO_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF",
+                 ".tiff": "TIFF"}  # fmt: skip
+VIDEO_OUT_SUFFIXES = tuple(VIDEO_CONTAINERS)
+IMAGE_OUT_SUFFIXES = tuple(IMAGE_FORMATS)
+DEFAULT_OUT = {"image": ".png", "video": ".mp4"}  # INPUT-annotated.png | INPUT-annotated.mp4
+# The annotated video is H.264 in 4:2:0 (what browsers play) with the first software encoder of it this
+# PyAV build has; else MPEG-4 Part 2 (OpenCV's "mp4v", the codec of earlier releases), which every
+# player but the browsers plays. Hardware encoders (h264_nvenc, h264_v4l2m2m...) are left out: they
+# fail without their device. Each encoder's name for users, and the most pixels a side it takes.
+H264_ENCODERS = ("libx264", "libopenh264")
+FALLBACK_ENCODER = "mpeg4"
+ENCODER_NAMES = {"libx264": "H.264", "libopenh264": "H.264", "mpeg4": "MPEG-4"}
+MAX_SIDE = {"libx264": 16384, "mpeg4": 8191}
+# One row per frame of the input; `status` is "unreadable" for a frame that could not be decoded (its
+# counts are empty), "ok" otherwise.
+CSV_FIELDS = ["frame", "time_s", "faces", "with_mask", "without_mask", "incorrect", "too_small", "compliance",
+              "detect_ms", "classify_ms", "status"]  # fmt: skip
+
+
+class VideoError(LrfpError):
+    """A video that cannot be read or written."""
+
+
+def _row(index: int, fps: float, result) -> dict:
+    counts = result.counts()
+    return {"frame": index, "time_s": round(index / fps, 3) if fps else 0.0, **counts,
+            "compliance": "" if counts["compliance"] is None else round(counts["compliance"], 4),
+            "detect_ms": round(result.detect_ms, 2), "classify_ms": round(result.classify_ms, 2),
+            "status": "ok"}  # fmt: skip
+
+
+def _unreadable_row(index: int, fps: float) -> dict:
+    return {"frame": index, "time_s": round(index / fps, 3), "status": "unreadable"}
+
+
+def _check_size(path: Path, width: int, height: int) -> None:
+    """Frames get the images' pixel limit: an MJPEG file of 10000x10000 frames took 3 GB, to write no video."""
+    if width * height > data.MAX_PIXELS:
+        raise VideoError(f"{path}: frames too large ({width}x{height} px = {width * height:,} pixels; "
+                         f"the limit is {data.MAX_PIXELS:,}, as for images)")  # fmt: skip
+
+
+def process_image(path: Path, out, classifier, detector, suffix: str = ".png") -> list[dict]:
+    image = load_image(path)
+    result = analyze(image, classifier, detector, mode="scene")
+    annotate(image, result).save(out, IMAGE_FORMATS[suffix.lower()])
+    return [_row(0, 0.0, result)]
+
+
+def _packets(container, stream):
+    """The stream's packets, up to its end or to where the file cannot be read any further (cut, scrambled)."""
+    import av
+
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except (StopIteration, av.FFmpegError):  # frames the container counts beyond this are lost
+            return
+        yield packet
+
+
+def timed_frames(path: Path, container, stream):
+    """(time, image) for each frame: its time in seconds from the stream's own timestamps (None where
+    the file gives none) and the frame as an upright RGB image, or None for one that cannot be decoded;
+    then (None, None) for each frame the container counts that the file no longer holds (a truncated file)."""
+    import av
+
+    seen = 0
+    for packet in _packets(container, stream):
+        try:
+            frames = packet.decode()
+        except av.FFmpegError:  # corrupt data: this frame is lost, the next one may be fine
+            seen += 1
+            yield (float(packet.pts * packet.time_base) if packet.pts is not None else None), None
+            continue
+        for frame in frames:
+            seen += 1
+            _check_size(path, frame.width, frame.height)  # a frame may differ from the container's size
+            image = frame.to_image()
+            # a phone's portrait video: upright as players show it (OpenCV turned it as well)
+            yield frame.time, (image.rotate(frame.rotation, expand=True) if getattr(frame, "rotation", 0) else image)
+    for _ in range(stream.frames - seen):
+        yield None, None
+
+
+def _frames(path: Path, container, stream):
+    """Each frame as an upright RGB image, or None for one that cannot be decoded (see timed_frames)."""
+    for _, image in timed_frames(path, container, stream):
+        yield image
+
+
+@functools.cache
+def video_encoder() -> str:
+    """The encoder annotated videos are written with (see H264_ENCODERS)."""
+    import av
+
+    for name in H264_ENCODERS:
+        try:
+            av.Codec(name, "w")
+        except ValueError:  # av's UnknownCodecError: this build has no such encoder
+            continue
+        return name
+    return FALLBACK_ENCODER
+
+
+class _Encoder:
+    """The annotated video of SOURCE at its frame rate, opened at the first frame's size."""
+
+    def __init__(self, container, source: Path, rate: Fraction):
+        self.container, self.source, self.rate = container, source, rate
+        self.codec = video_encoder()
+        self.stream = None
+        self.size = None  # the first frame's; later frames are fitted to it
+
+    def _open(self, size: tuple[int, int]) -> None:
+        width, height = size
+        if self.codec in H264_ENCODERS:  # H.264 in 4:2:0 takes even sizes only: one black column or row more
+            width, height = width + width % 2, height + height % 2
+        self.stream = self.container.add_stream(self.codec, rate=self.rate)
+        self.stream.width, self.stream.height = width, height
+        self.stream.pix_fmt = "yuv420p"
+        # one bit per pixel and frame, as OpenCV's mp4v writer used
+        self.stream.bit_rate = int(min(width * height * self.rate, 2**31 - 1))
+
+    def write(self, image: Image.Image) -> None:
+        import av
+
+        if self.stream is None:
+            self.size = image.size
+            self._open(image.size)
+        elif image.size != self.size:  # MJPEG frames may change size: fit the video's
+            image = image.resize(self.size)
+        if image.size != (self.stream.width, self.stream.height):
+            image = image.crop((0, 0, self.stream.width, self.stream.height))  # beyond the image: black
+        try:
+            packets = self.stream.encode(av.VideoFrame.from_image(image))
+        except av.FFmpegError as exc:
+            if isinstance(exc, OSError):
+                raise
+            name, side = ENCODER_NAMES[self.codec], MAX_SIDE.get(self.codec)
+            raise VideoError(f"{self.source}: the {name} encoder of the annotated video refused its "
+                             f"{self.size[0]}x{self.size[1]} frames ({exc.strerror})"
+                             + (f"; {name} takes at most {side} px a side" if side else "")) from exc  # fmt: skip
+        self.container.mux(packets)  # a failed write (a full disk) raises OSError
+
+    def finish(self) -> None:
+        if self.stream is not None:
+            self.container.mux(self.stream.encode())  # the frames the encoder still holds
+
+
+def process_video(path: Path, out, classifier, detector, progress: bool = True, suffix: str = ".mp4") -> list[dict]:
+    """The rows of a video that check() accepted, its annotated frames written to OUT (a SUFFIX file)."""
+    import av
+
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        rate = Fraction(stream.average_rate or stream.guessed_rate or 25).limit_denominator(1001)
+        fps = float(rate)
+        rows = []
+        output = av.open(str(out), "w", format=VIDEO_CONTAINERS[suffix.lower()])
+        with output, tqdm(total=stream.frames or None, desc="frames", unit="frame", disable=not progress) as bar:
+            encoder = _Encoder(output, path, rate)
+            for index, image in enumerate(_frames(path, container, stream)):
+                if image is None:
+                    rows.append(_unreadable_row(index, fps))
+                else:
+                    result = analyze(image, classifier, detector, mode="scene")
+                    encoder.write(annotate(image, result))
+                    rows.append(_row(index, fps, result))
+                bar.update()
+            encoder.finish()
+    if not rows:
+        raise VideoError(f"{path}: holds no frame (empty or truncated)")
+    if not any(r["status"] == "ok" for r in rows):
+        raise VideoError(f"{path}: none of its {len(rows)} frames could be decoded (corrupt, or not a video)")
+    return rows
+
+
+def _kind(path: Path) -> str:
+    if path.is_dir():
+        raise BadImageError(f"{path}: is a folder; give one image ({', '.join(IMAGE_SUFFIXES)}) "
+                            f"or video ({', '.join(VIDEO_SUFFIXES)}) file")  # fmt: skip
+    if not path.is_file():
+        raise BadImageError(f"{path}: no such file")
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return "video"
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return "image"
+    raise BadImageError(f"{path}: unknown kind of file; images {IMAGE_SUFFIXES}, videos {VIDEO_SUFFIXES}")
+
+
+def output_path(path: Path, out, kind: str) -> Path:
+    """--out, checked before anything is read or written: a suffix lrfp writes, never the input itself."""
+    if not out:
+        return path.with_name(f"{path.stem}-annotated{DEFAULT_OUT[kind]}")
+    out = Path(out)
+    allowed = VIDEO_OUT_SUFFIXES if kind == "video" else IMAGE_OUT_SUFFIXES
+    if out.suffix.lower() not in allowed:
+        raise ConfigError(f"{out}: an annotated {kind} is written as {', '.join(allowed)}; give --out such a name")
+    if out.is_dir():
+        raise ConfigError(f"{out}: is a folder; give --out a file name")
+    if out.resolve() == path.resolve() or (out.exists() and os.path.samefile(out, path)):
+        raise ConfigError(f"{out}: is the input itself; the annotated {kind} needs another name "
+                          f"(default {path.stem}-annotated{DEFAULT_OUT[kind]})")  # fmt: skip
+    return out
+
+
+def probe(path: Path) -> None:
+    """Refuse a video lrfp cannot read, or whose frames are over the limit, from its header alone."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoError(f"{path}: holds no video stream")
+            context = container.streams.video[0].codec_context
+            _check_size(path, context.width, context.height)
+    except av.FFmpegError as exc:
+        raise VideoError(f"{path}: not a readable video ({exc.strerror})") from exc
+
+
+def check(path, out=None) -> tuple[str, Path]:
+    """("image" or "video", the output path) for INPUT and --out, or the error `process` would raise for
+    them: cheap (a video's header, no frame), so a command can check before it loads a model."""
+    path = Path(path)
+    kind = _kind(path)
+    out = output_path(path, out, kind)
+    if kind == "video":
+        probe(path)
+    return kind, out
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def process(path, out=None, classifier=None, detector=None, progress: bool = True) -> tuple[Path, Path, list[dict]]:
+    """Annotate INPUT (image or video) to OUT and write OUT's .csv beside it; returns (out, csv, rows).
+
+    Rows are one per frame, with status "unreadable" for a frame that could not be decoded. Both
+    files appear only when everything was written.
+    """
+    path = Path(path)
+    kind, out = check(path, out)
+    csv_path = out.with_suffix(".csv")
+    # both files appear only when complete: a failure (a full disk, no readable frame) leaves neither
+    with atomic_path(out) as out_tmp:
+        rows = (process_video(path, out_tmp, classifier, detector, progress, out.suffix) if kind == "video"
+                else process_image(path, out_tmp, classifier, detector, out.suffix))  # fmt: skip
+        with atomic_path(csv_path) as csv_tmp:
+            _write_csv(csv_tmp, rows)
+    return out, csv_path, rows

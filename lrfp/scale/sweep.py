@@ -1,0 +1,33 @@
+"""Sweeps on Ray: `lrfp reproduce` configurations and `lrfp cv` folds as Ray tasks.
+
+Each task trains one run folder, which resumes from its own last.pt: a task Ray retries after its
+worker died, or a sweep started again, continues where that run stopped. Each task gets one GPU
+where the cluster has them, else its share of the CPU cores (and that many torch threads: Ray sets
+OMP_NUM_THREADS to the task's CPUs).
+"""
+from __future__ import annotations
+
+import os
+
+from lrfp.scale.monitor import start_ray
+
+
+def run_tasks(fn, calls: list[tuple], workers: int = 1, address: str | None = None, gpu: bool = True) -> list:
+    """fn(*call) for each call, WORKERS at a time on Ray; the results in the calls' order."""
+    import ray
+
+    start_ray(address, workers)
+    resources = ray.cluster_resources()
+    if gpu and resources.get("GPU", 0) >= 1:
+        options = {"num_gpus": 1, "num_cpus": 1}
+    else:  # the cores shared out: WORKERS tasks at once
+        options = {"num_cpus": max(1, int(resources.get("CPU", 1)) // max(1, workers))}
+    remote = ray.remote(max_retries=3, retry_exceptions=False, **options)(_call)
+    return ray.get([remote.remote(fn, call) for call in calls])
+
+
+def _call(fn, call: tuple):
+    import torch
+
+    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
+    return fn(*call)
