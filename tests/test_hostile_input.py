@@ -320,6 +320,6 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
     def broken(*_args, **_kwargs):
         raise ValueError("an internal bug")
 
-    monkeypatch.setattr("lrfp.cli.commands.Classifier", broken)
+    monkeypatch.setattr("lrfp.cli.predict.Classifier", broken)
     with pytest.raises(ValueError, match="an internal bug"):  # not turned into a one-line "user error"
         main(["predict", "--model", "model3", "x.png"])

@@ -20,7 +20,7 @@ from helpers import mjpeg_avi, one_error_line, png_bomb, run_cli
 from PIL import Image
 
 import lrfp.pipeline.video as video
-from lrfp.cli.commands import build_parser
+from lrfp.cli.main import build_parser
 from lrfp.data.images import BadImageError, load_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,7 +291,7 @@ def test_predict_on_a_crowd_points_to_lrfp_scene(capsys):
 
 
 def test_predict_on_a_face_crop_runs_no_detector(faces, capsys, monkeypatch):
-    monkeypatch.setattr("lrfp.cli.commands.FaceDetector", lambda *a, **k: pytest.fail("the detector ran on a face crop"))
+    monkeypatch.setattr("lrfp.cli.predict.FaceDetector", lambda *a, **k: pytest.fail("the detector ran on a face crop"))
     code, _, err = run_cli(capsys, "predict", faces / "one.png", *FAST[:4])
     assert code == 0 and err == ""
 
@@ -302,7 +302,7 @@ def test_predict_without_model_uses_the_default_model_as_scene_does(faces, capsy
 
     names = []
     real = lrfp.pipeline.inference.Classifier
-    monkeypatch.setattr("lrfp.cli.commands.Classifier", lambda name, **kw: names.append(name) or real(name, **kw))
+    monkeypatch.setattr("lrfp.cli.predict.Classifier", lambda name, **kw: names.append(name) or real(name, **kw))
     code, stdout, err = run_cli(capsys, "predict", faces / "one.png", "--backend", "torch")
     assert code == 0 and stdout.startswith(f"{faces / 'one.png'}\t"), err
     assert names == [default_model()] and names[0]

@@ -99,7 +99,7 @@ def test_the_wheel_ships_the_dashboard(installed_package):
 
 
 def test_the_streamlit_settings_become_flags():
-    from lrfp.cli.commands import streamlit_flags
+    from lrfp.cli.dashboard import streamlit_flags
 
     settings = {"server": {"headless": True, "maxUploadSize": 20, "folderWatchBlacklist": ["a", "b"]},
                 "theme": {"sidebar": {"primaryColor": "#ff0000"}}}  # fmt: skip

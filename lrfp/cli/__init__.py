@@ -1,5 +1,5 @@
 """The `lrfp` command line."""
 
-from lrfp.cli.commands import main
+from lrfp.cli.main import main
 
 __all__ = ["main"]

@@ -1,7 +1,7 @@
 """`python -m lrfp.cli`: the same as the `lrfp` command."""
 import sys
 
-from lrfp.cli.commands import main
+from lrfp.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

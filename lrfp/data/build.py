@@ -358,16 +358,3 @@ def _check_splits(source: Path, by_split: dict, before: dict, classes) -> None:
     raise DatasetError(f"{source}: the {' and '.join(problems)} split(s) came out empty (faces before balancing: "
                        f"{counts}); use a source with more photos, or give those splits a larger share "
                        "(--split 70,15,15)")  # fmt: skip
-
-
-def format_counts(stats: dict) -> str:
-    classes = stats["classes"]
-    lines = [f"{'split':<6} " + " ".join(f"{c:>22}" for c in classes) + f" {'total':>7} {'photos':>7}"]
-    for s in SPLITS:
-        row = stats["counts"][s]
-        lines.append(
-            f"{s:<6} "
-            + " ".join(f"{row[c]:>10} (of {stats['counts_before_balance'][s][c]:>5})" for c in classes)
-            + f" {sum(row.values()):>7} {stats['source_images'][s]:>7}"
-        )
-    return "\n".join(lines)

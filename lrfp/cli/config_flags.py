@@ -1,0 +1,101 @@
+"""`lrfp train` and `lrfp cv` flags generated from TrainConfig's fields, and the namespace turned back into one.
+
+A field `batch_size: int = 64` becomes `--batch-size BATCH_SIZE` (type int, default 64); a field without a default is
+a required flag; a bool is a switch; `tuple[int, ...]` is read as "30,50,80". Choices come from the modules that own
+them; the help text from FIELD_HELP."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+
+from lrfp.cli import options
+from lrfp.data.degrade import DEGRADE_PRESETS
+from lrfp.models.registry import MODEL_NAMES, NORMS, PRETRAINED
+from lrfp.training.engine import CLASS_WEIGHTS, OPTIMIZERS, RECIPES, TrainConfig
+
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+TYPES = typing.get_type_hints(TrainConfig)
+
+# fields that no command line sets, and why
+NO_FLAG = {"momentum": "SGD's momentum: the paper gives none, 0.9 (the common choice) stays fixed"}
+
+# the allowed values of a field, from the module that owns them
+FIELD_CHOICES = {
+    "model": MODEL_NAMES,
+    "norm": NORMS,
+    "pretrained": PRETRAINED,
+    "optimizer": OPTIMIZERS,
+    "recipe": RECIPES,
+    "degrade": tuple(DEGRADE_PRESETS),
+    "class_weights": CLASS_WEIGHTS,
+}
+# fields whose flag is a shared one, defined once in options
+SHARED = {"device": options.add_device, "precision": options.add_precision}
+
+# each field's help, as `lrfp train` says it (absent: no help)
+FIELD_HELP = {
+    "norm": "model1/model2 normalization (batchnorm)",
+    "pretrained": "transfer models: imagenet (default) or none",
+    "data": "dataset folder built by `lrfp data build`, or with --recipe production a face bank file",
+    "recipe": "paper: the thesis protocol; production: all faces, detector-like crops, heavy augmentation",
+    "fold": "production: hold out this cross-validation fold (0-based) as validation",
+    "folds": "number of cross-validation folds (5)",
+    "include_incorrect": "production: also learn mask_weared_incorrect",
+    "class_weights": "production: weigh classes by 1/share (inverse) or 1/sqrt(share)",
+    "milestones": "epochs at which the test split is evaluated and a checkpoint kept (30,50,80)",
+    "optimizer": "default: adam for model3, sgd otherwise; adamw with --recipe production",
+    "input_size": "px; default 64 for model3, 224 otherwise",
+    "degrade": "simulate low-resolution outdoor video while training",
+    "out": "runs folder (runs)",
+    "run_id": "run folder name; default from model, variant, optimizer, size, seed",
+}
+
+# `lrfp train`'s flags, in the order its help lists them: every field but NO_FLAG's
+TRAIN_FLAGS = ("model", "norm", "pretrained", "data", "recipe", "fold", "folds", "include_incorrect", "class_weights",
+               "device", "epochs", "milestones", "optimizer", "lr", "batch_size", "input_size", "seed", "precision",
+               "degrade", "out", "run_id")  # fmt: skip
+
+
+def field_type(name: str):
+    """The field's type without `| None`."""
+    hint = TYPES[name]
+    if isinstance(hint, types.UnionType):
+        (hint,) = [t for t in typing.get_args(hint) if t is not type(None)]
+    return hint
+
+
+def add_field_flag(parser, name: str, **override) -> None:
+    """The flag of TrainConfig field NAME: type, default and choices from the field, help from FIELD_HELP;
+    OVERRIDE changes a default or help for one command (argparse's keywords)."""
+    if name in SHARED:
+        SHARED[name](parser)
+        return
+    field, kind = FIELDS[name], field_type(name)
+    kwargs = {"help": FIELD_HELP.get(name)}
+    if kind is bool:  # a switch: --name sets True (a field that defaults to True gets --no-name too)
+        kwargs |= {"action": argparse.BooleanOptionalAction, "default": True} if field.default else {"action": "store_true"}
+    else:
+        kwargs |= {"required": True} if field.default is dataclasses.MISSING else {"default": field.default}
+        if name in FIELD_CHOICES:
+            kwargs["choices"] = FIELD_CHOICES[name]
+        elif kind == tuple[int, ...]:
+            kwargs["type"] = options.int_list
+        elif kind in (int, float):
+            kwargs["type"] = kind
+        elif kind is not str:  # a new kind of field: say so when the parser is built, not when a user types it
+            raise TypeError(f"TrainConfig.{name}: the command line has no reading of {kind}")
+    parser.add_argument("--" + name.replace("_", "-"), **(kwargs | override))
+
+
+def add_config_flags(parser, names, overrides: dict | None = None) -> None:
+    """The flags of the TrainConfig fields NAMES, in that order; OVERRIDES: field name -> argparse keywords."""
+    for name in names:
+        add_field_flag(parser, name, **(overrides or {}).get(name, {}))
+
+
+def config_from(args, **fixed) -> TrainConfig:
+    """A TrainConfig of the fields the command line has (the others keep their defaults), and FIXED."""
+    given = {name: getattr(args, name) for name in FIELDS if hasattr(args, name)}
+    return TrainConfig(**(given | fixed))

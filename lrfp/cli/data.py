@@ -1,0 +1,98 @@
+"""`lrfp data build`, `lrfp data demo` and `lrfp facebank build`: the datasets made from a PASCAL VOC set."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from lrfp.cli import options
+from lrfp.data.build import BuildOptions, build_dataset
+from lrfp.data.demo import build_demo
+from lrfp.data.facebank import build_facebank
+from lrfp.data.images import SPLITS
+from lrfp.data.splits import parse_split
+from lrfp.pipeline.detect import MAX_SIDE, UPSCALE, FaceDetector
+
+
+def format_counts(stats: dict) -> str:
+    """The faces of each split and class (and before balancing), and the photos they came from, as a table."""
+    classes = stats["classes"]
+    lines = [f"{'split':<6} " + " ".join(f"{c:>22}" for c in classes) + f" {'total':>7} {'photos':>7}"]
+    for s in SPLITS:
+        row = stats["counts"][s]
+        lines.append(
+            f"{s:<6} "
+            + " ".join(f"{row[c]:>10} (of {stats['counts_before_balance'][s][c]:>5})" for c in classes)
+            + f" {sum(row.values()):>7} {stats['source_images'][s]:>7}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_data_build(args) -> int:
+    opts = BuildOptions(
+        min_face=args.min_face,
+        margin=args.margin,
+        balance=args.balance,
+        seed=args.seed,
+        split=parse_split(args.split),
+        include_incorrect=args.include_incorrect,
+        groups_file=Path(args.groups) if args.groups else None,
+    )
+    stats = build_dataset(Path(args.source), Path(args.out), opts)
+    print(format_counts(stats))
+    for key, what in (("skipped", "source file(s)"), ("skipped_boxes", "face box(es)")):
+        if stats[key]:
+            print(f"{len(stats[key])} {what} skipped; the build went on without them:")
+            for msg in stats[key]:
+                print(f"  {msg}")
+    print(f"wrote {args.out}/manifest.json and stats.json; data fingerprint (manifest sha256) {stats['manifest_sha256']}")
+    return 0
+
+
+def cmd_data_demo(args) -> int:
+    stats = build_demo(Path(args.source), Path(args.out))
+    print(f"wrote {args.out}/fmd853-lr (data fingerprint {stats['manifest_sha256'][:12]}…) and {args.out}/scenes")
+    return 0
+
+
+def cmd_facebank_build(args) -> int:
+    # the face bank keeps the single look it was built with (3x, at most 2048 px): the production models
+    # were trained on its crops, and a rebuild gives the same bank
+    summary = build_facebank(Path(args.source), Path(args.out), FaceDetector("retinaface", scale=UPSCALE, max_side=MAX_SIDE),
+                             min_face=args.min_face,
+                             progress=not args.no_progress)  # fmt: skip
+    print(json.dumps(summary, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def add_data(sub) -> None:
+    data = sub.add_parser("data", help="build the face-crop dataset").add_subparsers(dest="data_command", required=True)
+    build = data.add_parser("build", help="crop faces from a PASCAL VOC set (or split a class-folder set)")
+    build.add_argument("--source", required=True, help="images/ + annotations/ (VOC), or <class>/ folders")
+    build.add_argument("--out", required=True, help="output folder (an ImageFolder plus manifest.json)")
+    build.add_argument("--min-face", type=int, default=8, help="smallest face kept, shorter box side in px (8)")
+    build.add_argument("--margin", type=float, default=0.0, help="enlarge each box by this fraction per side (0)")
+    build.add_argument("--balance", action=argparse.BooleanOptionalAction, default=True,
+                       help="subsample with_mask to the without_mask count in each split (on)")  # fmt: skip
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--split", default="80,4,16", help="train,val,test percentages (80,4,16 as the paper)")
+    build.add_argument("--include-incorrect", action="store_true", help="also export mask_weared_incorrect")
+    build.add_argument("--groups", help="CSV (group,image) of near-duplicate photos; default SOURCE/near_duplicate_groups.csv")
+    build.set_defaults(func=cmd_data_build)
+
+    demo = data.add_parser("demo", help="make the shipped demo set: the default build plus a few test-split scenes")
+    demo.add_argument("--source", required=True, help="the Kaggle set: images/ + annotations/")
+    demo.add_argument("--out", default="demo", help="output folder (demo)")
+    demo.set_defaults(func=cmd_data_demo)
+
+
+def add_facebank(sub) -> None:
+    bank = sub.add_parser("facebank", help="labelled faces with the detector's boxes (the production recipe's data)")
+    build = bank.add_subparsers(dest="facebank_command", required=True).add_parser(
+        "build", help="run the face detector on every photo of a VOC set and pair its boxes with the labels")
+    build.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
+    build.add_argument("--out", required=True, help="the face bank file to write (JSON)")
+    build.add_argument("--min-face", type=int, default=8, help="smallest face kept, shorter box side in px (8)")
+    options.add_no_progress(build)
+    build.set_defaults(func=cmd_facebank_build)

@@ -1,0 +1,80 @@
+"""The flags several commands share, each defined here once; their choices come from the modules that own them."""
+from __future__ import annotations
+
+import argparse
+
+from lrfp.core.device import DEVICES, PRECISIONS
+from lrfp.data.images import SPLITS
+from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS
+from lrfp.pipeline.inference import BACKENDS
+from lrfp.publishing.index import default_model
+
+# the ways `cv` and `reproduce` run their runs: one after another here, or as Ray tasks
+SWEEP_ENGINES = ("local", "ray")
+MODEL_HELP = "checkpoint path or a name in weights/"
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """An argparse type: "30,50,80" -> (30, 50, 80)."""
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def model_or_default(name: str | None) -> str:
+    """--model, or the default model named in weights/index.json (the app's), or model3."""
+    return name or default_model() or "model3"
+
+
+def add_model(parser, help: str = f"{MODEL_HELP} (default: the default model)") -> None:
+    """--model of the commands that fall back on the default model (see model_or_default)."""
+    parser.add_argument("--model", help=help)
+
+
+def add_required_model(parser) -> None:
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
+
+
+def add_device(parser) -> None:
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto: a CUDA GPU when torch sees one, else the CPU (default: %(default)s)")  # fmt: skip
+
+
+def add_backend(parser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="auto: onnxruntime where installed, else PyTorch (default: %(default)s)")  # fmt: skip
+
+
+def add_precision(parser) -> None:
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="auto: bf16 autocast + channels_last where the CPU has native bf16, else fp32")  # fmt: skip
+
+
+def add_split(parser) -> None:
+    """--split of the commands that read one split of a built dataset or face bank (test by default)."""
+    parser.add_argument("--split", default="test", choices=SPLITS)
+
+
+def add_no_progress(parser, help: str | None = None) -> None:
+    parser.add_argument("--no-progress", action="store_true", help=help)
+
+
+def add_detector(parser, scale_help: str) -> None:
+    """--detector, --min-score and --detector-scale (whose help says what it resizes: frames or photos)."""
+    parser.add_argument("--detector", choices=tuple(DETECTORS), default=DEFAULT_DETECTOR,
+                        help="face detector (default: %(default)s); retinaface is about 3 times faster and finds fewer "
+                             "small faces")  # fmt: skip
+    parser.add_argument("--min-score", type=float, help="the detector's confidence threshold (default: the detector's own, "
+                        + ", ".join(f"{k} {d.min_score:g}" for k, d in DETECTORS.items()) + ")")  # fmt: skip
+    parser.add_argument("--detector-scale", type=float, help=scale_help)
+
+
+def add_sweep_engine(parser, what: str) -> None:
+    """--engine, --workers, --address of the commands that run many training runs (WHAT: folds, configurations)."""
+    parser.add_argument("--engine", choices=SWEEP_ENGINES, default="local",
+                        help=f"ray: the {what} run as Ray tasks, --workers at a time, one GPU each where the cluster "
+                             f"has them, else a share of the CPU cores; each resumes its own run folder "
+                             f"(default: %(default)s, one after another)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1, help="with --engine ray: runs at once (default: %(default)s)")
+    parser.add_argument("--address", help="with --engine ray: a Ray cluster (default: $RAY_ADDRESS, else a local Ray)")

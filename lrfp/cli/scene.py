@@ -1,0 +1,141 @@
+"""`lrfp scene`, `lrfp monitor` and `lrfp scene-bench`: the detector and the classifier together on photos and videos."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lrfp.cli import options
+from lrfp.core import paths
+from lrfp.core.records import write_json_atomic
+from lrfp.data.images import IMAGE_SUFFIXES, MAX_PIXELS
+from lrfp.data.voc import photos_of
+from lrfp.evaluation.scene_bench import scene_benchmark
+from lrfp.pipeline import video
+from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, FaceDetector
+from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.video import check, process
+from lrfp.scale.monitor import Settings, monitor
+
+
+def cmd_scene(args) -> int:
+    check(args.input, args.out)  # a bad input or --out is refused before the model loads
+    clf = Classifier(options.model_or_default(args.model), backend=args.backend, device=args.device)
+    detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale)
+    out, csv_path, rows = process(args.input, args.out, clf, detector,
+                                  progress=not args.no_progress)  # fmt: skip
+    read = [r for r in rows if r["status"] == "ok"]
+    faces = sum(r["faces"] for r in read)
+    masked = sum(r["with_mask"] for r in read)
+    rate = f"{masked / faces:.1%}" if faces else "n/a"
+    skipped = len(rows) - len(read)
+    print(f"{len(read)} frame(s), {faces} face(s), {masked} with mask (compliance {rate})"
+          + (f", {skipped} frame(s) skipped (could not be decoded; status unreadable in the CSV)" if skipped else "")
+          + f" -> {out}, {csv_path}")  # fmt: skip
+    return 0
+
+
+def cmd_monitor(args) -> int:
+    settings = Settings(model=options.model_or_default(args.model), backend=args.backend, device=args.device,
+                        detector=args.detector, detector_scale=args.detector_scale, min_score=args.min_score,
+                        every=args.every)  # fmt: skip
+    summary = monitor(args.inputs, args.out, settings, mapping=args.mapping, engine=args.engine, workers=args.workers,
+                      address=args.address, fresh=args.fresh, progress=not args.no_progress)  # fmt: skip
+    print(f"{summary['files']} file(s), {summary['analysed']} analysed now in {summary['seconds']:.1f} s: "
+          f"{summary['frames']} frame(s), {summary['unreadable_frames']} unreadable frame(s), "
+          f"{summary['errors']} file(s) in error -> {summary['table']}, {summary['csv']}")  # fmt: skip
+    return 0
+
+
+def cmd_scene_bench(args) -> int:
+    clf = Classifier(options.model_or_default(args.model), backend=args.backend, device=args.device)
+    xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)
+    detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale,
+                            max_side=args.detector_max_side, enlarged_min_score=args.enlarged_min_score,
+                            enlarge=args.enlarge)  # fmt: skip
+    report = scene_benchmark(xml_files, clf, detector, progress=not args.no_progress, view=args.view)
+    report |= {"model": clf.name, "source": Path(args.source).name, "view": args.view, "detector": detector.describe(),
+               "photos_from": f"{args.split} split of {Path(args.data).name}" if args.data else "every photo"}  # fmt: skip
+    lo, hi = report["end_to_end_interval"]
+    print(f"{report['photos']} photos, {report['labelled_faces']} labelled faces: found {report['recall']:.1%} "
+          f"(" + ", ".join(f"{k} px {v['recall']:.1%}" for k, v in report["recall_by_size"].items() if v["recall"] is not None)
+          + f"); found faces labelled right {report['accuracy']:.1%} (balanced {report['balanced_accuracy']:.1%}); "
+          f"found and right {report['end_to_end']:.1%} ({lo:.1%}-{hi:.1%}); "
+          f"{report['unmatched_per_photo']:.2f} unmatched detections per photo; {report['ms_per_photo_median']:.0f} ms per photo")  # fmt: skip
+    out = Path(args.out) if args.out else paths.RESULTS_DIR / "scene" / f"{clf.name}.json"
+    write_json_atomic(report, out)
+    print(f"wrote {out}")
+    return 0
+
+
+def add_scene(sub) -> None:
+    sc = sub.add_parser("scene", help="annotate an image or video: every face boxed and labelled, plus a per-frame CSV",
+                        epilog=f"The CSV has one row per frame: {', '.join(video.CSV_FIELDS)}; status is unreadable "
+                               f"for a frame that could not be decoded (it is skipped and counted). Frames have the "
+                               f"images' limit of {MAX_PIXELS:,} pixels. Both files are written under temporary names "
+                               f"and renamed when complete.")  # fmt: skip
+    sc.add_argument("input", help=f"an image ({', '.join(IMAGE_SUFFIXES)}) or a video ({', '.join(video.VIDEO_SUFFIXES)})")
+    sc.add_argument("--out", help=f"annotated output, a video as {'|'.join(video.VIDEO_OUT_SUFFIXES)} or an image as "
+                                  f"{'|'.join(video.IMAGE_OUT_SUFFIXES)}, never the input (default "
+                                  f"INPUT-annotated{'|'.join(video.DEFAULT_OUT.values())}); the CSV goes beside it")  # fmt: skip
+    options.add_model(sc, help=f"{options.MODEL_HELP} (default: the default model named in weights/index.json, as "
+                               "the app uses)")  # fmt: skip
+    options.add_backend(sc)
+    options.add_detector(sc, scale_help=f"one look at frames resized by this factor (default: the adaptive stage, the "
+                                        f"frame at its own size and enlarged up to {DETECTORS[DEFAULT_DETECTOR].enlarge:g}x, "
+                                        f"see README); 0.5 is much faster and misses small faces")  # fmt: skip
+    options.add_no_progress(sc)
+    options.add_device(sc)
+    sc.set_defaults(func=cmd_scene)
+
+
+def add_monitor(sub) -> None:
+    mo = sub.add_parser("monitor", help="many cameras' videos and photos -> one table of per-frame mask compliance (Ray)",
+                        description="Analyse every video and photo of the inputs, each file on a Ray worker holding a "
+                                    "detector and a classifier, into OUT/frames.parquet and OUT/frames.csv: one row "
+                                    "per frame (camera, source, frame, offset_s, time, faces by label, too_small, "
+                                    "compliance, status, error, face_rows). Each file's rows are kept in OUT/parts "
+                                    "once complete: a rerun skips the files already there. A file that cannot be "
+                                    "read is one row with status error; the run goes on.",
+                        epilog="A file's camera is the folder it was found in (the first subfolder of a folder "
+                               "input), unless the mapping file names one. A frame's time is the video's own "
+                               "timestamp plus the file's start: the mapping file's, else the video's creation_time "
+                               "or the photo's EXIF time; empty when none is known (offset_s stays).")  # fmt: skip
+    mo.add_argument("inputs", nargs="+", metavar="INPUT", help="folders, video or photo files, or glob patterns")
+    mo.add_argument("--out", required=True, help="results folder (frames.parquet, frames.csv, parts/)")
+    mo.add_argument("--mapping", help="CSV with columns path (file or folder, relative to the CSV), camera, start "
+                                      "(ISO 8601 time of the file's first frame)")  # fmt: skip
+    # one Ray actor per CPU analysing files, unlike the training sweeps' tasks (options.add_sweep_engine)
+    mo.add_argument("--workers", type=int, default=1, help="Ray actors, each one CPU (default: %(default)s)")
+    mo.add_argument("--address", help="a Ray cluster to run on (default: $RAY_ADDRESS, else a local Ray)")
+    mo.add_argument("--engine", choices=("ray", "local"), default="ray",
+                    help="local: a plain loop in this process, no Ray (default: %(default)s)")  # fmt: skip
+    mo.add_argument("--every", type=float, default=0.0,
+                    help="analyse one frame every this many seconds of video (default: every frame)")  # fmt: skip
+    options.add_model(mo)
+    options.add_backend(mo)
+    options.add_detector(mo, scale_help="one look at frames resized by this factor (default: the adaptive stage, see README)")
+    mo.add_argument("--fresh", action="store_true", help="analyse every file again, forgetting OUT/parts")
+    options.add_no_progress(mo)
+    options.add_device(mo)
+    mo.set_defaults(func=cmd_monitor)
+
+
+def add_scene_bench(sub) -> None:
+    sb = sub.add_parser("scene-bench", help="the whole pipeline (detector + classifier) on annotated photos")
+    sb.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
+    sb.add_argument("--data", help="only the source photos of this built dataset's --split (default: every photo)")
+    options.add_split(sb)
+    options.add_model(sb)
+    options.add_backend(sb)
+    options.add_detector(sb, scale_help="one look at photos resized by this factor (default: the app's adaptive stage, "
+                                        "see README)")  # fmt: skip
+    sb.add_argument("--detector-max-side", type=int,
+                    help="with --detector-scale: cap the look at this many px, untiled (3 and 2048: the earlier default)")
+    sb.add_argument("--enlarged-min-score", type=float, help="adaptive stage: confidence asked of the enlarged look")
+    sb.add_argument("--enlarge", type=float, help="adaptive stage: how much the enlarged look enlarges (default: the "
+                    "detector's own, " + ", ".join(f"{k} {d.enlarge:g}" for k, d in DETECTORS.items()) + ")")  # fmt: skip
+    sb.add_argument("--view", default="1x", help="1x, enlarged-K (photos K times bigger) or tiled-KxK (K x K photos "
+                                                  "in one frame)")  # fmt: skip
+    sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
+    options.add_no_progress(sb)
+    options.add_device(sb)
+    sb.set_defaults(func=cmd_scene_bench)

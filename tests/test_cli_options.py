@@ -1,0 +1,121 @@
+"""The command line built from its owners' facts: TrainConfig's fields are `train`'s flags and come back as the same
+config, and a shared flag has the same choices, default and help in every command, the owners' choices."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import pytest
+
+from lrfp.cli import main
+from lrfp.cli.config_flags import NO_FLAG
+from lrfp.cli.main import build_parser
+from lrfp.core.device import DEVICES, PRECISIONS
+from lrfp.models.registry import MODEL_NAMES
+from lrfp.pipeline.detect import DETECTORS
+from lrfp.pipeline.inference import BACKENDS
+from lrfp.training.engine import TrainConfig
+
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+# every flag of `lrfp train` away from its default, and the config it must give
+EVERY_TRAIN_FLAG = ("--model resnet18 --data bank.json --norm groupnorm --pretrained none --epochs 3 --milestones 1,2 "
+                    "--optimizer adamw --lr 0.01 --batch-size 8 --input-size 96 --seed 2 --precision fp32 --out o "
+                    "--run-id r --degrade outdoor --recipe production --fold 1 --folds 4 --include-incorrect "
+                    "--device cpu --class-weights sqrt")  # fmt: skip
+EVERY_TRAIN_FIELD = TrainConfig(model="resnet18", data="bank.json", norm="groupnorm", pretrained="none", epochs=3,
+                                milestones=(1, 2), optimizer="adamw", lr=0.01, batch_size=8, input_size=96, seed=2,
+                                precision="fp32", out="o", run_id="r", degrade="outdoor", recipe="production", fold=1,
+                                folds=4, include_incorrect=True, device="cpu", class_weights="sqrt")  # fmt: skip
+
+
+def commands(parser, prefix=()):
+    """(command, its parser) for every command and subcommand: "train", "data build", ..."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from commands(sub, (*prefix, name))
+    if prefix:
+        yield " ".join(prefix), parser
+
+
+def options_of(parser) -> dict[str, argparse.Action]:
+    return {a.option_strings[0]: a for a in parser._actions if a.option_strings}
+
+
+PARSERS = dict(commands(build_parser()))
+
+
+def config_given_to(monkeypatch, target: str, argv: str) -> TrainConfig:
+    """The TrainConfig the command hands to TARGET (fit, cross_validate), which is stopped there."""
+    given = []
+
+    def stop(cfg, **_kwargs):
+        given.append(cfg)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, stop)
+    assert main(argv.split()) == 130
+    return given[0]
+
+
+def test_every_trainconfig_field_is_a_train_flag_with_the_fields_default():
+    args = PARSERS["train"].parse_args(["--model", "model3", "--data", "d"])
+    flags = options_of(PARSERS["train"])
+    assert set(NO_FLAG) <= set(FIELDS), "NO_FLAG names a field TrainConfig no longer has"
+    for name, field in FIELDS.items():
+        if name in NO_FLAG:
+            continue
+        assert "--" + name.replace("_", "-") in flags, f"TrainConfig.{name} has no `lrfp train` flag"
+        if field.default is not dataclasses.MISSING:
+            assert getattr(args, name) == field.default, f"--{name}'s default is not TrainConfig's"
+
+
+def test_train_gives_fit_the_config_of_its_flags(monkeypatch):
+    unset = [n for n, f in FIELDS.items() if n not in NO_FLAG and getattr(EVERY_TRAIN_FIELD, n) == f.default]
+    assert not unset, f"the test leaves {unset} at the default: give them a flag value above"
+    cfg = config_given_to(monkeypatch, "lrfp.cli.train.fit", "train " + EVERY_TRAIN_FLAG)
+    assert cfg == EVERY_TRAIN_FIELD
+
+
+def test_cv_gives_the_production_config_with_its_own_defaults(monkeypatch):
+    cfg = config_given_to(monkeypatch, "lrfp.cli.train.cross_validate", "cv --model model3 --data b.json")
+    assert cfg == TrainConfig(model="model3", data="b.json", epochs=12, out="runs/cv", recipe="production",
+                              milestones=())  # fmt: skip
+    cfg = config_given_to(monkeypatch, "lrfp.cli.train.cross_validate",
+                          "cv --model resnet18 --data b.json --epochs 2 --lr 0.01 --batch-size 8 --input-size 96 "
+                          "--seed 1 --precision fp32 --folds 3 --include-incorrect --class-weights sqrt --device cpu "
+                          "--pretrained none --out o")  # fmt: skip
+    assert cfg == TrainConfig(model="resnet18", data="b.json", pretrained="none", epochs=2, lr=0.01, batch_size=8,
+                              input_size=96, seed=1, precision="fp32", out="o", recipe="production", folds=3,
+                              include_incorrect=True, device="cpu", milestones=(), class_weights="sqrt")  # fmt: skip
+
+
+def test_milestones_are_read_as_comma_separated_integers(capsys):
+    args = PARSERS["train"].parse_args(["--model", "model3", "--data", "d", "--milestones", "5, 10,"])
+    assert args.milestones == (5, 10)
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--model", "model3", "--data", "d", "--milestones", "5,x"])
+    assert exit_.value.code == 2 and "expected comma-separated integers, got '5,x'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag, owners", [("--backend", BACKENDS), ("--precision", PRECISIONS),
+                                          ("--device", DEVICES), ("--detector", tuple(DETECTORS))])  # fmt: skip
+def test_a_shared_flag_is_the_same_in_every_command_with_its_owners_choices(flag, owners):
+    having = {cmd: options_of(p)[flag] for cmd, p in PARSERS.items() if flag in options_of(p)}
+    assert len(having) >= 3, f"{flag} is in {sorted(having)} only"
+    for cmd, action in having.items():
+        assert tuple(action.choices) == tuple(owners), f"`lrfp {cmd} {flag}` choices differ from the owner's"
+    # defined once: the same default and help wherever it appears
+    assert len({(a.default, a.help, a.type) for a in having.values()}) == 1, {c: a.help for c, a in having.items()}
+
+
+def test_the_flags_sit_where_the_commands_use_them():
+    """The shared flags reach the commands that read them (a command losing --device would still parse)."""
+    where = {flag: {cmd for cmd, p in PARSERS.items() if flag in options_of(p)}
+             for flag in ("--backend", "--precision", "--device", "--detector")}  # fmt: skip
+    assert where["--backend"] == {"evaluate", "predict", "scene", "monitor", "scene-bench", "faces-eval", "resolution"}
+    assert where["--precision"] == {"train", "cv", "reproduce"}
+    assert where["--device"] == where["--backend"] | where["--precision"]
+    assert where["--detector"] == {"scene", "monitor", "scene-bench"}
+    for cmd in ("train", "cv", "reproduce"):
+        assert tuple(options_of(PARSERS[cmd])["--model"].choices) == MODEL_NAMES
