@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from pathlib import Path
 
 from lrfp.core import paths
+from lrfp.core.console import show_messages
 from lrfp.core.errors import ConfigError, LrfpError, describe_os_error
+from lrfp.core.progress import show_bars
 from lrfp.core.records import command_line, write_json_atomic
 from lrfp.data.build import BuildOptions, build_dataset, format_counts
 from lrfp.data.demo import build_demo
@@ -45,7 +46,9 @@ from lrfp.publishing.production import is_production_run, publish_production
 from lrfp.reporting.report import update_readme
 from lrfp.reporting.results import write_summary
 from lrfp.scale.monitor import Settings, monitor
-from lrfp.training.engine import TrainConfig, evaluate, fit
+from lrfp.training.config import TrainConfig
+from lrfp.training.loop import evaluate
+from lrfp.training.run import fit
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -117,7 +120,7 @@ def cmd_train(args) -> int:
         device=args.device,
         class_weights=args.class_weights,
     )
-    record = fit(cfg, progress=not args.no_progress, fresh=args.fresh)
+    record = fit(cfg, fresh=args.fresh)
     last = record["milestones"][str(max(int(k) for k in record["milestones"]))]
     run_path = Path(record["config"]["out"]) / record["run_id"]
     print(f"done: {run_path}/{last['checkpoint']}  test accuracy {last['test']['accuracy']:.4f}")
@@ -268,8 +271,7 @@ def cmd_cv(args) -> int:
                       batch_size=args.batch_size, input_size=args.input_size, seed=args.seed, precision=args.precision,
                       out=args.out, recipe="production", folds=args.folds, include_incorrect=args.include_incorrect,
                       device=args.device, milestones=(), class_weights=args.class_weights)  # fmt: skip
-    report = cross_validate(cfg, progress=not args.no_progress, engine=args.engine, workers=args.workers,
-                            address=args.address)  # fmt: skip
+    report = cross_validate(cfg, engine=args.engine, workers=args.workers, address=args.address)
     report["command"] = command_line()
     out = Path(args.json_out) if args.json_out else default_cv_path(cfg, paths.RESULTS_DIR)
     write_json_atomic(report, out)
@@ -307,7 +309,6 @@ def cmd_reproduce(args) -> int:
         precision=args.precision,
         input_size=args.input_size,
         device=args.device,
-        progress=not args.no_progress,
         engine=args.engine,
         workers=args.workers,
         address=args.address,
@@ -650,8 +651,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown and not getattr(args, "passes_unknown", False):  # only `lrfp app` passes options on (to streamlit)
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.streamlit_args = unknown
-    # library warnings (a fallback to PyTorch, say) as one line each
-    logging.basicConfig(format="lrfp: warning: %(message)s", level=logging.WARNING)
+    # what lrfp says (epoch lines, resumes) as plain lines on stdout; library warnings (a fallback to
+    # PyTorch, say) as one line each on stderr
+    show_messages()
+    show_bars(False if getattr(args, "no_progress", False) else None)  # the one switch for progress bars
     try:
         paths.check_home()
         return args.func(args)
