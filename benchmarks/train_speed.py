@@ -58,7 +58,10 @@ def real_data_speed(exp, data: str, device: str, epochs: int) -> dict[str, float
     """img/s of `epochs` training epochs (after one warm-up epoch) through each data path."""
     from lrfp.core.device import use_bf16
     from lrfp.models.registry import create_model
-    from lrfp.training.engine import TrainConfig, build_datasets, make_optimizer, train_batches, train_one_epoch
+    from lrfp.training.config import TrainConfig
+    from lrfp.training.data import build_datasets, train_batches
+    from lrfp.training.loop import train_one_epoch
+    from lrfp.training.recipe import make_optimizer
 
     cfg = TrainConfig(model=exp.model, data=data, norm=exp.norm, pretrained="none", optimizer=exp.optimizer,
                       input_size=exp.input_size, device=device).resolved()  # fmt: skip
@@ -68,12 +71,12 @@ def real_data_speed(exp, data: str, device: str, epochs: int) -> dict[str, float
     for path in ("loader", "device"):
         torch.manual_seed(0)
         model = create_model(exp.model, norm=exp.norm, pretrained="none").to(cfg.device, memory_format=torch.channels_last)
-        optimizer, _ = make_optimizer(cfg, model, 1)
+        optimizer = make_optimizer(cfg, model)
         generator = torch.Generator().manual_seed(0)
         loader = "loader+workers" if cfg.device == "cuda" else "loader"
         batches, _ = train_batches(cfg, train, generator, path if path == "device" else loader)
         loss_fn = torch.nn.CrossEntropyLoss()
-        run = lambda: train_one_epoch(model, batches, optimizer, loss_fn, bf16, progress=False, device=cfg.device)  # noqa: E731
+        run = lambda: train_one_epoch(model, batches, optimizer, loss_fn, bf16, device=cfg.device)  # noqa: E731
         run()  # warm-up: workers start, kernels are chosen
         _sync(cfg.device)
         t0 = time.perf_counter()

@@ -143,7 +143,7 @@ def test_scene_on_a_video_made_from_local_photos(tmp_path, classifier, detector)
         frame = load_image(SHARED_FMD / "images" / f"maksssksksss{i}.png").resize((640, 480))
         writer.write(cv2.cvtColor(np.asarray(frame), cv2.COLOR_RGB2BGR))
     writer.release()
-    out, csv_path, rows = process(video, tmp_path / "out.mp4", classifier, detector, progress=False)
+    out, csv_path, rows = process(video, tmp_path / "out.mp4", classifier, detector)
     assert len(rows) == 5 and out.stat().st_size > 0
     assert sum(r["faces"] for r in rows) >= 5
     assert csv_path.read_text().splitlines()[0].startswith("frame,time_s,faces,with_mask,without_mask,incorrect,too_small,compliance")
@@ -156,7 +156,7 @@ def test_truncated_and_empty_videos_are_clear_errors(tmp_path, classifier, detec
     (tmp_path / "junk.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
     for name in ("empty.mp4", "junk.mp4"):
         with pytest.raises(VideoError, match=name):
-            process(tmp_path / name, tmp_path / "o.mp4", classifier, detector, progress=False)
+            process(tmp_path / name, tmp_path / "o.mp4", classifier, detector)
     with pytest.raises(BadImageError, match="unknown kind"):
         (tmp_path / "notes.txt").write_text("x")
         process(tmp_path / "notes.txt", None, classifier, detector)

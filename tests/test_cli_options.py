@@ -14,7 +14,7 @@ from lrfp.core.device import DEVICES, PRECISIONS
 from lrfp.models.registry import MODEL_NAMES
 from lrfp.pipeline.detect import DETECTORS
 from lrfp.pipeline.inference import BACKENDS
-from lrfp.training.engine import TrainConfig
+from lrfp.training.config import TrainConfig
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 # every flag of `lrfp train` away from its default, and the config it must give

@@ -1,4 +1,6 @@
 """--device, the device-resident data path, and the model registry. GPU tests run where CUDA exists."""
+import logging
+
 import pytest
 import torch
 
@@ -9,15 +11,12 @@ from lrfp.data.images import FaceDataset, preset_transform, split_samples
 from lrfp.pipeline.inference import Classifier
 from lrfp.publishing.families import PUBLISHED_FAMILIES
 from lrfp.reporting.results import _paper_variant
+from lrfp.training.config import TrainConfig
 from lrfp.training.device_data import DeviceBatches, augment
-from lrfp.training.engine import TrainConfig, fit
+from lrfp.training.run import fit
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
-
-
-def quiet(*_):
-    pass
 
 
 def config(data, out, **kw):
@@ -47,7 +46,7 @@ def test_the_cli_refuses_cuda_without_a_gpu_in_one_line(argv, tiny_dataset, caps
 
 
 def test_a_cpu_run_records_its_device_and_data_path(tiny_dataset, tmp_path):
-    record = fit(config(tiny_dataset, tmp_path, device="cpu"), progress=False, log=quiet)
+    record = fit(config(tiny_dataset, tmp_path, device="cpu"))
     assert record["config"]["device"] == "cpu"
     assert record["environment"]["device"] == "cpu" and record["environment"]["data_path"] == "loader"
 
@@ -91,15 +90,15 @@ def test_the_rest_asks_the_registry():
 
 @needs_cuda
 @pytest.mark.gpu
-def test_a_paper_run_on_the_gpu_keeps_its_data_on_the_device_and_resumes(tiny_dataset, tmp_path):
-    record = fit(config(tiny_dataset, tmp_path, device="cuda", epochs=2, milestones=(1, 2)), progress=False, log=quiet)
+def test_a_paper_run_on_the_gpu_keeps_its_data_on_the_device_and_resumes(tiny_dataset, tmp_path, caplog):
+    record = fit(config(tiny_dataset, tmp_path, device="cuda", epochs=2, milestones=(1, 2)))
     assert record["environment"]["device"] == "cuda" and record["environment"]["data_path"] == "device"
     assert record["environment"]["cuda"]
     state = torch.load(tmp_path / record["run_id"] / "last.pt", weights_only=True)
     assert state["rng"]["cuda"] is not None
-    lines = []
-    fit(config(tiny_dataset, tmp_path, device="cuda", epochs=3, milestones=(1, 3)), progress=False, log=lines.append)
-    assert lines[0].endswith("after epoch 2")
+    with caplog.at_level(logging.INFO, logger="lrfp"):
+        fit(config(tiny_dataset, tmp_path, device="cuda", epochs=3, milestones=(1, 3)))
+    assert caplog.messages[0].endswith("after epoch 2")
 
 
 @needs_cuda

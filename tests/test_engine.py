@@ -1,12 +1,15 @@
 import json
+import logging
 
 import pytest
 import torch
 
 from lrfp.cli import main
+from lrfp.core.events import EpochEnd
 from lrfp.core.records import read_json
 from lrfp.models.checkpoint import CheckpointError, load_model, read_checkpoint
-from lrfp.training.engine import TrainConfig, fit
+from lrfp.training.config import TrainConfig
+from lrfp.training.run import fit
 
 
 def config(data, out, **kw):
@@ -15,12 +18,8 @@ def config(data, out, **kw):
     return TrainConfig(**(base | kw))
 
 
-def quiet(*_):
-    pass
-
-
 def test_short_training_lowers_the_loss_and_writes_checkpoint_and_record(tiny_dataset, tmp_path):
-    record = fit(config(tiny_dataset, tmp_path, epochs=5, milestones=(5,)), progress=False, log=quiet)
+    record = fit(config(tiny_dataset, tmp_path, epochs=5, milestones=(5,)))
     losses = [h["train_loss"] for h in record["history"]]
     assert losses[-1] < losses[0] * 0.8
     run = tmp_path / record["run_id"]
@@ -36,7 +35,7 @@ def test_short_training_lowers_the_loss_and_writes_checkpoint_and_record(tiny_da
 
 
 def test_checkpoint_round_trip_is_self_describing(tiny_dataset, tmp_path):
-    record = fit(config(tiny_dataset, tmp_path, epochs=1, milestones=(1,)), progress=False, log=quiet)
+    record = fit(config(tiny_dataset, tmp_path, epochs=1, milestones=(1,)))
     path = tmp_path / record["run_id"] / "epoch001.pt"
     raw = torch.load(path, weights_only=True)  # plain data only
     assert raw["model"]["name"] == "model3" and raw["input_size"] == 32
@@ -67,20 +66,19 @@ class Killed(Exception):
 
 @pytest.mark.training
 @pytest.mark.parametrize("killed_after", [2, 3])
-def test_a_killed_run_resumes_to_the_same_weights(tiny_dataset, tmp_path, killed_after):
-    whole = fit(config(tiny_dataset, tmp_path / "a", epochs=4, milestones=(2, 4)), progress=False, log=quiet)
+def test_a_killed_run_resumes_to_the_same_weights(tiny_dataset, tmp_path, killed_after, caplog):
+    whole = fit(config(tiny_dataset, tmp_path / "a", epochs=4, milestones=(2, 4)))
 
-    def kill(record, epoch):
-        if epoch == killed_after:
+    def kill(event):
+        if isinstance(event, EpochEnd) and event.epoch == killed_after:
             raise Killed
 
     # resume state is only forced at milestones here: killed after epoch 3, the run redoes epoch 3
     with pytest.raises(Killed):
-        fit(config(tiny_dataset, tmp_path / "b", epochs=4, milestones=(2, 4)), progress=False, log=quiet,
-            on_epoch=kill, resume_every_s=float("inf"))  # fmt: skip
-    lines = []
-    resumed = fit(config(tiny_dataset, tmp_path / "b", epochs=4, milestones=(2, 4)), progress=False, log=lines.append)
-    assert lines[0].endswith("after epoch 2")
+        fit(config(tiny_dataset, tmp_path / "b", epochs=4, milestones=(2, 4)), subscribers=[kill], resume_every_s=float("inf"))  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="lrfp"):
+        resumed = fit(config(tiny_dataset, tmp_path / "b", epochs=4, milestones=(2, 4)))
+    assert caplog.messages[0].endswith("after epoch 2")
     run = whole["run_id"]
     a = torch.load(tmp_path / "a" / run / "epoch004.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "b" / run / "epoch004.pt", weights_only=True)["state_dict"]
@@ -90,8 +88,8 @@ def test_a_killed_run_resumes_to_the_same_weights(tiny_dataset, tmp_path, killed
 
 
 def test_milestones_equal_separate_shorter_runs(tiny_dataset, tmp_path):
-    long = fit(config(tiny_dataset, tmp_path / "long", epochs=3, milestones=(1, 3)), progress=False, log=quiet)
-    short = fit(config(tiny_dataset, tmp_path / "short", epochs=1, milestones=(1,)), progress=False, log=quiet)
+    long = fit(config(tiny_dataset, tmp_path / "long", epochs=3, milestones=(1, 3)))
+    short = fit(config(tiny_dataset, tmp_path / "short", epochs=1, milestones=(1,)))
     run = long["run_id"]
     a = torch.load(tmp_path / "long" / run / "epoch001.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "short" / run / "epoch001.pt", weights_only=True)["state_dict"]
@@ -100,14 +98,13 @@ def test_milestones_equal_separate_shorter_runs(tiny_dataset, tmp_path):
 
 
 def test_resuming_with_other_settings_is_refused(tiny_dataset, tmp_path):
-    fit(config(tiny_dataset, tmp_path, epochs=1, milestones=(1,)), progress=False, log=quiet)
+    fit(config(tiny_dataset, tmp_path, epochs=1, milestones=(1,)))
     with pytest.raises(ValueError, match="other settings"):
-        fit(config(tiny_dataset, tmp_path, epochs=2, lr=0.01, run_id="model3-adam-32px-s0"), progress=False, log=quiet)
+        fit(config(tiny_dataset, tmp_path, epochs=2, lr=0.01, run_id="model3-adam-32px-s0"))
 
 
 def test_batchnorm_model_trains_with_sgd(tiny_dataset, tmp_path):
-    record = fit(config(tiny_dataset, tmp_path, model="model1", norm="groupnorm_ws", epochs=1, milestones=(1,)),
-                 progress=False, log=quiet)  # fmt: skip
+    record = fit(config(tiny_dataset, tmp_path, model="model1", norm="groupnorm_ws", epochs=1, milestones=(1,)))  # fmt: skip
     assert record["config"]["optimizer"] == "sgd" and record["run_id"] == "model1-groupnorm_ws-sgd-32px-s0"
 
 

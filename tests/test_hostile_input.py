@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import pickle
 import shutil
@@ -26,7 +27,8 @@ from lrfp.core.locks import OWNER_NAME, folder_lock
 from lrfp.data.images import MAX_PIXELS, BadImageError, DatasetError, load_image, read_manifest
 from lrfp.pipeline.inference import TOO_SMALL, Classifier
 from lrfp.pipeline.scene import analyze
-from lrfp.training.engine import TrainConfig, fit
+from lrfp.training.config import TrainConfig
+from lrfp.training.run import fit
 
 WORKING_SIDE = 2048  # a reading size for the draft-decode tests
 from helpers import make_class_folders, one_error_line, png_bomb, run_cli
@@ -257,7 +259,7 @@ def test_a_second_run_on_the_same_folder_refuses_at_once(tiny_dataset, tmp_path)
     try:
         start = time.monotonic()
         with pytest.raises(RunError, match=rf"another training run is using this folder \(pid {holder.pid}"):
-            fit(train_config(tiny_dataset, tmp_path / "runs"), progress=False, log=lambda *_: None)
+            fit(train_config(tiny_dataset, tmp_path / "runs"))
         assert time.monotonic() - start < 30
     finally:
         holder.kill()
@@ -265,15 +267,15 @@ def test_a_second_run_on_the_same_folder_refuses_at_once(tiny_dataset, tmp_path)
 
 
 @pytest.mark.training
-def test_a_killed_runs_lock_is_taken_over(tiny_dataset, tmp_path):
+def test_a_killed_runs_lock_is_taken_over(tiny_dataset, tmp_path, caplog):
     holder = hold_lock(tmp_path / "runs" / "same")
     holder.send_signal(signal.SIGKILL)
     holder.wait()
     (tmp_path / "runs" / "same" / ".last.pt.abc123.tmp").write_bytes(b"\x00" * 1000)  # a killed write's temp file
-    said = []
-    record = fit(train_config(tiny_dataset, tmp_path / "runs"), progress=False, log=said.append)
+    with caplog.at_level(logging.INFO, logger="lrfp"):
+        record = fit(train_config(tiny_dataset, tmp_path / "runs"))
     assert record["status"] == "finished"
-    assert any("has ended; taking it over" in line for line in said)
+    assert any("has ended; taking it over" in line for line in caplog.messages)
     assert not list((tmp_path / "runs" / "same").glob(".*.tmp"))
 
 

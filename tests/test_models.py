@@ -34,7 +34,7 @@ def test_transfer_models_give_two_logits(name, size):
 
 
 def test_input_sizes_below_a_models_minimum_are_refused(tiny_dataset):
-    from lrfp.training.engine import TrainConfig
+    from lrfp.training.config import TrainConfig
 
     TrainConfig(model="vgg16", data=str(tiny_dataset), input_size=32).resolved()
     with pytest.raises(ValueError, match="alexnet needs an input size from 64 to 512 px"):

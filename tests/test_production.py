@@ -11,6 +11,7 @@ from helpers import SHARED_FMD, make_voc_source
 from lrfp.cli import main
 from lrfp.core import paths
 from lrfp.core.errors import ConfigError, RunError
+from lrfp.core.events import EpochEnd
 from lrfp.core.metrics import balanced_accuracy_interval
 from lrfp.core.records import write_json_atomic
 from lrfp.data.bank_crops import FaceBankDataset, eval_transform, production_transform
@@ -25,7 +26,9 @@ from lrfp.pipeline.detect import FaceDetector
 from lrfp.pipeline.inference import Classifier
 from lrfp.publishing.index import read_index
 from lrfp.publishing.production import publish_production
-from lrfp.training.engine import TrainConfig, fit, make_loss
+from lrfp.training.config import TrainConfig
+from lrfp.training.recipe import recipe_of
+from lrfp.training.run import fit
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def detector():
 def demo_bank(tmp_path_factory, detector, demo_voc_source) -> Path:
     """A bank of the shipped demo scenes: real photos, real detector."""
     out = tmp_path_factory.mktemp("bank") / "demo.json"
-    build_facebank(demo_voc_source, out, detector, progress=False)
+    build_facebank(demo_voc_source, out, detector)
     return out
 
 
@@ -46,7 +49,7 @@ def synthetic_bank(tmp_path_factory, detector) -> Path:
     """A bank of 60 generated scenes of cartoon faces (the detector finds some of them)."""
     source = make_voc_source(tmp_path_factory.mktemp("vocp"), n_images=60, seed=3)
     out = source / "bank.json"
-    build_facebank(source, out, detector, progress=False)
+    build_facebank(source, out, detector)
     return out
 
 
@@ -130,7 +133,7 @@ def test_class_weights_make_the_rarer_class_count_as_much(synthetic_bank):
     bank = FaceBank(synthetic_bank)
     faces = bank.select(("train",))
     ds = FaceBankDataset(bank, faces, list(PAPER_CLASSES), "label", eval_transform(32))
-    loss = make_loss(TrainConfig(model="model3", data="x", recipe="production"), ds)
+    loss = recipe_of("production").loss(TrainConfig(model="model3", data="x", recipe="production"), ds)
     counts = np.bincount(ds.targets, minlength=2)
     assert np.allclose((loss.weight.numpy() * counts), counts.sum() / 2)
     assert loss.label_smoothing == pytest.approx(0.1)
@@ -149,17 +152,17 @@ class Killed(Exception):
 @pytest.mark.detector
 @pytest.mark.training
 def test_a_production_run_resumes_to_the_same_weights(synthetic_bank, tmp_path):
-    whole = fit(prod_config(synthetic_bank, tmp_path / "a", epochs=3), progress=False, log=lambda *_: None)
+    whole = fit(prod_config(synthetic_bank, tmp_path / "a", epochs=3))
     assert whole["config"]["optimizer"] == "adamw" and whole["run_id"].startswith("prod-model3")
 
-    def kill(record, epoch):
-        if epoch == 2:
+    def kill(event):
+        if isinstance(event, EpochEnd) and event.epoch == 2:
             raise Killed
 
     with pytest.raises(Killed):
-        fit(prod_config(synthetic_bank, tmp_path / "b", epochs=3), progress=False, log=lambda *_: None, on_epoch=kill,
+        fit(prod_config(synthetic_bank, tmp_path / "b", epochs=3), subscribers=[kill],
             resume_every_s=0)  # fmt: skip
-    resumed = fit(prod_config(synthetic_bank, tmp_path / "b", epochs=3), progress=False, log=lambda *_: None)
+    resumed = fit(prod_config(synthetic_bank, tmp_path / "b", epochs=3))
     run = whole["run_id"]
     a = torch.load(tmp_path / "a" / run / "epoch003.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "b" / run / "epoch003.pt", weights_only=True)["state_dict"]
@@ -167,14 +170,13 @@ def test_a_production_run_resumes_to_the_same_weights(synthetic_bank, tmp_path):
     assert [h["train_loss"] for h in whole["history"]] == [h["train_loss"] for h in resumed["history"]]
     # the one-cycle schedule is fitted to the epoch count: another one cannot continue it
     with pytest.raises(Exception, match="other settings"):
-        fit(prod_config(synthetic_bank, tmp_path / "b", epochs=5), progress=False, log=lambda *_: None)
+        fit(prod_config(synthetic_bank, tmp_path / "b", epochs=5))
 
 
 @pytest.mark.detector
 @pytest.mark.training
 def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path):
-    report = cross_validate(prod_config(synthetic_bank, tmp_path, epochs=1, fold=None), progress=False,
-                            log=lambda *_: None)  # fmt: skip
+    report = cross_validate(prod_config(synthetic_bank, tmp_path, epochs=1, fold=None))
     assert len(report["folds"]) == 3
     for fold in report["folds"]:
         assert 0 < fold["detector"]["n"] <= fold["label"]["n"] == fold["label_16px"]["n"]
@@ -184,8 +186,7 @@ def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path)
     values = [f["label"]["balanced_accuracy"] for f in report["folds"]]
     assert summary["mean"] == pytest.approx(np.mean(values)) and summary["sd"] == pytest.approx(np.std(values, ddof=1))
     # a second call reuses the finished folds: nothing is trained again
-    again = cross_validate(prod_config(synthetic_bank, tmp_path, epochs=1, fold=None), progress=False,
-                           log=lambda *_: None)  # fmt: skip
+    again = cross_validate(prod_config(synthetic_bank, tmp_path, epochs=1, fold=None))
     assert again["folds"] == report["folds"]
 
     # published with its CV record, it becomes the default (the test split chose nothing)

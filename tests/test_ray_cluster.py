@@ -189,7 +189,7 @@ def test_reproduce_on_ray_writes_the_records_of_the_sequential_run(tiny_dataset,
     monkeypatch.setattr(rep, "EPOCHS", 2)
     monkeypatch.setattr(rep, "MILESTONES", (1, 2))
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    kw = dict(experiments=[1], input_size=32, progress=False, log=lambda *_: None)
+    kw = dict(experiments=[1], input_size=32)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each Ray task of one CPU trains
     try:
@@ -218,11 +218,11 @@ def test_cv_on_ray_gives_the_folds_of_the_sequential_run(tmp_path, monkeypatch):
     from lrfp.data.facebank import build_facebank
     from lrfp.experiments.crossval import cross_validate
     from lrfp.pipeline.detect import FaceDetector
-    from lrfp.training.engine import TrainConfig
+    from lrfp.training.config import TrainConfig
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     source = make_voc_source(tmp_path / "voc", n_images=40, seed=3)
-    build_facebank(source, tmp_path / "bank.json", FaceDetector("retinaface"), progress=False)
+    build_facebank(source, tmp_path / "bank.json", FaceDetector("retinaface"))
 
     def config(out):
         return TrainConfig(model="model3", data=str(tmp_path / "bank.json"), input_size=32, epochs=1, milestones=(),
@@ -232,11 +232,11 @@ def test_cv_on_ray_gives_the_folds_of_the_sequential_run(tmp_path, monkeypatch):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each Ray task of one CPU trains
     try:
-        loop = cross_validate(config(tmp_path / "loop"), progress=False, log=lambda *_: None)
+        loop = cross_validate(config(tmp_path / "loop"))
     finally:
         torch.set_num_threads(threads)
     try:
-        swept = cross_validate(config(tmp_path / "ray"), progress=False, log=lambda *_: None, engine="ray", workers=2)
+        swept = cross_validate(config(tmp_path / "ray"), engine="ray", workers=2)
     finally:
         ray.shutdown()
     assert comparable(swept["folds"]) == comparable(loop["folds"])

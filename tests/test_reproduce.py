@@ -1,3 +1,4 @@
+import logging
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -43,11 +44,10 @@ def short_reproduction(monkeypatch):
     monkeypatch.setattr(rep, "MILESTONES", (1, 2))
 
 
-def test_reproduce_publishes_records_summary_and_weights(tiny_dataset, tmp_path, short_reproduction, monkeypatch):
+def test_reproduce_publishes_records_summary_and_weights(tiny_dataset, tmp_path, short_reproduction, monkeypatch, caplog):
     results = tmp_path / "results"
-    logs = []
     done = rep.reproduce(str(tiny_dataset), experiments=[3], out=str(tmp_path / "runs"), results_dir=results,
-                         weights_dir=tmp_path / "weights", input_size=None, progress=False, log=logs.append)  # fmt: skip
+                         weights_dir=tmp_path / "weights", input_size=None)  # fmt: skip
     assert done == ["model3-adam-64px-s0"]
     record = read_json(results / "runs" / "model3-adam-64px-s0.json")
     assert record["status"] == "finished" and record["experiment"]["paper_table"] == 6
@@ -63,12 +63,13 @@ def test_reproduce_publishes_records_summary_and_weights(tiny_dataset, tmp_path,
     both = summary_frame([record, beyond]).to_csv(index=False, float_format="%.4f")
     assert ",6,model3," in both and ",,model3," in both and "6.0000" not in both
     # a second call skips the finished configuration
-    logs.clear()
-    rep.reproduce(str(tiny_dataset), experiments=[3], out=str(tmp_path / "runs"), results_dir=results,
-                  weights_dir=tmp_path / "weights", progress=False, log=logs.append)  # fmt: skip
-    assert any("skip model3" in line for line in logs)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lrfp"):
+        rep.reproduce(str(tiny_dataset), experiments=[3], out=str(tmp_path / "runs"), results_dir=results,
+                      weights_dir=tmp_path / "weights")  # fmt: skip
+    assert any("skip model3" in line for line in caplog.messages)
     assert (tmp_path / "weights" / "model3.pt").is_file()  # published when the run finished
-    index = publish(results, tmp_path / "weights2", log=logs.append)
+    index = publish(results, tmp_path / "weights2", log=lambda *_: None)
     assert index["default"] == "model3" and (tmp_path / "weights2" / "model3.pt").is_file()
     card = (tmp_path / "weights2" / "model3.md").read_text()
     assert "Test metrics" in card and record["command"] in card

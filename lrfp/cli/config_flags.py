@@ -13,7 +13,8 @@ import typing
 from lrfp.cli import options
 from lrfp.data.degrade import DEGRADE_PRESETS
 from lrfp.models.registry import MODEL_NAMES, NORMS, PRETRAINED
-from lrfp.training.engine import CLASS_WEIGHTS, OPTIMIZERS, RECIPES, TrainConfig
+from lrfp.training.config import OPTIMIZERS, TrainConfig
+from lrfp.training.recipe import CLASS_WEIGHTS, recipe_names
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 TYPES = typing.get_type_hints(TrainConfig)
@@ -27,7 +28,7 @@ FIELD_CHOICES = {
     "norm": NORMS,
     "pretrained": PRETRAINED,
     "optimizer": OPTIMIZERS,
-    "recipe": RECIPES,
+    "recipe": recipe_names(),
     "degrade": tuple(DEGRADE_PRESETS),
     "class_weights": CLASS_WEIGHTS,
 }

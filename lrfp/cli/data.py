@@ -59,8 +59,7 @@ def cmd_facebank_build(args) -> int:
     # the face bank keeps the single look it was built with (3x, at most 2048 px): the production models
     # were trained on its crops, and a rebuild gives the same bank
     summary = build_facebank(Path(args.source), Path(args.out), FaceDetector("retinaface", scale=UPSCALE, max_side=MAX_SIDE),
-                             min_face=args.min_face,
-                             progress=not args.no_progress)  # fmt: skip
+                             min_face=args.min_face)  # fmt: skip
     print(json.dumps(summary, indent=1))
     print(f"wrote {args.out}")
     return 0

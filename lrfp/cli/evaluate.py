@@ -12,7 +12,7 @@ from lrfp.data.images import SPLITS, DatasetError, FaceDataset, folder_samples, 
 from lrfp.evaluation.faces import evaluate_faces
 from lrfp.evaluation.resolution import resolution_study
 from lrfp.pipeline.inference import Classifier
-from lrfp.training.engine import evaluate
+from lrfp.training.loop import evaluate
 
 
 def cmd_evaluate(args) -> int:

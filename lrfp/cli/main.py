@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from lrfp.cli import dashboard, data, evaluate, predict, publish, scene, train
 from lrfp.core import paths
+from lrfp.core.console import show_messages
 from lrfp.core.errors import LrfpError, describe_os_error
+from lrfp.core.progress import show_bars
 
 # the commands, in the order `lrfp --help` lists them: each adds its parser (and the function that runs it)
 COMMANDS = (data.add_data, data.add_facebank, train.add_train, evaluate.add_evaluate, predict.add_predict,
@@ -30,8 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown and not getattr(args, "passes_unknown", False):  # only `lrfp app` passes options on (to streamlit)
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.streamlit_args = unknown
-    # library warnings (a fallback to PyTorch, say) as one line each
-    logging.basicConfig(format="lrfp: warning: %(message)s", level=logging.WARNING)
+    # what lrfp says (epoch lines, resumes) as plain lines on stdout; library warnings (a fallback to
+    # PyTorch, say) as one line each on stderr
+    show_messages()
+    show_bars(False if getattr(args, "no_progress", False) else None)  # the one switch for progress bars
     try:
         paths.check_home()
         return args.func(args)

@@ -20,8 +20,7 @@ def cmd_scene(args) -> int:
     check(args.input, args.out)  # a bad input or --out is refused before the model loads
     clf = Classifier(options.model_or_default(args.model), backend=args.backend, device=args.device)
     detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale)
-    out, csv_path, rows = process(args.input, args.out, clf, detector,
-                                  progress=not args.no_progress)  # fmt: skip
+    out, csv_path, rows = process(args.input, args.out, clf, detector)
     read = [r for r in rows if r["status"] == "ok"]
     faces = sum(r["faces"] for r in read)
     masked = sum(r["with_mask"] for r in read)
@@ -51,7 +50,7 @@ def cmd_scene_bench(args) -> int:
     detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale,
                             max_side=args.detector_max_side, enlarged_min_score=args.enlarged_min_score,
                             enlarge=args.enlarge)  # fmt: skip
-    report = scene_benchmark(xml_files, clf, detector, progress=not args.no_progress, view=args.view)
+    report = scene_benchmark(xml_files, clf, detector, view=args.view)
     report |= {"model": clf.name, "source": Path(args.source).name, "view": args.view, "detector": detector.describe(),
                "photos_from": f"{args.split} split of {Path(args.data).name}" if args.data else "every photo"}  # fmt: skip
     lo, hi = report["end_to_end_interval"]

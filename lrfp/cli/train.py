@@ -12,7 +12,7 @@ from lrfp.experiments.crossval import cross_validate, default_cv_path
 from lrfp.experiments.paper import EXPERIMENTS
 from lrfp.experiments.reproduce import reproduce
 from lrfp.models.registry import MODEL_NAMES
-from lrfp.training.engine import fit
+from lrfp.training.run import fit
 
 # `lrfp cv`'s TrainConfig flags, in the order its help lists them, and where they differ from `lrfp train`'s
 CV_FLAGS = ("model", "pretrained", "data", "epochs", "lr", "batch_size", "input_size", "seed", "precision", "folds",
@@ -26,7 +26,7 @@ CV_OVERRIDES = {
 
 
 def cmd_train(args) -> int:
-    record = fit(config_from(args), progress=not args.no_progress, fresh=args.fresh)
+    record = fit(config_from(args), fresh=args.fresh)
     last = record["milestones"][str(max(int(k) for k in record["milestones"]))]
     run_path = Path(record["config"]["out"]) / record["run_id"]
     print(f"done: {run_path}/{last['checkpoint']}  test accuracy {last['test']['accuracy']:.4f}")
@@ -35,8 +35,7 @@ def cmd_train(args) -> int:
 
 def cmd_cv(args) -> int:
     cfg = config_from(args, recipe="production", milestones=())
-    report = cross_validate(cfg, progress=not args.no_progress, engine=args.engine, workers=args.workers,
-                            address=args.address)  # fmt: skip
+    report = cross_validate(cfg, engine=args.engine, workers=args.workers, address=args.address)
     report["command"] = command_line()
     out = Path(args.json_out) if args.json_out else default_cv_path(cfg, paths.RESULTS_DIR)
     write_json_atomic(report, out)
@@ -58,7 +57,6 @@ def cmd_reproduce(args) -> int:
         precision=args.precision,
         input_size=args.input_size,
         device=args.device,
-        progress=not args.no_progress,
         engine=args.engine,
         workers=args.workers,
         address=args.address,

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-from tqdm import tqdm
 
 from lrfp.core.locks import LOCK_FILES, folder_lock
+from lrfp.core.progress import bar
 from lrfp.core.records import remove_stale_temps, write_json_atomic
 from lrfp.data.images import (
     MANIFEST_NAME,
@@ -118,7 +118,7 @@ def collect_voc(
         raise DatasetError(f"{source}/annotations: no PASCAL VOC .xml files")
     crops: list[Crop] = []
     annotated_by: dict[str, Path] = {}
-    for xml_path in tqdm(xml_files, desc="reading source", unit="img", leave=False, disable=None):
+    for xml_path in bar(xml_files, desc="reading source", unit="img", leave=False):
         try:
             filename, objects, _ = read_voc(xml_path, strict=False)
         except ValueError as exc:
@@ -163,7 +163,7 @@ def collect_folders(source: Path, classes: tuple[str, ...], skipped: list[str]) 
         raise DatasetError(f"{source}: class folder(s) {missing} missing; found {list(files)}")
     crops = []
     for label in classes:
-        for i, path in enumerate(tqdm(files.get(label, []), desc=f"reading {label}", unit="img", leave=False, disable=None)):
+        for i, path in enumerate(bar(files.get(label, []), desc=f"reading {label}", unit="img", leave=False)):
             try:
                 image = load_image(path, name=str(path))
             except BadImageError as exc:
@@ -319,7 +319,7 @@ def _write_crops(out: Path, classes, selected: list[Crop], manifest: dict) -> No
     try:
         for c in classes:
             (out / c).mkdir(parents=True, exist_ok=True)
-        for crop in tqdm(selected, desc="writing crops", unit="img", leave=False, disable=None):
+        for crop in bar(selected, desc="writing crops", unit="img", leave=False):
             path = out / crop.path
             written.append(path)  # before the save: a half-written file goes too
             try:

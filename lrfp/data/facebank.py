@@ -18,8 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
+from lrfp.core.progress import bar
 from lrfp.core.records import file_sha256, read_json, write_json_atomic
 from lrfp.data.build import BuildOptions
 from lrfp.data.images import SPLITS, BadImageError, DatasetError
@@ -55,7 +54,7 @@ def _split_of_photos(source: Path, faces_by_photo: dict[str, list[tuple[str, int
     return {p: (group_of[p], split_of_group.get(group_of[p], "train")) for p in faces_by_photo}
 
 
-def build_facebank(source: Path, out: Path, detector, min_face: int = 8, progress: bool = True) -> dict:
+def build_facebank(source: Path, out: Path, detector, min_face: int = 8) -> dict:
     """Read every VOC file of SOURCE, run the detector on each photo, write the bank to OUT (JSON)."""
     source, out = Path(source), Path(out)
     xml_files = sorted((source / "annotations").glob("*.xml"))
@@ -65,7 +64,7 @@ def build_facebank(source: Path, out: Path, detector, min_face: int = 8, progres
     labelled: dict[str, list[tuple[str, tuple]]] = {}
     detected: dict[str, list[tuple | None]] = {}
     skipped = []
-    for xml_path in tqdm(xml_files, desc="detecting", unit="photo", disable=None if progress else True):
+    for xml_path in bar(xml_files, desc="detecting", unit="photo"):
         try:
             labelled_photo = read_labelled_photo(xml_path)
         except (ValueError, BadImageError) as exc:

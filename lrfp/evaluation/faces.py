@@ -15,7 +15,7 @@ import numpy as np
 from lrfp.core.metrics import balanced_accuracy_interval, classification_metrics, wilson_interval
 from lrfp.data.bank_crops import FaceBankDataset, eval_transform
 from lrfp.data.facebank import Face, FaceBank
-from lrfp.training.engine import eval_loader, predict_batches
+from lrfp.training.loop import eval_loader, predict_batches
 
 SHRUNK_PX = 16
 VIEWS = ("label", f"label_{SHRUNK_PX}px", "detector")

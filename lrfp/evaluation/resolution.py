@@ -6,7 +6,7 @@ from pathlib import Path
 from lrfp.data.degrade import DownUp
 from lrfp.data.images import FaceDataset, preset_transform, split_samples
 from lrfp.pipeline.inference import Classifier
-from lrfp.training.engine import evaluate
+from lrfp.training.loop import evaluate
 
 SIZES = (8, 12, 16, 24, 32, 48, 64)
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
-from tqdm import tqdm
 
 from lrfp.core.metrics import wilson_interval
+from lrfp.core.progress import bar
 from lrfp.data.voc import IOU_MATCH, match, read_labelled_photo
 from lrfp.pipeline.inference import TOO_SMALL
 from lrfp.pipeline.scene import analyze
@@ -87,14 +87,14 @@ def _tiled(group, k: int, own) -> Frame:
     return Frame(frame, objects, len(group))
 
 
-def scene_benchmark(xml_files: list[Path], classifier, detector, progress: bool = True, view: str = "1x") -> dict:
+def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x") -> dict:
     """Run the pipeline on each annotated photo and score it (see the module's matching rule)."""
     classes = list(classifier.classes)
     found_by_bin, labelled_by_bin = Counter(), Counter()
     truth, predicted = [], []
     end_to_end = unmatched = labelled = 0
     ms = []
-    photos = (read_labelled_photo(x) for x in tqdm(xml_files, desc="photos", unit="photo", disable=None if progress else True))
+    photos = (read_labelled_photo(x) for x in bar(xml_files, desc="photos", unit="photo"))
     for frame in view_frames(photos, view):
         t0 = time.perf_counter()
         result = analyze(frame.image, classifier, detector, "scene")

@@ -4,26 +4,30 @@ The test photos are never used: they report, they never choose.
 """
 from __future__ import annotations
 
+import logging
 import statistics
 from dataclasses import replace
 from pathlib import Path
 
+from lrfp.core.progress import show_bars
 from lrfp.data.facebank import ALL_CLASSES, FaceBank
 from lrfp.data.folds import fold_faces
 from lrfp.data.voc import PAPER_CLASSES
 from lrfp.evaluation.faces import SHRUNK_PX, VIEWS, evaluate_faces, score
 from lrfp.pipeline.inference import Classifier
 from lrfp.scale.sweep import run_tasks
-from lrfp.training.engine import fit, run_dir
+from lrfp.training.run import fit, run_dir
+
+log = logging.getLogger(__name__)
 
 
 def _train_fold(fold_cfg) -> str:
-    fit(fold_cfg, progress=False)
+    show_bars(False)  # a Ray worker has no terminal to draw on
+    fit(fold_cfg)
     return fold_cfg.run_id
 
 
-def cross_validate(cfg, progress: bool = True, log=print, engine: str = "local", workers: int = 1,
-                   address: str | None = None) -> dict:  # fmt: skip
+def cross_validate(cfg, engine: str = "local", workers: int = 1, address: str | None = None) -> dict:
     """Train `cfg` (production recipe) on each fold, score each held-out fold; the CV record.
 
     engine "ray": the folds train first as Ray tasks (WORKERS at a time, each resuming its own run
@@ -37,7 +41,7 @@ def cross_validate(cfg, progress: bool = True, log=print, engine: str = "local",
     folds = []
     for k in range(cfg.folds):
         fold_cfg = replace(cfg, fold=k, run_id=None).resolved()
-        record = fit(fold_cfg, progress=progress, log=log)  # a finished fold is only read back
+        record = fit(fold_cfg)  # a finished fold is only read back
         last = record["milestones"][str(fold_cfg.epochs)]["checkpoint"]
         classifier = Classifier(run_dir(fold_cfg) / last, backend="torch")
         _, held_out = fold_faces(bank, classes, k, cfg.folds, cfg.seed)
@@ -46,9 +50,9 @@ def cross_validate(cfg, progress: bool = True, log=print, engine: str = "local",
         result["run_id"] = fold_cfg.run_id
         result["seconds_per_epoch"] = record["seconds_per_epoch"]
         folds.append(result)
-        log(f"fold {k}: label {result['label']['balanced_accuracy']:.4f}  "
-            f"{SHRUNK_PX}px {result[f'label_{SHRUNK_PX}px']['balanced_accuracy']:.4f}  "
-            f"detector {result['detector']['balanced_accuracy']:.4f}")  # fmt: skip
+        log.info(f"fold {k}: label {result['label']['balanced_accuracy']:.4f}  "
+                 f"{SHRUNK_PX}px {result[f'label_{SHRUNK_PX}px']['balanced_accuracy']:.4f}  "
+                 f"detector {result['detector']['balanced_accuracy']:.4f}")  # fmt: skip
     def mean_sd(values):
         return {"mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
 

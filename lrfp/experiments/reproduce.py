@@ -1,18 +1,24 @@
 """`lrfp reproduce`: run every paper configuration still missing, resuming partial runs."""
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 from pathlib import Path
 
 from lrfp.core import paths
+from lrfp.core.events import Milestone
+from lrfp.core.progress import show_bars
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.experiments.paper import BATCH_SIZE, EPOCHS, LR, MILESTONES, NO_IMAGENET, Experiment, select
 from lrfp.models.registry import imagenet_available
 from lrfp.publishing.families import publish
 from lrfp.reporting.results import RUNS_SUBDIR, write_summary
 from lrfp.scale.sweep import run_tasks
-from lrfp.training.engine import TrainConfig, fit
+from lrfp.training.config import TrainConfig
+from lrfp.training.run import fit
+
+log = logging.getLogger(__name__)
 
 
 def resolve_pretrained(exp: Experiment) -> tuple[str | None, str]:
@@ -52,8 +58,6 @@ def reproduce(
     precision: str = "auto",
     input_size: int | None = None,
     device: str = "auto",
-    progress: bool = True,
-    log=print,
     engine: str = "local",
     workers: int = 1,
     address: str | None = None,
@@ -78,36 +82,40 @@ def reproduce(
             "deviation": deviation,
         }
         if dest.is_file() and read_json(dest).get("status") == "finished":
-            log(f"skip {cfg.run_id}: finished")
+            log.info(f"skip {cfg.run_id}: finished")
             done.append(cfg.run_id)
             continue
         command = _command(exp, data, cfg.pretrained) + (f" --input-size {input_size}" if input_size else "")
         jobs.append((cfg, meta, command, dest, deviation))
     if engine == "ray" and jobs:
-        done += run_tasks(run_configuration, [(cfg, meta, command, dest, results_dir) for cfg, meta, command, dest, _ in jobs],
+        done += run_tasks(_run_in_worker, [(cfg, meta, command, dest, results_dir) for cfg, meta, command, dest, _ in jobs],
                           workers=workers, address=address, gpu=device != "cpu")  # fmt: skip
-        publish(results_dir, weights_dir, log=log)
+        publish(results_dir, weights_dir, log=log.info)
         return done
     for cfg, meta, command, dest, deviation in jobs:
-        log(f"== experiment {meta['experiment']}: {cfg.run_id}" + (f" ({deviation})" if deviation else ""))
-        done.append(run_configuration(cfg, meta, command, dest, results_dir, progress=progress, log=log))
-        publish(results_dir, weights_dir, log=log)
+        log.info(f"== experiment {meta['experiment']}: {cfg.run_id}" + (f" ({deviation})" if deviation else ""))
+        done.append(run_configuration(cfg, meta, command, dest, results_dir))
+        publish(results_dir, weights_dir, log=log.info)
     return done
 
 
-def run_configuration(cfg, meta: dict, command: str, dest: Path, results_dir: Path, progress: bool = False,
-                      log=print) -> str:  # fmt: skip
+def run_configuration(cfg, meta: dict, command: str, dest: Path, results_dir: Path) -> str:
     """Train one configuration (resuming its run folder), publishing its record at each milestone."""
 
-    def publish_milestone(record: dict, epoch: int) -> None:
-        if str(epoch) in record["milestones"] or epoch == cfg.epochs:
-            write_json_atomic(record | {"experiment": meta}, dest)
+    def publish_milestone(event) -> None:
+        if isinstance(event, Milestone):
+            write_json_atomic(event.record | {"experiment": meta}, dest)
             write_summary(results_dir)
 
-    record = fit(cfg, progress=progress, log=log, command=command, on_epoch=publish_milestone)
+    record = fit(cfg, command=command, subscribers=[publish_milestone])
     write_json_atomic(record | {"experiment": meta}, dest)
     write_summary(results_dir)
     return cfg.run_id
+
+
+def _run_in_worker(*args) -> str:
+    show_bars(False)  # a Ray worker has no terminal to draw on
+    return run_configuration(*args)
 
 
 def _command(exp: Experiment, data: str, pretrained: str | None) -> str:

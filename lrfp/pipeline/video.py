@@ -14,9 +14,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from PIL import Image
-from tqdm import tqdm
 
 from lrfp.core.errors import ConfigError, LrfpError
+from lrfp.core.progress import bar
 from lrfp.core.records import atomic_path
 from lrfp.data import images as data
 from lrfp.data.images import IMAGE_SUFFIXES, BadImageError, load_image
@@ -178,7 +178,7 @@ class _Encoder:
             self.container.mux(self.stream.encode())  # the frames the encoder still holds
 
 
-def process_video(path: Path, out, classifier, detector, progress: bool = True, suffix: str = ".mp4") -> list[dict]:
+def process_video(path: Path, out, classifier, detector, suffix: str = ".mp4") -> list[dict]:
     """The rows of a video that check() accepted, its annotated frames written to OUT (a SUFFIX file)."""
     import av
 
@@ -189,7 +189,7 @@ def process_video(path: Path, out, classifier, detector, progress: bool = True, 
         fps = float(rate)
         rows = []
         output = av.open(str(out), "w", format=VIDEO_CONTAINERS[suffix.lower()])
-        with output, tqdm(total=stream.frames or None, desc="frames", unit="frame", disable=not progress) as bar:
+        with output, bar(total=stream.frames or None, desc="frames", unit="frame") as frames_bar:
             encoder = _Encoder(output, path, rate)
             for index, image in enumerate(_frames(path, container, stream)):
                 if image is None:
@@ -198,7 +198,7 @@ def process_video(path: Path, out, classifier, detector, progress: bool = True, 
                     result = analyze(image, classifier, detector, mode="scene")
                     encoder.write(annotate(image, result))
                     rows.append(_row(index, fps, result))
-                bar.update()
+                frames_bar.update()
             encoder.finish()
     if not rows:
         raise VideoError(f"{path}: holds no frame (empty or truncated)")
@@ -268,7 +268,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def process(path, out=None, classifier=None, detector=None, progress: bool = True) -> tuple[Path, Path, list[dict]]:
+def process(path, out=None, classifier=None, detector=None) -> tuple[Path, Path, list[dict]]:
     """Annotate INPUT (image or video) to OUT and write OUT's .csv beside it; returns (out, csv, rows).
 
     Rows are one per frame, with status "unreadable" for a frame that could not be decoded. Both
@@ -279,7 +279,7 @@ def process(path, out=None, classifier=None, detector=None, progress: bool = Tru
     csv_path = out.with_suffix(".csv")
     # both files appear only when complete: a failure (a full disk, no readable frame) leaves neither
     with atomic_path(out) as out_tmp:
-        rows = (process_video(path, out_tmp, classifier, detector, progress, out.suffix) if kind == "video"
+        rows = (process_video(path, out_tmp, classifier, detector, out.suffix) if kind == "video"
                 else process_image(path, out_tmp, classifier, detector, out.suffix))  # fmt: skip
         with atomic_path(csv_path) as csv_tmp:
             _write_csv(csv_tmp, rows)

@@ -15,7 +15,7 @@ from lrfp.core.errors import RunError
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.models.checkpoint import ship_copy
 from lrfp.publishing.index import INDEX_NAME, check_model_name, read_index, ship_default_onnx
-from lrfp.training.engine import with_defaults
+from lrfp.training.config import with_defaults
 
 CV_CHOICE = ("highest cross-validated score among the production models: mean balanced accuracy of labelled "
              "and detector crops over 5 folds of the train+val photos, grouped by photo (`lrfp cv`); the test "

@@ -1,0 +1,89 @@
+"""A training run's settings (TrainConfig): their defaults, checks and the run id they give."""
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, fields
+
+from lrfp.core.device import PRECISIONS, resolve_device
+from lrfp.core.errors import ConfigError
+from lrfp.models.registry import (
+    check_name,
+    default_input_size,
+    is_paper_model,
+    min_input_size,
+    model_kwargs,
+    variant_of,
+)
+from lrfp.training.recipe import recipe_of
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    data: str  # what the recipe trains on: a dataset folder (paper), a face bank file (production)
+    norm: str | None = None
+    pretrained: str | None = None
+    epochs: int = 80
+    milestones: tuple[int, ...] = (30, 50, 80)
+    optimizer: str | None = None  # None: the recipe's (the paper's: adam for model3, sgd otherwise; production: adamw)
+    lr: float = 0.001
+    momentum: float = 0.9  # SGD only; the paper gives none, 0.9 is the common choice
+    batch_size: int = 64
+    input_size: int | None = None
+    seed: int = 0
+    precision: str = "auto"
+    out: str = "runs"
+    run_id: str | None = None
+    degrade: str | None = None  # name of a low-resolution simulation preset, or None
+    recipe: str = "paper"  # a name of lrfp.training.recipe's registry
+    fold: int | None = None  # production: hold out this fold of the train+val photos as validation
+    folds: int = 5
+    include_incorrect: bool = False  # production: also learn mask_weared_incorrect
+    device: str = "auto"
+    class_weights: str = "inverse"  # production: weigh each class by 1/share, or by 1/sqrt(share)
+
+    def resolved(self) -> "TrainConfig":
+        """Fill the defaults and check every value, with errors that say what is allowed."""
+        check_name(self.model)
+        kwargs = model_kwargs(self.model, self.norm, self.pretrained)
+        cfg = TrainConfig(**asdict(self))
+        cfg.norm = kwargs.get("norm") if is_paper_model(self.model) else None
+        cfg.pretrained = kwargs.get("pretrained")
+        recipe = recipe_of(self.recipe)
+        cfg.optimizer = self.optimizer or recipe.default_optimizer(self)
+        if cfg.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
+        cfg.input_size = self.input_size or default_input_size(self.model)
+        if not min_input_size(self.model) <= cfg.input_size <= 512:
+            raise ConfigError(f"{self.model} needs an input size from {min_input_size(self.model)} to 512 px")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {PRECISIONS}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ConfigError("epochs, batch size and learning rate must be positive")
+        recipe.check(self)
+        cfg.device = resolve_device(self.device)
+        cfg.milestones = tuple(sorted({m for m in self.milestones if 1 <= m <= self.epochs} | {self.epochs}))
+        cfg.run_id = self.run_id or default_run_id(cfg)
+        return cfg
+
+
+def default_run_id(cfg: TrainConfig) -> str:
+    variant = variant_of(cfg.model, {"norm": cfg.norm, "pretrained": cfg.pretrained})
+    parts = [cfg.model] + ([variant] if variant != "-" else []) + [cfg.optimizer, f"{cfg.input_size}px", f"s{cfg.seed}"]
+    if cfg.degrade:
+        parts.append(cfg.degrade)
+    return "-".join(recipe_of(cfg.recipe).run_id_parts(cfg, parts))
+
+
+def with_defaults(config: dict) -> dict:
+    """A recorded config with every setting added to TrainConfig after it was written at its default,
+    so older runs stay resumable and comparable."""
+    return {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING} | config
+
+
+def comparable(config: dict) -> dict:
+    """The settings of a recorded config that a resumed run must share with its start."""
+    config = with_defaults(config)
+    changeable = recipe_of(config["recipe"]).resumable_changes
+    return {k: v for k, v in config.items() if k not in changeable}

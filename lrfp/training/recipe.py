@@ -1,0 +1,88 @@
+"""A training recipe, behind one interface, and the registry of recipes by name.
+
+The engine (config, loop, run) asks the recipe named by TrainConfig.recipe for everything that
+differs between recipes: its data, optimizer and schedule, loss, run-id parts, checks of its own
+options, and the settings a resumed run may change. A third recipe is one subclass and one
+`register` call; no engine code changes.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lrfp.core.errors import ConfigError
+
+# Settings that may change between a run and its resumption; everything else must match.
+RESUMABLE_CHANGES = frozenset({"epochs", "milestones", "out", "run_id", "device"})
+CLASS_WEIGHTS = ("inverse", "sqrt")
+WEIGHT_DECAY = 0.05  # AdamW's
+
+
+class Recipe:
+    """The defaults suit a recipe with plain cross entropy and a constant learning rate; a recipe
+    must supply at least `name`, `default_optimizer`, `datasets` and `fingerprint`."""
+
+    name: str = ""
+    resumable_changes: frozenset[str] = RESUMABLE_CHANGES
+
+    def default_optimizer(self, cfg) -> str:
+        """The optimizer used when the config names none."""
+        raise NotImplementedError
+
+    def check(self, cfg) -> None:
+        """Refuse options that do not fit the recipe (ConfigError saying why); these hold for all."""
+        if cfg.fold is not None and not (cfg.folds >= 2 and 0 <= cfg.fold < cfg.folds):
+            raise ConfigError(f"fold must be from 0 to {cfg.folds - 1} (of {cfg.folds} folds), got {cfg.fold}")
+        if cfg.class_weights not in CLASS_WEIGHTS:
+            raise ConfigError(f"class weights must be one of {CLASS_WEIGHTS}, got {cfg.class_weights!r}")
+
+    def run_id_parts(self, cfg, parts: list[str]) -> list[str]:
+        """The run id's parts, given the common ones (model, variant, optimizer, size, seed, degradation)."""
+        return parts
+
+    def datasets(self, cfg) -> dict:
+        """{"train", "val", "test"}: datasets of faces with .classes, .targets and .samples."""
+        raise NotImplementedError
+
+    def fingerprint(self, cfg) -> str:
+        """A hash of the data, recorded so that a resume on changed data is refused."""
+        raise NotImplementedError
+
+    def gpu_data_path(self, cfg) -> str:
+        """How a GPU run gets its batches (lrfp.training.data.DATA_PATHS)."""
+        return "loader+workers"
+
+    def optimizer(self, cfg, model: nn.Module, steps_per_epoch: int):
+        """(optimizer, per-step scheduler or None)."""
+        return make_optimizer(cfg, model), None
+
+    def loss(self, cfg, train_set) -> nn.Module:
+        return nn.CrossEntropyLoss()
+
+
+def make_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer the config names, at its learning rate."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=WEIGHT_DECAY)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+
+
+_REGISTRY: dict[str, Recipe] = {}
+
+
+def register(recipe: Recipe) -> Recipe:
+    """Make `recipe` known by its name (TrainConfig(recipe=name))."""
+    _REGISTRY[recipe.name] = recipe
+    return recipe
+
+
+def recipe_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def recipe_of(name: str) -> Recipe:
+    if name not in _REGISTRY:
+        raise ConfigError(f"recipe must be one of {recipe_names()}, got {name!r}")
+    return _REGISTRY[name]

@@ -1,0 +1,112 @@
+"""The two recipes: the paper's and the production one (registered under "paper" and "production")."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lrfp.core.errors import ConfigError
+from lrfp.core.records import file_sha256
+from lrfp.data.bank_crops import FaceBankDataset, eval_transform, production_transform
+from lrfp.data.degrade import degrade_preset
+from lrfp.data.facebank import ALL_CLASSES, FaceBank
+from lrfp.data.folds import fold_faces
+from lrfp.data.images import FaceDataset, manifest_hash, preset_transform, split_samples
+from lrfp.data.voc import PAPER_CLASSES
+from lrfp.models.registry import spec
+from lrfp.training.recipe import Recipe, register
+
+# The production recipe (see lrfp.data.bank_crops): weighted cross entropy with label smoothing, AdamW
+# with a one-cycle schedule over the whole run.
+LABEL_SMOOTHING = 0.1
+
+
+class PaperRecipe(Recipe):
+    """The paper's: a built dataset folder's splits, its transforms (and an optional low-resolution
+    degradation), the model's own optimizer at a constant rate, plain cross entropy."""
+
+    name = "paper"
+
+    def default_optimizer(self, cfg) -> str:
+        return spec(cfg.model).optimizer
+
+    def check(self, cfg) -> None:
+        if cfg.fold is not None or cfg.include_incorrect:
+            raise ConfigError("--fold and --include-incorrect belong to the production recipe (--recipe production)")
+        super().check(cfg)
+
+    def datasets(self, cfg) -> dict:
+        root = Path(cfg.data)
+        splits = {}
+        for split in ("train", "val", "test"):
+            samples, classes = split_samples(root, split)
+            train = split == "train"
+            degrade = degrade_preset(cfg.degrade) if (train and cfg.degrade) else None
+            splits[split] = FaceDataset(root, samples, classes, preset_transform(cfg.input_size, train, degrade=degrade))
+        return splits
+
+    def fingerprint(self, cfg) -> str:
+        return manifest_hash(cfg.data)  # sha256 of the dataset manifest
+
+    def gpu_data_path(self, cfg) -> str:
+        # the whole decoded set kept and augmented on the GPU (lrfp.training.device_data); a degradation
+        # preset runs on the CPU, so it keeps the loader
+        return "device" if not cfg.degrade else super().gpu_data_path(cfg)
+
+
+class ProductionRecipe(Recipe):
+    """The production one: a face bank's crops (lrfp.data.bank_crops), a fold of its train+val photos
+    held out for validation, AdamW with one cycle, class-weighted cross entropy with label smoothing."""
+
+    name = "production"
+    # the one-cycle schedule is fitted to the epoch count: a resume cannot change it
+    resumable_changes = Recipe.resumable_changes - {"epochs"}
+
+    def default_optimizer(self, cfg) -> str:
+        return "adamw"
+
+    def check(self, cfg) -> None:
+        super().check(cfg)
+        if cfg.degrade:
+            raise ConfigError("the production recipe has its own low-resolution augmentation; leave --degrade unset")
+
+    def run_id_parts(self, cfg, parts: list[str]) -> list[str]:
+        parts = ["prod", *parts]
+        parts += (["3class"] if cfg.include_incorrect else []) + (["sqrtw"] if cfg.class_weights == "sqrt" else [])
+        return parts + ([f"fold{cfg.fold}of{cfg.folds}"] if cfg.fold is not None else [])
+
+    def classes(self, cfg) -> list[str]:
+        return list(ALL_CLASSES if cfg.include_incorrect else PAPER_CLASSES)
+
+    def datasets(self, cfg) -> dict:
+        bank = FaceBank(cfg.data)
+        classes = self.classes(cfg)
+        train, val = fold_faces(bank, classes, cfg.fold, cfg.folds, cfg.seed)
+        test = bank.select(("test",), classes)
+        return {
+            "train": FaceBankDataset(bank, train, classes, "train", production_transform(cfg.input_size)),
+            "val": FaceBankDataset(bank, val, classes, "label", eval_transform(cfg.input_size)),
+            "test": FaceBankDataset(bank, test, classes, "label", eval_transform(cfg.input_size)),
+        }
+
+    def fingerprint(self, cfg) -> str:
+        return file_sha256(cfg.data)  # sha256 of the face bank file
+
+    def optimizer(self, cfg, model: nn.Module, steps_per_epoch: int):
+        optimizer, _ = super().optimizer(cfg, model, steps_per_epoch)
+        total = cfg.epochs * steps_per_epoch
+        return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total)
+
+    def loss(self, cfg, train_set) -> nn.Module:
+        """Each class weighed by the inverse of its share (or its square root), so that every training
+        face is used and the rarer class still counts."""
+        counts = torch.bincount(torch.tensor(train_set.targets), minlength=len(train_set.classes)).float()
+        weights = counts.sum() / (len(counts) * counts.clamp(min=1))
+        if cfg.class_weights == "sqrt":  # milder: a rare third class is not pushed onto the common ones
+            weights = weights.sqrt()
+        return nn.CrossEntropyLoss(weight=weights, label_smoothing=LABEL_SMOOTHING)
+
+
+PAPER = register(PaperRecipe())
+PRODUCTION = register(ProductionRecipe())

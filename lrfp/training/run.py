@@ -1,0 +1,232 @@
+"""A training run: fit() trains to the last epoch with milestones, exact resume and a record.
+
+Reproducibility contract: the seed fixes model init, shuffling and augmentation; evaluation
+never touches the training random streams (its loaders own a separate generator and its
+transforms are deterministic). So one 80-epoch run yields the same 30- and 50-epoch results as
+separate 30- and 50-epoch runs, and a run killed mid-way and resumed from `last.pt` ends with
+the same weights as an uninterrupted one.
+
+What a run does is said twice: its messages through `logging` (the command line prints them) and
+its events (lrfp.core.events) to the subscribers given to fit().
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from lrfp.core.device import use_bf16
+from lrfp.core.errors import RunError
+from lrfp.core.events import EpochEnd, Milestone, RunEnd, Subscriber, emit
+from lrfp.core.locks import folder_lock
+from lrfp.core.records import command_line, environment, read_json, remove_stale_temps, write_json_atomic
+from lrfp.data.images import IMAGENET_MEAN, IMAGENET_STD
+from lrfp.models import checkpoint as ckpt_io
+from lrfp.models.registry import create_model, model_kwargs
+from lrfp.training.config import TrainConfig, comparable
+from lrfp.training.data import build_datasets, train_batches
+from lrfp.training.loop import evaluate, train_one_epoch
+from lrfp.training.recipe import recipe_of
+
+log = logging.getLogger(__name__)
+
+RECORD_NAME = "record.json"
+LAST_NAME = "last.pt"
+
+
+def run_dir(cfg: TrainConfig) -> Path:
+    return Path(cfg.out) / cfg.run_id
+
+
+def fit(
+    cfg: TrainConfig,
+    command: str | None = None,
+    fresh: bool = False,
+    subscribers: Iterable[Subscriber] = (),
+    resume_every_s: float = 60.0,
+) -> dict:
+    """Train to cfg.epochs, evaluating the test split at each milestone; returns the run record.
+
+    Resumes from RUN_DIR/last.pt when it exists (unless `fresh`); writes RUN_DIR/record.json
+    after every epoch and RUN_DIR/epochNNN.pt at every milestone. last.pt is rewritten at
+    milestones (the last epoch is one) and otherwise only once `resume_every_s` seconds have
+    passed since the previous one: a big model's resume state (1.1 GB for VGG-16) is not worth
+    writing after every short epoch, and a resume from an older one still ends bit-identical.
+    Each subscriber gets an EpochEnd after each epoch is saved, a Milestone after it at
+    milestones, and a RunEnd when the final record is written.
+    """
+    cfg = cfg.resolved()
+    out = run_dir(cfg)
+    command = command or command_line()
+    datasets = build_datasets(cfg)
+    subscribers = (log_epoch, *subscribers)
+    # one process per run folder: a second `lrfp train` on it stops here instead of overwriting it
+    with folder_lock(out, "training run", log=log.info):
+        remove_stale_temps(out)  # temp files of writes killed mid-way
+        run = Run.start(cfg, out, datasets, command)
+        if (out / LAST_NAME).is_file() and not fresh:
+            run.resume()
+        out.mkdir(parents=True, exist_ok=True)
+        for epoch in range(run.start_epoch, cfg.epochs + 1):
+            entry = run.train_epoch(epoch)
+            milestone = run.save_milestone(epoch) if epoch in cfg.milestones else None
+            run.save_progress(epoch, resume_every_s)
+            emit(EpochEnd(cfg.run_id, epoch, cfg.epochs, entry, milestone, run.record), subscribers)
+            if milestone is not None:
+                emit(Milestone(cfg.run_id, epoch, milestone["test"], milestone["checkpoint"], run.record), subscribers)
+        run.record["status"] = "finished"
+        run.record["seconds_per_epoch"] = _mean_train_seconds(run.record["history"])
+        write_json_atomic(run.record, out / RECORD_NAME)
+        emit(RunEnd(cfg.run_id, run.record), subscribers)
+        return run.record
+
+
+def log_epoch(event) -> None:
+    """The console's line of each epoch (and its milestone)."""
+    if not isinstance(event, EpochEnd):
+        return
+    e = event.entry
+    line = (f"epoch {event.epoch:3d}/{event.epochs}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:.4f}  "
+            f"val loss {e['val_loss']:.4f} acc {e['val_accuracy']:.4f}  {e['seconds']:.1f}s")  # fmt: skip
+    if event.milestone is not None:
+        test = event.milestone["test"]
+        line += f"  | test acc {test['accuracy']:.4f} loss {test['avg_loss']:.4f} -> {event.milestone['checkpoint']}"
+    log.info(line)
+
+
+def _mean_train_seconds(history: list[dict]) -> float | None:
+    return sum(h["train_seconds"] for h in history) / len(history) if history else None
+
+
+class Run:
+    """One training run's state: model, optimizer, schedule, loader, record; and its steps."""
+
+    def __init__(self, cfg: TrainConfig, out: Path, datasets: dict, command: str):
+        self.cfg, self.out, self.datasets, self.command = cfg, out, datasets, command
+        self.classes = datasets["train"].classes
+        self.device = cfg.device
+        self.bf16 = use_bf16(cfg.precision, self.device)
+        self.start_epoch = 1
+        self._last_saved = time.perf_counter()
+
+    @classmethod
+    def start(cls, cfg: TrainConfig, out: Path, datasets: dict, command: str) -> "Run":
+        run = cls(cfg, out, datasets, command)
+        recipe = recipe_of(cfg.recipe)
+        torch.manual_seed(cfg.seed)  # model init, then shuffling and augmentation draw from here
+        run.kwargs = model_kwargs(cfg.model, cfg.norm, cfg.pretrained, num_classes=len(run.classes))
+        run.model = create_model(cfg.model, **run.kwargs).to(run.device, memory_format=torch.channels_last)
+        run.shuffle_gen = torch.Generator().manual_seed(cfg.seed)
+        run.train_loader, run.data_path = train_batches(cfg, datasets["train"], run.shuffle_gen)
+        run.optimizer, run.scheduler = recipe.optimizer(cfg, run.model, len(run.train_loader))
+        run.loss_fn = recipe.loss(cfg, datasets["train"]).to(run.device)
+        run.config = asdict(cfg) | {"milestones": list(cfg.milestones), "bf16": run.bf16, "channels_last": True,
+                                    "model_kwargs": run.kwargs}  # fmt: skip
+        run.environment = environment(run.device) | {"data_path": run.data_path}
+        run.record = {
+            "run_id": cfg.run_id,
+            "config": run.config,
+            "command": command,
+            "data": {
+                "root": str(cfg.data),
+                "manifest_sha256": recipe.fingerprint(cfg),
+                "classes": run.classes,
+                "sizes": {s: len(d) for s, d in datasets.items()},
+            },
+            "history": [],
+            "milestones": {},
+            "environment": run.environment,
+            "status": "running",
+        }
+        return run
+
+    def resume(self) -> None:
+        """Continue from last.pt: weights, optimizer, schedule and every random stream."""
+        state = ckpt_io.read_checkpoint(self.out / LAST_NAME)
+        if comparable(state["train_config"]) != comparable(self.config):
+            raise RunError(
+                f"{self.out} holds a run with other settings; pass --fresh to overwrite it or --run-id to start another"
+            )
+        if state["data_manifest_sha256"] != self.record["data"]["manifest_sha256"]:
+            raise RunError(f"{self.out}: the dataset changed since this run started; use --fresh")
+        self.model.load_state_dict(state["state_dict"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.shuffle_gen.set_state(state["rng"]["shuffle"])
+        if self.device == "cuda" and state["rng"].get("cuda") is not None:
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        previous = read_json(self.out / RECORD_NAME)
+        self.record["history"] = [h for h in previous["history"] if h["epoch"] <= state["epoch"]]
+        self.record["milestones"] = {k: v for k, v in previous["milestones"].items() if int(k) <= state["epoch"]}
+        self.start_epoch = state["epoch"] + 1
+        log.info("resuming %s after epoch %d", self.cfg.run_id, state["epoch"])
+
+    def evaluate(self, split: str) -> dict:
+        return evaluate(self.model, self.datasets[split], self.cfg.batch_size, self.bf16, device=self.device)
+
+    def train_epoch(self, epoch: int) -> dict:
+        """Train one epoch, score the validation split, add both to the record; the history entry."""
+        cfg = self.cfg
+        t0 = time.perf_counter()
+        train = train_one_epoch(self.model, self.train_loader, self.optimizer, self.loss_fn, self.bf16,
+                                f"epoch {epoch}/{cfg.epochs}", self.scheduler, self.device)  # fmt: skip
+        train_seconds = time.perf_counter() - t0
+        self.val = self.evaluate("val")
+        entry = {
+            "epoch": epoch,
+            "train_loss": train["loss"],
+            "train_accuracy": train["accuracy"],
+            "val_loss": self.val["avg_loss"],
+            "val_accuracy": self.val["accuracy"],
+            "val_balanced_accuracy": self.val["balanced_accuracy"],
+            "train_seconds": train_seconds,
+            "seconds": time.perf_counter() - t0,
+        }
+        self.record["history"].append(entry)
+        return entry
+
+    def checkpoint(self, metrics: dict, extra: dict | None = None) -> dict:
+        return ckpt_io.make_checkpoint(
+            self.model,
+            name=self.cfg.model,
+            kwargs=self.kwargs,
+            classes=self.classes,
+            input_size=self.cfg.input_size,
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+            metrics=metrics,
+            command=self.command,
+            extra=extra,
+        )
+
+    def save_milestone(self, epoch: int) -> dict:
+        """Score the test split and keep the weights as epochNNN.pt; the record's milestone entry."""
+        test = self.evaluate("test")
+        name = f"epoch{epoch:03d}.pt"
+        ckpt_io.atomic_save(self.checkpoint({"test": test, "val": self.val, "epoch": epoch}), self.out / name)
+        self.record["milestones"][str(epoch)] = {"test": test, "checkpoint": name}
+        return self.record["milestones"][str(epoch)]
+
+    def save_progress(self, epoch: int, resume_every_s: float) -> None:
+        """record.json every epoch; last.pt at milestones and at most every `resume_every_s` s otherwise."""
+        if epoch in self.cfg.milestones or time.perf_counter() - self._last_saved >= resume_every_s:
+            rng = {"torch": torch.get_rng_state(), "shuffle": self.shuffle_gen.get_state(),
+                   "cuda": torch.cuda.get_rng_state_all() if self.device == "cuda" else None}  # fmt: skip
+            resume_state = {
+                "epoch": epoch,
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+                "rng": rng,
+                "train_config": self.config,
+                "data_manifest_sha256": self.record["data"]["manifest_sha256"],
+            }
+            ckpt_io.atomic_save(self.checkpoint({"val": self.val, "epoch": epoch}, resume_state), self.out / LAST_NAME)
+            self._last_saved = time.perf_counter()
+        self.record["seconds_per_epoch"] = _mean_train_seconds(self.record["history"])
+        write_json_atomic(self.record, self.out / RECORD_NAME)
