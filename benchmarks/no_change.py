@@ -72,8 +72,8 @@ try:
 except ImportError:
     from lrfp.facebank import build_facebank
     from lrfp.detect import FaceDetector
-build_facebank(Path(sys.argv[1]), Path(sys.argv[2]), FaceDetector("retinaface", scale=2.0, max_side=2048),
-               progress=False)
+# no bar in a pipe, in either version (their bars leave a pipe alone)
+build_facebank(Path(sys.argv[1]), Path(sys.argv[2]), FaceDetector("retinaface", scale=2.0, max_side=2048))
 """
 
 

@@ -69,7 +69,7 @@ def test_reproduce_publishes_records_summary_and_weights(tiny_dataset, tmp_path,
                       weights_dir=tmp_path / "weights")  # fmt: skip
     assert any("skip model3" in line for line in caplog.messages)
     assert (tmp_path / "weights" / "model3.pt").is_file()  # published when the run finished
-    index = publish(results, tmp_path / "weights2", log=lambda *_: None)
+    index = publish(results, tmp_path / "weights2")
     assert index["default"] == "model3" and (tmp_path / "weights2" / "model3.pt").is_file()
     card = (tmp_path / "weights2" / "model3.md").read_text()
     assert "Test metrics" in card and record["command"] in card

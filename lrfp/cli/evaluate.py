@@ -59,7 +59,7 @@ def cmd_faces_eval(args) -> int:
 
 def cmd_resolution(args) -> int:
     clf = Classifier(args.model, backend=args.backend, device=args.device)
-    report = resolution_study(clf, args.data, progress=lambda r: print(
+    report = resolution_study(clf, args.data, on_row=lambda r: print(
         f"{str(r['face_px']):>6} px  accuracy {r['accuracy']:.4f}  balanced {r['balanced_accuracy']:.4f}  n={r['n']}"))  # fmt: skip
     out = Path(args.out) if args.out else paths.RESULTS_DIR / "resolution" / f"{clf.name}.json"
     write_json_atomic(report, out)

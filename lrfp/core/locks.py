@@ -9,6 +9,7 @@ its lock file on every attempt, and Windows does not let another process read a 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from lrfp.core.errors import RunError
+
+log = logging.getLogger(__name__)
 
 LOCK_NAME = ".lrfp.lock"
 OWNER_NAME = ".lrfp.owner"
@@ -30,7 +33,7 @@ def _read_owner(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path, what: str, log=None):
+def folder_lock(folder: Path, what: str):
     """Hold FOLDER's lock for the block; RunError at once if another process holds it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -43,8 +46,8 @@ def folder_lock(folder: Path, what: str, log=None):
                        "wait for it to end, or choose another folder or run id") from None  # fmt: skip
     try:
         previous = _read_owner(owner)
-        if previous and log is not None:
-            log(f"{folder}: the {what} that held this folder ({previous}) has ended; taking it over")
+        if previous:
+            log.info(f"{folder}: the {what} that held this folder ({previous}) has ended; taking it over")
         owner.write_text(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
         try:
             yield

@@ -13,7 +13,7 @@ proportions hold for the crops of each class, not just for the photos.
 from __future__ import annotations
 
 import hashlib
-import sys
+import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,8 @@ from lrfp.data.images import (
 )
 from lrfp.data.splits import NEAR_DUPLICATES_FILE, assign_splits, balance_split, group_sources
 from lrfp.data.voc import INCORRECT_CLASS, PAPER_CLASSES, read_voc
+
+log = logging.getLogger(__name__)
 
 STATS_NAME = "stats.json"
 # the crops a build is about to write, listed before the first one is: a killed build's files are
@@ -87,7 +89,7 @@ class BuildOptions:
 
 
 def _warn(msg: str) -> None:
-    print(f"warning: {msg}", file=sys.stderr)
+    log.warning(msg)
 
 
 def _overlaps(box, size) -> bool:

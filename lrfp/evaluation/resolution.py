@@ -11,7 +11,7 @@ from lrfp.training.loop import evaluate
 SIZES = (8, 12, 16, 24, 32, 48, 64)
 
 
-def resolution_study(classifier: Classifier, data: str, sizes=SIZES, split: str = "test", progress=None) -> dict:
+def resolution_study(classifier: Classifier, data: str, sizes=SIZES, split: str = "test", on_row=None) -> dict:
     """Accuracy and balanced accuracy of the split at native size and with every face's shorter side
     shrunk to each size (faces already smaller stay as they are), then resized to the model's input."""
     root = Path(data)
@@ -26,7 +26,7 @@ def resolution_study(classifier: Classifier, data: str, sizes=SIZES, split: str 
         result = evaluate(classifier, dataset)
         rows.append({"face_px": size or "native", "accuracy": result["accuracy"],
                      "balanced_accuracy": result["balanced_accuracy"], "n": result["n"]})  # fmt: skip
-        if progress:
-            progress(rows[-1])
+        if on_row is not None:  # each size as it is measured (the CLI prints it)
+            on_row(rows[-1])
     return {"model": classifier.name, "backend": classifier.backend, "split": split, "data": str(data),
             "input_size": classifier.input_size, "rows": rows}  # fmt: skip

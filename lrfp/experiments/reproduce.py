@@ -90,12 +90,12 @@ def reproduce(
     if engine == "ray" and jobs:
         done += run_tasks(_run_in_worker, [(cfg, meta, command, dest, results_dir) for cfg, meta, command, dest, _ in jobs],
                           workers=workers, address=address, gpu=device != "cpu")  # fmt: skip
-        publish(results_dir, weights_dir, log=log.info)
+        publish(results_dir, weights_dir)
         return done
     for cfg, meta, command, dest, deviation in jobs:
         log.info(f"== experiment {meta['experiment']}: {cfg.run_id}" + (f" ({deviation})" if deviation else ""))
         done.append(run_configuration(cfg, meta, command, dest, results_dir))
-        publish(results_dir, weights_dir, log=log.info)
+        publish(results_dir, weights_dir)
     return done
 
 

@@ -8,6 +8,7 @@ by the app, is that the default's test figure is optimistic by the choice among 
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from lrfp.core import paths
@@ -19,6 +20,8 @@ from lrfp.models.registry import REGISTRY
 from lrfp.publishing.index import INDEX_NAME, check_model_name, choose_default, read_index, ship_default_onnx
 from lrfp.publishing.production import RUNS_SUBDIR, choose_production_default, production_card
 from lrfp.reporting.results import load_records
+
+log = logging.getLogger(__name__)
 
 FAMILY_CHOICE = "validation accuracy, then loss, among its family's milestones"
 DEFAULT_CHOICE = (
@@ -100,7 +103,7 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
     return "\n".join(lines)
 
 
-def publish(results_dir: Path | None = None, weights_dir: Path | None = None, log=print) -> dict:
+def publish(results_dir: Path | None = None, weights_dir: Path | None = None) -> dict:
     """Copy each family's best milestone checkpoint to weights/<family>.pt, write cards and index.json."""
     records = load_records(results_dir)
     weights_dir = Path(weights_dir or paths.WEIGHTS_DIR)
@@ -112,20 +115,20 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None, lo
         record, epoch = chosen
         src = Path(record["config"]["out"]) / record["run_id"] / record["milestones"][str(epoch)]["checkpoint"]
         if not src.is_file():
-            log(f"{family}: {src} is not on this machine; kept the published one")
+            log.info(f"{family}: {src} is not on this machine; kept the published one")
             continue
         weights_dir.mkdir(parents=True, exist_ok=True)
         ship_copy(src, weights_dir / f"{family}.pt")
         (weights_dir / f"{family}.md").write_text(model_card(family, record, epoch))
         entry = index["models"][family] = _index_entry(family, record, epoch)
-        log(f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {entry['test_accuracy']:.4f})")
+        log.info(f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {entry['test_accuracy']:.4f})")
     families = {k: v for k, v in index["models"].items() if not v.get("extra")}
     if families:
         index["default"] = choose_default(families)
         index["default_chosen_by"] = DEFAULT_CHOICE
         choose_production_default(index)  # a production model chosen by cross-validation comes first
         write_json_atomic(index, weights_dir / INDEX_NAME)
-        ship_default_onnx(weights_dir, index, log)
+        ship_default_onnx(weights_dir, index)
     return index
 
 
@@ -146,7 +149,7 @@ def publish_run(run_dir: Path, name: str, results_dir: Path | None = None, weigh
     index = read_index(weights_dir)
     index["models"][name] = _index_entry(name, record, epoch, extra=True)
     write_json_atomic(index, weights_dir / INDEX_NAME)
-    ship_default_onnx(weights_dir, index, print)
+    ship_default_onnx(weights_dir, index)
     return index["models"][name]
 
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
 from lrfp.core import paths
 from lrfp.core.errors import ConfigError, LrfpError
 from lrfp.models.onnx_backend import ExportError, export_onnx, shipped_graph_matches
+
+log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.json"
 
@@ -111,7 +114,7 @@ def default_model(weights_dir: Path | None = None) -> str | None:
     return found[0] if found else None
 
 
-def ship_default_onnx(weights_dir: Path, index: dict, log) -> None:
+def ship_default_onnx(weights_dir: Path, index: dict) -> None:
     """Write the ONNX graph of the app's default beside its checkpoint (parity-checked), so no
     visitor's first prediction waits for an export, and remove the graphs of the other models:
     they are exported once into the user's cache when first picked (a few seconds), which keeps
@@ -126,4 +129,4 @@ def ship_default_onnx(weights_dir: Path, index: dict, log) -> None:
             try:
                 export_onnx(weights_dir / f"{name}.pt", onnx_path)
             except ExportError as exc:
-                log(f"{name}: no ONNX graph shipped ({exc})")
+                log.info(f"{name}: no ONNX graph shipped ({exc})")

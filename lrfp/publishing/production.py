@@ -8,6 +8,7 @@ detector's crops, and on whole photos (`lrfp faces-eval`, `lrfp scene-bench`) wh
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from lrfp.core import paths
@@ -16,6 +17,8 @@ from lrfp.core.records import read_json, write_json_atomic
 from lrfp.models.checkpoint import ship_copy
 from lrfp.publishing.index import INDEX_NAME, check_model_name, read_index, ship_default_onnx
 from lrfp.training.config import with_defaults
+
+log = logging.getLogger(__name__)
 
 CV_CHOICE = ("highest cross-validated score among the production models: mean balanced accuracy of labelled "
              "and detector crops over 5 folds of the train+val photos, grouped by photo (`lrfp cv`); the test "
@@ -31,7 +34,7 @@ def is_production_run(run_dir: Path) -> bool:
 
 
 def publish_production(run_dir: Path, name: str, cv_path: Path | None, results_dir: Path | None = None,
-                       weights_dir: Path | None = None, log=print) -> dict:  # fmt: skip
+                       weights_dir: Path | None = None) -> dict:  # fmt: skip
     """Copy the run's last checkpoint to weights/NAME.pt, keep its record in results/production/runs/,
     write its card and index entry (with its CV score, if `cv_path` names its `lrfp cv` record),
     then make the best production model by CV score the app's default."""
@@ -62,7 +65,7 @@ def publish_production(run_dir: Path, name: str, cv_path: Path | None, results_d
     }  # fmt: skip
     choose_production_default(index)
     write_json_atomic(index, weights_dir / INDEX_NAME)
-    ship_default_onnx(weights_dir, index, log)
+    ship_default_onnx(weights_dir, index)
     (weights_dir / f"{name}.md").write_text(production_card(name, index["models"][name], record, results_dir))
     return index["models"][name]
 

@@ -65,7 +65,7 @@ def fit(
     datasets = build_datasets(cfg)
     subscribers = (log_epoch, *subscribers)
     # one process per run folder: a second `lrfp train` on it stops here instead of overwriting it
-    with folder_lock(out, "training run", log=log.info):
+    with folder_lock(out, "training run"):
         remove_stale_temps(out)  # temp files of writes killed mid-way
         run = Run.start(cfg, out, datasets, command)
         if (out / LAST_NAME).is_file() and not fresh:
