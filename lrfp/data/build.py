@@ -266,33 +266,9 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
     absent = [c for c in PAPER_CLASSES if c not in present]
     if absent:
         raise DatasetError(f"{source}: no usable faces of class(es) {absent} (min face {opts.min_face} px)")
-
     groups_file = opts.groups_file or (source / NEAR_DUPLICATES_FILE)
-    group_of = group_sources(source, sorted({c.source for c in crops}), groups_file)
-    group_counts: dict[str, Counter] = defaultdict(Counter)
-    for crop in crops:
-        group_counts[group_of[crop.source]][crop.label] += 1
-    split_of_group = assign_splits(group_counts, classes, opts.split, opts.seed)
-    by_split = {s: [c for c in crops if split_of_group[group_of[c.source]] == s] for s in SPLITS}
-    before = {s: dict(Counter(c.label for c in by_split[s])) for s in SPLITS}
-    if opts.balance:
-        by_split = {s: balance_split(by_split[s], opts.seed + i) for i, s in enumerate(SPLITS)}
-    _check_splits(source, by_split, before, classes)
-
-    manifest = {
-        "version": MANIFEST_VERSION,
-        "classes": list(classes),
-        "source": {"kind": "voc" if is_voc else "folders"},
-        "options": canonical_options(opts, groups_file.is_file()),
-        "splits": {
-            s: [
-                {"path": c.path, "label": c.label, "face_px": c.face_px, "source": c.source, "box": list(c.box)}
-                for c in sorted(by_split[s], key=lambda c: c.path)
-            ]
-            for s in SPLITS
-        },
-    }
-    _check_manifest_is_one_to_one(manifest)
+    by_split, before = _split_crops(source, crops, classes, opts, groups_file)
+    manifest = _manifest(by_split, classes, is_voc, canonical_options(opts, groups_file.is_file()))
     selected = sorted((c for s in SPLITS for c in by_split[s]), key=lambda c: c.path)
     with folder_lock(out, "dataset build"):
         write_json_atomic(manifest, out / PENDING_NAME)
@@ -312,6 +288,40 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
         }
         write_json_atomic(stats, out / STATS_NAME)
     return stats
+
+
+def _split_crops(source: Path, crops: list[Crop], classes, opts: BuildOptions, groups_file: Path) -> tuple[dict, dict]:
+    """(split -> its crops, after balancing when asked; split -> class counts before balancing)."""
+    group_of = group_sources(source, sorted({c.source for c in crops}), groups_file)
+    group_counts: dict[str, Counter] = defaultdict(Counter)
+    for crop in crops:
+        group_counts[group_of[crop.source]][crop.label] += 1
+    split_of_group = assign_splits(group_counts, classes, opts.split, opts.seed)
+    by_split = {s: [c for c in crops if split_of_group[group_of[c.source]] == s] for s in SPLITS}
+    before = {s: dict(Counter(c.label for c in by_split[s])) for s in SPLITS}
+    if opts.balance:
+        by_split = {s: balance_split(by_split[s], opts.seed + i) for i, s in enumerate(SPLITS)}
+    _check_splits(source, by_split, before, classes)
+    return by_split, before
+
+
+def _manifest(by_split: dict, classes, is_voc: bool, options: dict) -> dict:
+    """The canonical manifest (sorted, machine-free), checked to name each crop once and each photo in one split."""
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "classes": list(classes),
+        "source": {"kind": "voc" if is_voc else "folders"},
+        "options": options,
+        "splits": {
+            s: [
+                {"path": c.path, "label": c.label, "face_px": c.face_px, "source": c.source, "box": list(c.box)}
+                for c in sorted(by_split[s], key=lambda c: c.path)
+            ]
+            for s in SPLITS
+        },
+    }
+    _check_manifest_is_one_to_one(manifest)
+    return manifest
 
 
 def _write_crops(out: Path, classes, selected: list[Crop], manifest: dict) -> None:
