@@ -112,6 +112,9 @@ def session_options():
     # idle worker threads sleep instead of spinning: on a shared CPU (a server, the webcam beside a
     # browser) spinning threads burn the cores other work needs (20 % more CPU per photo alone here)
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    from .onnx_backend import intra_op_threads
+
+    options.intra_op_num_threads = intra_op_threads()
     return options
 
 

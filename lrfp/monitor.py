@@ -265,6 +265,9 @@ class Worker:
     def __init__(self, settings: dict, threads: int = 1):
         import torch
 
+        # THREADS for torch and for onnxruntime (which reads OMP_NUM_THREADS when its sessions are made):
+        # actors sharing the cores must not each start a thread per core
+        os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
         torch.set_num_threads(max(1, threads))
         self.settings = Settings(**settings)
         gpu = bool(os.environ.get("CUDA_VISIBLE_DEVICES")) and torch.cuda.is_available()
@@ -374,11 +377,11 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
         done = _ray_parts(todo, settings, workers, progress, memory)
     else:
         done = iter(())
-    first = None  # when the first part came: start-up (Ray's workers, the models) and one file
+    came = {}  # seconds from the start to each part: start-up, then the steady rate (benchmarks/ray_monitor.py)
     for key, data in done:  # each file's part appears whole, or not at all
         with atomic_path(parts / f"{key}.parquet") as tmp:
             Path(tmp).write_bytes(data)
-        first = first or time.perf_counter() - t0
+        came[key] = time.perf_counter() - t0
     seconds = time.perf_counter() - t0
     if todo and engine == "local":
         memory[os.getpid()] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -387,7 +390,7 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
     status = table.column("status").to_pylist()
     return {"files": len(sources), "analysed": len(todo), "frames": status.count("ok"),
             "unreadable_frames": status.count("unreadable"), "errors": status.count("error"),
-            "seconds": seconds, "first_part_s": first, "peak_rss_mb": memory, "table": str(out / TABLE), "csv": str(out / CSV_EXPORT)}  # fmt: skip
+            "seconds": seconds, "first_part_s": min(came.values(), default=None), "part_s": came, "peak_rss_mb": memory, "table": str(out / TABLE), "csv": str(out / CSV_EXPORT)}  # fmt: skip
 
 
 def read_table(path) -> pd.DataFrame:
