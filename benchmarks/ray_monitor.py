@@ -87,15 +87,16 @@ class CpuSampler:
         """(workers' CPU seconds, the others') from START to END (perf_counter times)."""
         self.stop.set()
         self.thread.join()
-        first, last = {}, {}
+        first, last, workers = {}, {}, set()
         for t, tree in self.samples:
+            workers |= {pid for pid, (_, worker) in tree.items() if worker}  # once a worker, counted as one
             for pid, reading in tree.items():
                 if t <= start or pid not in first:
                     first[pid] = reading if t <= start else (0.0, reading[1])  # a process born later: from 0
                 if t <= end + 0.5:
                     last[pid] = reading
-        work = sum(last[p][0] - first[p][0] for p in last if last[p][1])
-        other = sum(last[p][0] - first[p][0] for p in last if not last[p][1])
+        work = sum(last[p][0] - first[p][0] for p in last if p in workers)
+        other = sum(last[p][0] - first[p][0] for p in last if p not in workers)
         return work, other
 
 

@@ -265,7 +265,7 @@ class Worker:
     def __init__(self, settings: dict, threads: int = 1):
         import torch
 
-        # THREADS for torch and for onnxruntime (which reads OMP_NUM_THREADS when its sessions are made):
+        # THREADS for torch and for onnxruntime (lrfp's sessions read OMP_NUM_THREADS when they are made):
         # actors sharing the cores must not each start a thread per core
         os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
         torch.set_num_threads(max(1, threads))
