@@ -38,8 +38,7 @@ def cameras(tmp_path) -> Path:
 
 
 def run(inputs, out, **kw) -> dict:
-    return mon.monitor([str(i) for i in inputs], out, kw.pop("settings", SETTINGS), engine=kw.pop("engine", "local"),
-                       progress=False, log=lambda *_: None, **kw)  # fmt: skip
+    return mon.monitor([str(i) for i in inputs], out, kw.pop("settings", SETTINGS), engine=kw.pop("engine", "local"), **kw)
 
 
 # --- inputs -----------------------------------------------------------------------------------------
@@ -248,3 +247,13 @@ def test_the_shipped_examples_files_are_shown_inside_the_project():
 
     sources = set(pq.read_table(paths.RESULTS_DIR / "monitor" / "example" / mon.TABLE).column("source").to_pylist())
     assert sources and all(view.shown_path(s).startswith("demo/footage/") for s in sources)
+
+
+def test_onnxruntime_sessions_take_their_threads_from_omp_num_threads(monkeypatch):
+    # what a Ray actor of one CPU gets: one onnxruntime thread, as one torch thread
+    from lrfp.pipeline.detect import session_options
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert session_options().intra_op_num_threads == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert session_options().intra_op_num_threads == 0  # onnxruntime's own default: a thread per core

@@ -196,8 +196,7 @@ def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path)
     weights.mkdir()  # a paper model published before, as the default
     shutil.copyfile(paths.WEIGHTS_DIR / "model3.pt", weights / "model3.pt")
     write_json_atomic({"models": {"model3": read_index()["models"]["model3"]}, "default": "model3"}, weights / "index.json")
-    entry = publish_production(tmp_path / report["folds"][0]["run_id"], "prod-test", cv_path, results, weights,
-                               log=lambda *_: None)  # fmt: skip
+    entry = publish_production(tmp_path / report["folds"][0]["run_id"], "prod-test", cv_path, results, weights)
     index = read_index(weights)
     assert index["default"] == "prod-test" and "cross-validated" in index["default_chosen_by"]
     assert entry["cv_score"] == report["balanced_accuracy"]["score"]["mean"]

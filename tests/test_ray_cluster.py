@@ -1,8 +1,10 @@
-"""`lrfp monitor` on a real cluster shape: a two-node Ray cluster on this machine (`ray start --head` and a
-second `ray start --address`, one CPU each), its table equal to the plain loop's, a worker killed mid-run
-losing and doubling nothing, and the cluster shut down (only the processes this test started).
+"""`lrfp monitor` and a short `lrfp cv` sweep on a real cluster shape: a two-node Ray cluster on this machine
+(`ray start --head` and a second `ray start --address`, one CPU each), the monitor's table equal to the plain
+loop's, a worker killed mid-run losing and doubling nothing, the sweep's folds equal to the sequential run's,
+and the cluster shut down (only the processes this test started). Both run as CLI processes: this process
+never joins the cluster, so its own local Ray (the sweep tests on one machine) keeps its own address and token.
 
-About a minute on 2 cores: marked slow (deselect with -m "not slow").
+About 5 minutes on 2 cores: marked slow (deselect with -m "not slow").
 """
 from __future__ import annotations
 
@@ -135,7 +137,7 @@ def footage(tmp_path_factory) -> Path:
 def reference(footage, tmp_path_factory):
     """The plain loop's table, in this process."""
     out = tmp_path_factory.mktemp("reference")
-    mon.monitor([str(footage)], out, SETTINGS, engine="local", progress=False, log=lambda *_: None)
+    mon.monitor([str(footage)], out, SETTINGS, engine="local")
     return pq.read_table(out / mon.TABLE)
 
 
@@ -210,34 +212,73 @@ def test_reproduce_on_ray_writes_the_records_of_the_sequential_run(tiny_dataset,
     assert (tmp_path / "r-loop" / "summary.csv").read_text().count("\n") == (tmp_path / "r-ray" / "summary.csv").read_text().count("\n")
 
 
-def test_cv_on_ray_gives_the_folds_of_the_sequential_run(tmp_path, monkeypatch):
-    import ray
-    import torch
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory) -> Path:
+    """A face bank of 40 generated photos."""
     from helpers import make_voc_source
 
     from lrfp.data.facebank import build_facebank
-    from lrfp.experiments.crossval import cross_validate
     from lrfp.pipeline.detect import FaceDetector
+
+    root = tmp_path_factory.mktemp("bank")
+    build_facebank(make_voc_source(root / "voc", n_images=40, seed=3), root / "bank.json", FaceDetector("retinaface"))
+    return root / "bank.json"
+
+
+# a short `lrfp cv`: 3 folds of model3 at 32 px, one epoch each
+CV = {"model": "model3", "input-size": 32, "epochs": 1, "precision": "fp32", "batch-size": 16, "folds": 3, "lr": 0.003,
+      "device": "cpu"}  # fmt: skip
+
+
+def cv_config(bank: Path, out: Path):
     from lrfp.training.config import TrainConfig
 
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    source = make_voc_source(tmp_path / "voc", n_images=40, seed=3)
-    build_facebank(source, tmp_path / "bank.json", FaceDetector("retinaface"))
+    return TrainConfig(model=CV["model"], data=str(bank), input_size=CV["input-size"], epochs=CV["epochs"], milestones=(),
+                       precision=CV["precision"], batch_size=CV["batch-size"], out=str(out), recipe="production",
+                       folds=CV["folds"], lr=CV["lr"], device=CV["device"])  # fmt: skip
 
-    def config(out):
-        return TrainConfig(model="model3", data=str(tmp_path / "bank.json"), input_size=32, epochs=1, milestones=(),
-                           precision="fp32", batch_size=16, out=str(out), recipe="production", folds=3, lr=0.003,
-                           device="cpu")  # fmt: skip
+
+@pytest.fixture(scope="module")
+def cv_loop(bank, tmp_path_factory) -> dict:
+    """The sequential `lrfp cv` report, in this process, one torch thread as each Ray task of one CPU trains."""
+    import torch
+
+    from lrfp.experiments.crossval import cross_validate
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as each Ray task of one CPU trains
+    torch.set_num_threads(1)
     try:
-        loop = cross_validate(config(tmp_path / "loop"))
+        return cross_validate(cv_config(bank, tmp_path_factory.mktemp("cv-loop")))
     finally:
         torch.set_num_threads(threads)
+
+
+def test_cv_on_ray_gives_the_folds_of_the_sequential_run(bank, cv_loop, tmp_path, monkeypatch):
+    import ray
+
+    from lrfp.experiments.crossval import cross_validate
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     try:
-        swept = cross_validate(config(tmp_path / "ray"), engine="ray", workers=2)
+        swept = cross_validate(cv_config(bank, tmp_path / "ray"), engine="ray",
+                               workers=2)  # fmt: skip
     finally:
         ray.shutdown()
+    assert comparable(swept["folds"]) == comparable(cv_loop["folds"])
+    assert swept["balanced_accuracy"] == cv_loop["balanced_accuracy"]
+
+
+def test_cv_on_a_two_node_cluster_gives_the_folds_of_the_sequential_run(cluster, bank, cv_loop, tmp_path):
+    # a CLI process is the driver, as for the monitor: this process never joins the cluster, so its own
+    # local Ray (the tests above) is not mixed with the cluster's address or token
+    flags = [f"--{k}={v}" for k, v in CV.items()]
+    run = subprocess.run([sys.executable, "-m", "lrfp.cli", "cv", *flags, f"--data={bank}", f"--out={tmp_path / 'runs'}",
+                          f"--json-out={tmp_path / 'cv.json'}", "--engine=ray", f"--address={cluster}", "--workers=2",
+                          "--no-progress"], env=environment(), capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    from lrfp.core.records import read_json, write_json_atomic
+
+    write_json_atomic(cv_loop, tmp_path / "loop.json")  # the sequential report as its JSON record reads back
+    swept, loop = read_json(tmp_path / "cv.json"), read_json(tmp_path / "loop.json")
     assert comparable(swept["folds"]) == comparable(loop["folds"])
     assert swept["balanced_accuracy"] == loop["balanced_accuracy"]

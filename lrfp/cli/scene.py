@@ -37,7 +37,7 @@ def cmd_monitor(args) -> int:
                         detector=args.detector, detector_scale=args.detector_scale, min_score=args.min_score,
                         every=args.every)  # fmt: skip
     summary = monitor(args.inputs, args.out, settings, mapping=args.mapping, engine=args.engine, workers=args.workers,
-                      address=args.address, fresh=args.fresh, progress=not args.no_progress)  # fmt: skip
+                      address=args.address, fresh=args.fresh)  # fmt: skip
     print(f"{summary['files']} file(s), {summary['analysed']} analysed now in {summary['seconds']:.1f} s: "
           f"{summary['frames']} frame(s), {summary['unreadable_frames']} unreadable frame(s), "
           f"{summary['errors']} file(s) in error -> {summary['table']}, {summary['csv']}")  # fmt: skip

@@ -132,6 +132,17 @@ def open_session(checkpoint_path) -> "OnnxSession":
     return OnnxSession(export_onnx(path, cached))
 
 
+def intra_op_threads() -> int:
+    """onnxruntime's threads per session: $OMP_NUM_THREADS when set, else 0 (its default, one per core).
+
+    onnxruntime ignores that variable, which Ray sets to an actor's CPUs: without this, two actors on
+    two cores would each run a thread per core, four threads fighting over two cores."""
+    try:
+        return max(0, int(os.environ.get("OMP_NUM_THREADS") or 0))
+    except ValueError:
+        return 0
+
+
 class OnnxSession:
     """An onnxruntime session over an lrfp ONNX file; `logits(batch)` mirrors the torch model."""
 
@@ -141,6 +152,7 @@ class OnnxSession:
         self.path = Path(path)
         options = ort.SessionOptions()
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # see detect.py
+        options.intra_op_num_threads = intra_op_threads()
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for bad files

@@ -22,6 +22,8 @@ import torch
 from PIL import Image
 from torchvision.ops import nms
 
+from lrfp.models.onnx_backend import intra_op_threads
+
 # The single-pass detector of earlier releases (`FaceDetector("retinaface", scale=3, max_side=2048)`):
 # every image enlarged 3x, but never beyond 2048 px on its longer side. Tuned on the Kaggle set's small
 # faces (median 21 px), it failed other frames: big faces enlarged past the detector's anchors (boxes on
@@ -111,6 +113,7 @@ def session_options():
     # idle worker threads sleep instead of spinning: on a shared CPU (a server, the webcam beside a
     # browser) spinning threads burn the cores other work needs (20 % more CPU per photo alone here)
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.intra_op_num_threads = intra_op_threads()
     return options
 
 

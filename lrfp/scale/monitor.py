@@ -33,12 +33,15 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from lrfp.core.errors import ConfigError, LrfpError
+from lrfp.core.progress import bars_shown
 from lrfp.core.records import atomic_path, read_json, write_json_atomic
 from lrfp.data.images import IMAGE_SUFFIXES, load_image
 from lrfp.pipeline.detect import FaceDetector
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.scene import analyze
 from lrfp.pipeline.video import VIDEO_SUFFIXES, probe, timed_frames
+
+log = logging.getLogger(__name__)
 
 MEDIA_SUFFIXES = VIDEO_SUFFIXES + IMAGE_SUFFIXES
 TABLE = "frames.parquet"
@@ -261,6 +264,9 @@ class Worker:
     def __init__(self, settings: dict, threads: int = 1):
         import torch
 
+        # THREADS for torch and for onnxruntime (lrfp's sessions read OMP_NUM_THREADS when they are made):
+        # actors sharing the cores must not each start a thread per core
+        os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
         torch.set_num_threads(max(1, threads))
         self.settings = Settings(**settings)
         gpu = bool(os.environ.get("CUDA_VISIBLE_DEVICES")) and torch.cuda.is_available()
@@ -296,7 +302,7 @@ def start_ray(address: str | None, workers: int) -> None:
         ray.init(num_cpus=workers, include_dashboard=False, **quiet)
 
 
-def _ray_parts(todo: list[Source], settings: Settings, workers: int, progress: bool, memory: dict):
+def _ray_parts(todo: list[Source], settings: Settings, workers: int, memory: dict):
     """(key, parquet bytes) of each file as Ray's actors finish it, in any order; MEMORY gets each
     worker's peak resident memory (MB) by process id."""
     import ray
@@ -304,7 +310,7 @@ def _ray_parts(todo: list[Source], settings: Settings, workers: int, progress: b
 
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # its progress bars say enough
     context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = progress
+    context.enable_progress_bars = bars_shown() is not False  # lrfp's one switch (--no-progress)
     context.print_on_execution_start = False
     gpus = ray.cluster_resources().get("GPU", 0)
     # one file per block, so idle actors take the next file instead of waiting behind a long one
@@ -346,7 +352,7 @@ def write_table(table: pa.Table, out: Path) -> None:
 
 
 def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: str = "ray", workers: int = 1,
-            address: str | None = None, fresh: bool = False, progress: bool = True, log=print) -> dict:
+            address: str | None = None, fresh: bool = False) -> dict:
     """Analyse every input file not yet in OUT's parts, then write OUT's table; a summary of the run."""
     if workers < 1:
         raise ConfigError(f"--workers {workers}: give 1 or more")
@@ -359,7 +365,7 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
     _check_settings(out, settings, fresh)
     parts = out / PARTS
     todo = [s for s in sources if not (parts / f"{s.key}.parquet").is_file()]
-    log(f"{len(sources)} file(s) from {len({s.camera for s in sources})} camera(s); "
+    log.info(f"{len(sources)} file(s) from {len({s.camera for s in sources})} camera(s); "
         f"{len(sources) - len(todo)} already in {out}, {len(todo)} to analyse")  # fmt: skip
     t0, memory = time.perf_counter(), {}
     if todo and engine == "local":
@@ -367,14 +373,14 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
         done = ((s.key, _parquet_bytes(analyse_source(s, classifier, detector, settings.every))) for s in todo)
     elif todo:
         start_ray(address, workers)
-        done = _ray_parts(todo, settings, workers, progress, memory)
+        done = _ray_parts(todo, settings, workers, memory)
     else:
         done = iter(())
-    first = None  # when the first part came: start-up (Ray's workers, the models) and one file
+    came = {}  # seconds from the start to each part: start-up, then the steady rate (benchmarks/ray_monitor.py)
     for key, data in done:  # each file's part appears whole, or not at all
         with atomic_path(parts / f"{key}.parquet") as tmp:
             Path(tmp).write_bytes(data)
-        first = first or time.perf_counter() - t0
+        came[key] = time.perf_counter() - t0
     seconds = time.perf_counter() - t0
     if todo and engine == "local":
         memory[os.getpid()] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -383,7 +389,7 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
     status = table.column("status").to_pylist()
     return {"files": len(sources), "analysed": len(todo), "frames": status.count("ok"),
             "unreadable_frames": status.count("unreadable"), "errors": status.count("error"),
-            "seconds": seconds, "first_part_s": first, "peak_rss_mb": memory, "table": str(out / TABLE), "csv": str(out / CSV_EXPORT)}  # fmt: skip
+            "seconds": seconds, "first_part_s": min(came.values(), default=None), "part_s": came, "peak_rss_mb": memory, "table": str(out / TABLE), "csv": str(out / CSV_EXPORT)}  # fmt: skip
 
 
 def read_table(path) -> pd.DataFrame:
