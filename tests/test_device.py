@@ -96,6 +96,7 @@ def test_a_paper_run_on_the_gpu_keeps_its_data_on_the_device_and_resumes(tiny_da
     assert record["environment"]["cuda"]
     state = torch.load(tmp_path / record["run_id"] / "last.pt", weights_only=True)
     assert state["rng"]["cuda"] is not None
+    caplog.clear()  # the first run may have logged its epochs (after a CLI test made lrfp's messages INFO)
     with caplog.at_level(logging.INFO, logger="lrfp"):
         fit(config(tiny_dataset, tmp_path, device="cuda", epochs=3, milestones=(1, 3)))
     assert caplog.messages[0].endswith("after epoch 2")

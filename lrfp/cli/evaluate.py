@@ -75,8 +75,7 @@ def add_evaluate(sub) -> None:
                     help="all: every image of the folders (default); else a split of the manifest")  # fmt: skip
     ev.add_argument("--batch-size", type=int, default=64)
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    options.add_backend(ev)
-    options.add_device(ev)
+    options.add_classifier(ev)
     ev.set_defaults(func=cmd_evaluate)
 
 
@@ -85,9 +84,8 @@ def add_faces_eval(sub) -> None:
     options.add_required_model(fe)
     fe.add_argument("--data", required=True, help="a face bank file (`lrfp facebank build`)")
     options.add_split(fe)
-    options.add_backend(fe)
+    options.add_classifier(fe)
     fe.add_argument("--out", help="record path (default results/production/faces/<model>.json)")
-    options.add_device(fe)
     fe.set_defaults(func=cmd_faces_eval)
 
 
@@ -95,7 +93,6 @@ def add_resolution(sub) -> None:
     rs = sub.add_parser("resolution", help="accuracy with test faces shrunk to 8..64 px")
     options.add_required_model(rs)
     rs.add_argument("--data", required=True, help="dataset folder built by `lrfp data build`")
-    options.add_backend(rs)
+    options.add_classifier(rs)
     rs.add_argument("--out", help="record path (default results/resolution/<model>.json)")
-    options.add_device(rs)
     rs.set_defaults(func=cmd_resolution)

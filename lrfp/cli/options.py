@@ -46,6 +46,12 @@ def add_backend(parser) -> None:
                         help="auto: onnxruntime where installed, else PyTorch (default: %(default)s)")  # fmt: skip
 
 
+def add_classifier(parser) -> None:
+    """--backend and --device: how the commands that load a classifier run it."""
+    add_backend(parser)
+    add_device(parser)
+
+
 def add_precision(parser) -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto: bf16 autocast + channels_last where the CPU has native bf16, else fp32")  # fmt: skip

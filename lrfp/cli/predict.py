@@ -69,8 +69,7 @@ def add_predict(sub) -> None:
     options.add_model(pr, help=f"{options.MODEL_HELP} (default: the default model named in weights/index.json, as "
                                "`lrfp scene` and the app use)")  # fmt: skip
     pr.add_argument("images", nargs="+", metavar="IMAGE")
-    options.add_backend(pr)
-    options.add_device(pr)
+    options.add_classifier(pr)
     pr.set_defaults(func=cmd_predict)
 
 

@@ -77,12 +77,11 @@ def add_scene(sub) -> None:
                                   f"INPUT-annotated{'|'.join(video.DEFAULT_OUT.values())}); the CSV goes beside it")  # fmt: skip
     options.add_model(sc, help=f"{options.MODEL_HELP} (default: the default model named in weights/index.json, as "
                                "the app uses)")  # fmt: skip
-    options.add_backend(sc)
+    options.add_classifier(sc)
     options.add_detector(sc, scale_help=f"one look at frames resized by this factor (default: the adaptive stage, the "
                                         f"frame at its own size and enlarged up to {DETECTORS[DEFAULT_DETECTOR].enlarge:g}x, "
                                         f"see README); 0.5 is much faster and misses small faces")  # fmt: skip
     options.add_no_progress(sc)
-    options.add_device(sc)
     sc.set_defaults(func=cmd_scene)
 
 
@@ -110,11 +109,10 @@ def add_monitor(sub) -> None:
     mo.add_argument("--every", type=float, default=0.0,
                     help="analyse one frame every this many seconds of video (default: every frame)")  # fmt: skip
     options.add_model(mo)
-    options.add_backend(mo)
+    options.add_classifier(mo)
     options.add_detector(mo, scale_help="one look at frames resized by this factor (default: the adaptive stage, see README)")
     mo.add_argument("--fresh", action="store_true", help="analyse every file again, forgetting OUT/parts")
     options.add_no_progress(mo)
-    options.add_device(mo)
     mo.set_defaults(func=cmd_monitor)
 
 
@@ -124,7 +122,7 @@ def add_scene_bench(sub) -> None:
     sb.add_argument("--data", help="only the source photos of this built dataset's --split (default: every photo)")
     options.add_split(sb)
     options.add_model(sb)
-    options.add_backend(sb)
+    options.add_classifier(sb)
     options.add_detector(sb, scale_help="one look at photos resized by this factor (default: the app's adaptive stage, "
                                         "see README)")  # fmt: skip
     sb.add_argument("--detector-max-side", type=int,
@@ -136,5 +134,4 @@ def add_scene_bench(sub) -> None:
                                                   "in one frame)")  # fmt: skip
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     options.add_no_progress(sb)
-    options.add_device(sb)
     sb.set_defaults(func=cmd_scene_bench)
