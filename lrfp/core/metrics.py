@@ -4,13 +4,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    balanced_accuracy_score,
-    confusion_matrix,
-    precision_recall_fscore_support,
-    roc_auc_score,
-)
+
+# scikit-learn is imported by the functions that count with it: it brings SciPy (about a second), which
+# every `lrfp` command, `--help` included, would otherwise pay at start
 
 
 def wilson_interval(correct: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -50,6 +46,8 @@ FACE_SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, None))
 
 def classification_metrics(y_true, probs, classes: list[str], avg_loss: float | None = None) -> dict:
     """accuracy, balanced_accuracy, avg_loss, confusion_matrix (rows = true class), per-class P/R/F1, n."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score
+
     y_true = np.asarray(y_true, dtype=int)
     probs = np.asarray(probs, dtype=float).reshape(len(y_true), len(classes))
     y_pred = probs.argmax(axis=1) if len(y_true) else np.zeros(0, dtype=int)
@@ -80,6 +78,8 @@ def classification_metrics(y_true, probs, classes: list[str], avg_loss: float | 
 
 
 def _balanced_accuracy(y_true, y_pred) -> float:
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
     if len(y_true) == 0:
         return float("nan")
     if len(set(y_true.tolist())) < 2:  # recall of the only class present

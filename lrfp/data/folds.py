@@ -7,14 +7,14 @@ whole's.
 """
 from __future__ import annotations
 
-from sklearn.model_selection import StratifiedGroupKFold
-
 from lrfp.data.facebank import Face, FaceBank
 
 
 def fold_faces(bank: FaceBank, classes, fold: int | None, folds: int = 5, seed: int = 0) -> tuple[list[Face], list[Face]]:
     """(training faces, validation faces): the bank's train/val splits when `fold` is None, else
     fold number `fold` of `folds` held out from the train+val photos."""
+    from sklearn.model_selection import StratifiedGroupKFold  # here: scikit-learn brings SciPy (about 1 s)
+
     if fold is None:
         return bank.select(("train",), classes), bank.select(("val",), classes)
     pool = bank.select(("train", "val"), classes)
