@@ -13,10 +13,13 @@ st.caption("Many cameras, hours of footage: when and where did mask use drop? Th
            "`lrfp monitor FOLDERS… --out RESULTS` (see the README); compliance is the faces with a mask among "
            "the faces that could be judged, summed over the frames of each period.")  # fmt: skip
 
-examples = {f"example: {p.name}": p for p in view.example_tables()}
+# the shipped tables by what they are (results/monitor/example: the demo footage's cameras)
+examples = {("shipped example (demo footage)" if p.name == "example" else f"shipped: {p.name}"): p
+            for p in view.example_tables()}  # fmt: skip
 source = st.radio("Table", [*examples, "a table of mine"], horizontal=True)
 if source == "a table of mine":
-    typed = st.text_input("Results folder of `lrfp monitor` (or its frames.parquet)", placeholder="runs/monitor")
+    typed = st.text_input("Results folder of `lrfp monitor` (or its frames.parquet)", placeholder="runs/monitor",
+                          help="the --out folder of a `lrfp monitor` run, on the machine that serves this page")  # fmt: skip
     if not typed:
         st.stop()
     folder = Path(typed).expanduser()

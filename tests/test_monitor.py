@@ -207,6 +207,7 @@ def test_the_page_shows_the_shipped_example(monkeypatch, tmp_path):
     monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
     at = run_monitor_page()
     assert not at.exception, at.exception
+    assert at.radio[0].options == ["shipped example (demo footage)", "a table of mine"]  # not "example: example"
     assert [m.label for m in at.metric] == ["Frames", "Faces seen", "Compliance", "Files in error"]
     assert at.metric[0].value == "67"
     assert "The worst moments" in [s.value for s in at.subheader]
