@@ -25,7 +25,7 @@ if manifest:
     st.caption(f"Trains on {paths.DATA_DIR.name} ({sizes['train']} train / {sizes['val']} validation / "
                f"{sizes['test']} test faces) with the paper's recipe on the {resolve_device('auto').upper()}; runs go to "
                "the model picker when they finish. "
-               f"This server trains {MAX_RUNNING} run(s) at a time.")  # fmt: skip
+               + ("This server trains one run at a time." if MAX_RUNNING == 1 else f"This server trains {MAX_RUNNING} runs at a time."))  # fmt: skip
 
 # plain widgets and a button, not a form: Enter in a field never starts a run
 c1, c2, c3, c4 = st.columns(4)
@@ -33,7 +33,9 @@ c1, c2, c3, c4 = st.columns(4)
 trainable = [name for name, m in REGISTRY.items() if m.published]
 model = c1.selectbox("Model", trainable, index=trainable.index("model3"))
 norms = REGISTRY[model].norms
-norm = c2.selectbox("Normalization", norms, help="model1 and model2 only") if norms else None
+# a model without variants shows the slot greyed out, so the row keeps its place and says why
+norm = c2.selectbox("Normalization", norms or [f"none for {model}"], help="model1 and model2 only", disabled=not norms)
+norm = norm if norms else None
 epochs = c3.number_input("Epochs", 1, 80, 5)
 smallest = min_input_size(model)
 size = c4.select_slider("Input size (px)", [s for s in (16, 24, 32, 48, 64, 96, 128, 224) if s >= smallest],

@@ -111,3 +111,15 @@ def test_webcam_ice_servers_come_from_the_settings():
         ice_servers({"LRFP_ICE_SERVERS": "stun:x"})
     with pytest.raises(ConfigError, match="list of objects"):
         ice_servers({"LRFP_ICE_SERVERS": '{"urls": "x"}'})
+
+
+def test_train_offers_a_normalization_only_for_the_models_that_have_one(with_dataset):
+    at = run_page("pages/train.py")
+
+    def picker(label):  # the main area's pickers, not the sidebar's
+        return next(s for s in at.main.selectbox if s.label == label)
+
+    assert picker("Model").value == "model3"
+    assert picker("Normalization").disabled and picker("Normalization").options == ["none for model3"]
+    picker("Model").set_value("model1").run()
+    assert not picker("Normalization").disabled and "batchnorm" in picker("Normalization").options
