@@ -55,7 +55,7 @@ if name:
     else:
         cols[1].metric("Cross-validated score", "–", help="this model was not chosen by `lrfp cv`")
     if test:
-        cols[2].metric(f"Test accuracy ({test['n']} faces)", f"{100 * test['accuracy']:.2f} %",
+        cols[2].metric(f"Test accuracy ({test['n']} labelled faces of the test photos)", f"{100 * test['accuracy']:.2f} %",
                        help="On the test photos' faces, which chose nothing.")  # fmt: skip
         cols[2].caption(f"95 % interval {100 * test['low']:.1f}–{100 * test['high']:.1f} % ({test['interval']})")
     else:
@@ -82,7 +82,7 @@ if summary.empty:
 else:
     best = summary.loc[summary["accuracy"].idxmax()]
     gap = 100 * (best["accuracy"] - paper["accuracy"])
-    cols[1].metric(f"Reproduction's best ({best['n']} test faces)", f"{100 * best['accuracy']:.2f} %",
+    cols[1].metric(f"Reproduction's best ({best['n']} faces, the balanced test split)", f"{100 * best['accuracy']:.2f} %",
                    f"{gap:+.1f} points vs the paper", delta_color="off",
                    help=f"{best['run_id']} at {best['epochs']} epochs, the best of {len(summary)} rows on test (an "
                         "optimistic pick). The paper's data was never published, so the two test sets differ.")  # fmt: skip

@@ -153,7 +153,7 @@ def test_overview_headline_is_the_default_models():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Default model"] == "prod-mobilenet_v2"
     assert metrics["Cross-validated score"] == "98.62 %"
-    assert metrics["Test accuracy (594 faces)"] == "98.65 %"
+    assert metrics["Test accuracy (594 labelled faces of the test photos)"] == "98.65 %"
     assert any(c.value.startswith("95 % interval 97.4–99.3 %") for c in at.caption)
     assert any(label.startswith("Reproduction's best") for label in metrics)
     assert not any(label.startswith("Our best") for label in metrics)  # a reproduction run beside the default
