@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -258,3 +259,15 @@ def test_onnxruntime_sessions_take_their_threads_from_omp_num_threads(monkeypatc
     assert session_options().intra_op_num_threads == 1
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert session_options().intra_op_num_threads == 0  # onnxruntime's own default: a thread per core
+
+
+def test_the_worst_moments_are_apart_in_each_file():
+    from lrfp.app.monitor_view import worst_moments
+
+    rows = [("a.mp4", 0.0, 5), ("a.mp4", 1.0, 5), ("a.mp4", 2.0, 4), ("a.mp4", 30.0, 3), ("b.mp4", 0.5, 4),
+            ("b.mp4", 3.0, 4), ("c.jpg", 0.0, 1)]  # fmt: skip
+    frames = pd.DataFrame([{"source": s, "offset_s": o, "status": "ok", "without_mask": u, "incorrect": 0,
+                            "compliance": 0.0} for s, o, u in rows])  # fmt: skip
+    worst = worst_moments(frames, n=6, apart_s=10)
+    assert list(zip(worst["source"], worst["offset_s"])) == [("a.mp4", 0.0), ("b.mp4", 0.5), ("a.mp4", 30.0),
+                                                              ("c.jpg", 0.0)]  # fmt: skip

@@ -25,6 +25,9 @@ from lrfp.scale.monitor import TABLE, compliance_share, read_table  # noqa: F401
 PERIODS = {"1 minute": "1min", "10 minutes": "10min", "1 hour": "1h", "1 day": "1D"}
 
 
+MOMENT_S = 10.0  # the worst moments of one file lie at least this far apart in its video
+
+
 def example_tables(folder: Path | None = None) -> list[Path]:
     return sorted(p.parent for p in Path(folder or paths.RESULTS_DIR / "monitor").glob(f"*/{TABLE}"))
 
@@ -75,14 +78,22 @@ def faces_chart(frames: pd.DataFrame, period: str = "1 hour") -> go.Figure:
                   labels={"faces": f"faces per {period}", "when": ""})  # fmt: skip
 
 
-def worst_moments(frames: pd.DataFrame, n: int = 6) -> pd.DataFrame:
-    """The frames with the most faces without a mask (then the lowest compliance), one per source file and
-    second, so one bad scene does not fill the list with its neighbouring frames."""
+def worst_moments(frames: pd.DataFrame, n: int = 6, apart_s: float = MOMENT_S) -> pd.DataFrame:
+    """The frames with the most faces without a mask (then the lowest compliance), each at least APART_S
+    seconds of video from a worse one of the same file: one bad scene does not fill the list with its
+    neighbouring frames, which look alike."""
     ok = frames[(frames["status"] == "ok") & (frames["without_mask"] + frames["incorrect"] > 0)].copy()
     ok["unmasked"] = ok["without_mask"] + ok["incorrect"]
-    ok["second"] = ok["offset_s"].astype(int)
     ok = ok.sort_values(["unmasked", "compliance"], ascending=[False, True], kind="stable")
-    return ok.drop_duplicates(["source", "second"]).head(n)
+    kept: dict[str, list[float]] = {}
+    rows = []
+    for index, source, offset in zip(ok.index, ok["source"], ok["offset_s"]):
+        if all(abs(offset - other) >= apart_s for other in kept.get(source, [])):
+            kept.setdefault(source, []).append(offset)
+            rows.append(index)
+            if len(rows) == n:
+                break
+    return ok.loc[rows]
 
 
 def locate(source: str) -> Path | None:
