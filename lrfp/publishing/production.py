@@ -104,7 +104,7 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
         "",
         f"- **Model**: `{cfg['model']}` {cfg['model_kwargs']}, input {cfg['input_size']} px; classes "
         + ", ".join(record["data"]["classes"]) + ".",
-        f"- **Recipe** (`lrfp train --recipe production`, see `lrfp/data/bank_crops.py`): every training face (no "
+        f"- **Recipe** (`lrfp train --recipe production`, see `lrfp/training/recipes.py` and `lrfp/data/bank_crops.py`): every training face (no "
         f"subsampling), class-weighted cross entropy with label smoothing 0.1, {cfg['optimizer']} with a one-cycle "
         f"schedule peaking at {cfg['lr']}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, seed {cfg['seed']}. "
         "Crops like the detector's: half the time RetinaFace's own box for the face, else the labelled box, both "
