@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lrfp.app import charts
-from lrfp.app.ui import default_run_id, detail_choice, ensure_navigation, figures_table
+from lrfp.app.ui import default_run_id, detail_choice, ensure_navigation, figures_table, pinned_first
 from lrfp.reporting.results import (
     load_cv_reports,
     load_face_reports,
@@ -58,14 +58,16 @@ if cv_reports:
                "(grouped by photo) and scored on the fold it did not see. Balanced accuracy (%), mean ± sd over the "
                "folds; the score is the mean of the labelled and the detector crops. The app's default is the best "
                "score: the test photos choose nothing.")  # fmt: skip
-    st.dataframe(charts.cv_table(cv_reports), hide_index=True, width="stretch")
+    cv = charts.cv_table(cv_reports)
+    st.dataframe(cv, hide_index=True, width="stretch", column_config=pinned_first(cv))
 else:
     st.caption("No cross-validation yet: `lrfp facebank build`, then `lrfp cv` (see the README).")
 if face_reports:
     st.caption("`lrfp faces-eval` on every face of the test photos: balanced accuracy (%) with its 95 % interval "
                "(bootstrap), on the labelled box, on the labelled box shrunk to 16 px, and on RetinaFace's box for "
                "the face (what the app classifies; faces the detector misses are not in that column).")  # fmt: skip
-    st.dataframe(charts.faces_table(face_reports), hide_index=True, width="stretch")
+    faces = charts.faces_table(face_reports)
+    st.dataframe(faces, hide_index=True, width="stretch", column_config=pinned_first(faces))
 
 st.subheader("Whole photos: detector and classifier together")
 scenes = load_scene_reports()

@@ -309,3 +309,13 @@ def test_the_summary_says_its_time_is_the_first_analysis(tmp_path):
     result = SceneResult("scene", [FaceResult(FaceBox(0, 0, 40, 40, 0.9), "with_mask", 0.9)], detect_ms=900, classify_ms=500)
     line = ui.scene_summary("street", result)
     assert "analysed in 1400 ms" in line and "kept for later visits" in line
+
+
+def test_wide_results_tables_keep_what_each_row_is_and_its_score_in_view():
+    """A phone shows a table's left columns: the row's name stays pinned, the score comes right after it."""
+    from lrfp.app.ui import pinned_first
+    from lrfp.reporting.results import load_cv_reports
+
+    table = charts.cv_table(load_cv_reports())
+    assert list(table.columns[:2]) == ["Configuration", "Score"]
+    assert list(pinned_first(table)) == ["Configuration"] and pinned_first(table)["Configuration"]["pinned"] is True

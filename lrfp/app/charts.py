@@ -279,13 +279,13 @@ def _mean_sd(v: dict) -> str:
 
 def cv_table(reports: list[dict]) -> pd.DataFrame:
     """One row per configuration of `lrfp cv`: balanced accuracy (%) mean ± sd over the folds."""
-    rows = [{"Configuration": r["name"], "Model": r["config"]["model"],
-             "Classes": 3 if r["config"].get("include_incorrect") else 2, "Input (px)": r["config"]["input_size"],
-             "Epochs": r["config"]["epochs"], "Folds": len(r["folds"]),
-             "Score": _mean_sd(r["balanced_accuracy"]["score"]),
+    # the score and its parts first, the settings after: a narrow screen shows the left columns
+    rows = [{"Configuration": r["name"], "Score": _mean_sd(r["balanced_accuracy"]["score"]),
              "Labelled crops": _mean_sd(r["balanced_accuracy"]["label"]),
              "At 16 px": _mean_sd(r["balanced_accuracy"]["label_16px"]),
-             "Detector crops": _mean_sd(r["balanced_accuracy"]["detector"]),
+             "Detector crops": _mean_sd(r["balanced_accuracy"]["detector"]), "Model": r["config"]["model"],
+             "Classes": 3 if r["config"].get("include_incorrect") else 2, "Input (px)": r["config"]["input_size"],
+             "Epochs": r["config"]["epochs"], "Folds": len(r["folds"]),
              "_score": r["balanced_accuracy"]["score"]["mean"]} for r in reports]  # fmt: skip
     return pd.DataFrame(rows).sort_values(["Classes", "_score"], ascending=[True, False]).drop(columns="_score")
 

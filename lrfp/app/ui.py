@@ -185,10 +185,15 @@ def scene_summary(name: str, result: SceneResult) -> str:
 
 
 def figures_table(table) -> None:
-    """A table of benchmark figures: percentages and per-photo numbers with one decimal."""
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.1f")
-                                for c in table.columns if "(%)" in c or "/ photo" in c})  # fmt: skip
+    """A table of benchmark figures: percentages and per-photo numbers with one decimal; its first column
+    (what each row is) stays in view while a narrow screen scrolls the others."""
+    config = {c: st.column_config.NumberColumn(format="%.1f") for c in table.columns if "(%)" in c or "/ photo" in c}
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config | pinned_first(table))
+
+
+def pinned_first(table) -> dict:
+    """column_config keeping a table's first column in view when the others scroll sideways."""
+    return {table.columns[0]: st.column_config.Column(pinned=True)}
 
 
 def face_rows(result: SceneResult) -> list[dict]:
@@ -255,4 +260,4 @@ def live_webcam(processor):
     return ctx
 
 
-__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "photo_caption", "human_size", "gradcam_note", "figures_table", "scene_summary", "analyse", "drawn", "get_classifier", "get_detector", "live_policy", "live_webcam", "model_picker", "selected_classifier"]
+__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "photo_caption", "human_size", "gradcam_note", "figures_table", "pinned_first", "scene_summary", "analyse", "drawn", "get_classifier", "get_detector", "live_policy", "live_webcam", "model_picker", "selected_classifier"]
