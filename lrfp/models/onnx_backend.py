@@ -143,6 +143,18 @@ def intra_op_threads() -> int:
         return 0
 
 
+def cpu_session_options():
+    """The options of every onnxruntime session lrfp opens (the classifier's and the detector's)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # idle worker threads sleep instead of spinning: on a shared CPU (a server, the webcam beside a
+    # browser) spinning threads burn the cores other work needs (20 % more CPU per photo alone here)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.intra_op_num_threads = intra_op_threads()
+    return options
+
+
 class OnnxSession:
     """An onnxruntime session over an lrfp ONNX file; `logits(batch)` mirrors the torch model."""
 
@@ -150,11 +162,8 @@ class OnnxSession:
         import onnxruntime as ort
 
         self.path = Path(path)
-        options = ort.SessionOptions()
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # see detect.py
-        options.intra_op_num_threads = intra_op_threads()
         try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(self.path), cpu_session_options(), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CheckpointError(f"{self.path}: not a loadable ONNX model ({first})") from exc

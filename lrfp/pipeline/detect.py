@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 from torchvision.ops import nms
 
-from lrfp.models.onnx_backend import intra_op_threads
+from lrfp.models.onnx_backend import cpu_session_options
 
 # The single-pass detector of earlier releases (`FaceDetector("retinaface", scale=3, max_side=2048)`):
 # every image enlarged 3x, but never beyond 2048 px on its longer side. Tuned on the Kaggle set's small
@@ -103,17 +103,11 @@ class DetectorUnavailableError(RuntimeError):
 
 
 def session_options():
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
+    options = cpu_session_options()
     # Without the CPU memory arena, onnxruntime gives memory back after each image: with it, it keeps the
     # largest buffers of every image it has seen (about 100 MB more after each big photo, growing with
     # the uploads; benchmarks/upload_limits.py)
     options.enable_cpu_mem_arena = False
-    # idle worker threads sleep instead of spinning: on a shared CPU (a server, the webcam beside a
-    # browser) spinning threads burn the cores other work needs (20 % more CPU per photo alone here)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.intra_op_num_threads = intra_op_threads()
     return options
 
 
