@@ -10,7 +10,7 @@ from lrfp.data.images import IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.data.voc import photos_of
 from lrfp.evaluation.scene_bench import scene_benchmark
 from lrfp.pipeline import video
-from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, FaceDetector
+from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, FaceDetector
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.video import check, process
 from lrfp.scale.monitor import Settings, monitor
@@ -46,13 +46,14 @@ def cmd_monitor(args) -> int:
 
 def cmd_scene_bench(args) -> int:
     clf = Classifier(options.model_or_default(args.model), backend=args.backend, device=args.device)
-    xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)
+    xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)[:: args.every]
     detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale,
                             max_side=args.detector_max_side, enlarged_min_score=args.enlarged_min_score,
-                            enlarge=args.enlarge)  # fmt: skip
+                            enlarge=args.enlarge, budget_mp=args.budget_mp, step=args.pyramid_step)  # fmt: skip
     report = scene_benchmark(xml_files, clf, detector, view=args.view)
+    every = f"every {args.every}th photo of the " if args.every > 1 else ""
     report |= {"model": clf.name, "source": Path(args.source).name, "view": args.view, "detector": detector.describe(),
-               "photos_from": f"{args.split} split of {Path(args.data).name}" if args.data else "every photo"}  # fmt: skip
+               "photos_from": f"{every}{args.split} split of {Path(args.data).name}" if args.data else "every photo"}  # fmt: skip
     lo, hi = report["end_to_end_interval"]
     print(f"{report['photos']} photos, {report['labelled_faces']} labelled faces: found {report['recall']:.1%} "
           f"(" + ", ".join(f"{k} px {v['recall']:.1%}" for k, v in report["recall_by_size"].items() if v["recall"] is not None)
@@ -78,8 +79,8 @@ def add_scene(sub) -> None:
     options.add_model(sc, help=f"{options.MODEL_HELP} (default: the default model named in weights/index.json, as "
                                "the app uses)")  # fmt: skip
     options.add_classifier(sc)
-    options.add_detector(sc, scale_help=f"one look at frames resized by this factor (default: the adaptive stage, the "
-                                        f"frame at its own size and enlarged up to {DETECTORS[DEFAULT_DETECTOR].enlarge:g}x, "
+    options.add_detector(sc, scale_help=f"one look at frames resized by this factor (default: the scale pyramid, the "
+                                        f"frame reduced, at its own size and enlarged up to {DETECTORS[DEFAULT_DETECTOR].enlarge:g}x, "
                                         f"see README); 0.5 is much faster and misses small faces")  # fmt: skip
     options.add_no_progress(sc)
     sc.set_defaults(func=cmd_scene)
@@ -110,7 +111,7 @@ def add_monitor(sub) -> None:
                     help="analyse one frame every this many seconds of video (default: every frame)")  # fmt: skip
     options.add_model(mo)
     options.add_classifier(mo)
-    options.add_detector(mo, scale_help="one look at frames resized by this factor (default: the adaptive stage, see README)")
+    options.add_detector(mo, scale_help="one look at frames resized by this factor (default: the scale pyramid, see README)")
     mo.add_argument("--fresh", action="store_true", help="analyse every file again, forgetting OUT/parts")
     options.add_no_progress(mo)
     mo.set_defaults(func=cmd_monitor)
@@ -123,15 +124,22 @@ def add_scene_bench(sub) -> None:
     options.add_split(sb)
     options.add_model(sb)
     options.add_classifier(sb)
-    options.add_detector(sb, scale_help="one look at photos resized by this factor (default: the app's adaptive stage, "
+    options.add_detector(sb, scale_help="one look at photos resized by this factor (default: the app's scale pyramid, "
                                         "see README)")  # fmt: skip
     sb.add_argument("--detector-max-side", type=int,
                     help="with --detector-scale: cap the look at this many px, untiled (3 and 2048: the earlier default)")
-    sb.add_argument("--enlarged-min-score", type=float, help="adaptive stage: confidence asked of the enlarged look")
-    sb.add_argument("--enlarge", type=float, help="adaptive stage: how much the enlarged look enlarges (default: the "
+    sb.add_argument("--enlarged-min-score", type=float, help="pyramid: confidence asked of the enlarged look")
+    sb.add_argument("--enlarge", type=float, help="pyramid: how much the finest look enlarges (default: the "
                     "detector's own, " + ", ".join(f"{k} {d.enlarge:g}" for k, d in DETECTORS.items()) + ")")  # fmt: skip
-    sb.add_argument("--view", default="1x", help="1x, enlarged-K (photos K times bigger) or tiled-KxK (K x K photos "
-                                                  "in one frame)")  # fmt: skip
+    sb.add_argument("--budget-mp", type=float, help="pyramid: detector megapixels per frame (default: grows with the "
+                                                     "frame, see README)")  # fmt: skip
+    sb.add_argument("--pyramid-step", type=options.positive_int, default=PYRAMID_STEP,
+                    help="pyramid: each reduced look is this many times smaller than the next (default: %(default)s)")
+    sb.add_argument("--view", default="1x", help="1x, enlarged-K (photos K times bigger), tiled-KxK (K x K photos in "
+                                                  "one frame), phone (photos at 4032 px), closeup (photos with a face of "
+                                                  "128 px or more, at 4032 px) or pasted (each photo's biggest face alone "
+                                                  "at 8-3000 px)")  # fmt: skip
+    sb.add_argument("--every", type=options.positive_int, default=1, help="only every this many-th photo (default: all)")
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     options.add_no_progress(sb)
     sb.set_defaults(func=cmd_scene_bench)

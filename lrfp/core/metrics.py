@@ -42,6 +42,15 @@ def balanced_accuracy_interval(y_true, y_pred, n_boot: int = 2000, seed: int = 0
 
 # Face-size bins of the test set, by the shorter side of the face box in the source photo.
 FACE_SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, None))
+# Face-size bins of whole frames (the detection views), by the shorter side of the face box in the frame
+# the detector was given: from the smallest faces to faces that fill a phone photo.
+FRAME_FACE_BINS = (("<16", 0, 16), ("16-32", 16, 32), ("32-64", 32, 64), ("64-128", 64, 128), ("128-256", 128, 256),
+                   ("256-512", 256, 512), (">=512", 512, None))  # fmt: skip
+
+
+def size_bin(side: float, bins=FACE_SIZE_BINS) -> str:
+    """The name of the bin a face's shorter side falls in."""
+    return next(name for name, lo, hi in bins if lo <= side and (hi is None or side < hi))
 
 
 def classification_metrics(y_true, probs, classes: list[str], avg_loss: float | None = None) -> dict:

@@ -9,7 +9,13 @@ paired with it is not counted as unmatched.
 Views: the same labelled photos as other cameras would give them, so that no setting can be tuned to
 one data set's face sizes: `1x` (as they are), `enlarged-K` (each photo K times bigger: bigger faces),
 `tiled-KxK` (K x K photos side by side in one frame: the same faces in a bigger frame, as an HD or 4K
-camera). Sizes are always binned in the photo's own pixels, so a view's figures compare face by face.
+camera), `phone` (each photo resized to a 12 MP phone photo's 4032 px long side), `closeup` (the photos
+holding a face of 128 px or more, at 4032 px), and `pasted` (the biggest whole face of 64 px or more of
+each photo that has one, pasted alone at
+8, 16, 32, ... 2048 and 3000 px, once on grey and once on its own photo stretched behind it, its faces
+painted over). `recall_by_size` bins faces in the photo's own
+pixels, so a view's figures compare face by face; `recall_by_frame_size` bins them in the frame's pixels,
+as the detector saw them.
 
 Figures: recall by the labelled face's size (< 16, 16-32, >= 32 px, shorter side); accuracy and
 balanced accuracy of the found faces that could be judged, with 95 % intervals; the end-to-end
@@ -24,18 +30,20 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw, ImageStat
 
-from lrfp.core.metrics import wilson_interval
+from lrfp.core.metrics import FACE_SIZE_BINS, FRAME_FACE_BINS, size_bin, wilson_interval
 from lrfp.core.progress import bar
 from lrfp.data.voc import IOU_MATCH, match, read_labelled_photo
 from lrfp.pipeline.inference import TOO_SMALL
 from lrfp.pipeline.scene import analyze
 
-SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, 10**9))
-
-
-VIEWS = ("1x", "enlarged-2", "enlarged-3", "tiled-2x2", "tiled-3x3")
+VIEWS = ("1x", "enlarged-2", "enlarged-3", "enlarged-4", "tiled-2x2", "tiled-3x3", "phone", "closeup", "pasted")
+PHONE_SIDE = 4032  # the long side of a 12 MP phone photo
+CLOSEUP_FACE = 128  # the closeup view: photos holding a face of at least this many px
+PASTED_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3000)
+PASTED_MIN_FACE = 64  # the pasted view uses photos holding a face of this many px or more (own photo px)
+PASTED_MARGIN = 0.25  # the pasted crop reaches this share of the face beyond each side of its box (hair, chin)
 
 
 @dataclass
@@ -50,40 +58,94 @@ class Frame:
 
 def view_frames(photos, view: str):
     """The frames of one view of a sequence of LabelledPhotos (a generator: one frame in memory at a time)."""
-    def own(photo):
-        return [(label, box, min(box[2] - box[0], box[3] - box[1]) / photo.scale)
-                for (label, _), box in zip(photo.objects, photo.boxes)]  # fmt: skip
-
     if view == "1x":
         for photo in photos:
-            yield Frame(photo.image, own(photo), 1)
+            yield Frame(photo.image, _own(photo), 1)
     elif view.startswith("enlarged-"):
         k = float(view.split("-", 1)[1])
         for photo in photos:
-            image = photo.image.resize((round(photo.image.width * k), round(photo.image.height * k)), Image.BICUBIC)
-            yield Frame(image, [(label, tuple(v * k for v in box), side) for label, box, side in own(photo)], 1)
+            yield _resized(photo, k)
+    elif view in ("phone", "closeup"):
+        for photo in photos:
+            if view == "phone" or max(side for _, _, side in _own(photo)) >= CLOSEUP_FACE:
+                yield _resized(photo, PHONE_SIDE / max(photo.image.size))
+    elif view == "pasted":
+        for photo in photos:
+            if _pasted_face(photo) is None:
+                continue
+            for size in PASTED_SIZES:
+                for background in ("grey", "own photo"):
+                    yield _pasted(photo, size, background)
     elif view.startswith("tiled-"):
         k = int(view.split("-", 1)[1].split("x")[0])
         group = []
         for photo in photos:
             group.append(photo)
             if len(group) == k * k:
-                yield _tiled(group, k, own)
+                yield _tiled(group, k)
                 group = []
         if group:
-            yield _tiled(group, k, own)
+            yield _tiled(group, k)
     else:
         raise ValueError(f"unknown view {view!r}; known: {', '.join(VIEWS)} (enlarged-K, tiled-KxK)")
 
 
-def _tiled(group, k: int, own) -> Frame:
+def _own(photo) -> list:
+    """(class, box in the image's pixels, shorter side in the photo's own pixels) of each labelled face."""
+    return [(label, box, min(box[2] - box[0], box[3] - box[1]) / photo.scale)
+            for (label, _), box in zip(photo.objects, photo.boxes)]  # fmt: skip
+
+
+def _resized(photo, k: float) -> Frame:
+    image = photo.image.resize((round(photo.image.width * k), round(photo.image.height * k)), Image.BICUBIC)
+    return Frame(image, [(label, tuple(v * k for v in box), side) for label, box, side in _own(photo)], 1)
+
+
+def _pasted_face(photo):
+    """The photo's biggest face of PASTED_MIN_FACE px or more whose crop (with its margin) is whole inside the
+    photo, or None: a face cut by the photo's edge, or one so small that its enlargement is mostly blur,
+    tests nothing a camera would show."""
+    def whole(box):
+        m = PASTED_MARGIN * min(box[2] - box[0], box[3] - box[1])
+        return box[0] - m >= 0 and box[1] - m >= 0 and box[2] + m <= photo.image.width and box[3] + m <= photo.image.height
+
+    faces = [f for f in _own(photo) if f[2] >= PASTED_MIN_FACE and whole(f[1])]
+    return max(faces, key=lambda f: f[2]) if faces else None
+
+
+def _pasted(photo, size: int, background: str) -> Frame:
+    """The photo's biggest face, its shorter side resized to `size`, alone in a 4:3 frame whose height is a
+    quarter more than the face's (at least 640x480), on grey or on its own photo stretched to the frame
+    with every labelled face painted over in the photo's mean colour (a street with no face of its own)."""
+    label, (x0, y0, x1, y1), _ = _pasted_face(photo)
+    k = size / min(x1 - x0, y1 - y0)
+    height = max(480, round(max(x1 - x0, y1 - y0) * k * 1.25))
+    width = round(height * 4 / 3)
+    if background == "grey":
+        frame = Image.new("RGB", (width, height), (128, 128, 128))
+    else:
+        street = photo.image.convert("RGB")
+        draw, mean = ImageDraw.Draw(street), tuple(round(v) for v in ImageStat.Stat(street).mean)
+        for box in photo.boxes:
+            draw.rectangle(box, fill=mean)
+        frame = street.resize((width, height), Image.BICUBIC)
+    m = PASTED_MARGIN * min(x1 - x0, y1 - y0)
+    crop = photo.image.crop((round(x0 - m), round(y0 - m), round(x1 + m), round(y1 + m))).convert("RGB")
+    crop = crop.resize((max(1, round(crop.width * k)), max(1, round(crop.height * k))), Image.BICUBIC)
+    left, top = (width - crop.width) // 2 + width // 10, (height - crop.height) // 2  # off centre, as people stand
+    frame.paste(crop, (left, top))
+    box = (left + m * k, top + m * k, left + m * k + (x1 - x0) * k, top + m * k + (y1 - y0) * k)
+    return Frame(frame, [(label, box, min(x1 - x0, y1 - y0))], 1)
+
+
+def _tiled(group, k: int) -> Frame:
     cell_w, cell_h = max(p.image.width for p in group), max(p.image.height for p in group)
     frame = Image.new("RGB", (cell_w * k, cell_h * k), (128, 128, 128))
     objects = []
     for i, photo in enumerate(group):
         dx, dy = (i % k) * cell_w, (i // k) * cell_h
         frame.paste(photo.image, (dx, dy))
-        objects += [(label, (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), side) for label, box, side in own(photo)]
+        objects += [(label, (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), side) for label, box, side in _own(photo)]
     return Frame(frame, objects, len(group))
 
 
@@ -91,33 +153,48 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
     """Run the pipeline on each annotated photo and score it (see the module's matching rule)."""
     classes = list(classifier.classes)
     found_by_bin, labelled_by_bin = Counter(), Counter()
+    found_by_frame_bin, labelled_by_frame_bin, ms_by_frame_bin = Counter(), Counter(), {}
     truth, predicted = [], []
-    end_to_end = unmatched = labelled = 0
+    end_to_end = unmatched = labelled = seen = 0
     ms = []
     photos = (read_labelled_photo(x) for x in bar(xml_files, desc="photos", unit="photo"))
     for frame in view_frames(photos, view):
         t0 = time.perf_counter()
         result = analyze(frame.image, classifier, detector, "scene")
         ms.append((time.perf_counter() - t0) * 1000 / frame.photos)
+        seen += frame.photos
         faces = [(f.box.x0, f.box.y0, f.box.x1, f.box.y1) for f in result.faces]
         boxes = [box for _, box, _ in frame.objects]
         pairing = match(boxes, faces)
         unmatched += len(faces) - len(pairing)
-        for i, (label, _, side) in enumerate(frame.objects):
+        for i, (label, box, side) in enumerate(frame.objects):
             if label not in classes:  # not scored; its detection is not a false one either
                 continue
             labelled += 1
-            name = next(n for n, lo, hi in SIZE_BINS if lo <= side < hi)
+            name, frame_name = size_bin(side), size_bin(min(box[2] - box[0], box[3] - box[1]), FRAME_FACE_BINS)
             labelled_by_bin[name] += 1
+            labelled_by_frame_bin[frame_name] += 1
+            ms_by_frame_bin.setdefault(frame_name, []).append(ms[-1])
             if i in pairing:
                 found_by_bin[name] += 1
+                found_by_frame_bin[frame_name] += 1
                 got = result.faces[pairing[i]].label
                 if got != TOO_SMALL:
                     truth.append(label)
                     predicted.append(got)
                     end_to_end += got == label
-    return summarize(classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_end, labelled, unmatched,
-                     len(xml_files), ms)  # fmt: skip
+    report = summarize(classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_end, labelled, unmatched,
+                       seen, ms)  # fmt: skip
+    report["recall_by_frame_size"] = _recall_by_bin(found_by_frame_bin, labelled_by_frame_bin, FRAME_FACE_BINS)
+    report["ms_by_frame_size_median"] = {n: statistics.median(v) for n, v in ms_by_frame_bin.items()}
+    return report
+
+
+def _recall_by_bin(found: Counter, labelled: Counter, bins) -> dict:
+    """Per bin: faces found and labelled, the share found and its 95 % interval."""
+    return {n: {"found": found[n], "labelled": labelled[n], "recall": found[n] / labelled[n] if labelled[n] else None,
+                "interval": list(wilson_interval(found[n], labelled[n])) if labelled[n] else None}
+            for n, _, _ in bins}  # fmt: skip
 
 
 def summarize(classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_end, labelled, unmatched, photos, ms) -> dict:
@@ -130,9 +207,8 @@ def summarize(classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_e
         "labelled_faces": labelled,
         "found_faces": found,
         "recall": found / labelled if labelled else None,
-        "recall_by_size": {n: {"found": found_by_bin[n], "labelled": labelled_by_bin[n],
-                               "recall": found_by_bin[n] / labelled_by_bin[n] if labelled_by_bin[n] else None}
-                           for n, _, _ in SIZE_BINS},  # fmt: skip
+        "recall_interval": list(wilson_interval(found, labelled)) if labelled else None,
+        "recall_by_size": _recall_by_bin(found_by_bin, labelled_by_bin, FACE_SIZE_BINS),
         "found_judged": judged,
         "accuracy": correct / judged if judged else None,
         "accuracy_interval": list(wilson_interval(correct, judged)),

