@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "demo" / "scenes" / "images" / "maksssksksss52.jpg"
 # a small look keeps each photo quick: these tests are about what is written, not detection quality
 SETTINGS = mon.Settings(model=default_model() or "model3", detector="retinaface", detector_scale=0.5)
-MONITOR_FLAGS = ("--engine", "local", "--detector", "retinaface", "--detector-scale", "0.5")
+DETECTOR_FLAGS = ("--detector", "retinaface", "--detector-scale", "0.5")
+MONITOR_FLAGS = ("--engine", "local", *DETECTOR_FLAGS)
 FORMULAS = ["=cmd|' /C calc'!A0", "@SUM(1)", "+1+1", "-2+3", "\t=1", "\r=1"]
 
 
@@ -117,6 +118,17 @@ def test_counts_stay_whole_numbers_when_a_file_is_in_error(photos, tmp_path):
         assert not any("." in v for v in csv[column]), csv[column].tolist()  # 14, never 14.0
     frame = mon.read_table(tmp_path / "out")
     assert str(frame["faces"].dtype) == "Int64" and frame["faces"].isna().sum() == 1
+
+
+@pytest.mark.ray
+def test_rays_max_restarts_line_is_explained_and_nothing_else_of_ray_shows(photos, tmp_path):
+    env = os.environ | {"PYTHONPATH": str(ROOT)}  # this checkout's lrfp, run as a user would
+    done = subprocess.run([sys.executable, "-m", "lrfp.cli", "monitor", str(photos), "--out", str(tmp_path / "out"),
+                           "--engine", "ray", *DETECTOR_FLAGS, "--no-progress"], env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert all("max_restarts" in line for line in done.stderr.splitlines() if "core_worker.cc" in line), done.stderr
+    assert "max_restarts > 0` line" in done.stdout and "not an error of this run" in done.stdout
 
 
 # --- mappings -------------------------------------------------------------------------------------

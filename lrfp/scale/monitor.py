@@ -370,6 +370,9 @@ def _ray_parts(todo: list[Source], settings: Settings, workers: int, memory: dic
     results = items.map_batches(Worker, fn_constructor_kwargs={"settings": asdict(settings), "threads": 1},
                                 batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
                                 num_gpus=min(1.0, gpus / workers) if gpus else 0)  # fmt: skip
+    # Ray logs this as an error (E ... core_worker.cc) when it starts the actors: say what it is
+    log.info("Ray may print a `core_worker.cc ... max_restarts > 0` line as its workers start: Ray's own note "
+             "that a restarted worker could miss its settings (ray-project/ray#53727), not an error of this run")  # fmt: skip
     for row in results.iter_rows():
         memory[int(row["pid"])] = max(memory.get(int(row["pid"]), 0.0), float(row["peak_rss_mb"]))
         yield row["key"], row["part"]
