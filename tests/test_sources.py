@@ -94,6 +94,20 @@ def test_exact_duplicates_and_listed_groups_stay_together(tmp_path):
         assert len(copies) == 1 and len(listed) == 1
 
 
+def test_a_photo_saved_twice_is_found_by_its_look_and_kept_in_one_split(tmp_path):
+    source = make_voc_source(tmp_path / "src", n_images=40, seed=3)
+    for i in range(20):  # scene{i}.jpg: a JPEG copy of scene{i}.png, annotated alike (listed nowhere)
+        png = source / "images" / f"scene{i}.png"
+        Image.open(png).save(png.with_suffix(".jpg"), quality=90)
+        xml = (source / "annotations" / f"scene{i}.xml").read_text().replace(f"scene{i}.png", f"scene{i}.jpg")
+        (source / "annotations" / f"scene{i}-copy.xml").write_text(xml)
+    stats = build_dataset(source, tmp_path / "out", BuildOptions(balance=False, split=(50, 25, 25)))
+    split_of = {e["source"]: split for split, items in read_manifest(tmp_path / "out")["splits"].items() for e in items}
+    assert all(split_of[f"images/scene{i}.png"] == split_of[f"images/scene{i}.jpg"] for i in range(20))
+    # the stats list the groups found: each pair, and no two different scenes
+    assert sorted(stats["similar_photo_groups"]) == sorted([f"images/scene{i}.jpg", f"images/scene{i}.png"] for i in range(20))
+
+
 def test_assign_splits_keeps_class_ratios_with_uneven_groups():
     # one big crowd photo of the rare class, many small ones: the crowd must not land in val
     groups = {"crowd": Counter(without_mask=40)}

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from lrfp.cli import options
+from lrfp.core.cells import safe_cell
 from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, BadImageError, load_image
 from lrfp.models.onnx_backend import export_onnx
 from lrfp.pipeline.detect import FaceDetector
@@ -21,8 +22,9 @@ CROWD_LOOK_SIDE = 1024
 
 def shown_name(name: str) -> str:
     """A file name as output lines show it: as it is, or as a Python string literal ('a\\nb.png') when it
-    holds a tab, newline or other unprintable character (one file, one line) or starts with a quote."""
-    return name if name.isprintable() and not name.startswith(("'", '"')) else repr(name)
+    holds a tab, newline or other unprintable character (one file, one line) or starts with a quote; and
+    with a leading apostrophe when it starts like a spreadsheet formula (@SUM(1).jpg), as CSV cells are."""
+    return safe_cell(name if name.isprintable() and not name.startswith(("'", '"')) else repr(name))
 
 
 def cmd_predict(args) -> int:
@@ -60,7 +62,8 @@ def add_predict(sub) -> None:
     pr = sub.add_parser("predict", help=f"classify face images ({', '.join(ACCEPTED_FORMATS)}, judged by content)",
                         description="Classify each image as one face: one line per image, NAME<TAB>LABEL<TAB>PROBABILITY "
                                     "(a name holding a tab, newline or other unprintable character, or starting with a "
-                                    "quote, is written as a Python string literal, 'a\\nb.png').",
+                                    "quote, is written as a Python string literal, 'a\\nb.png'; one starting with "
+                                    "= + - or @, as a spreadsheet formula would, gets a leading apostrophe).",
                         epilog=f"An image whose shorter side is over {FACE_CROP_MAX_SIDE} px is also searched for faces "
                                f"(one look at most {CROWD_LOOK_SIDE} px on its longer side); where the detector sees 2 "
                                f"or more, a note on stderr points to `lrfp scene`, which labels each face. A file that "

@@ -33,8 +33,9 @@ def _read_owner(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path, what: str):
-    """Hold FOLDER's lock for the block; RunError at once if another process holds it."""
+def folder_lock(folder: Path, what: str, instead: str = "choose another folder or run id"):
+    """Hold FOLDER's lock for the block; RunError at once if another process holds it (saying to wait, or
+    INSTEAD)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     owner = folder / OWNER_NAME
@@ -43,7 +44,7 @@ def folder_lock(folder: Path, what: str):
         lock.acquire(timeout=0)
     except Timeout:
         raise RunError(f"{folder}: another {what} is using this folder ({_read_owner(owner) or 'another process'}); "
-                       "wait for it to end, or choose another folder or run id") from None  # fmt: skip
+                       f"wait for it to end, or {instead}") from None  # fmt: skip
     try:
         previous = _read_owner(owner)
         if previous:

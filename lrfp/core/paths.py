@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from lrfp.core.errors import ConfigError
+from lrfp.core.settings import check_settings
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # lrfp/, this file being lrfp/core/paths.py
 SHIPPED = _PACKAGE / "shipped"  # filled by the wheel build (see pyproject.toml's package-dir)
@@ -33,9 +34,10 @@ _HOME_PROBLEM = (f"LRFP_HOME={_HOME}: no such folder; point it at an lrfp projec
 
 
 def check_home() -> None:
-    """ConfigError when LRFP_HOME names no folder."""
+    """ConfigError when LRFP_HOME names no folder, or another environment setting has a bad value."""
     if _HOME_PROBLEM:
         raise ConfigError(_HOME_PROBLEM)
+    check_settings()
 
 
 def _project_root() -> Path | None:

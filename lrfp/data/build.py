@@ -7,7 +7,8 @@ Two kinds of source:
 - a class-folder set of crops (`<class>/*.png|jpg`): the images are copied and split.
 
 The split is made by SOURCE IMAGE: all faces of one photo, and photos that are copies of each
-other (same bytes, or listed together in a near-duplicate groups CSV), land in one split. The
+other (same bytes, one picture by its perceptual hash (VOC photos), or listed together in a
+near-duplicate groups CSV), land in one split; the stats list the groups the hash found. The
 proportions hold for the crops of each class, not just for the photos.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ from lrfp.data.images import (
     manifest_hash,
     read_manifest,
 )
-from lrfp.data.splits import NEAR_DUPLICATES_FILE, assign_splits, balance_split, group_sources
+from lrfp.data.splits import NEAR_DUPLICATES_FILE, assign_splits, balance_split, group_sources, similar_photos
 from lrfp.data.voc import INCORRECT_CLASS, PAPER_CLASSES, read_voc
 
 log = logging.getLogger(__name__)
@@ -267,7 +268,12 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
     if absent:
         raise DatasetError(f"{source}: no usable faces of class(es) {absent} (min face {opts.min_face} px)")
     groups_file = opts.groups_file or (source / NEAR_DUPLICATES_FILE)
-    by_split, before = _split_crops(source, crops, classes, opts, groups_file)
+    # photos only: a class-folder set's crops are too small and alike for the hash (different generated
+    # 20 px faces fell into groups of up to 20)
+    similar = similar_photos(source, sorted({c.source for c in crops})) if is_voc else []
+    log.info(f"{len(similar)} group(s) of photos that are one picture saved more than once (perceptual hash); "
+             "each group is kept in one split")  # fmt: skip
+    by_split, before = _split_crops(source, crops, classes, opts, groups_file, similar)
     manifest = _manifest(by_split, classes, is_voc, canonical_options(opts, groups_file.is_file()))
     selected = sorted((c for s in SPLITS for c in by_split[s]), key=lambda c: c.path)
     with folder_lock(out, "dataset build"):
@@ -281,6 +287,7 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
             "counts": {s: {c: sum(1 for x in by_split[s] if x.label == c) for c in classes} for s in SPLITS},
             "counts_before_balance": {s: {c: before[s].get(c, 0) for c in classes} for s in SPLITS},
             "source_images": {s: len({x.source for x in by_split[s]}) for s in SPLITS},
+            "similar_photo_groups": similar,
             "face_size_histogram": face_size_histogram(selected, classes),
             "skipped": skipped,
             "skipped_boxes": skipped_boxes,
@@ -290,9 +297,10 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
     return stats
 
 
-def _split_crops(source: Path, crops: list[Crop], classes, opts: BuildOptions, groups_file: Path) -> tuple[dict, dict]:
+def _split_crops(source: Path, crops: list[Crop], classes, opts: BuildOptions, groups_file: Path,
+                 similar: list[list[str]]) -> tuple[dict, dict]:  # fmt: skip
     """(split -> its crops, after balancing when asked; split -> class counts before balancing)."""
-    group_of = group_sources(source, sorted({c.source for c in crops}), groups_file)
+    group_of = group_sources(source, sorted({c.source for c in crops}), groups_file, similar)
     group_counts: dict[str, Counter] = defaultdict(Counter)
     for crop in crops:
         group_counts[group_of[crop.source]][crop.label] += 1

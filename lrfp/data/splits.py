@@ -1,6 +1,6 @@
-"""Splits by photo: all faces of one photo, and photos that are copies of each other (same bytes, or
-listed together in a near-duplicate groups CSV), land in one split, and the proportions hold for
-the faces of each class, not just for the photos.
+"""Splits by photo: all faces of one photo, and photos that are copies of each other (same bytes, one
+picture saved twice as the perceptual hash finds, or listed together in a near-duplicate groups CSV),
+land in one split, and the proportions hold for the faces of each class, not just for the photos.
 """
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import imagehash
+import numpy as np
+
 from lrfp.core.errors import ConfigError
 from lrfp.core.records import file_sha256
-from lrfp.data.images import SPLITS
+from lrfp.data.images import SPLITS, load_image
 
 NEAR_DUPLICATES_FILE = "near_duplicate_groups.csv"
+# Photos whose perceptual hashes (imagehash's pHash of 16 x 16 = 256 bits) differ in at most this many
+# bits are one picture saved twice: a PNG and its JPEG copy differed by 0 to 8 bits, different photos
+# by 26 or more (generated scenes) and, in fmd853, by more than 24 outside its listed groups.
+HASH_SIZE = 16
+SAME_PICTURE_BITS = 12
 
 
 def parse_split(text: str) -> tuple[float, float, float]:
@@ -44,9 +52,30 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def group_sources(source: Path, sources: list[str], groups_file: Path | None) -> dict[str, str]:
-    """Source image -> group id, merging byte-identical files and listed near-duplicates."""
+def _hash_bits(path: Path) -> np.ndarray:
+    return imagehash.phash(load_image(path, name=str(path)), hash_size=HASH_SIZE).hash.flatten()
+
+
+def similar_photos(source: Path, photos: list[str]) -> list[list[str]]:
+    """The groups (2 or more, sorted) of PHOTOS under SOURCE that are one picture by their perceptual hash."""
+    bits = np.array([_hash_bits(source / rel) for rel in photos]).reshape(len(photos), HASH_SIZE**2)
     uf = _UnionFind()
+    for i, rel in enumerate(photos):
+        for j in np.flatnonzero((bits[i + 1 :] != bits[i]).sum(axis=1) <= SAME_PICTURE_BITS):
+            uf.union(rel, photos[i + 1 + j])
+    groups: dict[str, list[str]] = defaultdict(list)
+    for rel in photos:
+        groups[uf.find(rel)].append(rel)
+    return sorted(sorted(g) for g in groups.values() if len(g) > 1)
+
+
+def group_sources(source: Path, sources: list[str], groups_file: Path | None,
+                  similar: list[list[str]] = ()) -> dict[str, str]:  # fmt: skip
+    """Source image -> group id, merging byte-identical files, SIMILAR's groups and listed near-duplicates."""
+    uf = _UnionFind()
+    for group in similar:
+        for rel in group[1:]:
+            uf.union(group[0], rel)
     by_hash: dict[str, str] = {}
     for rel in sources:
         uf.find(rel)

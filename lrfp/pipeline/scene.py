@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import ctypes
 import io
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont
 
+from lrfp.core import settings
 from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
@@ -24,10 +24,10 @@ MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MA
 # the full image, and only what is shown is shrunk.
 # Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
 # while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up.
-UPLOAD_SLOTS = threading.BoundedSemaphore(int(os.environ.get("LRFP_UPLOAD_SLOTS", "1")))
+UPLOAD_SLOTS = threading.BoundedSemaphore(settings.positive_int("LRFP_UPLOAD_SLOTS", 1))
 # Files one upload may hold: the server keeps every file of a session's uploader in memory, so a
 # batch over this is refused whole (and dropped at once) rather than analysed in part.
-MAX_UPLOAD_FILES = int(os.environ.get("LRFP_MAX_UPLOAD_FILES", "10"))
+MAX_UPLOAD_FILES = settings.positive_int("LRFP_MAX_UPLOAD_FILES", 10)
 INCORRECT = "mask_weared_incorrect"  # the third class, as the source annotations spell it
 COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), INCORRECT: (245, 140, 0), TOO_SMALL: (150, 150, 150)}
 # how a label reads on screen and in tags

@@ -32,7 +32,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
+from lrfp.core.cells import safe_cells
 from lrfp.core.errors import ConfigError, LrfpError
+from lrfp.core.locks import folder_lock
 from lrfp.core.progress import bars_shown
 from lrfp.core.records import atomic_path, read_json, write_json_atomic
 from lrfp.data.images import IMAGE_SUFFIXES, load_image
@@ -77,46 +79,84 @@ class Source:
 # inputs
 
 
+# the years a frame's time may fall in: pandas reads timestamps from 1677 to 2262, and a video runs on
+# from its start; a time outside them (a mapping's 9999-12-31, a camera's wrong clock) is not used
+YEARS = (1900, 2200)
+
+
+def _plausible(moment: datetime | None) -> datetime | None:
+    return moment if moment is not None and YEARS[0] <= moment.year <= YEARS[1] else None
+
+
+def _mapping_line(path: Path, line: int, row: dict) -> tuple[Path, dict]:
+    """(file or folder, its camera, start and where it is said) of one mapping line; ConfigError if unusable."""
+    where = f"{path}, line {line}"
+    if any("\0" in value for value in row.values() if isinstance(value, str)):
+        raise ConfigError(f"{where}: holds a NUL character; a mapping is plain text")
+    start = (row.get("start") or "").strip()
+    if start and _naive_utc(start) is None:
+        raise ConfigError(f"{where}: start {start!r} is not an ISO 8601 time (2024-05-01T08:00:00) from the years "
+                          f"{YEARS[0]} to {YEARS[1]}")  # fmt: skip
+    target = (path.parent / (row["path"] or "").strip()).resolve()
+    return target, {"camera": (row.get("camera") or "").strip(), "start": start, "where": where}
+
+
 def read_mapping(path) -> dict[Path, dict]:
     """The mapping file: a CSV with a `path` column (a file or folder, relative to the mapping file's
     folder) and `camera` and/or `start` (ISO 8601 time of a file's first frame) columns."""
     path = Path(path)
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not a text CSV file ({exc.reason})") from None
+    # utf-8-sig: Excel's "CSV UTF-8" starts the file with a byte-order mark, which would prefix `path`
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        try:
+            rows = list(reader)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not a text CSV file ({exc.reason})") from None
+        except csv.Error as exc:  # a field over the csv module's limit (131,072 characters), say
+            raise ConfigError(f"{path}, after line {reader.line_num}: not a readable CSV line ({exc})") from None
     if not rows or "path" not in rows[0]:
         raise ConfigError(f"{path}: a mapping file is a CSV with a header naming a `path` column and `camera` "
                           f"and/or `start` columns")  # fmt: skip
-    mapping = {}
-    for line, row in enumerate(rows, 2):
-        start = (row.get("start") or "").strip()
-        if start:
-            try:
-                datetime.fromisoformat(start)
-            except ValueError:
-                raise ConfigError(f"{path}, line {line}: start {start!r} is not an ISO 8601 time "
-                                  f"(2024-05-01T08:00:00)") from None  # fmt: skip
-        target = (path.parent / (row["path"] or "").strip()).resolve()
-        mapping[target] = {"camera": (row.get("camera") or "").strip(), "start": start}
-    return mapping
+    return dict(_mapping_line(path, line, row) for line, row in enumerate(rows, 2))
 
 
-def _expand(item: str) -> list[tuple[Path, str]]:
-    """(file, camera from its folder) for one command-line input: a folder (every photo and video in it,
-    recursively; camera = its first subfolder, else the folder itself), a file, or a glob pattern."""
+def _skip_link(path: Path) -> None:
+    log.warning(f"{path}: a link that loops or leads to no file; skipped")
+
+
+def _folder_files(folder: Path) -> list[tuple[Path, str]]:
+    """(file, camera) for every photo and video under FOLDER, recursively: camera = its first subfolder,
+    else the folder itself."""
+    root = folder.resolve()
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in MEDIA_SUFFIXES:
+            continue
+        if path.is_file():
+            inner = path.relative_to(root).parts
+            found.append((path, inner[0] if len(inner) > 1 else root.name))
+        elif path.is_symlink():
+            _skip_link(path)
+    return found
+
+
+def _expand(item: str, pattern: bool = True) -> list[tuple[Path, str]]:
+    """(file, camera from its folder) for one command-line input: a folder (_folder_files), a file, or
+    (PATTERN) a glob pattern."""
     path = Path(item)
     if path.is_dir():
-        root = path.resolve()
-        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
-        return [(f, f.relative_to(root).parts[0] if len(f.relative_to(root).parts) > 1 else root.name) for f in files]
+        return _folder_files(path)
     if path.is_file():
         return [(path.resolve(), path.resolve().parent.name)]
+    if path.is_symlink():
+        _skip_link(path)
+        return []
+    if not pattern:  # a pattern's match that is neither a file nor a folder (a pipe, a socket)
+        return []
     matches = sorted(glob.glob(item, recursive=True))
     if not matches:
         raise ConfigError(f"{item}: no such file or folder, and no file matches it as a pattern")
-    return [found for m in matches for found in (_expand(m) if Path(m).is_dir() else [(Path(m).resolve(), Path(m).resolve().parent.name)])]
+    return [found for m in matches for found in _expand(m, pattern=False)]
 
 
 def _mapped(path: Path, mapping: dict[Path, dict]) -> dict:
@@ -129,12 +169,24 @@ def _mapped(path: Path, mapping: dict[Path, dict]) -> dict:
     return found
 
 
+def _warn_unused(mapping: dict[Path, dict], files: list[Path]) -> None:
+    """A warning for each mapping line that names none of the input files, or gives a folder a start."""
+    used = {folder for path in files for folder in (path, *path.parents)}
+    for target, line in mapping.items():
+        if target not in used:
+            log.warning(f"{line['where']}: {target} is none of the inputs nor a folder of one; line ignored")
+        elif line["start"] and target.is_dir():
+            log.warning(f"{line['where']}: start {line['start']} is given to a folder; a start is a file's, "
+                        f"so it is ignored (give it on each file's line)")  # fmt: skip
+
+
 def find_sources(inputs: list[str], mapping: dict[Path, dict] | None = None) -> list[Source]:
     """Every input file once, in a stable order (camera, then path)."""
     seen: dict[Path, str] = {}
     for item in inputs:
         for path, camera in _expand(item):
             seen.setdefault(path, camera)
+    _warn_unused(mapping or {}, list(seen))
     sources = []
     for path, camera in seen.items():
         mapped = _mapped(path, mapping or {})
@@ -157,9 +209,9 @@ def _naive_utc(text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return _plausible(moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment)
+    except (ValueError, OverflowError):  # OverflowError: a time at the calendar's edge moved to UTC
         return None
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _photo_time(image) -> datetime | None:
@@ -167,7 +219,7 @@ def _photo_time(image) -> datetime | None:
     exif = image.getexif()
     text = exif.get_ifd(0x8769).get(36867) or exif.get(306)
     try:
-        return datetime.strptime(str(text).strip(), "%Y:%m:%d %H:%M:%S") if text else None
+        return _plausible(datetime.strptime(str(text).strip(), "%Y:%m:%d %H:%M:%S")) if text else None
     except ValueError:
         return None
 
@@ -318,6 +370,9 @@ def _ray_parts(todo: list[Source], settings: Settings, workers: int, memory: dic
     results = items.map_batches(Worker, fn_constructor_kwargs={"settings": asdict(settings), "threads": 1},
                                 batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
                                 num_gpus=min(1.0, gpus / workers) if gpus else 0)  # fmt: skip
+    # Ray logs this as an error (E ... core_worker.cc) when it starts the actors: say what it is
+    log.info("Ray may print a `core_worker.cc ... max_restarts > 0` line as its workers start: Ray's own note "
+             "that a restarted worker could miss its settings (ray-project/ray#53727), not an error of this run")  # fmt: skip
     for row in results.iter_rows():
         memory[int(row["pid"])] = max(memory.get(int(row["pid"]), 0.0), float(row["peak_rss_mb"]))
         yield row["key"], row["part"]
@@ -334,21 +389,49 @@ def _check_settings(out: Path, settings: Settings, fresh: bool) -> None:
     write_json_atomic(asdict(settings), stored)
 
 
-def combine(sources: list[Source], parts: Path) -> pa.Table:
-    """The parts of SOURCES, in their order, as one table."""
-    tables = [pq.read_table(parts / f"{s.key}.parquet", schema=SCHEMA) for s in sources]
-    return pa.concat_tables(tables) if tables else SCHEMA.empty_table()
+def _whole_parts(sources: list[Source], parts: Path) -> dict[str, pa.Table]:
+    """The parts of SOURCES already in PARTS, each read whole and checked to be its file's; a damaged
+    one (a disk fault, a copy cut short) is deleted with a warning, so that its file is analysed again."""
+    tables = {}
+    for source in sources:
+        part = parts / f"{source.key}.parquet"
+        if not part.is_file():
+            continue
+        try:
+            table = pq.read_table(part, schema=SCHEMA)
+            if table.num_rows == 0 or set(table.column("source").to_pylist()) != {source.path}:
+                raise pa.ArrowInvalid(f"its rows are not those of {source.path}")
+            tables[source.key] = table
+        except pa.ArrowException as exc:
+            log.warning(f"{part}: damaged ({exc}); analysing {source.path} again")
+            part.unlink()
+    return tables
+
+
+def combine(sources: list[Source], tables: dict[str, pa.Table]) -> pa.Table:
+    """The parts of SOURCES (their tables by key), in their order, as one table."""
+    return pa.concat_tables([tables[s.key] for s in sources]) if sources else SCHEMA.empty_table()
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """A monitor table as a DataFrame whose whole numbers stay whole where a row has none (an error row)."""
+    return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+
+
+def export_csv(frame: pd.DataFrame, target=None) -> str | None:
+    """FRAME's rows as the CSV export (to the file TARGET, else returned): faces as a JSON list, and text a
+    spreadsheet would run as a formula (a camera named =HYPERLINK(...)) escaped as core.cells says."""
+    out = frame.assign(face_rows=[json.dumps([] if faces is None else list(faces), default=lambda v: v.item())
+                                  for faces in frame["face_rows"]])  # fmt: skip
+    return safe_cells(out).to_csv(target, index=False)
 
 
 def write_table(table: pa.Table, out: Path) -> None:
-    """OUT/frames.parquet and its CSV export (faces as a JSON list), each written atomically."""
+    """OUT/frames.parquet and its CSV export, each written atomically."""
     with atomic_path(out / TABLE) as tmp:
         pq.write_table(table, tmp)
-    frame = table.to_pandas()
-    frame["face_rows"] = [json.dumps([] if faces is None else list(faces), default=lambda v: v.item())
-                          for faces in frame["face_rows"]]
     with atomic_path(out / CSV_EXPORT) as tmp:
-        frame.to_csv(tmp, index=False)
+        export_csv(to_frame(table), tmp)
 
 
 def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: str = "ray", workers: int = 1,
@@ -356,15 +439,24 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
     """Analyse every input file not yet in OUT's parts, then write OUT's table; a summary of the run."""
     if workers < 1:
         raise ConfigError(f"--workers {workers}: give 1 or more")
-    if settings.every < 0:
+    if not (math.isfinite(settings.every) and settings.every >= 0):
         raise ConfigError(f"--every {settings.every:g}: give 0 (every frame) or a number of seconds")
     out = Path(out)
     sources = find_sources(inputs, read_mapping(mapping) if mapping else None)
     if not sources:
         raise ConfigError(f"no photo or video among {', '.join(inputs)} ({', '.join(MEDIA_SUFFIXES)})")
+    # one run at a time: two writing one folder (one --fresh) would leave a table of both that looks whole
+    with folder_lock(out, "monitor run", instead="give another --out"):
+        return _run(sources, out, settings, engine, workers, address, fresh)
+
+
+def _run(sources: list[Source], out: Path, settings: Settings, engine: str, workers: int, address: str | None,
+         fresh: bool) -> dict:  # fmt: skip
+    """monitor's work, in OUT, which it holds."""
     _check_settings(out, settings, fresh)
     parts = out / PARTS
-    todo = [s for s in sources if not (parts / f"{s.key}.parquet").is_file()]
+    tables = _whole_parts(sources, parts)
+    todo = [s for s in sources if s.key not in tables]
     log.info(f"{len(sources)} file(s) from {len({s.camera for s in sources})} camera(s); "
         f"{len(sources) - len(todo)} already in {out}, {len(todo)} to analyse")  # fmt: skip
     t0, memory = time.perf_counter(), {}
@@ -380,11 +472,12 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
     for key, data in done:  # each file's part appears whole, or not at all
         with atomic_path(parts / f"{key}.parquet") as tmp:
             Path(tmp).write_bytes(data)
+        tables[key] = pq.read_table(pa.BufferReader(data), schema=SCHEMA)
         came[key] = time.perf_counter() - t0
     seconds = time.perf_counter() - t0
     if todo and engine == "local":
         memory[os.getpid()] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    table = combine(sources, parts)
+    table = combine(sources, tables)
     write_table(table, out)
     status = table.column("status").to_pylist()
     return {"files": len(sources), "analysed": len(todo), "frames": status.count("ok"),
@@ -395,7 +488,7 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
 def read_table(path) -> pd.DataFrame:
     """A monitor table (its folder or its .parquet file) as a DataFrame."""
     path = Path(path)
-    return pd.read_parquet(path / TABLE if path.is_dir() else path)
+    return to_frame(pq.read_table(path / TABLE if path.is_dir() else path))
 
 
 def compliance_share(frame: pd.DataFrame) -> float | None:

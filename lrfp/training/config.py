@@ -16,6 +16,9 @@ from lrfp.models.registry import (
 from lrfp.training.recipe import recipe_of
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
+# the largest learning rate taken: far above any that trains (the paper and production use 0.001), and
+# below the ones (nan, inf, 1e300) that would only fill a run with NaN losses
+MAX_LR = 1.0
 
 
 @dataclass
@@ -54,13 +57,16 @@ class TrainConfig:
         cfg.optimizer = self.optimizer or recipe.default_optimizer(self)
         if cfg.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
-        cfg.input_size = self.input_size or default_input_size(self.model)
+        cfg.input_size = default_input_size(self.model) if self.input_size is None else self.input_size
         if not min_input_size(self.model) <= cfg.input_size <= 512:
-            raise ConfigError(f"{self.model} needs an input size from {min_input_size(self.model)} to 512 px")
+            raise ConfigError(f"input size {cfg.input_size} px: {self.model} needs an input size from "
+                              f"{min_input_size(self.model)} to 512 px")  # fmt: skip
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}")
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ConfigError("epochs, batch size and learning rate must be positive")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("epochs and batch size must be positive")
+        if not 0 < self.lr <= MAX_LR:  # nan fails this too
+            raise ConfigError(f"learning rate {self.lr}: give a number above 0 and at most {MAX_LR:g}")
         recipe.check(self)
         cfg.device = resolve_device(self.device)
         cfg.milestones = tuple(sorted({m for m in self.milestones if 1 <= m <= self.epochs} | {self.epochs}))

@@ -1,0 +1,35 @@
+"""Settings read from environment variables, each checked once, where it is read.
+
+A bad value never fails an import (a command or a page imports many modules, and a traceback
+helps no one): the setting keeps its default meanwhile, and check_settings(), which the command
+line and the app call first (through paths.check_home), raises the problem as one line naming
+the variable.
+"""
+from __future__ import annotations
+
+import os
+
+from lrfp.core.errors import ConfigError
+
+_problems: dict[str, str] = {}  # variable -> what is wrong with its value
+
+
+def positive_int(name: str, default: int) -> int:
+    """Environment variable NAME as a whole number of 1 or more; DEFAULT when it is unset or empty."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        _problems[name] = f"{name}={text!r}: give a whole number of 1 or more (unset: {default})"
+        return default
+    return value
+
+
+def check_settings() -> None:
+    """ConfigError naming every environment setting read with a bad value."""
+    if _problems:
+        raise ConfigError("; ".join(_problems.values()))
