@@ -21,6 +21,16 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(autouse=True)
+def server_settings():
+    """Each test's dashboard reads its settings (lrfp.app.settings) from that test's environment."""
+    from lrfp.app import settings
+
+    settings.current.cache_clear()
+    yield
+    settings.current.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def demo_voc_source(tmp_path_factory) -> Path:
     return make_demo_voc_source(tmp_path_factory.mktemp("demo-voc"))
