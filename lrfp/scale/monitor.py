@@ -47,6 +47,7 @@ MEDIA_SUFFIXES = VIDEO_SUFFIXES + IMAGE_SUFFIXES
 TABLE = "frames.parquet"
 CSV_EXPORT = "frames.csv"
 SETTINGS = "settings.json"
+INPUTS = "inputs.json"  # the folders and files a run was given: the Monitor page draws frames from inside them only
 PARTS = "parts"
 # decimals kept of probabilities and compliance: the same frame gives the same table in any process
 DECIMALS = 4
@@ -323,6 +324,12 @@ def _ray_parts(todo: list[Source], settings: Settings, workers: int, memory: dic
         yield row["key"], row["part"]
 
 
+def input_roots(inputs: list[str]) -> list[str]:
+    """The folders and files named by a run's inputs (patterns expanded), resolved."""
+    named = [m for item in inputs for m in ([item] if Path(item).exists() else sorted(glob.glob(item, recursive=True)))]
+    return [str(Path(m).resolve()) for m in named]
+
+
 def _check_settings(out: Path, settings: Settings, fresh: bool) -> None:
     stored = out / SETTINGS
     if fresh and (out / PARTS).is_dir():
@@ -363,6 +370,7 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
     if not sources:
         raise ConfigError(f"no photo or video among {', '.join(inputs)} ({', '.join(MEDIA_SUFFIXES)})")
     _check_settings(out, settings, fresh)
+    write_json_atomic({"inputs": input_roots(inputs)}, out / INPUTS)
     parts = out / PARTS
     todo = [s for s in sources if not (parts / f"{s.key}.parquet").is_file()]
     log.info(f"{len(sources)} file(s) from {len({s.camera for s in sources})} camera(s); "
