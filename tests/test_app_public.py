@@ -51,7 +51,8 @@ def roots(tmp_path, monkeypatch) -> Path:
 
 
 def shown(at: AppTest) -> str:
-    return "\n".join(str(e.value) for kind in ("caption", "error", "warning", "info", "markdown") for e in getattr(at, kind))
+    kinds = ("caption", "error", "warning", "info", "markdown")
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
 
 
 # --- Monitor -----------------------------------------------------------------------------------------
@@ -91,8 +92,8 @@ def test_a_frame_is_drawn_only_from_inside_the_tables_inputs(roots, where):
     private.mkdir()
     shutil.copy(PHOTO, private / "secret.jpg")
     (roots / "cams" / "secret.jpg").symlink_to(private / "secret.jpg")
-    source = {"outside the inputs": private / "secret.jpg", "a link in the inputs to outside": roots / "cams" / "secret.jpg",
-              "missing, outside": private / "nothing.jpg"}[where]  # fmt: skip
+    source = {"outside the inputs": private / "secret.jpg", "missing, outside": private / "nothing.jpg",
+              "a link in the inputs to outside": roots / "cams" / "secret.jpg"}[where]
     write_table(roots / "tables" / "t", [roots / "cams"], source=str(source), kind="image", frame=0)
     at = open_page("pages/monitor.py")
     next(s for s in at.selectbox if s.label == "Table").set_value("tables/t").run()
@@ -148,7 +149,8 @@ def app_runs(monkeypatch, tiny_dataset, tmp_path):
     """The Train page with a data set, its runs a process that waits (as many seconds as epochs) instead of training."""
     monkeypatch.setattr("lrfp.core.paths.DATA_DIR", tiny_dataset)
     monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
-    monkeypatch.setattr(launcher, "train_command", lambda *a, **k: [sys.executable, "-c", f"import time; time.sleep({a[4]})"])
+    waits = lambda *a, **k: [sys.executable, "-c", f"import time; time.sleep({a[4]})"]  # noqa: E731 (a[4]: epochs)
+    monkeypatch.setattr(launcher, "train_command", waits)
     # AppTest sets Streamlit's pages-folder flag again before every run, so the page's switch to st.navigation
     # reruns it and drops a click; a real server switches once, for good
     monkeypatch.setattr("lrfp.app.ui.ensure_navigation", lambda: None)

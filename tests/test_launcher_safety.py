@@ -46,7 +46,7 @@ def test_a_stale_launch_record_with_a_reused_pid_is_not_running_and_never_signal
 
 
 def test_a_run_started_here_is_running_until_stopped(monkeypatch, tmp_path):
-    monkeypatch.setattr(launcher, "train_command", lambda *a, **k: [sys.executable, "-c", "import time; time.sleep(60)"])
+    monkeypatch.setattr(launcher, "train_command", lambda *a, **k: [sys.executable, "-c", "import time; time.sleep(9)"])
     out = tmp_path / "app"
     run_id = launch("model3", "unused", out, epochs=1, input_size=16)
     assert run_status(out / run_id)["status"] == "running"

@@ -237,7 +237,8 @@ def test_a_run_records_its_inputs_and_the_public_page_draws_its_frames(monkeypat
     monkeypatch.setattr("lrfp.core.paths.RESULTS_DIR", tmp_path / "no-results")
     monkeypatch.setenv("LRFP_MONITOR_ROOTS", str(tmp_path / "runs"))
     run([cameras / "north", cameras / "south" / "*.jpg"], tmp_path / "runs" / "mine")
-    assert mon.read_json(tmp_path / "runs" / "mine" / mon.INPUTS) == {"inputs": [str(cameras / "north"), str(cameras / "south" / "p.jpg")]}
+    recorded = mon.read_json(tmp_path / "runs" / "mine" / mon.INPUTS)["inputs"]
+    assert recorded == [str(cameras / "north"), str(cameras / "south" / "p.jpg")]  # the pattern's file, not the pattern
     at = run_monitor_page()
     assert at.selectbox[0].options == ["runs/mine"]
     assert not at.exception and at.get("image")
