@@ -1,10 +1,11 @@
 """Train: launch a short run in the background and follow it; results join the model picker."""
 import streamlit as st
 
-from lrfp.app import charts, settings
+from lrfp.app import charts
 from lrfp.app.launcher import LaunchRefused, launch, list_runs, stop, watch
 from lrfp.app.ui import ensure_navigation
 from lrfp.core import paths
+from lrfp.core import server_settings as settings
 from lrfp.core.device import resolve_device
 from lrfp.core.errors import describe_os_error
 from lrfp.data.images import DatasetError, read_manifest

@@ -23,8 +23,8 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def server_settings():
-    """Each test's dashboard reads its settings (lrfp.app.settings) from that test's environment."""
-    from lrfp.app import settings
+    """Each test's dashboard reads its settings (lrfp.core.server_settings) from that test's environment."""
+    from lrfp.core import server_settings as settings
 
     settings.current.cache_clear()
     yield

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lrfp.app import launcher, settings
+from lrfp.app import launcher
 from lrfp.app import monitor_view as view
 from lrfp.core import paths
+from lrfp.core import server_settings as settings
 from lrfp.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from lrfp.app import settings
+from lrfp.core import server_settings as settings
 from lrfp.core.errors import LrfpError
 from lrfp.core.records import read_json, write_json_atomic
 
@@ -31,7 +31,7 @@ LAUNCH_LOCK = ".launch.lock"
 WATCH_LOCK = ".watch.lock"
 # A served demo must not be exhaustible by its visitors: at most LRFP_MAX_APP_RUNS app runs train at
 # once (the rest are refused with a message), and only the newest LRFP_KEEP_APP_RUNS finished ones are
-# kept on disk (lrfp.app.settings).
+# kept on disk (lrfp.core.server_settings).
 
 
 class LaunchRefused(LrfpError):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from lrfp.app import settings
 from lrfp.app.server_process import prepare_server_process
 from lrfp.app.ui import model_picker
 from lrfp.core import paths
+from lrfp.core import server_settings as settings
 from lrfp.core.errors import ConfigError
 
 

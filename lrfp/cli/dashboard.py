@@ -7,8 +7,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from lrfp.app import settings as server_settings
-from lrfp.core import paths
+from lrfp.core import paths, server_settings
 from lrfp.core.errors import ConfigError
 
 
