@@ -84,7 +84,7 @@ for column, (_, row) in zip(st.columns(3) * 2, worst.iterrows()):
         column.image(image, caption=view.moment_caption(row), width="stretch")
 
 st.subheader("The rows")
-st.dataframe(shown.drop(columns=["when", "face_rows"]).assign(source=shown["source"].map(view.shown_path)),
+st.dataframe(shown.drop(columns=["when", "face_rows"]).assign(source=[view.shown_path(s, drawable) for s in shown["source"]]),
              hide_index=True, width="stretch")  # fmt: skip
 st.download_button("Download these rows (CSV)", view.csv_bytes(shown), file_name=f"{folder.name}-frames.csv",
                    mime="text/csv")  # fmt: skip

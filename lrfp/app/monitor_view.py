@@ -174,10 +174,10 @@ def locate(source: str, roots: list[Path] | None = None) -> Path | None:
     return shipped if shipped.is_file() else None
 
 
-def shown_path(source: str) -> str:
+def shown_path(source: str, roots: list[Path] | None = None) -> str:
     """A row's file as the page shows it: inside the project (the shipped example's footage) relative to
-    it, else as recorded."""
-    found = locate(source)
+    it, else as recorded (ROOTS as in `locate`)."""
+    found = locate(source, roots)
     try:
         return str(found.relative_to(paths.DEMO_DIR.parent)) if found else source
     except ValueError:
