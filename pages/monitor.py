@@ -35,7 +35,7 @@ else:
 try:
     frames, errors = view.load(folder)
 except (OSError, ValueError) as exc:  # a missing folder, not a Parquet file, not a monitor table
-    st.error(f"Cannot read {name}: {view.read_problem(exc)}")
+    st.error(f"Cannot read {name}: {view.read_problem(exc, folder)}")
     st.stop()
 if frames.empty:
     st.warning(f"{name}: no frame was analysed" + (f" ({len(errors)} file(s) in error, below)" if len(errors) else ""))

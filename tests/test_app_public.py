@@ -133,6 +133,15 @@ def test_a_broken_table_gives_a_message_without_server_paths(roots, case):
         assert at.error[0].value == "Cannot read tables/t: not a table of `lrfp monitor`: no column status"
 
 
+def test_a_file_that_is_no_table_is_named_without_its_path(roots):
+    (roots / "tables" / "t").mkdir()
+    (roots / "tables" / "t" / view.TABLE).write_text("not parquet")
+    at = open_page("pages/monitor.py")
+    next(s for s in at.selectbox if s.label == "Table").set_value("tables/t").run()
+    assert not at.exception and at.error[0].value.startswith("Cannot read tables/t: ")
+    assert str(roots) not in at.error[0].value
+
+
 def test_a_table_without_times_is_charted_in_minutes_into_the_footage():
     frames, _ = view.load(EXAMPLE)
     frames["time"] = pd.NaT

@@ -87,9 +87,13 @@ def load(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frames, errors
 
 
-def read_problem(exc: Exception) -> str:
-    """Why a table cannot be read, without its path: the page names the table its own way."""
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+def read_problem(exc: Exception, folder: Path) -> str:
+    """Why the table of FOLDER cannot be read, without its path (the page names the table its own way;
+    Parquet's messages quote the file's path)."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    for path in (Path(folder) / TABLE, Path(folder)):
+        text = text.replace(f" '{path}'", "").replace(str(path), "")
+    return text
 
 
 def untimed(frames: pd.DataFrame) -> bool:
