@@ -5,6 +5,7 @@ import streamlit as st
 
 from lrfp.app import monitor_view as view
 from lrfp.app.ui import ensure_navigation
+from lrfp.core import server_settings as settings
 
 ensure_navigation()
 
@@ -13,37 +14,48 @@ st.caption("Many cameras, hours of footage: when and where did mask use drop? Th
            "`lrfp monitor FOLDERS… --out RESULTS` (see the README); compliance is the faces with a mask among "
            "the faces that could be judged, summed over the frames of each period.")  # fmt: skip
 
-# the shipped tables by what they are (results/monitor/example: the demo footage's cameras)
-examples = {("shipped example (demo footage)" if p.name == "example" else f"shipped: {p.name}"): p
-            for p in view.example_tables()}  # fmt: skip
-source = st.radio("Table", [*examples, "a table of mine"], horizontal=True)
-if source == "a table of mine":
+LIMITS = settings.current()
+MINE = "a table of mine (its path on this server)"
+# public (the default): only the tables under the shipped and the operator's roots, never a typed path
+choices = view.tables(list(LIMITS.monitor_roots))
+source = st.selectbox("Table", [*choices, *([] if LIMITS.public else [MINE])], help="the shipped tables and those "
+                      "under the folders the server's operator lists in LRFP_MONITOR_ROOTS (see the README)")  # fmt: skip
+if source is None:
+    st.info("No monitor table on this server: its operator can list folders of `lrfp monitor` tables in "
+            "LRFP_MONITOR_ROOTS.")  # fmt: skip
+    st.stop()
+if source == MINE:
     typed = st.text_input("Results folder of `lrfp monitor` (or its frames.parquet)", placeholder="runs/monitor",
                           help="the --out folder of a `lrfp monitor` run, on the machine that serves this page")  # fmt: skip
     if not typed:
         st.stop()
-    folder = Path(typed).expanduser()
+    folder, name = Path(typed).expanduser(), typed
 else:
-    folder = examples[source]
+    folder, name = choices[source], source
 try:
     frames, errors = view.load(folder)
 except (OSError, ValueError) as exc:  # a missing folder, not a Parquet file, not a monitor table
-    st.error(f"Cannot read {folder}: {exc}")
+    st.error(f"Cannot read {name}: {view.read_problem(exc, folder)}")
     st.stop()
 if frames.empty:
-    st.warning(f"{folder}: no frame was analysed" + (f" ({len(errors)} file(s) in error, below)" if len(errors) else ""))
+    st.warning(f"{name}: no frame was analysed" + (f" ({len(errors)} file(s) in error, below)" if len(errors) else ""))
     st.dataframe(errors, hide_index=True, width="stretch")
     st.stop()
+# public: frames are drawn only from files inside the inputs that the table's run recorded
+drawable = view.recorded_inputs(folder) if LIMITS.public else None
 
 left, middle, right = st.columns([2, 2, 1])
 cameras = left.multiselect("Cameras", sorted(frames["camera"].unique()), default=sorted(frames["camera"].unique()))
 first, last = frames["when"].min().to_pydatetime(), frames["when"].max().to_pydatetime()
-span = middle.slider("Time", min_value=first, max_value=last, value=(first, last), format="YYYY-MM-DD HH:mm") \
-    if last > first else (first, last)  # fmt: skip
+span = middle.slider("Time", min_value=first, max_value=last, value=(first, last),
+                     format="HH:mm:ss" if view.untimed(frames) else "YYYY-MM-DD HH:mm") if last > first else (first, last)  # fmt: skip
 period = right.selectbox("Period", list(view.PERIODS), index=2)
 min_faces = right.number_input("At least N faces in a frame", min_value=0, value=0)
 shown = view.filtered(frames, cameras, span[0], span[1], int(min_faces))
-if frames["time"].isna().any():
+if view.untimed(frames):
+    st.caption("No file of this table has a known start time: the charts count minutes into the footage. Give "
+               "the files' start times in a mapping file (`--mapping`).")  # fmt: skip
+elif frames["time"].isna().any():
     st.caption("Files with no known start time are placed from 1970-01-01 by their own timestamps: give their "
                "start in a mapping file (`--mapping`).")  # fmt: skip
 
@@ -64,16 +76,15 @@ worst = view.worst_moments(shown)
 if worst.empty:
     st.caption("No frame with a face without a mask in this selection.")
 for column, (_, row) in zip(st.columns(3) * 2, worst.iterrows()):
-    image = view.annotated(row)
-    caption = (f"{row['camera']} · {row['when']:%Y-%m-%d %H:%M:%S} · {int(row['without_mask'] + row['incorrect'])} of "
-               f"{int(row['faces'])} face(s) without a mask · {Path(row['source']).name}, frame {int(row['frame'])}")
+    image = view.annotated(row, drawable)
     if image is None:
-        column.caption(f"{caption} (the file is no longer at {row['source']})")
+        column.caption(f"{view.moment_caption(row)} (its frame cannot be shown: the file is not available here, or "
+                       "not readable)")  # fmt: skip
     else:
-        column.image(image, caption=caption, width="stretch")
+        column.image(image, caption=view.moment_caption(row), width="stretch")
 
 st.subheader("The rows")
-st.dataframe(shown.drop(columns=["when", "face_rows"]).assign(source=shown["source"].map(view.shown_path)),
+st.dataframe(shown.drop(columns=["when", "face_rows"]).assign(source=[view.shown_path(s, drawable) for s in shown["source"]]),
              hide_index=True, width="stretch")  # fmt: skip
 st.download_button("Download these rows (CSV)", view.csv_bytes(shown), file_name=f"{folder.name}-frames.csv",
                    mime="text/csv")  # fmt: skip

@@ -2,9 +2,10 @@
 import streamlit as st
 
 from lrfp.app import charts
-from lrfp.app.launcher import MAX_RUNNING, LaunchRefused, launch, list_runs, stop
+from lrfp.app.launcher import LaunchRefused, launch, list_runs, stop, watch
 from lrfp.app.ui import ensure_navigation
 from lrfp.core import paths
+from lrfp.core import server_settings as settings
 from lrfp.core.device import resolve_device
 from lrfp.core.errors import describe_os_error
 from lrfp.data.images import DatasetError, read_manifest
@@ -13,6 +14,7 @@ from lrfp.models.registry import REGISTRY, min_input_size
 ensure_navigation()
 
 APP_RUNS = paths.RUNS_DIR / "app"
+LIMITS = settings.current()
 st.title("Train")
 try:
     manifest = read_manifest(paths.DATA_DIR)
@@ -25,7 +27,25 @@ if manifest:
     st.caption(f"Trains on {paths.DATA_DIR.name} ({sizes['train']} train / {sizes['val']} validation / "
                f"{sizes['test']} test faces) with the paper's recipe on the {resolve_device('auto').upper()}; runs go to "
                "the model picker when they finish. "
-               + ("This server trains one run at a time." if MAX_RUNNING == 1 else f"This server trains {MAX_RUNNING} runs at a time."))  # fmt: skip
+               + ("This server trains one run at a time." if LIMITS.max_app_runs == 1 else f"This server trains {LIMITS.max_app_runs} runs at a time."))  # fmt: skip
+if LIMITS.public:
+    st.caption("A run can be stopped only from the tab that started it. It keeps training when that tab closes or "
+               "reloads (a reload is a new visit): it then finishes on its own, and only the server's operator can "
+               "stop it.")  # fmt: skip
+
+
+def keep_watching(run_id: str) -> None:
+    """Hold the new run's watch lock while this session lives (no other visitor's launch prunes it), and
+    let go of the previous one's: a visitor keeps one run from pruning, however many they start."""
+    if "watching" in st.session_state:
+        st.session_state.pop("watching").release()
+    st.session_state["watching"] = watch(APP_RUNS / run_id)
+
+
+def may_stop(run: dict) -> bool:
+    """Whether this visitor sees Stop on a running run: their own, or any for the operator (LRFP_PUBLIC=0)."""
+    return not LIMITS.public or run["run_id"] in st.session_state.get("my_runs", ())
+
 
 # plain widgets and a button, not a form: Enter in a field never starts a run
 c1, c2, c3, c4 = st.columns(4)
@@ -45,6 +65,7 @@ if st.button("Start training", type="primary", disabled=manifest is None):
         run_id = launch(model, str(paths.DATA_DIR), APP_RUNS, int(epochs), int(size), norm=norm,
                         pretrained="none" if REGISTRY[model].pretrained_source else None)  # fmt: skip
         st.session_state.setdefault("my_runs", set()).add(run_id)
+        keep_watching(run_id)
         st.success("Started. It runs in the background: you may close this tab.")
     except LaunchRefused as exc:
         st.warning(str(exc))
@@ -79,7 +100,7 @@ def runs_panel():
         with st.expander(f"{run['name']} · {run['status']}", expanded=i == 0 or run["status"] == "running"):
             if run["status"] == "running":
                 st.progress(done / total, text=f"epoch {min(done + 1, total)} of {total} training · {done} done")
-                if st.button("Stop this run", key=f"stop-{run['run_id']}"):
+                if may_stop(run) and st.button("Stop this run", key=f"stop-{run['run_id']}"):
                     stop(run["folder"])
             if run["history"]:
                 st.plotly_chart(charts.training_curves(run["record"]), key=f"curves-{run['run_id']}")

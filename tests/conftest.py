@@ -21,6 +21,16 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(autouse=True)
+def server_settings():
+    """Each test's dashboard reads its settings (lrfp.core.server_settings) from that test's environment."""
+    from lrfp.core import server_settings as settings
+
+    settings.current.cache_clear()
+    yield
+    settings.current.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def demo_voc_source(tmp_path_factory) -> Path:
     return make_demo_voc_source(tmp_path_factory.mktemp("demo-voc"))

@@ -93,7 +93,7 @@ def sleeping_trainer(monkeypatch):
 
 @pytest.mark.parametrize("limit", [1, 2])
 def test_simultaneous_clicks_never_start_more_runs_than_the_limit(sleeping_trainer, monkeypatch, tmp_path, limit):
-    monkeypatch.setattr(launcher, "MAX_RUNNING", limit)
+    monkeypatch.setenv("LRFP_MAX_APP_RUNS", str(limit))
     for attempt in range(5):
         out = tmp_path / f"app-{attempt}"
         clicks = 8

@@ -21,7 +21,7 @@ def wait_all(out, n, timeout=300):
 
 
 def test_two_runs_launched_together_finish_in_their_own_folders(tiny_dataset, tmp_path, monkeypatch):
-    monkeypatch.setattr("lrfp.app.launcher.MAX_RUNNING", 2)  # a server configured for two at a time
+    monkeypatch.setenv("LRFP_MAX_APP_RUNS", "2")  # a server configured for two at a time
     out = tmp_path / "app"
     a = launch("model3", str(tiny_dataset), out, epochs=1, input_size=16)
     b = launch("model1", str(tiny_dataset), out, epochs=1, input_size=16, norm="groupnorm")

@@ -208,7 +208,7 @@ def test_the_page_shows_the_shipped_example(monkeypatch, tmp_path):
     monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
     at = run_monitor_page()
     assert not at.exception, at.exception
-    assert at.radio[0].options == ["shipped example (demo footage)", "a table of mine"]  # not "example: example"
+    assert at.selectbox[0].options == ["shipped example (demo footage)"]  # not "example: example"
     assert [m.label for m in at.metric] == ["Frames", "Faces seen", "Compliance", "Files in error"]
     assert at.metric[0].value == "67"
     assert "The worst moments" in [s.value for s in at.subheader]
@@ -219,16 +219,30 @@ def test_the_page_reads_a_users_table_and_says_what_is_wrong_with_a_bad_one(monk
     from lrfp.app import monitor_view as view
 
     monkeypatch.setattr("lrfp.core.paths.RESULTS_DIR", tmp_path / "no-results")
+    monkeypatch.setenv("LRFP_PUBLIC", "0")  # the operator's own server: a table by its path
     run([cameras], tmp_path / "mine")
     at = run_monitor_page()
-    assert not at.exception and at.radio[0].options == ["a table of mine"]
+    assert not at.exception and at.selectbox[0].options == ["a table of mine (its path on this server)"]
     at.text_input[0].input(str(tmp_path / "mine")).run()
     assert not at.exception, at.exception
     assert at.metric[0].value == "10"
+    assert not [c.value for c in at.caption if "cannot be shown" in c.value]  # every worst moment drawn
     at.text_input[0].input(str(tmp_path / "nothing-here")).run()
     assert not at.exception and "Cannot read" in at.error[0].value
     frames, _ = view.load(tmp_path / "mine")
     assert view.csv_bytes(frames).decode().splitlines()[0].startswith("camera,source,kind,frame,offset_s,time")
+
+
+def test_a_run_records_its_inputs_and_the_public_page_draws_its_frames(monkeypatch, tmp_path, cameras):
+    monkeypatch.setattr("lrfp.core.paths.RESULTS_DIR", tmp_path / "no-results")
+    monkeypatch.setenv("LRFP_MONITOR_ROOTS", str(tmp_path / "runs"))
+    run([cameras / "north", cameras / "south" / "*.jpg"], tmp_path / "runs" / "mine")
+    recorded = mon.read_json(tmp_path / "runs" / "mine" / mon.INPUTS)["inputs"]
+    assert recorded == [str(cameras / "north"), str(cameras / "south" / "p.jpg")]  # the pattern's file, not the pattern
+    at = run_monitor_page()
+    assert at.selectbox[0].options == ["runs/mine"]
+    assert not at.exception and at.get("image")
+    assert not [c.value for c in at.caption if "cannot be shown" in c.value]
 
 
 def test_compliance_per_period_sums_faces_not_frame_shares():

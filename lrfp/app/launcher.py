@@ -14,8 +14,9 @@ import time
 import uuid
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
+from lrfp.core import server_settings as settings
 from lrfp.core.errors import LrfpError
 from lrfp.core.records import read_json, write_json_atomic
 
@@ -23,12 +24,14 @@ LAUNCH_NAME = "launch.json"
 LOG_NAME = "train.log"
 STOPPED_NAME = "stopped"
 # held around check-and-launch: any number of sessions (threads of one server, or several servers
-# sharing the runs folder) clicking at once still start at most MAX_RUNNING runs
+# sharing the runs folder) clicking at once still start at most settings' max_app_runs runs
 LAUNCH_LOCK = ".launch.lock"
-# A served demo must not be exhaustible by its visitors: at most this many app runs train at
-# once (the rest are refused with a message), and only the newest finished ones are kept on disk.
-MAX_RUNNING = int(os.environ.get("LRFP_MAX_APP_RUNS", "1"))
-KEEP_RUNS = int(os.environ.get("LRFP_KEEP_APP_RUNS", "10"))
+# held by the browser session that started a run for as long as it lives (see watch): prune() leaves
+# such a run alone, so a visitor's just-finished run never vanishes under their eyes
+WATCH_LOCK = ".watch.lock"
+# A served demo must not be exhaustible by its visitors: at most LRFP_MAX_APP_RUNS app runs train at
+# once (the rest are refused with a message), and only the newest LRFP_KEEP_APP_RUNS finished ones are
+# kept on disk (lrfp.core.server_settings).
 
 
 class LaunchRefused(LrfpError):
@@ -39,17 +42,18 @@ def launch(model: str, data: str, out: Path, epochs: int, input_size: int, norm:
            pretrained: str | None = None, extra_args: list[str] | None = None) -> str:  # fmt: skip
     """Start `lrfp train` in the background; returns the run id (its folder name under `out`).
 
-    LaunchRefused when MAX_RUNNING runs are already training; the oldest finished, failed or
-    stopped runs beyond KEEP_RUNS are deleted first.
+    LaunchRefused when max_app_runs runs are already training; the oldest finished, failed or
+    stopped runs beyond keep_app_runs that nobody watches are deleted first.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    limits = settings.current()
     with FileLock(str(out / LAUNCH_LOCK), timeout=60):
         running = [r for r in list_runs(out) if r["status"] == "running"]
-        if len(running) >= MAX_RUNNING:
-            raise LaunchRefused(f"{len(running)} run(s) already training on this server (the limit is {MAX_RUNNING}); "
-                                "wait for it to finish or stop it")  # fmt: skip
-        prune(out, KEEP_RUNS - 1)
+        if len(running) >= limits.max_app_runs:
+            raise LaunchRefused(f"{len(running)} run(s) already training on this server (the limit is "
+                                f"{limits.max_app_runs}); wait for it to finish or stop it")  # fmt: skip
+        prune(out, limits.keep_app_runs - 1)
         run_id = f"app-{model}{'-' + norm if norm else ''}-{input_size}px-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
         folder = out / run_id
         folder.mkdir(parents=True)
@@ -57,8 +61,9 @@ def launch(model: str, data: str, out: Path, epochs: int, input_size: int, norm:
         with open(folder / LOG_NAME, "w") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         # written before the lock is let go: the next launch counts this run as running
-        write_json_atomic({"run_id": run_id, "pid": proc.pid, "command": cmd, "started": time.time(),
-                           "epochs": epochs}, folder / LAUNCH_NAME)  # fmt: skip
+        # the process's start time and command line identify it later: a PID alone may be another's by then
+        write_json_atomic({"run_id": run_id, "pid": proc.pid, "pid_start": process_start(proc.pid), "command": cmd,
+                           "started": time.time(), "epochs": epochs}, folder / LAUNCH_NAME)  # fmt: skip
     return run_id
 
 
@@ -75,18 +80,41 @@ def train_command(model: str, data: str, out: Path, run_id: str, epochs: int, in
     return cmd
 
 
-def _alive(pid: int) -> bool:
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None when there is no such process."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
+        return None
+
+
+def process_start(pid: int) -> int | None:
+    """When process PID started, in clock ticks after boot (field 22 of /proc/PID/stat): with the PID, it
+    names one process, whereas a PID alone is reused by the system once its process has ended."""
+    fields = _proc_stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def _command_line(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except OSError:
+        return None
+
+
+def _alive(info: dict) -> bool:
+    """Whether the process of a launch record is still training: its PID names a live process that
+    started when the run's did and runs its command (a record without its start time: never)."""
+    pid = info["pid"]
+    if info.get("pid_start") is None or process_start(pid) != info["pid_start"]:
         return False
-    if state == "Z":  # finished child of this server: reap it
+    if (_proc_stat(pid) or ["Z"])[0] == "Z":  # finished child of this server (its command line is gone): reap it
         try:
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             pass
         return False
-    return True
+    return _command_line(pid) == info["command"]
 
 
 def run_status(folder: Path) -> dict:
@@ -98,7 +126,7 @@ def run_status(folder: Path) -> dict:
     history = record["history"] if record else []
     if record and record.get("status") == "finished":
         status = "finished"
-    elif _alive(info["pid"]):
+    elif _alive(info):
         status = "running"
     elif (folder / STOPPED_NAME).exists():
         status = "stopped"
@@ -111,19 +139,41 @@ def run_status(folder: Path) -> dict:
 
 
 def stop(folder: Path) -> None:
-    """Stop a running app run: its whole process group (it runs in its own session)."""
+    """Stop a running app run: its whole process group (it runs in its own session), once its PID is
+    known to be the run's own process (a stale record's PID may be anyone's by now)."""
     info = read_json(Path(folder) / LAUNCH_NAME)
     (Path(folder) / STOPPED_NAME).touch()
-    if _alive(info["pid"]):
+    if _alive(info):
         try:
             os.killpg(info["pid"], signal.SIGTERM)
         except ProcessLookupError:
             pass
 
 
+def watch(folder: Path) -> FileLock:
+    """A lock on a run that its starting session keeps (in its state) while it lives: prune() leaves the
+    run alone until the session ends, or its server, when the lock goes with it. Held across processes
+    (flock), so several servers sharing the runs folder respect it too."""
+    lock = FileLock(str(Path(folder) / WATCH_LOCK), thread_local=False)  # reruns of a session change thread
+    lock.acquire(timeout=0)
+    return lock
+
+
+def watched(folder: Path) -> bool:
+    """Whether a session holds this run's watch lock."""
+    lock = FileLock(str(Path(folder) / WATCH_LOCK), thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
+
+
 def prune(out: Path, keep: int) -> list[str]:
-    """Delete the oldest runs that are not training, keeping `keep` of them; returns the deleted ids."""
-    done = [r for r in list_runs(out) if r["status"] != "running"]
+    """Delete the oldest runs that are not training and that nobody watches, keeping `keep` of them;
+    returns the deleted ids."""
+    done = [r for r in list_runs(out) if r["status"] != "running" and not watched(r["folder"])]
     removed = [r["run_id"] for r in done[max(0, keep):]]
     for run_id in removed:
         shutil.rmtree(Path(out) / run_id, ignore_errors=True)

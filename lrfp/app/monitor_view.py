@@ -13,11 +13,13 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from lrfp.core import paths
+from lrfp.core.errors import LrfpError
+from lrfp.core.records import read_json
 from lrfp.data.images import load_image
 from lrfp.pipeline.detect import FaceBox
 from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
 from lrfp.pipeline.video import timed_frames
-from lrfp.scale.monitor import TABLE, compliance_share, read_table  # noqa: F401 (the page's share)
+from lrfp.scale.monitor import INPUTS, SCHEMA, TABLE, compliance_share, read_table  # noqa: F401 (the page's share)
 
 # shipped tables are results/monitor/<name>/frames.parquet; the example's footage is demo/footage
 # (python -m lrfp.data.footage); both looked up when used, so tests can move paths.RESULTS_DIR
@@ -28,18 +30,75 @@ PERIODS = {"1 minute": "1min", "10 minutes": "10min", "1 hour": "1h", "1 day": "
 MOMENT_S = 10.0  # the worst moments of one file lie at least this far apart in its video
 
 
+EPOCH = pd.Timestamp(0)  # where the frames of a file with no known start time are placed
+
+
+class MonitorTableError(LrfpError):
+    """A file that is not a `lrfp monitor` table."""
+
+
 def example_tables(folder: Path | None = None) -> list[Path]:
     return sorted(p.parent for p in Path(folder or paths.RESULTS_DIR / "monitor").glob(f"*/{TABLE}"))
 
 
+def _inside(path: Path, roots: list[Path]) -> bool:
+    """Whether PATH, its links followed, lies in one of ROOTS (folders or files, their links followed too)."""
+    try:
+        real = path.resolve()
+        return any(real == r.resolve() or real.is_relative_to(r.resolve()) for r in roots)
+    except (OSError, ValueError, RuntimeError):  # a NUL in the name, a loop of links
+        return False
+
+
+def tables(roots: list[Path]) -> dict[str, Path]:
+    """The monitor tables a visitor may open, by name: the shipped ones, then each root's (the root itself
+    or its subfolders holding a table; one whose link leads out of its root is left out)."""
+    found = {("shipped example (demo footage)" if p.name == "example" else f"shipped: {p.name}"): p
+             for p in example_tables()}  # fmt: skip
+    for root in roots:
+        for folder in sorted({p.parent for p in [root / TABLE, *root.glob(f"*/{TABLE}")] if p.is_file()}):
+            if _inside(folder / TABLE, [root]):
+                name = root.name if folder == root else f"{root.name}/{folder.name}"
+                found[name if name not in found else f"{name} ({len(found)})"] = folder
+    return found
+
+
+def recorded_inputs(folder: Path) -> list[Path]:
+    """Where a table's frames may be drawn from: the inputs its `lrfp monitor` run recorded, and the shipped
+    demo footage (the shipped example's, made on another machine, and public anyway)."""
+    try:
+        inputs = read_json(Path(folder) / INPUTS)["inputs"]
+    except (OSError, ValueError, TypeError, KeyError):  # no record (a table of an older lrfp), or a broken one
+        inputs = []
+    return [*(Path(p) for p in inputs if isinstance(p, str)), paths.DEMO_DIR / "footage"]
+
+
 def load(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(frames analysed, files in error) of a monitor table; frames get `when`: their time, or, where the
-    file's start is unknown, the seconds from its first frame counted from 1970-01-01 (order kept)."""
+    file's start is unknown, the seconds from its first frame counted from 1970-01-01 (order kept).
+    MonitorTableError when a column of `lrfp monitor`'s tables is missing."""
     table = read_table(path)
+    missing = [c for c in SCHEMA.names if c not in table.columns]
+    if missing:
+        raise MonitorTableError(f"not a table of `lrfp monitor`: no column {', '.join(missing)}")
     errors = table[table["status"] == "error"][["camera", "source", "error"]]
     frames = table[table["status"] != "error"].copy()
     frames["when"] = frames["time"].where(frames["time"].notna(), pd.to_datetime(frames["offset_s"], unit="s"))
     return frames, errors
+
+
+def read_problem(exc: Exception, folder: Path) -> str:
+    """Why the table of FOLDER cannot be read, without its path (the page names the table its own way;
+    Parquet's messages quote the file's path)."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    for path in (Path(folder) / TABLE, Path(folder)):
+        text = text.replace(f" '{path}'", "").replace(str(path), "")
+    return text
+
+
+def untimed(frames: pd.DataFrame) -> bool:
+    """Whether no frame has a known time: its charts then count minutes into the footage, not dates."""
+    return bool(frames["time"].isna().all())
 
 
 def filtered(frames: pd.DataFrame, cameras: list[str], start=None, end=None, min_faces: int = 0) -> pd.DataFrame:
@@ -64,18 +123,27 @@ def per_period(frames: pd.DataFrame, period: str) -> pd.DataFrame:
     return sums
 
 
+def _on_time_axis(data: pd.DataFrame, frames: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Per-period DATA with the x axis's title: dates, or for a table without any time, minutes into the
+    footage (on a date axis, its 1970-01-01 stand-in showed, padded to 1969-12-31)."""
+    if not untimed(frames):
+        return data, ""
+    return data.assign(when=(data["when"] - EPOCH).dt.total_seconds() / 60), "minutes into the footage"
+
+
 def compliance_chart(frames: pd.DataFrame, period: str) -> go.Figure:
     data = per_period(frames, period).dropna(subset=["compliance"]).assign(compliance=lambda d: 100 * d["compliance"])
+    data, axis = _on_time_axis(data, frames)
     fig = px.line(data, x="when", y="compliance", color="camera", markers=True, hover_data=["faces", "frames"],
-                  labels={"compliance": "faces with a mask (%)", "when": ""}, range_y=[0, 105], height=360)  # fmt: skip
+                  labels={"compliance": "faces with a mask (%)", "when": axis}, range_y=[0, 105], height=360)  # fmt: skip
     return fig
 
 
 def faces_chart(frames: pd.DataFrame, period: str = "1 hour") -> go.Figure:
     """Faces seen per period and camera (a face in N frames counts N times: it is what the cameras saw)."""
-    data = per_period(frames, period)
+    data, axis = _on_time_axis(per_period(frames, period), frames)
     return px.bar(data, x="when", y="faces", color="camera", barmode="group", height=320,
-                  labels={"faces": f"faces per {period}", "when": ""})  # fmt: skip
+                  labels={"faces": f"faces per {period}", "when": axis})  # fmt: skip
 
 
 def worst_moments(frames: pd.DataFrame, n: int = 6, apart_s: float = MOMENT_S) -> pd.DataFrame:
@@ -96,22 +164,24 @@ def worst_moments(frames: pd.DataFrame, n: int = 6, apart_s: float = MOMENT_S) -
     return ok.loc[rows]
 
 
-def locate(source: str) -> Path | None:
-    """The file a row names; for the shipped example (made elsewhere), its copy in demo/footage."""
+def locate(source: str, roots: list[Path] | None = None) -> Path | None:
+    """The file a row names; for the shipped example (made elsewhere), its copy in demo/footage. With
+    ROOTS, only a file inside them, checked before the file is looked at: whether a file outside them
+    exists is never told."""
     path = Path(source)
     shipped = paths.DEMO_DIR / "footage" / path.parent.name / path.name
     # another checkout's demo footage (the one that made the example, still on this machine): this one's copy
     if path.parts[-4:-2] == ("demo", "footage") and shipped.is_file():
         return shipped
-    if path.is_file():
+    if (roots is None or _inside(path, roots)) and path.is_file():
         return path
     return shipped if shipped.is_file() else None
 
 
-def shown_path(source: str) -> str:
+def shown_path(source: str, roots: list[Path] | None = None) -> str:
     """A row's file as the page shows it: inside the project (the shipped example's footage) relative to
-    it, else as recorded."""
-    found = locate(source)
+    it, else as recorded (ROOTS as in `locate`)."""
+    found = locate(source, roots)
     try:
         return str(found.relative_to(paths.DEMO_DIR.parent)) if found else source
     except ValueError:
@@ -123,7 +193,6 @@ def frame_image(path: Path, kind: str, frame: int) -> Image.Image | None:
     if kind == "image":
         return load_image(path)
     import av
-
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -141,11 +210,30 @@ def scene_of(row) -> SceneResult:
     return SceneResult("scene", faces)
 
 
-def annotated(row) -> Image.Image | None:
-    """The row's frame with its faces boxed and labelled, or None when its file is not here any more."""
-    path = locate(row["source"])
-    image = frame_image(path, row["kind"], int(row["frame"])) if path else None
+def annotated(row, roots: list[Path] | None = None) -> Image.Image | None:
+    """The row's frame with its faces boxed and labelled; None when its file is not here (or, with ROOTS,
+    not inside them), is no photo or video, or the frame cannot be decoded."""
+    import av
+
+    path = locate(row["source"], roots)
+    if path is None or row["kind"] not in ("image", "video") or pd.isna(row["frame"]):
+        return None
+    try:
+        image = frame_image(path, row["kind"], int(row["frame"]))
+    except (OSError, ValueError, av.error.FFmpegError):  # LrfpError (a bad image) is a ValueError
+        return None
     return annotate(image, scene_of(row), min_long_side=640) if image is not None else None
+
+
+def moment_caption(row) -> str:
+    """Under a worst moment's frame: camera, time (or place in its file), faces without a mask, file and frame."""
+    if pd.notna(row["time"]):
+        when = f"{row['time']:%Y-%m-%d %H:%M:%S}"
+    else:
+        when = "time unknown" if pd.isna(row["offset_s"]) else f"{row['offset_s']:.1f} s into its file"
+    frame = "" if pd.isna(row["frame"]) else f", frame {int(row['frame'])}"
+    return (f"{row['camera']} · {when} · {int(row['without_mask'] + row['incorrect'])} of {int(row['faces'])} "
+            f"face(s) without a mask · {Path(str(row['source'])).name}{frame}")
 
 
 def csv_bytes(frames: pd.DataFrame) -> bytes:

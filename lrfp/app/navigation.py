@@ -12,12 +12,19 @@ import streamlit as st
 from lrfp.app.server_process import prepare_server_process
 from lrfp.app.ui import model_picker
 from lrfp.core import paths
+from lrfp.core import server_settings as settings
+from lrfp.core.errors import ConfigError
 
 
 def main(pages_dir: Path) -> None:
     prepare_server_process()
     st.set_page_config(page_title="lrfp: face masks at low resolution", page_icon="😷", layout="wide")
-    paths.check_home()  # a bad LRFP_HOME stops here with its message, before any page reads a folder
+    try:  # a bad LRFP_HOME or server setting stops here with its message, before any page reads it
+        paths.check_home()
+        settings.current()
+    except ConfigError as exc:
+        st.error(f"This server's settings cannot be used: {exc}")
+        st.stop()
     pages_dir = Path(pages_dir).resolve()  # absolute: st.Page takes it as is, wherever the main script is
     pages = [
         st.Page(pages_dir / "overview.py", title="Overview", icon=":material/home:", default=True),

@@ -7,7 +7,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from lrfp.core import paths
+from lrfp.core import paths, server_settings
 from lrfp.core.errors import ConfigError
 
 
@@ -25,6 +25,7 @@ def streamlit_flags(settings: dict, section: str = "") -> list[str]:
 
 
 def cmd_app(args) -> int:
+    server_settings.current()  # a bad LRFP_PUBLIC, LRFP_MONITOR_ROOTS, ... is one error line here, not a broken page
     try:  # the checkout's .streamlit/config.toml, or its copy installed with lrfp: the same settings from any folder
         settings = tomllib.loads(paths.STREAMLIT_CONFIG.read_text())
     except tomllib.TOMLDecodeError as exc:

@@ -49,6 +49,7 @@ MEDIA_SUFFIXES = VIDEO_SUFFIXES + IMAGE_SUFFIXES
 TABLE = "frames.parquet"
 CSV_EXPORT = "frames.csv"
 SETTINGS = "settings.json"
+INPUTS = "inputs.json"  # the folders and files a run was given: the Monitor page draws frames from inside them only
 PARTS = "parts"
 # decimals kept of probabilities and compliance: the same frame gives the same table in any process
 DECIMALS = 4
@@ -378,6 +379,12 @@ def _ray_parts(todo: list[Source], settings: Settings, workers: int, memory: dic
         yield row["key"], row["part"]
 
 
+def input_roots(inputs: list[str]) -> list[str]:
+    """The folders and files named by a run's inputs (patterns expanded), resolved."""
+    named = [m for item in inputs for m in ([item] if Path(item).exists() else sorted(glob.glob(item, recursive=True)))]
+    return [str(Path(m).resolve()) for m in named]
+
+
 def _check_settings(out: Path, settings: Settings, fresh: bool) -> None:
     stored = out / SETTINGS
     if fresh and (out / PARTS).is_dir():
@@ -454,6 +461,7 @@ def _run(sources: list[Source], out: Path, settings: Settings, engine: str, work
          fresh: bool) -> dict:  # fmt: skip
     """monitor's work, in OUT, which it holds."""
     _check_settings(out, settings, fresh)
+    write_json_atomic({"inputs": input_roots(inputs)}, out / INPUTS)
     parts = out / PARTS
     tables = _whole_parts(sources, parts)
     todo = [s for s in sources if s.key not in tables]
