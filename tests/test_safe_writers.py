@@ -3,6 +3,7 @@ are escaped, one `lrfp monitor` per --out, damaged parts redone, mappings read a
 every line of them used or warned about, and bad flags and environment settings named in one line."""
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
@@ -62,6 +63,11 @@ def test_monitors_csv_escapes_camera_names_from_a_mapping(photos, tmp_path):
     assert table["camera"].tolist() == ['\'=HYPERLINK("http://x","y")']
     # the table itself keeps the name as given: only what a spreadsheet opens is escaped
     assert pq.read_table(summary["table"]).column("camera").to_pylist() == ['=HYPERLINK("http://x","y")']
+    # the Monitor page's "Download these rows (CSV)" writes the same escaped cells
+    from lrfp.app.monitor_view import csv_bytes
+
+    shown = mon.read_table(summary["table"]).assign(when=None)
+    assert pd.read_csv(io.BytesIO(csv_bytes(shown)))["camera"].tolist() == ['\'=HYPERLINK("http://x","y")']
 
 
 def test_predict_prints_a_name_that_starts_like_a_formula_escaped(tmp_path, capsys, monkeypatch):

@@ -19,7 +19,7 @@ from lrfp.data.images import load_image
 from lrfp.pipeline.detect import FaceBox
 from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
 from lrfp.pipeline.video import timed_frames
-from lrfp.scale.monitor import INPUTS, SCHEMA, TABLE, compliance_share, read_table  # noqa: F401 (the page's share)
+from lrfp.scale.monitor import INPUTS, SCHEMA, TABLE, compliance_share, export_csv, read_table  # noqa: F401 (the page's share)
 
 # shipped tables are results/monitor/<name>/frames.parquet; the example's footage is demo/footage
 # (python -m lrfp.data.footage); both looked up when used, so tests can move paths.RESULTS_DIR
@@ -237,9 +237,5 @@ def moment_caption(row) -> str:
 
 
 def csv_bytes(frames: pd.DataFrame) -> bytes:
-    """The rows shown, as the CSV export of `lrfp monitor` writes them (faces as a JSON list)."""
-    import json
-
-    out = frames.drop(columns=["when"])
-    out["face_rows"] = [json.dumps([] if f is None else list(f), default=lambda v: v.item()) for f in out["face_rows"]]
-    return out.to_csv(index=False).encode()
+    """The rows shown, as the CSV export of `lrfp monitor` writes them (faces as a JSON list, formulas escaped)."""
+    return export_csv(frames.drop(columns=["when"])).encode()

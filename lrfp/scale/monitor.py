@@ -454,14 +454,14 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
         raise ConfigError(f"no photo or video among {', '.join(inputs)} ({', '.join(MEDIA_SUFFIXES)})")
     # one run at a time: two writing one folder (one --fresh) would leave a table of both that looks whole
     with folder_lock(out, "monitor run", instead="give another --out"):
-        return _run(sources, out, settings, engine, workers, address, fresh)
+        return _run(sources, input_roots(inputs), out, settings, engine, workers, address, fresh)
 
 
-def _run(sources: list[Source], out: Path, settings: Settings, engine: str, workers: int, address: str | None,
-         fresh: bool) -> dict:  # fmt: skip
-    """monitor's work, in OUT, which it holds."""
+def _run(sources: list[Source], roots: list[str], out: Path, settings: Settings, engine: str, workers: int,
+         address: str | None, fresh: bool) -> dict:  # fmt: skip
+    """monitor's work, in OUT, which it holds; ROOTS: the folders and files its inputs named."""
     _check_settings(out, settings, fresh)
-    write_json_atomic({"inputs": input_roots(inputs)}, out / INPUTS)
+    write_json_atomic({"inputs": roots}, out / INPUTS)
     parts = out / PARTS
     tables = _whole_parts(sources, parts)
     todo = [s for s in sources if s.key not in tables]
