@@ -1,15 +1,29 @@
-"""The detection stage: tiles that cover any frame, merging, and faces found whatever the frame's size."""
+"""The detection stage: tiles that cover any frame, merging, the scale pyramid and its budget, and faces
+found whatever the frame's and the face's size."""
 from __future__ import annotations
 
+import io
+import resource
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from lrfp.pipeline.detect import OVERLAP, TILE, FaceBox, FaceDetector, merge, tiles
+from lrfp.data.voc import LabelledPhoto, match
+from lrfp.evaluation.scene_bench import pasted
+from lrfp.pipeline import detect
+from lrfp.pipeline.detect import (DETECTORS, OVERLAP, TILE, FaceBox, FaceDetector, budget_mp, cost_mp, merge,
+                                  pyramid_scales, tiles)  # fmt: skip
+from lrfp.pipeline.scene import analyze_upload
 
 ROOT = Path(__file__).resolve().parents[1]
 CROWD = ROOT / "demo" / "scenes" / "images" / "maksssksksss52.jpg"  # a shipped street photo, faces of 10-25 px
+# a shipped photo and its biggest labelled face (demo/fmd853-lr/manifest.json), 60 px
+FACE_PHOTO, FACE_BOX = ROOT / "demo" / "scenes" / "images" / "maksssksksss787.jpg", (292, 99, 352, 162)
 
 
 @pytest.mark.parametrize("size,scale", [((640, 480), 1.0), ((3840, 2160), 1.0), ((3840, 2160), 3.0), ((401, 299), 3.0),
@@ -89,3 +103,167 @@ def test_big_faces_are_found_without_a_crowd_of_parts(crowd):
     nested = sum(any(o is not b and o.x0 <= b.x0 and o.y0 <= b.y0 and o.x1 >= b.x1 and o.y1 >= b.y1 for o in boxes)
                  for b in boxes)  # fmt: skip
     assert nested <= 3
+
+
+@pytest.mark.parametrize("size", [(64, 48), (640, 480), (4000, 3000), (8160, 6120)])
+def test_the_budget_grows_with_the_frame_between_its_floor_and_its_ceiling(size):
+    w, h = size
+    assert detect.BUDGET_MIN_MP <= budget_mp(w, h) <= detect.BUDGET_MAX_MP
+    assert budget_mp(w, h) <= budget_mp(w * 2, h * 2)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (640, 480), (1920, 1080), (4032, 3024), (8160, 6120), (20000, 300)])
+def test_the_pyramid_reaches_a_face_that_fills_the_frame_and_ends_enlarged(size):
+    w, h = size
+    fine, reduced = DETECTORS["centerface"], DETECTORS["retinaface"]
+    scales = pyramid_scales(w, h, fine, reduced, enlarge=2.0)
+    coarsest = reduced if scales[0] < 1 else fine
+    assert min(w, h) * scales[0] <= coarsest.band[1]  # a face as big as the frame is inside the coarsest band
+    assert scales == sorted(scales) and scales[-2:] == [1.0, 2.0]
+    assert all(b / a == detect.PYRAMID_STEP for a, b in zip(scales, scales[1:-1]))
+
+
+class Recorder:
+    """A detector backend that finds one face of `face` px in the middle of whatever it is given at `at_size`,
+    and records the sizes of its inputs."""
+
+    def __init__(self, at_size: tuple[int, int] | None = None, face: int = 30):
+        self.inputs, self.at_size, self.face = [], at_size, face
+
+    def __call__(self, rgb: np.ndarray, min_score: float) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        self.inputs.append((w, h))
+        if (w, h) != self.at_size:
+            return np.zeros((0, 5), np.float32)
+        c, r = w / 2, self.face / 2
+        return np.array([[c - r, h / 2 - r, c + r, h / 2 + r, 0.9]], np.float32)
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+def with_backend(detector: FaceDetector, backend) -> FaceDetector:
+    fake = FaceDetector.__new__(FaceDetector)
+    fake.__dict__ |= detector.__dict__ | {"_backends": {name: backend for name in detector._backends}}
+    return fake
+
+
+@pytest.mark.parametrize("size", [(640, 480), (1600, 1200), (3840, 2160), (4000, 3000), (6528, 4896), (8160, 6120),
+                                  (12000, 9000)])  # fmt: skip
+def test_the_looks_never_spend_more_than_the_budget(detector, size):
+    recorder = Recorder()
+    search = with_backend(detector, recorder).search(Image.new("RGB", size))
+    spent = sum(w * h for w, h in recorder.inputs) / 1e6
+    assert search.spent_mp == pytest.approx(spent, rel=0.02)  # what the search counts is what ran
+    assert spent <= budget_mp(*size) + 1e-6
+    assert search.looks == sorted(search.looks) and search.looks[0] < 1  # the whole frame reduced first, then finer
+
+
+def test_a_12_mp_photo_is_seen_whole_at_its_own_size_and_a_32_mp_one_only_around_its_small_faces(detector):
+    search = with_backend(detector, Recorder()).search(Image.new("RGB", (4000, 3000)))
+    assert search.looks[-1] == 1.0  # no small face found: nothing enlarged
+    assert search.spent_mp > 12  # every pixel at its own size
+    # a 32 MP frame: the reduced looks cover it whole, its own size is looked at only where they found a
+    # small face (none here)
+    size = (6528, 4896)
+    search = with_backend(detector, Recorder()).search(Image.new("RGB", size))
+    assert 1.0 not in search.looks and search.spent_mp < budget_mp(*size)
+    # a 40 px face in each whole tile of the reduced looks: small for them, so the rest of the budget goes
+    # to tiles at the frame's own size around those faces
+    recorder = Recorder(at_size=(TILE, TILE), face=40)
+    search = with_backend(detector, recorder).search(Image.new("RGB", size))
+    assert 1.0 in search.looks and search.spent_mp <= budget_mp(*size)
+    assert 0 < search.look_mp[1.0] < cost_mp([(0, 0, *size)], 1.0) / 2
+
+
+def test_guided_tiles_are_centred_on_crowds_of_small_faces_and_bounded_by_the_budget():
+    crowd = [FaceBox(5000 + 30 * i, 3000, 5020 + 30 * i, 3020, 0.9) for i in range(12)]  # 20 px faces in a row
+    lone = [FaceBox(500, 500, 520, 520, 0.9)]
+    big = [FaceBox(2000, 2000, 2300, 2300, 0.9)]  # not a small face: no tile for it
+    kind = DETECTORS["centerface"]
+    regions = FaceDetector._guided_regions(8000, 6000, 2.0, 1.0, kind, lone + crowd + big, budget=10.0, overlap=69)
+    assert len(regions) == 2  # the crowd first (most faces), then the lone face
+    x0, y0, x1, y1 = regions[0]
+    assert all(x0 <= b.x0 and b.x1 <= x1 and y0 <= b.y0 and b.y1 <= y1 for b in crowd)
+    assert cost_mp(regions, 2.0) <= 10.0
+    assert len(FaceDetector._guided_regions(8000, 6000, 2.0, 1.0, kind, lone + crowd, budget=1.1, overlap=69)) == 1
+
+
+def test_a_part_straddling_the_edge_of_a_much_bigger_face_is_dropped():
+    face = FaceBox(1600, 0, 4450, 3500, 0.6)
+    ear = FaceBox(1470, 1880, 1850, 2340, 0.8)  # half inside, more confident than the face
+    neighbour = FaceBox(4900, 50, 5250, 590, 0.9)  # beside it: another face
+    assert merge([face, ear, neighbour]) == [face, neighbour]
+
+
+@pytest.fixture(scope="module")
+def one_face() -> LabelledPhoto:
+    """The shipped photo enlarged 2x, so that its face (120 px) can be pasted at any size (scene_bench.pasted)."""
+    image = Image.open(FACE_PHOTO).convert("RGB")
+    image = image.resize((image.width * 2, image.height * 2), Image.BICUBIC)
+    return LabelledPhoto(FACE_PHOTO.name, [("with_mask", tuple(2 * v for v in FACE_BOX))], image, 1.0)
+
+
+@pytest.mark.detector
+@pytest.mark.parametrize("size", [16, 32, 64, 128, 256, 512, 1024, 2000, 3000])
+def test_one_face_at_any_size_is_found_and_boxed_once(detector, one_face, size):
+    frame = pasted(one_face, size, "grey")
+    face = frame.objects[0][1]
+    boxes = [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(frame.image)]
+    assert match([face], boxes), f"the {size} px face was not found: {boxes}"
+    # one box on it: none of its parts (eyes, ear, mask) boxed beside it
+    on_face = [b for b in boxes if face[0] <= (b[0] + b[2]) / 2 <= face[2] and face[1] <= (b[1] + b[3]) / 2 <= face[3]]
+    assert len(on_face) == 1, on_face
+
+
+@pytest.mark.detector
+def test_a_50_mp_photo_of_one_person_gets_its_box_within_its_budget_and_memory(one_face, tmp_path):
+    frame = pasted(one_face, 3000, "grey", (8160, 6120))
+    path = tmp_path / "50mp.jpg"
+    frame.image.save(path, quality=90)
+    child = (f"import resource, sys; sys.path.insert(0, {str(ROOT)!r})\n"
+             "from lrfp.pipeline.detect import FaceDetector, budget_mp\n"
+             "from lrfp.pipeline.inference import Classifier\n"
+             "from lrfp.pipeline.scene import analyze_upload\n"
+             f"image, result = analyze_upload(open({str(path)!r}, 'rb').read(), 'x.jpg', Classifier('model3'), FaceDetector())\n"
+             "print(result.detect_mp, budget_mp(*image.size), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,\n"
+             "      *[v for f in result.faces for v in (f.box.x0, f.box.y0, f.box.x1, f.box.y1)])")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout.split()
+    spent, budget, peak_mb = (float(v) for v in out[:3])
+    boxes = np.array([float(v) for v in out[3:]]).reshape(-1, 4).tolist()
+    assert spent <= budget
+    assert match([frame.objects[0][1]], boxes)
+    assert peak_mb < 1500  # the issue's ceiling for any accepted photo
+
+
+@pytest.mark.detector
+def test_six_uploads_at_once_each_keep_their_budget_and_their_faces(detector):
+    crowd = Image.open(CROWD).convert("RGB")
+    uploads = []
+    for k in (1, 2, 4, 6, 8, 10):  # 400x225 up to 4000x2250
+        buf = io.BytesIO()
+        crowd.resize((crowd.width * k, crowd.height * k), Image.BICUBIC).save(buf, "JPEG", quality=90)
+        uploads.append(buf.getvalue())
+
+    def faces(result):
+        return sorted((f.box.x0, f.box.y0, f.box.x1, f.box.y1) for f in result.faces)
+
+    from lrfp.pipeline.inference import Classifier
+
+    classifier = Classifier("model3")
+    alone = [analyze_upload(data, f"{i}.jpg", classifier, detector) for i, data in enumerate(uploads)]
+    together = [None] * len(uploads)
+
+    def visit(i):
+        together[i] = analyze_upload(uploads[i], f"{i}.jpg", classifier, detector)
+
+    threads = [threading.Thread(target=visit, args=(i,)) for i in range(len(uploads))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (image, one), (_, many) in zip(alone, together):
+        assert many.detect_mp <= budget_mp(*image.size)
+        assert faces(many) == faces(one)

@@ -75,7 +75,7 @@ def view_frames(photos, view: str):
                 continue
             for size in PASTED_SIZES:
                 for background in ("grey", "own photo"):
-                    yield _pasted(photo, size, background)
+                    yield pasted(photo, size, background)
     elif view.startswith("tiled-"):
         k = int(view.split("-", 1)[1].split("x")[0])
         group = []
@@ -113,14 +113,15 @@ def _pasted_face(photo):
     return max(faces, key=lambda f: f[2]) if faces else None
 
 
-def _pasted(photo, size: int, background: str) -> Frame:
-    """The photo's biggest face, its shorter side resized to `size`, alone in a 4:3 frame whose height is a
-    quarter more than the face's (at least 640x480), on grey or on its own photo stretched to the frame
-    with every labelled face painted over in the photo's mean colour (a street with no face of its own)."""
+def pasted(photo, size: int, background: str, frame_size: tuple[int, int] | None = None) -> Frame:
+    """The photo's biggest face (_pasted_face), its shorter side resized to `size`, alone in a frame of
+    `frame_size` (default: 4:3, its height a quarter more than the face's, at least 640x480), on grey or
+    on its own photo stretched to the frame with every labelled face painted over in the photo's mean
+    colour (a street with no face of its own)."""
     label, (x0, y0, x1, y1), _ = _pasted_face(photo)
     k = size / min(x1 - x0, y1 - y0)
     height = max(480, round(max(x1 - x0, y1 - y0) * k * 1.25))
-    width = round(height * 4 / 3)
+    width, height = frame_size or (round(height * 4 / 3), height)
     if background == "grey":
         frame = Image.new("RGB", (width, height), (128, 128, 128))
     else:

@@ -100,10 +100,12 @@ BUDGET_MIN_MP = 2.0
 BUDGET_MAX_MP = 20.0
 NMS_IOU = 0.4
 # a box mostly inside a kept face is a part of it (an eye, a mask, a hand): dropped when the face is
-# more confident, or at least PART_OF times as big whatever its confidence (the pieces of a face that
-# fills a phone photo, seen by the finer looks, can score higher than the face itself)
+# more confident; and a box at least PART_CONTAINED inside a face PART_OF times its size whatever its
+# confidence (the pieces of a face that fills a phone photo, seen by the finer looks, can score higher
+# than the face itself, and straddle its edge: an ear half inside the box)
 CONTAINED = 0.6
 PART_OF = 2.0
+PART_CONTAINED = 0.4
 
 
 def budget_mp(width: int, height: int) -> float:
@@ -309,7 +311,8 @@ def merge(boxes: list[FaceBox], iou: float = NMS_IOU, contained: float = CONTAIN
     kept = [boxes[i] for i in nms(coords, torch.tensor([b.score for b in boxes]), iou).tolist()]
     out: list[FaceBox] = []
     for b in sorted(kept, key=lambda b: -(b.x1 - b.x0) * (b.y1 - b.y0)):  # biggest first
-        if not any(_inside(b, o) > contained and (o.score >= b.score or o.size >= PART_OF * b.size) for o in out):
+        if not any(_inside(b, o) > contained and o.score >= b.score
+                   or _inside(b, o) > PART_CONTAINED and o.size >= PART_OF * b.size for o in out):  # fmt: skip
             out.append(b)
     return out
 
@@ -430,8 +433,10 @@ class FaceDetector:
                 if not regions:
                     break
                 look = Look(s, score, None, hi, regions, overlap, kind)
+            before = search.spent_mp
             found += self._look(search, look)
             search.looks.append(s)
+            search.look_mp[s] = search.spent_mp - before
         return found
 
     @staticmethod
@@ -499,13 +504,14 @@ class FaceDetector:
 
 @dataclass
 class Search:
-    """One detect() call: the frame, its budget and what was spent (detector MP), the looks' scales, the
-    faces found, and the frame's reductions, made once each."""
+    """One detect() call: the frame, its budget and what was spent (detector MP), the looks' scales and what
+    each spent, the faces found, and the frame's reductions, made once each."""
 
     image: Image.Image
     budget_mp: float
     spent_mp: float = 0.0
     looks: list = field(default_factory=list)
+    look_mp: dict = field(default_factory=dict)  # detector MP of each look, by scale
     boxes: list = field(default_factory=list)
     _reductions: dict = field(default_factory=dict)
 

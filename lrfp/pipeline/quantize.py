@@ -22,7 +22,10 @@ import numpy as np
 from lrfp.data.voc import photos_of, read_labelled_photo
 from lrfp.pipeline.detect import CenterFaceBackend
 
-CALIBRATION_SCALES = (0.5, 1.0, 2.0)  # a reduced look, the frame's own size, the enlarged look
+# the scales the pyramid's CenterFace looks see photos at (its own size, enlarged), and 3x: on the train
+# photos in the 1x view, calibrating at these found 89.8 % of faces (fp32: 90.1 %), at 0.5/1/2 89.1 %,
+# with 80 photos 88.5-89.4 % (run to run of the calibration set, about a point)
+CALIBRATION_SCALES = (1.0, 2.0, 3.0)
 CROP = 640  # calibration inputs are cut to this many px a side (memory; the statistics are local)
 
 

@@ -52,6 +52,7 @@ class SceneResult:
     faces: list[FaceResult] = field(default_factory=list)
     detect_ms: float = 0.0
     classify_ms: float = 0.0
+    detect_mp: float = 0.0  # detector megapixels looked at (the detection stage's budget counts them)
 
     @property
     def total_ms(self) -> float:
@@ -84,7 +85,8 @@ def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector |
         if detector is None:
             raise ValueError("scene mode needs a face detector")
         t0 = time.perf_counter()
-        boxes = detector.detect(image)  # tile by tile: memory bounded whatever the image's size
+        search = detector.search(image)  # tile by tile: memory bounded whatever the image's size
+        boxes, result.detect_mp = search.boxes, search.spent_mp
         result.detect_ms = (time.perf_counter() - t0) * 1000
     if boxes:
         t0 = time.perf_counter()

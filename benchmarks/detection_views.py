@@ -1,0 +1,98 @@
+"""The detection stage in every view of scene-bench, before and after, side by side in one run.
+
+    python benchmarks/detection_views.py --split train [--views 1x phone ...] [--settings pyramid before ...]
+    python benchmarks/detection_views.py --split test            # once, with the settings chosen on train
+
+Settings: `before`, the detection stage of an earlier commit (--before, default the last release's:
+its lrfp/pipeline/detect.py is read from git and run under this checkout's scene-bench, so both are
+scored on the very same frames); `pyramid`, today's default; `pyramid-step4`, reduced looks in steps
+of 4. Each (setting, view) is one record in results/benchmarks/views/<split>-<setting>-<view>.json,
+skipped when it exists (delete it to measure again). Expensive views run on every Nth photo (EVERY),
+the same photos for every setting. The detector's time is this machine's: compare rows of one run.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+from lrfp.core.records import cpu_name, write_json_atomic
+from lrfp.data.voc import photos_of
+from lrfp.evaluation.scene_bench import scene_benchmark
+from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.inference import Classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE = "071dc52"  # the last release: the adaptive stage (the frame's own size + 2x)
+VIEWS = ("1x", "enlarged-2", "enlarged-4", "tiled-3x3", "phone", "closeup", "pasted")
+EVERY = {"train": {"1x": 2, "enlarged-2": 2, "enlarged-4": 4, "tiled-3x3": 2, "phone": 4, "closeup": 1, "pasted": 4},
+         "test": {}}  # fmt: skip
+SETTINGS = {"before": None, "pyramid": {}, "pyramid-step4": {"step": 4}}
+
+
+def earlier_detector(rev: str):
+    """FaceDetector of lrfp/pipeline/detect.py as it was at commit REV."""
+    source = subprocess.run(["git", "show", f"{rev}:lrfp/pipeline/detect.py"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout  # fmt: skip
+    path = Path(tempfile.mkdtemp()) / f"detect_{rev}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(f"detect_{rev}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return Earlier(module.FaceDetector())
+
+
+class Earlier:
+    """An earlier FaceDetector with today's interface (search(): the boxes and the detector MP looked at,
+    which earlier stages did not count)."""
+
+    def __init__(self, detector):
+        self.detector = detector
+
+    def describe(self) -> dict:
+        return self.detector.describe()
+
+    def search(self, image):
+        return SimpleNamespace(boxes=self.detector.detect(image), spent_mp=float("nan"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", default="train", choices=("train", "test"))
+    parser.add_argument("--views", nargs="+", default=list(VIEWS))
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--before", default=BEFORE, help="the commit whose detection stage is `before`")
+    parser.add_argument("--source", default=str(ROOT.parent / "shared" / "data" / "fmd853"))
+    parser.add_argument("--data", default=str(ROOT / "demo" / "fmd853-lr"))
+    parser.add_argument("--model", default="prod-mobilenet_v2")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks" / "views")
+    args = parser.parse_args()
+    classifier = Classifier(args.model)
+    xml_files = photos_of(Path(args.source), Path(args.data), args.split)
+    print(f"cpu: {cpu_name()}; {args.split} split, {len(xml_files)} photos")
+    for view in args.views:
+        every = EVERY[args.split].get(view, 1)
+        for name in args.settings:
+            out = args.out / f"{args.split}-{name}-{view}.json"
+            if out.is_file():
+                continue
+            detector = earlier_detector(args.before) if name == "before" else FaceDetector(**SETTINGS[name])
+            report = scene_benchmark(xml_files[::every], classifier, detector, view=view)
+            every_text = f"every {every}th photo of the " if every > 1 else ""
+            report |= {"model": classifier.name, "source": Path(args.source).name, "view": view, "setting": name,
+                       "detector": detector.describe() | ({"commit": args.before} if name == "before" else {}),
+                       "photos_from": f"{every_text}{args.split} split of {Path(args.data).name}", "cpu": cpu_name()}  # fmt: skip
+            write_json_atomic(report, out)
+            by_size = " ".join(f"{k} {v['found']}/{v['labelled']}" for k, v in report["recall_by_frame_size"].items()
+                               if v["labelled"])  # fmt: skip
+            print(f"{view:11} {name:14} found {report['recall']:.3f} right {report['end_to_end']:.3f} unmatched "
+                  f"{report['unmatched_per_photo']:.2f}/photo {report['ms_per_photo_median']:.0f} ms | {by_size}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
