@@ -29,9 +29,10 @@ from lrfp.pipeline.inference import Classifier
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "071dc52"  # the last release: the adaptive stage (the frame's own size + 2x)
 VIEWS = ("1x", "enlarged-2", "enlarged-4", "tiled-3x3", "phone", "closeup", "pasted")
-EVERY = {"train": {"1x": 2, "enlarged-2": 2, "enlarged-4": 4, "tiled-3x3": 2, "phone": 4, "closeup": 1, "pasted": 4},
-         "test": {}}  # fmt: skip
+EVERY = {"train": {"1x": 2, "enlarged-2": 2, "enlarged-4": 4, "tiled-3x3": 2, "phone": 8, "closeup": 1, "pasted": 8},
+         "test": {"pasted": 2}}  # fmt: skip
 SETTINGS = {"before": None, "pyramid": {}, "pyramid-step4": {"step": 4}}
+DEFAULT_SETTINGS = ("before", "pyramid")
 
 
 def earlier_detector(rev: str):
@@ -65,7 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", default="train", choices=("train", "test"))
     parser.add_argument("--views", nargs="+", default=list(VIEWS))
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--settings", nargs="+", default=list(DEFAULT_SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--before", default=BEFORE, help="the commit whose detection stage is `before`")
     parser.add_argument("--source", default=str(ROOT.parent / "shared" / "data" / "fmd853"))
     parser.add_argument("--data", default=str(ROOT / "demo" / "fmd853-lr"))

@@ -108,10 +108,10 @@ def test_an_image_too_small_to_judge_gets_no_label(size, tmp_path, capsys, commi
 
 def test_a_scene_face_under_six_px_is_too_small_and_left_out_of_compliance(committed_model):
     class TwoFaces:  # a detector stand-in: one 4 px face and one 30 px face
-        def detect(self, image):
-            from lrfp.pipeline.detect import FaceBox
+        def search(self, image):
+            from lrfp.pipeline.detect import FaceBox, Search
 
-            return [FaceBox(0, 0, 4, 4, 0.9), FaceBox(10, 10, 40, 40, 0.9)]
+            return Search(image, budget_mp=0.0, boxes=[FaceBox(0, 0, 4, 4, 0.9), FaceBox(10, 10, 40, 40, 0.9)])
 
     result = analyze(Image.new("RGB", (300, 200)), Classifier(committed_model, backend="torch"), TwoFaces(), "scene")
     assert [f.label == TOO_SMALL for f in result.faces] == [True, False]

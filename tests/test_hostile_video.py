@@ -22,6 +22,7 @@ from PIL import Image
 import lrfp.pipeline.video as video
 from lrfp.cli.main import build_parser
 from lrfp.data.images import BadImageError, load_image
+from lrfp.pipeline.detect import Search
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = str(ROOT / "weights" / "model3.pt")
@@ -346,8 +347,8 @@ def test_help_shows_each_default_the_code_uses(command):
 
 def test_the_readme_lists_every_csv_column_the_code_writes(tmp_path):
     class NoFaces:  # a detector stand-in: the header does not depend on what is found
-        def detect(self, image):
-            return []
+        def search(self, image):
+            return Search(image, budget_mp=0.0)
 
     Image.new("RGB", (200, 150)).save(tmp_path / "street.png")
     from lrfp.pipeline.inference import Classifier

@@ -75,7 +75,8 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
                 rgba = img.convert("RGBA")
                 background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 img = Image.alpha_composite(background, rgba)
-            return img.convert("RGB")
+            img.load()  # the pixels stay once the file is closed
+            return img if img.mode == "RGB" else img.convert("RGB")  # no second copy of a big photo
     except BadImageError:  # lrfp's own refusal, raised inside the block
         raise
     except Image.DecompressionBombError as exc:  # over twice the limit: Pillow refuses it while opening
