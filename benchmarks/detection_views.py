@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
+from lrfp.core.metrics import FRAME_FACE_BINS
 from lrfp.core.records import cpu_name, write_json_atomic
 from lrfp.data.voc import photos_of
 from lrfp.evaluation.scene_bench import scene_benchmark
@@ -62,6 +63,27 @@ class Earlier:
         return SimpleNamespace(boxes=self.detector.detect(image), spent_mp=float("nan"))
 
 
+def markdown(folder: Path, split: str) -> str:
+    """The records of one split as the README's table: a row per view and setting."""
+    import json
+
+    rows = ["| view | setting | photos | found % (95 % interval) | < 16 px | 16-32 | 32-64 | 64-128 | 128-256 | 256-512 | "
+            "≥ 512 | found and right % | unmatched / photo | ms / photo |", "|" + "---|" * 14]  # fmt: skip
+    for view in VIEWS:
+        for setting in SETTINGS:
+            path = folder / f"{split}-{setting}-{view}.json"
+            if not path.is_file():
+                continue
+            r = json.loads(path.read_text())
+            lo, hi = r["recall_interval"]
+            by_size = [r["recall_by_frame_size"][name] for name, _, _ in FRAME_FACE_BINS]
+            bins = [f"{100 * v['recall']:.1f} ({v['labelled']})" if v["labelled"] else "" for v in by_size]
+            rows.append(f"| {view} | {setting} | {r['photos']} | {100 * r['recall']:.1f} ({100 * lo:.1f}–{100 * hi:.1f}) | "
+                        + " | ".join(bins) + f" | {100 * r['end_to_end']:.1f} | {r['unmatched_per_photo']:.2f} | "
+                        f"{r['ms_per_photo_median']:.0f} |")  # fmt: skip
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", default="train", choices=("train", "test"))
@@ -72,7 +94,11 @@ def main() -> None:
     parser.add_argument("--data", default=str(ROOT / "demo" / "fmd853-lr"))
     parser.add_argument("--model", default="prod-mobilenet_v2")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks" / "views")
+    parser.add_argument("--table", action="store_true", help="print the split's records as a markdown table and stop")
     args = parser.parse_args()
+    if args.table:
+        print(markdown(args.out, args.split))
+        return
     classifier = Classifier(args.model)
     xml_files = photos_of(Path(args.source), Path(args.data), args.split)
     print(f"cpu: {cpu_name()}; {args.split} split, {len(xml_files)} photos")

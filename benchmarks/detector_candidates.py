@@ -51,34 +51,13 @@ def yunet():
 
 
 def centerface_int8(calibration: list[Path], folder: Path):
-    """CenterFace, its graph (as lrfp cleans it) quantized to int8, calibrated on these photos at 1-3x."""
-    import onnx
+    """CenterFace, its graph quantized to int8 as lrfp ships it (lrfp.pipeline.quantize), calibrated on these photos."""
     import onnxruntime as ort
-    from onnx import version_converter
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
+    from lrfp.pipeline.quantize import quantize_centerface
 
-    fp32 = CenterFaceBackend.graph()
-    onnx.save(version_converter.convert_version(fp32, 13), folder / "fp32.onnx")  # per-channel needs opset 13
-
-    class Photos(CalibrationDataReader):
-        def __init__(self):
-            self.items = iter(self._inputs())
-
-        def _inputs(self):
-            for i, xml in enumerate(calibration):
-                image = read_labelled_photo(xml).image.convert("RGB")
-                k = SCALES[i % len(SCALES)]
-                rgb = np.asarray(image.resize((round(image.width * k), round(image.height * k))))[:512, :512]
-                yield {CenterFaceBackend.INPUT: CenterFaceBackend.padded(rgb)}
-
-        def get_next(self):
-            return next(self.items, None)
-
-    quantize_static(str(folder / "fp32.onnx"), str(folder / "int8.onnx"), Photos(), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip
     backend = CenterFaceBackend.__new__(CenterFaceBackend)
-    backend.session = ort.InferenceSession(str(folder / "int8.onnx"), session_options(),
+    backend.session = ort.InferenceSession(str(quantize_centerface(calibration, folder / "int8.onnx")), session_options(),
                                            providers=["CPUExecutionProvider"])  # fmt: skip
     return backend
 

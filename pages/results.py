@@ -84,9 +84,11 @@ views = load_view_reports()
 if views:
     st.subheader("Every face in the frame: the detector in every view")
     st.caption("The same labelled photos as other cameras would give them: as they are (1x), enlarged (bigger "
-               "faces), and K x K photos in one frame (the same faces in a bigger frame, as an HD or 4K camera). "
-               "Face sizes are binned in the photo's own pixels. The train photos chose the setting; the test "
-               "photos are reported once. ms per photo on a shared 2-core CPU: see the README for speed.")  # fmt: skip
+               "faces), K x K photos in one frame (an HD or 4K camera), at a 12 MP phone photo's 4032 px (phone; "
+               "closeup: the photos with a face of 128 px or more), and one face pasted alone at 8 to 3000 px "
+               "(pasted). Face sizes are binned in the frame's pixels, as the detector saw them. The train photos "
+               "chose the setting; the test photos are reported once. ms per photo on a 2-core CPU while other "
+               "jobs ran: see the README for speed.")  # fmt: skip
     figures_table(charts.views_table(views))
 
 st.subheader("How small can a face be? (resolution study)")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from lrfp.evaluation.scene_bench import VIEWS
 from lrfp.models.registry import REGISTRY
-from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS
+from lrfp.pipeline.detect import DEFAULT_DETECTOR, PYRAMID_STEP
 from lrfp.reporting.results import paper_table
 
 EXPERIMENTS = {1: "1 · model1", 2: "2 · model2", 3: "3 · model3", 4: "4 · transfer models"}
@@ -259,15 +259,19 @@ def views_table(reports: list[dict]) -> pd.DataFrame:
         name = d.get("detector", "retinaface")  # records made before there was a choice used RetinaFace
         if d.get("looks") == "one":
             return f"{name}, one look {d['scale']:g}x" + (f" ≤ {d['max_side']} px (first default)" if d.get("max_side") else "")
-        default = name == DEFAULT_DETECTOR and d.get("enlarge") == DETECTORS[name].enlarge \
-            and d.get("enlarged_min_score") == DETECTORS[name].enlarged_min_score
+        if d.get("looks") == "pyramid":
+            default = name == DEFAULT_DETECTOR and d.get("step") == PYRAMID_STEP
+            return f"{name} pyramid, steps of {d.get('step', 2)}" + (" (default)" if default else "")
         return (f"{name}, 1x + {d.get('enlarge', 3):g}x" + (f" asking {d['enlarged_min_score']:g}" if d.get("enlarged_min_score") != d.get("min_score") else "")
-                + (" (default)" if default else ""))  # fmt: skip
+                + (f" (commit {d['commit']})" if d.get("commit") else ""))  # fmt: skip
 
     pct = lambda x: None if x is None else 100 * x  # noqa: E731
-    rows = [{"Photos": r["photos_from"].split(" split")[0], "View": r.get("view", "1x"), "Detector": setting(r),
-             **_key_figures(r), **{f"Found, {k} px (%)": pct(v["recall"]) for k, v in r["recall_by_size"].items()}}
-            for r in reports]  # fmt: skip
+    def by_size(r):  # in the frame's pixels where recorded (the size the detector saw), else the photo's own
+        bins = r.get("recall_by_frame_size") or r["recall_by_size"]
+        return {f"Found, {k} px (%)": pct(v["recall"]) for k, v in bins.items() if v["labelled"]}
+
+    rows = [{"Photos": r["photos_from"].split(" split")[0].split(" of the ")[-1], "View": r.get("view", "1x"),
+             "Detector": setting(r), **_key_figures(r), **by_size(r)} for r in reports]  # fmt: skip
     order = {v: i for i, v in enumerate(VIEWS)}
     table = pd.DataFrame(rows)
     return table.sort_values(["Photos", "View", "Detector"], key=lambda c: c.map(order) if c.name == "View" else c)

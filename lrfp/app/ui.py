@@ -29,7 +29,7 @@ def get_classifier(path: str, backend: str = "auto") -> Classifier:
 
 @st.cache_resource(show_spinner="Loading face detector…")
 def get_detector(scale: float | None = None) -> FaceDetector | None:
-    """The adaptive stage with the default detector; with `scale`, the live webcam's single look (LIVE_DETECTOR)."""
+    """The scale pyramid with the default detector; with `scale`, the live webcam's single look (LIVE_DETECTOR)."""
     try:
         return FaceDetector(scale=scale) if scale is None else FaceDetector(LIVE_DETECTOR, scale=scale)
     except DetectorUnavailableError:
@@ -46,8 +46,9 @@ def live_policy(record: Path | None = None) -> str:
         if rate:
             measured = f" ({rate['frames_per_s']:.0f} frames per second at {LIVE_SCALE:g} for 640x480, measured on {figures['cpu']})"
     return (f"For speed the webcam looks at each frame once, at the chosen scale, with {LIVE_DETECTOR}{measured}. "
-            f"Photos, uploads, snapshots and videos get the full detection ({DEFAULT_DETECTOR}): the frame at its own "
-            "size and enlarged, in tiles, so that small and big faces are both found.")
+            f"Photos, uploads, snapshots and videos get the full detection ({DEFAULT_DETECTOR}): a scale pyramid, the "
+            "frame reduced, at its own size and enlarged, in tiles and within a time budget, so that faces from "
+            "8 px to a whole phone photo are found.")
 
 
 # Every widget click reruns a page, and each rerun asks again for the photos it shows (the example, every

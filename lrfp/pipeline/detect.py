@@ -57,7 +57,7 @@ class DetectorKind:
 
 
 DETECTORS = {
-    # Scores: chosen on the train photos (benchmarks/detector_candidates.py, detector_views.sh): the most
+    # Scores: chosen on the train photos (benchmarks/detector_candidates.py and the views of the last release): the most
     # faces found with no more boxes on non-faces than the first release's detector. CenterFace's scores run
     # lower than RetinaFace's: its enlarged look asks 0.35.
     # Bands: the face sizes each finds in at least 88 % of cases at 0.5, from train-photo faces resized to
@@ -90,7 +90,7 @@ FINE_OVERLAP = 3
 # Reduced looks are 1/2, 1/4, ... of the frame. Steps of 4 cost less (the reduced looks 7 % of the look at
 # the frame's own size, against 33 %) and found as many faces in most views of the train photos, but in
 # the phone view (photos enlarged to 4032 px: big, blurred faces) 80 % of faces against 90 %
-# (benchmarks/detector_views.sh).
+# (benchmarks/detection_views.py).
 PYRAMID_STEP = 2
 # The budget, in detector megapixels (the sum of the looks' tile areas), for a frame of F megapixels:
 # BUDGET_PER_MP * F (every look over the whole frame: the reduced ones a third of it, the enlarged one
