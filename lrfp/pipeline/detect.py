@@ -61,9 +61,9 @@ DETECTORS = {
     # faces found with no more boxes on non-faces than the first release's detector. CenterFace's scores run
     # lower than RetinaFace's: its enlarged look asks 0.35.
     # Bands: the face sizes each finds in at least 88 % of cases at 0.5, from train-photo faces resized to
-    # 8-1448 px (benchmarks/detector_band.py, results/benchmarks/detector_band.json): CenterFace 23-256 px
-    # (11 px: 22 %, 16 px: 72 %, 362 px: 69 %, 512 px: 51 %, 724 px: 10 %), RetinaFace 32-512 px (and
-    # pieces of the face beyond). CenterFace scores big masked faces unsteadily (a close-up at 1/4: 0.45,
+    # 8-1448 px (benchmarks/detector_band.py, results/benchmarks/detector_band.json): int8 CenterFace
+    # 23-256 px (11 px: 19 %, 16 px: 69 %, 362 px: 72-85 %, 512 px: 52 %, 724 px: 11 %), RetinaFace
+    # 32-512 px at 92 % or more (724 px: 79 %, 1024 px: 21 %, with boxes on pieces of the face). CenterFace scores big masked faces unsteadily (a close-up at 1/4: 0.45,
     # at 3/8: 0.67; RetinaFace 0.99 at both): its reduced looks, for the big faces, are RetinaFace's.
     # Its int8 graph finds as many faces as the float one at the frame's own size (train photos, 1x view:
     # 89.8 % vs 90.1 %), fewer enlarged (enlarged-2 view: 90.4 % vs 93.2 % with the enlarged look in
@@ -374,7 +374,6 @@ class FaceDetector:
         self.max_side = max_side
         self.budget_mp = budget_mp
         self.step = step
-        self.spent_mp = 0.0  # detector megapixels the last detect() looked at
 
     def describe(self) -> dict:
         """The settings, as records state them."""
