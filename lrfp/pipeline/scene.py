@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import ctypes
 import io
-import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont
 
 from lrfp.core import settings
+from lrfp.core.turns import FairSlots
 from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
@@ -23,8 +24,10 @@ MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MA
 # data.MAX_PIXELS: the detection stage works tile by tile (lrfp.pipeline.detect), every face is cropped from
 # the full image, and only what is shown is shrunk.
 # Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
-# while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up.
-UPLOAD_SLOTS = threading.BoundedSemaphore(settings.positive_int("LRFP_UPLOAD_SLOTS", 1))
+# while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up. A
+# visitor holds one slot at most and visitors are served in turn, so with two slots a second
+# visitor's photo is analysed while the first visitor's huge one still is.
+UPLOAD_SLOTS = FairSlots(settings.positive_int("LRFP_UPLOAD_SLOTS", 2))
 # Files one upload may hold: the server keeps every file of a session's uploader in memory, so a
 # batch over this is refused whole (and dropped at once) rather than analysed in part.
 MAX_UPLOAD_FILES = settings.positive_int("LRFP_MAX_UPLOAD_FILES", 10)
@@ -95,13 +98,14 @@ def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector |
 
 
 def analyze_upload(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None,
-                   mode: str = "auto") -> tuple[Image.Image, SceneResult]:
-    """An uploaded file, decoded at full resolution and analysed, holding one of UPLOAD_SLOTS.
+                   mode: str = "auto", visitor: Hashable | None = None) -> tuple[Image.Image, SceneResult]:
+    """An uploaded file, decoded at full resolution and analysed, holding one of UPLOAD_SLOTS in
+    VISITOR's turn (the app's browser session; without one, the call is a visitor of its own).
 
     BadImageError (naming the file) for anything that is not an accepted image or is over the
     pixel limit; the limit is checked from the header, before any pixel is decoded.
     """
-    with UPLOAD_SLOTS:
+    with UPLOAD_SLOTS.turn(visitor):
         try:
             image = load_image(io.BytesIO(data), formats=ACCEPTED_FORMATS, name=name)
             return image, analyze(image, classifier, detector, mode)
