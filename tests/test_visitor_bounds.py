@@ -6,14 +6,18 @@ import threading
 import time
 
 from helpers import png_bomb
+from PIL import Image
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
 from lrfp.app import ui, upload_bounds
+from lrfp.app.analysis import Analysis
 from lrfp.core.bytecache import ByteCache
 from lrfp.core.turns import FairSlots
 from lrfp.pipeline import scene
+from lrfp.pipeline.detect import FaceBox
 from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.scene import FaceResult, SceneResult
 
 
 def served_order(slots: FairSlots, jobs: list[tuple[str, float]]) -> list[str]:
@@ -110,3 +114,13 @@ def test_a_batch_over_the_pixel_bound_is_refused_whole():
     problem = upload_bounds.batch_problem([Uploaded(bomb)] * 5)
     assert problem.startswith("These 5 images hold 245 megapixels; this server analyses at most 200 megapixels")
     assert upload_bounds.header_pixels(b"not an image") == 0
+
+
+def test_a_face_past_the_photos_edge_is_kept_as_the_classifier_saw_it():
+    image = Image.new("RGB", (400, 300), (200, 10, 10))
+    result = SceneResult("scene", [FaceResult(FaceBox(380, -20, 440, 40, 0.9), "with_mask", 0.9),
+                                   FaceResult(FaceBox(0, 0, 400, 300, 0.9), "with_mask", 0.9)])  # fmt: skip
+    analysis = Analysis.of(image, result, numbered=True, side=1400)
+    assert analysis.faces[0].size == (60, 60) and analysis.faces[0].getpixel((0, 59)) == (200, 10, 10)
+    assert analysis.faces[0].getpixel((59, 0)) == (0, 0, 0)  # padded, as image.crop pads
+    assert analysis.faces[1].size == (224, 168)

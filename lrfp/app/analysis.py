@@ -39,9 +39,13 @@ class Analysis:
 
 
 def _face(image: Image.Image, box) -> Image.Image:
-    """The box's crop, shrunk to FACE_SIDE, read straight from the photo (a crop first would copy a whole
-    50 MP photo in 'one face crop' mode)."""
+    """The box's crop as the classifier saw it (padded where it passes the photo's edge), at most FACE_SIDE px.
+    A box inside the photo is read straight from it: a crop first would copy a whole 50 MP photo in
+    'one face crop' mode."""
+    corners = (box.x0, box.y0, box.x1, box.y1)
     w, h = box.x1 - box.x0, box.y1 - box.y0
     factor = min(1.0, FACE_SIDE / max(w, h, 1))
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return image.resize(size, Image.Resampling.BILINEAR, box=(box.x0, box.y0, box.x1, box.y1))
+    if box.x0 >= 0 and box.y0 >= 0 and box.x1 <= image.width and box.y1 <= image.height:
+        return image.resize(size, Image.Resampling.BILINEAR, box=corners)
+    return image.crop(corners).resize(size, Image.Resampling.BILINEAR)

@@ -18,6 +18,9 @@ STARTING = "Starting the server: loading PyTorch and the models (the first visit
 def show_pages(pages_dir: Path) -> StreamlitPage:
     """Set the page's title and list the pages of PAGES_DIR by name; the page to run."""
     st.set_page_config(page_title="lrfp: face masks at low resolution", page_icon="😷", layout="wide")
+    # Streamlit lists the pages/ folder by raw file names until a run calls st.navigation; the served config
+    # hides that list (client.showSidebarNavigation = false), which would hide st.navigation's list too
+    st.set_option("client.showSidebarNavigation", True)
     pages_dir = Path(pages_dir).resolve()  # absolute: st.Page takes it as is, wherever the main script is
     return st.navigation([
         st.Page(pages_dir / "overview.py", title="Overview", icon=":material/home:", default=True),
