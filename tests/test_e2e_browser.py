@@ -42,12 +42,11 @@ def write_y4m(image: Image.Image, path: Path, frames: int = 30) -> None:
             f.write(b"FRAME\n" + planes)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def start_server(runs: Path) -> tuple[str, subprocess.Popen]:
+    """(url, process) of the dashboard served from this checkout with the shipped demo data only, as on a
+    fresh clone with nothing beside it."""
     port = free_port()
-    # the shipped demo data only, as on a fresh clone with nothing beside it
-    env = os.environ | {"LRFP_RUNS": str(tmp_path_factory.mktemp("runs")), "LRFP_DATA": str(DEMO / "fmd853-lr"),
-                        "LRFP_SOURCE": str(DEMO / "scenes"),
+    env = os.environ | {"LRFP_RUNS": str(runs), "LRFP_DATA": str(DEMO / "fmd853-lr"), "LRFP_SOURCE": str(DEMO / "scenes"),
                         "LRFP_ICE_SERVERS": "[]"}  # browser and server share this machine: no STUN server to ask
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
@@ -58,6 +57,12 @@ def server(tmp_path_factory):
     if not wait_until_healthy(url, proc, timeout=120):
         proc.kill()
         pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    return url, proc
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    url, proc = start_server(tmp_path_factory.mktemp("runs"))
     yield url
     proc.terminate()
     proc.wait(timeout=20)
@@ -332,3 +337,22 @@ def test_a_second_visitors_photo_is_answered_while_a_big_photo_is_analysed(serve
     for page in (first, second):
         assert page.locator('[data-testid="stException"]').count() == 0
         page.context.close()
+
+
+def test_a_first_visit_after_a_start_names_the_pages_at_once(browser, tmp_path):
+    # the first visit showed a blank page for seconds, its sidebar listing raw file names (app, classify, ...)
+    url, proc = start_server(tmp_path / "runs")
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        page.goto(url)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        seen, heading = [], page.get_by_role("heading", name="Face masks at low resolution")
+        while heading.count() == 0 and len(seen) < 1200:  # 0.1 s apart, until the page's own title
+            seen.append((nav.get_by_text("app", exact=True).count() > 0, nav.get_by_text("Overview").count() > 0))
+            time.sleep(0.1)
+        assert heading.count() == 1 and not any(raw for raw, _ in seen)
+        assert any(named for _, named in seen)  # the pages were named while the first imports ran
+        page.context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
