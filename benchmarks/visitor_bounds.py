@@ -159,7 +159,7 @@ async def main_async(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="lrfp-bounds-"))
     started = time.perf_counter()
     server = Server(Path(args.root).resolve(), work / "runs")
-    report: dict = {"root": str(Path(args.root).resolve()), "cores": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
+    report: dict = {"command": " ".join(["python", *sys.argv]), "root": str(Path(args.root).resolve()), "cores": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
                     "server_healthy_s": round(time.perf_counter() - started, 1)}  # fmt: skip
     try:
         async with async_playwright() as p:
