@@ -1,6 +1,11 @@
 """lrfp dashboard entry point: `streamlit run app.py` (an installed lrfp: `lrfp app`)."""
 from pathlib import Path
 
-from lrfp.app.navigation import main
+import streamlit as st
 
-main(Path(__file__).parent / "pages")
+from lrfp.app.frame import STARTING, show_pages
+
+navigation = show_pages(Path(__file__).parent / "pages")  # named at once, before the slow imports below
+with st.spinner(STARTING):
+    from lrfp.app.navigation import main
+main(navigation)

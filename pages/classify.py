@@ -7,7 +7,6 @@ from lrfp.app.ui import (
     GRADCAM_FACES,
     BadImageError,
     analyse,
-    drawn,
     ensure_navigation,
     face_rows,
     get_classifier,
@@ -17,12 +16,15 @@ from lrfp.app.ui import (
     live_policy,
     live_webcam,
     photo_caption,
+    refuse_uploads,
     scene_summary,
     selected_classifier,
+    visitor,
 )
+from lrfp.app.upload_bounds import SESSION_PIXELS, SESSION_UPLOAD_BYTES, batch_problem, refused_upload
 from lrfp.data.images import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.pipeline.detect import LIVE_SCALE
-from lrfp.pipeline.gradcam import COLOUR_SCALE_CAPTION, colour_scale, explain_faces
+from lrfp.pipeline.gradcam import COLOUR_SCALE_CAPTION, colour_scale, explain_crops
 from lrfp.pipeline.scene import MAX_UPLOAD_FILES, MODES, label_text
 
 ensure_navigation()
@@ -48,14 +50,14 @@ mode = st.radio("Treat images as", MODES, horizontal=True,
 def show(data: bytes, name: str) -> None:
     try:
         with st.spinner(f"Analysing {name} ({human_size(len(data))})…"):
-            image, result = analyse(data, name, classifier, detector, mode)
+            analysis = analyse(data, name, classifier, detector, mode, numbered=True)
     except BadImageError as exc:
         st.error(f"{name} was not processed: {exc}")
         return
+    result = analysis.result
     st.markdown(scene_summary(name, result))
     left, right = st.columns([3, 2])
-    left.image(drawn(data, name, classifier, detector, mode, numbered=True), width="stretch",
-               caption=photo_caption(image, classifier))  # fmt: skip
+    left.image(analysis.picture, width="stretch", caption=photo_caption(analysis, classifier))
     if result.faces:
         right.table(face_rows(result))
     elif result.mode == "scene":
@@ -71,7 +73,7 @@ def show(data: bytes, name: str) -> None:
         if chosen:
             explainer = get_classifier(str(classifier.path), "torch")
             faces = [result.faces[n - 1] for n in chosen]
-            st.image(explain_faces(explainer, image, [f.box for f in faces]), width=128,
+            st.image(explain_crops(explainer, [analysis.faces[n - 1] for n in chosen]), width=128,
                      caption=[f"face {n}: {label_text(f.label)}" for n, f in zip(chosen, faces)])  # fmt: skip
             st.image(colour_scale(), width=256, caption=COLOUR_SCALE_CAPTION)
 
@@ -87,17 +89,18 @@ with example_tab:
         st.caption("No example photos are installed (demo/scenes).")
 
 with upload_tab:
-    # a new key drops a refused batch from the server's memory at the end of this run
+    # a refused batch is dropped from the server's memory at once, and a new key empties the uploader
     batch = st.session_state.setdefault("upload_batch", 0)
     files = st.file_uploader(f"Images ({', '.join(ACCEPTED_FORMATS)}; up to {MAX_UPLOAD_FILES} at a time, "
-                             f"{MAX_PIXELS // 1_000_000} megapixels each, analysed at full resolution)",
-                             type=[s.lstrip(".") for s in IMAGE_SUFFIXES], accept_multiple_files=True,
-                             key=f"upload-{batch}")  # fmt: skip
-    if files and len(files) > MAX_UPLOAD_FILES:
+                             f"{MAX_PIXELS // 1_000_000} megapixels each, {SESSION_PIXELS // 1_000_000} megapixels and "
+                             f"{SESSION_UPLOAD_BYTES // 1_000_000} MB in all, analysed at full resolution, one "
+                             "visitor at a time in turn)", type=[s.lstrip(".") for s in IMAGE_SUFFIXES],
+                             accept_multiple_files=True, key=f"upload-{batch}")  # fmt: skip
+    problem = refused_upload(visitor()) or (batch_problem(files) if files else None)
+    if problem:
+        refuse_uploads(files or [])
         st.session_state["upload_batch"] = batch + 1
-        st.session_state["upload_refused"] = (f"{len(files)} files sent at once; this server analyses at most "
-                                              f"{MAX_UPLOAD_FILES} per upload. None was kept: send them in smaller "
-                                              "batches.")  # fmt: skip
+        st.session_state["upload_refused"] = problem
         st.rerun()
     if "upload_refused" in st.session_state:
         st.error(st.session_state.pop("upload_refused"))

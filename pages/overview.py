@@ -7,7 +7,6 @@ from lrfp.app.headline import card_blocks, default_model_figures
 from lrfp.app.ui import (
     analyse,
     app_default_model,
-    drawn,
     ensure_navigation,
     get_detector,
     legend,
@@ -33,11 +32,11 @@ with st.spinner("Loading the model and the face detector…"):  # also warms the
     classifier, detector = selected_classifier(), get_detector()
 if examples and classifier is not None and detector is not None:
     title, data = example_title(examples[0]), examples[0].read_bytes()
-    image, result = analyse(data, title, classifier, detector, "scene")
-    st.image(drawn(data, title, classifier, detector, "scene"), width="stretch",
+    analysis = analyse(data, title, classifier, detector, "scene")
+    st.image(analysis.picture, width="stretch",
              caption=f"An example street photo from the test split, as the Classify page reads it with "
                      f"{classifier.name}: {legend(classifier)}")  # fmt: skip
-    st.caption(scene_summary(title, result))
+    st.caption(scene_summary(title, analysis.result))
 
 # the headline is the default model's: what the Classify page uses, scored by the records that chose it
 name = app_default_model()

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import free_port, wait_until_healthy, wait_until_idle
+from helpers import free_port, png_bomb, wait_until_healthy, wait_until_idle
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,12 +42,11 @@ def write_y4m(image: Image.Image, path: Path, frames: int = 30) -> None:
             f.write(b"FRAME\n" + planes)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def start_server(runs: Path) -> tuple[str, subprocess.Popen]:
+    """(url, process) of the dashboard served from this checkout with the shipped demo data only, as on a
+    fresh clone with nothing beside it."""
     port = free_port()
-    # the shipped demo data only, as on a fresh clone with nothing beside it
-    env = os.environ | {"LRFP_RUNS": str(tmp_path_factory.mktemp("runs")), "LRFP_DATA": str(DEMO / "fmd853-lr"),
-                        "LRFP_SOURCE": str(DEMO / "scenes"),
+    env = os.environ | {"LRFP_RUNS": str(runs), "LRFP_DATA": str(DEMO / "fmd853-lr"), "LRFP_SOURCE": str(DEMO / "scenes"),
                         "LRFP_ICE_SERVERS": "[]"}  # browser and server share this machine: no STUN server to ask
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
@@ -58,6 +57,12 @@ def server(tmp_path_factory):
     if not wait_until_healthy(url, proc, timeout=120):
         proc.kill()
         pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    return url, proc
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    url, proc = start_server(tmp_path_factory.mktemp("runs"))
     yield url
     proc.terminate()
     proc.wait(timeout=20)
@@ -265,3 +270,89 @@ def test_an_upload_of_too_many_files_is_refused_whole(server, browser, tmp_path)
     page.get_by_text(re.compile(r"11 files sent at once; this server analyses at most 10")).wait_for(timeout=60_000)
     assert page.get_by_text(re.compile(r"face-\d+\.png: \d+ face")).count() == 0
     page.context.close()
+
+
+def choose_upload(page, mode: str | None = None) -> None:
+    """The Upload tab, with images treated as MODE (the radio's label) when given."""
+    if mode:
+        page.get_by_text(mode, exact=True).click()
+        wait_until_idle(page)
+    page.get_by_role("tab", name="Upload").click()
+
+
+def test_a_flood_of_uploads_into_one_session_is_not_kept(server, browser, tmp_path):
+    # the issue's 30 PUTs of 19 MB to /_stcore/upload_file/<session>/<new id> were all kept in memory
+    face = tmp_path / "face.png"
+    Image.new("RGB", (48, 48), (120, 100, 90)).save(face)
+    page = open_page(browser, f"{server}/classify", "Classify")
+    choose_upload(page)
+    with page.expect_request(lambda r: r.method == "PUT" and "/_stcore/upload_file/" in r.url) as sent:
+        page.locator('input[type="file"]').first.set_input_files(str(face))
+    session = sent.value.url.split("/_stcore/upload_file/")[1].split("/")[0]
+    page.get_by_text(re.compile(r"face\.png: \d+ face")).first.wait_for(timeout=60_000)
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "_streamlit_xsrf")
+    data = bytes(19_000_000)
+    for i in range(5):
+        answer = page.request.put(f"{server}/_stcore/upload_file/{session}/flood-{i}", headers={"X-Xsrftoken": token},
+                                  multipart={"file": {"name": f"flood-{i}.jpg", "mimeType": "image/jpeg", "buffer": data}})  # fmt: skip
+        assert answer.ok, answer.status
+    page.get_by_text("Explain each face with Grad-CAM").click()  # the next run says what was not kept
+    page.get_by_text(re.compile(r"flood-\d\.jpg was not kept: this server holds at most 40 MB")).wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.context.close()
+
+
+def test_a_batch_over_the_pixel_bound_is_refused_whole(server, browser, tmp_path):
+    # 1-bit PNGs of 49 MP, a few KB each: files and bytes do not bound them, pixels do
+    names = []
+    for i in range(5):
+        path = tmp_path / f"bomb-{i}.png"
+        path.write_bytes(png_bomb(7000, 7000 - i))
+        names.append(str(path))
+    page = open_page(browser, f"{server}/classify", "Classify")
+    choose_upload(page, "one face crop")
+    page.locator('input[type="file"]').first.set_input_files(names)
+    page.get_by_text(re.compile(r"These 5 images hold 245 megapixels; this server analyses at most 200")).wait_for(
+        timeout=60_000)  # fmt: skip
+    assert page.get_by_text(re.compile(r"bomb-\d\.png: \d+ face")).count() == 0
+    page.context.close()
+
+
+@pytest.mark.load
+def test_a_second_visitors_photo_is_answered_while_a_big_photo_is_analysed(server, browser, tmp_path):
+    # one 49 MP photo held the only upload slot; another visitor's small photo waited behind it
+    big, small = tmp_path / "big.jpg", tmp_path / "small.jpg"
+    scene = Image.open(SCENE).convert("RGB")
+    scene.resize((8000, 6125), Image.BICUBIC).save(big, quality=85)
+    scene.resize((640, 480)).save(small, quality=90)
+    first, second = (open_page(browser, f"{server}/classify", "Classify") for _ in range(2))
+    for page in (first, second):
+        choose_upload(page, "scene: find faces")
+    first.locator('input[type="file"]').first.set_input_files(str(big))
+    time.sleep(0.5)
+    second.locator('input[type="file"]').first.set_input_files(str(small))
+    second.get_by_text(re.compile(r"small\.jpg: \d+ face\(s\)")).first.wait_for(timeout=120_000)
+    assert first.get_by_text(re.compile(r"big\.jpg: \d+ face\(s\)")).count() == 0  # still being analysed
+    first.get_by_text(re.compile(r"big\.jpg: \d+ face\(s\)")).first.wait_for(timeout=300_000)
+    for page in (first, second):
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.context.close()
+
+
+def test_a_first_visit_after_a_start_names_the_pages_at_once(browser, tmp_path):
+    # the first visit showed a blank page for seconds, its sidebar listing raw file names (app, classify, ...)
+    url, proc = start_server(tmp_path / "runs")
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        page.goto(url)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        seen, heading = [], page.get_by_role("heading", name="Face masks at low resolution")
+        while heading.count() == 0 and len(seen) < 1200:  # 0.1 s apart, until the page's own title
+            seen.append((nav.get_by_text("app", exact=True).count() > 0, nav.get_by_text("Overview").count() > 0))
+            time.sleep(0.1)
+        assert heading.count() == 1 and not any(raw for raw, _ in seen)
+        assert any(named for _, named in seen)  # the pages were named while the first imports ran
+        page.context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -13,6 +13,9 @@ files, decoded photos) then come from the heap and stay in the process after the
 ends. A fixed threshold keeps every block of 4 MB or more in its own mapping, returned to the
 system as soon as it is freed.
 
+Streamlit keeps visitors' uploaded files in memory without a bound per visitor: its store is
+bounded here (lrfp.app.upload_bounds).
+
 PyTorch in the server (Grad-CAM, the PyTorch fallback of a classifier) works on single 64-224 px
 faces, where more threads gain nothing; one thread per call leaves the other core to the next
 visitor instead of two pools fighting over two cores.
@@ -27,6 +30,9 @@ import pandas  # noqa: F401
 import plotly.graph_objects  # noqa: F401 - the pages' heavy imports, loaded before the freeze
 import streamlit_webrtc  # noqa: F401
 import torch
+from streamlit.runtime import Runtime
+
+from lrfp.app.upload_bounds import bound_store
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 BIG_BLOCK = 4 * 1024 * 1024
@@ -47,6 +53,8 @@ def prepare_server_process() -> None:
         except (OSError, AttributeError):  # not glibc: its allocator decides
             pass
         torch.set_num_threads(1)
+        if Runtime.exists():
+            bound_store(Runtime.instance().uploaded_file_mgr)
         gc.collect()
         gc.freeze()
         _done.set()

@@ -1,21 +1,26 @@
 """Streamlit helpers shared by the pages: cached models, the model picker, the live webcam."""
 from __future__ import annotations
 
-import io
+import hashlib
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from lrfp.app import upload_bounds
+from lrfp.app.analysis import Analysis
 from lrfp.app.catalog import list_checkpoints
 from lrfp.app.live import ice_servers
-from lrfp.core import paths
+from lrfp.core import paths, settings
+from lrfp.core.bytecache import ByteCache
 from lrfp.core.errors import ConfigError
 from lrfp.core.records import read_json
 from lrfp.data.images import BadImageError
 from lrfp.models.checkpoint import CheckpointError
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
 from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
-from lrfp.pipeline.scene import INCORRECT, SceneResult, analyze_upload, annotate, label_text
+from lrfp.pipeline.scene import INCORRECT, UPLOAD_SLOTS, SceneResult, analyze_upload, label_text
 from lrfp.publishing.index import WeightsIndexError, default_model, read_index
 
 MODEL_KEY = "model_path"
@@ -53,39 +58,46 @@ def live_policy(record: Path | None = None) -> str:
 
 # Every widget click reruns a page, and each rerun asks again for the photos it shows (the example, every
 # file in the uploader). Analyses are kept by content, model and mode, so a rerun, or another visitor
-# opening the same example, costs nothing; a few recent ones only (a decoded photo is up to 12 MB).
-@st.cache_resource(max_entries=16, ttl=900, show_spinner=False)
-def analysed(data: bytes, name: str, model_path: str, mode: str, _classifier: Classifier, _detector: FaceDetector | None):
-    return analyze_upload(data, name, _classifier, _detector, mode)
-
-
-def analyse(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None, mode: str):
-    """(image, SceneResult) of an uploaded file, from the cache when the same bytes were analysed alike."""
-    return analysed(data, name, _model_key(classifier), mode if detector else "face", classifier, detector)
-
-
-def _model_key(classifier: Classifier) -> str:
-    return f"{classifier.path}:{classifier.backend}"
-
-
+# opening the same example, costs nothing. What is kept is what the page shows, never the decoded photo
+# (150 MB at 50 MP: sixteen kept 7000x7000 PNGs held 2.6 GB for as long as the server ran), and the
+# recent ones only, up to LRFP_ANALYSIS_CACHE_MB in all.
+ANALYSES: ByteCache[Analysis] = ByteCache(settings.positive_int("LRFP_ANALYSIS_CACHE_MB", 64) * 1_000_000,
+                                          lambda a: a.nbytes)  # fmt: skip
 # Photos are shown this many px on their longer side: small ones enlarged so boxes and tags read, big
 # ones shrunk (the analysis used every pixel), sent as JPEG (a PNG of a 2048 px photo took 0.7 s to encode).
 DISPLAY_SIDE = 1400
 
 
-@st.cache_resource(max_entries=32, ttl=900, show_spinner=False)
-def _drawn(data: bytes, name: str, model_path: str, mode: str, numbered: bool, _classifier, _detector) -> bytes:
-    image, result = analysed(data, name, model_path, mode, _classifier, _detector)
-    buffer = io.BytesIO()
-    annotate(image, result, numbered=numbered, min_long_side=DISPLAY_SIDE, max_long_side=DISPLAY_SIDE).save(
-        buffer, "JPEG", quality=90)  # fmt: skip
-    return buffer.getvalue()
+def analyse(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None, mode: str,
+            numbered: bool = False) -> Analysis:  # fmt: skip
+    """An uploaded file analysed (its boxes numbered as in the page's table with `numbered`), from the
+    cache when the same bytes were analysed alike; in this visitor's turn for an upload slot."""
+    mode = mode if detector else "face"
+    key = (hashlib.sha256(data).digest(), name, f"{classifier.path}:{classifier.backend}", mode, numbered)
+    session = visitor()
+
+    def make() -> Analysis:
+        with UPLOAD_SLOTS.turn(session):  # the decoded photo lives only inside the turn
+            image, result = analyze_upload(data, name, classifier, detector, mode, visitor=session)
+            return Analysis.of(image, result, numbered, DISPLAY_SIDE)
+
+    return ANALYSES.get_or_make(key, make)
 
 
-def drawn(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None, mode: str,
-          numbered: bool = False) -> bytes:  # fmt: skip
-    """The analysed photo with its boxes, as the JPEG a page shows (cached like `analyse`)."""
-    return _drawn(data, name, _model_key(classifier), mode if detector else "face", numbered, classifier, detector)
+def visitor() -> str | None:
+    """This browser session's id (uploads are bounded and queued per visitor); None outside a page run."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else None
+
+
+def upload_store():
+    """Streamlit's store of the files visitors upload (the running server's)."""
+    return Runtime.instance().uploaded_file_mgr
+
+
+def refuse_uploads(files) -> None:
+    """Drop this visitor's FILES from the server's memory now (a refused batch is never analysed)."""
+    upload_bounds.drop(upload_store(), visitor(), files)
 
 
 def ensure_navigation() -> None:
@@ -206,7 +218,7 @@ def face_rows(result: SceneResult) -> list[dict]:
 
 
 def photo_caption(image, classifier) -> str:
-    """Under the annotated photo: its own size (what the table's sizes are in) and the colour key."""
+    """Under the annotated photo (an Image or an Analysis): its own size (what the table's sizes are in) and the colour key."""
     return f"{image.width}x{image.height} px photo; face sizes in its pixels · {legend(classifier)}"
 
 
@@ -261,4 +273,4 @@ def live_webcam(processor):
     return ctx
 
 
-__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "photo_caption", "human_size", "gradcam_note", "figures_table", "pinned_first", "scene_summary", "analyse", "drawn", "get_classifier", "get_detector", "live_policy", "live_webcam", "model_picker", "selected_classifier"]
+__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "photo_caption", "human_size", "gradcam_note", "figures_table", "pinned_first", "scene_summary", "analyse", "get_classifier", "get_detector", "live_policy", "live_webcam", "model_picker", "selected_classifier"]

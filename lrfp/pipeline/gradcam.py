@@ -79,9 +79,13 @@ def colour_scale(width: int = 256, height: int = 16) -> Image.Image:
 
 def explain_faces(classifier: Classifier, image: Image.Image, boxes) -> list[Image.Image]:
     """Grad-CAM overlays of the faces (boxes with x0, y0, x1, y1) of an image; the caller picks which."""
+    return explain_crops(classifier, [image.crop((b.x0, b.y0, b.x1, b.y1)) for b in boxes])
+
+
+def explain_crops(classifier: Classifier, faces: list[Image.Image]) -> list[Image.Image]:
+    """Grad-CAM overlays of face crops."""
     out = []
-    for b in boxes:
-        face = image.crop((b.x0, b.y0, b.x1, b.y1))
+    for face in faces:
         heatmap, _ = gradcam(classifier, face)
         out.append(overlay(face, heatmap))
     return out

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import ctypes
 import io
-import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont
 
 from lrfp.core import settings
+from lrfp.core.turns import FairSlots
 from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
@@ -23,8 +24,10 @@ MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MA
 # data.MAX_PIXELS: the detection stage works tile by tile (lrfp.pipeline.detect), every face is cropped from
 # the full image, and only what is shown is shrunk.
 # Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
-# while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up.
-UPLOAD_SLOTS = threading.BoundedSemaphore(settings.positive_int("LRFP_UPLOAD_SLOTS", 1))
+# while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up. A
+# visitor holds one slot at most and visitors are served in turn, so with two slots a second
+# visitor's photo is analysed while the first visitor's huge one still is.
+UPLOAD_SLOTS = FairSlots(settings.positive_int("LRFP_UPLOAD_SLOTS", 2))
 # Files one upload may hold: the server keeps every file of a session's uploader in memory, so a
 # batch over this is refused whole (and dropped at once) rather than analysed in part.
 MAX_UPLOAD_FILES = settings.positive_int("LRFP_MAX_UPLOAD_FILES", 10)
@@ -75,7 +78,7 @@ def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector |
     """Classify one image: as a single face crop, or every face a detector finds in it."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
-    image = image if image.mode == "RGB" else image.convert("RGB")  # a copy of a 50 MP photo is 150 MB
+    image = image if image.mode == "RGB" else image.convert("RGB")  # convert copies even an RGB image: 150 MB at 50 MP
     if mode == "auto":
         mode = "face" if min(image.size) <= FACE_CROP_MAX_SIDE or detector is None else "scene"
     result = SceneResult(mode)
@@ -90,20 +93,28 @@ def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector |
         result.detect_ms = (time.perf_counter() - t0) * 1000
     if boxes:
         t0 = time.perf_counter()
-        preds = classifier.predict([image.crop((b.x0, b.y0, b.x1, b.y1)) for b in boxes])
+        preds = classifier.predict([_crop(image, b) for b in boxes])
         result.classify_ms = (time.perf_counter() - t0) * 1000
         result.faces = [FaceResult(b, p.label, p.probability) for b, p in zip(boxes, preds)]
     return result
 
 
+def _crop(image: Image.Image, box: FaceBox) -> Image.Image:
+    """The box's part of the image; the image itself when the box is all of it (a crop would copy it)."""
+    if (box.x0, box.y0, box.x1, box.y1) == (0, 0, image.width, image.height):
+        return image
+    return image.crop((box.x0, box.y0, box.x1, box.y1))
+
+
 def analyze_upload(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None,
-                   mode: str = "auto") -> tuple[Image.Image, SceneResult]:
-    """An uploaded file, decoded at full resolution and analysed, holding one of UPLOAD_SLOTS.
+                   mode: str = "auto", visitor: Hashable | None = None) -> tuple[Image.Image, SceneResult]:
+    """An uploaded file, decoded at full resolution and analysed, holding one of UPLOAD_SLOTS in
+    VISITOR's turn (the app's browser session; without one, the call is a visitor of its own).
 
     BadImageError (naming the file) for anything that is not an accepted image or is over the
     pixel limit; the limit is checked from the header, before any pixel is decoded.
     """
-    with UPLOAD_SLOTS:
+    with UPLOAD_SLOTS.turn(visitor):
         try:
             image = load_image(io.BytesIO(data), formats=ACCEPTED_FORMATS, name=name)
             return image, analyze(image, classifier, detector, mode)
@@ -135,13 +146,15 @@ def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, 
     `max_long_side` shrinks a big one to what a screen shows (the analysis used every pixel); tags
     and lines are sized to the image.
     """
-    out = image.convert("RGB")  # a new image even when it is RGB already: the caller's stays as it was
-    side = max(out.size)
+    rgb = image if image.mode == "RGB" else image.convert("RGB")  # convert copies even an RGB image: 150 MB at 50 MP
+    side = max(image.size)
     target = min_long_side if min_long_side and side < min_long_side else max_long_side if max_long_side and side > max_long_side else 0
-    if target:
+    if target:  # a new image either way: the caller's stays as it was
         factor = target / side
-        out = out.resize((round(out.width * factor), round(out.height * factor)), Image.Resampling.LANCZOS,
+        out = rgb.resize((round(rgb.width * factor), round(rgb.height * factor)), Image.Resampling.LANCZOS,
                          reducing_gap=2.0)  # fmt: skip
+    else:
+        out = rgb.copy() if rgb is image else rgb
     factor = out.width / max(1, image.width)
     draw = ImageDraw.Draw(out)
     width = max(1, round(max(out.size) / 400))

@@ -1,6 +1,11 @@
 """The dashboard as `lrfp app` serves it: the pages that come with this lrfp (lrfp.core.paths.PAGES_DIR)."""
-from lrfp.app.navigation import main
+import streamlit as st
+
+from lrfp.app.frame import STARTING, show_pages
 from lrfp.core.paths import PAGES_DIR
 
 if __name__ == "__main__":  # Streamlit runs this file as __main__; importing it shows nothing
-    main(PAGES_DIR)
+    navigation = show_pages(PAGES_DIR)  # named at once, before the slow imports below
+    with st.spinner(STARTING):
+        from lrfp.app.navigation import main
+    main(navigation)

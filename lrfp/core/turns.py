@@ -1,0 +1,63 @@
+"""Slots shared by visitors and served in turn: one visitor's many or slow jobs never starve another's.
+
+A bare semaphore serves whoever asks first, so a visitor who sends ten photos, or one huge one,
+holds every slot while a second visitor's small photo waits behind all of it. Here a visitor holds
+at most one slot at a time, and a freed slot goes to the visitor who has waited longest for a turn:
+visitors are served round-robin, each visitor's own jobs in the order they came.
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+
+
+class FairSlots:
+    def __init__(self, slots: int):
+        self._free = slots
+        self._changed = threading.Condition()
+        self._waiting: dict[Hashable, deque[object]] = {}  # visitor -> tickets, visitors in turn order
+        self._busy: set[Hashable] = set()  # visitors holding a slot
+        self._held = threading.local()  # a thread inside a turn takes no second one
+
+    @contextmanager
+    def turn(self, visitor: Hashable | None = None) -> Iterator[None]:
+        """Wait for VISITOR's turn, then hold one slot. Without a visitor, each call is a visitor of its own;
+        a thread already holding a turn goes on in it (nested calls do not wait for themselves)."""
+        if getattr(self._held, "inside", False):
+            yield
+            return
+        visitor = object() if visitor is None else visitor
+        ticket = object()
+        with self._changed:
+            self._waiting.setdefault(visitor, deque()).append(ticket)
+            self._changed.wait_for(lambda: self._next() == (visitor, ticket))
+            self._take(visitor)
+            self._changed.notify_all()  # a second free slot may now be the next visitor's
+        self._held.inside = True
+        try:
+            yield
+        finally:
+            self._held.inside = False
+            with self._changed:
+                self._free += 1
+                self._busy.discard(visitor)
+                if visitor in self._waiting:  # a visitor who just had a turn waits behind the others
+                    self._waiting[visitor] = self._waiting.pop(visitor)
+                self._changed.notify_all()
+
+    def _next(self) -> tuple[Hashable, object] | None:
+        """(visitor, ticket) to be served now: the first waiting visitor holding no slot, if a slot is free."""
+        if self._free < 1:
+            return None
+        visitor = next((v for v in self._waiting if v not in self._busy), None)
+        return None if visitor is None else (visitor, self._waiting[visitor][0])
+
+    def _take(self, visitor: Hashable) -> None:
+        tickets = self._waiting[visitor]
+        tickets.popleft()
+        if not tickets:
+            del self._waiting[visitor]
+        self._free -= 1
+        self._busy.add(visitor)
