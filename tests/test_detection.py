@@ -3,7 +3,7 @@ found whatever the frame's and the face's size."""
 from __future__ import annotations
 
 import io
-import resource
+import os
 import subprocess
 import sys
 import threading
@@ -230,7 +230,9 @@ def test_a_50_mp_photo_of_one_person_gets_its_box_within_its_budget_and_memory(o
              f"image, result = analyze_upload(open({str(path)!r}, 'rb').read(), 'x.jpg', Classifier('model3'), FaceDetector())\n"
              "print(result.detect_mp, budget_mp(*image.size), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,\n"
              "      *[v for f in result.faces for v in (f.box.x0, f.box.y0, f.box.x1, f.box.y1)])")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout.split()
+    # a clean environment: what the product takes, not what earlier tests of the session left set
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True, env=env).stdout.split()
     spent, budget, peak_mb = (float(v) for v in out[:3])
     boxes = np.array([float(v) for v in out[3:]]).reshape(-1, 4).tolist()
     assert spent <= budget

@@ -52,7 +52,7 @@ def launch(model: str, data: str, out: Path, epochs: int, input_size: int, norm:
         running = [r for r in list_runs(out) if r["status"] == "running"]
         if len(running) >= limits.max_app_runs:
             raise LaunchRefused(f"{len(running)} run(s) already training on this server (the limit is "
-                                f"{limits.max_app_runs}); wait for it to finish or stop it")  # fmt: skip
+                                f"{limits.max_app_runs}); wait for it to finish (a run is stopped from the tab that started it)")  # fmt: skip
         prune(out, limits.keep_app_runs - 1)
         run_id = f"app-{model}{'-' + norm if norm else ''}-{input_size}px-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
         folder = out / run_id
