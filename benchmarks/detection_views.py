@@ -24,6 +24,7 @@ from lrfp.core.metrics import FRAME_FACE_BINS
 from lrfp.core.records import cpu_name, write_json_atomic
 from lrfp.data.voc import photos_of
 from lrfp.evaluation.scene_bench import scene_benchmark
+from lrfp.experiments.detector import split_train_photos
 from lrfp.pipeline.detect import FaceDetector
 from lrfp.pipeline.inference import Classifier
 
@@ -31,8 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "071dc52"  # the last release: the adaptive stage (the frame's own size + 2x)
 VIEWS = ("1x", "enlarged-2", "enlarged-4", "tiled-3x3", "phone", "closeup", "pasted")
 EVERY = {"train": {"1x": 2, "enlarged-2": 2, "enlarged-4": 4, "tiled-3x3": 2, "phone": 8, "closeup": 1, "pasted": 8},
-         "test": {"pasted": 2}}  # fmt: skip
-SETTINGS = {"before": None, "pyramid": {}, "pyramid-step4": {"step": 4}}
+         "held-out": {"enlarged-4": 2, "phone": 2, "pasted": 2}, "test": {"pasted": 2}}  # fmt: skip
+SETTINGS = {"before": None, "pyramid": {}, "pyramid-step4": {"step": 4}, "finetuned": {"detector": "centerface-masks"},
+            "finetuned-0.4": {"detector": "centerface-masks", "min_score": 0.4},
+            "finetuned-0.6": {"detector": "centerface-masks", "min_score": 0.6, "enlarged_min_score": 0.5}}  # fmt: skip
 DEFAULT_SETTINGS = ("before", "pyramid")
 
 
@@ -68,7 +71,7 @@ def markdown(folder: Path, split: str) -> str:
     import json
 
     rows = ["| view | setting | photos | found % (95 % interval) | < 16 px | 16-32 | 32-64 | 64-128 | 128-256 | 256-512 | "
-            "≥ 512 | found and right % | unmatched / photo | ms / photo |", "|" + "---|" * 14]  # fmt: skip
+            "≥ 512 | found and right % | unmatched / photo (can't tell) | ms / photo |", "|" + "---|" * 14]  # fmt: skip
     for view in VIEWS:
         for setting in SETTINGS:
             path = folder / f"{split}-{setting}-{view}.json"
@@ -79,14 +82,21 @@ def markdown(folder: Path, split: str) -> str:
             by_size = [r["recall_by_frame_size"][name] for name, _, _ in FRAME_FACE_BINS]
             bins = [f"{100 * v['recall']:.1f} ({v['labelled']})" if v["labelled"] else "" for v in by_size]
             rows.append(f"| {view} | {setting} | {r['photos']} | {100 * r['recall']:.1f} ({100 * lo:.1f}–{100 * hi:.1f}) | "
-                        + " | ".join(bins) + f" | {100 * r['end_to_end']:.1f} | {r['unmatched_per_photo']:.2f} | "
+                        + " | ".join(bins) + f" | {100 * r['end_to_end']:.1f} | {r['unmatched_per_photo']:.2f}{_unsure(r)} | "
                         f"{r['ms_per_photo_median']:.0f} |")  # fmt: skip
     return "\n".join(rows)
 
 
+def _unsure(record: dict) -> str:
+    """The unmatched boxes answered "can't tell", per photo (records made before that answer have none)."""
+    value = record.get("unmatched_unsure_per_photo")
+    return "" if value is None else f" ({value:.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", default="train", choices=("train", "test"))
+    parser.add_argument("--split", default="train", choices=("train", "held-out", "test"),
+                        help="held-out: the train photos `lrfp detector train` holds out to choose settings on")  # fmt: skip
     parser.add_argument("--views", nargs="+", default=list(VIEWS))
     parser.add_argument("--settings", nargs="+", default=list(DEFAULT_SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--before", default=BEFORE, help="the commit whose detection stage is `before`")
@@ -100,7 +110,10 @@ def main() -> None:
         print(markdown(args.out, args.split))
         return
     classifier = Classifier(args.model)
-    xml_files = photos_of(Path(args.source), Path(args.data), args.split)
+    if args.split == "held-out":
+        xml_files = split_train_photos(Path(args.source), Path(args.data))[1]
+    else:
+        xml_files = photos_of(Path(args.source), Path(args.data), args.split)
     print(f"cpu: {cpu_name()}; {args.split} split, {len(xml_files)} photos")
     for view in args.views:
         every = EVERY[args.split].get(view, 1)
@@ -118,7 +131,8 @@ def main() -> None:
             by_size = " ".join(f"{k} {v['found']}/{v['labelled']}" for k, v in report["recall_by_frame_size"].items()
                                if v["labelled"])  # fmt: skip
             print(f"{view:11} {name:14} found {report['recall']:.3f} right {report['end_to_end']:.3f} unmatched "
-                  f"{report['unmatched_per_photo']:.2f}/photo {report['ms_per_photo_median']:.0f} ms | {by_size}", flush=True)
+                  f"{report['unmatched_per_photo']:.2f}/photo{_unsure(report)} {report['ms_per_photo_median']:.0f} ms | "
+                  f"can't tell {report['found_unsure']} found | {by_size}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

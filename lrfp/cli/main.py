@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lrfp.cli import dashboard, data, evaluate, predict, publish, scene, train
+from lrfp.cli import dashboard, data, detector, evaluate, predict, publish, scene, train
 from lrfp.core import paths
 from lrfp.core.console import show_messages
 from lrfp.core.errors import LrfpError, describe_os_error
@@ -12,7 +12,7 @@ from lrfp.core.progress import show_bars
 
 # the commands, in the order `lrfp --help` lists them: each adds its parser (and the function that runs it)
 COMMANDS = (data.add_data, data.add_facebank, train.add_train, evaluate.add_evaluate, predict.add_predict,
-            predict.add_export, scene.add_scene, scene.add_monitor, scene.add_scene_bench, train.add_cv,
+            predict.add_export, scene.add_scene, scene.add_monitor, scene.add_scene_bench, detector.add_detector, train.add_cv,
             evaluate.add_faces_eval, evaluate.add_resolution, train.add_reproduce, publish.add_publish,
             publish.add_report, dashboard.add_app)  # fmt: skip
 

