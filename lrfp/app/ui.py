@@ -174,8 +174,9 @@ def selected_classifier() -> Classifier | None:
 
 
 # the colours annotate() draws with, in Streamlit's markdown palette
-LEGEND = ":green[■ with mask] · :red[■ without mask] · :gray[■ too small to judge]"
-LEGEND_3 = ":green[■ with mask] · :red[■ without mask] · :orange[■ mask worn incorrectly] · :gray[■ too small to judge]"
+LEGEND = ":green[■ with mask] · :red[■ without mask] · :blue[■ can't tell (mouth and nose hidden)] · :gray[■ too small to judge]"
+LEGEND_3 = (":green[■ with mask] · :red[■ without mask] · :orange[■ mask worn incorrectly] · "
+            ":blue[■ can't tell (mouth and nose hidden)] · :gray[■ too small to judge]")
 
 
 def legend(classifier) -> str:
@@ -189,6 +190,8 @@ def scene_summary(name: str, result: SceneResult) -> str:
     parts = [f"{c['with_mask']} with mask", f"{c['without_mask']} without"]
     if c["incorrect"]:
         parts.append(f"{c['incorrect']} worn incorrectly")
+    if c["unsure"]:
+        parts.append(f"{c['unsure']} can't tell (mouth and nose hidden)")
     if c["too_small"]:
         parts.append(f"{c['too_small']} too small to judge (under {MIN_FACE_PX} px)")
     share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"

@@ -10,6 +10,7 @@ from lrfp.data.build import BuildOptions, build_dataset
 from lrfp.data.demo import build_demo
 from lrfp.data.facebank import build_facebank
 from lrfp.data.images import SPLITS
+from lrfp.data.occlusion import build_occlusion
 from lrfp.data.splits import parse_split
 from lrfp.pipeline.detect import MAX_SIDE, UPSCALE, FaceDetector
 
@@ -55,6 +56,14 @@ def cmd_data_demo(args) -> int:
     return 0
 
 
+def cmd_data_occlusion(args) -> int:
+    marked = Path(args.marked) if args.marked else None
+    manifest = build_occlusion(Path(args.source), Path(args.data), Path(args.out), args.seed, marked)
+    counts = ", ".join(f"{split} {len(entries)}" for split, entries in manifest["splits"].items())
+    print(f"wrote {args.out}: visible and hidden face crops ({counts})")
+    return 0
+
+
 def cmd_facebank_build(args) -> int:
     # the face bank keeps the single look it was built with (3x, at most 2048 px): the production models
     # were trained on its crops, and a rebuild gives the same bank
@@ -84,6 +93,14 @@ def add_data(sub) -> None:
     demo.add_argument("--source", required=True, help="the Kaggle set: images/ + annotations/")
     demo.add_argument("--out", default="demo", help="output folder (demo)")
     demo.set_defaults(func=cmd_data_demo)
+
+    occlusion = data.add_parser("occlusion", help="visible against hidden lower faces (the \"can't tell\" answer's data)")
+    occlusion.add_argument("--source", required=True, help="the PASCAL VOC source of the build")
+    occlusion.add_argument("--data", required=True, help="a built data set: its splits' photos, split the same way")
+    occlusion.add_argument("--out", required=True, help="output folder (an ImageFolder plus manifest.json)")
+    occlusion.add_argument("--seed", type=int, default=0)
+    occlusion.add_argument("--marked", help="boxes marked hidden or visible by hand (results/unsure/train_hand_marked.json)")
+    occlusion.set_defaults(func=cmd_data_occlusion)
 
 
 def add_facebank(sub) -> None:

@@ -18,9 +18,10 @@ pixels, so a view's figures compare face by face; `recall_by_frame_size` bins th
 as the detector saw them.
 
 Figures: recall by the labelled face's size (< 16, 16-32, >= 32 px, shorter side); accuracy and
-balanced accuracy of the found faces that could be judged, with 95 % intervals; the end-to-end
-rate (labelled faces found AND labelled right, over all labelled faces); detections that match no
-labelled face, per photo; milliseconds per photo (median).
+balanced accuracy of the found faces that could be judged (not too small, not "can't tell"), with 95 %
+intervals; the end-to-end rate (labelled faces found AND labelled right, over all labelled faces);
+detections that match no labelled face, per photo, and those of them answered "can't tell"; found faces
+answered "can't tell"; milliseconds per photo (median).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from PIL import Image, ImageDraw, ImageStat
 from lrfp.core.metrics import FACE_SIZE_BINS, FRAME_FACE_BINS, size_bin, wilson_interval
 from lrfp.core.progress import bar
 from lrfp.data.voc import IOU_MATCH, match, read_labelled_photo
-from lrfp.pipeline.inference import TOO_SMALL
+from lrfp.pipeline.inference import TOO_SMALL, UNSURE
 from lrfp.pipeline.scene import analyze
 
 VIEWS = ("1x", "enlarged-2", "enlarged-3", "enlarged-4", "tiled-2x2", "tiled-3x3", "phone", "closeup", "pasted")
@@ -156,7 +157,7 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
     found_by_bin, labelled_by_bin = Counter(), Counter()
     found_by_frame_bin, labelled_by_frame_bin, ms_by_frame_bin = Counter(), Counter(), {}
     truth, predicted = [], []
-    end_to_end = unmatched = labelled = seen = 0
+    end_to_end = unmatched = labelled = seen = found_unsure = unmatched_unsure = 0
     ms = []
     photos = (read_labelled_photo(x) for x in bar(xml_files, desc="photos", unit="photo"))
     for frame in view_frames(photos, view):
@@ -168,6 +169,8 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
         boxes = [box for _, box, _ in frame.objects]
         pairing = match(boxes, faces)
         unmatched += len(faces) - len(pairing)
+        paired = set(pairing.values())
+        unmatched_unsure += sum(f.label == UNSURE for j, f in enumerate(result.faces) if j not in paired)
         for i, (label, box, side) in enumerate(frame.objects):
             if label not in classes:  # not scored; its detection is not a false one either
                 continue
@@ -180,12 +183,16 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
                 found_by_bin[name] += 1
                 found_by_frame_bin[frame_name] += 1
                 got = result.faces[pairing[i]].label
-                if got != TOO_SMALL:
+                found_unsure += got == UNSURE
+                if got not in (TOO_SMALL, UNSURE):
                     truth.append(label)
                     predicted.append(got)
                     end_to_end += got == label
     report = summarize(classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_end, labelled, unmatched,
                        seen, ms)  # fmt: skip
+    # faces answered "can't tell" are found but not judged; unmatched boxes so answered are still boxes
+    report["found_unsure"] = found_unsure
+    report["unmatched_unsure_per_photo"] = unmatched_unsure / seen if seen else None
     report["recall_by_frame_size"] = _recall_by_bin(found_by_frame_bin, labelled_by_frame_bin, FRAME_FACE_BINS)
     report["ms_by_frame_size_median"] = {n: statistics.median(v) for n, v in ms_by_frame_bin.items()}
     return report

@@ -17,7 +17,7 @@ from lrfp.core.turns import FairSlots
 from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
-from lrfp.pipeline.inference import TOO_SMALL, Classifier
+from lrfp.pipeline.inference import TOO_SMALL, UNSURE, Classifier
 
 MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MAX_SIDE is one face crop
 # Scenes (uploads, `lrfp scene`, the scene benchmark) are read at their full resolution, up to
@@ -32,10 +32,11 @@ UPLOAD_SLOTS = FairSlots(settings.positive_int("LRFP_UPLOAD_SLOTS", 2))
 # batch over this is refused whole (and dropped at once) rather than analysed in part.
 MAX_UPLOAD_FILES = settings.positive_int("LRFP_MAX_UPLOAD_FILES", 10)
 INCORRECT = "mask_weared_incorrect"  # the third class, as the source annotations spell it
-COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), INCORRECT: (245, 140, 0), TOO_SMALL: (150, 150, 150)}
+COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), INCORRECT: (245, 140, 0), TOO_SMALL: (150, 150, 150),
+          UNSURE: (90, 110, 200)}  # fmt: skip
 # how a label reads on screen and in tags
 LABEL_TEXT = {"with_mask": "with mask", "without_mask": "without mask", INCORRECT: "mask worn incorrectly",
-              TOO_SMALL: "too small to judge"}  # fmt: skip
+              TOO_SMALL: "too small to judge", UNSURE: "can't tell"}  # fmt: skip
 
 
 def label_text(label: str) -> str:
@@ -62,16 +63,17 @@ class SceneResult:
         return self.detect_ms + self.classify_ms
 
     def counts(self) -> dict:
-        """Faces found, by label; compliance is the share of the faces that could be judged that wear a
-        mask properly (a mask worn incorrectly does not count)."""
+        """Faces found, by label; compliance is the share of the faces that could be judged (neither too small
+        nor unsure) that wear a mask properly (a mask worn incorrectly does not count)."""
         with_mask = sum(f.label == "with_mask" for f in self.faces)
         without = sum(f.label == "without_mask" for f in self.faces)
         incorrect = sum(f.label == INCORRECT for f in self.faces)
         too_small = sum(f.label == TOO_SMALL for f in self.faces)
+        unsure = sum(f.label == UNSURE for f in self.faces)
         n = len(self.faces)
-        judged = n - too_small
+        judged = n - too_small - unsure
         return {"faces": n, "with_mask": with_mask, "without_mask": without, "incorrect": incorrect,
-                "too_small": too_small, "compliance": with_mask / judged if judged else None}  # fmt: skip
+                "too_small": too_small, "unsure": unsure, "compliance": with_mask / judged if judged else None}  # fmt: skip
 
 
 def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector | None, mode: str = "auto") -> SceneResult:
@@ -159,7 +161,7 @@ def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, 
     draw = ImageDraw.Draw(out)
     width = max(1, round(max(out.size) / 400))
     boxes = [tuple(round(v * factor) for v in (f.box.x0, f.box.y0, f.box.x1, f.box.y1)) for f in result.faces]
-    texts = [str(number) if numbered else "too small to judge" if face.probability is None
+    texts = [str(number) if numbered else label_text(face.label) if face.probability is None or face.label == UNSURE
              else f"{label_text(face.label)} {face.probability:.0%}" for number, face in enumerate(result.faces, 1)]  # fmt: skip
     font, spots = _tag_layout(draw, texts, boxes, out.size, numbered)
     colors = [COLORS.get(face.label, (255, 200, 0)) for face in result.faces]

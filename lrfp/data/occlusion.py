@@ -1,0 +1,118 @@
+"""A data set for "can't tell": face crops whose mouth and nose can be seen (`visible`) against crops
+where they cannot (`hidden`), made from a built data set's source photos, split as that build split
+them (so the test split's photos stay unseen).
+
+A detector box on a crowd is often not a whole face: a face whose lower half is behind another head, a
+face cut by the frame's edge, the top of a head. No label about a mask means anything there. Each
+labelled face gives one visible crop (its box, jittered as a detector's box would be) and one hidden crop
+of one of three kinds, drawn at random:
+- `covered`: the face with its lower 45-75 % covered by another part of the same photo (often another
+  person's head or shoulder, since the photos are crowds);
+- `cut`: only the face's upper 30-55 % (the rest outside the frame: the box ends where the frame does);
+- `crown`: the region above the face's eyes: hair, a hat, the top of a head.
+
+Real boxes marked by hand (`marked`: a JSON of {"items": [{"photo", "box", "seen": hidden|visible}]}, such
+as results/unsure/train_hand_marked.json: a detector's boxes on backs of heads and on unlabelled faces)
+join the split of their photo, each as MARKED_COPIES jittered crops.
+
+    lrfp data occlusion --source ../shared/data/fmd853 --data demo/fmd853-lr --out data/occlusion
+    lrfp train --model model3 --data data/occlusion --input-size 32 --degrade outdoor ...
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+
+from PIL import Image
+
+from lrfp.data.images import MANIFEST_NAME, SPLITS
+from lrfp.data.voc import photos_of, read_labelled_photo
+
+CLASSES = ("hidden", "visible")
+HIDDEN_KINDS = ("covered", "cut", "crown")
+MIN_FACE = 8  # faces under this many px (shorter side) give no crops
+MARKED_COPIES = 4  # a hand-marked box is rarer than a made-up one: it counts this many times, jittered
+
+
+def jittered(box, rng: random.Random, width: int, height: int):
+    """The box as a detector might draw it: up to 10 % bigger or smaller, shifted up to 8 % of its size."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    k = rng.uniform(0.9, 1.1)
+    cx, cy = (x0 + x1) / 2 + rng.uniform(-0.08, 0.08) * w, (y0 + y1) / 2 + rng.uniform(-0.08, 0.08) * h
+    return _clip((cx - w * k / 2, cy - h * k / 2, cx + w * k / 2, cy + h * k / 2), width, height)
+
+
+def _clip(box, width: int, height: int):
+    x0, y0, x1, y1 = box
+    return (max(0, round(x0)), max(0, round(y0)), min(width, round(x1)), min(height, round(y1)))
+
+
+def hidden_crop(image: Image.Image, box, kind: str, rng: random.Random, others=()) -> Image.Image:
+    """One hidden crop of the face in `box` (see the module's docstring); `others`: the photo's other faces."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    if kind == "cut":
+        return image.crop((x0, y0, x1, y0 + max(2, round(h * rng.uniform(0.3, 0.55)))))
+    if kind == "crown":
+        top = y0 - h * rng.uniform(0.5, 0.9)
+        return image.crop(_clip((x0 - 0.1 * w, top, x1 + 0.1 * w, y0 + h * rng.uniform(0.25, 0.4)), *image.size))
+    crop = image.crop(box)
+    cover = round(h * rng.uniform(0.45, 0.75))
+    heads = [o for o in others if o != box]
+    if heads and rng.random() < 0.7:  # the back or top of another head, in front of this face
+        ox0, oy0, ox1, oy1 = rng.choice(heads)
+        oh = oy1 - oy0
+        region = _clip((ox0, oy0 - 0.6 * oh, ox1, oy0 + 0.5 * oh), *image.size)
+    else:  # a patch of the same photo, from anywhere but this face
+        px, py = rng.randrange(0, max(1, image.width - w)), rng.randrange(0, max(1, image.height - cover))
+        region = (px, py, px + w, py + cover)
+    if region[2] - region[0] < 2 or region[3] - region[1] < 2:
+        region = (0, 0, max(2, w), max(2, cover))
+    crop.paste(image.crop(region).resize((w, cover)), (0, h - cover))
+    return crop
+
+
+def build_occlusion(source: Path, data: Path, out: Path, seed: int = 0, marked: Path | None = None) -> dict:
+    """Write the visible/hidden crops of every labelled face of the build's photos (and of the boxes
+    `marked` by hand), and their manifest."""
+    rng = random.Random(seed)
+    by_photo: dict[str, list] = {}
+    for item in json.loads(marked.read_text())["items"] if marked else []:
+        by_photo.setdefault(item["photo"], []).append(item)
+    splits: dict[str, list] = {s: [] for s in SPLITS}
+    for cls in CLASSES:
+        (out / cls).mkdir(parents=True, exist_ok=True)
+    for split in SPLITS:
+        for xml in photos_of(source, data, split):
+            photo = read_labelled_photo(xml)
+            image = photo.image.convert("RGB")
+            boxes = [_clip(b, *image.size) for b in photo.boxes]
+            for i, box in enumerate(boxes):
+                if min(box[2] - box[0], box[3] - box[1]) < MIN_FACE:
+                    continue
+                kind = rng.choice(HIDDEN_KINDS)
+                stem = f"{Path(photo.filename).stem}_{i:03d}"
+                for cls, crop in (("visible", image.crop(jittered(box, rng, *image.size))),
+                                  ("hidden", hidden_crop(image, box, kind, rng, boxes))):  # fmt: skip
+                    name = f"{cls}/{stem}.png"
+                    crop.save(out / name)
+                    splits[split].append({"path": name, "label": cls, "source": f"images/{photo.filename}",
+                                          "face_px": min(box[2] - box[0], box[3] - box[1]),
+                                          "kind": kind if cls == "hidden" else "face"})  # fmt: skip
+            for j, item in enumerate(by_photo.get(photo.filename, [])):
+                for copy in range(MARKED_COPIES):
+                    name = f"{item['seen']}/{Path(photo.filename).stem}_marked{j:03d}_{copy}.png"
+                    image.crop(jittered(item["box"], rng, *image.size)).save(out / name)
+                    splits[split].append({"path": name, "label": item["seen"], "source": f"images/{photo.filename}",
+                                          "face_px": min(item["box"][2] - item["box"][0], item["box"][3] - item["box"][1]),
+                                          "kind": "marked"})  # fmt: skip
+    manifest = {"version": 1, "classes": list(CLASSES), "splits": splits,
+                "source": {"path": str(source), "build": str(data),
+                           "build_manifest_sha256": hashlib.sha256((data / MANIFEST_NAME).read_bytes()).hexdigest()},
+                "options": {"seed": seed, "kinds": list(HIDDEN_KINDS), "min_face": MIN_FACE,
+                            "marked": marked.name if marked else None, "marked_copies": MARKED_COPIES}}  # fmt: skip
+    (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return manifest

@@ -1,0 +1,78 @@
+"""The "can't tell" answer: a face whose mouth and nose cannot be seen gets no mask label, is counted apart
+and is left out of compliance; the data set it is learnt from."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from PIL import Image
+
+from lrfp.core import paths
+from lrfp.data.images import read_manifest, split_samples
+from lrfp.data.occlusion import CLASSES, build_occlusion
+from lrfp.pipeline import inference
+from lrfp.pipeline.detect import FaceBox
+from lrfp.pipeline.inference import UNSURE, Classifier
+from lrfp.pipeline.scene import FaceResult, SceneResult
+
+SCENE = paths.DEMO_DIR / "scenes" / "images" / "maksssksksss389.jpg"
+# hand-made from a shipped example photo (commuters in masks): a masked face, the same face with all
+# under its eyes cut off by the frame, and the same face with its lower part behind the head beside it
+MASKED_FACE = (188, 60, 233, 97)
+
+
+def hand_made_crops() -> dict[str, Image.Image]:
+    photo = Image.open(SCENE).convert("RGB")
+    x0, y0, x1, y1 = MASKED_FACE
+    face = photo.crop(MASKED_FACE)
+    cut = photo.crop((x0, y0, x1, y0 + (y1 - y0) * 2 // 5))
+    behind = face.copy()
+    head = photo.crop((x0 - 50, y0 - 10, x1 - 50, y0 + 15)).resize((x1 - x0, (y1 - y0) * 3 // 5))
+    behind.paste(head, (0, (y1 - y0) - head.height))
+    return {"face": face, "cut": cut, "behind": behind}
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return Classifier("prod-mobilenet_v2")
+
+
+def test_a_face_whose_mouth_and_nose_are_hidden_is_answered_cant_tell(classifier):
+    crops = hand_made_crops()
+    face, cut, behind = classifier.predict([crops["face"], crops["cut"], crops["behind"]])
+    assert face.label == "with_mask"
+    assert cut.label == UNSURE and behind.label == UNSURE
+    assert cut.probability >= inference.HIDDEN_AT and "hidden" in cut.probabilities
+
+
+def test_without_the_check_every_face_gets_a_mask_label(classifier):
+    plain = Classifier("prod-mobilenet_v2", unsure=False)
+    assert all(p.label in plain.classes for p in plain.predict(list(hand_made_crops().values())))
+
+
+def test_cant_tell_is_counted_apart_and_left_out_of_compliance():
+    box = FaceBox(0, 0, 10, 10, 0.9)
+    result = SceneResult("scene", [FaceResult(box, "with_mask", 0.9), FaceResult(box, "without_mask", 0.8),
+                                   FaceResult(box, UNSURE, 0.95), FaceResult(box, UNSURE, 0.9)])  # fmt: skip
+    counts = result.counts()
+    assert counts["unsure"] == 2 and counts["faces"] == 4
+    assert counts["compliance"] == 0.5  # 1 of the 2 faces that could be judged
+
+
+def test_a_missing_visibility_check_is_said_and_nothing_is_answered_cant_tell(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(paths, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(inference, "_visibility", {})
+    with caplog.at_level(logging.WARNING):
+        assert inference.visibility_check() is None
+    assert "visibility.pt is missing" in caplog.text
+
+
+def test_the_occlusion_set_is_split_like_its_build(voc_source, tiny_dataset, tmp_path):
+    manifest = build_occlusion(voc_source, tiny_dataset, tmp_path / "occ")
+    assert manifest["classes"] == list(CLASSES)
+    built = read_manifest(tiny_dataset)["splits"]
+    for split, entries in manifest["splits"].items():
+        assert {e["label"] for e in entries} == set(CLASSES)
+        assert {e["source"] for e in entries} <= {e["source"] for e in built[split]}
+        samples, _ = split_samples(tmp_path / "occ", split)  # readable as any built data set
+        assert len(samples) == len(entries)
