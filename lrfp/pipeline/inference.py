@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from lrfp.core import paths
+from lrfp.core import labels, paths
 from lrfp.core.device import resolve_device
 from lrfp.core.errors import ConfigError
 from lrfp.data.images import preset_transform
@@ -35,7 +35,7 @@ log = logging.getLogger("lrfp")
 # below it the crop holds too little of a face for any label to mean something (our training
 # faces start at 8 px; the resolution study measured accuracy down to 8 px).
 MIN_FACE_PX = 6
-TOO_SMALL = "too_small"
+TOO_SMALL = labels.TOO_SMALL  # defined with the other answers in lrfp.core.labels
 
 
 @dataclass

@@ -32,7 +32,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
+from lrfp.core import labels
 from lrfp.core.cells import safe_cells
+from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.errors import ConfigError, LrfpError
 from lrfp.core.locks import folder_lock
 from lrfp.core.progress import bars_shown
@@ -53,7 +55,6 @@ INPUTS = "inputs.json"  # the folders and files a run was given: the Monitor pag
 PARTS = "parts"
 # decimals kept of probabilities and compliance: the same frame gives the same table in any process
 DECIMALS = 4
-COUNT_COLUMNS = ("faces", "with_mask", "without_mask", "incorrect", "too_small")
 FACE_TYPE = pa.struct([("x0", pa.int32()), ("y0", pa.int32()), ("x1", pa.int32()), ("y1", pa.int32()),
                        ("size", pa.int32()), ("label", pa.string()), ("probability", pa.float64())])  # fmt: skip
 # status: "ok"; "unreadable" for a frame that could not be decoded (the others of its file are kept);
@@ -501,5 +502,5 @@ def read_table(path) -> pd.DataFrame:
 
 def compliance_share(frame: pd.DataFrame) -> float | None:
     """Faces with a mask among the faces judged, over all frames (not a mean of per-frame shares)."""
-    judged = frame["faces"].sum() - frame["too_small"].sum()
-    return None if not judged or math.isnan(judged) else float(frame["with_mask"].sum() / judged)
+    share = labels.compliance({c: frame[c].sum() for c in COUNT_COLUMNS})
+    return None if share is None or math.isnan(share) else float(share)
