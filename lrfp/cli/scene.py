@@ -40,7 +40,8 @@ def cmd_monitor(args) -> int:
                       address=args.address, fresh=args.fresh)  # fmt: skip
     print(f"{summary['files']} file(s), {summary['analysed']} analysed now in {summary['seconds']:.1f} s: "
           f"{summary['frames']} frame(s), {summary['unreadable_frames']} unreadable frame(s), "
-          f"{summary['errors']} file(s) in error -> {summary['table']}, {summary['csv']}")  # fmt: skip
+          f"{summary['errors']} file(s) in error -> {summary['table']}, {summary['csv']}; {summary['people']} "
+          f"people (faces followed across frames) -> {summary['people_table']}")  # fmt: skip
     return 0
 
 

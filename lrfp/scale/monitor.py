@@ -44,6 +44,7 @@ from lrfp.pipeline.detect import FaceDetector
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.scene import analyze
 from lrfp.pipeline.video import VIDEO_SUFFIXES, probe, timed_frames
+from lrfp.scale.people import PEOPLE_TABLE, write_people
 
 log = logging.getLogger(__name__)
 
@@ -488,10 +489,14 @@ def _run(sources: list[Source], roots: list[str], out: Path, settings: Settings,
         memory[os.getpid()] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = combine(sources, tables)
     write_table(table, out)
+    t1 = time.perf_counter()
+    people = write_people(to_frame(table), out)  # people.parquet beside frames.parquet
+    tracking_s = time.perf_counter() - t1
     status = table.column("status").to_pylist()
     return {"files": len(sources), "analysed": len(todo), "frames": status.count("ok"),
             "unreadable_frames": status.count("unreadable"), "errors": status.count("error"),
-            "seconds": seconds, "first_part_s": min(came.values(), default=None), "part_s": came, "peak_rss_mb": memory, "table": str(out / TABLE), "csv": str(out / CSV_EXPORT)}  # fmt: skip
+            "seconds": seconds, "first_part_s": min(came.values(), default=None), "part_s": came, "peak_rss_mb": memory, "table": str(out / TABLE), "csv": str(out / CSV_EXPORT),
+            "people": people.num_rows, "tracking_s": tracking_s, "people_table": str(out / PEOPLE_TABLE)}  # fmt: skip
 
 
 def read_table(path) -> pd.DataFrame:
