@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lrfp.core import labels
+from lrfp.core.cells import safe_cells
 from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.records import atomic_path
 from lrfp.pipeline.people import CONFIDENT, PeopleTracker
@@ -64,10 +66,6 @@ def people_of(frames: pd.DataFrame, tracker: str = "bytetrack", **options) -> pa
 
 def write_people(frames: pd.DataFrame, out) -> pa.Table:
     """OUT/people.parquet and its CSV export, each written atomically, from a monitor table's frames."""
-    import pyarrow.parquet as pq
-
-    from lrfp.core.cells import safe_cells
-
     people = people_of(frames)
     with atomic_path(Path(out) / PEOPLE_TABLE) as tmp:
         pq.write_table(people, tmp)
