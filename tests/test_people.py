@@ -43,6 +43,14 @@ def test_a_person_gets_the_confident_majority_of_its_sightings():
     assert (person["label"], person["share"], person["votes"]) == ("with_mask", 0.8, 5)
 
 
+def test_frames_without_faces_are_followed_too():
+    tracker = PeopleTracker()
+    for i in range(6):
+        tracker.see(i, float(i), None, [face(100, 100, 30)] if i < 3 else [])
+    assert tracker.see(6, 6.0, None, []) == []
+    assert [p["frames"] for p in tracker.finished()] == [3]
+
+
 def test_best_crop_is_the_biggest_face():
     tracker = PeopleTracker()
     for i, side in enumerate([20, 30, 26]):

@@ -127,7 +127,8 @@ class PeopleTracker:
         boxes = np.array([[f["x0"], f["y0"], f["x1"], f["y1"]] for f in faces], dtype=float).reshape(-1, 4)
         tracked = self.tracker.update(sv.Detections(xyxy=boxes, data={"face": np.arange(len(faces))}), timestamp=offset)
         ids = [-1] * len(faces)
-        for face, track in zip(tracked.data["face"], tracked.tracker_id):  # the library may reorder them
+        # the library may reorder the faces; for a frame with none it answers without the data column
+        for face, track in zip(tracked.data.get("face", ()), tracked.tracker_id if len(tracked) else ()):
             ids[int(face)] = int(track)
             if track < 0:
                 continue
