@@ -227,7 +227,7 @@ def _photo_time(image) -> datetime | None:
         return None
 
 
-def _counts_row(result) -> dict:
+def counts_row(result) -> dict:
     counts = result.counts()
     compliance = counts.pop("compliance")
     faces = [{"x0": f.box.x0, "y0": f.box.y0, "x1": f.box.x1, "y1": f.box.y1, "size": f.box.size, "label": f.label,
@@ -256,7 +256,7 @@ def _video_rows(source: Source, classifier, detector, every: float):
                 continue
             due = offset + every if every else 0.0
             row = {"frame": index, "offset_s": offset, "time": start + timedelta(seconds=offset) if start else None}
-            yield row | (_counts_row(analyze(image, classifier, detector, mode="scene")) if image is not None
+            yield row | (counts_row(analyze(image, classifier, detector, mode="scene")) if image is not None
                          else {"status": "unreadable"})  # fmt: skip
 
 
@@ -265,7 +265,7 @@ def _image_rows(source: Source, classifier, detector):
     with Image.open(source.path) as original:  # load_image gives the pixels; the EXIF time is in the file
         taken = _photo_time(original)
     start = _naive_utc(source.start) or taken
-    yield {"frame": 0, "offset_s": 0.0, "time": start} | _counts_row(analyze(image, classifier, detector, mode="scene"))
+    yield {"frame": 0, "offset_s": 0.0, "time": start} | counts_row(analyze(image, classifier, detector, mode="scene"))
 
 
 def analyse_source(source: Source, classifier, detector, every: float = 0.0) -> pa.Table:
