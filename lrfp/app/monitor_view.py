@@ -12,7 +12,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from PIL import Image
 
-from lrfp.core import paths
+from lrfp.core import labels, paths
+from lrfp.core.labels import COUNT_COLUMNS, UNMASKED_COLUMNS
 from lrfp.core.errors import LrfpError
 from lrfp.core.records import read_json
 from lrfp.data.images import load_image
@@ -114,12 +115,11 @@ def per_period(frames: pd.DataFrame, period: str) -> pd.DataFrame:
     """Per camera and period: frames, faces by label, and compliance (None where no face was judged)."""
     ok = frames[frames["status"] == "ok"]
     sums = (ok.groupby(["camera", pd.Grouper(key="when", freq=PERIODS.get(period, period))])
-            [["faces", "with_mask", "without_mask", "incorrect", "too_small"]].sum())  # fmt: skip
+            [list(COUNT_COLUMNS)].sum())  # fmt: skip
     sums["frames"] = ok.groupby(["camera", pd.Grouper(key="when", freq=PERIODS.get(period, period))]).size()
     sums = sums.reset_index()
     sums = sums[sums["frames"] > 0]
-    judged = sums["faces"] - sums["too_small"]
-    sums["compliance"] = (sums["with_mask"] / judged).where(judged > 0)
+    sums["compliance"] = labels.compliance(sums)
     return sums
 
 
@@ -150,8 +150,9 @@ def worst_moments(frames: pd.DataFrame, n: int = 6, apart_s: float = MOMENT_S) -
     """The frames with the most faces without a mask (then the lowest compliance), each at least APART_S
     seconds of video from a worse one of the same file: one bad scene does not fill the list with its
     neighbouring frames, which look alike."""
-    ok = frames[(frames["status"] == "ok") & (frames["without_mask"] + frames["incorrect"] > 0)].copy()
-    ok["unmasked"] = ok["without_mask"] + ok["incorrect"]
+    unmasked = sum(frames[c] for c in UNMASKED_COLUMNS)
+    ok = frames[(frames["status"] == "ok") & (unmasked > 0)].copy()
+    ok["unmasked"] = unmasked
     ok = ok.sort_values(["unmasked", "compliance"], ascending=[False, True], kind="stable")
     kept: dict[str, list[float]] = {}
     rows = []
@@ -232,7 +233,7 @@ def moment_caption(row) -> str:
     else:
         when = "time unknown" if pd.isna(row["offset_s"]) else f"{row['offset_s']:.1f} s into its file"
     frame = "" if pd.isna(row["frame"]) else f", frame {int(row['frame'])}"
-    return (f"{row['camera']} · {when} · {int(row['without_mask'] + row['incorrect'])} of {int(row['faces'])} "
+    return (f"{row['camera']} · {when} · {int(sum(row[c] for c in UNMASKED_COLUMNS))} of {int(row['faces'])} "
             f"face(s) without a mask · {Path(str(row['source'])).name}{frame}")
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from lrfp.cli import options
 from lrfp.core import paths
+from lrfp.core.errors import ConfigError
 from lrfp.core.records import write_json_atomic
 from lrfp.data.images import IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.data.voc import photos_of
@@ -13,7 +14,11 @@ from lrfp.pipeline import video
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, FaceDetector
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.video import check, process
+from lrfp.scale.alerts import Alerts, parse_rule
+from lrfp.scale.live import LiveRun
 from lrfp.scale.monitor import Settings, monitor
+from lrfp.scale.stream import check_live
+from lrfp.scale.webhook import Webhook
 
 
 def cmd_scene(args) -> int:
@@ -36,11 +41,36 @@ def cmd_monitor(args) -> int:
     settings = Settings(model=options.model_or_default(args.model), backend=args.backend, device=args.device,
                         detector=args.detector, detector_scale=args.detector_scale, min_score=args.min_score,
                         every=args.every)  # fmt: skip
+    if args.live or not args.inputs:
+        return cmd_live(args, settings)
     summary = monitor(args.inputs, args.out, settings, mapping=args.mapping, engine=args.engine, workers=args.workers,
                       address=args.address, fresh=args.fresh)  # fmt: skip
     print(f"{summary['files']} file(s), {summary['analysed']} analysed now in {summary['seconds']:.1f} s: "
           f"{summary['frames']} frame(s), {summary['unreadable_frames']} unreadable frame(s), "
-          f"{summary['errors']} file(s) in error -> {summary['table']}, {summary['csv']}")  # fmt: skip
+          f"{summary['errors']} file(s) in error -> {summary['table']}, {summary['csv']}; {summary['people']} "
+          f"people (faces followed across frames) -> {summary['people_table']}")  # fmt: skip
+    return 0
+
+
+def cmd_live(args, settings: Settings) -> int:
+    if not args.live:
+        raise ConfigError("give INPUT files or folders, or --live URL...")
+    if args.inputs:
+        raise ConfigError(f"--live reads streams, not files: leave out {' '.join(args.inputs)} (or run twice)")
+    rules = [parse_rule(rule) for rule in args.alert]  # bad rules and URLs are refused before the model loads
+    for item in args.live:
+        check_live(item)
+    hook = Webhook(args.webhook) if args.webhook else None
+    alerts = Alerts(rules, args.out, hook)
+    classifier, detector = settings.load()
+    run = LiveRun(args.live, args.out, classifier, detector, rate=args.rate, slice_s=args.slice, alerts=alerts)
+    summary = run.run(args.duration)
+    if hook:
+        hook.close()
+    for s in summary["streams"]:
+        print(f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['dropped']} dropped, "
+              f"{s['reconnects']} reconnect(s)")  # fmt: skip
+    print(f"{summary['slices']} slice(s), {summary['alerts']} alert(s) in {summary['seconds']:.0f} s -> {args.out}")
     return 0
 
 
@@ -98,7 +128,17 @@ def add_monitor(sub) -> None:
                                "input), unless the mapping file names one. A frame's time is the video's own "
                                "timestamp plus the file's start: the mapping file's, else the video's creation_time "
                                "or the photo's EXIF time; empty when none is known (offset_s stays).")  # fmt: skip
-    mo.add_argument("inputs", nargs="+", metavar="INPUT", help="folders, video or photo files, or glob patterns")
+    mo.add_argument("inputs", nargs="*", metavar="INPUT", help="folders, video or photo files, or glob patterns")
+    mo.add_argument("--live", nargs="+", metavar="URL", help="live cameras instead of files: rtsp://, http(s):// "
+                    "(MJPEG) URLs or /dev/videoN, each optionally NAME=URL; written in time slices to OUT/slices "
+                    "(see the README)")
+    mo.add_argument("--rate", type=float, default=10.0, help="--live: frames analysed per second and stream at most "
+                                                             "(default: %(default)s); the others are dropped, and counted")
+    mo.add_argument("--slice", type=float, default=60.0, help="--live: seconds per slice (default: %(default)s)")
+    mo.add_argument("--duration", type=float, help="--live: stop after this many seconds (default: until Ctrl-C)")
+    mo.add_argument("--alert", action="append", default=[], metavar="RULE",
+                    help="[CAMERA=]compliance:PERCENT:MINUTES[:PEOPLE] or [CAMERA=]silent:MINUTES (repeatable)")
+    mo.add_argument("--webhook", help="--alert: also POST each alert as JSON to this http(s) URL")
     mo.add_argument("--out", required=True, help="results folder (frames.parquet, frames.csv, parts/)")
     mo.add_argument("--mapping", help="CSV with columns path (file or folder, relative to the CSV), camera, start "
                                       "(ISO 8601 time of the file's first frame)")  # fmt: skip

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from lrfp.core import paths
+from lrfp.core import labels, paths
 from lrfp.core.device import resolve_device
 from lrfp.core.errors import ConfigError
 from lrfp.data.images import preset_transform
@@ -35,14 +35,13 @@ log = logging.getLogger("lrfp")
 # below it the crop holds too little of a face for any label to mean something (our training
 # faces start at 8 px; the resolution study measured accuracy down to 8 px).
 MIN_FACE_PX = 6
-TOO_SMALL = "too_small"
+TOO_SMALL = labels.TOO_SMALL  # defined with the other answers in lrfp.core.labels
 # "Can't tell": a face whose mouth and nose cannot be seen (behind another head, cut by the frame's edge,
 # turned away, or a box on the top of a head) says nothing about a mask. The visibility check, a small
 # CNN trained on visible against hidden lower faces (`lrfp data occlusion`, weights/checks/), answers
-# UNSURE when it gives "hidden" HIDDEN_AT or more: on the validation photos' crops, the lowest threshold that answers at
-# most 3 % of visible faces so (0.8: 2.9 % of visible, 91.4 % of hidden caught; 0.5: 6.4 % and 97.1 %;
-# benchmarks/unsure.py).
-UNSURE = "unsure"
+# UNSURE when it gives "hidden" HIDDEN_AT or more: on the validation photos' crops, the lowest threshold
+# that answers at most 3 % of visible faces so (benchmarks/unsure.py).
+UNSURE = labels.UNSURE
 VISIBILITY_CHECKPOINT = Path("checks") / "visibility.pt"  # in weights/
 HIDDEN_CLASS = "hidden"
 HIDDEN_AT = 0.8

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont
 
-from lrfp.core import settings
+from lrfp.core import labels, settings
 from lrfp.core.turns import FairSlots
 from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
@@ -31,12 +31,11 @@ UPLOAD_SLOTS = FairSlots(settings.positive_int("LRFP_UPLOAD_SLOTS", 2))
 # Files one upload may hold: the server keeps every file of a session's uploader in memory, so a
 # batch over this is refused whole (and dropped at once) rather than analysed in part.
 MAX_UPLOAD_FILES = settings.positive_int("LRFP_MAX_UPLOAD_FILES", 10)
-INCORRECT = "mask_weared_incorrect"  # the third class, as the source annotations spell it
+INCORRECT = labels.INCORRECT  # the third class, as the source annotations spell it
 COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), INCORRECT: (245, 140, 0), TOO_SMALL: (150, 150, 150),
           UNSURE: (90, 110, 200)}  # fmt: skip
 # how a label reads on screen and in tags
-LABEL_TEXT = {"with_mask": "with mask", "without_mask": "without mask", INCORRECT: "mask worn incorrectly",
-              TOO_SMALL: "too small to judge", UNSURE: "can't tell"}  # fmt: skip
+LABEL_TEXT = {label.name: label.text for label in labels.LABELS}
 
 
 def label_text(label: str) -> str:
@@ -63,17 +62,11 @@ class SceneResult:
         return self.detect_ms + self.classify_ms
 
     def counts(self) -> dict:
-        """Faces found, by label; compliance is the share of the faces that could be judged (neither too small
-        nor unsure) that wear a mask properly (a mask worn incorrectly does not count)."""
-        with_mask = sum(f.label == "with_mask" for f in self.faces)
-        without = sum(f.label == "without_mask" for f in self.faces)
-        incorrect = sum(f.label == INCORRECT for f in self.faces)
-        too_small = sum(f.label == TOO_SMALL for f in self.faces)
-        unsure = sum(f.label == UNSURE for f in self.faces)
-        n = len(self.faces)
-        judged = n - too_small - unsure
-        return {"faces": n, "with_mask": with_mask, "without_mask": without, "incorrect": incorrect,
-                "too_small": too_small, "unsure": unsure, "compliance": with_mask / judged if judged else None}  # fmt: skip
+        """Faces found, by label (lrfp.core.labels.COUNT_COLUMNS); compliance is the share of the faces that
+        could be judged (neither too small nor "can't tell") that wear a mask properly (a mask worn incorrectly
+        does not count)."""
+        counts = labels.count(f.label for f in self.faces)
+        return counts | {"compliance": labels.compliance(counts)}
 
 
 def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector | None, mode: str = "auto") -> SceneResult:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from lrfp.core import labels
 from lrfp.core.errors import ConfigError, LrfpError
 from lrfp.core.progress import bar
 from lrfp.core.records import atomic_path
@@ -42,8 +43,7 @@ ENCODER_NAMES = {"libx264": "H.264", "libopenh264": "H.264", "mpeg4": "MPEG-4"}
 MAX_SIDE = {"libx264": 16384, "mpeg4": 8191}
 # One row per frame of the input; `status` is "unreadable" for a frame that could not be decoded (its
 # counts are empty), "ok" otherwise.
-CSV_FIELDS = ["frame", "time_s", "faces", "with_mask", "without_mask", "incorrect", "too_small", "compliance",
-              "detect_ms", "classify_ms", "status"]  # fmt: skip
+CSV_FIELDS = ["frame", "time_s", *labels.COUNT_COLUMNS, "compliance", "detect_ms", "classify_ms", "status"]
 
 
 class VideoError(LrfpError):

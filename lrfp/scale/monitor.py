@@ -32,7 +32,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
+from lrfp.core import labels
 from lrfp.core.cells import safe_cells
+from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.errors import ConfigError, LrfpError
 from lrfp.core.locks import folder_lock
 from lrfp.core.progress import bars_shown
@@ -42,6 +44,7 @@ from lrfp.pipeline.detect import FaceDetector
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.scene import analyze
 from lrfp.pipeline.video import VIDEO_SUFFIXES, probe, timed_frames
+from lrfp.scale.people import PEOPLE_TABLE, write_people
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,6 @@ INPUTS = "inputs.json"  # the folders and files a run was given: the Monitor pag
 PARTS = "parts"
 # decimals kept of probabilities and compliance: the same frame gives the same table in any process
 DECIMALS = 4
-COUNT_COLUMNS = ("faces", "with_mask", "without_mask", "incorrect", "too_small")
 FACE_TYPE = pa.struct([("x0", pa.int32()), ("y0", pa.int32()), ("x1", pa.int32()), ("y1", pa.int32()),
                        ("size", pa.int32()), ("label", pa.string()), ("probability", pa.float64())])  # fmt: skip
 # status: "ok"; "unreadable" for a frame that could not be decoded (the others of its file are kept);
@@ -225,7 +227,7 @@ def _photo_time(image) -> datetime | None:
         return None
 
 
-def _counts_row(result) -> dict:
+def counts_row(result) -> dict:
     counts = result.counts()
     compliance = counts.pop("compliance")
     faces = [{"x0": f.box.x0, "y0": f.box.y0, "x1": f.box.x1, "y1": f.box.y1, "size": f.box.size, "label": f.label,
@@ -254,7 +256,7 @@ def _video_rows(source: Source, classifier, detector, every: float):
                 continue
             due = offset + every if every else 0.0
             row = {"frame": index, "offset_s": offset, "time": start + timedelta(seconds=offset) if start else None}
-            yield row | (_counts_row(analyze(image, classifier, detector, mode="scene")) if image is not None
+            yield row | (counts_row(analyze(image, classifier, detector, mode="scene")) if image is not None
                          else {"status": "unreadable"})  # fmt: skip
 
 
@@ -263,7 +265,7 @@ def _image_rows(source: Source, classifier, detector):
     with Image.open(source.path) as original:  # load_image gives the pixels; the EXIF time is in the file
         taken = _photo_time(original)
     start = _naive_utc(source.start) or taken
-    yield {"frame": 0, "offset_s": 0.0, "time": start} | _counts_row(analyze(image, classifier, detector, mode="scene"))
+    yield {"frame": 0, "offset_s": 0.0, "time": start} | counts_row(analyze(image, classifier, detector, mode="scene"))
 
 
 def analyse_source(source: Source, classifier, detector, every: float = 0.0) -> pa.Table:
@@ -487,10 +489,14 @@ def _run(sources: list[Source], roots: list[str], out: Path, settings: Settings,
         memory[os.getpid()] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = combine(sources, tables)
     write_table(table, out)
+    t1 = time.perf_counter()
+    people = write_people(to_frame(table), out)  # people.parquet beside frames.parquet
+    tracking_s = time.perf_counter() - t1
     status = table.column("status").to_pylist()
     return {"files": len(sources), "analysed": len(todo), "frames": status.count("ok"),
             "unreadable_frames": status.count("unreadable"), "errors": status.count("error"),
-            "seconds": seconds, "first_part_s": min(came.values(), default=None), "part_s": came, "peak_rss_mb": memory, "table": str(out / TABLE), "csv": str(out / CSV_EXPORT)}  # fmt: skip
+            "seconds": seconds, "first_part_s": min(came.values(), default=None), "part_s": came, "peak_rss_mb": memory, "table": str(out / TABLE), "csv": str(out / CSV_EXPORT),
+            "people": people.num_rows, "tracking_s": tracking_s, "people_table": str(out / PEOPLE_TABLE)}  # fmt: skip
 
 
 def read_table(path) -> pd.DataFrame:
@@ -501,5 +507,5 @@ def read_table(path) -> pd.DataFrame:
 
 def compliance_share(frame: pd.DataFrame) -> float | None:
     """Faces with a mask among the faces judged, over all frames (not a mean of per-frame shares)."""
-    judged = frame["faces"].sum() - frame["too_small"].sum()
-    return None if not judged or math.isnan(judged) else float(frame["with_mask"].sum() / judged)
+    share = labels.compliance({c: frame[c].sum() for c in COUNT_COLUMNS})
+    return None if share is None or math.isnan(share) else float(share)

@@ -1,0 +1,127 @@
+"""Alert rules per camera: compliance under X % over the last N minutes with at least M people, or a camera
+silent for N minutes. An alert is a row of OUT/alerts.parquet (and .csv), a log line and, optionally, a
+webhook's JSON POST (lrfp.scale.webhook). A rule raises once when its condition starts to hold, and again
+only after it has stopped holding (no alert every slice while a camera stays down).
+
+    --alert compliance:80:10:5            every camera: under 80 % over 10 minutes, 5 people or more
+    --alert north-gate=silent:5           north-gate: no frame for 5 minutes
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lrfp.core.cells import safe_cells
+from lrfp.core.errors import ConfigError
+from lrfp.core.records import atomic_path
+from lrfp.scale.people import people_counts
+
+log = logging.getLogger(__name__)
+ALERTS_TABLE, ALERTS_CSV = "alerts.parquet", "alerts.csv"
+ALERT_SCHEMA = pa.schema([("time", pa.timestamp("ms")), ("camera", pa.string()), ("rule", pa.string()),
+                          ("kind", pa.string()), ("value", pa.float64()), ("people", pa.int64()),
+                          ("message", pa.string())])  # fmt: skip
+USAGE = "give [CAMERA=]compliance:PERCENT:MINUTES[:PEOPLE] or [CAMERA=]silent:MINUTES"
+
+
+@dataclass(frozen=True)
+class Rule:
+    text: str
+    camera: str  # "*": every camera
+    kind: str  # "compliance" or "silent"
+    minutes: float
+    percent: float = 0.0
+    people: int = 1
+
+    def applies(self, camera: str) -> bool:
+        return self.camera in ("*", camera)
+
+
+def _number(text: str, rule: str, what: str, low: float, high: float = math.inf) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (low <= value <= high):  # NaN fails too
+        raise ConfigError(f"--alert {rule}: {what} {text!r} is not a number from {low:g} to {high:g}; {USAGE}")
+    return value
+
+
+def parse_rule(text: str) -> Rule:
+    """A rule from its command-line form (see the module's docstring); ConfigError naming what is wrong."""
+    camera, _, body = text.rpartition("=")
+    kind, *fields = body.strip().split(":")
+    if kind == "silent" and len(fields) == 1:
+        return Rule(text, camera.strip() or "*", kind, _number(fields[0], text, "minutes", 0.01))
+    if kind == "compliance" and len(fields) in (2, 3):
+        people = int(_number(fields[2], text, "people", 1, 1e9)) if len(fields) == 3 else 1
+        return Rule(text, camera.strip() or "*", kind, _number(fields[1], text, "minutes", 0.01),
+                    _number(fields[0], text, "percent", 0, 100), people)  # fmt: skip
+    raise ConfigError(f"--alert {text}: not a rule; {USAGE}")
+
+
+class Alerts:
+    """Rules watched over a run's people and frames; the alerts raised so far, kept in OUT's alerts table."""
+
+    def __init__(self, rules: list[Rule], out=None, webhook=None):
+        self.rules, self.out, self.webhook = rules, Path(out) if out else None, webhook
+        self.active: set[tuple[str, str]] = set()  # (rule, camera) whose condition holds now
+        self.rows: list[dict] = []
+
+    def _raise(self, now: datetime, camera: str, rule: Rule, value: float, people: int, message: str) -> dict:
+        row = {"time": now, "camera": camera, "rule": rule.text, "kind": rule.kind, "value": value, "people": people,
+               "message": message}  # fmt: skip
+        log.warning(f"alert: {camera}: {message}")
+        if self.webhook is not None:
+            self.webhook.send(row | {"time": now.isoformat()})
+        return row
+
+    def _compliance(self, rule: Rule, camera: str, people: pd.DataFrame, now: datetime):
+        recent = people[(people["camera"] == camera) & (people["last_seen"] >= now - timedelta(minutes=rule.minutes))]
+        if len(recent) < rule.people:
+            return None
+        counted = people_counts(recent, ["camera"]).iloc[0]
+        share = counted["compliance"]
+        if pd.isna(share) or 100 * share >= rule.percent:
+            return None
+        return (100 * share, int(counted["people"]),
+                f"compliance {100 * share:.0f} % over the last {rule.minutes:g} min ({int(counted['people'])} people), "
+                f"under {rule.percent:g} %")  # fmt: skip
+
+    def check(self, now: datetime, people: pd.DataFrame, last_frame: dict[str, datetime | None]) -> list[dict]:
+        """The alerts raised at NOW: PEOPLE (camera, label, last_seen) seen so far, LAST_FRAME the time of
+        each camera's last frame (None for one never seen since the run began at its start)."""
+        raised = []
+        for camera, last in sorted(last_frame.items()):
+            for rule in (r for r in self.rules if r.applies(camera)):
+                if rule.kind == "silent":
+                    quiet = (now - last).total_seconds() / 60 if last else math.inf
+                    found = (None if quiet < rule.minutes else
+                             (quiet, 0, f"no frame for {rule.minutes:g} min or more" if math.isinf(quiet) else
+                              f"no frame for {quiet:.1f} min (rule: {rule.minutes:g} min)"))  # fmt: skip
+                else:
+                    found = self._compliance(rule, camera, people, now)
+                key = (rule.text, camera)
+                if found is None:
+                    self.active.discard(key)
+                elif key not in self.active:
+                    self.active.add(key)
+                    raised.append(self._raise(now, camera, rule, *found))
+        self.rows += raised
+        if raised and self.out is not None:
+            self.write()
+        return raised
+
+    def write(self) -> None:
+        table = pa.Table.from_pylist(self.rows, schema=ALERT_SCHEMA)
+        with atomic_path(self.out / ALERTS_TABLE) as tmp:
+            pq.write_table(table, tmp)
+        with atomic_path(self.out / ALERTS_CSV) as tmp:
+            safe_cells(table.to_pandas()).to_csv(tmp, index=False)

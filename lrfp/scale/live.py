@@ -1,0 +1,138 @@
+"""`lrfp monitor --live URL...`: live cameras into time-sliced tables of frames, people and alerts.
+
+Each stream is read on its own thread (lrfp.scale.stream), which keeps the newest frame only; this loop
+analyses one frame of each stream at most RATE times a second, as fast as the machine allows, so it never
+falls behind (the frames it had no time for are dropped, and counted). Every SLICE_S seconds it writes:
+
+    OUT/slices/frames-<time>.parquet   the slice's frames (the columns of frames.parquet)
+    OUT/slices/people-<time>.parquet   the people whose track ended in the slice
+    OUT/people-open.parquet            the people still in view (replaced at each slice)
+    OUT/alerts.parquet, OUT/live.json  the alerts so far; frames read, analysed, dropped, reconnects
+
+each written whole under a temporary name then renamed: a reader sees the last complete slice, and a
+killed run loses at most the slice it was gathering.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lrfp.core.errors import ConfigError
+from lrfp.core.records import atomic_path, write_json_atomic
+from lrfp.pipeline.people import PeopleTracker
+from lrfp.pipeline.scene import analyze
+from lrfp.scale.alerts import Alerts
+from lrfp.scale.monitor import SCHEMA, counts_row
+from lrfp.scale.people import PEOPLE_SCHEMA
+from lrfp.scale.stream import Stream, check_live
+
+log = logging.getLogger(__name__)
+SLICES, OPEN_PEOPLE, STATUS = "slices", "people-open.parquet", "live.json"
+
+
+def _write(table: pa.Table, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+class LiveRun:
+    def __init__(self, items: list[str], out, classifier, detector, rate: float = 10.0, slice_s: float = 60.0,
+                 alerts: Alerts | None = None):  # fmt: skip
+        if not rate > 0 or not slice_s > 0:
+            raise ConfigError(f"--rate {rate:g} and --slice {slice_s:g}: give numbers over 0")
+        cameras = [check_live(item) for item in items]
+        names = [c for c, _ in cameras]
+        if len(set(names)) < len(names):
+            raise ConfigError(f"--live: two streams named {max(names, key=names.count)!r}; name them NAME=URL")
+        self.out, self.rate, self.slice_s = Path(out), rate, slice_s
+        self.classifier, self.detector = classifier, detector
+        self.streams = [Stream(camera, url) for camera, url in cameras]
+        self.trackers = {s.camera: PeopleTracker() for s in self.streams}
+        self.alerts = alerts or Alerts([], out)
+        self.frames: list[dict] = []  # this slice's rows
+        self.people: list[dict] = []  # the people ended so far (the alerts look back over them)
+        self.index = {s.camera: 0 for s in self.streams}
+        self.slices = 0
+
+    def _analyse(self, stream: Stream, image, t0: float) -> None:
+        when, offset = datetime.now(), round(time.monotonic() - t0, 3)
+        row = {"camera": stream.camera, "source": stream.url, "kind": "live", "frame": self.index[stream.camera],
+               "offset_s": offset, "time": when} | counts_row(analyze(image, self.classifier, self.detector, "scene"))  # fmt: skip
+        self.trackers[stream.camera].see(row["frame"], offset, when, row["face_rows"])
+        self.index[stream.camera] += 1
+        self.frames.append(row)
+
+    def flush(self, t0: float, final: bool = False) -> None:
+        """Write the slice gathered since the last one, the people in view, the alerts and the counts."""
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S.%f")
+        now_s = time.monotonic() - t0
+        ended = [{"camera": c, "source": self.streams[i].url} | p for i, (c, t) in enumerate(self.trackers.items())
+                 for p in (t.finished() if final else t.finished(now_s))]  # fmt: skip
+        _write(pa.Table.from_pylist(self.frames, schema=SCHEMA), self.out / SLICES / f"frames-{stamp}.parquet")
+        _write(pa.Table.from_pylist(ended, schema=PEOPLE_SCHEMA), self.out / SLICES / f"people-{stamp}.parquet")
+        in_view = [{"camera": c, "source": self.streams[i].url} | p for i, (c, t) in enumerate(self.trackers.items())
+                   for p in t.current()]  # fmt: skip
+        _write(pa.Table.from_pylist(in_view, schema=PEOPLE_SCHEMA), self.out / OPEN_PEOPLE)
+        self.people += ended
+        self.frames, self.slices = [], self.slices + 1
+        seen = pd.DataFrame(self.people + in_view, columns=["camera", "label", "last_seen"])
+        self.alerts.check(datetime.now(), seen, {s.camera: s.last_frame for s in self.streams})
+        self._keep_recent()
+        write_json_atomic({"updated": datetime.now().isoformat(), "slices": self.slices, "slice_s": self.slice_s,
+                           "rate": self.rate, "seconds": round(now_s, 1), "alerts": len(self.alerts.rows),
+                           "streams": [s.counts() for s in self.streams]}, self.out / STATUS)  # fmt: skip
+
+    def _keep_recent(self) -> None:
+        """Forget the ended people no rule looks back to (a day's worth would otherwise pile up)."""
+        back = max((r.minutes for r in self.alerts.rules), default=0)
+        cut = datetime.now() - timedelta(minutes=back)
+        self.people = [p for p in self.people if p["last_seen"] is not None and p["last_seen"] >= cut]
+
+    def run(self, duration_s: float | None = None) -> dict:
+        """Read and analyse until DURATION_S seconds have passed (forever without it, until Ctrl-C)."""
+        for stream in self.streams:
+            stream.start()
+        t0 = time.monotonic()
+        due = {s.camera: t0 for s in self.streams}
+        slice_end = t0 + self.slice_s
+        try:
+            while duration_s is None or time.monotonic() - t0 < duration_s:
+                if time.monotonic() >= slice_end:
+                    self.flush(t0)
+                    slice_end += self.slice_s
+                busy = False
+                for stream in self.streams:
+                    if time.monotonic() < due[stream.camera]:
+                        continue
+                    image = stream.take()
+                    if image is not None:
+                        due[stream.camera] = max(due[stream.camera] + 1 / self.rate, time.monotonic())
+                        self._analyse(stream, image, t0)
+                        busy = True
+                if not busy:
+                    time.sleep(0.005)
+        except KeyboardInterrupt:
+            log.info("stopped by the user: writing the slice gathered so far")
+        finally:
+            for stream in self.streams:
+                stream.stop()
+            self.flush(t0, final=True)
+        return {"seconds": time.monotonic() - t0, "slices": self.slices, "alerts": len(self.alerts.rows),
+                "streams": [s.counts() for s in self.streams]}  # fmt: skip
+
+
+def read_slices(out, kind: str = "frames") -> pa.Table:
+    """The complete slices of a live run's KIND ("frames" or "people", with the people still in view)."""
+    out = Path(out)
+    schema = SCHEMA if kind == "frames" else PEOPLE_SCHEMA
+    parts = sorted((out / SLICES).glob(f"{kind}-*.parquet"))
+    if kind == "people" and (out / OPEN_PEOPLE).is_file():
+        parts.append(out / OPEN_PEOPLE)
+    tables = [pq.read_table(p, schema=schema) for p in parts]
+    return pa.concat_tables(tables) if tables else schema.empty_table()

@@ -1,0 +1,114 @@
+"""One live input (RTSP, HTTP MJPEG, a camera device) read through PyAV on a thread of its own.
+
+The thread decodes every frame the source sends and keeps only the newest: the analysis takes it when
+it is ready for one, so it never falls behind; a frame replaced before it was taken is dropped, and
+counted. When the source fails or ends, the thread reconnects with doubling waits (up to MAX_WAIT_S).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from lrfp.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+SCHEMES = ("rtsp", "rtsps", "http", "https")
+FIRST_WAIT_S, MAX_WAIT_S = 0.5, 30.0
+OPEN_TIMEOUT_S = 10.0  # FFmpeg's wait for a connection and for each read
+
+
+def check_live(item: str) -> tuple[str, str]:
+    """(camera, url) of a --live input: URL or NAME=URL, where URL is rtsp://, http(s):// or /dev/videoN;
+    ConfigError naming the problem otherwise."""
+    name, sep, url = item.partition("=") if re.match(r"^[\w.-]+=", item) else ("", "", item)
+    parts = urlsplit(url)
+    if parts.scheme in SCHEMES:
+        if not parts.hostname:
+            raise ConfigError(f"--live {item}: {url!r} names no host")
+        camera = name or f"{parts.hostname}{parts.path}".rstrip("/").replace("/", "_")
+    elif re.fullmatch(r"/dev/video\d+", url):
+        camera = name or Path(url).name
+    else:
+        raise ConfigError(f"--live {item}: give an rtsp://, http(s):// (MJPEG) URL or a camera device /dev/videoN, "
+                          f"optionally as NAME=URL")  # fmt: skip
+    return camera, url
+
+
+class Stream:
+    """The newest frame of a live input, and what the reading cost: frames read, dropped, reconnects."""
+
+    def __init__(self, camera: str, url: str, first_wait_s: float = FIRST_WAIT_S):
+        self.camera, self.url, self.first_wait_s = camera, url, first_wait_s
+        self.read = self.dropped = self.taken = self.reconnects = 0
+        self.last_frame: datetime | None = None  # wall-clock time of the newest frame
+        self.error = ""
+        self._latest = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"lrfp-live-{camera}", daemon=True)
+
+    def start(self) -> Stream:
+        self.thread.start()
+        return self
+
+    def take(self):
+        """The newest frame not yet taken (an RGB image), or None."""
+        with self._lock:
+            image, self._latest = self._latest, None
+        if image is not None:
+            self.taken += 1
+        return image
+
+    def _open(self):
+        import av
+
+        options = {"rtsp_transport": "tcp"} if self.url.startswith("rtsp") else {}
+        fmt = "v4l2" if self.url.startswith("/dev/") else None
+        return av.open(self.url, format=fmt, options=options, timeout=OPEN_TIMEOUT_S)
+
+    def _read_once(self) -> None:
+        with self._open() as container:
+            self.error = ""
+            for frame in container.decode(video=0):
+                if self._stop.is_set():
+                    return
+                image = frame.to_image()
+                with self._lock:
+                    if self._latest is not None:
+                        self.dropped += 1
+                    self._latest = image
+                self.read += 1
+                self.last_frame = datetime.now()
+
+    def _run(self) -> None:
+        import av
+
+        wait = self.first_wait_s
+        while not self._stop.is_set():
+            before = self.read
+            try:
+                self._read_once()
+                reason = "the stream ended"
+            except (av.FFmpegError, OSError, ValueError) as exc:
+                reason = str(exc) or type(exc).__name__
+            if self._stop.is_set():
+                return
+            wait = self.first_wait_s if self.read > before else min(MAX_WAIT_S, wait * 2)
+            self.error = reason
+            log.warning(f"{self.camera}: {reason}; reconnecting in {wait:.1f} s")
+            self._stop.wait(wait)
+            self.reconnects += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(OPEN_TIMEOUT_S + 1)
+
+    def counts(self) -> dict:
+        return {"camera": self.camera, "url": self.url, "read": self.read, "analysed": self.taken,
+                "dropped": self.dropped, "reconnects": self.reconnects, "error": self.error,
+                "last_frame": self.last_frame.isoformat() if self.last_frame else None}  # fmt: skip

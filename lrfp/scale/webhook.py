@@ -1,0 +1,87 @@
+"""An alert's webhook: a JSON POST from a background thread, retried with growing waits, never in the way.
+
+The analysis only puts the alert in a queue (bounded: when a receiver is down for long, the oldest
+waiting alerts are dropped and counted, rather than memory growing); one thread sends them in order.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from lrfp.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def check_url(url: str) -> str:
+    """A webhook URL lrfp posts to: http or https with a host; ConfigError otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"webhook {url!r}: give an http:// or https:// URL with a host")
+    return url
+
+
+class Webhook:
+    def __init__(self, url: str, tries: int = 5, first_wait_s: float = 0.5, timeout_s: float = 5.0, size: int = 1000):
+        self.url = check_url(url)
+        self.tries, self.first_wait_s, self.timeout_s = tries, first_wait_s, timeout_s
+        self.queue: queue.Queue = queue.Queue(maxsize=size)
+        self.sent = self.failed = self.dropped = 0
+        self.thread = threading.Thread(target=self._run, name="lrfp-webhook", daemon=True)
+        self.thread.start()
+
+    def send(self, payload: dict) -> None:
+        """Queue PAYLOAD and return at once."""
+        while True:
+            try:
+                self.queue.put_nowait(payload)
+                return
+            except queue.Full:
+                try:
+                    self.queue.get_nowait()
+                    self.queue.task_done()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def _post(self, payload: dict) -> None:
+        request = urllib.request.Request(self.url, data=json.dumps(payload, default=str).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
+            answer.read()
+
+    def _deliver(self, payload: dict) -> None:
+        wait = self.first_wait_s
+        for attempt in range(1, self.tries + 1):
+            try:
+                self._post(payload)
+                self.sent += 1
+                return
+            except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, timed out, HTTP 5xx...
+                if attempt == self.tries:
+                    self.failed += 1
+                    log.warning(f"webhook {self.url}: alert not delivered after {attempt} tries ({exc})")
+                    return
+                time.sleep(wait)
+                wait *= 2
+
+    def _run(self) -> None:
+        while True:
+            payload = self.queue.get()
+            try:
+                if payload is None:
+                    return
+                self._deliver(payload)
+            finally:
+                self.queue.task_done()
+
+    def close(self, wait_s: float = 10.0) -> None:
+        """Send what is queued (for at most WAIT_S seconds), then stop the thread."""
+        self.send(None)
+        self.thread.join(wait_s)

@@ -1,0 +1,109 @@
+"""Alert rules (lrfp.scale.alerts) and their webhook (lrfp.scale.webhook), against a receiver on 127.0.0.1."""
+import json
+import threading
+import time
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from lrfp.core.errors import ConfigError
+from lrfp.scale.alerts import ALERTS_TABLE, Alerts, parse_rule
+from lrfp.scale.webhook import Webhook
+
+NOW = datetime(2024, 5, 6, 9, 0)
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that keeps the JSON posted to it; its first FAIL answers are 503."""
+
+    def __init__(self, fail: int = 0):
+        self.posts, self.fail, self.calls = [], fail, 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                owner.calls += 1
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if owner.calls <= owner.fail:
+                    self.send_response(503)
+                else:
+                    owner.posts.append(json.loads(body))
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def people(labels, camera="gate", minutes_ago=1):
+    return pd.DataFrame({"camera": camera, "label": labels, "last_seen": NOW - timedelta(minutes=minutes_ago)})
+
+
+@pytest.mark.parametrize("text, message", [("compliance:80", "not a rule"), ("compliance:120:10", "percent '120'"),
+                                           ("silent:abc", "minutes 'abc'"), ("loud:5", "not a rule"),
+                                           ("compliance:80:10:0", "people '0'")])  # fmt: skip
+def test_a_bad_rule_is_refused_naming_what_is_wrong(text, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_rule(text)
+
+
+def test_low_compliance_raises_once_per_episode(tmp_path):
+    alerts = Alerts([parse_rule("gate=compliance:80:10:3")], out=tmp_path)
+    seen = {"gate": NOW}
+    assert alerts.check(NOW, people(["with_mask", "without_mask"]), seen) == []  # 2 people: under the minimum
+    low = people(["with_mask", "without_mask", "without_mask", "with_mask"])
+    (raised,) = alerts.check(NOW, low, seen)
+    assert (raised["camera"], raised["value"], raised["people"]) == ("gate", 50.0, 4)
+    assert alerts.check(NOW, low, seen) == []  # still low: no second alert
+    assert alerts.check(NOW, people(["with_mask"] * 4), seen) == []  # back up: re-armed
+    assert len(alerts.check(NOW, low, seen)) == 1
+    assert pq.read_table(tmp_path / ALERTS_TABLE).num_rows == 2
+    # people last seen before the window do not count
+    assert Alerts([parse_rule("compliance:80:10:3")]).check(NOW, people(["without_mask"] * 5, minutes_ago=11), seen) == []
+
+
+def test_a_silent_camera_raises(tmp_path):
+    alerts = Alerts([parse_rule("silent:5")], out=tmp_path)
+    quiet = {"gate": NOW - timedelta(minutes=6), "market": NOW - timedelta(minutes=1)}
+    (raised,) = alerts.check(NOW, people([]), quiet)
+    assert raised["camera"] == "gate" and "6.0 min" in raised["message"]
+
+
+def test_webhook_retries_then_delivers_without_blocking():
+    receiver = Receiver(fail=2)
+    hook = Webhook(receiver.url, first_wait_s=0.05)
+    try:
+        t0 = time.perf_counter()
+        Alerts([parse_rule("silent:1")], webhook=hook).check(NOW, people([]), {"gate": None})
+        assert time.perf_counter() - t0 < 0.05  # the analysis does not wait for the receiver
+        hook.close()
+        assert receiver.calls == 3 and hook.sent == 1
+        assert receiver.posts[0]["camera"] == "gate" and receiver.posts[0]["kind"] == "silent"
+    finally:
+        receiver.close()
+
+
+def test_webhook_gives_up_on_a_dead_receiver_and_says_so(caplog):
+    receiver = Receiver()
+    url = receiver.url
+    receiver.close()  # nothing listens there any more
+    hook = Webhook(url, tries=2, first_wait_s=0.01, timeout_s=1)
+    hook.send({"x": 1})
+    hook.close()
+    assert (hook.sent, hook.failed) == (0, 1) and "not delivered after 2 tries" in caplog.text
+
+
+def test_webhook_url_must_be_http():
+    with pytest.raises(ConfigError, match="http:// or https://"):
+        Webhook("file:///etc/passwd")

@@ -1,0 +1,83 @@
+"""People, not frames: faces followed across frames (lrfp.pipeline.people), the per-person table and
+compliance counted over people (lrfp.scale.people)."""
+import pandas as pd
+import pytest
+
+from lrfp.core import labels
+from lrfp.pipeline.people import PeopleTracker
+from lrfp.scale.people import people_counts, people_of
+
+
+def face(x, y, side, label="with_mask", probability=0.95):
+    return {"x0": x, "y0": y, "x1": x + side, "y1": y + side, "size": side, "label": label, "probability": probability}
+
+
+def walk(frames=8, step=15, side=9, labels_a=None):
+    """Two small faces panning left by STEP px a frame (more than their size), as in the demo clips,
+    and a false detection in one frame only."""
+    rows = []
+    for i in range(frames):
+        faces = [face(200 - step * i, 40, side, *(labels_a[i] if labels_a else ("with_mask", 0.95))),
+                 face(260 - step * i, 120, side, "without_mask", 0.9)]
+        if i == 3:
+            faces.append(face(10, 200, 8, "without_mask", 0.6))
+        rows.append({"camera": "gate", "source": "/v.mp4", "kind": "video", "frame": i, "offset_s": i / 2,
+                     "time": pd.Timestamp("2024-05-06 08:00") + pd.Timedelta(seconds=i / 2), "status": "ok",
+                     "face_rows": faces})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_small_faces_moving_more_than_their_size_stay_one_person_each():
+    people = people_of(walk()).to_pandas()
+    assert len(people) == 2  # not 16 one-frame tracks, and the one-frame detection is no person
+    assert sorted(people["frames"]) == [8, 8]
+    assert set(people["label"]) == {"with_mask", "without_mask"}
+    assert (people["first_s"] == 0).all() and (people["last_s"] == 3.5).all()
+    assert people["first_seen"].min() == pd.Timestamp("2024-05-06 08:00")
+
+
+def test_a_person_gets_the_confident_majority_of_its_sightings():
+    # 4 sure "with mask", 1 sure "without", 3 doubtful "without": the doubtful ones do not vote
+    seen = [("with_mask", 0.9)] * 4 + [("without_mask", 0.95)] + [("without_mask", 0.55)] * 3
+    person = people_of(walk(labels_a=seen)).to_pandas().set_index("best_y0").loc[40]
+    assert (person["label"], person["share"], person["votes"]) == ("with_mask", 0.8, 5)
+
+
+def test_frames_without_faces_are_followed_too():
+    tracker = PeopleTracker()
+    for i in range(6):
+        tracker.see(i, float(i), None, [face(100, 100, 30)] if i < 3 else [])
+    assert tracker.see(6, 6.0, None, []) == []
+    assert [p["frames"] for p in tracker.finished()] == [3]
+
+
+def test_best_crop_is_the_biggest_face():
+    tracker = PeopleTracker()
+    for i, side in enumerate([20, 30, 26]):
+        tracker.see(i, i / 10, None, [face(100 + i, 100, side)])
+    (row,) = tracker.finished()
+    assert (row["best_frame"], row["best_x1"] - row["best_x0"]) == (1, 30)
+
+
+def test_finished_hands_back_only_people_gone_for_the_lost_time():
+    tracker = PeopleTracker(lost_s=2.0)
+    for i in range(4):
+        tracker.see(i, float(i), None, [face(100, 100, 30)])
+    assert tracker.finished(now_s=4.0) == [] and len(tracker.current()) == 1
+    assert len(tracker.finished(now_s=5.5)) == 1 and tracker.current() == []
+
+
+def test_compliance_counts_people_not_frames():
+    # one masked person seen in 100 frames, three unmasked people seen once each: 1 of 4 people
+    people = pd.DataFrame({"camera": ["a"] * 4, "label": ["with_mask"] + ["without_mask"] * 3,
+                           "frames": [100, 2, 2, 2]})  # fmt: skip
+    counted = people_counts(people, ["camera"]).iloc[0]
+    assert (counted["people"], counted["with_mask"], counted["compliance"]) == (4, 1, 0.25)
+    assert set(labels.COUNT_COLUMNS[1:]) <= set(counted.index)
+
+
+def test_unknown_tracker_or_match_is_refused_by_name():
+    with pytest.raises(ValueError, match="tracker 'nope'"):
+        PeopleTracker("nope")
+    with pytest.raises(ValueError, match="match 'hamming'"):
+        PeopleTracker(match="hamming")
