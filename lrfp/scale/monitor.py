@@ -502,7 +502,11 @@ def _run(sources: list[Source], roots: list[str], out: Path, settings: Settings,
 def read_table(path) -> pd.DataFrame:
     """A monitor table (its folder or its .parquet file) as a DataFrame."""
     path = Path(path)
-    return to_frame(pq.read_table(path / TABLE if path.is_dir() else path))
+    frame = to_frame(pq.read_table(path / TABLE if path.is_dir() else path))
+    for column in COUNT_COLUMNS:  # a table written before an answer existed (unsure, say) counts none of it
+        if column not in frame:
+            frame[column] = pd.array([0] * len(frame), dtype=pd.Int64Dtype())
+    return frame
 
 
 def compliance_share(frame: pd.DataFrame) -> float | None:
