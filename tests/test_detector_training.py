@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from lrfp.core import paths
-from lrfp.data.face_boxes import BoxedPhoto, FaceCrops, boxed_photos, targets
+from lrfp.data.face_boxes import BoxedPhoto, FaceCrops, boxed_photos
 from lrfp.data.voc import photos_of
-from lrfp.models.centerface import STRIDE, CenterFace, decode, load_onnx_weights, padded, pretrained
+from lrfp.models.centerface import STRIDE, CenterFace, decode, encode, load_onnx_weights, padded, pretrained
 from lrfp.pipeline.detect import CenterFaceBackend, FaceDetector
 from lrfp.training import detector as training
 from lrfp.training.detector import DetectorConfig, detector_loss, fit_detector, load_finetuned
@@ -47,7 +47,7 @@ def test_weights_of_another_network_are_refused():
 
 @pytest.mark.parametrize("box", [(40, 52, 48, 62), (10, 20, 110, 140), (100, 3, 131, 40)])
 def test_a_faces_targets_decode_back_to_its_box(box):
-    t = targets(np.array([box], np.float32), np.zeros((0, 4), np.float32), 256)
+    t = encode(np.array([box], np.float32), np.zeros((0, 4), np.float32), 256)
     heat = t["heat"].numpy()
     assert heat.max() == 1.0 and t["centre"].sum() == 1
     found = decode(heat, t["size"].numpy(), t["offset"].numpy(), 0.99, 256, 256)
@@ -58,7 +58,7 @@ def test_a_faces_targets_decode_back_to_its_box(box):
 def test_unlabelled_and_cut_faces_are_neither_face_nor_background():
     faces = np.array([[100, 100, 140, 150], [-30, 10, 10, 60]], np.float32)  # the second mostly outside the crop
     ignore = np.array([[200, 200, 240, 240]], np.float32)
-    t = targets(faces, ignore, 256)
+    t = encode(faces, ignore, 256)
     weight = t["weight"][0]
     assert t["centre"].sum() == 1  # only the whole face is a target
     assert weight[200 // STRIDE + 2, 200 // STRIDE + 2] == 0  # unlabelled face: no loss
@@ -68,7 +68,7 @@ def test_unlabelled_and_cut_faces_are_neither_face_nor_background():
 
 def test_crops_depend_only_on_seed_epoch_and_index(demo_voc_source):
     photos = boxed_photos(sorted((demo_voc_source / "annotations").glob("*.xml")))
-    a, b = FaceCrops(photos, 4, seed=3), FaceCrops(photos, 4, seed=3)
+    a, b = FaceCrops(photos, 4, encode, seed=3), FaceCrops(photos, 4, encode, seed=3)
     b[0], b[2]  # other draws in between change nothing
     assert torch.equal(a[1][0], b[1][0]) and torch.equal(a[1][1]["heat"], b[1][1]["heat"])
     a.set_epoch(1)
@@ -76,7 +76,7 @@ def test_crops_depend_only_on_seed_epoch_and_index(demo_voc_source):
 
 
 def _fixed_loss(model, photos) -> float:
-    crops = FaceCrops(photos, 8, seed=99, crop=128, augment=False)
+    crops = FaceCrops(photos, 8, encode, seed=99, crop=128, augment=False)
     images = torch.stack([crops[i][0] for i in range(8)])
     batch = {k: torch.stack([crops[i][1][k] for i in range(8)]) for k in crops[0][1]}
     with torch.no_grad():

@@ -6,11 +6,8 @@ log-uniformly between MIN_FACE and MAX_FACE px, at a random place in the crop (i
 it: crops of crowds). A crop's randomness depends only on (seed, epoch, index), so a resumed run sees
 the very crops an uninterrupted one would.
 
-Targets, on the network's grid of 1/STRIDE of the crop: a Gaussian peak (1 at the face's centre cell)
-per face, the log of its height and width in cells and its centre's offset in its cell at the centre
-cell (as the shipped CenterFace decodes them), and a weight per cell for the heat map's loss: 0 over
-`ignore` boxes (faces nobody labelled) and over faces cut by the crop's edge or too small to be sure of,
-so that the detector is never taught that such a face is background.
+Each crop comes with its labelled faces and its `ignore` boxes (faces nobody labelled), encoded as the
+detector's targets by the function given (lrfp.models.centerface.encode).
 """
 from __future__ import annotations
 
@@ -25,13 +22,10 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from lrfp.data.voc import read_labelled_photo
-from lrfp.models.centerface import STRIDE
 
 CROP = 256  # px a side: a batch of 8 costs about 1.2 s a step on a 2-core AVX-512 EPYC (bf16, channels last)
 MIN_FACE, MAX_FACE = 8, 192  # the chosen face's size in the crop (geometric mean of its sides), log-uniform
 MAX_ENLARGE = 6.0  # a photo is never enlarged more than this (its faces would be smears)
-KEEP_VISIBLE = 0.6  # a face cut by the crop's edge is a target if this share of it is inside, else ignored
-MIN_TARGET = 4  # faces under this many px (shorter side) in the crop are ignored, not targets
 PAD = (104, 110, 120)  # the colour outside the photo (a mid grey-blue, not black: no edge to learn)
 
 
@@ -63,13 +57,15 @@ def item_seed(seed: int, epoch: int, index: int) -> int:
 
 
 class FaceCrops(torch.utils.data.Dataset):
-    """`length` crops an epoch from `photos`, each (image 3xCROPxCROP floats in 0-255, targets dict)."""
+    """`length` crops an epoch from `photos`, each (image 3xCROPxCROP floats in 0-255, encode(faces, ignore,
+    crop)): `encode` turns the crop's face boxes and unlabelled boxes into a detector's targets."""
 
-    def __init__(self, photos: list[BoxedPhoto], length: int, seed: int = 0, crop: int = CROP, augment: bool = True):
+    def __init__(self, photos: list[BoxedPhoto], length: int, encode, seed: int = 0, crop: int = CROP,
+                 augment: bool = True):  # fmt: skip
         self.photos = [p for p in photos if len(p.faces)]
         if not self.photos:
             raise ValueError("no photo with a labelled face to train on")
-        self.length, self.seed, self.crop, self.augment = length, seed, crop, augment
+        self.length, self.encode, self.seed, self.crop, self.augment = length, encode, seed, crop, augment
         self.epoch = 0
         self.colour = photometric()
 
@@ -89,7 +85,7 @@ class FaceCrops(torch.utils.data.Dataset):
             with torch.random.fork_rng(devices=[]):  # torchvision's transforms draw from torch's global stream
                 torch.manual_seed(seed)
                 tensor = self.colour(tensor)
-        return tensor.float(), targets(faces, ignore, self.crop)
+        return tensor.float(), self.encode(faces, ignore, self.crop)
 
     def cut(self, photo: BoxedPhoto, rng: np.random.Generator):
         """The crop around one random face at a random size: (image, faces, ignore) in the crop's px."""
@@ -127,45 +123,6 @@ def _flipped(boxes: np.ndarray, width: int) -> np.ndarray:
     out = boxes.copy()
     out[:, 0], out[:, 2] = width - boxes[:, 2], width - boxes[:, 0]
     return out
-
-
-def targets(faces: np.ndarray, ignore: np.ndarray, crop: int) -> dict:
-    """CenterFace's training targets on the grid of crop/STRIDE cells (see the module's docstring)."""
-    grid = crop // STRIDE
-    heat = np.zeros((grid, grid), np.float32)
-    weight = np.ones((grid, grid), np.float32)
-    size = np.zeros((2, grid, grid), np.float32)
-    offset = np.zeros((2, grid, grid), np.float32)
-    centre = np.zeros((grid, grid), bool)
-    cells = np.arange(grid, dtype=np.float32)
-    unsure = list(ignore.reshape(-1, 4))
-    for x0, y0, x1, y1 in faces.reshape(-1, 4):
-        area = max(1e-6, (x1 - x0) * (y1 - y0))
-        cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(crop, x1), min(crop, y1)
-        if cx1 <= cx0 or cy1 <= cy0:
-            continue
-        if (cx1 - cx0) * (cy1 - cy0) / area < KEEP_VISIBLE or min(cx1 - cx0, cy1 - cy0) < MIN_TARGET:
-            unsure.append((cx0, cy0, cx1, cy1))
-            continue
-        w, h = (cx1 - cx0) / STRIDE, (cy1 - cy0) / STRIDE
-        gx, gy = (cx0 + cx1) / 2 / STRIDE, (cy0 + cy1) / 2 / STRIDE
-        ix, iy = min(grid - 1, int(gx)), min(grid - 1, int(gy))
-        sx, sy = max(0.5, w / 6), max(0.5, h / 6)
-        peak = np.exp(-((cells[None, :] - ix) ** 2 / (2 * sx * sx) + (cells[:, None] - iy) ** 2 / (2 * sy * sy)))
-        heat = np.maximum(heat, peak)
-        heat[iy, ix] = 1.0
-        centre[iy, ix] = True
-        size[:, iy, ix] = (math.log(h), math.log(w))
-        offset[:, iy, ix] = (gy - iy - 0.5, gx - ix - 0.5)
-    for x0, y0, x1, y1 in unsure:
-        gx0, gy0 = max(0, int(x0 // STRIDE)), max(0, int(y0 // STRIDE))
-        gx1, gy1 = min(grid, int(math.ceil(x1 / STRIDE))), min(grid, int(math.ceil(y1 / STRIDE)))
-        if gx1 > gx0 and gy1 > gy0:
-            weight[gy0:gy1, gx0:gx1] = 0.0
-    weight[heat > 0.05] = 1.0  # a labelled face's own peak is always taught, even inside an unlabelled box
-    return {"heat": torch.from_numpy(heat)[None], "weight": torch.from_numpy(weight)[None],
-            "size": torch.from_numpy(size), "offset": torch.from_numpy(offset),
-            "centre": torch.from_numpy(centre)[None]}  # fmt: skip
 
 
 def boxed_photos(xml_files, ignore: dict | None = None) -> list[BoxedPhoto]:

@@ -10,6 +10,7 @@ as the shipped graph does, so that lrfp's CenterFace backend runs either graph u
 """
 from __future__ import annotations
 
+import math
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +26,8 @@ TAPS = (3, 6, 13, 17)
 NECK = 24
 LANDMARKS = 5
 STRIDE = 4
+KEEP_VISIBLE = 0.6  # a face cut by a training crop's edge is a target if this share of it is inside, else ignored
+MIN_TARGET = 4  # faces under this many px (shorter side) in a training crop are ignored, not targets
 ONNX_INPUT = "input.1"  # the shipped graph's names, kept by the export so the backend runs both graphs
 ONNX_OUTPUTS = ("537", "538", "539", "540")
 
@@ -123,6 +126,49 @@ def decode(heat: np.ndarray, log_size: np.ndarray, offset: np.ndarray, min_score
     scores = heat[0, ys, xs]
     keep = nms(torch.from_numpy(boxes).float(), torch.from_numpy(scores).float(), 0.3).numpy()
     return np.concatenate([boxes[keep], scores[keep, None]], 1).astype(np.float32)
+
+
+def encode(faces: np.ndarray, ignore: np.ndarray, crop: int) -> dict:
+    """decode()'s inverse, for training: the targets of a crop of crop x crop px on the grid of crop/STRIDE
+    cells. A Gaussian peak (1 at the face's centre cell) per face; the log of its height and width in cells
+    and its centre's offset in its cell at the centre cell; a weight per cell for the heat map's loss, 0
+    over `ignore` boxes (faces nobody labelled) and over faces cut by the crop's edge (under KEEP_VISIBLE
+    inside) or under MIN_TARGET px, so that the detector is never taught that such a face is background."""
+    grid = crop // STRIDE
+    heat = np.zeros((grid, grid), np.float32)
+    weight = np.ones((grid, grid), np.float32)
+    size = np.zeros((2, grid, grid), np.float32)
+    offset = np.zeros((2, grid, grid), np.float32)
+    centre = np.zeros((grid, grid), bool)
+    cells = np.arange(grid, dtype=np.float32)
+    unsure = list(ignore.reshape(-1, 4))
+    for x0, y0, x1, y1 in faces.reshape(-1, 4):
+        area = max(1e-6, (x1 - x0) * (y1 - y0))
+        cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(crop, x1), min(crop, y1)
+        if cx1 <= cx0 or cy1 <= cy0:
+            continue
+        if (cx1 - cx0) * (cy1 - cy0) / area < KEEP_VISIBLE or min(cx1 - cx0, cy1 - cy0) < MIN_TARGET:
+            unsure.append((cx0, cy0, cx1, cy1))
+            continue
+        w, h = (cx1 - cx0) / STRIDE, (cy1 - cy0) / STRIDE
+        gx, gy = (cx0 + cx1) / 2 / STRIDE, (cy0 + cy1) / 2 / STRIDE
+        ix, iy = min(grid - 1, int(gx)), min(grid - 1, int(gy))
+        sx, sy = max(0.5, w / 6), max(0.5, h / 6)
+        peak = np.exp(-((cells[None, :] - ix) ** 2 / (2 * sx * sx) + (cells[:, None] - iy) ** 2 / (2 * sy * sy)))
+        heat = np.maximum(heat, peak)
+        heat[iy, ix] = 1.0
+        centre[iy, ix] = True
+        size[:, iy, ix] = (math.log(h), math.log(w))
+        offset[:, iy, ix] = (gy - iy - 0.5, gx - ix - 0.5)
+    for x0, y0, x1, y1 in unsure:
+        gx0, gy0 = max(0, int(x0 // STRIDE)), max(0, int(y0 // STRIDE))
+        gx1, gy1 = min(grid, int(math.ceil(x1 / STRIDE))), min(grid, int(math.ceil(y1 / STRIDE)))
+        if gx1 > gx0 and gy1 > gy0:
+            weight[gy0:gy1, gx0:gx1] = 0.0
+    weight[heat > 0.05] = 1.0  # a labelled face's own peak is always taught, even inside an unlabelled box
+    return {"heat": torch.from_numpy(heat)[None], "weight": torch.from_numpy(weight)[None],
+            "size": torch.from_numpy(size), "offset": torch.from_numpy(offset),
+            "centre": torch.from_numpy(centre)[None]}  # fmt: skip
 
 
 def padded(rgb: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from lrfp.core.progress import bar
 from lrfp.core.records import environment, read_json, remove_stale_temps, write_json_atomic
 from lrfp.data.face_boxes import CROP, BoxedPhoto, FaceCrops
 from lrfp.data.voc import match
-from lrfp.models.centerface import CenterFace, decode, padded, pretrained
+from lrfp.models.centerface import CenterFace, decode, encode, padded, pretrained
 from lrfp.models.checkpoint import atomic_save
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def fit_detector(cfg: DetectorConfig, train: list[BoxedPhoto], dev: list[BoxedPh
             first = state["epoch"] + 1
             log.info("resuming %s after epoch %d", cfg.run_id, state["epoch"])
         out.mkdir(parents=True, exist_ok=True)
-        crops = FaceCrops(train, cfg.crops_per_epoch, cfg.seed, cfg.crop)
+        crops = FaceCrops(train, cfg.crops_per_epoch, encode, cfg.seed, cfg.crop)
         for epoch in range(first, cfg.epochs + 1):
             entry = train_epoch(model, crops, epoch, cfg, optimizer, schedule, bf16)
             if dev and (epoch % cfg.dev_every == 0 or epoch == cfg.epochs):
