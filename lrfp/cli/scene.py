@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lrfp.cli import options
-from lrfp.core import paths
+from lrfp.core import labels, paths
 from lrfp.core.errors import ConfigError
 from lrfp.core.records import write_json_atomic
 from lrfp.data.images import IMAGE_SUFFIXES, MAX_PIXELS
@@ -27,11 +27,12 @@ def cmd_scene(args) -> int:
     detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale)
     out, csv_path, rows = process(args.input, args.out, clf, detector)
     read = [r for r in rows if r["status"] == "ok"]
-    faces = sum(r["faces"] for r in read)
-    masked = sum(r["with_mask"] for r in read)
-    rate = f"{masked / faces:.1%}" if faces else "n/a"
+    totals = {c: sum(r[c] for r in read) for c in labels.COUNT_COLUMNS}
+    share = labels.compliance(totals)
+    rate = f"{share:.1%}" if share is not None else "n/a"
     skipped = len(rows) - len(read)
-    print(f"{len(read)} frame(s), {faces} face(s), {masked} with mask (compliance {rate})"
+    print(f"{len(read)} frame(s), {totals['faces']} face(s), {totals['with_mask']} with mask, {totals['unsure']} can't tell, "
+          f"{totals['too_small']} too small (compliance {rate} of the faces judged)"
           + (f", {skipped} frame(s) skipped (could not be decoded; status unreadable in the CSV)" if skipped else "")
           + f" -> {out}, {csv_path}")  # fmt: skip
     return 0
