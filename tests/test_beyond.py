@@ -146,7 +146,7 @@ def test_scene_on_a_video_made_from_local_photos(tmp_path, classifier, detector)
     out, csv_path, rows = process(video, tmp_path / "out.mp4", classifier, detector)
     assert len(rows) == 5 and out.stat().st_size > 0
     assert sum(r["faces"] for r in rows) >= 5
-    assert csv_path.read_text().splitlines()[0].startswith("frame,time_s,faces,with_mask,without_mask,incorrect,too_small,compliance")
+    assert csv_path.read_text().splitlines()[0].startswith("frame,time_s,faces,with_mask,without_mask,incorrect,too_small,unsure,compliance")
     cap = cv2.VideoCapture(str(out))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
 

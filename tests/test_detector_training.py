@@ -147,3 +147,12 @@ def test_train_photos_are_split_again_with_near_duplicates_together():
 def test_boxed_photos_carry_every_labelled_class(demo_voc_source):
     photos = boxed_photos(sorted((demo_voc_source / "annotations").glob("*.xml")))
     assert all(isinstance(p, BoxedPhoto) and len(p.faces) for p in photos)
+
+
+def test_a_missing_finetuned_graph_is_said_plainly(tmp_path, monkeypatch):
+    from lrfp.pipeline import detect
+
+    monkeypatch.setattr(detect, "FINE_TUNED_GRAPH", tmp_path / "none.onnx")
+    monkeypatch.setattr(detect.FineTunedCenterFaceBackend, "_sessions", {})
+    with pytest.raises(detect.DetectorUnavailableError, match="lrfp detector export"):
+        FaceDetector("centerface-masks")

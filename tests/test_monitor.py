@@ -253,7 +253,7 @@ def test_compliance_per_period_sums_faces_not_frame_shares():
 
     frames = pd.DataFrame({"camera": ["c", "c"], "status": ["ok", "ok"], "when": pd.to_datetime(["2024-01-01 08:00",
                            "2024-01-01 08:30"]), "faces": [10, 1], "with_mask": [9, 0], "without_mask": [1, 1],
-                           "incorrect": [0, 0], "too_small": [0, 0]})  # fmt: skip
+                           "incorrect": [0, 0], "too_small": [0, 0], "unsure": [0, 0]})  # fmt: skip
     assert per_period(frames, "1 hour")["compliance"].tolist() == [9 / 11]  # not (0.9 + 0) / 2
 
 

@@ -16,20 +16,21 @@ from lrfp.pipeline.inference import UNSURE, Classifier
 from lrfp.pipeline.scene import FaceResult, SceneResult
 
 SCENE = paths.DEMO_DIR / "scenes" / "images" / "maksssksksss389.jpg"
-# hand-made from a shipped example photo (commuters in masks): a masked face, the same face with all
-# under its eyes cut off by the frame, and the same face with its lower part behind the head beside it
-MASKED_FACE = (188, 60, 233, 97)
+# hand-made from a shipped example photo (commuters in masks): the man in front with his mask; the same
+# face cut by the frame under his eyes; the same face with its lower half behind the head of the woman
+# seen from behind on his left (her hair and her mask's strings)
+MASKED_FACE = (122, 112, 188, 205)
+UNDER_THE_EYES = (122, 112, 188, 163)
+BACK_OF_A_HEAD = (42, 105, 110, 170)
 
 
 def hand_made_crops() -> dict[str, Image.Image]:
     photo = Image.open(SCENE).convert("RGB")
-    x0, y0, x1, y1 = MASKED_FACE
     face = photo.crop(MASKED_FACE)
-    cut = photo.crop((x0, y0, x1, y0 + (y1 - y0) * 2 // 5))
     behind = face.copy()
-    head = photo.crop((x0 - 50, y0 - 10, x1 - 50, y0 + 15)).resize((x1 - x0, (y1 - y0) * 3 // 5))
-    behind.paste(head, (0, (y1 - y0) - head.height))
-    return {"face": face, "cut": cut, "behind": behind}
+    cover = face.height // 2
+    behind.paste(photo.crop(BACK_OF_A_HEAD).resize((face.width, cover)), (0, face.height - cover))
+    return {"face": face, "cut": photo.crop(UNDER_THE_EYES), "behind": behind}
 
 
 @pytest.fixture(scope="module")
