@@ -37,13 +37,48 @@ def rate(flags: list[bool]) -> dict:
     return {"share": k / n if n else None, "count": k, "of": n, "interval": list(wilson_interval(k, n)) if n else None}
 
 
+def pipeline_tradeoff(source: Path, data: Path, detector: str) -> dict:
+    """On the held-out train photos, through the detector: for each threshold, the labelled faces found
+    that would be answered "can't tell" (a loss: somebody could judge them) and the boxes matching no
+    labelled face that would (mostly heads and hidden faces)."""
+    from lrfp.data.voc import match
+    from lrfp.experiments.detector import split_train_photos
+    from lrfp.pipeline.detect import FaceDetector
+
+    check, finder = visibility_check(), FaceDetector(detector)
+    found, unmatched = [], []
+    for xml in split_train_photos(source, data)[1]:
+        photo = read_labelled_photo(xml)
+        image = photo.image.convert("RGB")
+        boxes = [(b.x0, b.y0, b.x1, b.y1) for b in finder.detect(image)]
+        if not boxes:
+            continue
+        p = check.probabilities([image.crop(b) for b in boxes])[:, check.classes.index("hidden")].tolist()
+        pairs = match(photo.boxes, boxes)
+        found += [p[j] for j in pairs.values()]
+        unmatched += [p[j] for j in range(len(boxes)) if j not in pairs.values()]
+    return {f"{t:g}": {"labelled_found_unsure": rate([q >= t for q in found]),
+                       "unmatched_unsure": rate([q >= t for q in unmatched])} for t in THRESHOLDS}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", default=str(ROOT.parent / "shared" / "data" / "fmd853"))
     parser.add_argument("--occlusion", type=Path, default=ROOT / "data" / "occlusion")
     parser.add_argument("--model", default="prod-mobilenet_v2")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "unsure" / "unsure.json")
+    parser.add_argument("--held-out", dest="held_out", metavar="DETECTOR",
+                        help="only the trade-off through this detector on the held-out train photos (its own JSON)")
+    parser.add_argument("--data", default=str(ROOT / "demo" / "fmd853-lr"))
     args = parser.parse_args()
+    if args.held_out:
+        result = pipeline_tradeoff(Path(args.source), Path(args.data), args.held_out) | {"detector": args.held_out}
+        write_json_atomic(result, args.out.with_name(f"held-out-{args.held_out}.json"))
+        for t, v in result.items():
+            if t != "detector":
+                print(f"hidden >= {t}: labelled faces found answered can't tell {v['labelled_found_unsure']['count']}/"
+                      f"{v['labelled_found_unsure']['of']}, unmatched boxes {v['unmatched_unsure']['count']}/{v['unmatched_unsure']['of']}")
+        return
     classifier = Classifier(args.model, unsure=False)
     check = visibility_check()
     report: dict = {"cpu": cpu_name(), "model": classifier.name, "hidden_at": HIDDEN_AT, "visibility_check": str(check.path.name)}
