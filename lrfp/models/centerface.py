@@ -28,8 +28,8 @@ LANDMARKS = 5
 STRIDE = 4
 KEEP_VISIBLE = 0.6  # a face cut by a training crop's edge is a target if this share of it is inside, else ignored
 MIN_TARGET = 4  # faces under this many px (shorter side) in a training crop are ignored, not targets
-ONNX_INPUT = "input.1"  # the shipped graph's names, kept by the export so the backend runs both graphs
-ONNX_OUTPUTS = ("537", "538", "539", "540")
+ONNX_INPUT = "input.1"  # the shipped graph's input name, kept by the export so the backend runs both graphs
+ONNX_OUTPUTS = ("heat", "log_size", "offset", "landmarks")  # the backend reads them in this order
 
 
 def _conv(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Module:
