@@ -122,14 +122,13 @@ def test_a_file_that_is_not_a_finetuned_detector_is_refused(tmp_path):
 
 @pytest.mark.detector
 def test_the_shipped_finetuned_detector_finds_the_example_photos_faces(demo_voc_source):
+    from lrfp.data.voc import match
+
     photos = boxed_photos(sorted((demo_voc_source / "annotations").glob("*.xml")))
     detector = FaceDetector("centerface-masks")
-    assert detector.describe()["detector"] == "centerface-masks"
-    for photo in photos:
-        boxes = [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(photo.image)]
-        from lrfp.data.voc import match
-
-        assert len(match(photo.faces.tolist(), boxes)) >= math.ceil(0.8 * len(photo.faces)), photo.name
+    assert detector.describe()["detector"] == "centerface-masks" and detector.describe()["graph"] == "int8"
+    found = sum(len(match(p.faces.tolist(), [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(p.image)])) for p in photos)
+    assert found >= 0.8 * sum(len(p.faces) for p in photos)  # 36 of 42 when shipped (the generic one: 37)
 
 
 def test_train_photos_are_split_again_with_near_duplicates_together():
