@@ -33,9 +33,14 @@ BEFORE = "071dc52"  # the last release: the adaptive stage (the frame's own size
 VIEWS = ("1x", "enlarged-2", "enlarged-4", "tiled-3x3", "phone", "closeup", "pasted")
 EVERY = {"train": {"1x": 2, "enlarged-2": 2, "enlarged-4": 4, "tiled-3x3": 2, "phone": 8, "closeup": 1, "pasted": 8},
          "held-out": {"enlarged-4": 2, "phone": 2, "pasted": 2}, "test": {"pasted": 2}}  # fmt: skip
-SETTINGS = {"before": None, "pyramid": {}, "pyramid-step4": {"step": 4}, "finetuned": {"detector": "centerface-masks"},
+SETTINGS = {"before": None, "pyramid": {}, "pyramid-step4": {"step": 4}, "generic": {"detector": "centerface"},
+            "finetuned": {"detector": "centerface-masks", "enlarged_min_score": 0.35},
             "finetuned-0.4": {"detector": "centerface-masks", "min_score": 0.4},
-            "finetuned-0.6": {"detector": "centerface-masks", "min_score": 0.6, "enlarged_min_score": 0.5}}  # fmt: skip
+            "finetuned-0.6": {"detector": "centerface-masks", "min_score": 0.6, "enlarged_min_score": 0.5},
+            "finetuned-e0.5": {"detector": "centerface-masks", "enlarged_min_score": 0.5},
+            "finetuned-e0.4": {"detector": "centerface-masks", "enlarged_min_score": 0.4},
+            "finetuned-e0.45": {"detector": "centerface-masks", "enlarged_min_score": 0.45},
+            "finetuned-e0.5-b128": {"detector": "centerface-masks", "enlarged_min_score": 0.5, "band": (23, 128)}}  # fmt: skip
 DEFAULT_SETTINGS = ("before", "pyramid")
 
 
