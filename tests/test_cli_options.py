@@ -114,7 +114,7 @@ def test_the_flags_sit_where_the_commands_use_them():
     where = {flag: {cmd for cmd, p in PARSERS.items() if flag in options_of(p)}
              for flag in ("--backend", "--precision", "--device", "--detector")}  # fmt: skip
     assert where["--backend"] == {"evaluate", "predict", "scene", "monitor", "scene-bench", "faces-eval", "resolution"}
-    assert where["--precision"] == {"train", "cv", "reproduce"}
+    assert where["--precision"] == {"train", "cv", "reproduce", "detector train"}
     assert where["--device"] == where["--backend"] | where["--precision"]
     assert where["--detector"] == {"scene", "monitor", "scene-bench"}
     for cmd in ("train", "cv", "reproduce"):

@@ -155,3 +155,10 @@ def test_a_missing_finetuned_graph_is_said_plainly(tmp_path, monkeypatch):
     monkeypatch.setattr(detect.FineTunedCenterFaceBackend, "_sessions", {})
     with pytest.raises(detect.DetectorUnavailableError, match="lrfp detector export"):
         FaceDetector("centerface-masks")
+
+
+def test_a_file_that_is_not_a_checkpoint_at_all_is_refused(tmp_path):
+    bad = tmp_path / "final.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(Exception, match="not a CenterFace fine-tuned"):
+        load_finetuned(bad)

@@ -49,6 +49,7 @@ def add_detector(sub) -> None:
     train.add_argument("--limit", type=options.positive_int, help="train on this many photos only (a quick check)")
     train.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
     options.add_precision(train)
+    options.add_device(train)
     options.add_no_progress(train)
     train.set_defaults(func=cmd_detector_train)
     export = actions.add_parser("export", help="write a run's weights as the int8 graph the pipeline runs")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import pickle
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lrfp.core.device import use_bf16
+from lrfp.core.device import resolve_device, use_bf16
 from lrfp.core.errors import RunError
 from lrfp.core.locks import folder_lock
 from lrfp.core.progress import bar
@@ -50,7 +51,8 @@ class DetectorConfig:
     lr: float = 3e-4
     weight_decay: float = 1e-4
     seed: int = 0
-    precision: str = "auto"  # bf16 autocast where the CPU has it natively (lrfp.core.device.use_bf16)
+    precision: str = "auto"  # bf16 autocast where the device has it natively (lrfp.core.device.use_bf16)
+    device: str = "auto"  # a CUDA GPU when torch sees one, else the CPU (a run resumes on either)
     dev_every: int = 4  # score the held-out photos every this many epochs (and at the last)
 
 
@@ -87,7 +89,8 @@ def freeze_norms(model: CenterFace) -> CenterFace:
 @torch.no_grad()
 def detect(model: CenterFace, rgb: np.ndarray, min_score: float = DEV_SCORE) -> np.ndarray:
     """One look of the torch model at an HxWx3 image: boxes (x0, y0, x1, y1, score) in its px."""
-    heat, log_size, offset, _ = model.eval().scores(torch.from_numpy(padded(rgb)))
+    device = next(model.parameters()).device
+    heat, log_size, offset, _ = (o.float().cpu() for o in model.eval().scores(torch.from_numpy(padded(rgb)).to(device)))
     return decode(heat[0].numpy(), log_size[0].numpy(), offset[0].numpy(), min_score, rgb.shape[1], rgb.shape[0])
 
 
@@ -126,17 +129,18 @@ def fit_detector(cfg: DetectorConfig, train: list[BoxedPhoto], dev: list[BoxedPh
     with folder_lock(out, "detector training run"):
         remove_stale_temps(out)
         torch.manual_seed(cfg.seed)
-        model = (start or pretrained()).to(memory_format=torch.channels_last)
-        bf16 = use_bf16(cfg.precision, "cpu")
+        device = resolve_device(cfg.device)
+        model = (start or pretrained()).to(device, memory_format=torch.channels_last)
+        bf16 = use_bf16(cfg.precision, device)
         steps = cfg.epochs * math.ceil(cfg.crops_per_epoch / cfg.batch_size)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=steps, pct_start=0.1)
         record = {"run_id": cfg.run_id, "config": asdict(cfg) | {"bf16": bf16}, "command": command, "data": data,
-                  "environment": environment("cpu"), "history": [], "status": "running"}  # fmt: skip
+                  "environment": environment(device), "history": [], "status": "running"}  # fmt: skip
         first = 1
         if (out / LAST_NAME).is_file() and not fresh:
-            state = torch.load(out / LAST_NAME, map_location="cpu", weights_only=False)
-            if state["config"] != asdict(cfg) or state["data"]["fingerprint"] != data["fingerprint"]:
+            state = torch.load(out / LAST_NAME, map_location=device, weights_only=True)
+            if _settings(state["config"]) != _settings(asdict(cfg)) or state["data"]["fingerprint"] != data["fingerprint"]:
                 raise RunError(f"{out} holds a detector run with other settings or data; pass --fresh to overwrite "
                                "it or --run-id to start another")  # fmt: skip
             model.load_state_dict(state["model"])
@@ -148,7 +152,7 @@ def fit_detector(cfg: DetectorConfig, train: list[BoxedPhoto], dev: list[BoxedPh
         out.mkdir(parents=True, exist_ok=True)
         crops = FaceCrops(train, cfg.crops_per_epoch, encode, cfg.seed, cfg.crop)
         for epoch in range(first, cfg.epochs + 1):
-            entry = train_epoch(model, crops, epoch, cfg, optimizer, schedule, bf16)
+            entry = train_epoch(model, crops, epoch, cfg, optimizer, schedule, bf16, device)
             if dev and (epoch % cfg.dev_every == 0 or epoch == cfg.epochs):
                 entry["dev"] = dev_figures(model, dev)
             record["history"].append(entry)
@@ -159,26 +163,34 @@ def fit_detector(cfg: DetectorConfig, train: list[BoxedPhoto], dev: list[BoxedPh
             log.info("epoch %d/%d  loss %.4f (heat %.4f size %.4f offset %.4f)  %.0fs%s", epoch, cfg.epochs,
                      entry["loss"], entry["heat"], entry["size"], entry["offset"], entry["seconds"],
                      f"  held-out: {_dev_line(entry['dev'])}" if "dev" in entry else "")  # fmt: skip
-        atomic_save({"model": model.state_dict(), "record": {k: record[k] for k in ("run_id", "config", "command", "data")}},
+        atomic_save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "record": {k: record[k] for k in ("run_id", "config", "command", "data")}},
                     out / FINAL_NAME)  # fmt: skip
         record["status"] = "finished"
         write_json_atomic(record, out / RECORD_NAME)
         return record
 
 
+def _settings(config: dict) -> dict:
+    """What must match for a run to resume: everything but the device it runs on."""
+    return {k: v for k, v in config.items() if k != "device"}
+
+
 def _dev_line(dev: dict) -> str:
     return "  ".join(f"{k} found {v['found']:.3f} unmatched {v['unmatched_per_photo']:.2f}" for k, v in dev.items())
 
 
-def train_epoch(model, crops: FaceCrops, epoch: int, cfg: DetectorConfig, optimizer, schedule, bf16: bool) -> dict:
+def train_epoch(model, crops: FaceCrops, epoch: int, cfg: DetectorConfig, optimizer, schedule, bf16: bool,
+                device: str = "cpu") -> dict:  # fmt: skip
     crops.set_epoch(epoch)
     freeze_norms(model.train())
     sums: dict[str, float] = {}
     t0 = time.perf_counter()
     steps = 0
     for images, targets in bar(batches(crops, cfg.batch_size), desc=f"epoch {epoch}/{cfg.epochs}", leave=False):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            outputs = model(images.contiguous(memory_format=torch.channels_last))
+        images = images.to(device).contiguous(memory_format=torch.channels_last)
+        targets = {k: v.to(device) for k, v in targets.items()}
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+            outputs = model(images)
         losses = detector_loss(outputs, targets)
         optimizer.zero_grad(set_to_none=True)
         losses["total"].backward()
@@ -194,9 +206,9 @@ def train_epoch(model, crops: FaceCrops, epoch: int, cfg: DetectorConfig, optimi
 def load_finetuned(path: Path) -> CenterFace:
     """A CenterFace from a run's final.pt or last.pt; RunError when the file is not one."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
         model = CenterFace()
         model.load_state_dict(state["model"])
-    except (OSError, KeyError, RuntimeError, TypeError) as exc:
+    except (OSError, KeyError, RuntimeError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         raise RunError(f"{path}: not a CenterFace fine-tuned by `lrfp detector train` ({exc})") from exc
     return model.eval()
