@@ -197,6 +197,13 @@ def test_a_part_straddling_the_edge_of_a_much_bigger_face_is_dropped():
     assert merge([face, ear, neighbour]) == [face, neighbour]
 
 
+def test_a_speck_just_outside_the_edge_of_a_face_filling_the_frame_is_dropped():
+    face = FaceBox(254, 14, 762, 592, 0.9)
+    speck = FaceBox(761, 481, 780, 501, 0.7)  # what the fine-tuned detector boxed beside a pasted 512 px face
+    far = FaceBox(900, 481, 919, 501, 0.7)  # as small, but away from the face: a face in the background
+    assert merge([face, speck, far]) == [face, far]
+
+
 @pytest.fixture(scope="module")
 def one_face() -> LabelledPhoto:
     """The shipped photo enlarged 2x, so that its face (120 px) can be pasted at any size (scene_bench.pasted)."""

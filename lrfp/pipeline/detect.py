@@ -126,6 +126,12 @@ NMS_IOU = 0.4
 CONTAINED = 0.6
 PART_OF = 2.0
 PART_CONTAINED = 0.4
+# and a box at the edge of a face EDGE_PART_OF times its size, mostly within EDGE_MARGIN of that face's
+# size around it (an ear, a strap, a lock of hair that the fine-tuned detector, which learnt faces down to
+# 8 px, boxes beside a face that fills the frame); a real face that much smaller does not stand at the
+# edge of another's head
+EDGE_PART_OF = 16.0
+EDGE_MARGIN = 0.1
 
 
 def budget_mp(width: int, height: int) -> float:
@@ -324,9 +330,17 @@ def merge(boxes: list[FaceBox], iou: float = NMS_IOU, contained: float = CONTAIN
     out: list[FaceBox] = []
     for b in sorted(kept, key=lambda b: -(b.x1 - b.x0) * (b.y1 - b.y0)):  # biggest first
         if not any(_inside(b, o) > contained and o.score >= b.score
-                   or _inside(b, o) > PART_CONTAINED and o.size >= PART_OF * b.size for o in out):  # fmt: skip
+                   or _inside(b, o) > PART_CONTAINED and o.size >= PART_OF * b.size
+                   or o.size >= EDGE_PART_OF * b.size and _inside(b, _grown(o, EDGE_MARGIN)) > PART_CONTAINED
+                   for o in out):  # fmt: skip
             out.append(b)
     return out
+
+
+def _grown(o: FaceBox, margin: float) -> FaceBox:
+    """o with `margin` of its size added on every side."""
+    dx, dy = round((o.x1 - o.x0) * margin), round((o.y1 - o.y0) * margin)
+    return FaceBox(o.x0 - dx, o.y0 - dy, o.x1 + dx, o.y1 + dy, o.score)
 
 
 def _inside(b: FaceBox, o: FaceBox) -> float:
