@@ -41,8 +41,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-def add_publish(sub) -> None:
-    pub = sub.add_parser("publish", help="copy each family's best checkpoint (by validation) to weights/ with a card")
+def add_publish(pub) -> None:
     pub.add_argument("--run", help="instead: publish the last milestone of this one finished run folder")
     pub.add_argument("--name", help="with --run: the name in weights/ (default: the run folder's name)")
     pub.add_argument("--cv", help="with --run of a production run: its `lrfp cv` record; the best such model by "
@@ -51,5 +50,5 @@ def add_publish(sub) -> None:
     pub.set_defaults(func=cmd_publish)
 
 
-def add_report(sub) -> None:
-    sub.add_parser("report", help="rewrite results/summary.csv and the README results tables").set_defaults(func=cmd_report)
+def add_report(report) -> None:
+    report.set_defaults(func=cmd_report)

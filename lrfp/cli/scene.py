@@ -66,12 +66,10 @@ def cmd_scene_bench(args) -> int:
     return 0
 
 
-def add_scene(sub) -> None:
-    sc = sub.add_parser("scene", help="annotate an image or video: every face boxed and labelled, plus a per-frame CSV",
-                        epilog=f"The CSV has one row per frame: {', '.join(video.CSV_FIELDS)}; status is unreadable "
-                               f"for a frame that could not be decoded (it is skipped and counted). Frames have the "
-                               f"images' limit of {MAX_PIXELS:,} pixels. Both files are written under temporary names "
-                               f"and renamed when complete.")  # fmt: skip
+def add_scene(sc) -> None:
+    sc.epilog = (f"The CSV has one row per frame: {', '.join(video.CSV_FIELDS)}; status is unreadable for a frame that "
+                 f"could not be decoded (it is skipped and counted). Frames have the images' limit of {MAX_PIXELS:,} "
+                 f"pixels. Both files are written under temporary names and renamed when complete.")
     sc.add_argument("input", help=f"an image ({', '.join(IMAGE_SUFFIXES)}) or a video ({', '.join(video.VIDEO_SUFFIXES)})")
     sc.add_argument("--out", help=f"annotated output, a video as {'|'.join(video.VIDEO_OUT_SUFFIXES)} or an image as "
                                   f"{'|'.join(video.IMAGE_OUT_SUFFIXES)}, never the input (default "
@@ -86,18 +84,16 @@ def add_scene(sub) -> None:
     sc.set_defaults(func=cmd_scene)
 
 
-def add_monitor(sub) -> None:
-    mo = sub.add_parser("monitor", help="many cameras' videos and photos -> one table of per-frame mask compliance (Ray)",
-                        description="Analyse every video and photo of the inputs, each file on a Ray worker holding a "
-                                    "detector and a classifier, into OUT/frames.parquet and OUT/frames.csv: one row "
-                                    "per frame (camera, source, frame, offset_s, time, faces by label, too_small, "
-                                    "compliance, status, error, face_rows). Each file's rows are kept in OUT/parts "
-                                    "once complete: a rerun skips the files already there. A file that cannot be "
-                                    "read is one row with status error; the run goes on.",
-                        epilog="A file's camera is the folder it was found in (the first subfolder of a folder "
-                               "input), unless the mapping file names one. A frame's time is the video's own "
-                               "timestamp plus the file's start: the mapping file's, else the video's creation_time "
-                               "or the photo's EXIF time; empty when none is known (offset_s stays).")  # fmt: skip
+def add_monitor(mo) -> None:
+    mo.description = ("Analyse every video and photo of the inputs, each file on a Ray worker holding a detector and a "
+                      "classifier, into OUT/frames.parquet and OUT/frames.csv: one row per frame (camera, source, "
+                      "frame, offset_s, time, faces by label, too_small, compliance, status, error, face_rows). Each "
+                      "file's rows are kept in OUT/parts once complete: a rerun skips the files already there. A file "
+                      "that cannot be read is one row with status error; the run goes on.")
+    mo.epilog = ("A file's camera is the folder it was found in (the first subfolder of a folder input), unless the "
+                 "mapping file names one. A frame's time is the video's own timestamp plus the file's start: the "
+                 "mapping file's, else the video's creation_time or the photo's EXIF time; empty when none is known "
+                 "(offset_s stays).")
     mo.add_argument("inputs", nargs="+", metavar="INPUT", help="folders, video or photo files, or glob patterns")
     mo.add_argument("--out", required=True, help="results folder (frames.parquet, frames.csv, parts/)")
     mo.add_argument("--mapping", help="CSV with columns path (file or folder, relative to the CSV), camera, start "
@@ -117,8 +113,7 @@ def add_monitor(sub) -> None:
     mo.set_defaults(func=cmd_monitor)
 
 
-def add_scene_bench(sub) -> None:
-    sb = sub.add_parser("scene-bench", help="the whole pipeline (detector + classifier) on annotated photos")
+def add_scene_bench(sb) -> None:
     sb.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
     sb.add_argument("--data", help="only the source photos of this built dataset's --split (default: every photo)")
     options.add_split(sb)
