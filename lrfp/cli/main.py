@@ -56,7 +56,7 @@ COMMANDS = (
     Command("reproduce", "run the paper's experiments still missing from results/", "lrfp.cli.train", "add_reproduce"),
     Command("publish", "copy each family's best checkpoint (by validation) to weights/ with a card", "lrfp.cli.publish",
             "add_publish"),
-    Command("report", "rewrite results/summary.csv and the README results tables", "lrfp.cli.publish", "add_report"),
+    Command("report", "rewrite results/summary.csv and the results tables of docs/reproduction.md", "lrfp.cli.publish", "add_report"),
     Command("app", "serve the dashboard (streamlit run, with lrfp's Streamlit settings)", "lrfp.cli.dashboard",
             "add_app"),
 )

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lrfp.core import paths
 from lrfp.core.errors import ConfigError, LrfpError
 from lrfp.publishing.families import publish, publish_run, rewrite_cards
 from lrfp.publishing.index import read_index
 from lrfp.publishing.production import is_production_run, publish_production
-from lrfp.reporting.report import update_readme
+from lrfp.reporting.report import update_results_page
 from lrfp.reporting.results import write_summary
 
 
@@ -35,9 +36,9 @@ def cmd_publish(args) -> int:
 
 def cmd_report(args) -> int:
     df = write_summary()
-    if not update_readme():
-        raise LrfpError("README.md has no results markers to fill")
-    print(f"README.md results section updated from {len(df)} summary row(s)")
+    if not update_results_page():
+        raise LrfpError(f"{paths.RESULTS_PAGE} has no results markers to fill")
+    print(f"{paths.RESULTS_PAGE} results tables updated from {len(df)} summary row(s)")
     return 0
 
 
