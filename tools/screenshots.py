@@ -6,7 +6,8 @@
 The dashboard is served from this checkout with the shipped demo data only (as the browser test serves it),
 on a free loopback port, and stopped at the end. Each page is opened at its own address, waited for until
 its script run is over, and shot: the first screen (what a visitor sees without scrolling), and with
---full-page the whole page. Every answer of 400 or more that the browser got is printed (the page's
+--scroll-to SELECTOR the screen with each element that matches scrolled into view (Streamlit's page
+scrolls inside its own container, so a full-page shot holds only the first screen). Every answer of 400 or more that the browser got is printed (the page's
 address and the URL asked). The server's log is kept beside the pictures (server.log).
 """
 from __future__ import annotations
@@ -68,7 +69,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "test-output" / "screenshots"))
     parser.add_argument("--sizes", default="1366x768,390x844", help="viewports, WIDTHxHEIGHT,...")
     parser.add_argument("--pages", default=",".join(PAGES), help=f"some of {', '.join(PAGES)}")
-    parser.add_argument("--full-page", action="store_true", help="the whole page, not only the first screen")
+    parser.add_argument("--scroll-to", help="also a shot with each element matching this CSS selector in view, "
+                        "e.g. '[data-testid=\"stDataFrame\"]'")
     parser.add_argument("--readme", action="store_true", help="only the README's picture, docs/images/dashboard.png")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the server and each page")
     args = parser.parse_args()
@@ -94,8 +96,13 @@ def main() -> None:
                 page.get_by_role("heading", name=heading).first.wait_for(timeout=args.timeout * 1000)
                 settle(page, args.timeout)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(path), full_page=args.full_page)
+                page.screenshot(path=str(path))
                 print(f"wrote {path}")
+                for i, element in enumerate(page.locator(args.scroll_to).all() if args.scroll_to else []):
+                    element.scroll_into_view_if_needed()
+                    time.sleep(1)
+                    page.screenshot(path=str(path.with_stem(f"{path.stem}-{i + 1}")))
+                    print(f"wrote {path.with_stem(f'{path.stem}-{i + 1}')}")
                 context.close()
             browser.close()
     finally:

@@ -79,7 +79,7 @@ def add_scene(sc) -> None:
     options.add_classifier(sc)
     options.add_detector(sc, scale_help=f"one look at frames resized by this factor (default: the scale pyramid, the "
                                         f"frame reduced, at its own size and enlarged up to {DETECTORS[DEFAULT_DETECTOR].enlarge:g}x, "
-                                        f"see README); 0.5 is much faster and misses small faces")  # fmt: skip
+                                        f"see docs/detection.md); 0.5 is much faster and misses small faces")  # fmt: skip
     options.add_no_progress(sc)
     sc.set_defaults(func=cmd_scene)
 
@@ -107,7 +107,8 @@ def add_monitor(mo) -> None:
                     help="analyse one frame every this many seconds of video (default: every frame)")  # fmt: skip
     options.add_model(mo)
     options.add_classifier(mo)
-    options.add_detector(mo, scale_help="one look at frames resized by this factor (default: the scale pyramid, see README)")
+    options.add_detector(mo, scale_help="one look at frames resized by this factor (default: the scale pyramid, see "
+                                        "docs/detection.md)")
     mo.add_argument("--fresh", action="store_true", help="analyse every file again, forgetting OUT/parts")
     options.add_no_progress(mo)
     mo.set_defaults(func=cmd_monitor)
@@ -120,14 +121,14 @@ def add_scene_bench(sb) -> None:
     options.add_model(sb)
     options.add_classifier(sb)
     options.add_detector(sb, scale_help="one look at photos resized by this factor (default: the app's scale pyramid, "
-                                        "see README)")  # fmt: skip
+                                        "see docs/detection.md)")  # fmt: skip
     sb.add_argument("--detector-max-side", type=int,
                     help="with --detector-scale: cap the look at this many px, untiled (3 and 2048: the earlier default)")
     sb.add_argument("--enlarged-min-score", type=float, help="pyramid: confidence asked of the enlarged look")
     sb.add_argument("--enlarge", type=float, help="pyramid: how much the finest look enlarges (default: the "
                     "detector's own, " + ", ".join(f"{k} {d.enlarge:g}" for k, d in DETECTORS.items()) + ")")  # fmt: skip
     sb.add_argument("--budget-mp", type=float, help="pyramid: detector megapixels per frame (default: grows with the "
-                                                     "frame, see README)")  # fmt: skip
+                                                     "frame, see docs/detection.md)")  # fmt: skip
     sb.add_argument("--pyramid-step", type=options.positive_int, default=PYRAMID_STEP,
                     help="pyramid: each reduced look is this many times smaller than the next (default: %(default)s)")
     sb.add_argument("--view", default="1x", help="1x, enlarged-K (photos K times bigger), tiled-KxK (K x K photos in "
