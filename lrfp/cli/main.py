@@ -62,6 +62,13 @@ COMMANDS = (
 )
 
 
+# Modules that read environment settings when they are imported (lrfp.pipeline.scene: LRFP_UPLOAD_SLOTS and
+# LRFP_MAX_UPLOAD_FILES). Every command imported them before the registry, so a bad value stopped any command
+# with one line (paths.check_home); they are imported before a command runs so that it still does. They load
+# nothing that a command loading a model does not load anyway; --help never gets here.
+SETTINGS_MODULES = ("lrfp.pipeline.scene",)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or with ONLY the arguments of that one command (the others are listed by
     name and help line, their modules not imported)."""
@@ -92,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     show_messages()
     show_bars(False if getattr(args, "no_progress", False) else None)  # the one switch for progress bars
     try:
+        for module in SETTINGS_MODULES:
+            importlib.import_module(module)
         paths.check_home()
         return args.func(args)
     except LrfpError as exc:  # the user's to fix; a bug's ValueError keeps its traceback
