@@ -54,9 +54,11 @@ if name:
     else:
         cols[1].metric("Cross-validated score", "–", help="this model was not chosen by `lrfp cv`")
     if test:
-        cols[2].metric(f"Test accuracy ({test['n']} labelled faces of the test photos)", f"{100 * test['accuracy']:.2f} %",
-                       help="On the test photos' faces, which chose nothing.")  # fmt: skip
-        cols[2].caption(f"95 % interval {100 * test['low']:.1f}–{100 * test['high']:.1f} % ({test['interval']})")
+        # a short label (a long one is cut in its column); which faces it counts is said under it and in help
+        cols[2].metric("Test accuracy", f"{100 * test['accuracy']:.2f} %",
+                       help=f"On the {test['n']} labelled faces of the test photos, which chose nothing.")
+        cols[2].caption(f"95 % interval {100 * test['low']:.1f}–{100 * test['high']:.1f} % ({test['interval']}), "
+                        f"on the {test['n']} labelled faces of the test photos")
     else:
         cols[2].metric("Test accuracy", "–", help="no test record of this model in results/")
     card = paths.WEIGHTS_DIR / f"{name}.md"

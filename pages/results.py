@@ -61,7 +61,7 @@ if cv_reports:
     cv = charts.cv_table(cv_reports)
     st.dataframe(cv, hide_index=True, width="stretch", column_config=pinned_first(cv))
 else:
-    st.caption("No cross-validation yet: `lrfp facebank build`, then `lrfp cv` (see the README).")
+    st.caption("No cross-validation yet: `lrfp facebank build`, then `lrfp cv` (see docs/models-and-training.md).")
 if face_reports:
     st.caption("`lrfp faces-eval` on every face of the test photos: balanced accuracy (%) with its 95 % interval "
                "(bootstrap), on the labelled box, on the labelled box shrunk to 16 px, and on RetinaFace's box for "
@@ -88,7 +88,7 @@ if views:
                "closeup: the photos with a face of 128 px or more), and one face pasted alone at 8 to 3000 px "
                "(pasted). Face sizes are binned in the frame's pixels, as the detector saw them. The train photos "
                "chose the setting; the test photos are reported once. ms per photo on a 2-core CPU while other "
-               "jobs ran: see the README for speed.")  # fmt: skip
+               "jobs ran: see docs/speed.md for speed.")  # fmt: skip
     figures_table(charts.views_table(views))
 
 st.subheader("How small can a face be? (resolution study)")

@@ -319,7 +319,7 @@ def test_an_image_just_over_the_limit_says_by_how_much(tmp_path):
         load_image(tmp_path / "big.png")
 
 
-# ---------------------------------------------------------------- 12. --help and README say what the code does
+# ---------------------------------------------------------------- 12. --help and the docs say what the code does
 
 
 def subparser(name: str):
@@ -345,7 +345,7 @@ def test_help_shows_each_default_the_code_uses(command):
         assert f"over {FACE_CROP_MAX_SIDE} px" in text and "exit code is 2" in text
 
 
-def test_the_readme_lists_every_csv_column_the_code_writes(tmp_path):
+def test_the_cli_docs_list_every_csv_column_the_code_writes(tmp_path):
     class NoFaces:  # a detector stand-in: the header does not depend on what is found
         def search(self, image):
             return Search(image, budget_mp=0.0)
@@ -355,7 +355,7 @@ def test_the_readme_lists_every_csv_column_the_code_writes(tmp_path):
 
     _, csv_path, _ = video.process(tmp_path / "street.png", None, Classifier(MODEL, backend="torch"), NoFaces())
     header = csv_path.read_text().splitlines()[0].split(",")
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    found = re.search(r"the CSV has one row per frame: `([^`]+)`", readme)
-    assert found, "README.md no longer describes the scene CSV as 'the CSV has one row per frame: `...`'"
+    page = " ".join((ROOT / "docs" / "cli.md").read_text().split())
+    found = re.search(r"the CSV has one row per frame: `([^`]+)`", page)
+    assert found, "docs/cli.md no longer describes the scene CSV as 'the CSV has one row per frame: `...`'"
     assert [c.strip() for c in found.group(1).split(",")] == header == video.CSV_FIELDS

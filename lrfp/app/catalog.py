@@ -26,6 +26,15 @@ def list_checkpoints(weights_dir: Path | None = None, runs_dir: Path | None = No
     return entries
 
 
+def picker_name(label: str, default: str | None) -> str:
+    """How the sidebar's model picker shows a checkpoint: a published one by its name (the app's default
+    says so), not its path; a local run by its label ('run: model3 · 32 px · ...')."""
+    name = label.removeprefix("weights/")
+    if name == label:
+        return label
+    return f"{name} (default)" if name == default else name
+
+
 def list_examples(folder: Path | None = None) -> list[Path]:
     """The example photos the Classify page offers (shipped in demo/scenes): the titled ones in
     DEMO_TITLES' order, then any other by name."""

@@ -149,7 +149,8 @@ TABLE_COLUMNS = {
     "avg_loss": ("Loss", "Our mean test loss", "%.4f"),
     "paper_accuracy": ("Paper %", "The paper's test accuracy (%) on its own test set", "%.2f"),
     "paper_avg_loss": ("Paper loss", "The paper's mean test loss", "%.4f"),
-    "deviation": ("Deviation", "How our run differs from the paper's setup (README: Deviations)", None),
+    "deviation": ("Deviation", "How our run differs from the paper's setup (docs/reproduction.md: what differs "
+                               "from the paper)", None),
 }
 
 
@@ -166,7 +167,7 @@ def results_table(summary: pd.DataFrame) -> pd.DataFrame:
                         interval=[f"{100 * lo:.1f}–{100 * hi:.1f}" for lo, hi in zip(summary["accuracy_low"], summary["accuracy_high"])])  # fmt: skip
     for col in ("accuracy", "paper_accuracy"):  # balanced accuracy equals accuracy on the balanced test split
         df[col] = 100 * df[col]
-    # the deviations in a few words (the README gives them in full)
+    # the deviations in a few words (docs/reproduction.md gives them in full)
     df["deviation"] = (df["deviation"].fillna("").str.replace(r"input (\d+) px instead of 224 px \(CPU budget\)", r"\1 px, not 224",
                                                               regex=True)
                        .str.replace("trained from scratch: ImageNet weights unavailable offline", "no ImageNet weights"))  # fmt: skip
@@ -235,8 +236,9 @@ def resolution_curves(reports: list[dict]) -> go.Figure:
 def scene_table(reports: list[dict]) -> pd.DataFrame:
     """One row per model of `lrfp scene-bench`: faces found, found faces right, both, by the numbers."""
     pct = lambda x: None if x is None else 100 * x  # noqa: E731
+    # what tells the models apart (the detector is the same for all) before the cost, which a wide screen shows too
     rows = [{"Model": r["model"], **_key_figures(r),
-             "Found faces right (%)": pct(r["accuracy"]), "Balanced (%)": pct(r["balanced_accuracy"]),
+             "Found faces right (%)": pct(r["accuracy"]), "Balanced (%)": pct(r["balanced_accuracy"]), **_cost(r),
              **{f"Found, {k} px (%)": pct(v["recall"]) for k, v in r["recall_by_size"].items()},
              "Photos": r["photos"], "Labelled faces": r["labelled_faces"]}
             for r in reports]  # fmt: skip
@@ -245,10 +247,14 @@ def scene_table(reports: list[dict]) -> pd.DataFrame:
 
 def _key_figures(r: dict) -> dict:
     """What a scene-bench row is read for, in the order the tables show it first (a phone shows
-    two or three columns before it scrolls): found, found and right, false boxes, time."""
+    two or three columns before it scrolls): found, found and right, and that figure's interval."""
     return {"Found (%)": 100 * r["recall"], "Found and right (%)": 100 * r["end_to_end"],
-            "Unmatched / photo": r["unmatched_per_photo"], "ms / photo": r["ms_per_photo_median"],
-            "95 % interval": "{:.1f}–{:.1f}".format(*(100 * x for x in r["end_to_end_interval"]))}  # fmt: skip
+            "95 % interval": "{:.1f}–{:.1f}".format(*(100 * x for x in r["end_to_end_interval"]))}
+
+
+def _cost(r: dict) -> dict:
+    """What a scene-bench row costs: boxes on no labelled face, and time."""
+    return {"Unmatched / photo": r["unmatched_per_photo"], "ms / photo": r["ms_per_photo_median"]}
 
 
 def views_table(reports: list[dict]) -> pd.DataFrame:
@@ -271,7 +277,7 @@ def views_table(reports: list[dict]) -> pd.DataFrame:
         return {f"Found, {k} px (%)": pct(v["recall"]) for k, v in bins.items() if v["labelled"]}
 
     rows = [{"Photos": r["photos_from"].split(" split")[0].split(" of the ")[-1], "View": r.get("view", "1x"),
-             "Detector": setting(r), **_key_figures(r), **by_size(r)} for r in reports]  # fmt: skip
+             "Detector": setting(r), **_key_figures(r), **_cost(r), **by_size(r)} for r in reports]  # fmt: skip
     order = {v: i for i, v in enumerate(VIEWS)}
     table = pd.DataFrame(rows)
     return table.sort_values(["Photos", "View", "Detector"], key=lambda c: c.map(order) if c.name == "View" else c)
@@ -283,12 +289,13 @@ def _mean_sd(v: dict) -> str:
 
 def cv_table(reports: list[dict]) -> pd.DataFrame:
     """One row per configuration of `lrfp cv`: balanced accuracy (%) mean ± sd over the folds."""
-    # the score and its parts first, the settings after: a narrow screen shows the left columns
+    # the score and its parts first, then the input size, which tells configurations apart (in view at 1366 px),
+    # the other settings after: a narrow screen shows the left columns
     rows = [{"Configuration": r["name"], "Score": _mean_sd(r["balanced_accuracy"]["score"]),
              "Labelled crops": _mean_sd(r["balanced_accuracy"]["label"]),
              "At 16 px": _mean_sd(r["balanced_accuracy"]["label_16px"]),
-             "Detector crops": _mean_sd(r["balanced_accuracy"]["detector"]), "Model": r["config"]["model"],
-             "Classes": 3 if r["config"].get("include_incorrect") else 2, "Input (px)": r["config"]["input_size"],
+             "Detector crops": _mean_sd(r["balanced_accuracy"]["detector"]), "Input (px)": r["config"]["input_size"],
+             "Classes": 3 if r["config"].get("include_incorrect") else 2, "Model": r["config"]["model"],
              "Epochs": r["config"]["epochs"], "Folds": len(r["folds"]),
              "_score": r["balanced_accuracy"]["score"]["mean"]} for r in reports]  # fmt: skip
     return pd.DataFrame(rows).sort_values(["Classes", "_score"], ascending=[True, False]).drop(columns="_score")

@@ -10,7 +10,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lrfp.app import upload_bounds
 from lrfp.app.analysis import Analysis
-from lrfp.app.catalog import list_checkpoints
+from lrfp.app.catalog import list_checkpoints, picker_name
 from lrfp.app.live import ice_servers
 from lrfp.core import paths, settings
 from lrfp.core.bytecache import ByteCache
@@ -135,7 +135,8 @@ def model_picker() -> Path | None:
     default = app_default_model(st.sidebar)
     if MODEL_KEY not in st.session_state or st.session_state[MODEL_KEY] not in labels:
         st.session_state[MODEL_KEY] = f"weights/{default}" if f"weights/{default}" in labels else labels[0]
-    choice = st.sidebar.selectbox("Model", labels, key=MODEL_KEY, help="weights/ and your local training runs")
+    choice = st.sidebar.selectbox("Model", labels, key=MODEL_KEY, format_func=lambda label: picker_name(label, default),
+                                  help="The published models (weights/) and your local training runs")
     return entries[labels.index(choice)].path
 
 
@@ -271,8 +272,8 @@ def live_webcam(processor):
         return None
     if ctx.state.signalling and not ctx.state.playing:
         st.warning("Connecting the webcam… If the video does not start within a few seconds, your browser cannot "
-                   "reach this server over WebRTC: the server's operator can add a TURN server (LRFP_TURN_URL, see the "
-                   "README) or, on a local network, set LRFP_ICE_SERVERS='[]'.")  # fmt: skip
+                   "reach this server over WebRTC: the server's operator can add a TURN server (LRFP_TURN_URL, see "
+                   "docs/dashboard.md) or, on a local network, set LRFP_ICE_SERVERS='[]'.")  # fmt: skip
     return ctx
 
 

@@ -41,9 +41,8 @@ def cmd_app(args) -> int:
     os.execv(sys.executable, cmd)  # the server replaces this process: its exit code and signals are the command's
 
 
-def add_app(sub) -> None:
-    app = sub.add_parser("app", help="serve the dashboard (streamlit run, with lrfp's Streamlit settings)",
-                         epilog="Other options are passed on to `streamlit run` (e.g. --theme.base=dark).")
+def add_app(app) -> None:
+    app.epilog = "Other options are passed on to `streamlit run` (e.g. --theme.base=dark)."
     app.add_argument("--port", type=int, help="port to listen on (Streamlit's default: 8501)")
     app.add_argument("--address", help="address to listen on (Streamlit's default: every interface)")
     app.set_defaults(func=cmd_app, passes_unknown=True)

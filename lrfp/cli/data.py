@@ -74,8 +74,8 @@ def cmd_facebank_build(args) -> int:
     return 0
 
 
-def add_data(sub) -> None:
-    data = sub.add_parser("data", help="build the face-crop dataset").add_subparsers(dest="data_command", required=True)
+def add_data(parser) -> None:
+    data = parser.add_subparsers(dest="data_command", required=True)
     build = data.add_parser("build", help="crop faces from a PASCAL VOC set (or split a class-folder set)")
     build.add_argument("--source", required=True, help="images/ + annotations/ (VOC), or <class>/ folders")
     build.add_argument("--out", required=True, help="output folder (an ImageFolder plus manifest.json)")
@@ -103,8 +103,7 @@ def add_data(sub) -> None:
     occlusion.set_defaults(func=cmd_data_occlusion)
 
 
-def add_facebank(sub) -> None:
-    bank = sub.add_parser("facebank", help="labelled faces with the detector's boxes (the production recipe's data)")
+def add_facebank(bank) -> None:
     build = bank.add_subparsers(dest="facebank_command", required=True).add_parser(
         "build", help="run the face detector on every photo of a VOC set and pair its boxes with the labels")
     build.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")

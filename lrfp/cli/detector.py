@@ -30,8 +30,7 @@ def cmd_detector_export(args) -> int:
     return 0
 
 
-def add_detector(sub) -> None:
-    parser = sub.add_parser("detector", help="train a face detector for masked, small faces, and export it")
+def add_detector(parser) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
     train = actions.add_parser("train", help="fine-tune CenterFace on a built data set's train photos (resumable)")
     train.add_argument("--source", required=True, help="the PASCAL VOC source (images/ + annotations/)")

@@ -67,8 +67,7 @@ def cmd_resolution(args) -> int:
     return 0
 
 
-def add_evaluate(sub) -> None:
-    ev = sub.add_parser("evaluate", help="evaluate a checkpoint on a class-folder dataset")
+def add_evaluate(ev) -> None:
     options.add_required_model(ev)
     ev.add_argument("--data", required=True)
     ev.add_argument("--split", default="all", choices=("all", *SPLITS),
@@ -79,8 +78,7 @@ def add_evaluate(sub) -> None:
     ev.set_defaults(func=cmd_evaluate)
 
 
-def add_faces_eval(sub) -> None:
-    fe = sub.add_parser("faces-eval", help="score a model on a face bank's faces: labelled box, shrunk to 16 px, detector box")
+def add_faces_eval(fe) -> None:
     options.add_required_model(fe)
     fe.add_argument("--data", required=True, help="a face bank file (`lrfp facebank build`)")
     options.add_split(fe)
@@ -89,8 +87,7 @@ def add_faces_eval(sub) -> None:
     fe.set_defaults(func=cmd_faces_eval)
 
 
-def add_resolution(sub) -> None:
-    rs = sub.add_parser("resolution", help="accuracy with test faces shrunk to 8..64 px")
+def add_resolution(rs) -> None:
     options.add_required_model(rs)
     rs.add_argument("--data", required=True, help="dataset folder built by `lrfp data build`")
     options.add_classifier(rs)

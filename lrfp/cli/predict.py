@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lrfp.cli import options
 from lrfp.core.cells import safe_cell
-from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, BadImageError, load_image
+from lrfp.data.images import FACE_CROP_MAX_SIDE, BadImageError, load_image
 from lrfp.models.onnx_backend import export_onnx
 from lrfp.pipeline.detect import FaceDetector
 from lrfp.pipeline.inference import Classifier, resolve_checkpoint
@@ -58,17 +58,16 @@ def cmd_export(args) -> int:
     return 0
 
 
-def add_predict(sub) -> None:
-    pr = sub.add_parser("predict", help=f"classify face images ({', '.join(ACCEPTED_FORMATS)}, judged by content)",
-                        description="Classify each image as one face: one line per image, NAME<TAB>LABEL<TAB>PROBABILITY "
-                                    "(a name holding a tab, newline or other unprintable character, or starting with a "
-                                    "quote, is written as a Python string literal, 'a\\nb.png'; one starting with "
-                                    "= + - or @, as a spreadsheet formula would, gets a leading apostrophe).",
-                        epilog=f"An image whose shorter side is over {FACE_CROP_MAX_SIDE} px is also searched for faces "
-                               f"(one look at most {CROWD_LOOK_SIDE} px on its longer side); where the detector sees 2 "
-                               f"or more, a note on stderr points to `lrfp scene`, which labels each face. A file that "
-                               f"cannot be read is one `lrfp: error: PATH: ...` line on stderr; the other files are "
-                               f"still classified, and the exit code is 2 if any file failed.")  # fmt: skip
+def add_predict(pr) -> None:
+    pr.description = ("Classify each image as one face: one line per image, NAME<TAB>LABEL<TAB>PROBABILITY (a name "
+                      "holding a tab, newline or other unprintable character, or starting with a quote, is written as "
+                      "a Python string literal, 'a\\nb.png'; one starting with = + - or @, as a spreadsheet formula "
+                      "would, gets a leading apostrophe).")
+    pr.epilog = (f"An image whose shorter side is over {FACE_CROP_MAX_SIDE} px is also searched for faces (one look at "
+                 f"most {CROWD_LOOK_SIDE} px on its longer side); where the detector sees 2 or more, a note on stderr "
+                 f"points to `lrfp scene`, which labels each face. A file that cannot be read is one `lrfp: error: "
+                 f"PATH: ...` line on stderr; the other files are still classified, and the exit code is 2 if any "
+                 f"file failed.")
     options.add_model(pr, help=f"{options.MODEL_HELP} (default: the default model named in weights/index.json, as "
                                "`lrfp scene` and the app use)")  # fmt: skip
     pr.add_argument("images", nargs="+", metavar="IMAGE")
@@ -76,8 +75,7 @@ def add_predict(sub) -> None:
     pr.set_defaults(func=cmd_predict)
 
 
-def add_export(sub) -> None:
-    ex = sub.add_parser("export", help="export a checkpoint to a single-file ONNX model (dynamic batch size)")
+def add_export(ex) -> None:
     options.add_required_model(ex)
     ex.add_argument("--format", choices=("onnx",), default="onnx")
     ex.add_argument("--out", help="output path (default: the checkpoint's path with .onnx)")

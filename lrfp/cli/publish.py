@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lrfp.core import paths
 from lrfp.core.errors import ConfigError, LrfpError
 from lrfp.publishing.families import publish, publish_run, rewrite_cards
 from lrfp.publishing.index import read_index
 from lrfp.publishing.production import is_production_run, publish_production
-from lrfp.reporting.report import update_readme
+from lrfp.reporting.report import update_results_page
 from lrfp.reporting.results import write_summary
 
 
@@ -35,14 +36,13 @@ def cmd_publish(args) -> int:
 
 def cmd_report(args) -> int:
     df = write_summary()
-    if not update_readme():
-        raise LrfpError("README.md has no results markers to fill")
-    print(f"README.md results section updated from {len(df)} summary row(s)")
+    if not update_results_page():
+        raise LrfpError(f"{paths.RESULTS_PAGE} has no results markers to fill")
+    print(f"{paths.RESULTS_PAGE} results tables updated from {len(df)} summary row(s)")
     return 0
 
 
-def add_publish(sub) -> None:
-    pub = sub.add_parser("publish", help="copy each family's best checkpoint (by validation) to weights/ with a card")
+def add_publish(pub) -> None:
     pub.add_argument("--run", help="instead: publish the last milestone of this one finished run folder")
     pub.add_argument("--name", help="with --run: the name in weights/ (default: the run folder's name)")
     pub.add_argument("--cv", help="with --run of a production run: its `lrfp cv` record; the best such model by "
@@ -51,5 +51,5 @@ def add_publish(sub) -> None:
     pub.set_defaults(func=cmd_publish)
 
 
-def add_report(sub) -> None:
-    sub.add_parser("report", help="rewrite results/summary.csv and the README results tables").set_defaults(func=cmd_report)
+def add_report(report) -> None:
+    report.set_defaults(func=cmd_report)

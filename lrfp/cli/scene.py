@@ -97,12 +97,10 @@ def cmd_scene_bench(args) -> int:
     return 0
 
 
-def add_scene(sub) -> None:
-    sc = sub.add_parser("scene", help="annotate an image or video: every face boxed and labelled, plus a per-frame CSV",
-                        epilog=f"The CSV has one row per frame: {', '.join(video.CSV_FIELDS)}; status is unreadable "
-                               f"for a frame that could not be decoded (it is skipped and counted). Frames have the "
-                               f"images' limit of {MAX_PIXELS:,} pixels. Both files are written under temporary names "
-                               f"and renamed when complete.")  # fmt: skip
+def add_scene(sc) -> None:
+    sc.epilog = (f"The CSV has one row per frame: {', '.join(video.CSV_FIELDS)}; status is unreadable for a frame that "
+                 f"could not be decoded (it is skipped and counted). Frames have the images' limit of {MAX_PIXELS:,} "
+                 f"pixels. Both files are written under temporary names and renamed when complete.")
     sc.add_argument("input", help=f"an image ({', '.join(IMAGE_SUFFIXES)}) or a video ({', '.join(video.VIDEO_SUFFIXES)})")
     sc.add_argument("--out", help=f"annotated output, a video as {'|'.join(video.VIDEO_OUT_SUFFIXES)} or an image as "
                                   f"{'|'.join(video.IMAGE_OUT_SUFFIXES)}, never the input (default "
@@ -112,27 +110,26 @@ def add_scene(sub) -> None:
     options.add_classifier(sc)
     options.add_detector(sc, scale_help=f"one look at frames resized by this factor (default: the scale pyramid, the "
                                         f"frame reduced, at its own size and enlarged up to {DETECTORS[DEFAULT_DETECTOR].enlarge:g}x, "
-                                        f"see README); 0.5 is much faster and misses small faces")  # fmt: skip
+                                        f"see docs/detection.md); 0.5 is much faster and misses small faces")  # fmt: skip
     options.add_no_progress(sc)
     sc.set_defaults(func=cmd_scene)
 
 
-def add_monitor(sub) -> None:
-    mo = sub.add_parser("monitor", help="many cameras' videos and photos -> one table of per-frame mask compliance (Ray)",
-                        description="Analyse every video and photo of the inputs, each file on a Ray worker holding a "
-                                    "detector and a classifier, into OUT/frames.parquet and OUT/frames.csv: one row "
-                                    "per frame (camera, source, frame, offset_s, time, faces by label, too_small, "
-                                    "compliance, status, error, face_rows). Each file's rows are kept in OUT/parts "
-                                    "once complete: a rerun skips the files already there. A file that cannot be "
-                                    "read is one row with status error; the run goes on.",
-                        epilog="A file's camera is the folder it was found in (the first subfolder of a folder "
-                               "input), unless the mapping file names one. A frame's time is the video's own "
-                               "timestamp plus the file's start: the mapping file's, else the video's creation_time "
-                               "or the photo's EXIF time; empty when none is known (offset_s stays).")  # fmt: skip
+def add_monitor(mo) -> None:
+    mo.description = ("Analyse every video and photo of the inputs, each file on a Ray worker holding a detector and a "
+                      "classifier, into OUT/frames.parquet and OUT/frames.csv: one row per frame (camera, source, "
+                      "frame, offset_s, time, faces by label, compliance, status, error, face_rows), and "
+                      "OUT/people.parquet: one row per person followed across frames. Each "
+                      "file's rows are kept in OUT/parts once complete: a rerun skips the files already there. A file "
+                      "that cannot be read is one row with status error; the run goes on.")
+    mo.epilog = ("A file's camera is the folder it was found in (the first subfolder of a folder input), unless the "
+                 "mapping file names one. A frame's time is the video's own timestamp plus the file's start: the "
+                 "mapping file's, else the video's creation_time or the photo's EXIF time; empty when none is known "
+                 "(offset_s stays).")
     mo.add_argument("inputs", nargs="*", metavar="INPUT", help="folders, video or photo files, or glob patterns")
     mo.add_argument("--live", nargs="+", metavar="URL", help="live cameras instead of files: rtsp://, http(s):// "
                     "(MJPEG) URLs or /dev/videoN, each optionally NAME=URL; written in time slices to OUT/slices "
-                    "(see the README)")
+                    "(see docs/monitoring.md)")
     mo.add_argument("--rate", type=float, default=10.0, help="--live: frames analysed per second and stream at most "
                                                              "(default: %(default)s); the others are dropped, and counted")
     mo.add_argument("--slice", type=float, default=60.0, help="--live: seconds per slice (default: %(default)s)")
@@ -152,28 +149,28 @@ def add_monitor(sub) -> None:
                     help="analyse one frame every this many seconds of video (default: every frame)")  # fmt: skip
     options.add_model(mo)
     options.add_classifier(mo)
-    options.add_detector(mo, scale_help="one look at frames resized by this factor (default: the scale pyramid, see README)")
+    options.add_detector(mo, scale_help="one look at frames resized by this factor (default: the scale pyramid, see "
+                                        "docs/detection.md)")
     mo.add_argument("--fresh", action="store_true", help="analyse every file again, forgetting OUT/parts")
     options.add_no_progress(mo)
     mo.set_defaults(func=cmd_monitor)
 
 
-def add_scene_bench(sub) -> None:
-    sb = sub.add_parser("scene-bench", help="the whole pipeline (detector + classifier) on annotated photos")
+def add_scene_bench(sb) -> None:
     sb.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
     sb.add_argument("--data", help="only the source photos of this built dataset's --split (default: every photo)")
     options.add_split(sb)
     options.add_model(sb)
     options.add_classifier(sb)
     options.add_detector(sb, scale_help="one look at photos resized by this factor (default: the app's scale pyramid, "
-                                        "see README)")  # fmt: skip
+                                        "see docs/detection.md)")  # fmt: skip
     sb.add_argument("--detector-max-side", type=int,
                     help="with --detector-scale: cap the look at this many px, untiled (3 and 2048: the earlier default)")
     sb.add_argument("--enlarged-min-score", type=float, help="pyramid: confidence asked of the enlarged look")
     sb.add_argument("--enlarge", type=float, help="pyramid: how much the finest look enlarges (default: the "
                     "detector's own, " + ", ".join(f"{k} {d.enlarge:g}" for k, d in DETECTORS.items()) + ")")  # fmt: skip
     sb.add_argument("--budget-mp", type=float, help="pyramid: detector megapixels per frame (default: grows with the "
-                                                     "frame, see README)")  # fmt: skip
+                                                     "frame, see docs/detection.md)")  # fmt: skip
     sb.add_argument("--pyramid-step", type=options.positive_int, default=PYRAMID_STEP,
                     help="pyramid: each reduced look is this many times smaller than the next (default: %(default)s)")
     sb.add_argument("--view", default="1x", help="1x, enlarged-K (photos K times bigger), tiled-KxK (K x K photos in "

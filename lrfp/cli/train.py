@@ -65,16 +65,14 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
-def add_train(sub) -> None:
-    train = sub.add_parser("train", help="train one model; resumes RUN_DIR/last.pt when present")
+def add_train(train) -> None:
     add_config_flags(train, TRAIN_FLAGS)
     train.add_argument("--fresh", action="store_true", help="start over instead of resuming")
     options.add_no_progress(train, help="no progress bars (one line per epoch stays)")
     train.set_defaults(func=cmd_train)
 
 
-def add_cv(sub) -> None:
-    cv = sub.add_parser("cv", help="production recipe: k-fold cross-validation grouped by photo (train+val photos only)")
+def add_cv(cv) -> None:
     add_config_flags(cv, CV_FLAGS, CV_OVERRIDES)
     cv.add_argument("--json-out", help="record path (default results/production/cv/<config>.json)")
     options.add_no_progress(cv)
@@ -82,8 +80,7 @@ def add_cv(sub) -> None:
     cv.set_defaults(func=cmd_cv)
 
 
-def add_reproduce(sub) -> None:
-    rep = sub.add_parser("reproduce", help="run the paper's experiments still missing from results/")
+def add_reproduce(rep) -> None:
     rep.add_argument("--experiment", type=int, nargs="+", choices=sorted({e.experiment for e in EXPERIMENTS}))
     rep.add_argument("--model", nargs="+", choices=MODEL_NAMES, help="only these models")
     rep.add_argument("--data", default="data/fmd853-lr")

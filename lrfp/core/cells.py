@@ -8,7 +8,10 @@ they are: -3 is a number, not a formula.
 """
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -20,5 +23,7 @@ def safe_cell(value):
 
 def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of FRAME whose text columns hold safe_cell's values (numbers and times unchanged)."""
+    import pandas as pd  # here: safe_cell, for one name on a line, needs no pandas
+
     text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
     return frame.assign(**{c: frame[c].map(safe_cell) for c in text})

@@ -52,7 +52,8 @@ _WORK = PROJECT_ROOT if PROJECT_ROOT is not None else Path.cwd()
 WEIGHTS_DIR = _FILES / "weights"
 RESULTS_DIR = _FILES / "results"
 DEMO_DIR = _FILES / "demo"
-README = PROJECT_ROOT / "README.md" if PROJECT_ROOT is not None else None
+# the documentation page whose results tables `lrfp report` fills
+RESULTS_PAGE = PROJECT_ROOT / "docs" / "reproduction.md" if PROJECT_ROOT is not None else None
 RUNS_DIR = Path(os.environ.get("LRFP_RUNS", _WORK / "runs"))
 
 IMPORT_ROOT = _PACKAGE.parent  # the folder this lrfp is imported from (a checkout or site-packages)

@@ -11,9 +11,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import torch
-import torchvision
-
 TEMP_SUFFIX = ".tmp"
 
 
@@ -115,6 +112,9 @@ def git_commit() -> str | None:
 
 def environment(device: str = "cpu") -> dict:
     """Facts about the machine; `device` is the one the run used ("cpu" or "cuda")."""
+    import torch  # here, not at the top: writing a record or hashing a file needs no torch
+    import torchvision
+
     return {
         "device": device,
         "python": sys.version.split()[0],

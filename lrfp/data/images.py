@@ -18,10 +18,8 @@ from torchvision.transforms import v2
 
 from lrfp.core.errors import LrfpError
 from lrfp.core.records import file_sha256
+from lrfp.data.formats import ACCEPTED_FORMATS, IMAGE_SUFFIXES
 
-# Formats lrfp reads, judged by content (never by name), the same in the CLI and the app.
-ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 # Hard limit on an image's size, checked from its header before any pixel is decoded: 50 MP holds
 # every phone photo (48 MP sensors) and refuses decompression bombs (a 12 KB PNG of 100 MP).
 MAX_PIXELS = 50_000_000

@@ -57,3 +57,18 @@ def place(sizes: list[tuple[int, int]], boxes: list[Rect], width: int, height: i
             placed.append(best)
         out.append(best)
     return out
+
+
+# A phone shows an annotated photo about 360 px wide (a 390 px screen less the page's margins): the number
+# tags must be read at that width, so their font is a share of the image's width, not of its longer side.
+PHONE_SHOWN_WIDTH = 358
+NUMBER_MIN_SHOWN_PX = 12  # the smallest number on that phone, in CSS px (Streamlit's captions are 14)
+
+
+def number_font_px(width: int, height: int) -> tuple[int, int]:
+    """(largest, smallest) font size, in pixels of the annotated image, of the number tags of a WIDTH x HEIGHT
+    image: at least NUMBER_MIN_SHOWN_PX once the image is shown PHONE_SHOWN_WIDTH wide, and never smaller
+    than the earlier sizes (1/35 and 1/55 of the longer side, 11 px at least), which a desktop keeps."""
+    long_side = max(width, height)
+    smallest = max(11, round(long_side / 55), -(-width * NUMBER_MIN_SHOWN_PX // PHONE_SHOWN_WIDTH))
+    return max(smallest, round(long_side / 35)), smallest

@@ -16,6 +16,7 @@ from lrfp.core.errors import RunError
 from lrfp.core.metrics import FACE_SIZE_BINS, wilson_interval
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.models.checkpoint import ship_copy
+from lrfp.publishing.cards import command_line
 from lrfp.models.registry import REGISTRY
 from lrfp.publishing.index import INDEX_NAME, check_model_name, choose_default, read_index, ship_default_onnx
 from lrfp.publishing.production import RUNS_SUBDIR, choose_production_default, production_card
@@ -66,7 +67,7 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
         f"- **Model**: `{cfg['model']}` {cfg['model_kwargs']}, input {cfg['input_size']} px, "
         f"{cfg['optimizer']} lr {cfg['lr']}, batch {cfg['batch_size']}, {epoch} epochs (seed {cfg['seed']}).",
         f"- **Run**: `{record['run_id']}`; record in `results/runs/{record['run_id']}.json`.",
-        f"- **Command**: `{record['command']}`",
+        command_line(record["command"], cfg["model"]),
         f"- **Data**: `{record['data']['root']}` built by `lrfp data build` from the Kaggle \"Face Mask Detection\" "
         f"set (CC0), manifest sha256 `{record['data']['manifest_sha256'][:16]}…`; split sizes {record['data']['sizes']}.",
         f"- **Chosen by** {chosen_by or FAMILY_CHOICE}: "

@@ -15,6 +15,7 @@ from lrfp.core import paths
 from lrfp.core.errors import RunError
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.models.checkpoint import ship_copy
+from lrfp.publishing.cards import command_line
 from lrfp.publishing.index import INDEX_NAME, check_model_name, read_index, ship_default_onnx
 from lrfp.training.config import with_defaults
 
@@ -110,7 +111,7 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
         "Crops like the detector's: half the time RetinaFace's own box for the face, else the labelled box, both "
         "jittered; flips, small affine, colour jitter, 20 % greyscale, half the time shrunk to 8-48 px and back.",
         f"- **Run**: `{record['run_id']}`; record in `results/{RUNS_SUBDIR}/{record['run_id']}.json`.",
-        f"- **Command**: `{record['command']}`",
+        command_line(record["command"], cfg["model"]),
         f"- **Data**: face bank `{record['data']['root']}` (`lrfp facebank build` on the Kaggle \"Face Mask "
         f"Detection\" set, CC0), sha256 `{record['data']['manifest_sha256'][:16]}…`; faces "
         f"{record['data']['sizes']} (train = the train photos, val = the val photos, test = the test photos of the "

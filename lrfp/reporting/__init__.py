@@ -1,1 +1,1 @@
-"""Run records in results/ as tables beside the paper's numbers, and the README's results section."""
+"""Run records in results/ as tables beside the paper's numbers, and the results tables of docs/reproduction.md."""

@@ -1,4 +1,4 @@
-"""Fill the README's results section from results/summary.csv (never typed by hand)."""
+"""Fill the results tables of docs/reproduction.md from results/summary.csv (never typed by hand)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -75,16 +75,16 @@ def results_markdown(summary: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def update_readme(results_dir: Path | None = None, readme: Path | None = None) -> bool:
-    """Replace the text between the results markers; False when the README has no markers."""
-    readme = readme or paths.README
-    if readme is None:
-        raise LrfpError("`lrfp report` rewrites the README of a source checkout; run it there (or set LRFP_HOME)")
+def update_results_page(results_dir: Path | None = None, page: Path | None = None) -> bool:
+    """Replace the text between the results markers of PAGE (docs/reproduction.md); False when it has none."""
+    page_path = page or paths.RESULTS_PAGE
+    if page_path is None:
+        raise LrfpError("`lrfp report` rewrites docs/reproduction.md of a source checkout; run it there (or set LRFP_HOME)")
     summary = pd.read_csv(Path(results_dir or paths.RESULTS_DIR) / SUMMARY_NAME)
-    text = readme.read_text()
+    text = page_path.read_text()
     if START not in text or END not in text:
         return False
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{results_markdown(summary)}\n{END}{tail}")
+    page_path.write_text(f"{head}{START}\n{results_markdown(summary)}\n{END}{tail}")
     return True
