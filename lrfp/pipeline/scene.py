@@ -179,8 +179,10 @@ def _tag_layout(draw: ImageDraw.ImageDraw, texts: list[str], boxes: list, size: 
     to a floor still readable on screen; at the floor, tags with no room by their box go nearby."""
     long_side, pad = max(size), max(1, round(max(size) / 400))
     # a number tag can be big; a label tag is long, so smaller, to keep crowds readable
-    largest = max(11, round(long_side / (35 if numbered else 75)))
-    smallest = max(11, round(long_side / (55 if numbered else 110)))
+    if numbered:  # numbers stay readable on a phone, where the photo is shown about 360 px wide
+        largest, smallest = tags.number_font_px(*size)
+    else:
+        largest, smallest = max(11, round(long_side / 75)), max(11, round(long_side / 110))
     for px in sorted({largest, round(largest * 0.8), round(largest * 0.65), smallest}, reverse=True):
         if px < smallest:
             continue
