@@ -31,7 +31,8 @@ def cmd_scene(args) -> int:
     share = labels.compliance(totals)
     rate = f"{share:.1%}" if share is not None else "n/a"
     skipped = len(rows) - len(read)
-    print(f"{len(read)} frame(s), {totals['faces']} face(s), {totals['with_mask']} with mask, {totals['unsure']} can't tell, "
+    print(f"{len(read)} frame(s), {totals['faces']} face(s), {totals['with_mask']} with mask, {totals['without_mask']} without, "
+          f"{totals['incorrect']} worn incorrectly, {totals['unsure']} can't tell, "
           f"{totals['too_small']} too small (compliance {rate} of the faces judged)"
           + (f", {skipped} frame(s) skipped (could not be decoded; status unreadable in the CSV)" if skipped else "")
           + f" -> {out}, {csv_path}")  # fmt: skip
