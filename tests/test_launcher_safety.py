@@ -65,3 +65,18 @@ def test_a_watched_finished_run_is_not_pruned(tmp_path):
     assert sorted(prune(out, keep=0)) == ["run1", "run2"]
     lock.release()
     assert prune(out, keep=0) == ["run0"] and list_runs(out) == []
+
+
+def test_a_run_whose_process_is_still_execing_is_running(monkeypatch, tmp_path):
+    # right after Popen returns, /proc/PID/cmdline can still be empty (the exec closes Popen's pipe before
+    # it sets up the new arguments): that is the run's own process, not a stranger's
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        info = {"pid": proc.pid, "pid_start": launcher.process_start(proc.pid), "command": ["something", "else"]}
+        monkeypatch.setattr(launcher, "_command_line", lambda pid: [])
+        assert launcher._alive(info)
+        monkeypatch.setattr(launcher, "_command_line", lambda pid: ["another", "program"])
+        assert not launcher._alive(info)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -114,7 +114,12 @@ def _alive(info: dict) -> bool:
         except ChildProcessError:
             pass
         return False
-    return _command_line(pid) == info["command"]
+    # an empty command line: the run's process is between fork and exec, whose argument pages the kernel
+    # sets up after Popen has returned (the exec closes the pipe Popen waits on first), or it is exiting;
+    # its start time already says it is the run's process (read as "not alive", a run just launched
+    # showed as failed for a few milliseconds, and its Stop button was missing)
+    command = _command_line(pid)
+    return not command or command == info["command"]
 
 
 def run_status(folder: Path) -> dict:
