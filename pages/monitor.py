@@ -11,7 +11,7 @@ ensure_navigation()
 
 st.title("Monitor")
 st.caption("Many cameras, hours of footage: when and where did mask use drop? The tables come from "
-           "`lrfp monitor FOLDERS… --out RESULTS` (see the README); compliance is the faces with a mask among "
+           "`lrfp monitor FOLDERS… --out RESULTS` (see docs/monitoring.md); compliance is the faces with a mask among "
            "the faces that could be judged, summed over the frames of each period.")  # fmt: skip
 
 LIMITS = settings.current()
@@ -19,7 +19,7 @@ MINE = "a table of mine (its path on this server)"
 # public (the default): only the tables under the shipped and the operator's roots, never a typed path
 choices = view.tables(list(LIMITS.monitor_roots))
 source = st.selectbox("Table", [*choices, *([] if LIMITS.public else [MINE])], help="the shipped tables and those "
-                      "under the folders the server's operator lists in LRFP_MONITOR_ROOTS (see the README)")  # fmt: skip
+                      "under the folders the server's operator lists in LRFP_MONITOR_ROOTS (see docs/dashboard.md)")  # fmt: skip
 if source is None:
     st.info("No monitor table on this server: its operator can list folders of `lrfp monitor` tables in "
             "LRFP_MONITOR_ROOTS.")  # fmt: skip
