@@ -25,7 +25,7 @@ from lrfp.data.face_boxes import BoxedPhoto, boxed_photos
 from lrfp.data.splits import NEAR_DUPLICATES_FILE, group_sources
 from lrfp.data.voc import match, parse_voc, photos_of, read_labelled_photo
 from lrfp.models.centerface import export_onnx
-from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.detect import FaceDetector, inside
 from lrfp.pipeline.quantize import quantize_graph
 from lrfp.training.detector import FINAL_NAME, DetectorConfig, fit_detector, load_finetuned
 
@@ -54,15 +54,10 @@ def unlabelled_faces(xml_files: list[Path], detector: FaceDetector) -> dict[str,
         boxes = [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(photo.image) if b.score >= TEACHER_SCORE]
         labelled = photo.boxes
         paired = set(match(labelled, boxes).values())
-        extra = [b for j, b in enumerate(boxes) if j not in paired and max((_inside(b, f) for f in labelled), default=0) < 0.5]
+        extra = [b for j, b in enumerate(boxes) if j not in paired and max((inside(b, f) for f in labelled), default=0) < 0.5]
         if extra:
             found[photo.filename] = [list(map(int, b)) for b in extra]
     return found
-
-
-def _inside(b, o) -> float:
-    area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
-    return max(0, min(b[2], o[2]) - max(b[0], o[0])) * max(0, min(b[3], o[3]) - max(b[1], o[1])) / area
 
 
 def fingerprint(train: list[Path], dev: list[Path]) -> str:

@@ -266,8 +266,6 @@ class CenterFaceBackend:
         data = data if data is not None else cls.graph().SerializeToString()
         return ort.InferenceSession(data, session_options(), providers=["CPUExecutionProvider"]), precision
 
-    padded = staticmethod(padded)
-
     def __call__(self, rgb: np.ndarray, min_score: float) -> np.ndarray:
         h, w = rgb.shape[:2]
         heat, log_size, offset, _ = self.session.run(None, {self.INPUT: padded(rgb)})
@@ -332,9 +330,9 @@ def merge(boxes: list[FaceBox], iou: float = NMS_IOU, contained: float = CONTAIN
     kept = [boxes[i] for i in nms(coords, torch.tensor([b.score for b in boxes]), iou).tolist()]
     out: list[FaceBox] = []
     for b in sorted(kept, key=lambda b: -(b.x1 - b.x0) * (b.y1 - b.y0)):  # biggest first
-        if not any(_inside(b, o) > contained and o.score >= b.score
-                   or _inside(b, o) > PART_CONTAINED and o.size >= PART_OF * b.size
-                   or o.size >= EDGE_PART_OF * b.size and _inside(b, _grown(o, EDGE_MARGIN)) > PART_CONTAINED
+        if not any(inside(b, o) > contained and o.score >= b.score
+                   or inside(b, o) > PART_CONTAINED and o.size >= PART_OF * b.size
+                   or o.size >= EDGE_PART_OF * b.size and inside(b, _grown(o, EDGE_MARGIN)) > PART_CONTAINED
                    for o in out):  # fmt: skip
             out.append(b)
     return out
@@ -346,10 +344,15 @@ def _grown(o: FaceBox, margin: float) -> FaceBox:
     return FaceBox(o.x0 - dx, o.y0 - dy, o.x1 + dx, o.y1 + dy, o.score)
 
 
-def _inside(b: FaceBox, o: FaceBox) -> float:
-    """The share of b's area inside o."""
-    area = max(1, (b.x1 - b.x0) * (b.y1 - b.y0))
-    return max(0, min(b.x1, o.x1) - max(b.x0, o.x0)) * max(0, min(b.y1, o.y1) - max(b.y0, o.y0)) / area
+def inside(b, o) -> float:
+    """The share of box b's area inside box o (FaceBoxes or (x0, y0, x1, y1) tuples)."""
+    b, o = _coords(b), _coords(o)
+    area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
+    return max(0, min(b[2], o[2]) - max(b[0], o[0])) * max(0, min(b[3], o[3]) - max(b[1], o[1])) / area
+
+
+def _coords(box) -> tuple:
+    return (box.x0, box.y0, box.x1, box.y1) if isinstance(box, FaceBox) else tuple(box[:4])
 
 
 def pyramid_scales(width: int, height: int, fine: DetectorKind, reduced: DetectorKind, enlarge: float,

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from lrfp.data.voc import photos_of, read_labelled_photo
+from lrfp.models.centerface import padded
 from lrfp.pipeline.detect import CenterFaceBackend
 
 # the scales the pyramid's CenterFace looks see photos at (its own size, enlarged), and 3x: on the train
@@ -35,7 +36,7 @@ def calibration_inputs(xml_files: list[Path]):
         image = read_labelled_photo(xml).image.convert("RGB")
         k = CALIBRATION_SCALES[i % len(CALIBRATION_SCALES)]
         rgb = np.asarray(image.resize((max(32, round(image.width * k)), max(32, round(image.height * k)))))[:CROP, :CROP]
-        yield {CenterFaceBackend.INPUT: CenterFaceBackend.padded(rgb)}
+        yield {CenterFaceBackend.INPUT: padded(rgb)}
 
 
 def quantize_centerface(xml_files: list[Path], out: Path) -> Path:

@@ -116,11 +116,6 @@ def dev_figures(model: CenterFace, photos: list[BoxedPhoto]) -> dict:
     return out
 
 
-def batches(dataset: FaceCrops, batch_size: int):
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
-    return loader
-
-
 def fit_detector(cfg: DetectorConfig, train: list[BoxedPhoto], dev: list[BoxedPhoto], out: Path, command: str,
                  data: dict, start: CenterFace | None = None, fresh: bool = False) -> dict:  # fmt: skip
     """Fine-tune `start` (default: the shipped CenterFace) on `train`'s crops; `dev`: held-out photos for
@@ -186,7 +181,8 @@ def train_epoch(model, crops: FaceCrops, epoch: int, cfg: DetectorConfig, optimi
     sums: dict[str, float] = {}
     t0 = time.perf_counter()
     steps = 0
-    for images, targets in bar(batches(crops, cfg.batch_size), desc=f"epoch {epoch}/{cfg.epochs}", leave=False):
+    batches = torch.utils.data.DataLoader(crops, batch_size=cfg.batch_size)  # in order: a crop is its index's
+    for images, targets in bar(batches, desc=f"epoch {epoch}/{cfg.epochs}", leave=False):
         images = images.to(device).contiguous(memory_format=torch.channels_last)
         targets = {k: v.to(device) for k, v in targets.items()}
         with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
