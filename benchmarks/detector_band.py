@@ -17,7 +17,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
+from torchvision.ops import box_iou
 
 from lrfp.core.records import cpu_name
 from lrfp.data.voc import photos_of, read_labelled_photo
@@ -29,11 +31,11 @@ PARTS = {"small": ((8, 11, 16, 23, 32, 45, 64, 90, 128, 181, 256, 362, 512), 4, 
          "big": ((256, 362, 512, 724, 1024, 1448), 2, 2, 40, 16, 1.6, 2400)}  # fmt: skip
 
 
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+def ious(face, found) -> list[float]:
+    """IoU of the face with each found box (torchvision.ops.box_iou)."""
+    if len(found) == 0:
+        return []
+    return box_iou(torch.tensor([face], dtype=torch.float64), torch.tensor([f[:4] for f in found], dtype=torch.float64))[0].tolist()
 
 
 def measure(xml_files, detectors, sizes, step, per_photo, smallest, most, window, cap) -> dict:
@@ -58,10 +60,11 @@ def measure(xml_files, detectors, sizes, step, per_photo, smallest, most, window
                 for name, detect in detectors.items():
                     found = detect(rgb, 0.5).tolist()
                     c = counts[name][t]
-                    c[0] += any(iou(face, f[:4]) >= 0.3 for f in found)
+                    overlaps = ious(face, found)
+                    c[0] += any(v >= 0.3 for v in overlaps)
                     c[1] += 1
-                    c[2] += sum(iou(face, f[:4]) < 0.3 and f[0] >= face[0] - 2 and f[1] >= face[1] - 2
-                                and f[2] <= face[2] + 2 and f[3] <= face[3] + 2 for f in found)  # fmt: skip
+                    c[2] += sum(v < 0.3 and f[0] >= face[0] - 2 and f[1] >= face[1] - 2
+                                and f[2] <= face[2] + 2 and f[3] <= face[3] + 2 for v, f in zip(overlaps, found))  # fmt: skip
     return counts
 
 
