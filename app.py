@@ -1,4 +1,5 @@
 """lrfp dashboard entry point: `streamlit run app.py` (an installed lrfp: `lrfp app`)."""
+
 from pathlib import Path
 
 import streamlit as st

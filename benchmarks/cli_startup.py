@@ -12,6 +12,7 @@ The figure is the median of --repeat runs; every run, the CPU's name and the loa
 Beside them, `python -c "import torch, torchvision"` alone: the floor of any command that loads a model
 through PyTorch's preprocessing (predict does, whichever backend runs the model).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,11 @@ def main() -> None:
     args = parser.parse_args()
     roots = {"before": Path(args.before).resolve(), "after": ROOT}
     crop = str(Path(args.crop).resolve())
-    commands = {"lrfp --help": ["-m", "lrfp.cli", "--help"], "lrfp predict CROP": ["-m", "lrfp.cli", "predict", crop],
-                "import torch, torchvision": ["-c", "import torch, torchvision"]}
+    commands = {
+        "lrfp --help": ["-m", "lrfp.cli", "--help"],
+        "lrfp predict CROP": ["-m", "lrfp.cli", "predict", crop],
+        "import torch, torchvision": ["-c", "import torch, torchvision"],
+    }
     load_start = os.getloadavg()
     times: dict[str, dict[str, list[float]]] = {name: {side: [] for side in roots} for name in commands}
     for run in range(args.repeat + 1):  # run 0 is the warm-up
@@ -71,9 +75,11 @@ def main() -> None:
         "load_average_1min": {"start": round(load_start[0], 2), "end": round(os.getloadavg()[0], 2)},
         "crop": os.path.relpath(crop, ROOT),
         "method": f"fresh `python -m lrfp.cli` process per run, before and after alternating, one warm-up, "
-                  f"median of {args.repeat}",
-        "seconds": {name: {side: {"median": statistics.median(t), "runs": t} for side, t in sides.items()}
-                    for name, sides in times.items()},
+        f"median of {args.repeat}",
+        "seconds": {
+            name: {side: {"median": statistics.median(t), "runs": t} for side, t in sides.items()}
+            for name, sides in times.items()
+        },
     }
     for name, sides in record["seconds"].items():
         print(f"{name:>25}: before {sides['before']['median']:.2f} s, after {sides['after']['median']:.2f} s")

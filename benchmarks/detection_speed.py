@@ -12,6 +12,7 @@ classify with the default model (scene.analyze_upload); the median of --repeat r
 the process's peak resident memory, faces found and detector megapixels looked at. `before` is the
 earlier commit's lrfp/pipeline/detect.py, read from git (benchmarks/detection_views.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,10 +28,15 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = sorted((ROOT / "demo" / "scenes" / "images").glob("*.jpg"))
 SOURCE = ROOT.parent / "shared" / "data" / "fmd853"
-TILED = {"640x480 photo": (640, 480, 1), "12 MP phone photo of a crowd (4000x3000)": (4000, 3000, 4),
-         "3840x2160 camera frame": (3840, 2160, 6)}  # fmt: skip
-ONE_PERSON = {"32 MP phone photo of one person (6528x4896, face 2000 px)": ((6528, 4896), 2000),
-              "50 MP phone photo of one person (8160x6120, face 3000 px)": ((8160, 6120), 3000)}  # fmt: skip
+TILED = {
+    "640x480 photo": (640, 480, 1),
+    "12 MP phone photo of a crowd (4000x3000)": (4000, 3000, 4),
+    "3840x2160 camera frame": (3840, 2160, 6),
+}
+ONE_PERSON = {
+    "32 MP phone photo of one person (6528x4896, face 2000 px)": ((6528, 4896), 2000),
+    "50 MP phone photo of one person (8160x6120, face 3000 px)": ((8160, 6120), 3000),
+}
 
 CHILD = """
 import io, resource, statistics, sys, time
@@ -100,25 +106,51 @@ def main() -> None:
     if SOURCE.is_dir():
         cases |= {name: (lambda spec=spec: one_person_case(*spec)) for name, spec in ONE_PERSON.items()}
     rows = []
-    print(f"cpu: {cpu_name()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; median of {args.repeat} after a "
-          f"warm-up, one process per row")  # fmt: skip
+    print(
+        f"cpu: {cpu_name()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; median of {args.repeat} after a "
+        f"warm-up, one process per row"
+    )
     for case, make in cases.items():
         path = work / f"{len(rows)}.jpg"
         path.write_bytes(make())
         for setting in ("before", "after"):
             code = CHILD.replace("{benchmarks!r}", repr(str(ROOT / "benchmarks")))
-            out = subprocess.run([sys.executable, "-c", code, str(path), str(args.repeat),
-                                  args.before if setting == "before" else "after"],
-                                 capture_output=True, text=True, check=True, cwd=ROOT)  # fmt: skip
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    code,
+                    str(path),
+                    str(args.repeat),
+                    args.before if setting == "before" else "after",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            )
             seconds, peak_mb, faces, spent = out.stdout.split()[-4:]
-            rows.append({"case": case, "setting": setting, "ms": round(float(seconds) * 1000), "peak_mb": round(float(peak_mb)),
-                         "faces": int(faces), "detector_mp": None if spent == "nan" else round(float(spent), 2)})  # fmt: skip
-            print(f"{case:58} {setting:6} {rows[-1]['ms']:6d} ms  peak {rows[-1]['peak_mb']:5d} MB  {faces:>3} faces  "
-                  f"{spent} detector MP", flush=True)  # fmt: skip
+            rows.append(
+                {
+                    "case": case,
+                    "setting": setting,
+                    "ms": round(float(seconds) * 1000),
+                    "peak_mb": round(float(peak_mb)),
+                    "faces": int(faces),
+                    "detector_mp": None if spent == "nan" else round(float(spent), 2),
+                }
+            )
+            print(
+                f"{case:58} {setting:6} {rows[-1]['ms']:6d} ms  peak {rows[-1]['peak_mb']:5d} MB  {faces:>3} faces  "
+                f"{spent} detector MP",
+                flush=True,
+            )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"cpu": cpu_name(), "cores": os.cpu_count(), "before": args.before, "rows": rows},
-                                       indent=1) + "\n")  # fmt: skip
+        args.out.write_text(
+            json.dumps({"cpu": cpu_name(), "cores": os.cpu_count(), "before": args.before, "rows": rows}, indent=1)
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

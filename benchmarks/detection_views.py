@@ -10,6 +10,7 @@ of 4. Each (setting, view) is one record in results/benchmarks/views/<split>-<se
 skipped when it exists (delete it to measure again). Expensive views run on every Nth photo (EVERY),
 the same photos for every setting. The detector's time is this machine's: compare rows of one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,23 +32,32 @@ from lrfp.pipeline.inference import Classifier
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "071dc52"  # the last release: the adaptive stage (the frame's own size + 2x)
 VIEWS = ("1x", "enlarged-2", "enlarged-4", "tiled-3x3", "phone", "closeup", "pasted")
-EVERY = {"train": {"1x": 2, "enlarged-2": 2, "enlarged-4": 4, "tiled-3x3": 2, "phone": 8, "closeup": 1, "pasted": 8},
-         "held-out": {"enlarged-4": 2, "phone": 2, "pasted": 2}, "test": {"pasted": 2}}  # fmt: skip
-SETTINGS = {"before": None, "pyramid": {}, "pyramid-step4": {"step": 4}, "generic": {"detector": "centerface"},
-            "finetuned": {"detector": "centerface-masks", "enlarged_min_score": 0.35},
-            "finetuned-0.4": {"detector": "centerface-masks", "min_score": 0.4},
-            "finetuned-0.6": {"detector": "centerface-masks", "min_score": 0.6, "enlarged_min_score": 0.5},
-            "finetuned-e0.5": {"detector": "centerface-masks", "enlarged_min_score": 0.5},
-            "finetuned-e0.4": {"detector": "centerface-masks", "enlarged_min_score": 0.4},
-            "finetuned-e0.45": {"detector": "centerface-masks", "enlarged_min_score": 0.45},
-            "finetuned-e0.5-b128": {"detector": "centerface-masks", "enlarged_min_score": 0.5, "band": (23, 128)}}  # fmt: skip
+EVERY = {
+    "train": {"1x": 2, "enlarged-2": 2, "enlarged-4": 4, "tiled-3x3": 2, "phone": 8, "closeup": 1, "pasted": 8},
+    "held-out": {"enlarged-4": 2, "phone": 2, "pasted": 2},
+    "test": {"pasted": 2},
+}
+SETTINGS = {
+    "before": None,
+    "pyramid": {},
+    "pyramid-step4": {"step": 4},
+    "generic": {"detector": "centerface"},
+    "finetuned": {"detector": "centerface-masks", "enlarged_min_score": 0.35},
+    "finetuned-0.4": {"detector": "centerface-masks", "min_score": 0.4},
+    "finetuned-0.6": {"detector": "centerface-masks", "min_score": 0.6, "enlarged_min_score": 0.5},
+    "finetuned-e0.5": {"detector": "centerface-masks", "enlarged_min_score": 0.5},
+    "finetuned-e0.4": {"detector": "centerface-masks", "enlarged_min_score": 0.4},
+    "finetuned-e0.45": {"detector": "centerface-masks", "enlarged_min_score": 0.45},
+    "finetuned-e0.5-b128": {"detector": "centerface-masks", "enlarged_min_score": 0.5, "band": (23, 128)},
+}
 DEFAULT_SETTINGS = ("before", "pyramid")
 
 
 def earlier_detector(rev: str):
     """FaceDetector of lrfp/pipeline/detect.py as it was at commit REV."""
-    source = subprocess.run(["git", "show", f"{rev}:lrfp/pipeline/detect.py"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout  # fmt: skip
+    source = subprocess.run(
+        ["git", "show", f"{rev}:lrfp/pipeline/detect.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     path = Path(tempfile.mkdtemp()) / f"detect_{rev}.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location(f"detect_{rev}", path)
@@ -75,8 +85,11 @@ def markdown(folder: Path, split: str) -> str:
     """The records of one split as the README's table: a row per view and setting."""
     import json
 
-    rows = ["| view | setting | photos | found % (95 % interval) | < 16 px | 16-32 | 32-64 | 64-128 | 128-256 | 256-512 | "
-            "≥ 512 | found and right % | unmatched / photo (can't tell) | ms / photo |", "|" + "---|" * 14]  # fmt: skip
+    rows = [
+        "| view | setting | photos | found % (95 % interval) | < 16 px | 16-32 | 32-64 | 64-128 | 128-256 | 256-512 | "
+        "≥ 512 | found and right % | unmatched / photo (can't tell) | ms / photo |",
+        "|" + "---|" * 14,
+    ]
     for view in VIEWS:
         for setting in SETTINGS:
             path = folder / f"{split}-{setting}-{view}.json"
@@ -86,9 +99,12 @@ def markdown(folder: Path, split: str) -> str:
             lo, hi = r["recall_interval"]
             by_size = [r["recall_by_frame_size"][name] for name, _, _ in FRAME_FACE_BINS]
             bins = [f"{100 * v['recall']:.1f} ({v['labelled']})" if v["labelled"] else "" for v in by_size]
-            rows.append(f"| {view} | {setting} | {r['photos']} | {100 * r['recall']:.1f} ({100 * lo:.1f}–{100 * hi:.1f}) | "
-                        + " | ".join(bins) + f" | {100 * r['end_to_end']:.1f} | {r['unmatched_per_photo']:.2f}{_unsure(r)} | "
-                        f"{r['ms_per_photo_median']:.0f} |")  # fmt: skip
+            rows.append(
+                f"| {view} | {setting} | {r['photos']} | {100 * r['recall']:.1f} ({100 * lo:.1f}–{100 * hi:.1f}) | "
+                + " | ".join(bins)
+                + f" | {100 * r['end_to_end']:.1f} | {r['unmatched_per_photo']:.2f}{_unsure(r)} | "
+                f"{r['ms_per_photo_median']:.0f} |"
+            )
     return "\n".join(rows)
 
 
@@ -100,8 +116,12 @@ def _unsure(record: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", default="train", choices=("train", "held-out", "test"),
-                        help="held-out: the train photos `lrfp detector train` holds out to choose settings on")  # fmt: skip
+    parser.add_argument(
+        "--split",
+        default="train",
+        choices=("train", "held-out", "test"),
+        help="held-out: the train photos `lrfp detector train` holds out to choose settings on",
+    )
     parser.add_argument("--views", nargs="+", default=list(VIEWS))
     parser.add_argument("--settings", nargs="+", default=list(DEFAULT_SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--before", default=BEFORE, help="the commit whose detection stage is `before`")
@@ -129,15 +149,25 @@ def main() -> None:
             detector = earlier_detector(args.before) if name == "before" else FaceDetector(**SETTINGS[name])
             report = scene_benchmark(xml_files[::every], classifier, detector, view=view)
             every_text = f"every {every}th photo of the " if every > 1 else ""
-            report |= {"model": classifier.name, "source": Path(args.source).name, "view": view, "setting": name,
-                       "detector": detector.describe() | ({"commit": args.before} if name == "before" else {}),
-                       "photos_from": f"{every_text}{args.split} split of {Path(args.data).name}", "cpu": cpu_name()}  # fmt: skip
+            report |= {
+                "model": classifier.name,
+                "source": Path(args.source).name,
+                "view": view,
+                "setting": name,
+                "detector": detector.describe() | ({"commit": args.before} if name == "before" else {}),
+                "photos_from": f"{every_text}{args.split} split of {Path(args.data).name}",
+                "cpu": cpu_name(),
+            }
             write_json_atomic(report, out)
-            by_size = " ".join(f"{k} {v['found']}/{v['labelled']}" for k, v in report["recall_by_frame_size"].items()
-                               if v["labelled"])  # fmt: skip
-            print(f"{view:11} {name:14} found {report['recall']:.3f} right {report['end_to_end']:.3f} unmatched "
-                  f"{report['unmatched_per_photo']:.2f}/photo{_unsure(report)} {report['ms_per_photo_median']:.0f} ms | "
-                  f"can't tell {report['found_unsure']} found | {by_size}", flush=True)  # fmt: skip
+            by_size = " ".join(
+                f"{k} {v['found']}/{v['labelled']}" for k, v in report["recall_by_frame_size"].items() if v["labelled"]
+            )
+            print(
+                f"{view:11} {name:14} found {report['recall']:.3f} right {report['end_to_end']:.3f} unmatched "
+                f"{report['unmatched_per_photo']:.2f}/photo{_unsure(report)} {report['ms_per_photo_median']:.0f} ms | "
+                f"can't tell {report['found_unsure']} found | {by_size}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

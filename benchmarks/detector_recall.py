@@ -9,6 +9,7 @@ usual 0.5 undercounts). Recall is binned by the labelled face's shorter side as 
 it (box side x scale). It fixed the working side of earlier releases (lrfp.pipeline.detect.MAX_SIDE): the side an image was brought to before
 detection decided which faces reached the detector at a size it can find.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,11 @@ def main() -> None:
         image = load_image(source / "images" / filename)
         labels = [box for _, box in objects]
         for scale in args.scales:
-            work = image if scale == 1 else image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
+            work = (
+                image
+                if scale == 1
+                else image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
+            )
             t0 = time.perf_counter()
             found = [(b.x0 / scale, b.y0 / scale, b.x1 / scale, b.y1 / scale) for b in detector.detect(work)]
             seconds[scale] += time.perf_counter() - t0
@@ -62,8 +67,10 @@ def main() -> None:
                 hits[(scale, bin_name(lo, hi))][0] += i in matched
                 hits[(scale, bin_name(lo, hi))][1] += 1
     names = [bin_name(lo, hi) for lo, hi in BINS]
-    print(f"cpu: {cpu_name()}; {len(xml_files)} photos of {source.name}; recall (found / labelled) by the face's "
-          "shorter side in the detector's input, px")  # fmt: skip
+    print(
+        f"cpu: {cpu_name()}; {len(xml_files)} photos of {source.name}; recall (found / labelled) by the face's "
+        "shorter side in the detector's input, px"
+    )
     print(f"{'scale':>6} " + " ".join(f"{n:>13}" for n in names) + "   recall  unmatched/photo  ms/photo")
     for scale in args.scales:
         cells = []
@@ -72,19 +79,40 @@ def main() -> None:
             cells.append(f"{found / total:6.1%} ({total:>4})" if total else f"{'-':>13}")
         found_all = sum(hits[(scale, n)][0] for n in names)
         labelled_all = sum(hits[(scale, n)][1] for n in names)
-        print(f"{scale:6.2f} " + " ".join(f"{c:>13}" for c in cells) + f"   {found_all / labelled_all:6.1%}"
-              f"  {unmatched[scale] / len(xml_files):15.2f}  {seconds[scale] / len(xml_files) * 1000:8.1f}")
+        print(
+            f"{scale:6.2f} " + " ".join(f"{c:>13}" for c in cells) + f"   {found_all / labelled_all:6.1%}"
+            f"  {unmatched[scale] / len(xml_files):15.2f}  {seconds[scale] / len(xml_files) * 1000:8.1f}"
+        )
     # pooled over scales: the detector's recall depends on the face's size in its input, whatever the scale
-    print(f"{'all':>6} " + " ".join(
-        f"{sum(hits[(s, n)][0] for s in args.scales) / max(1, sum(hits[(s, n)][1] for s in args.scales)):6.1%}"
-        f" ({sum(hits[(s, n)][1] for s in args.scales):>4})" for n in names))  # fmt: skip
+    print(
+        f"{'all':>6} "
+        + " ".join(
+            f"{sum(hits[(s, n)][0] for s in args.scales) / max(1, sum(hits[(s, n)][1] for s in args.scales)):6.1%}"
+            f" ({sum(hits[(s, n)][1] for s in args.scales):>4})"
+            for n in names
+        )
+    )
     if args.out:
-        rows = [{"scale": s, "bin": n, "found": hits[(s, n)][0], "labelled": hits[(s, n)][1]} for s in args.scales for n in names]
+        rows = [
+            {"scale": s, "bin": n, "found": hits[(s, n)][0], "labelled": hits[(s, n)][1]}
+            for s in args.scales
+            for n in names
+        ]
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"cpu": cpu_name(), "photos": len(xml_files), "iou": 0.3, "rows": rows,
-                                              "ms_per_photo": {str(s): seconds[s] / len(xml_files) * 1000 for s in args.scales},
-                                              "unmatched_per_photo": {str(s): unmatched[s] / len(xml_files) for s in args.scales}},
-                                             indent=1) + "\n")  # fmt: skip
+        Path(args.out).write_text(
+            json.dumps(
+                {
+                    "cpu": cpu_name(),
+                    "photos": len(xml_files),
+                    "iou": 0.3,
+                    "rows": rows,
+                    "ms_per_photo": {str(s): seconds[s] / len(xml_files) * 1000 for s in args.scales},
+                    "unmatched_per_photo": {str(s): unmatched[s] / len(xml_files) for s in args.scales},
+                },
+                indent=1,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 Prints faces/s and ms per call at batch 1 and batch 256 for each backend, on random inputs of
 the checkpoint's input size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,10 @@ def main() -> None:
         import lrfp.models.onnx_backend as ob
 
         ob.CACHE_DIR = ob.Path(cache)
-        backends = {"torch eager": Classifier(args.model, backend="torch"), "onnxruntime": Classifier(args.model, backend="onnx")}
+        backends = {
+            "torch eager": Classifier(args.model, backend="torch"),
+            "onnxruntime": Classifier(args.model, backend="onnx"),
+        }
         size = backends["onnxruntime"].input_size
         print(f"cpu: {cpu_name()}, torch threads {torch.get_num_threads()}, model {args.model} at {size} px")
         print(f"{'backend':12} {'batch':>5} {'ms/call':>9} {'faces/s':>9}")

@@ -15,6 +15,7 @@ Loopback only (127.0.0.1), a bounded number of sessions, every wait bounded: the
 itself. --root runs the app of another checkout (e.g. a worktree of an older commit) for a
 before/after comparison on the same machine in one session.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -95,10 +96,24 @@ class Server:
         env = os.environ | {"LRFP_RUNS": str(runs), "LRFP_ICE_SERVERS": "[]", "PYTHONPATH": str(root)}
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=root,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         if not wait_until_healthy(self.url, self.proc, timeout=120):
             raise RuntimeError("the server did not start: " + self.output()[-2000:])
 
@@ -151,7 +166,9 @@ async def uploader(browser, url, photo: Path, ready, go, timeout) -> dict:
     answer = None
     try:
         await page.locator('input[type="file"]').first.set_input_files(str(photo))
-        await page.get_by_text(re.compile(rf"{re.escape(photo.name)}: \d+ face\(s\)")).first.wait_for(timeout=timeout * 1000)
+        await page.get_by_text(re.compile(rf"{re.escape(photo.name)}: \d+ face\(s\)")).first.wait_for(
+            timeout=timeout * 1000
+        )
         answer = time.perf_counter() - start
     except Exception:  # noqa: BLE001 - recorded as no answer
         pass
@@ -176,8 +193,13 @@ async def gradcam(browser, url, rounds: int, ready, go, timeout) -> dict:
                 await wait_idle(page, timeout)
     except Exception:  # noqa: BLE001 - recorded as no answer
         times.append(None)
-    return {"kind": "gradcam", "seconds": max(times) if times and None not in times else None, "rounds": times,
-            "errors": await errors_on(page), "page": page}  # fmt: skip
+    return {
+        "kind": "gradcam",
+        "seconds": max(times) if times and None not in times else None,
+        "rounds": times,
+        "errors": await errors_on(page),
+        "page": page,
+    }
 
 
 async def late_visitor(browser, url, go, timeout) -> dict:
@@ -206,16 +228,30 @@ async def main_async(args) -> dict:
     photos = big_photos(work, args.uploaders)
     server = Server(Path(args.root).resolve(), work / "runs")
     pid = server.proc.pid
-    report: dict = {"root": str(Path(args.root).resolve()), "machine": platform.processor() or platform.machine(),
-                    "cpu_model": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                                       if line.startswith("model name")), "?"),  # fmt: skip
-                    "cores": os.cpu_count(), "photo_mb": [round(p.stat().st_size / 1e6, 2) for p in photos]}
+    report: dict = {
+        "root": str(Path(args.root).resolve()),
+        "machine": platform.processor() or platform.machine(),
+        "cpu_model": next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "?",
+        ),
+        "cores": os.cpu_count(),
+        "photo_mb": [round(p.stat().st_size / 1e6, 2) for p in photos],
+    }
     try:
         async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                              args=["--no-sandbox", "--disable-gpu", "--disable-extensions"])  # fmt: skip
+            browser = await p.chromium.launch(
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                args=["--no-sandbox", "--disable-gpu", "--disable-extensions"],
+            )
             # warm the models once, as a first visitor would
-            page, report["first_load_s"] = await open_tab(browser, f"{server.url}/", "Face masks at low resolution", 300)
+            page, report["first_load_s"] = await open_tab(
+                browser, f"{server.url}/", "Face masks at low resolution", 300
+            )
             await page.context.close()
             report["idle_no_tabs_core"] = core_share(pid, args.idle_seconds)
             idle_pages = []
@@ -243,17 +279,24 @@ async def main_async(args) -> dict:
             watcher.start()
             n = args.uploaders + args.gradcam
             ready, go = asyncio.Semaphore(0), asyncio.Event()
-            tasks = [asyncio.create_task(uploader(browser, server.url, photo, ready, go, args.answer_timeout))
-                     for photo in photos]  # fmt: skip
-            tasks += [asyncio.create_task(gradcam(browser, server.url, args.gradcam_rounds, ready, go, args.answer_timeout))
-                      for _ in range(args.gradcam)]  # fmt: skip
+            tasks = [
+                asyncio.create_task(uploader(browser, server.url, photo, ready, go, args.answer_timeout))
+                for photo in photos
+            ]
+            tasks += [
+                asyncio.create_task(gradcam(browser, server.url, args.gradcam_rounds, ready, go, args.answer_timeout))
+                for _ in range(args.gradcam)
+            ]
             tasks.append(asyncio.create_task(late_visitor(browser, server.url, go, args.answer_timeout)))
             for _ in range(n):
                 await asyncio.wait_for(ready.acquire(), timeout=600)
             spy = None
             if args.profile:  # where the server's own time goes while everyone waits (py-spy, not a dependency)
-                spy = subprocess.Popen(["py-spy", "record", "-p", str(pid), "--gil", "-r", "50", "-f", "raw",
-                                        "-o", str(args.profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                spy = subprocess.Popen(
+                    ["py-spy", "record", "-p", str(pid), "--gil", "-r", "50", "-f", "raw", "-o", str(args.profile)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 await asyncio.sleep(1)
             load_start, server_cpu, machine_cpu = time.perf_counter(), cpu_seconds(pid), machine_busy_seconds()
             go.set()
@@ -327,8 +370,12 @@ def main() -> None:
     parser.add_argument("--gradcam-rounds", type=int, default=3)
     parser.add_argument("--idle", type=int, default=3, help="idle Classify tabs, then idle Train tabs, measured")
     parser.add_argument("--idle-seconds", type=float, default=20)
-    parser.add_argument("--answer-timeout", type=float, default=180, help="seconds after which an answer counts as none")
-    parser.add_argument("--settle", type=float, default=15, help="seconds after the last tab closed before memory is read")
+    parser.add_argument(
+        "--answer-timeout", type=float, default=180, help="seconds after which an answer counts as none"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=15, help="seconds after the last tab closed before memory is read"
+    )
     parser.add_argument("--out", type=Path, help="write the full report as JSON here")
     parser.add_argument("--profile", type=Path, help="record the server with py-spy during the load (raw stacks)")
     args = parser.parse_args()

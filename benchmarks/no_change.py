@@ -149,15 +149,19 @@ def training_record(model: str) -> tuple[Path, dict]:
 def check_evaluate(report: Report, data: Path) -> None:
     for model in PAPER_MODELS:
         start = time.perf_counter()
-        new = json.loads(lrfp("evaluate", "--model", model, "--data", str(data), "--split", "test", "--json",
-                              "--device", "cpu"))  # fmt: skip
+        new = json.loads(
+            lrfp("evaluate", "--model", model, "--data", str(data), "--split", "test", "--json", "--device", "cpu")
+        )
         baseline = ROOT / f"results/no_change/evaluate/{model}.json"
         diffs = differences(without(new, IGNORED["evaluate"]), without(read(baseline), IGNORED["evaluate"]))
         run_path, test = training_record(model)
         counted = differences(without(new, NOT_IN_TRAINING_RECORD), without(test, NOT_IN_TRAINING_RECORD))
         diffs += [f"against {run_path.relative_to(ROOT)}: {line}" for line in counted]
-        report.check(f"evaluate {model}: == {baseline.relative_to(ROOT)}, counts == {run_path.relative_to(ROOT)}",
-                     diffs, time.perf_counter() - start)  # fmt: skip
+        report.check(
+            f"evaluate {model}: == {baseline.relative_to(ROOT)}, counts == {run_path.relative_to(ROOT)}",
+            diffs,
+            time.perf_counter() - start,
+        )
 
 
 def face_bank(report: Report, source: str, bank: Path) -> bool:
@@ -170,8 +174,11 @@ def face_bank(report: Report, source: str, bank: Path) -> bool:
         run_python("-c", BANK_BUILDER, source, str(bank))
     got = sha256(bank.read_bytes())
     diffs = [] if got == wanted else [f"bank sha256 {got} != the records' bank_sha256 {wanted}"]
-    report.check(f"face bank at 2x{' (reused)' if reused else ''}: sha256 == records' bank_sha256", diffs,
-                 time.perf_counter() - start)  # fmt: skip
+    report.check(
+        f"face bank at 2x{' (reused)' if reused else ''}: sha256 == records' bank_sha256",
+        diffs,
+        time.perf_counter() - start,
+    )
     return not diffs
 
 
@@ -179,8 +186,19 @@ def check_faces_eval(report: Report, bank: Path, out: Path) -> None:
     for model in FACES_MODELS:
         start = time.perf_counter()
         record = out / f"{model}.json"
-        lrfp("faces-eval", "--model", model, "--data", str(bank), "--split", "test", "--out", str(record),
-             "--device", "cpu")  # fmt: skip
+        lrfp(
+            "faces-eval",
+            "--model",
+            model,
+            "--data",
+            str(bank),
+            "--split",
+            "test",
+            "--out",
+            str(record),
+            "--device",
+            "cpu",
+        )
         committed = ROOT / f"results/production/faces/{model}.json"
         ignored = IGNORED["faces-eval"]
         diffs = differences(without(read(record), ignored), without(read(committed), ignored))
@@ -189,9 +207,26 @@ def check_faces_eval(report: Report, bank: Path, out: Path) -> None:
 
 def check_scene_bench(report: Report, source: str, out: Path) -> None:
     start = time.perf_counter()
-    lrfp("scene-bench", "--source", source, "--data", "demo/fmd853-lr", "--split", "test",
-         "--model", "prod-mobilenet_v2", "--view", "tiled-10x10", "--detector", "centerface", "--no-progress",
-         "--out", str(out), "--device", "cpu")  # fmt: skip
+    lrfp(
+        "scene-bench",
+        "--source",
+        source,
+        "--data",
+        "demo/fmd853-lr",
+        "--split",
+        "test",
+        "--model",
+        "prod-mobilenet_v2",
+        "--view",
+        "tiled-10x10",
+        "--detector",
+        "centerface",
+        "--no-progress",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    )
     ignored = IGNORED["scene-bench"]
     diffs = differences(without(read(out), ignored), without(read(ROOT / SCENE_RECORD), ignored))
     report.check(f"scene-bench tiled-10x10 centerface: == {SCENE_RECORD}", diffs, time.perf_counter() - start)
@@ -199,8 +234,9 @@ def check_scene_bench(report: Report, source: str, out: Path) -> None:
 
 def check_weights(report: Report, before: str) -> None:
     start = time.perf_counter()
-    listed = subprocess.run(["git", "ls-tree", "--name-only", f"{before}:weights"], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout.split()  # fmt: skip
+    listed = subprocess.run(
+        ["git", "ls-tree", "--name-only", f"{before}:weights"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     old_names = {n for n in listed if n.endswith((".pt", ".onnx"))}
     new_names = {p.name for p in (ROOT / "weights").iterdir() if p.suffix in (".pt", ".onnx")}
     diffs = [f"weights/{n}: only at {before}" for n in sorted(old_names - new_names)]

@@ -9,6 +9,7 @@ eye on its first and last frames, 3x enlarged, with the source photo's annotated
 annotations leave out were counted). The tracking time is the tracker alone (the detector and the
 classifier ran before, in the table), the best of --repeat runs over every clip, per frame.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,12 +21,26 @@ from lrfp.scale.monitor import read_table
 from lrfp.scale.people import track_source
 
 # the demo clips' source photos (lrfp.data.footage.EXAMPLE) and the people counted in each clip
-HAND = {"north-gate/clip0.mp4": 12, "north-gate/clip1.mp4": 13, "north-gate/clip2.mp4": 51, "north-gate/clip3.mp4": 6,
-        "market/clip0.mp4": 13, "market/clip1.mp4": 10, "market/clip2.mp4": 12, "market/clip3.mp4": 13}  # fmt: skip
+HAND = {
+    "north-gate/clip0.mp4": 12,
+    "north-gate/clip1.mp4": 13,
+    "north-gate/clip2.mp4": 51,
+    "north-gate/clip3.mp4": 6,
+    "market/clip0.mp4": 13,
+    "market/clip1.mp4": 10,
+    "market/clip2.mp4": 12,
+    "market/clip3.mp4": 13,
+}
 CANDIDATES = {
     "bytetrack, giou > -0.5 (lrfp's default)": {"tracker": "bytetrack"},
     "bytetrack, iou > 0.1 (the library's default)": {"tracker": "bytetrack", "match": "iou", "min_iou": 0.1},
-    "bytetrack, iou, library confirms after 2 frames": {"tracker": "bytetrack", "match": "iou", "min_iou": 0.1, "min_frames": 1, "confirm": 2},
+    "bytetrack, iou, library confirms after 2 frames": {
+        "tracker": "bytetrack",
+        "match": "iou",
+        "min_iou": 0.1,
+        "min_frames": 1,
+        "confirm": 2,
+    },
     "bytetrack, iou, one-frame tracks kept": {"tracker": "bytetrack", "match": "iou", "min_iou": 0.1, "min_frames": 1},
     "bytetrack, giou, lost after 0.5 s": {"tracker": "bytetrack", "lost_s": 0.5},
     "bytetrack, biou:0.5": {"tracker": "bytetrack", "match": "biou:0.5", "min_iou": 0.1},
@@ -60,13 +75,20 @@ def main() -> None:
                 track_source(rows, **options)
             best = min(best, time.perf_counter() - t0)
         off = {clip: round(100 * (counted[clip] - HAND[clip]) / HAND[clip], 1) for clip in HAND}
-        report["candidates"][name] = {"options": options, "people": counted, "off_percent": off,
-                                      "total": sum(counted.values()), "hand_total": sum(HAND.values()),
-                                      "worst_off_percent": max(abs(v) for v in off.values()),
-                                      "ms_per_frame": round(1000 * best / len(frames), 3)}  # fmt: skip
+        report["candidates"][name] = {
+            "options": options,
+            "people": counted,
+            "off_percent": off,
+            "total": sum(counted.values()),
+            "hand_total": sum(HAND.values()),
+            "worst_off_percent": max(abs(v) for v in off.values()),
+            "ms_per_frame": round(1000 * best / len(frames), 3),
+        }
         r = report["candidates"][name]
-        print(f"{name:45s} total {r['total']:4d} / {r['hand_total']}  worst clip off {r['worst_off_percent']:5.1f} %  "
-              f"{r['ms_per_frame']:.3f} ms/frame  {counted}")
+        print(
+            f"{name:45s} total {r['total']:4d} / {r['hand_total']}  worst clip off {r['worst_off_percent']:5.1f} %  "
+            f"{r['ms_per_frame']:.3f} ms/frame  {counted}"
+        )
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
 
 

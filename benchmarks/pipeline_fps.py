@@ -8,6 +8,7 @@ Uses real street photos from ../shared/data/fmd853 when present (resized to 640x
 synthetic frame. Prints detector ms, classifier ms and frames/s, and the upload latency of one
 640x480 scene (decode + detect + classify + draw).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,12 +46,26 @@ def main() -> None:
     args = parser.parse_args()
     clf = Classifier(args.model, backend=args.backend)
     images = frames(args.frames)
-    rows = [run(clf, FaceDetector(name, scale=scale), images, args.model, scale) | {"detector": name}
-            for name in args.detectors for scale in args.scales]  # fmt: skip
+    rows = [
+        run(clf, FaceDetector(name, scale=scale), images, args.model, scale) | {"detector": name}
+        for name in args.detectors
+        for scale in args.scales
+    ]
     upload_ms = latency(clf, FaceDetector(), images[0])
     if args.out:
-        args.out.write_text(json.dumps({"cpu": cpu_name(), "model": args.model, "frames": len(images), "live": rows,
-                                        "upload_ms_adaptive_default": upload_ms}, indent=1) + "\n")  # fmt: skip
+        args.out.write_text(
+            json.dumps(
+                {
+                    "cpu": cpu_name(),
+                    "model": args.model,
+                    "frames": len(images),
+                    "live": rows,
+                    "upload_ms_adaptive_default": upload_ms,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
 
 
 def run(clf, det, images, model, scale) -> None:
@@ -63,13 +78,20 @@ def run(clf, det, images, model, scale) -> None:
         classify.append(result.classify_ms)
         faces += len(result.faces)
     total = time.perf_counter() - t0
-    print(f"cpu: {cpu_name()}; model {model} ({clf.backend}); {det.kind.name}, detector scale {scale}; "
-          f"{len(images)} frames of 640x480, {faces} faces found")  # fmt: skip
+    print(
+        f"cpu: {cpu_name()}; model {model} ({clf.backend}); {det.kind.name}, detector scale {scale}; "
+        f"{len(images)} frames of 640x480, {faces} faces found"
+    )
     print(f"detector   median {statistics.median(detect):7.1f} ms")
     print(f"classifier median {statistics.median(classify):7.1f} ms (all faces of a frame in one batch)")
     print(f"pipeline   {len(images) / total:7.1f} frames/s")
-    return {"scale": scale, "frames_per_s": round(len(images) / total, 1), "detect_ms_median": statistics.median(detect),
-            "classify_ms_median": statistics.median(classify), "faces": faces}  # fmt: skip
+    return {
+        "scale": scale,
+        "frames_per_s": round(len(images) / total, 1),
+        "detect_ms_median": statistics.median(detect),
+        "classify_ms_median": statistics.median(classify),
+        "faces": faces,
+    }
 
 
 def latency(clf, det, frame) -> None:
@@ -82,8 +104,10 @@ def latency(clf, det, frame) -> None:
         image = load_image(io.BytesIO(buf.getvalue()), formats=ACCEPTED_FORMATS, name="upload.png")
         annotate(image, analyze(image, clf, det, "auto"))
         latencies.append((time.perf_counter() - t0) * 1000)
-    print(f"upload latency (decode+detect+classify+draw, 640x480 PNG, adaptive stage): median "
-          f"{statistics.median(latencies):.0f} ms")  # fmt: skip
+    print(
+        f"upload latency (decode+detect+classify+draw, 640x480 PNG, adaptive stage): median "
+        f"{statistics.median(latencies):.0f} ms"
+    )
     return round(statistics.median(latencies))
 
 

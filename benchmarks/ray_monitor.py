@@ -16,6 +16,7 @@ analysis, and Ray's own processes: a figure the other work on a shared machine d
 does wall time), Ray's overhead per input, each process's peak resident memory, and whether the
 tables are identical.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,12 @@ from pathlib import Path
 T0 = time.perf_counter()  # this process's start: a run's start-up includes its imports
 
 # name: (engine, workers, OMP_NUM_THREADS for the process: None keeps the default, a thread per core)
-RUNS = {"plain loop, default threads": ("local", 1, None), "plain loop, 1 thread": ("local", 1, "1"),
-        "ray, 1 worker": ("ray", 1, None), "ray, 2 workers": ("ray", 2, None)}  # fmt: skip
+RUNS = {
+    "plain loop, default threads": ("local", 1, None),
+    "plain loop, 1 thread": ("local", 1, "1"),
+    "ray, 1 worker": ("ray", 1, None),
+    "ray, 2 workers": ("ray", 2, None),
+}
 
 
 def make_videos(folder: Path, videos: int, frames: int, size: tuple[int, int]) -> None:
@@ -41,8 +46,14 @@ def make_videos(folder: Path, videos: int, frames: int, size: tuple[int, int]) -
 
     photos = sorted(paths.EXAMPLES_DIR.glob("*.jpg"))
     for i in range(videos):
-        write_clip(photos[i % len(photos)], folder / "cam" / f"clip{i:02d}.mp4", frames=frames, fps=5, size=size,
-                   start=(i // len(photos)) * 0.25)  # fmt: skip
+        write_clip(
+            photos[i % len(photos)],
+            folder / "cam" / f"clip{i:02d}.mp4",
+            frames=frames,
+            fps=5,
+            size=size,
+            start=(i // len(photos)) * 0.25,
+        )
 
 
 class CpuSampler:
@@ -137,16 +148,28 @@ def one_run(name: str, videos: Path, out: Path, detector: str, scale: float | No
         work_cpu, other_cpu = work_cpu + other_cpu, 0.0
     # start-up: the time to the steady state less what the first files take at the steady rate
     startup = before + warm - sum(frames[k] for k, _ in came[:workers]) / steady_fps
-    return {"threads": {"torch": torch.get_num_threads() if engine == "local" else 1,
-                        "onnxruntime": int(os.environ.get("OMP_NUM_THREADS", os.cpu_count())) if engine == "local" else 1},
-            "imports_s": round(imports_s, 2), "ray_start_s": round(ray_start_s, 2), "startup_s": round(startup, 2),
-            "first_part_s": round(before + came[0][1], 2), "seconds": round(before + summary["seconds"], 2),
-            "frames": summary["frames"], "fps": round(summary["frames"] / (before + summary["seconds"]), 3),
-            "steady_frames": steady_frames, "steady_s": round(came[-1][1] - warm, 2), "steady_fps": round(steady_fps, 3),
-            "steady_cpu_s_per_frame": {"analysis": round(work_cpu / steady_frames, 3),
-                                       "ray_itself": round(other_cpu / steady_frames, 3)},
-            "peak_rss_mb_per_process": sorted(round(v) for v in summary["peak_rss_mb"].values()),
-            "table": summary["table"]}  # fmt: skip
+    return {
+        "threads": {
+            "torch": torch.get_num_threads() if engine == "local" else 1,
+            "onnxruntime": int(os.environ.get("OMP_NUM_THREADS", os.cpu_count())) if engine == "local" else 1,
+        },
+        "imports_s": round(imports_s, 2),
+        "ray_start_s": round(ray_start_s, 2),
+        "startup_s": round(startup, 2),
+        "first_part_s": round(before + came[0][1], 2),
+        "seconds": round(before + summary["seconds"], 2),
+        "frames": summary["frames"],
+        "fps": round(summary["frames"] / (before + summary["seconds"]), 3),
+        "steady_frames": steady_frames,
+        "steady_s": round(came[-1][1] - warm, 2),
+        "steady_fps": round(steady_fps, 3),
+        "steady_cpu_s_per_frame": {
+            "analysis": round(work_cpu / steady_frames, 3),
+            "ray_itself": round(other_cpu / steady_frames, 3),
+        },
+        "peak_rss_mb_per_process": sorted(round(v) for v in summary["peak_rss_mb"].values()),
+        "table": summary["table"],
+    }
 
 
 def main() -> None:
@@ -156,13 +179,17 @@ def main() -> None:
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--detector", default="retinaface")
     parser.add_argument("--detector-scale", type=float, help="default: the adaptive stage")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "results" / "benchmarks" / "ray_monitor.json"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parents[1] / "results" / "benchmarks" / "ray_monitor.json")
+    )
     parser.add_argument("--one", choices=tuple(RUNS), help=argparse.SUPPRESS)  # a child: one run, its JSON on stdout
     parser.add_argument("--videos-dir", help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_run(args.one, Path(args.videos_dir), Path(args.out_dir), args.detector, args.detector_scale)))
+        print(
+            json.dumps(one_run(args.one, Path(args.videos_dir), Path(args.out_dir), args.detector, args.detector_scale))
+        )
         return
 
     import pyarrow.parquet as pq
@@ -178,24 +205,41 @@ def main() -> None:
         for name, (_, _, threads) in RUNS.items():
             env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "RAY_ADDRESS")}
             env |= {"OMP_NUM_THREADS": threads} if threads else {}
-            child = [sys.executable, __file__, "--one", name, "--videos-dir", str(tmp / "videos"), "--out-dir",
-                     str(tmp / f"run{len(runs)}"), "--detector", args.detector]  # fmt: skip
+            child = [
+                sys.executable,
+                __file__,
+                "--one",
+                name,
+                "--videos-dir",
+                str(tmp / "videos"),
+                "--out-dir",
+                str(tmp / f"run{len(runs)}"),
+                "--detector",
+                args.detector,
+            ]
             child += ["--detector-scale", str(args.detector_scale)] if args.detector_scale else []
             done = subprocess.run(child, env=env, capture_output=True, text=True, check=True)
             runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
             runs[name]["table"] = pq.read_table(runs[name]["table"])
             r = runs[name]
-            print(f"{name:>28}: {r['frames']} frames in {r['seconds']:.1f} s = {r['fps']:.2f} fps; start-up "
-                  f"{r['startup_s']:.1f} s, then {r['steady_fps']:.2f} fps; peak memory {r['peak_rss_mb_per_process']} MB",
-                  flush=True)  # fmt: skip
+            print(
+                f"{name:>28}: {r['frames']} frames in {r['seconds']:.1f} s = {r['fps']:.2f} fps; start-up "
+                f"{r['startup_s']:.1f} s, then {r['steady_fps']:.2f} fps; peak memory {r['peak_rss_mb_per_process']} MB",
+                flush=True,
+            )
     tables = [r.pop("table") for r in runs.values()]
     loop, loop1, one, two = (runs[k] for k in RUNS)
     from lrfp.publishing.index import default_model
 
     record = {
-        "videos": args.videos, "frames_per_video": args.frames, "size": args.size,
-        "settings": {"model": default_model() or "model3", "detector": args.detector,
-                     "detector_scale": args.detector_scale or "adaptive stage"},
+        "videos": args.videos,
+        "frames_per_video": args.frames,
+        "size": args.size,
+        "settings": {
+            "model": default_model() or "model3",
+            "detector": args.detector,
+            "detector_scale": args.detector_scale or "adaptive stage",
+        },
         "runs": runs,
         # the goals, in the steady state (start-up apart: paid once per run)
         "speedup_2_over_1_worker": round(two["steady_fps"] / one["steady_fps"], 3),
@@ -206,12 +250,15 @@ def main() -> None:
         "ray_extra_startup_s": round(one["startup_s"] - loop1["startup_s"], 2),
         "tables_identical": all(t.equals(tables[0]) for t in tables[1:]),
         "load_average_before": [round(v, 2) for v in load_before],
-        "load_average_after": [round(v, 2) for v in os.getloadavg()], "environment": environment(),
-    }  # fmt: skip
-    print(f"steady state: 2 workers / 1 worker = {record['speedup_2_over_1_worker']:.2f}x; Ray 1 worker / loop "
-          f"1 thread = {record['ray_1_worker_vs_loop_1_thread']:.2f} (/ loop default threads "
-          f"{record['ray_1_worker_vs_loop_default_threads']:.2f}); Ray's overhead {record['ray_overhead_per_input_s']:.2f} s "
-          f"per input, {record['ray_extra_startup_s']:.1f} s more start-up; tables identical: {record['tables_identical']}")  # fmt: skip
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        "environment": environment(),
+    }
+    print(
+        f"steady state: 2 workers / 1 worker = {record['speedup_2_over_1_worker']:.2f}x; Ray 1 worker / loop "
+        f"1 thread = {record['ray_1_worker_vs_loop_1_thread']:.2f} (/ loop default threads "
+        f"{record['ray_1_worker_vs_loop_default_threads']:.2f}); Ray's overhead {record['ray_overhead_per_input_s']:.2f} s "
+        f"per input, {record['ray_extra_startup_s']:.1f} s more start-up; tables identical: {record['tables_identical']}"
+    )
     write_json_atomic(record, Path(args.out))
     print(f"wrote {args.out}")
 

@@ -14,6 +14,7 @@ input size, through the two data paths side by side: "loader" (PIL decode and au
 a DataLoader; on CUDA with worker processes and pinned memory) and "device" (the decoded set
 kept on the device, augmented there: lrfp.training.device_data), with the precision `lrfp train` picks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,14 +64,23 @@ def real_data_speed(exp, data: str, device: str, epochs: int) -> dict[str, float
     from lrfp.training.loop import train_one_epoch
     from lrfp.training.recipe import make_optimizer
 
-    cfg = TrainConfig(model=exp.model, data=data, norm=exp.norm, pretrained="none", optimizer=exp.optimizer,
-                      input_size=exp.input_size, device=device).resolved()  # fmt: skip
+    cfg = TrainConfig(
+        model=exp.model,
+        data=data,
+        norm=exp.norm,
+        pretrained="none",
+        optimizer=exp.optimizer,
+        input_size=exp.input_size,
+        device=device,
+    ).resolved()
     train = build_datasets(cfg)["train"]
     bf16 = use_bf16(cfg.precision, cfg.device)
     speeds = {}
     for path in ("loader", "device"):
         torch.manual_seed(0)
-        model = create_model(exp.model, norm=exp.norm, pretrained="none").to(cfg.device, memory_format=torch.channels_last)
+        model = create_model(exp.model, norm=exp.norm, pretrained="none").to(
+            cfg.device, memory_format=torch.channels_last
+        )
         optimizer = make_optimizer(cfg, model)
         generator = torch.Generator().manual_seed(0)
         loader = "loader+workers" if cfg.device == "cuda" else "loader"
@@ -115,12 +125,17 @@ def main() -> None:
                 continue
             exp = replace(exp, input_size=args.input_size or exp.input_size)
             speeds = real_data_speed(exp, args.data, device, args.epochs)
-            print(f"{exp.model:14} {exp.variant:13} {exp.input_size:>4} {speeds['loader']:9.0f} {speeds['device']:9.0f}  "
-                  f"{speeds['device'] / speeds['loader']:.2f}", flush=True)
+            print(
+                f"{exp.model:14} {exp.variant:13} {exp.input_size:>4} {speeds['loader']:9.0f} {speeds['device']:9.0f}  "
+                f"{speeds['device'] / speeds['loader']:.2f}",
+                flush=True,
+            )
         return
     print(f"cpu: {cpu_name()}, torch threads {torch.get_num_threads()}, native bf16: {cpu_has_native_bf16()}")
     if not args.totals_only:
-        print(f"{'model':14} {'variant':13} {'px':>4} {'fp32':>8} {'fp32+CL':>8} {'bf16+CL':>8}  img/s; ratios to fp32: CL, bf16+CL")
+        print(
+            f"{'model':14} {'variant':13} {'px':>4} {'fp32':>8} {'fp32+CL':>8} {'bf16+CL':>8}  img/s; ratios to fp32: CL, bf16+CL"
+        )
     for exp in [] if args.totals_only else EXPERIMENTS:
         if args.models and exp.model not in args.models:
             continue
@@ -130,8 +145,11 @@ def main() -> None:
         fp32_cl = images_per_second(exp, False, args.batch, args.steps)
         bf16 = images_per_second(exp, True, args.batch, args.steps)
         variant = exp.variant if exp.norm else "-"  # speed runs start from random weights
-        print(f"{exp.model:14} {variant:13} {size:>4} {fp32:8.1f} {fp32_cl:8.1f} {bf16:8.1f}  "
-              f"{fp32_cl / fp32:.2f} {bf16 / fp32:.2f}", flush=True)
+        print(
+            f"{exp.model:14} {variant:13} {size:>4} {fp32:8.1f} {fp32_cl:8.1f} {bf16:8.1f}  "
+            f"{fp32_cl / fp32:.2f} {bf16 / fp32:.2f}",
+            flush=True,
+        )
     print_reproduction_time(load_records())
 
 

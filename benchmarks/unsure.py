@@ -8,6 +8,7 @@ crops, then its answers on the test photos' crops and on faces and boxes of the 
 way to say "can't tell", the mask classifier's own confidence: the share of hidden crops whose top
 probability is under a threshold that costs as many visible faces. Writes results/unsure/unsure.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,13 @@ def pipeline_tradeoff(source: Path, data: Path, detector: str) -> dict:
         pairs = match(photo.boxes, boxes)
         found += [p[j] for j in pairs.values()]
         unmatched += [p[j] for j in range(len(boxes)) if j not in pairs.values()]
-    return {f"{t:g}": {"labelled_found_unsure": rate([q >= t for q in found]),
-                       "unmatched_unsure": rate([q >= t for q in unmatched])} for t in THRESHOLDS}
+    return {
+        f"{t:g}": {
+            "labelled_found_unsure": rate([q >= t for q in found]),
+            "unmatched_unsure": rate([q >= t for q in unmatched]),
+        }
+        for t in THRESHOLDS
+    }
 
 
 def main() -> None:
@@ -67,8 +73,12 @@ def main() -> None:
     parser.add_argument("--occlusion", type=Path, default=ROOT / "data" / "occlusion")
     parser.add_argument("--model", default="prod-mobilenet_v2")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "unsure" / "unsure.json")
-    parser.add_argument("--held-out", dest="held_out", metavar="DETECTOR",
-                        help="only the trade-off through this detector on the held-out train photos (its own JSON)")
+    parser.add_argument(
+        "--held-out",
+        dest="held_out",
+        metavar="DETECTOR",
+        help="only the trade-off through this detector on the held-out train photos (its own JSON)",
+    )
     parser.add_argument("--data", default=str(ROOT / "demo" / "fmd853-lr"))
     args = parser.parse_args()
     if args.held_out:
@@ -76,12 +86,19 @@ def main() -> None:
         write_json_atomic(result, args.out.with_name(f"held-out-{args.held_out}.json"))
         for t, v in result.items():
             if t != "detector":
-                print(f"hidden >= {t}: labelled faces found answered can't tell {v['labelled_found_unsure']['count']}/"
-                      f"{v['labelled_found_unsure']['of']}, unmatched boxes {v['unmatched_unsure']['count']}/{v['unmatched_unsure']['of']}")
+                print(
+                    f"hidden >= {t}: labelled faces found answered can't tell {v['labelled_found_unsure']['count']}/"
+                    f"{v['labelled_found_unsure']['of']}, unmatched boxes {v['unmatched_unsure']['count']}/{v['unmatched_unsure']['of']}"
+                )
         return
     classifier = Classifier(args.model, unsure=False)
     check = visibility_check()
-    report: dict = {"cpu": cpu_name(), "model": classifier.name, "hidden_at": HIDDEN_AT, "visibility_check": str(check.path.name)}
+    report: dict = {
+        "cpu": cpu_name(),
+        "model": classifier.name,
+        "hidden_at": HIDDEN_AT,
+        "visibility_check": str(check.path.name),
+    }
 
     def hidden_p(images):
         return check.probabilities(images)[:, check.classes.index("hidden")].tolist()
@@ -92,24 +109,37 @@ def main() -> None:
     # 1. the threshold, on the validation photos' crops
     val = crops_of(args.occlusion, "val")
     p_val = hidden_p([c for c, _, _ in val])
-    report["validation"] = {f"{t:g}": {"hidden_caught": rate([p >= t for p, (_, y, _) in zip(p_val, val) if y == "hidden"]),
-                                       "visible_lost": rate([p >= t for p, (_, y, _) in zip(p_val, val) if y == "visible"])}
-                            for t in THRESHOLDS}  # fmt: skip
+    report["validation"] = {
+        f"{t:g}": {
+            "hidden_caught": rate([p >= t for p, (_, y, _) in zip(p_val, val) if y == "hidden"]),
+            "visible_lost": rate([p >= t for p, (_, y, _) in zip(p_val, val) if y == "visible"]),
+        }
+        for t in THRESHOLDS
+    }
     # 2. the test photos' crops, by kind of hiding
     test = crops_of(args.occlusion, "test")
     images = [c for c, _, _ in test]
     p_test, top = hidden_p(images), top_p(images)
     kinds = sorted({k for _, y, k in test if y == "hidden"})
-    report["test"] = {"visible_lost": rate([p >= HIDDEN_AT for p, (_, y, _) in zip(p_test, test) if y == "visible"]),
-                      "hidden_caught": rate([p >= HIDDEN_AT for p, (_, y, _) in zip(p_test, test) if y == "hidden"]),
-                      "by_kind": {k: rate([p >= HIDDEN_AT for p, (_, y, kind) in zip(p_test, test, strict=True)
-                                           if y == "hidden" and kind == k]) for k in kinds}}  # fmt: skip
+    report["test"] = {
+        "visible_lost": rate([p >= HIDDEN_AT for p, (_, y, _) in zip(p_test, test) if y == "visible"]),
+        "hidden_caught": rate([p >= HIDDEN_AT for p, (_, y, _) in zip(p_test, test) if y == "hidden"]),
+        "by_kind": {
+            k: rate(
+                [p >= HIDDEN_AT for p, (_, y, kind) in zip(p_test, test, strict=True) if y == "hidden" and kind == k]
+            )
+            for k in kinds
+        },
+    }
     # the mask classifier's confidence at the cut that costs as many visible test faces
     visible_top = sorted(t for t, (_, y, _) in zip(top, test) if y == "visible")
     lost = report["test"]["visible_lost"]["count"]
     cut = visible_top[lost] if lost < len(visible_top) else 1.0
-    report["test"]["confidence_instead"] = {"top_probability_under": cut, "visible_lost": lost,
-                                            "hidden_caught": rate([t < cut for t, (_, y, _) in zip(top, test) if y == "hidden"])}  # fmt: skip
+    report["test"]["confidence_instead"] = {
+        "top_probability_under": cut,
+        "visible_lost": lost,
+        "hidden_caught": rate([t < cut for t, (_, y, _) in zip(top, test) if y == "hidden"]),
+    }
     # 3. faces and boxes of the test photos marked by hand
     marked = read_json(ROOT / "results" / "unsure" / "test_hand_marked.json")["items"]
     annotations = Path(args.source) / "annotations"
@@ -121,23 +151,35 @@ def main() -> None:
     p_marked = hidden_p(crops)
     labels = [classifier.classes[i] for i in classifier.probabilities(crops).argmax(1).tolist()]
     report["hand_marked"] = {
-        seen: {"answered_unsure": rate([p >= HIDDEN_AT for p, m in zip(p_marked, marked) if m["seen"] == seen]),
-               "mask_label_without_the_check": dict(Counter(l for l, m in zip(labels, marked) if m["seen"] == seen))}
-        for seen in ("hidden", "visible")}  # fmt: skip
-    report["hand_marked_items"] = [m | {"p_hidden": round(p, 3), "label_without_check": l}
-                                   for m, p, l in zip(marked, p_marked, labels)]  # fmt: skip
+        seen: {
+            "answered_unsure": rate([p >= HIDDEN_AT for p, m in zip(p_marked, marked) if m["seen"] == seen]),
+            "mask_label_without_the_check": dict(
+                Counter(label for label, m in zip(labels, marked) if m["seen"] == seen)
+            ),
+        }
+        for seen in ("hidden", "visible")
+    }
+    report["hand_marked_items"] = [
+        m | {"p_hidden": round(p, 3), "label_without_check": label} for m, p, label in zip(marked, p_marked, labels)
+    ]
     write_json_atomic(report, args.out)
     print(f"cpu: {report['cpu']}; threshold {HIDDEN_AT}")
     for t, v in report["validation"].items():
-        print(f"val  hidden >= {t}: hidden caught {v['hidden_caught']['share']:.3f}, visible lost {v['visible_lost']['share']:.3f}")
+        print(
+            f"val  hidden >= {t}: hidden caught {v['hidden_caught']['share']:.3f}, visible lost {v['visible_lost']['share']:.3f}"
+        )
     t = report["test"]
-    print(f"test: hidden caught {t['hidden_caught']['count']}/{t['hidden_caught']['of']}, visible lost "
-          f"{t['visible_lost']['count']}/{t['visible_lost']['of']}; by kind "
-          + ", ".join(f"{k} {v['count']}/{v['of']}" for k, v in t["by_kind"].items())
-          + f"; confidence instead (top p < {cut:.3f}): hidden caught {t['confidence_instead']['hidden_caught']['count']}")  # fmt: skip
+    print(
+        f"test: hidden caught {t['hidden_caught']['count']}/{t['hidden_caught']['of']}, visible lost "
+        f"{t['visible_lost']['count']}/{t['visible_lost']['of']}; by kind "
+        + ", ".join(f"{k} {v['count']}/{v['of']}" for k, v in t["by_kind"].items())
+        + f"; confidence instead (top p < {cut:.3f}): hidden caught {t['confidence_instead']['hidden_caught']['count']}"
+    )
     for seen, v in report["hand_marked"].items():
-        print(f"hand-marked {seen}: answered can't tell {v['answered_unsure']['count']}/{v['answered_unsure']['of']}; "
-              f"without the check: {v['mask_label_without_the_check']}")  # fmt: skip
+        print(
+            f"hand-marked {seen}: answered can't tell {v['answered_unsure']['count']}/{v['answered_unsure']['of']}; "
+            f"without the check: {v['mask_label_without_the_check']}"
+        )
     print(f"wrote {args.out}")
 
 

@@ -12,6 +12,7 @@ decode the bytes, detect and classify every face, draw the result. It prints, si
 process's peak resident memory (VmHWM) and the upload's wall time, plus three big uploads at
 once in one process, as three visitors of one server would send them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,7 +88,11 @@ def bomb_png(path: Path, side: int) -> None:
 
 def make_corpus(folder: Path) -> dict[str, tuple[Path, int]]:
     """name -> (file, concurrent copies)"""
-    photo = Image.open(SHARED_PHOTO).convert("RGB") if SHARED_PHOTO.is_file() else Image.effect_mandelbrot((600, 400), (-2, -1.2, 1, 1.2), 60).convert("RGB")
+    photo = (
+        Image.open(SHARED_PHOTO).convert("RGB")
+        if SHARED_PHOTO.is_file()
+        else Image.effect_mandelbrot((600, 400), (-2, -1.2, 1, 1.2), 60).convert("RGB")
+    )
     corpus = {}
     bomb_png(folder / "bomb-100mp.png", 10_000)
     corpus["PNG 10000x10000, 1-bit (bomb)"] = (folder / "bomb-100mp.png", 1)
@@ -105,8 +110,14 @@ def make_corpus(folder: Path) -> dict[str, tuple[Path, int]]:
 
 def measure(code_root: Path, image: Path, copies: int) -> dict:
     env = os.environ | {"PYTHONWARNINGS": "ignore"}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(code_root), str(image), str(copies)], capture_output=True,
-                         text=True, timeout=600, env=env, cwd=code_root)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(code_root), str(image), str(copies)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=code_root,
+    )
     if out.returncode != 0:
         return {"error": (out.stderr.strip().splitlines() or ["?"])[-1][:100]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -135,7 +146,9 @@ def main() -> None:
                     if "error" in m:
                         print(f"{name:38} {version:7} {'-':>8} {'-':>6}  crashed: {m['error']}", flush=True)
                     else:
-                        print(f"{name:38} {version:7} {m['peak_mb']:8.0f} {m['seconds']:6.2f}  {m['outcome']}", flush=True)
+                        print(
+                            f"{name:38} {version:7} {m['peak_mb']:8.0f} {m['seconds']:6.2f}  {m['outcome']}", flush=True
+                        )
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=ROOT)
     if args.out:

@@ -15,6 +15,7 @@
 Loopback only, every wait bounded. --root serves another checkout (e.g. a worktree of an older
 commit) for a before/after comparison on the same machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,16 @@ async def first_visit(browser, url: str, timeout: float) -> dict:
     return {"title_s": title, "named_pages_s": nav, "raw_file_names_shown": raw_seen}
 
 
-async def upload(browser, url: str, files: list[Path], expect: list[str], timeout: float, mode: str | None = None,
-                 go: asyncio.Event | None = None, delay: float = 0.0) -> dict:  # fmt: skip
+async def upload(
+    browser,
+    url: str,
+    files: list[Path],
+    expect: list[str],
+    timeout: float,
+    mode: str | None = None,
+    go: asyncio.Event | None = None,
+    delay: float = 0.0,
+) -> dict:
     """One visitor on the Classify page: FILES uploaded (after GO and DELAY), until every name in EXPECT is answered."""
     page, _ = await open_tab(browser, f"{url}/classify", "Classify", timeout)
     if mode:
@@ -74,8 +83,9 @@ async def upload(browser, url: str, files: list[Path], expect: list[str], timeou
         await page.locator('input[type="file"]').first.set_input_files([str(f) for f in files])
         panel = page.get_by_role("tabpanel", name="Upload")
         for name in expect:
-            await panel.get_by_text(re.compile(rf"{re.escape(name)}: \d+ face\(s\)|{re.escape(name)} was not")).first.wait_for(
-                timeout=timeout * 1000)  # fmt: skip
+            await panel.get_by_text(
+                re.compile(rf"{re.escape(name)}: \d+ face\(s\)|{re.escape(name)} was not")
+            ).first.wait_for(timeout=timeout * 1000)
         answered = time.perf_counter() - start
     except Exception:  # noqa: BLE001 - recorded as no answer
         pass
@@ -117,8 +127,12 @@ async def fairness(browser, url: str, folder: Path, timeout: float) -> dict:
     results = await asyncio.gather(a, b)
     for r in results:
         await r["page"].context.close()
-    return {"big_photo_bytes": big.stat().st_size, "big_answered_s": results[0]["seconds"],
-            "small_answered_s": results[1]["seconds"], "errors": sum(r["errors"] for r in results)}  # fmt: skip
+    return {
+        "big_photo_bytes": big.stat().st_size,
+        "big_answered_s": results[0]["seconds"],
+        "small_answered_s": results[1]["seconds"],
+        "errors": sum(r["errors"] for r in results),
+    }
 
 
 async def many_uploaders(browser, server: Server, folder: Path, visitors: int, timeout: float) -> dict:
@@ -126,8 +140,10 @@ async def many_uploaders(browser, server: Server, folder: Path, visitors: int, t
     streets = big_photos(folder, visitors)
     batches = [tiny_huge_pngs(folder, v) + [streets[v]] for v in range(visitors)]
     go = asyncio.Event()
-    tasks = [asyncio.create_task(upload(browser, server.url, files, [f.name for f in files], timeout, "one face crop", go))
-             for files in batches]  # fmt: skip
+    tasks = [
+        asyncio.create_task(upload(browser, server.url, files, [f.name for f in files], timeout, "one face crop", go))
+        for files in batches
+    ]
     await asyncio.sleep(10 + 3 * visitors)  # every tab open
     report = {"rss_before_mb": round(status_kb(pid, "VmRSS") / 1024)}
     samples: list[int] = []
@@ -159,12 +175,19 @@ async def main_async(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="lrfp-bounds-"))
     started = time.perf_counter()
     server = Server(Path(args.root).resolve(), work / "runs")
-    report: dict = {"command": " ".join(["python", *sys.argv]), "root": str(Path(args.root).resolve()), "cores": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
-                    "server_healthy_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+    report: dict = {
+        "command": " ".join(["python", *sys.argv]),
+        "root": str(Path(args.root).resolve()),
+        "cores": os.cpu_count(),
+        "load_avg_at_start": os.getloadavg(),
+        "server_healthy_s": round(time.perf_counter() - started, 1),
+    }
     try:
         async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                              args=["--no-sandbox", "--disable-gpu", "--disable-extensions"])  # fmt: skip
+            browser = await p.chromium.launch(
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                args=["--no-sandbox", "--disable-gpu", "--disable-extensions"],
+            )
             report["first_visit"] = await first_visit(browser, server.url, args.timeout)
             report["fairness"] = await fairness(browser, server.url, work, args.timeout)
             report["many_uploaders"] = await many_uploaders(browser, server, work, args.visitors, args.timeout)

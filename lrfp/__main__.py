@@ -1,4 +1,5 @@
 """`python -m lrfp`: the same as the `lrfp` command."""
+
 import sys
 
 from lrfp.cli.main import main

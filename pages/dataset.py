@@ -1,4 +1,5 @@
 """Dataset: samples per class, class balance per split, face sizes, source scenes with boxes."""
+
 import json
 
 import streamlit as st
@@ -21,11 +22,15 @@ except (DatasetError, OSError, json.JSONDecodeError):
     manifest = None
     stats_path = paths.RESULTS_DIR / "dataset_stats.json"
     stats = json.loads(stats_path.read_text()) if stats_path.is_file() else None
-    st.info(f"No dataset is built on this machine ({paths.DATA_DIR}). Showing the statistics stored with the results. "
-            f"Build it with:\n\n`{BUILD}`")  # fmt: skip
+    st.info(
+        f"No dataset is built on this machine ({paths.DATA_DIR}). Showing the statistics stored with the results. "
+        f"Build it with:\n\n`{BUILD}`"
+    )
 if manifest and paths.DATA_DIR.is_relative_to(paths.DEMO_DIR):
-    st.caption("Showing the copy of the default build shipped with lrfp (demo/, from the CC0 Kaggle set). "
-               f"Build it yourself with `{BUILD}`.")  # fmt: skip
+    st.caption(
+        "Showing the copy of the default build shipped with lrfp (demo/, from the CC0 Kaggle set). "
+        f"Build it yourself with `{BUILD}`."
+    )
 
 if stats:
     left, right = st.columns(2)
@@ -46,12 +51,18 @@ if manifest:
         samples = filter_samples(manifest, split, label, lo, hi)[: int(per_class)]
         st.markdown(f"**{label}** — {len(filter_samples(manifest, split, label, lo, hi))} faces match")
         if samples:
-            st.image([str(paths.DATA_DIR / s["path"]) for s in samples], width=72,
-                     caption=[f"{s['face_px']} px" for s in samples])  # fmt: skip
+            st.image(
+                [str(paths.DATA_DIR / s["path"]) for s in samples],
+                width=72,
+                caption=[f"{s['face_px']} px" for s in samples],
+            )
     st.subheader("Source scenes")
     if paths.SOURCE_DIR.is_dir():
-        scenes = [(photo, faces) for src, faces in scenes_with_faces(manifest, split)
-                  if (photo := find_source_photo(paths.SOURCE_DIR, src))][:4]  # fmt: skip
+        scenes = [
+            (photo, faces)
+            for src, faces in scenes_with_faces(manifest, split)
+            if (photo := find_source_photo(paths.SOURCE_DIR, src))
+        ][:4]
         if not scenes:
             st.caption(f"{paths.SOURCE_DIR} does not hold this dataset's source photos.")
         cols = st.columns(2)

@@ -1,4 +1,5 @@
 """Monitor: a `lrfp monitor` table of many cameras: compliance over time, faces per hour, the worst moments."""
+
 from pathlib import Path
 
 import streamlit as st
@@ -10,23 +11,33 @@ from lrfp.core import server_settings as settings
 ensure_navigation()
 
 st.title("Monitor")
-st.caption("Many cameras, hours of footage: when and where did mask use drop? The tables come from "
-           "`lrfp monitor FOLDERS… --out RESULTS` (see docs/monitoring.md); compliance is the faces with a mask among "
-           "the faces that could be judged, summed over the frames of each period.")  # fmt: skip
+st.caption(
+    "Many cameras, hours of footage: when and where did mask use drop? The tables come from "
+    "`lrfp monitor FOLDERS… --out RESULTS` (see docs/monitoring.md); compliance is the faces with a mask among "
+    "the faces that could be judged, summed over the frames of each period."
+)
 
 LIMITS = settings.current()
 MINE = "a table of mine (its path on this server)"
 # public (the default): only the tables under the shipped and the operator's roots, never a typed path
 choices = view.tables(list(LIMITS.monitor_roots))
-source = st.selectbox("Table", [*choices, *([] if LIMITS.public else [MINE])], help="the shipped tables and those "
-                      "under the folders the server's operator lists in LRFP_MONITOR_ROOTS (see docs/dashboard.md)")  # fmt: skip
+source = st.selectbox(
+    "Table",
+    [*choices, *([] if LIMITS.public else [MINE])],
+    help="the shipped tables and those "
+    "under the folders the server's operator lists in LRFP_MONITOR_ROOTS (see docs/dashboard.md)",
+)
 if source is None:
-    st.info("No monitor table on this server: its operator can list folders of `lrfp monitor` tables in "
-            "LRFP_MONITOR_ROOTS.")  # fmt: skip
+    st.info(
+        "No monitor table on this server: its operator can list folders of `lrfp monitor` tables in LRFP_MONITOR_ROOTS."
+    )
     st.stop()
 if source == MINE:
-    typed = st.text_input("Results folder of `lrfp monitor` (or its frames.parquet)", placeholder="runs/monitor",
-                          help="the --out folder of a `lrfp monitor` run, on the machine that serves this page")  # fmt: skip
+    typed = st.text_input(
+        "Results folder of `lrfp monitor` (or its frames.parquet)",
+        placeholder="runs/monitor",
+        help="the --out folder of a `lrfp monitor` run, on the machine that serves this page",
+    )
     if not typed:
         st.stop()
     folder, name = Path(typed).expanduser(), typed
@@ -47,17 +58,30 @@ drawable = view.recorded_inputs(folder) if LIMITS.public else None
 left, middle, right = st.columns([2, 2, 1])
 cameras = left.multiselect("Cameras", sorted(frames["camera"].unique()), default=sorted(frames["camera"].unique()))
 first, last = frames["when"].min().to_pydatetime(), frames["when"].max().to_pydatetime()
-span = middle.slider("Time", min_value=first, max_value=last, value=(first, last),
-                     format="HH:mm:ss" if view.untimed(frames) else "YYYY-MM-DD HH:mm") if last > first else (first, last)  # fmt: skip
+span = (
+    middle.slider(
+        "Time",
+        min_value=first,
+        max_value=last,
+        value=(first, last),
+        format="HH:mm:ss" if view.untimed(frames) else "YYYY-MM-DD HH:mm",
+    )
+    if last > first
+    else (first, last)
+)
 period = right.selectbox("Period", list(view.PERIODS), index=2)
 min_faces = right.number_input("At least N faces in a frame", min_value=0, value=0)
 shown = view.filtered(frames, cameras, span[0], span[1], int(min_faces))
 if view.untimed(frames):
-    st.caption("No file of this table has a known start time: the charts count minutes into the footage. Give "
-               "the files' start times in a mapping file (`--mapping`).")  # fmt: skip
+    st.caption(
+        "No file of this table has a known start time: the charts count minutes into the footage. Give "
+        "the files' start times in a mapping file (`--mapping`)."
+    )
 elif frames["time"].isna().any():
-    st.caption("Files with no known start time are placed from 1970-01-01 by their own timestamps: give their "
-               "start in a mapping file (`--mapping`).")  # fmt: skip
+    st.caption(
+        "Files with no known start time are placed from 1970-01-01 by their own timestamps: give their "
+        "start in a mapping file (`--mapping`)."
+    )
 
 share = view.compliance_share(shown) if not shown.empty else None
 a, b, c, d = st.columns(4)
@@ -78,16 +102,21 @@ if worst.empty:
 for column, (_, row) in zip(st.columns(3) * 2, worst.iterrows()):
     image = view.annotated(row, drawable)
     if image is None:
-        column.caption(f"{view.moment_caption(row)} (its frame cannot be shown: the file is not available here, or "
-                       "not readable)")  # fmt: skip
+        column.caption(
+            f"{view.moment_caption(row)} (its frame cannot be shown: the file is not available here, or not readable)"
+        )
     else:
         column.image(image, caption=view.moment_caption(row), width="stretch")
 
 st.subheader("The rows")
-st.dataframe(shown.drop(columns=["when", "face_rows"]).assign(source=[view.shown_path(s, drawable) for s in shown["source"]]),
-             hide_index=True, width="stretch")  # fmt: skip
-st.download_button("Download these rows (CSV)", view.csv_bytes(shown), file_name=f"{folder.name}-frames.csv",
-                   mime="text/csv")  # fmt: skip
+st.dataframe(
+    shown.drop(columns=["when", "face_rows"]).assign(source=[view.shown_path(s, drawable) for s in shown["source"]]),
+    hide_index=True,
+    width="stretch",
+)
+st.download_button(
+    "Download these rows (CSV)", view.csv_bytes(shown), file_name=f"{folder.name}-frames.csv", mime="text/csv"
+)
 if len(errors):
     st.subheader("Files in error")
     st.dataframe(errors, hide_index=True, width="stretch")

@@ -1,4 +1,5 @@
 """Overview: what lrfp is, an example scene, the default model's scores, the paper beside its reproduction."""
+
 import streamlit as st
 
 from lrfp.app.catalog import example_title, list_examples
@@ -33,9 +34,12 @@ with st.spinner("Loading the model and the face detector…"):  # also warms the
 if examples and classifier is not None and detector is not None:
     title, data = example_title(examples[0]), examples[0].read_bytes()
     analysis = analyse(data, title, classifier, detector, "scene")
-    st.image(analysis.picture, width="stretch",
-             caption=f"An example street photo from the test split, as the Classify page reads it with "
-                     f"{classifier.name}: {legend(classifier)}")  # fmt: skip
+    st.image(
+        analysis.picture,
+        width="stretch",
+        caption=f"An example street photo from the test split, as the Classify page reads it with "
+        f"{classifier.name}: {legend(classifier)}",
+    )
     st.caption(scene_summary(title, analysis.result))
 
 # the headline is the default model's: what the Classify page uses, scored by the records that chose it
@@ -47,18 +51,26 @@ if name:
     cols[0].metric("Default model", name, help=index.get("default_chosen_by", "chosen on validation"))
     cv, test = figures["cv"], figures["test"]
     if cv:
-        cols[1].metric("Cross-validated score", f"{100 * cv['mean']:.2f} %",
-                       help="Balanced accuracy, the mean of labelled and detector crops, on the folds each "
-                            "training did not see (`lrfp cv`); this score chose the default.")  # fmt: skip
+        cols[1].metric(
+            "Cross-validated score",
+            f"{100 * cv['mean']:.2f} %",
+            help="Balanced accuracy, the mean of labelled and detector crops, on the folds each "
+            "training did not see (`lrfp cv`); this score chose the default.",
+        )
         cols[1].caption(f"± {100 * cv['sd']:.2f} (sd over {cv['folds']} folds of the train+val photos)")
     else:
         cols[1].metric("Cross-validated score", "–", help="this model was not chosen by `lrfp cv`")
     if test:
         # a short label (a long one is cut in its column); which faces it counts is said under it and in help
-        cols[2].metric("Test accuracy", f"{100 * test['accuracy']:.2f} %",
-                       help=f"On the {test['n']} labelled faces of the test photos, which chose nothing.")
-        cols[2].caption(f"95 % interval {100 * test['low']:.1f}–{100 * test['high']:.1f} % ({test['interval']}), "
-                        f"on the {test['n']} labelled faces of the test photos")
+        cols[2].metric(
+            "Test accuracy",
+            f"{100 * test['accuracy']:.2f} %",
+            help=f"On the {test['n']} labelled faces of the test photos, which chose nothing.",
+        )
+        cols[2].caption(
+            f"95 % interval {100 * test['low']:.1f}–{100 * test['high']:.1f} % ({test['interval']}), "
+            f"on the {test['n']} labelled faces of the test photos"
+        )
     else:
         cols[2].metric("Test accuracy", "–", help="no test record of this model in results/")
     card = paths.WEIGHTS_DIR / f"{name}.md"
@@ -76,21 +88,30 @@ st.subheader("The paper, reproduced")
 paper = paper_headline()
 summary = summary_frame(load_records())
 cols = st.columns(2)
-cols[0].metric("Paper's best (its own test set)", f"{100 * paper['accuracy']:.2f} %",
-               help=f"{paper['model']}, {paper['epochs']} epochs (Table 6)")  # fmt: skip
+cols[0].metric(
+    "Paper's best (its own test set)",
+    f"{100 * paper['accuracy']:.2f} %",
+    help=f"{paper['model']}, {paper['epochs']} epochs (Table 6)",
+)
 if summary.empty:
     cols[1].metric("Reproduction's best", "–", help="no reproduction results in results/ yet")
 else:
     best = summary.loc[summary["accuracy"].idxmax()]
     gap = 100 * (best["accuracy"] - paper["accuracy"])
-    cols[1].metric(f"Reproduction's best ({best['n']} faces, the balanced test split)", f"{100 * best['accuracy']:.2f} %",
-                   f"{gap:+.1f} points vs the paper", delta_color="off",
-                   help=f"{best['run_id']} at {best['epochs']} epochs, the best of {len(summary)} rows on test (an "
-                        "optimistic pick). The paper's data was never published, so the two test sets differ.")  # fmt: skip
+    cols[1].metric(
+        f"Reproduction's best ({best['n']} faces, the balanced test split)",
+        f"{100 * best['accuracy']:.2f} %",
+        f"{gap:+.1f} points vs the paper",
+        delta_color="off",
+        help=f"{best['run_id']} at {best['epochs']} epochs, the best of {len(summary)} rows on test (an "
+        "optimistic pick). The paper's data was never published, so the two test sets differ.",
+    )
     inside = best["accuracy_low"] <= paper["accuracy"] <= best["accuracy_high"]
-    cols[1].caption(f"95 % interval {100 * best['accuracy_low']:.1f}–{100 * best['accuracy_high']:.1f} %; the "
-                    f"paper's figure lies {'inside' if inside else 'outside'} it. The reproduction trains the "
-                    "paper's networks on its recipe; the default model above is trained otherwise (its card).")  # fmt: skip
+    cols[1].caption(
+        f"95 % interval {100 * best['accuracy_low']:.1f}–{100 * best['accuracy_high']:.1f} %; the "
+        f"paper's figure lies {'inside' if inside else 'outside'} it. The reproduction trains the "
+        "paper's networks on its recipe; the default model above is trained otherwise (its card)."
+    )
 
 st.subheader("How to use this dashboard")
 st.markdown(

@@ -1,4 +1,5 @@
 """Train: launch a short run in the background and follow it; results join the model picker."""
+
 import streamlit as st
 
 from lrfp.app import charts
@@ -20,18 +21,28 @@ try:
     manifest = read_manifest(paths.DATA_DIR)
 except DatasetError:
     manifest = None
-    st.info(f"No dataset at {paths.DATA_DIR}. Build one first: `lrfp data build --source PATH/TO/face-mask-detection "
-            "--out data/fmd853-lr`. Finished runs are still listed below.")  # fmt: skip
+    st.info(
+        f"No dataset at {paths.DATA_DIR}. Build one first: `lrfp data build --source PATH/TO/face-mask-detection "
+        "--out data/fmd853-lr`. Finished runs are still listed below."
+    )
 if manifest:
     sizes = {s: len(manifest["splits"][s]) for s in ("train", "val", "test")}
-    st.caption(f"Trains on {paths.DATA_DIR.name} ({sizes['train']} train / {sizes['val']} validation / "
-               f"{sizes['test']} test faces) with the paper's recipe on the {resolve_device('auto').upper()}; runs go to "
-               "the model picker when they finish. "
-               + ("This server trains one run at a time." if LIMITS.max_app_runs == 1 else f"This server trains {LIMITS.max_app_runs} runs at a time."))  # fmt: skip
+    st.caption(
+        f"Trains on {paths.DATA_DIR.name} ({sizes['train']} train / {sizes['val']} validation / "
+        f"{sizes['test']} test faces) with the paper's recipe on the {resolve_device('auto').upper()}; runs go to "
+        "the model picker when they finish. "
+        + (
+            "This server trains one run at a time."
+            if LIMITS.max_app_runs == 1
+            else f"This server trains {LIMITS.max_app_runs} runs at a time."
+        )
+    )
 if LIMITS.public:
-    st.caption("A run can be stopped only from the tab that started it. It keeps training when that tab closes or "
-               "reloads (a reload is a new visit): it then finishes on its own, and only the server's operator can "
-               "stop it.")  # fmt: skip
+    st.caption(
+        "A run can be stopped only from the tab that started it. It keeps training when that tab closes or "
+        "reloads (a reload is a new visit): it then finishes on its own, and only the server's operator can "
+        "stop it."
+    )
 
 
 def keep_watching(run_id: str) -> None:
@@ -58,12 +69,20 @@ norm = c2.selectbox("Normalization", norms or [f"none for {model}"], help="model
 norm = norm if norms else None
 epochs = c3.number_input("Epochs", 1, 80, 5)
 smallest = min_input_size(model)
-size = c4.select_slider("Input size (px)", [s for s in (16, 24, 32, 48, 64, 96, 128, 224) if s >= smallest],
-                        value=max(32, smallest))  # fmt: skip
+size = c4.select_slider(
+    "Input size (px)", [s for s in (16, 24, 32, 48, 64, 96, 128, 224) if s >= smallest], value=max(32, smallest)
+)
 if st.button("Start training", type="primary", disabled=manifest is None):
     try:
-        run_id = launch(model, str(paths.DATA_DIR), APP_RUNS, int(epochs), int(size), norm=norm,
-                        pretrained="none" if REGISTRY[model].pretrained_source else None)  # fmt: skip
+        run_id = launch(
+            model,
+            str(paths.DATA_DIR),
+            APP_RUNS,
+            int(epochs),
+            int(size),
+            norm=norm,
+            pretrained="none" if REGISTRY[model].pretrained_source else None,
+        )
         st.session_state.setdefault("my_runs", set()).add(run_id)
         keep_watching(run_id)
         st.success("Started. It runs in the background: you may close this tab.")
@@ -109,8 +128,9 @@ def runs_panel():
                 left, right = st.columns(2)
                 left.metric("Test accuracy", f"{test['accuracy']:.2%}", help=f"{test['n']} test faces")
                 left.caption("The checkpoint is in the sidebar's model picker.")
-                right.plotly_chart(charts.confusion_heatmap(test["confusion_matrix"], test["classes"]),
-                                   key=f"cm-{run['run_id']}")  # fmt: skip
+                right.plotly_chart(
+                    charts.confusion_heatmap(test["confusion_matrix"], test["classes"]), key=f"cm-{run['run_id']}"
+                )
             if run["status"] in ("failed", "stopped"):
                 st.error("The run stopped before finishing. Its log:" if run["status"] == "failed" else "Stopped.")
             if run["status"] != "finished":

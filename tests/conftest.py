@@ -1,4 +1,5 @@
 """Shared fixtures (generated face-mask data sets written as real files, tmpfs mounts) and the slow marks."""
+
 from __future__ import annotations
 
 import os

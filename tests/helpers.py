@@ -2,6 +2,7 @@
 
 The fixtures that hand these out live in conftest.py; a test module imports what it calls from here.
 """
+
 from __future__ import annotations
 
 import random
@@ -64,8 +65,10 @@ def make_voc_source(root: Path, n_images: int = 24, seed: int = 0, faces_per_ima
 def voc_xml(filename: str, size: tuple[int, int], objects) -> str:
     """A PASCAL VOC annotation for one photo: its file, size and (class, box) per face."""
     faces = "".join(VOC_OBJECT.format(label=label, x0=b[0], y0=b[1], x1=b[2], y1=b[3]) for label, b in objects)
-    return (f"<annotation>\n  <filename>{filename}</filename>\n"
-            f"  <size><width>{size[0]}</width><height>{size[1]}</height></size>\n{faces}</annotation>\n")
+    return (
+        f"<annotation>\n  <filename>{filename}</filename>\n"
+        f"  <size><width>{size[0]}</width><height>{size[1]}</height></size>\n{faces}</annotation>\n"
+    )
 
 
 def make_demo_voc_source(root: Path) -> Path:

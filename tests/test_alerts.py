@@ -1,4 +1,5 @@
 """Alert rules (lrfp.scale.alerts) and their webhook (lrfp.scale.webhook), against a receiver on 127.0.0.1."""
+
 import json
 import threading
 import time
@@ -50,9 +51,16 @@ def people(labels, camera="gate", minutes_ago=1):
     return pd.DataFrame({"camera": camera, "label": labels, "last_seen": NOW - timedelta(minutes=minutes_ago)})
 
 
-@pytest.mark.parametrize("text, message", [("compliance:80", "not a rule"), ("compliance:120:10", "percent '120'"),
-                                           ("silent:abc", "minutes 'abc'"), ("loud:5", "not a rule"),
-                                           ("compliance:80:10:0", "people '0'")])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("compliance:80", "not a rule"),
+        ("compliance:120:10", "percent '120'"),
+        ("silent:abc", "minutes 'abc'"),
+        ("loud:5", "not a rule"),
+        ("compliance:80:10:0", "people '0'"),
+    ],
+)
 def test_a_bad_rule_is_refused_naming_what_is_wrong(text, message):
     with pytest.raises(ConfigError, match=message):
         parse_rule(text)
@@ -70,7 +78,9 @@ def test_low_compliance_raises_once_per_episode(tmp_path):
     assert len(alerts.check(NOW, low, seen)) == 1
     assert pq.read_table(tmp_path / ALERTS_TABLE).num_rows == 2
     # people last seen before the window do not count
-    assert Alerts([parse_rule("compliance:80:10:3")]).check(NOW, people(["without_mask"] * 5, minutes_ago=11), seen) == []
+    assert (
+        Alerts([parse_rule("compliance:80:10:3")]).check(NOW, people(["without_mask"] * 5, minutes_ago=11), seen) == []
+    )
 
 
 def test_a_silent_camera_raises(tmp_path):

@@ -1,4 +1,5 @@
 """Every dashboard page through streamlit.testing.v1.AppTest: with data, without data, without weights."""
+
 import logging
 from pathlib import Path
 
@@ -18,8 +19,11 @@ def run_page(page: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader")
-             for e in getattr(at, kind)]  # fmt: skip
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -104,8 +108,14 @@ def test_webcam_ice_servers_come_from_the_settings():
 
     assert ice_servers({}) == DEFAULT_ICE_SERVERS
     assert ice_servers({"LRFP_ICE_SERVERS": "[]"}) == []
-    turn = ice_servers({"LRFP_ICE_SERVERS": "[]", "LRFP_TURN_URL": "turn:relay.example:3478", "LRFP_TURN_USERNAME": "u",
-                        "LRFP_TURN_CREDENTIAL": "p"})  # fmt: skip
+    turn = ice_servers(
+        {
+            "LRFP_ICE_SERVERS": "[]",
+            "LRFP_TURN_URL": "turn:relay.example:3478",
+            "LRFP_TURN_USERNAME": "u",
+            "LRFP_TURN_CREDENTIAL": "p",
+        }
+    )
     assert turn == [{"urls": ["turn:relay.example:3478"], "username": "u", "credential": "p"}]
     with pytest.raises(ConfigError, match="not valid JSON"):
         ice_servers({"LRFP_ICE_SERVERS": "stun:x"})

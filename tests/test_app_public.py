@@ -1,5 +1,6 @@
 """Public mode, the default of `lrfp app`: a visitor sees no file of the server outside the monitor roots and
 the inputs of their tables, stops only the runs they started, and loses no run to another visitor."""
+
 from __future__ import annotations
 
 import json
@@ -93,8 +94,11 @@ def test_a_frame_is_drawn_only_from_inside_the_tables_inputs(roots, where):
     private.mkdir()
     shutil.copy(PHOTO, private / "secret.jpg")
     (roots / "cams" / "secret.jpg").symlink_to(private / "secret.jpg")
-    source = {"outside the inputs": private / "secret.jpg", "missing, outside": private / "nothing.jpg",
-              "a link in the inputs to outside": roots / "cams" / "secret.jpg"}[where]
+    source = {
+        "outside the inputs": private / "secret.jpg",
+        "missing, outside": private / "nothing.jpg",
+        "a link in the inputs to outside": roots / "cams" / "secret.jpg",
+    }[where]
     write_table(roots / "tables" / "t", [roots / "cams"], source=str(source), kind="image", frame=0)
     at = open_page("pages/monitor.py")
     next(s for s in at.selectbox if s.label == "Table").set_value("tables/t").run()
@@ -116,13 +120,18 @@ def test_a_frame_inside_the_inputs_is_drawn(roots):
 def broken(roots: Path, case: str) -> dict:
     text = roots / "cams" / "notes.txt"
     text.write_text("not footage")
-    return {"no status column": {"status": None}, "a text file as a photo": {"source": str(text), "kind": "image"},
-            "a text file as a video": {"source": str(text), "kind": "video"},
-            "another kind": {"source": str(text), "kind": "audio"}, "no frame number": {"frame": None}}[case]  # fmt: skip
+    return {
+        "no status column": {"status": None},
+        "a text file as a photo": {"source": str(text), "kind": "image"},
+        "a text file as a video": {"source": str(text), "kind": "video"},
+        "another kind": {"source": str(text), "kind": "audio"},
+        "no frame number": {"frame": None},
+    }[case]
 
 
-@pytest.mark.parametrize("case", ["no status column", "a text file as a photo", "a text file as a video", "another kind",
-                                  "no frame number"])  # fmt: skip
+@pytest.mark.parametrize(
+    "case", ["no status column", "a text file as a photo", "a text file as a video", "another kind", "no frame number"]
+)
 def test_a_broken_table_gives_a_message_without_server_paths(roots, case):
     write_table(roots / "tables" / "t", [roots / "cams"], **broken(roots, case))
     at = open_page("pages/monitor.py")
@@ -216,8 +225,15 @@ def test_a_visitors_finished_run_is_not_pruned_by_another_visitors_launches(app_
 # --- settings ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("variable,value", [("LRFP_MAX_APP_RUNS", "abc"), ("LRFP_KEEP_APP_RUNS", "0"),
-                                            ("LRFP_PUBLIC", "yes"), ("LRFP_MONITOR_ROOTS", "/no/such/folder")])  # fmt: skip
+@pytest.mark.parametrize(
+    "variable,value",
+    [
+        ("LRFP_MAX_APP_RUNS", "abc"),
+        ("LRFP_KEEP_APP_RUNS", "0"),
+        ("LRFP_PUBLIC", "yes"),
+        ("LRFP_MONITOR_ROOTS", "/no/such/folder"),
+    ],
+)
 def test_a_bad_setting_is_one_line_naming_it(monkeypatch, capsys, variable, value):
     from helpers import one_error_line, run_cli
 

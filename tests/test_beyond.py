@@ -1,7 +1,7 @@
 """ONNX export and parity, Grad-CAM, the resolution study, scenes and videos, bad input on that path."""
+
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,14 +24,32 @@ def save_checkpoint(tmp_path, name="model3", size=64, **kw) -> str:
     kwargs = model_kwargs(name, **kw)
     model = create_model(name, **kwargs).eval()
     path = tmp_path / f"{name}.pt"
-    atomic_save(make_checkpoint(model, name=name, kwargs=kwargs, classes=["with_mask", "without_mask"],
-                                input_size=size, mean=IMAGENET_MEAN, std=IMAGENET_STD), path)  # fmt: skip
+    atomic_save(
+        make_checkpoint(
+            model,
+            name=name,
+            kwargs=kwargs,
+            classes=["with_mask", "without_mask"],
+            input_size=size,
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+        ),
+        path,
+    )
     return str(path)
 
 
-@pytest.mark.parametrize("name,size,kw", [("model3", 64, {}), ("model3", 16, {}), ("model1", 64, {"norm": "groupnorm_ws"}),
-                                          ("model1", 32, {"norm": "batchnorm"}), ("model2", 64, {"norm": "groupnorm"}),
-                                          ("mobilenet_v2", 64, {"pretrained": "none"})])  # fmt: skip
+@pytest.mark.parametrize(
+    "name,size,kw",
+    [
+        ("model3", 64, {}),
+        ("model3", 16, {}),
+        ("model1", 64, {"norm": "groupnorm_ws"}),
+        ("model1", 32, {"norm": "batchnorm"}),
+        ("model2", 64, {"norm": "groupnorm"}),
+        ("mobilenet_v2", 64, {"pretrained": "none"}),
+    ],
+)
 def test_onnx_logits_match_pytorch(tmp_path, monkeypatch, name, size, kw):
     monkeypatch.setattr("lrfp.models.onnx_backend.CACHE_DIR", tmp_path / "cache")
     path = save_checkpoint(tmp_path, name, size, **kw)
@@ -76,9 +94,18 @@ def test_a_shipped_onnx_graph_is_used_only_for_the_checkpoint_it_was_made_from(t
     assert not (tmp_path / "cache").exists()
     torch.manual_seed(1)  # a different checkpoint under the same name: the old graph must not serve it
     kwargs = model_kwargs("model3")
-    atomic_save(make_checkpoint(create_model("model3", **kwargs), name="model3", kwargs=kwargs,
-                                classes=["with_mask", "without_mask"], input_size=64, mean=IMAGENET_MEAN,
-                                std=IMAGENET_STD), path)  # fmt: skip
+    atomic_save(
+        make_checkpoint(
+            create_model("model3", **kwargs),
+            name="model3",
+            kwargs=kwargs,
+            classes=["with_mask", "without_mask"],
+            input_size=64,
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+        ),
+        path,
+    )
     assert open_session(path).path.parent == tmp_path / "cache"
 
 
@@ -146,7 +173,11 @@ def test_scene_on_a_video_made_from_local_photos(tmp_path, classifier, detector)
     out, csv_path, rows = process(video, tmp_path / "out.mp4", classifier, detector)
     assert len(rows) == 5 and out.stat().st_size > 0
     assert sum(r["faces"] for r in rows) >= 5
-    assert csv_path.read_text().splitlines()[0].startswith("frame,time_s,faces,with_mask,without_mask,incorrect,too_small,unsure,compliance")
+    assert (
+        csv_path.read_text()
+        .splitlines()[0]
+        .startswith("frame,time_s,faces,with_mask,without_mask,incorrect,too_small,unsure,compliance")
+    )
     cap = cv2.VideoCapture(str(out))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
 
@@ -206,9 +237,24 @@ def test_scene_bench_matches_one_to_one_and_scores_the_whole_pipeline(tmp_path, 
 
     labels = [(0, 0, 10, 10), (20, 20, 30, 30), (50, 50, 60, 60)]
     found = [(1, 1, 11, 11), (0, 0, 9, 9), (21, 19, 31, 29), (80, 80, 90, 90)]
-    assert match(labels, found) == {0: 1, 1: 2}  # the better of two overlapping detections (IoU 0.81 > 0.68); the far one unmatched
-    code = main(["scene-bench", "--source", str(demo_voc_source), "--model", "model3", "--backend", "torch", "--no-progress",
-                 "--out", str(tmp_path / "sb.json")])  # fmt: skip
+    assert match(labels, found) == {
+        0: 1,
+        1: 2,
+    }  # the better of two overlapping detections (IoU 0.81 > 0.68); the far one unmatched
+    code = main(
+        [
+            "scene-bench",
+            "--source",
+            str(demo_voc_source),
+            "--model",
+            "model3",
+            "--backend",
+            "torch",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "sb.json"),
+        ]
+    )
     assert code == 0
     report = json.loads((tmp_path / "sb.json").read_text())
     assert report["photos"] == 6 and report["labelled_faces"] == 42  # the faces the demo build cut from them

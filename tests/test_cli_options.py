@@ -1,5 +1,6 @@
 """The command line built from its owners' facts: TrainConfig's fields are `train`'s flags and come back as the same
 config, and a shared flag has the same choices, default and help in every command, the owners' choices."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,14 +19,35 @@ from lrfp.training.config import TrainConfig
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 # every flag of `lrfp train` away from its default, and the config it must give
-EVERY_TRAIN_FLAG = ("--model resnet18 --data bank.json --norm groupnorm --pretrained none --epochs 3 --milestones 1,2 "
-                    "--optimizer adamw --lr 0.01 --batch-size 8 --input-size 96 --seed 2 --precision fp32 --out o "
-                    "--run-id r --degrade outdoor --recipe production --fold 1 --folds 4 --include-incorrect "
-                    "--device cpu --class-weights sqrt")  # fmt: skip
-EVERY_TRAIN_FIELD = TrainConfig(model="resnet18", data="bank.json", norm="groupnorm", pretrained="none", epochs=3,
-                                milestones=(1, 2), optimizer="adamw", lr=0.01, batch_size=8, input_size=96, seed=2,
-                                precision="fp32", out="o", run_id="r", degrade="outdoor", recipe="production", fold=1,
-                                folds=4, include_incorrect=True, device="cpu", class_weights="sqrt")  # fmt: skip
+EVERY_TRAIN_FLAG = (
+    "--model resnet18 --data bank.json --norm groupnorm --pretrained none --epochs 3 --milestones 1,2 "
+    "--optimizer adamw --lr 0.01 --batch-size 8 --input-size 96 --seed 2 --precision fp32 --out o "
+    "--run-id r --degrade outdoor --recipe production --fold 1 --folds 4 --include-incorrect "
+    "--device cpu --class-weights sqrt"
+)
+EVERY_TRAIN_FIELD = TrainConfig(
+    model="resnet18",
+    data="bank.json",
+    norm="groupnorm",
+    pretrained="none",
+    epochs=3,
+    milestones=(1, 2),
+    optimizer="adamw",
+    lr=0.01,
+    batch_size=8,
+    input_size=96,
+    seed=2,
+    precision="fp32",
+    out="o",
+    run_id="r",
+    degrade="outdoor",
+    recipe="production",
+    fold=1,
+    folds=4,
+    include_incorrect=True,
+    device="cpu",
+    class_weights="sqrt",
+)
 
 
 def commands(parser, prefix=()):
@@ -79,15 +101,34 @@ def test_train_gives_fit_the_config_of_its_flags(monkeypatch):
 
 def test_cv_gives_the_production_config_with_its_own_defaults(monkeypatch):
     cfg = config_given_to(monkeypatch, "lrfp.cli.train.cross_validate", "cv --model model3 --data b.json")
-    assert cfg == TrainConfig(model="model3", data="b.json", epochs=12, out="runs/cv", recipe="production",
-                              milestones=())  # fmt: skip
-    cfg = config_given_to(monkeypatch, "lrfp.cli.train.cross_validate",
-                          "cv --model resnet18 --data b.json --epochs 2 --lr 0.01 --batch-size 8 --input-size 96 "
-                          "--seed 1 --precision fp32 --folds 3 --include-incorrect --class-weights sqrt --device cpu "
-                          "--pretrained none --out o")  # fmt: skip
-    assert cfg == TrainConfig(model="resnet18", data="b.json", pretrained="none", epochs=2, lr=0.01, batch_size=8,
-                              input_size=96, seed=1, precision="fp32", out="o", recipe="production", folds=3,
-                              include_incorrect=True, device="cpu", milestones=(), class_weights="sqrt")  # fmt: skip
+    assert cfg == TrainConfig(
+        model="model3", data="b.json", epochs=12, out="runs/cv", recipe="production", milestones=()
+    )
+    cfg = config_given_to(
+        monkeypatch,
+        "lrfp.cli.train.cross_validate",
+        "cv --model resnet18 --data b.json --epochs 2 --lr 0.01 --batch-size 8 --input-size 96 "
+        "--seed 1 --precision fp32 --folds 3 --include-incorrect --class-weights sqrt --device cpu "
+        "--pretrained none --out o",
+    )
+    assert cfg == TrainConfig(
+        model="resnet18",
+        data="b.json",
+        pretrained="none",
+        epochs=2,
+        lr=0.01,
+        batch_size=8,
+        input_size=96,
+        seed=1,
+        precision="fp32",
+        out="o",
+        recipe="production",
+        folds=3,
+        include_incorrect=True,
+        device="cpu",
+        milestones=(),
+        class_weights="sqrt",
+    )
 
 
 def test_milestones_are_read_as_comma_separated_integers(capsys):
@@ -98,8 +139,10 @@ def test_milestones_are_read_as_comma_separated_integers(capsys):
     assert exit_.value.code == 2 and "expected comma-separated integers, got '5,x'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flag, owners", [("--backend", BACKENDS), ("--precision", PRECISIONS),
-                                          ("--device", DEVICES), ("--detector", tuple(DETECTORS))])  # fmt: skip
+@pytest.mark.parametrize(
+    "flag, owners",
+    [("--backend", BACKENDS), ("--precision", PRECISIONS), ("--device", DEVICES), ("--detector", tuple(DETECTORS))],
+)
 def test_a_shared_flag_is_the_same_in_every_command_with_its_owners_choices(flag, owners):
     having = {cmd: options_of(p)[flag] for cmd, p in PARSERS.items() if flag in options_of(p)}
     assert len(having) >= 3, f"{flag} is in {sorted(having)} only"
@@ -111,8 +154,10 @@ def test_a_shared_flag_is_the_same_in_every_command_with_its_owners_choices(flag
 
 def test_the_flags_sit_where_the_commands_use_them():
     """The shared flags reach the commands that read them (a command losing --device would still parse)."""
-    where = {flag: {cmd for cmd, p in PARSERS.items() if flag in options_of(p)}
-             for flag in ("--backend", "--precision", "--device", "--detector")}  # fmt: skip
+    where = {
+        flag: {cmd for cmd, p in PARSERS.items() if flag in options_of(p)}
+        for flag in ("--backend", "--precision", "--device", "--detector")
+    }
     assert where["--backend"] == {"evaluate", "predict", "scene", "monitor", "scene-bench", "faces-eval", "resolution"}
     assert where["--precision"] == {"train", "cv", "reproduce", "detector train"}
     assert where["--device"] == where["--backend"] | where["--precision"]

@@ -1,5 +1,6 @@
 """The command line answers at once: `lrfp --help` loads no command's module and no heavy library, and a
 command loads its own module only (lrfp.cli.main's registry, COMMANDS)."""
+
 from __future__ import annotations
 
 import importlib
@@ -29,8 +30,12 @@ print(json.dumps({"code": code, "loaded": [m for m in modules if m in sys.module
 
 def loaded_by(argv: list[str], modules) -> tuple[int, list[str], str]:
     """(exit code, which of MODULES `python -m lrfp ARGV` loaded, its output) in a fresh interpreter."""
-    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(argv), json.dumps(list(modules))],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(argv), json.dumps(list(modules))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     *output, last = done.stdout.splitlines()
     report = json.loads(last)

@@ -5,6 +5,7 @@ them the same Classifier. These tests run many threads at once through the same 
 (Grad-CAM and predictions on one model, run launches on one runs folder), several rounds each,
 and check that nothing crashes, every answer equals the one-at-a-time answer, and limits hold.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -65,7 +66,7 @@ GRADCAM_SCRIPT = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory):
-    crops = sorted((ROOT / "demo" / "fmd853-lr").glob("*/*.png"))[:: 97][:6]
+    crops = sorted((ROOT / "demo" / "fmd853-lr").glob("*/*.png"))[::97][:6]
     assert len(crops) >= 4
     return [str(p) for p in crops]
 
@@ -76,15 +77,23 @@ def test_gradcam_and_predictions_from_many_sessions_at_once(model, faces):
     # 8 visitors x 12 rounds on one shared model, three times over: before the shared model was held for the
     # whole explanation, this crashed libtorch or returned mixed-up heatmaps
     for attempt in range(3):
-        out = subprocess.run([sys.executable, "-c", GRADCAM_SCRIPT, model, "8", "12", *faces], cwd=ROOT,
-                             capture_output=True, text=True, timeout=600)  # fmt: skip
-        assert out.returncode == 0, f"attempt {attempt}: exit {out.returncode}\n{out.stdout[-2000:]}{out.stderr[-3000:]}"
+        out = subprocess.run(
+            [sys.executable, "-c", GRADCAM_SCRIPT, model, "8", "12", *faces],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert out.returncode == 0, (
+            f"attempt {attempt}: exit {out.returncode}\n{out.stdout[-2000:]}{out.stderr[-3000:]}"
+        )
         assert out.stdout.strip() == "ok 96"
 
 
 @pytest.fixture
 def sleeping_trainer(monkeypatch):
     """Launches start a process that only waits, so the race is about the launch itself."""
+
     def command(*args, **kwargs):
         return [sys.executable, "-c", "import time; time.sleep(60)"]
 

@@ -1,5 +1,6 @@
 """The detection stage: tiles that cover any frame, merging, the scale pyramid and its budget, and faces
 found whatever the frame's and the face's size."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,18 @@ from PIL import Image
 from lrfp.data.voc import LabelledPhoto, match
 from lrfp.evaluation.scene_bench import pasted
 from lrfp.pipeline import detect
-from lrfp.pipeline.detect import (DETECTORS, OVERLAP, TILE, FaceBox, FaceDetector, budget_mp, cost_mp, merge,
-                                  pyramid_scales, tiles)  # fmt: skip
+from lrfp.pipeline.detect import (
+    DETECTORS,
+    OVERLAP,
+    TILE,
+    FaceBox,
+    FaceDetector,
+    budget_mp,
+    cost_mp,
+    merge,
+    pyramid_scales,
+    tiles,
+)
 from lrfp.pipeline.scene import analyze_upload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,8 +36,9 @@ CROWD = ROOT / "demo" / "scenes" / "images" / "maksssksksss52.jpg"  # a shipped 
 FACE_PHOTO, FACE_BOX = ROOT / "demo" / "scenes" / "images" / "maksssksksss787.jpg", (292, 99, 352, 162)
 
 
-@pytest.mark.parametrize("size,scale", [((640, 480), 1.0), ((3840, 2160), 1.0), ((3840, 2160), 3.0), ((401, 299), 3.0),
-                                        ((9000, 5000), 0.5)])  # fmt: skip
+@pytest.mark.parametrize(
+    "size,scale", [((640, 480), 1.0), ((3840, 2160), 1.0), ((3840, 2160), 3.0), ((401, 299), 3.0), ((9000, 5000), 0.5)]
+)
 def test_tiles_cover_the_frame_within_the_tile_size(size, scale):
     w, h = size
     covered = Image.new("1", size, 0)
@@ -41,7 +53,7 @@ def test_neighbouring_tiles_share_a_strip_wide_enough_for_a_face():
     boxes = tiles(3000, 1000, 1.0)
     lefts = sorted({b[0] for b in boxes})
     rights = sorted({b[2] for b in boxes})
-    assert all(r - l >= OVERLAP for l, r in zip(lefts[1:], rights[:-1]))
+    assert all(right - left >= OVERLAP for left, right in zip(lefts[1:], rights[:-1]))
 
 
 def test_merge_keeps_one_box_per_face_and_drops_parts_of_faces():
@@ -99,8 +111,10 @@ def test_big_faces_are_found_without_a_crowd_of_parts(crowd):
     # parts of faces (chins, hair) would add boxes: at most a few more boxes than faces (37 for 48 here),
     # and boxes nested in another are rare (none here; a merge keeps a part only when it is more confident)
     assert len(boxes) <= 1.6 * len(alone)
-    nested = sum(any(o is not b and o.x0 <= b.x0 and o.y0 <= b.y0 and o.x1 >= b.x1 and o.y1 >= b.y1 for o in boxes)
-                 for b in boxes)  # fmt: skip
+    nested = sum(
+        any(o is not b and o.x0 <= b.x0 and o.y0 <= b.y0 and o.x1 >= b.x1 and o.y1 >= b.y1 for o in boxes)
+        for b in boxes
+    )
     assert nested <= 3
 
 
@@ -149,8 +163,9 @@ def with_backend(detector: FaceDetector, backend) -> FaceDetector:
     return fake
 
 
-@pytest.mark.parametrize("size", [(640, 480), (1600, 1200), (3840, 2160), (4000, 3000), (6528, 4896), (8160, 6120),
-                                  (12000, 9000)])  # fmt: skip
+@pytest.mark.parametrize(
+    "size", [(640, 480), (1600, 1200), (3840, 2160), (4000, 3000), (6528, 4896), (8160, 6120), (12000, 9000)]
+)
 def test_the_looks_never_spend_more_than_the_budget(detector, size):
     recorder = Recorder()
     search = with_backend(detector, recorder).search(Image.new("RGB", size))
@@ -229,14 +244,16 @@ def test_a_50_mp_photo_of_one_person_gets_its_box_within_its_budget_and_memory(o
     frame = pasted(one_face, 3000, "grey", (8160, 6120))
     path = tmp_path / "50mp.jpg"
     frame.image.save(path, quality=90)
-    child = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-             "from lrfp.pipeline.detect import FaceDetector, budget_mp\n"
-             "from lrfp.pipeline.inference import Classifier\n"
-             "from lrfp.pipeline.scene import analyze_upload\n"
-             f"image, result = analyze_upload(open({str(path)!r}, 'rb').read(), 'x.jpg', Classifier('model3'), FaceDetector())\n"
-             "peak = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM:'))\n"
-             "print(result.detect_mp, budget_mp(*image.size), peak / 1024,\n"
-             "      *[v for f in result.faces for v in (f.box.x0, f.box.y0, f.box.x1, f.box.y1)])")  # fmt: skip
+    child = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from lrfp.pipeline.detect import FaceDetector, budget_mp\n"
+        "from lrfp.pipeline.inference import Classifier\n"
+        "from lrfp.pipeline.scene import analyze_upload\n"
+        f"image, result = analyze_upload(open({str(path)!r}, 'rb').read(), 'x.jpg', Classifier('model3'), FaceDetector())\n"
+        "peak = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM:'))\n"
+        "print(result.detect_mp, budget_mp(*image.size), peak / 1024,\n"
+        "      *[v for f in result.faces for v in (f.box.x0, f.box.y0, f.box.x1, f.box.y1)])"
+    )
     # the child's own peak (VmHWM, reset by exec): ru_maxrss would count the forked copy of this big pytest
     # process before the exec (1786 MB inside the full suite against 1150 MB alone)
     out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout.split()

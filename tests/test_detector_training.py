@@ -1,8 +1,7 @@
 """The face detector lrfp fine-tunes: CenterFace in PyTorch against its ONNX graph, the training crops and
 targets, a short run that lowers the loss and resumes to the same weights, and the shipped graph."""
-from __future__ import annotations
 
-import math
+from __future__ import annotations
 
 import numpy as np
 import pytest
@@ -109,8 +108,14 @@ def test_a_short_run_lowers_the_loss_and_resumes_to_the_same_weights(demo_voc_so
     b = load_finetuned(tmp_path / "killed" / "final.pt").state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(Exception, match="other settings"):
-        fit_detector(DetectorConfig(epochs=4, crops_per_epoch=16, batch_size=4, crop=128), photos, [],
-                     tmp_path / "killed", "test", data)  # fmt: skip
+        fit_detector(
+            DetectorConfig(epochs=4, crops_per_epoch=16, batch_size=4, crop=128),
+            photos,
+            [],
+            tmp_path / "killed",
+            "test",
+            data,
+        )
 
 
 def test_a_file_that_is_not_a_finetuned_detector_is_refused(tmp_path):
@@ -127,7 +132,9 @@ def test_the_shipped_finetuned_detector_finds_the_example_photos_faces(demo_voc_
     photos = boxed_photos(sorted((demo_voc_source / "annotations").glob("*.xml")))
     detector = FaceDetector("centerface-masks")
     assert detector.describe()["detector"] == "centerface-masks" and detector.describe()["graph"] == "int8"
-    found = sum(len(match(p.faces.tolist(), [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(p.image)])) for p in photos)
+    found = sum(
+        len(match(p.faces.tolist(), [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(p.image)])) for p in photos
+    )
     assert found >= 0.8 * sum(len(p.faces) for p in photos)  # 36 of 42 when shipped (the generic one: 37)
 
 

@@ -1,4 +1,5 @@
 """--device, the device-resident data path, and the model registry. GPU tests run where CUDA exists."""
+
 import logging
 
 import pytest
@@ -20,8 +21,16 @@ needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
 
 
 def config(data, out, **kw):
-    base = dict(model="model3", data=str(data), input_size=32, epochs=1, milestones=(1,), precision="fp32",
-                batch_size=16, out=str(out))  # fmt: skip
+    base = dict(
+        model="model3",
+        data=str(data),
+        input_size=32,
+        epochs=1,
+        milestones=(1,),
+        precision="fp32",
+        batch_size=16,
+        out=str(out),
+    )
     return TrainConfig(**(base | kw))
 
 
@@ -36,8 +45,13 @@ def test_auto_is_the_cpu_without_a_gpu_and_cuda_without_one_is_an_error():
 
 
 @pytest.mark.skipif(CUDA, reason="checks the refusal on a machine without CUDA")
-@pytest.mark.parametrize("argv", [["train", "--model", "model3", "--data", "DATA", "--device", "cuda"],
-                                  ["predict", "--model", "model3", "--device", "cuda", "x.png"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--model", "model3", "--data", "DATA", "--device", "cuda"],
+        ["predict", "--model", "model3", "--device", "cuda", "x.png"],
+    ],
+)
 def test_the_cli_refuses_cuda_without_a_gpu_in_one_line(argv, tiny_dataset, capsys):
     argv = [str(tiny_dataset) if a == "DATA" else a for a in argv]
     assert main(argv) == 2

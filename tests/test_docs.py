@@ -1,4 +1,5 @@
 """The README is a front page whose commands CI runs, and the docs/ pages hold what it no longer does."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ Opens every page (screenshots under test-output/screenshots/), uploads a real st
 checks the face labels, and runs the live webcam page on Chromium's fake camera fed with a
 clip made here from a local photo.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,10 @@ SHOTS = ROOT / "test-output" / "screenshots"
 DEMO = ROOT / "demo"
 SCENE = DEMO / "scenes" / "images" / "maksssksksss787.jpg"  # a shipped street photo with eight annotated faces
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
+]
 playwright = pytest.importorskip("playwright.sync_api")
 
 
@@ -46,13 +49,31 @@ def start_server(runs: Path) -> tuple[str, subprocess.Popen]:
     """(url, process) of the dashboard served from this checkout with the shipped demo data only, as on a
     fresh clone with nothing beside it."""
     port = free_port()
-    env = os.environ | {"LRFP_RUNS": str(runs), "LRFP_DATA": str(DEMO / "fmd853-lr"), "LRFP_SOURCE": str(DEMO / "scenes"),
-                        "LRFP_ICE_SERVERS": "[]"}  # browser and server share this machine: no STUN server to ask
+    env = os.environ | {
+        "LRFP_RUNS": str(runs),
+        "LRFP_DATA": str(DEMO / "fmd853-lr"),
+        "LRFP_SOURCE": str(DEMO / "scenes"),
+        "LRFP_ICE_SERVERS": "[]",
+    }  # browser and server share this machine: no STUN server to ask
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     if not wait_until_healthy(url, proc, timeout=120):
         proc.kill()
@@ -76,10 +97,18 @@ def browser(tmp_path_factory):
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--use-fake-ui-for-media-stream",
-                  "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={clip}"],
-        )  # fmt: skip
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={clip}",
+            ],
+        )
         yield b
         b.close()
 
@@ -94,8 +123,13 @@ def open_page(browser, url: str, heading: str, height: int = 1000):
 
 
 # classify first: a server's very first visit straight to a page URL must still get app.py's sidebar
-PAGES = [("classify", "Classify"), ("", "Face masks at low resolution"), ("dataset", "Dataset"),
-         ("results", "Results"), ("train", "Train")]  # fmt: skip
+PAGES = [
+    ("classify", "Classify"),
+    ("", "Face masks at low resolution"),
+    ("dataset", "Dataset"),
+    ("results", "Results"),
+    ("train", "Train"),
+]
 
 
 @pytest.mark.parametrize("path,heading", PAGES)
@@ -130,7 +164,9 @@ def test_upload_a_scene_labels_its_faces(server, browser):
     summary = page.get_by_text(re.compile(r"maksssksksss787\.jpg: \d+ face\(s\)"))
     summary.wait_for(timeout=60_000)
     faces = int(re.search(r": (\d+) face", summary.inner_text()).group(1))
-    page.get_by_role("cell", name=re.compile(r"^(with mask|without mask|too small to judge)$")).first.wait_for(timeout=30_000)
+    page.get_by_role("cell", name=re.compile(r"^(with mask|without mask|too small to judge)$")).first.wait_for(
+        timeout=30_000
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "classify-upload.png"), full_page=True)
     assert faces >= 2
@@ -217,13 +253,15 @@ def test_many_visitors_at_once_grad_cam_uploads_and_training(server, browser, tm
             page.get_by_role("tab", name="Upload").click()
         for page in explainers:  # as close together as one driver can click
             page.get_by_text("Explain each face with Grad-CAM").click()
-        for page, photo in zip(uploaders, photos[round_ * 2:]):
+        for page, photo in zip(uploaders, photos[round_ * 2 :]):
             page.locator('input[type="file"]').first.set_input_files(str(photo))
         for page in explainers:
             page.get_by_text(re.compile(r"^face 1: ")).locator("visible=true").first.wait_for(timeout=120_000)
-        for page, photo in zip(uploaders, photos[round_ * 2:]):
+        for page, photo in zip(uploaders, photos[round_ * 2 :]):
             upload_panel = page.get_by_role("tabpanel", name="Upload")  # the example tab may show the same photo
-            upload_panel.get_by_text(re.compile(rf"{re.escape(photo.name)}: \d+ face\(s\)")).first.wait_for(timeout=120_000)
+            upload_panel.get_by_text(re.compile(rf"{re.escape(photo.name)}: \d+ face\(s\)")).first.wait_for(
+                timeout=120_000
+            )
         for page in explainers + uploaders:
             assert page.locator('[data-testid="stException"]').count() == 0
             page.context.close()
@@ -258,7 +296,9 @@ def test_simultaneous_start_clicks_start_one_run(server, browser):
         stop.first.wait_for(timeout=30_000)
     except playwright.TimeoutError:
         stop = None
-    assert all(page.get_by_role("button", name="Stop this run").count() == 0 for page in pages if page is not starters[0])
+    assert all(
+        page.get_by_role("button", name="Stop this run").count() == 0 for page in pages if page is not starters[0]
+    )
     if stop is not None:
         stop.first.click()
     for page in pages:
@@ -300,11 +340,16 @@ def test_a_flood_of_uploads_into_one_session_is_not_kept(server, browser, tmp_pa
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "_streamlit_xsrf")
     data = bytes(19_000_000)
     for i in range(5):
-        answer = page.request.put(f"{server}/_stcore/upload_file/{session}/flood-{i}", headers={"X-Xsrftoken": token},
-                                  multipart={"file": {"name": f"flood-{i}.jpg", "mimeType": "image/jpeg", "buffer": data}})  # fmt: skip
+        answer = page.request.put(
+            f"{server}/_stcore/upload_file/{session}/flood-{i}",
+            headers={"X-Xsrftoken": token},
+            multipart={"file": {"name": f"flood-{i}.jpg", "mimeType": "image/jpeg", "buffer": data}},
+        )
         assert answer.ok, answer.status
     page.get_by_text("Explain each face with Grad-CAM").click()  # the next run says what was not kept
-    page.get_by_text(re.compile(r"flood-\d\.jpg was not kept: this server holds at most 40 MB")).wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"flood-\d\.jpg was not kept: this server holds at most 40 MB")).wait_for(
+        timeout=60_000
+    )
     assert page.locator('[data-testid="stException"]').count() == 0
     page.context.close()
 
@@ -320,7 +365,8 @@ def test_a_batch_over_the_pixel_bound_is_refused_whole(server, browser, tmp_path
     choose_upload(page, "one face crop")
     page.locator('input[type="file"]').first.set_input_files(names)
     page.get_by_text(re.compile(r"These 5 images hold 245 megapixels; this server analyses at most 200")).wait_for(
-        timeout=60_000)  # fmt: skip
+        timeout=60_000
+    )
     assert page.get_by_text(re.compile(r"bomb-\d\.png: \d+ face")).count() == 0
     page.context.close()
 

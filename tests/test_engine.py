@@ -13,8 +13,17 @@ from lrfp.training.run import fit
 
 
 def config(data, out, **kw):
-    base = dict(model="model3", data=str(data), input_size=32, epochs=3, milestones=(3,), precision="fp32",
-                batch_size=16, out=str(out), seed=0)  # fmt: skip
+    base = dict(
+        model="model3",
+        data=str(data),
+        input_size=32,
+        epochs=3,
+        milestones=(3,),
+        precision="fp32",
+        batch_size=16,
+        out=str(out),
+        seed=0,
+    )
     return TrainConfig(**(base | kw))
 
 
@@ -75,7 +84,11 @@ def test_a_killed_run_resumes_to_the_same_weights(tiny_dataset, tmp_path, killed
 
     # resume state is only forced at milestones here: killed after epoch 3, the run redoes epoch 3
     with pytest.raises(Killed):
-        fit(config(tiny_dataset, tmp_path / "b", epochs=4, milestones=(2, 4)), subscribers=[kill], resume_every_s=float("inf"))  # fmt: skip
+        fit(
+            config(tiny_dataset, tmp_path / "b", epochs=4, milestones=(2, 4)),
+            subscribers=[kill],
+            resume_every_s=float("inf"),
+        )
     caplog.clear()  # the runs above may have logged their epochs (after a CLI test made lrfp's messages INFO)
     with caplog.at_level(logging.INFO, logger="lrfp"):
         resumed = fit(config(tiny_dataset, tmp_path / "b", epochs=4, milestones=(2, 4)))
@@ -105,13 +118,29 @@ def test_resuming_with_other_settings_is_refused(tiny_dataset, tmp_path):
 
 
 def test_batchnorm_model_trains_with_sgd(tiny_dataset, tmp_path):
-    record = fit(config(tiny_dataset, tmp_path, model="model1", norm="groupnorm_ws", epochs=1, milestones=(1,)))  # fmt: skip
+    record = fit(config(tiny_dataset, tmp_path, model="model1", norm="groupnorm_ws", epochs=1, milestones=(1,)))
     assert record["config"]["optimizer"] == "sgd" and record["run_id"] == "model1-groupnorm_ws-sgd-32px-s0"
 
 
 def test_cli_train_evaluate_predict(tiny_dataset, tmp_path, capsys):
-    args = ["train", "--model", "model3", "--data", str(tiny_dataset), "--epochs", "2", "--milestones", "2",
-            "--input-size", "32", "--out", str(tmp_path), "--no-progress", "--precision", "fp32"]  # fmt: skip
+    args = [
+        "train",
+        "--model",
+        "model3",
+        "--data",
+        str(tiny_dataset),
+        "--epochs",
+        "2",
+        "--milestones",
+        "2",
+        "--input-size",
+        "32",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+        "--precision",
+        "fp32",
+    ]
     assert main(args) == 0
     ckpt = tmp_path / "model3-adam-32px-s0" / "epoch002.pt"
     capsys.readouterr()

@@ -5,6 +5,7 @@ Every file is a real one, made as lrfp makes them (make_checkpoint + atomic_save
 and then edited. Nothing here allocates gigabytes: where the old code would have, the test makes the
 model builder fail, so a check that comes too late fails the test instead of filling the memory.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,16 @@ def save_checkpoint(path: Path, edit=None, classes=CLASSES, extra=None, seed: in
     """A real model1 checkpoint (32 px, 1.7 MB), its plain-data dict passed through `edit` before saving."""
     torch.manual_seed(seed)
     kwargs = model_kwargs("model1", norm="groupnorm", num_classes=len(classes))
-    ckpt = make_checkpoint(create_model("model1", **kwargs), name="model1", kwargs=kwargs, classes=list(classes),
-                           input_size=32, mean=IMAGENET_MEAN, std=IMAGENET_STD, extra=extra)  # fmt: skip
+    ckpt = make_checkpoint(
+        create_model("model1", **kwargs),
+        name="model1",
+        kwargs=kwargs,
+        classes=list(classes),
+        input_size=32,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        extra=extra,
+    )
     if edit is not None:
         edit(ckpt)
     atomic_save(ckpt, path)
@@ -91,7 +100,9 @@ def test_a_checkpoint_bigger_than_any_lrfp_writes_is_refused_unread(tmp_path, mo
     path = save_checkpoint(tmp_path / "big.pt")  # 1.7 MB, against a bound lowered to 1 MB
     monkeypatch.setattr("lrfp.models.checkpoint.MAX_UNPACKED_BYTES", 2**20)
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load read an oversized file"))
-    with pytest.raises(CheckpointError, match=r"big\.pt: refused: it would unpack to 2 MB, more than any lrfp checkpoint"):
+    with pytest.raises(
+        CheckpointError, match=r"big\.pt: refused: it would unpack to 2 MB, more than any lrfp checkpoint"
+    ):
         read_checkpoint(path)
 
 
@@ -105,8 +116,15 @@ def test_a_checkpoint_whose_pickle_is_oversized_is_refused_unread(tmp_path, monk
 def test_torchs_legacy_format_is_refused_unread(tmp_path):
     # its loader allocates every storage its pickle declares before reading it; lrfp never writes it
     kwargs = model_kwargs("model1", norm="groupnorm")
-    ckpt = make_checkpoint(create_model("model1", **kwargs), name="model1", kwargs=kwargs, classes=CLASSES,
-                           input_size=32, mean=IMAGENET_MEAN, std=IMAGENET_STD)  # fmt: skip
+    ckpt = make_checkpoint(
+        create_model("model1", **kwargs),
+        name="model1",
+        kwargs=kwargs,
+        classes=CLASSES,
+        input_size=32,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+    )
     torch.save(ckpt, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
     with pytest.raises(CheckpointError, match=r"legacy\.pt: not an lrfp checkpoint \(not a PyTorch zip file"):
         read_checkpoint(tmp_path / "legacy.pt")
@@ -169,8 +187,9 @@ def test_bad_metadata_is_refused_naming_the_field_before_any_model_is_built(case
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("case", ["input_size 20000", "num_classes 2e7", "an unknown keyword argument",
-                                  "fewer classes than outputs"])  # fmt: skip
+@pytest.mark.parametrize(
+    "case", ["input_size 20000", "num_classes 2e7", "an unknown keyword argument", "fewer classes than outputs"]
+)
 def test_the_cli_says_so_in_one_line_through_both_backends(case, tmp_path, face, capsys, no_model_building):
     edit, field = BAD_METADATA[case]
     path = save_checkpoint(tmp_path / "bad.pt", edit)
@@ -239,7 +258,9 @@ BAD_ONNX_META = {
     "an unknown keyword argument": (setter("model", "kwargs", "evil", value=1), "model.kwargs"),
     # valid on its own, but the graph gives 2 logits, not 3
     "more classes than the graph's outputs": (
-        lambda m: (m["classes"].append("mask_weared_incorrect"), m["model"]["kwargs"].update(num_classes=3)), "logits"),
+        lambda m: (m["classes"].append("mask_weared_incorrect"), m["model"]["kwargs"].update(num_classes=3)),
+        "logits",
+    ),
     # valid on its own, but the graph takes 32 px
     "another input size than the graph's": (setter("input_size", value=64), "image"),
 }
@@ -287,8 +308,15 @@ def weights_with_index(folder: Path, content) -> Path:
     return weights
 
 
-ENTRY = {"file": "model1.pt", "run_id": "model1-groupnorm-sgd-64px-s0", "epoch": 50, "input_size": 64,
-         "test_accuracy": 0.96, "val_accuracy": 1.0, "val_loss": 0.01}  # fmt: skip
+ENTRY = {
+    "file": "model1.pt",
+    "run_id": "model1-groupnorm-sgd-64px-s0",
+    "epoch": 50,
+    "input_size": 64,
+    "test_accuracy": 0.96,
+    "val_accuracy": 1.0,
+    "val_loss": 0.01,
+}
 
 BAD_INDEXES = {
     "bad JSON": ("{not json", "not valid JSON"),
@@ -323,7 +351,9 @@ def test_a_default_named_outside_weights_is_never_loaded(tmp_path, monkeypatch, 
     weights = weights_with_index(tmp_path / "project", {"default": "../../x", "models": {"model1": ENTRY}})
     shutil.copy(ROOT / "weights" / "model1.pt", tmp_path / "x.pt")  # what the old code loaded
     monkeypatch.setattr("lrfp.core.paths.WEIGHTS_DIR", weights)
-    monkeypatch.setattr("lrfp.pipeline.inference.Classifier.__init__", lambda *a, **k: pytest.fail("a classifier was loaded"))
+    monkeypatch.setattr(
+        "lrfp.pipeline.inference.Classifier.__init__", lambda *a, **k: pytest.fail("a classifier was loaded")
+    )
     code, _, err = run_cli(capsys, "scene", face, "--out", tmp_path / "out.png")
     assert code == 2 and "index.json: the default '../../x' is not one of its models" in one_error_line(err)
 
@@ -379,8 +409,10 @@ def test_publishing_under_a_name_the_index_could_not_hold_is_refused_before_writ
     from lrfp.publishing.production import publish_production
 
     weights = tmp_path / "weights"
-    for publish in (lambda: publish_run(tmp_path / "run", name, tmp_path / "results", weights),
-                    lambda: publish_production(tmp_path / "run", name, None, tmp_path / "results", weights)):  # fmt: skip
+    for publish in (
+        lambda: publish_run(tmp_path / "run", name, tmp_path / "results", weights),
+        lambda: publish_production(tmp_path / "run", name, None, tmp_path / "results", weights),
+    ):
         with pytest.raises(LrfpError, match="not a name to publish under"):
             publish()
     assert not weights.exists()

@@ -1,5 +1,6 @@
 """`lrfp data build` against hostile sources: clashing names, impossible boxes, looping links, paths
 that climb out, an --out inside the source, a full disk. Each source is made here, in tmp_path."""
+
 from __future__ import annotations
 
 import errno
@@ -82,8 +83,9 @@ def test_two_annotations_of_one_photo_keep_the_first(tmp_path):
     stats = build_dataset(source, tmp_path / "out", BuildOptions(split=(50, 25, 25), balance=False))
     assert_one_file_per_entry_and_one_split_per_photo(tmp_path / "out")
     # the first by name is kept; the other is skipped, named with the one kept
-    assert stats["skipped"] == [f"{source}/annotations/scene0.xml: annotates images/scene0.png, which "
-                                "scene0-again.xml already does"]  # fmt: skip
+    assert stats["skipped"] == [
+        f"{source}/annotations/scene0.xml: annotates images/scene0.png, which scene0-again.xml already does"
+    ]
 
 
 def test_a_manifest_with_a_path_twice_is_a_bug_that_stops_the_build(tmp_path, monkeypatch):
@@ -101,8 +103,9 @@ def test_a_manifest_with_a_path_twice_is_a_bug_that_stops_the_build(tmp_path, mo
 def test_a_box_with_a_coordinate_that_is_not_finite_is_skipped_and_counted(value, tmp_path, capsys):
     source = make_voc_source(tmp_path / "src", n_images=20, seed=4, faces_per_image=(2, 3))
     set_first_box(source / "annotations/scene0.xml", xmax=value)
-    code, out, err = run_cli(capsys, "data", "build", "--source", source, "--out", tmp_path / "out", *SPLIT,
-                             "--no-balance")
+    code, out, err = run_cli(
+        capsys, "data", "build", "--source", source, "--out", tmp_path / "out", *SPLIT, "--no-balance"
+    )
     assert code == 0, err
     assert "1 face box(es) skipped" in out and "scene0.xml: object 1" in out and "not finite numbers" in out
     stats = json.loads((tmp_path / "out/stats.json").read_text())
@@ -116,8 +119,9 @@ def test_boxes_outside_the_photo_are_skipped_and_boxes_partly_outside_are_clippe
     set_first_box(source / "annotations/scene0.xml", xmin=500, xmax=520)  # the photo is 120x80
     set_first_box(source / "annotations/scene1.xml", xmin=100, xmax=130, ymin=10, ymax=40)
     set_first_box(source / "annotations/scene2.xml", xmin=40, xmax=20)  # inverted
-    code, out, err = run_cli(capsys, "data", "build", "--source", source, "--out", tmp_path / "out", *SPLIT,
-                             "--no-balance")
+    code, out, err = run_cli(
+        capsys, "data", "build", "--source", source, "--out", tmp_path / "out", *SPLIT, "--no-balance"
+    )
     assert code == 0, err
     assert "2 face box(es) skipped" in out
     assert "lies outside the 120x80 photo" in out and "scene2.xml: object 1" in out and "empty or inverted" in out

@@ -3,6 +3,7 @@
 Every case is made here, as real files. Full and read-only folders are real tmpfs mounts (root
 only, as CI runs); elsewhere those cases are skipped.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,11 +20,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import make_class_folders, one_error_line, png_bomb, run_cli
 from PIL import Image
 
 from lrfp.cli import main
 from lrfp.core.errors import RunError
 from lrfp.core.locks import OWNER_NAME, folder_lock
+from lrfp.data.build import PENDING_NAME, BuildOptions, build_dataset
 from lrfp.data.images import MAX_PIXELS, BadImageError, DatasetError, load_image, read_manifest
 from lrfp.pipeline.inference import TOO_SMALL, Classifier
 from lrfp.pipeline.scene import analyze
@@ -31,9 +34,6 @@ from lrfp.training.config import TrainConfig
 from lrfp.training.run import fit
 
 WORKING_SIDE = 2048  # a reading size for the draft-decode tests
-from helpers import make_class_folders, one_error_line, png_bomb, run_cli
-
-from lrfp.data.build import PENDING_NAME, BuildOptions, build_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_a_decompression_bomb_over_the_limit_is_refused_from_its_header():
     bomb = png_bomb(10_000, 10_000)  # 100 MP in about 12 KB
     assert len(bomb) < 40_000
-    with pytest.raises(BadImageError, match=r"image too large \(10000x10000 px = 100,000,000 pixels; the limit is 50,000,000\)"):
+    with pytest.raises(
+        BadImageError, match=r"image too large \(10000x10000 px = 100,000,000 pixels; the limit is 50,000,000\)"
+    ):
         load_image(io.BytesIO(bomb), name="bomb.png")
 
 
@@ -64,12 +66,15 @@ def test_a_huge_jpeg_is_decoded_reduced_and_keeps_its_exif_orientation():
     assert img.size == (WORKING_SIDE // 2, WORKING_SIDE)  # portrait after the EXIF rotation
 
 
-@pytest.mark.parametrize("payload,name", [
-    (b"", "empty.png"),
-    (b"%PDF-1.4 not an image", "invoice.jpg"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, "broken.png"),
-    (b"GIF89a", "short.gif"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "payload,name",
+    [
+        (b"", "empty.png"),
+        (b"%PDF-1.4 not an image", "invoice.jpg"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, "broken.png"),
+        (b"GIF89a", "short.gif"),
+    ],
+)
 def test_files_that_are_not_images_are_named_in_the_error(payload, name, tmp_path):
     path = tmp_path / name
     path.write_bytes(payload)
@@ -114,8 +119,9 @@ def test_a_scene_face_under_six_px_is_too_small_and_left_out_of_compliance(commi
             return Search(image, budget_mp=0.0, boxes=[FaceBox(0, 0, 4, 4, 0.9), FaceBox(10, 10, 40, 40, 0.9)])
 
     # unsure=False: a plain black square is no face either, which the visibility check would say
-    result = analyze(Image.new("RGB", (300, 200)), Classifier(committed_model, backend="torch", unsure=False), TwoFaces(),
-                     "scene")  # fmt: skip
+    result = analyze(
+        Image.new("RGB", (300, 200)), Classifier(committed_model, backend="torch", unsure=False), TwoFaces(), "scene"
+    )
     assert [f.label == TOO_SMALL for f in result.faces] == [True, False]
     counts = result.counts()
     assert counts["too_small"] == 1 and counts["compliance"] in (0.0, 1.0)
@@ -124,11 +130,14 @@ def test_a_scene_face_under_six_px_is_too_small_and_left_out_of_compliance(commi
 # ---------------------------------------------------------------- checkpoints
 
 
-@pytest.mark.parametrize("content", [
-    b"hello, not a checkpoint",
-    b"PK\x03\x04" + b"\x00" * 64,  # a broken zip, as torch files are zips
-    pickle.dumps({"format": "lrfp-checkpoint", "evil": Path("/")}),  # a pickled object: never unpickled
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"hello, not a checkpoint",
+        b"PK\x03\x04" + b"\x00" * 64,  # a broken zip, as torch files are zips
+        pickle.dumps({"format": "lrfp-checkpoint", "evil": Path("/")}),  # a pickled object: never unpickled
+    ],
+)
 def test_a_bad_checkpoint_is_one_line_saying_what_it_is_not(content, tmp_path, capsys):
     path = tmp_path / "model.pt"
     if content.startswith(b"\x80"):
@@ -158,8 +167,10 @@ def test_a_hostile_manifest_never_leads_the_build_outside_its_folder(tmp_path, v
 
 
 def test_manifest_paths_that_climb_out_are_refused(tmp_path):
-    manifest = {"classes": ["with_mask", "without_mask"],
-                "splits": {"train": [{"path": "with_mask/../../etc/passwd", "label": "with_mask"}], "val": [], "test": []}}  # fmt: skip
+    manifest = {
+        "classes": ["with_mask", "without_mask"],
+        "splits": {"train": [{"path": "with_mask/../../etc/passwd", "label": "with_mask"}], "val": [], "test": []},
+    }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(DatasetError, match="not CLASS/FILE"):
         read_manifest(tmp_path)
@@ -179,13 +190,15 @@ def test_a_rebuild_removes_only_what_builds_made(tmp_path, voc_source):
 @pytest.mark.training
 def test_a_build_killed_while_writing_crops_is_cleaned_up_by_the_next(tmp_path, voc_source):
     out = tmp_path / "ds"
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
-            "from pathlib import Path\nimport PIL.Image\nfrom lrfp.data.build import build_dataset, BuildOptions\n"
-            "saved = []\noriginal = PIL.Image.Image.save\n"
-            "def save(self, *a, **k):\n    saved.append(1)\n    original(self, *a, **k)\n"
-            "    if len(saved) == 10:\n        import os; os.kill(os.getpid(), 9)\n"
-            "PIL.Image.Image.save = save\n"
-            f"build_dataset(Path({str(voc_source)!r}), Path({str(out)!r}), BuildOptions(split=(60, 20, 20)))\n")  # fmt: skip
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+        "from pathlib import Path\nimport PIL.Image\nfrom lrfp.data.build import build_dataset, BuildOptions\n"
+        "saved = []\noriginal = PIL.Image.Image.save\n"
+        "def save(self, *a, **k):\n    saved.append(1)\n    original(self, *a, **k)\n"
+        "    if len(saved) == 10:\n        import os; os.kill(os.getpid(), 9)\n"
+        "PIL.Image.Image.save = save\n"
+        f"build_dataset(Path({str(voc_source)!r}), Path({str(out)!r}), BuildOptions(split=(60, 20, 20)))\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True)
     assert proc.returncode == -signal.SIGKILL
     assert (out / PENDING_NAME).is_file() and not (out / "manifest.json").exists()
@@ -221,10 +234,25 @@ def test_training_refuses_a_dataset_with_an_empty_split(tiny_dataset, tmp_path, 
     manifest = json.loads((data / "manifest.json").read_text())
     manifest["splits"]["val"] = []
     (data / "manifest.json").write_text(json.dumps(manifest))
-    code, _, err = run_cli(capsys, "train", "--model", "model3", "--data", data, "--epochs", "1", "--input-size", "32",
-                           "--out", tmp_path / "runs", "--no-progress")  # fmt: skip
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--model",
+        "model3",
+        "--data",
+        data,
+        "--epochs",
+        "1",
+        "--input-size",
+        "32",
+        "--out",
+        tmp_path / "runs",
+        "--no-progress",
+    )
     assert code == 2 and "the val split(s) are empty" in one_error_line(err)
-    code, _, err = run_cli(capsys, "evaluate", "--model", ROOT / "weights" / "model3.pt", "--data", data, "--split", "val")
+    code, _, err = run_cli(
+        capsys, "evaluate", "--model", ROOT / "weights" / "model3.pt", "--data", data, "--split", "val"
+    )
     assert code == 2 and "holds no faces" in one_error_line(err)
 
 
@@ -242,14 +270,25 @@ def test_the_manifest_is_the_same_wherever_and_however_the_source_is_named(tmp_p
 
 
 def train_config(data, out, **kw) -> TrainConfig:
-    base = dict(model="model3", data=str(data), input_size=32, epochs=1, milestones=(1,), precision="fp32",
-                batch_size=16, out=str(out), run_id="same")  # fmt: skip
+    base = dict(
+        model="model3",
+        data=str(data),
+        input_size=32,
+        epochs=1,
+        milestones=(1,),
+        precision="fp32",
+        batch_size=16,
+        out=str(out),
+        run_id="same",
+    )
     return TrainConfig(**(base | kw))
 
 
 def hold_lock(folder: Path) -> subprocess.Popen:
-    code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\nfrom lrfp.core.locks import folder_lock\n"
-            f"with folder_lock({str(folder)!r}, 'training run'):\n    print('locked', flush=True)\n    time.sleep(60)\n")
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\nfrom lrfp.core.locks import folder_lock\n"
+        f"with folder_lock({str(folder)!r}, 'training run'):\n    print('locked', flush=True)\n    time.sleep(60)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "locked"
     return proc
@@ -293,8 +332,23 @@ def test_the_lock_is_free_after_a_run_ends(tmp_path):
 
 def test_training_into_a_full_folder_is_one_line_and_leaves_no_temp_files(tiny_dataset, tmpfs, capsys):
     out = tmpfs("256k")  # room for the record, not for a 8 MB checkpoint
-    code, _, err = run_cli(capsys, "train", "--model", "model3", "--data", tiny_dataset, "--epochs", "1",
-                           "--input-size", "32", "--out", out, "--run-id", "r", "--no-progress")  # fmt: skip
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--model",
+        "model3",
+        "--data",
+        tiny_dataset,
+        "--epochs",
+        "1",
+        "--input-size",
+        "32",
+        "--out",
+        out,
+        "--run-id",
+        "r",
+        "--no-progress",
+    )
     line = one_error_line(err)
     assert code == 2 and "No space left on device" in line and str(out / "r") in line
     assert not list(out.rglob("*.tmp")) and not list(out.rglob("*.pt"))

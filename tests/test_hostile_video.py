@@ -3,6 +3,7 @@
 Every video is made here as a real file (OpenCV's MJPEG writer, or PyAV muxing JPEGs); the frames
 are tiny, so the real detector and the committed model3 keep each test to about a second.
 """
+
 from __future__ import annotations
 
 import errno
@@ -84,8 +85,12 @@ def test_an_out_that_is_the_input_is_refused_before_anything_is_touched(how, tmp
     clip = mjpeg_avi(tmp_path / "clip.avi")
     before = sha(clip)
     monkeypatch.chdir(tmp_path)
-    out = {"same": clip, "relative": Path("..") / tmp_path.name / "clip.avi", "symlink": tmp_path / "link.avi",
-           "hardlink": tmp_path / "hard.avi"}[how]  # fmt: skip
+    out = {
+        "same": clip,
+        "relative": Path("..") / tmp_path.name / "clip.avi",
+        "symlink": tmp_path / "link.avi",
+        "hardlink": tmp_path / "hard.avi",
+    }[how]
     if how == "symlink":
         out.symlink_to(clip)
     elif how == "hardlink":
@@ -121,7 +126,9 @@ def test_a_frame_bigger_than_its_header_says_is_refused_too(tmp_path, capsys, mo
 
 @pytest.mark.detector  # on frames as wide as the encoder takes
 @pytest.mark.parametrize("encoder", sorted({video.video_encoder(), video.FALLBACK_ENCODER}))
-def test_a_writer_that_cannot_encode_the_frames_is_an_error_not_a_claimed_output(encoder, tmp_path, capsys, monkeypatch):
+def test_a_writer_that_cannot_encode_the_frames_is_an_error_not_a_claimed_output(
+    encoder, tmp_path, capsys, monkeypatch
+):
     if encoder not in video.MAX_SIDE:
         pytest.skip(f"the widest frame {encoder} takes is not known here")
     monkeypatch.setattr(video, "video_encoder", lambda: encoder)
@@ -136,8 +143,9 @@ def test_a_writer_that_cannot_encode_the_frames_is_an_error_not_a_claimed_output
 # ---------------------------------------------------------------- 3. an --out lrfp cannot write
 
 
-@pytest.mark.parametrize("source,out", [("clip.avi", "a.txt"), ("face.png", "b.txt"), ("face.png", "b.mp4"),
-                                        ("clip.avi", "c.png")])  # fmt: skip
+@pytest.mark.parametrize(
+    "source,out", [("clip.avi", "a.txt"), ("face.png", "b.txt"), ("face.png", "b.mp4"), ("clip.avi", "c.png")]
+)
 def test_an_out_of_a_kind_lrfp_does_not_write_is_one_line_naming_what_it_does(source, out, tmp_path, capsys):
     mjpeg_avi(tmp_path / "clip.avi")
     Image.new("RGB", (200, 150), (100, 120, 140)).save(tmp_path / "face.png")
@@ -276,7 +284,9 @@ def test_a_name_with_a_newline_or_tab_stays_on_one_line(tmp_path, capsys):
     for name in names:
         Image.new("RGB", (40, 40), (180, 140, 110)).save(tmp_path / name)
     (tmp_path / "bad\nfile.png").write_bytes(b"junk")
-    code, stdout, err = run_cli(capsys, "predict", *(tmp_path / n for n in names), tmp_path / "bad\nfile.png", *FAST[:4])
+    code, stdout, err = run_cli(
+        capsys, "predict", *(tmp_path / n for n in names), tmp_path / "bad\nfile.png", *FAST[:4]
+    )
     lines = stdout.splitlines()
     assert code == 2 and len(lines) == 2 and all(len(line.split("\t")) == 3 for line in lines)
     assert [line.split("\t")[0] for line in lines] == [repr(str(tmp_path / n)) for n in names]

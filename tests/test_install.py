@@ -1,4 +1,5 @@
 """What a new user's machine has: declared dependencies only, every module importable, `pip install .` working."""
+
 from __future__ import annotations
 
 import importlib
@@ -53,8 +54,9 @@ def installed_package(tmp_path_factory) -> Path:
 
     shutil.copytree(ROOT, source, ignore=ignore)
     pip = [sys.executable, "-m", "pip", "-q"]
-    subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)], check=True,
-                   cwd=wheels)  # fmt: skip
+    subprocess.run(
+        pip + ["wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)], check=True, cwd=wheels
+    )
     wheel = next(wheels.glob("lrfp-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "lrfp/shipped/weights/model3.pt" in names and "lrfp/shipped/results/summary.csv" in names
@@ -88,24 +90,39 @@ def test_the_wheel_ships_the_dashboard(installed_package):
     pages = sorted(p.name for p in (package / "shipped" / "pages").glob("*.py"))
     assert pages == sorted(p.name for p in (ROOT / "pages").glob("*.py"))
     # Streamlit puts the entry script's folder first on sys.path: nothing there may shadow a top-level name
-    assert sorted(p.name for p in (package / "app" / "serve").iterdir() if p.name != "__pycache__") == ["__init__.py",
-                                                                                                      "main.py"]
+    assert sorted(p.name for p in (package / "app" / "serve").iterdir() if p.name != "__pycache__") == [
+        "__init__.py",
+        "main.py",
+    ]
     config = package / "shipped" / "streamlit" / "config.toml"
     assert config.read_text() == (ROOT / ".streamlit" / "config.toml").read_text()
-    where = run_installed(installed_package, installed_package, "-c", "import lrfp.core.paths as p; "
-                          "print(p.APP_ENTRY, p.PAGES_DIR, p.STREAMLIT_CONFIG, sep='\\n')")  # fmt: skip
-    assert where.stdout.split() == [str(package / "app" / "serve" / "main.py"), str(package / "shipped" / "pages"),
-                                    str(config)], where.stdout + where.stderr  # fmt: skip
+    where = run_installed(
+        installed_package,
+        installed_package,
+        "-c",
+        "import lrfp.core.paths as p; print(p.APP_ENTRY, p.PAGES_DIR, p.STREAMLIT_CONFIG, sep='\\n')",
+    )
+    assert where.stdout.split() == [
+        str(package / "app" / "serve" / "main.py"),
+        str(package / "shipped" / "pages"),
+        str(config),
+    ], where.stdout + where.stderr
 
 
 def test_the_streamlit_settings_become_flags():
     from lrfp.cli.dashboard import streamlit_flags
 
-    settings = {"server": {"headless": True, "maxUploadSize": 20, "folderWatchBlacklist": ["a", "b"]},
-                "theme": {"sidebar": {"primaryColor": "#ff0000"}}}  # fmt: skip
-    assert streamlit_flags(settings) == ["--server.headless=true", "--server.maxUploadSize=20",
-                                         "--server.folderWatchBlacklist=a", "--server.folderWatchBlacklist=b",
-                                         "--theme.sidebar.primaryColor=#ff0000"]  # fmt: skip
+    settings = {
+        "server": {"headless": True, "maxUploadSize": 20, "folderWatchBlacklist": ["a", "b"]},
+        "theme": {"sidebar": {"primaryColor": "#ff0000"}},
+    }
+    assert streamlit_flags(settings) == [
+        "--server.headless=true",
+        "--server.maxUploadSize=20",
+        "--server.folderWatchBlacklist=a",
+        "--server.folderWatchBlacklist=b",
+        "--theme.sidebar.primaryColor=#ff0000",
+    ]
 
 
 def test_lrfp_app_rejects_a_broken_settings_file_and_other_commands_unknown_options(monkeypatch, tmp_path, capsys):
@@ -132,11 +149,18 @@ def test_lrfp_app_serves_the_installed_dashboard_from_another_folder(installed_p
     port, log = free_port(), tmp_path / "server.log"
     # PYTHONVERBOSE: Python logs the file of every module it imports, lrfp's included
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LRFP_", "STREAMLIT_"))} | {
-        "PYTHONPATH": str(installed_package), "PYTHONVERBOSE": "1"}
+        "PYTHONPATH": str(installed_package),
+        "PYTHONVERBOSE": "1",
+    }
     url = f"http://127.0.0.1:{port}"
     with open(log, "w") as out:
-        proc = subprocess.Popen([str(command), "app", "--port", str(port), "--address", "127.0.0.1"], cwd=tmp_path,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [str(command), "app", "--port", str(port), "--address", "127.0.0.1"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         if not wait_until_healthy(url, proc, timeout=60):
             pytest.fail(f"lrfp app did not answer on {url} (exit code {proc.poll()}):\n" + log.read_text()[-3000:])
@@ -169,7 +193,7 @@ def test_lrfp_app_serves_the_installed_dashboard_from_another_folder(installed_p
             proc.kill()
             proc.wait(timeout=20)
     text = log.read_text(errors="replace")
-    assert "Traceback" not in text, text[text.find("Traceback"):][:3000]
+    assert "Traceback" not in text, text[text.find("Traceback") :][:3000]
     # lrfp's own modules (a clone's folder may be called lrfp too: its virtual environment's packages are not)
     imported = set(re.findall(r"/[^\s']*?/lrfp/(?![^\s']*site-packages)[^\s']*\.pyc?", text))
     assert imported and all(p.startswith(str(installed_package)) for p in imported), sorted(imported)
@@ -179,9 +203,14 @@ def test_lrfp_app_serves_the_installed_dashboard_from_another_folder(installed_p
 
 @pytest.mark.install
 def test_lrfp_home_must_be_a_folder(installed_package, tmp_path):
-    env_run = subprocess.run([sys.executable, "-m", "lrfp.cli", "predict", "--model", "model3", "x.png"], cwd=tmp_path,
-                             env=os.environ | {"PYTHONPATH": str(installed_package), "LRFP_HOME": str(tmp_path / "nope")},
-                             capture_output=True, text=True)  # fmt: skip
+    env_run = subprocess.run(
+        [sys.executable, "-m", "lrfp.cli", "predict", "--model", "model3", "x.png"],
+        cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(installed_package), "LRFP_HOME": str(tmp_path / "nope")},
+        capture_output=True,
+        text=True,
+    )
     assert env_run.returncode == 2
-    assert env_run.stderr.strip().splitlines() == [f"lrfp: error: LRFP_HOME={tmp_path / 'nope'}: no such folder; "
-                                                   "point it at an lrfp project (weights/, results/)"]  # fmt: skip
+    assert env_run.stderr.strip().splitlines() == [
+        f"lrfp: error: LRFP_HOME={tmp_path / 'nope'}: no such folder; point it at an lrfp project (weights/, results/)"
+    ]

@@ -1,4 +1,5 @@
 """Background training runs started as the Train page starts them."""
+
 import os
 import time
 

@@ -1,5 +1,6 @@
 """The Train page's runs on a shared server: a PID is signalled only while it is still the run's own
 process, and a visitor's finished run is pruned only once nobody watches it. Fast: no training."""
+
 from __future__ import annotations
 
 import json
@@ -25,16 +26,25 @@ def bystander():
 def stale_record(folder, pid: int, **changes) -> None:
     """A launch record whose run ended long ago, its PID now another process's."""
     folder.mkdir(parents=True)
-    info = {"run_id": folder.name, "pid": pid, "pid_start": process_start(pid),
-            "command": [sys.executable, "-m", "lrfp.cli", "train"], "started": time.time() - 3600, "epochs": 1}
+    info = {
+        "run_id": folder.name,
+        "pid": pid,
+        "pid_start": process_start(pid),
+        "command": [sys.executable, "-m", "lrfp.cli", "train"],
+        "started": time.time() - 3600,
+        "epochs": 1,
+    }
     (folder / LAUNCH_NAME).write_text(json.dumps(info | changes))
 
 
 @pytest.mark.parametrize("record", ["without a start time", "another start time", "another command"])
 def test_a_stale_launch_record_with_a_reused_pid_is_not_running_and_never_signalled(bystander, tmp_path, record):
     folder = tmp_path / "app" / "app-old-run"
-    changes = {"without a start time": {"pid_start": None}, "another start time": {"pid_start": 1},
-               "another command": {}}[record]  # fmt: skip
+    changes = {
+        "without a start time": {"pid_start": None},
+        "another start time": {"pid_start": 1},
+        "another command": {},
+    }[record]
     stale_record(folder, bystander.pid, **changes)
     if record != "another command":  # the bystander's own command line, so only the start time differs
         info = json.loads((folder / LAUNCH_NAME).read_text())

@@ -1,5 +1,6 @@
 """The package's layers, checked: the import-linter contract in pyproject.toml, no import cycle between
 modules, and no lrfp import hidden inside a function."""
+
 from __future__ import annotations
 
 import ast
@@ -16,7 +17,11 @@ import lrfp
 
 PACKAGE = Path(lrfp.__file__).parent
 ROOT = PACKAGE.parent
-LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"]
+LINT = [
+    sys.executable,
+    "-c",
+    "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())",
+]
 
 
 def contract() -> dict:
@@ -25,8 +30,14 @@ def contract() -> dict:
 
 def lint(root: Path) -> subprocess.CompletedProcess:
     """lint-imports over the lrfp found under ROOT, with the contract of this repository's pyproject.toml."""
-    return subprocess.run([*LINT, "--config", str(ROOT / "pyproject.toml"), "--no-cache"], cwd=root, env=os.environ | {"PYTHONPATH": str(root)},
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [*LINT, "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env=os.environ | {"PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_every_room_imports_only_the_rooms_below_it():
@@ -40,7 +51,9 @@ def test_every_subpackage_is_a_layer_of_the_contract():
     layered = {name.strip() for line in contract()["layers"] for name in line.split("|")}
     assert rooms == layered, f"not in the contract: {rooms - layered}; no such room: {layered - rooms}"
     # lrfp/__main__.py (`python -m lrfp`) is the command line's entry, as lrfp.cli.__main__ is
-    assert not [p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")], "modules outside every room"
+    assert not [p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")], (
+        "modules outside every room"
+    )
 
 
 def test_an_upward_import_breaks_the_contract(tmp_path):
@@ -116,5 +129,7 @@ def test_no_lrfp_import_hides_inside_a_function():
 
 def test_the_hidden_import_finder_finds_one(tmp_path):
     planted = tmp_path / "planted.py"
-    planted.write_text("from lrfp.core import errors\n\n\ndef f():\n    from lrfp.core import paths\n    return paths\n")
+    planted.write_text(
+        "from lrfp.core import errors\n\n\ndef f():\n    from lrfp.core import paths\n    return paths\n"
+    )
     assert imports_inside_functions(planted) == [f"{planted}:5"]

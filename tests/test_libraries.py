@@ -1,6 +1,7 @@
 """Where lrfp hands work to a well-kept library, the result is checked against an independent one:
 portable folder locks (filelock), box matching (torchvision's box_iou), the intervals (scipy), and the
 annotated video (PyAV writing H.264, which browsers play)."""
+
 from __future__ import annotations
 
 import random
@@ -28,9 +29,11 @@ FAST = ("--model", str(ROOT / "weights" / "model3.pt"), "--backend", "torch", "-
 
 def test_the_package_imports_and_locks_a_folder_where_fcntl_does_not_exist(tmp_path):
     """Windows has no fcntl: the core, its folder lock included, must not need it."""
-    code = ("import sys; sys.modules['fcntl'] = None  # `import fcntl` now raises ImportError, as on Windows\n"
-            "from lrfp.core.locks import folder_lock\n"
-            f"with folder_lock({str(tmp_path)!r}, 'training run'):\n    print('locked')\n")  # fmt: skip
+    code = (
+        "import sys; sys.modules['fcntl'] = None  # `import fcntl` now raises ImportError, as on Windows\n"
+        "from lrfp.core.locks import folder_lock\n"
+        f"with folder_lock({str(tmp_path)!r}, 'training run'):\n    print('locked')\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0 and done.stdout == "locked\n", done.stderr[-2000:]
 
@@ -48,8 +51,9 @@ def iou_by_hand(a, b) -> float:
 def match_by_hand(labels, found, threshold=0.3) -> dict[int, int]:
     """scene_bench's rule, written out: pairs one to one, highest IoU first, none under the threshold."""
     pairing: dict[int, int] = {}
-    for score, i, j in sorted(((iou_by_hand(a, b), i, j) for i, a in enumerate(labels) for j, b in enumerate(found)),
-                              reverse=True):  # fmt: skip
+    for score, i, j in sorted(
+        ((iou_by_hand(a, b), i, j) for i, a in enumerate(labels) for j, b in enumerate(found)), reverse=True
+    ):
         if score >= threshold and i not in pairing and j not in pairing.values():
             pairing[i] = j
     return pairing
@@ -91,8 +95,14 @@ def test_balanced_accuracy_interval_is_scipys_bootstrap_within_its_noise():
     y_pred = np.array([0] * 34 + [1] * 6 + [1] * 9 + [0] * 6)
     hits = [(y_pred[y_true == c] == c).astype(float) for c in (0, 1)]
     ours = balanced_accuracy_interval(y_true, y_pred, n_boot=4000)
-    theirs = stats.bootstrap(hits, lambda a, b, axis: (a.mean(axis) + b.mean(axis)) / 2, vectorized=True,
-                             n_resamples=4000, method="percentile", random_state=1).confidence_interval  # fmt: skip
+    theirs = stats.bootstrap(
+        hits,
+        lambda a, b, axis: (a.mean(axis) + b.mean(axis)) / 2,
+        vectorized=True,
+        n_resamples=4000,
+        method="percentile",
+        random_state=1,
+    ).confidence_interval
     assert ours == pytest.approx((theirs.low, theirs.high), abs=0.02)
     assert ours[0] < (34 / 40 + 9 / 15) / 2 < ours[1]
 
@@ -110,8 +120,9 @@ def stream_of(path: Path) -> tuple[str, str, int, int, int]:
 
 def test_the_annotated_video_is_h264_where_pyav_has_an_encoder_for_it(tmp_path, capsys):
     expected = "h264" if {"libx264", "libopenh264"} & av.codec.codecs_available else "mpeg4"
-    code, _, err = run_cli(capsys, "scene", mjpeg_avi(tmp_path / "clip.avi", frames=5), "--out", tmp_path / "out.mp4",
-                           *FAST)  # fmt: skip
+    code, _, err = run_cli(
+        capsys, "scene", mjpeg_avi(tmp_path / "clip.avi", frames=5), "--out", tmp_path / "out.mp4", *FAST
+    )
     assert code == 0, err
     assert stream_of(tmp_path / "out.mp4") == (expected, "yuv420p", 160, 120, 5)
     assert len((tmp_path / "out.csv").read_text().splitlines()) == 1 + 5  # the per-frame CSV, as before
@@ -132,15 +143,13 @@ def odd_clip(path: Path, frames: int = 3, size=(161, 121)) -> Path:
 def test_an_odd_frame_size_gets_one_black_column_and_row_in_h264(tmp_path, capsys):
     if video.video_encoder() not in video.H264_ENCODERS:
         pytest.skip("no H.264 encoder in this PyAV build")
-    code, _, err = run_cli(capsys, "scene", odd_clip(tmp_path / "odd.avi"), "--out",
-                           tmp_path / "out.mkv", *FAST)  # fmt: skip
+    code, _, err = run_cli(capsys, "scene", odd_clip(tmp_path / "odd.avi"), "--out", tmp_path / "out.mkv", *FAST)
     assert code == 0, err
     assert stream_of(tmp_path / "out.mkv") == ("h264", "yuv420p", 162, 122, 3)
 
 
 def test_without_an_h264_encoder_the_video_is_mpeg4_as_before(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(video, "video_encoder", lambda: video.FALLBACK_ENCODER)
-    code, _, err = run_cli(capsys, "scene", odd_clip(tmp_path / "odd.avi"), "--out",
-                           tmp_path / "out.mp4", *FAST)  # fmt: skip
+    code, _, err = run_cli(capsys, "scene", odd_clip(tmp_path / "odd.avi"), "--out", tmp_path / "out.mp4", *FAST)
     assert code == 0, err
     assert stream_of(tmp_path / "out.mp4") == ("mpeg4", "yuv420p", 161, 121, 3)

@@ -1,4 +1,5 @@
 """`lrfp monitor --live`: the demo footage served as an HTTP MJPEG stream on 127.0.0.1, cut mid-way."""
+
 import io
 import json
 import threading
@@ -10,10 +11,10 @@ import pytest
 
 from lrfp.core import paths
 from lrfp.core.errors import ConfigError
-from lrfp.scale.alerts import Alerts, parse_rule
 from lrfp.publishing.index import default_model
-from lrfp.scale.monitor import Settings
+from lrfp.scale.alerts import Alerts, parse_rule
 from lrfp.scale.live import SLICES, STATUS, LiveRun, read_slices
+from lrfp.scale.monitor import Settings
 from lrfp.scale.stream import check_live
 
 pytestmark = pytest.mark.detector  # runs the face detector on a few dozen frames
@@ -49,7 +50,9 @@ class MjpegServer:
                 try:
                     while not owner.stopped.is_set():
                         data = (jpegs + jpegs[-2:0:-1])[sent % (2 * len(jpegs) - 2)]
-                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(data))
+                        self.wfile.write(
+                            b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(data)
+                        )
                         self.wfile.write(data + b"\r\n")
                         sent += 1
                         if owner.connections == 1 and sent == cut:
@@ -72,8 +75,10 @@ class MjpegServer:
         self.server.server_close()
 
 
-@pytest.mark.parametrize("item, message", [("ftp://x/cam", "rtsp://, http"), ("/etc/passwd", "rtsp://, http"),
-                                           ("http:///nohost", "names no host")])  # fmt: skip
+@pytest.mark.parametrize(
+    "item, message",
+    [("ftp://x/cam", "rtsp://, http"), ("/etc/passwd", "rtsp://, http"), ("http:///nohost", "names no host")],
+)
 def test_a_live_input_that_is_no_stream_is_refused(item, message):
     with pytest.raises(ConfigError, match=message):
         check_live(item)
@@ -95,7 +100,9 @@ def test_a_cut_stream_is_reconnected_and_sliced_into_people_and_an_alert(tmp_pat
     frames = read_slices(tmp_path).to_pandas()
     assert len(frames) == stream["analysed"] >= 4 and (frames["camera"] == "gate").all()
     assert frames["offset_s"].is_monotonic_increasing
-    assert stream["dropped"] > 0 and stream["read"] >= stream["analysed"] + stream["dropped"]  # 10 frames/s sent, 5 taken at most
+    assert (
+        stream["dropped"] > 0 and stream["read"] >= stream["analysed"] + stream["dropped"]
+    )  # 10 frames/s sent, 5 taken at most
     people = read_slices(tmp_path, "people").to_pandas()
     assert 1 <= len(people) < frames["faces"].sum() / 2  # people, not a face per frame
     assert len(alerts.rows) >= 1 and alerts.rows[0]["camera"] == "gate"

@@ -1,5 +1,6 @@
 """`lrfp monitor`: inputs to cameras, frame times, bad files as error rows, resuming without loss or
 double counting, Ray equal to the plain loop, and the Monitor page."""
+
 from __future__ import annotations
 
 import shutil
@@ -40,7 +41,9 @@ def cameras(tmp_path) -> Path:
 
 
 def run(inputs, out, **kw) -> dict:
-    return mon.monitor([str(i) for i in inputs], out, kw.pop("settings", SETTINGS), engine=kw.pop("engine", "local"), **kw)
+    return mon.monitor(
+        [str(i) for i in inputs], out, kw.pop("settings", SETTINGS), engine=kw.pop("engine", "local"), **kw
+    )
 
 
 # --- inputs -----------------------------------------------------------------------------------------
@@ -49,7 +52,11 @@ def run(inputs, out, **kw) -> dict:
 def test_a_folder_gives_one_camera_per_subfolder_and_files_and_globs_their_folder(cameras, tmp_path):
     sources = mon.find_sources([str(cameras)])
     assert [(s.camera, Path(s.path).name, s.kind) for s in sources] == [
-        ("north", "a.mp4", "video"), ("north", "b.mp4", "video"), ("south", "c.mp4", "video"), ("south", "p.jpg", "image")]
+        ("north", "a.mp4", "video"),
+        ("north", "b.mp4", "video"),
+        ("south", "c.mp4", "video"),
+        ("south", "p.jpg", "image"),
+    ]
     assert [s.camera for s in mon.find_sources([str(cameras / "south")])] == ["south", "south"]
     # the same file through a glob and a folder is one input
     assert len(mon.find_sources([str(cameras / "*" / "*.mp4"), str(cameras / "north")])) == 3
@@ -73,7 +80,9 @@ def test_the_mapping_file_names_cameras_and_start_times(cameras):
 
 
 def test_an_input_that_names_nothing_is_refused_before_any_work(tmp_path, capsys):
-    assert main(["monitor", str(tmp_path / "nowhere" / "*.mp4"), "--out", str(tmp_path / "out"), "--engine", "local"]) == 2
+    assert (
+        main(["monitor", str(tmp_path / "nowhere" / "*.mp4"), "--out", str(tmp_path / "out"), "--engine", "local"]) == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nowhere/*.mp4: no such file or folder, and no file matches it" in err
     assert not (tmp_path / "out").exists()
@@ -120,7 +129,9 @@ def test_bad_files_become_error_rows_and_the_run_goes_on(cameras, tmp_path, monk
     (bad / "cut.jpg").write_bytes((PHOTOS / "maksssksksss52.jpg").read_bytes()[:300])  # truncated photo
     summary = run([cameras], tmp_path / "out")
     table = pq.read_table(summary["table"]).to_pandas()
-    errors = table[table["status"] == "error"].set_index(table[table["status"] == "error"]["source"].map(lambda s: Path(s).name))
+    errors = table[table["status"] == "error"].set_index(
+        table[table["status"] == "error"]["source"].map(lambda s: Path(s).name)
+    )
     assert sorted(errors.index) == ["cut.jpg", "empty.avi", "garbage.mp4", "zero.mp4"]
     assert all(str(bad) in e for e in errors["error"])  # each message names its file
     assert errors["frame"].isna().all() and (errors["camera"] == "bad").all()
@@ -251,9 +262,19 @@ def test_compliance_per_period_sums_faces_not_frame_shares():
 
     from lrfp.app.monitor_view import per_period
 
-    frames = pd.DataFrame({"camera": ["c", "c"], "status": ["ok", "ok"], "when": pd.to_datetime(["2024-01-01 08:00",
-                           "2024-01-01 08:30"]), "faces": [10, 1], "with_mask": [9, 0], "without_mask": [1, 1],
-                           "incorrect": [0, 0], "too_small": [0, 0], "unsure": [0, 0]})  # fmt: skip
+    frames = pd.DataFrame(
+        {
+            "camera": ["c", "c"],
+            "status": ["ok", "ok"],
+            "when": pd.to_datetime(["2024-01-01 08:00", "2024-01-01 08:30"]),
+            "faces": [10, 1],
+            "with_mask": [9, 0],
+            "without_mask": [1, 1],
+            "incorrect": [0, 0],
+            "too_small": [0, 0],
+            "unsure": [0, 0],
+        }
+    )
     assert per_period(frames, "1 hour")["compliance"].tolist() == [9 / 11]  # not (0.9 + 0) / 2
 
 
@@ -279,10 +300,25 @@ def test_onnxruntime_sessions_take_their_threads_from_omp_num_threads(monkeypatc
 def test_the_worst_moments_are_apart_in_each_file():
     from lrfp.app.monitor_view import worst_moments
 
-    rows = [("a.mp4", 0.0, 5), ("a.mp4", 1.0, 5), ("a.mp4", 2.0, 4), ("a.mp4", 30.0, 3), ("b.mp4", 0.5, 4),
-            ("b.mp4", 3.0, 4), ("c.jpg", 0.0, 1)]  # fmt: skip
-    frames = pd.DataFrame([{"source": s, "offset_s": o, "status": "ok", "without_mask": u, "incorrect": 0,
-                            "compliance": 0.0} for s, o, u in rows])  # fmt: skip
+    rows = [
+        ("a.mp4", 0.0, 5),
+        ("a.mp4", 1.0, 5),
+        ("a.mp4", 2.0, 4),
+        ("a.mp4", 30.0, 3),
+        ("b.mp4", 0.5, 4),
+        ("b.mp4", 3.0, 4),
+        ("c.jpg", 0.0, 1),
+    ]
+    frames = pd.DataFrame(
+        [
+            {"source": s, "offset_s": o, "status": "ok", "without_mask": u, "incorrect": 0, "compliance": 0.0}
+            for s, o, u in rows
+        ]
+    )
     worst = worst_moments(frames, n=6, apart_s=10)
-    assert list(zip(worst["source"], worst["offset_s"])) == [("a.mp4", 0.0), ("b.mp4", 0.5), ("a.mp4", 30.0),
-                                                              ("c.jpg", 0.0)]  # fmt: skip
+    assert list(zip(worst["source"], worst["offset_s"])) == [
+        ("a.mp4", 0.0),
+        ("b.mp4", 0.5),
+        ("a.mp4", 30.0),
+        ("c.jpg", 0.0),
+    ]

@@ -1,5 +1,6 @@
 """What a new user met (issue 28, item 6): names, not paths, in the model picker; model cards that name no
 folder of the machine that trained the model; number tags readable on a phone."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """People, not frames: faces followed across frames (lrfp.pipeline.people), the per-person table and
 compliance counted over people (lrfp.scale.people)."""
+
 import pandas as pd
 import pytest
 
@@ -17,13 +18,24 @@ def walk(frames=8, step=15, side=9, labels_a=None):
     and a false detection in one frame only."""
     rows = []
     for i in range(frames):
-        faces = [face(200 - step * i, 40, side, *(labels_a[i] if labels_a else ("with_mask", 0.95))),
-                 face(260 - step * i, 120, side, "without_mask", 0.9)]
+        faces = [
+            face(200 - step * i, 40, side, *(labels_a[i] if labels_a else ("with_mask", 0.95))),
+            face(260 - step * i, 120, side, "without_mask", 0.9),
+        ]
         if i == 3:
             faces.append(face(10, 200, 8, "without_mask", 0.6))
-        rows.append({"camera": "gate", "source": "/v.mp4", "kind": "video", "frame": i, "offset_s": i / 2,
-                     "time": pd.Timestamp("2024-05-06 08:00") + pd.Timedelta(seconds=i / 2), "status": "ok",
-                     "face_rows": faces})  # fmt: skip
+        rows.append(
+            {
+                "camera": "gate",
+                "source": "/v.mp4",
+                "kind": "video",
+                "frame": i,
+                "offset_s": i / 2,
+                "time": pd.Timestamp("2024-05-06 08:00") + pd.Timedelta(seconds=i / 2),
+                "status": "ok",
+                "face_rows": faces,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -69,8 +81,9 @@ def test_finished_hands_back_only_people_gone_for_the_lost_time():
 
 def test_compliance_counts_people_not_frames():
     # one masked person seen in 100 frames, three unmasked people seen once each: 1 of 4 people
-    people = pd.DataFrame({"camera": ["a"] * 4, "label": ["with_mask"] + ["without_mask"] * 3,
-                           "frames": [100, 2, 2, 2]})  # fmt: skip
+    people = pd.DataFrame(
+        {"camera": ["a"] * 4, "label": ["with_mask"] + ["without_mask"] * 3, "frames": [100, 2, 2, 2]}
+    )
     counted = people_counts(people, ["camera"]).iloc[0]
     assert (counted["people"], counted["with_mask"], counted["compliance"]) == (4, 1, 0.25)
     assert set(labels.COUNT_COLUMNS[1:]) <= set(counted.index)

@@ -1,4 +1,5 @@
 """The production recipe: face bank, folds, detector-like crops, weighted training, CV, face scores."""
+
 import json
 import shutil
 from pathlib import Path
@@ -112,8 +113,9 @@ def test_training_crops_vary_and_evaluation_crops_are_the_exact_boxes(demo_bank)
 @pytest.mark.detector
 def test_the_detector_view_leaves_out_missed_faces(demo_bank):
     bank = FaceBank(demo_bank)
-    det = FaceBankDataset(bank, bank.faces, ["with_mask", "without_mask", "mask_weared_incorrect"], "detector",
-                          eval_transform(32))  # fmt: skip
+    det = FaceBankDataset(
+        bank, bank.faces, ["with_mask", "without_mask", "mask_weared_incorrect"], "detector", eval_transform(32)
+    )
     assert len(det) == sum(1 for f in bank.faces if f.detected) < len(bank.faces)
 
 
@@ -140,8 +142,20 @@ def test_class_weights_make_the_rarer_class_count_as_much(synthetic_bank):
 
 
 def prod_config(bank, out, **kw):
-    base = dict(model="model3", data=str(bank), input_size=32, epochs=2, milestones=(), precision="fp32",
-                batch_size=16, out=str(out), recipe="production", fold=0, folds=3, lr=0.003)  # fmt: skip
+    base = dict(
+        model="model3",
+        data=str(bank),
+        input_size=32,
+        epochs=2,
+        milestones=(),
+        precision="fp32",
+        batch_size=16,
+        out=str(out),
+        recipe="production",
+        fold=0,
+        folds=3,
+        lr=0.003,
+    )
     return TrainConfig(**(base | kw))
 
 
@@ -160,8 +174,7 @@ def test_a_production_run_resumes_to_the_same_weights(synthetic_bank, tmp_path):
             raise Killed
 
     with pytest.raises(Killed):
-        fit(prod_config(synthetic_bank, tmp_path / "b", epochs=3), subscribers=[kill],
-            resume_every_s=0)  # fmt: skip
+        fit(prod_config(synthetic_bank, tmp_path / "b", epochs=3), subscribers=[kill], resume_every_s=0)
     resumed = fit(prod_config(synthetic_bank, tmp_path / "b", epochs=3))
     run = whole["run_id"]
     a = torch.load(tmp_path / "a" / run / "epoch003.pt", weights_only=True)["state_dict"]
@@ -195,7 +208,9 @@ def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path)
     write_json_atomic(report, cv_path)
     weights.mkdir()  # a paper model published before, as the default
     shutil.copyfile(paths.WEIGHTS_DIR / "model3.pt", weights / "model3.pt")
-    write_json_atomic({"models": {"model3": read_index()["models"]["model3"]}, "default": "model3"}, weights / "index.json")
+    write_json_atomic(
+        {"models": {"model3": read_index()["models"]["model3"]}, "default": "model3"}, weights / "index.json"
+    )
     entry = publish_production(tmp_path / report["folds"][0]["run_id"], "prod-test", cv_path, results, weights)
     index = read_index(weights)
     assert index["default"] == "prod-test" and "cross-validated" in index["default_chosen_by"]
@@ -208,8 +223,9 @@ def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path)
     assert all(v.dtype == torch.float16 for v in shipped.values() if v.is_floating_point())
     assert sorted(p.name for p in weights.glob("*.onnx")) == ["prod-test.onnx"]
     with pytest.raises(RunError, match="keep cross-validation records in"):
-        publish_production(tmp_path / report["folds"][0]["run_id"], "prod-test", tmp_path / "elsewhere.json", results,
-                           weights)  # fmt: skip
+        publish_production(
+            tmp_path / report["folds"][0]["run_id"], "prod-test", tmp_path / "elsewhere.json", results, weights
+        )
     with pytest.raises(RunError, match="another configuration"):
         other = report | {"config": report["config"] | {"input_size": 64}}
         write_json_atomic(other, cv_path)
@@ -219,7 +235,9 @@ def test_cross_validation_scores_every_fold_three_ways(synthetic_bank, tmp_path)
 @pytest.mark.detector
 def test_faces_eval_scores_a_shipped_model_on_the_demo_bank(demo_bank, tmp_path, capsys):
     out = tmp_path / "faces.json"
-    assert main(["faces-eval", "--model", "model3", "--data", str(demo_bank), "--split", "train", "--out", str(out)]) == 0
+    assert (
+        main(["faces-eval", "--model", "model3", "--data", str(demo_bank), "--split", "train", "--out", str(out)]) == 0
+    )
     record = json.loads(out.read_text())
     assert set(record["views"]) == {"label", "label_16px", "detector"}
     assert record["views"]["detector"]["n"] < record["views"]["label"]["n"]
@@ -259,8 +277,13 @@ def test_a_mask_worn_incorrectly_is_counted_coloured_and_not_compliant():
     from lrfp.pipeline.detect import FaceBox
     from lrfp.pipeline.scene import COLORS, INCORRECT, FaceResult, SceneResult, annotate
 
-    result = SceneResult("scene", [FaceResult(FaceBox(10, 10, 50, 50, 0.9), INCORRECT, 0.8),
-                                   FaceResult(FaceBox(60, 10, 100, 50, 0.9), "with_mask", 0.9)])  # fmt: skip
+    result = SceneResult(
+        "scene",
+        [
+            FaceResult(FaceBox(10, 10, 50, 50, 0.9), INCORRECT, 0.8),
+            FaceResult(FaceBox(60, 10, 100, 50, 0.9), "with_mask", 0.9),
+        ],
+    )
     counts = result.counts()
     assert counts["incorrect"] == 1 and counts["compliance"] == 0.5
     drawn = annotate(Image.new("RGB", (120, 80), (255, 255, 255)), result)
@@ -268,14 +291,19 @@ def test_a_mask_worn_incorrectly_is_counted_coloured_and_not_compliant():
     assert COLORS[INCORRECT] not in (COLORS["with_mask"], COLORS["without_mask"])
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--recipe", "production", "--model", "model3", "--data", "DATASET"], "not a readable face bank"),
-    (["cv", "--model", "model3", "--data", "DATASET"], "not a readable face bank"),
-    (["faces-eval", "--model", "model3", "--data", "MISSING"], "not a readable face bank"),
-    (["facebank", "build", "--source", "DATASET", "--out", "MISSING"], "no PASCAL VOC .xml files"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--recipe", "production", "--model", "model3", "--data", "DATASET"], "not a readable face bank"),
+        (["cv", "--model", "model3", "--data", "DATASET"], "not a readable face bank"),
+        (["faces-eval", "--model", "model3", "--data", "MISSING"], "not a readable face bank"),
+        (["facebank", "build", "--source", "DATASET", "--out", "MISSING"], "no PASCAL VOC .xml files"),
+    ],
+)
 def test_production_commands_refuse_wrong_data_in_one_line(argv, message, tiny_dataset, tmp_path, capsys):
-    argv = [str(tiny_dataset) if a == "DATASET" else str(tmp_path / "absent.json") if a == "MISSING" else a for a in argv]
+    argv = [
+        str(tiny_dataset) if a == "DATASET" else str(tmp_path / "absent.json") if a == "MISSING" else a for a in argv
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("lrfp: error:") and message in err and "Traceback" not in err

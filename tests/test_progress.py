@@ -1,4 +1,5 @@
 """The one switch for progress bars."""
+
 import io
 
 import pytest

@@ -6,6 +6,7 @@ never joins the cluster, so its own local Ray (the sweep tests on one machine) k
 
 About 5 minutes on 2 cores: marked slow (deselect with -m "not slow").
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,14 @@ def free_port() -> int:
 
 def node_ports() -> list[str]:
     """Every port a node opens, free ones: two nodes on one machine must not share Ray's defaults."""
-    names = ("node-manager-port", "object-manager-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
-             "runtime-env-agent-port", "metrics-export-port")  # fmt: skip
+    names = (
+        "node-manager-port",
+        "object-manager-port",
+        "dashboard-agent-listen-port",
+        "dashboard-agent-grpc-port",
+        "runtime-env-agent-port",
+        "metrics-export-port",
+    )
     return [f"--{name}={free_port()}" for name in names]
 
 
@@ -54,8 +61,12 @@ TOKEN = secrets.token_hex(32)
 
 def environment() -> dict:
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    return env | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-                  "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": TOKEN}  # fmt: skip
+    return env | {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": TOKEN,
+    }
 
 
 def alive_nodes(address: str) -> int:
@@ -65,9 +76,13 @@ def alive_nodes(address: str) -> int:
         socket.create_connection((host, int(port)), timeout=1).close()
     except OSError:
         return 0
-    code = f"import ray; ray.init(address={address!r}, log_to_driver=False); print(sum(n['Alive'] for n in ray.nodes()))"
+    code = (
+        f"import ray; ray.init(address={address!r}, log_to_driver=False); print(sum(n['Alive'] for n in ray.nodes()))"
+    )
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment(), timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=environment(), timeout=60
+        )
     except subprocess.TimeoutExpired:
         return 0
     return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else 0
@@ -80,15 +95,28 @@ def cluster():
     port = free_port()
     address = f"127.0.0.1:{port}"
     common = ["--block", "--num-cpus=1", "--disable-usage-stats", f"--temp-dir={temp}", "--node-ip-address=127.0.0.1"]
-    nodes = [subprocess.Popen([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false", *common,
-                               *node_ports()], env=environment(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]  # fmt: skip
+    nodes = [
+        subprocess.Popen(
+            [RAY, "start", "--head", f"--port={port}", "--include-dashboard=false", *common, *node_ports()],
+            env=environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ]
     try:
         deadline = time.monotonic() + 120
         while alive_nodes(address) < 1 and time.monotonic() < deadline:
             time.sleep(1)
-        nodes.append(subprocess.Popen([RAY, "start", f"--address={address}", *common, *node_ports()], env=environment(),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))  # fmt: skip
+        nodes.append(
+            subprocess.Popen(
+                [RAY, "start", f"--address={address}", *common, *node_ports()],
+                env=environment(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
         while alive_nodes(address) < 2 and time.monotonic() < deadline:
             time.sleep(1)
         assert alive_nodes(address) == 2, "the two-node cluster did not come up within 2 minutes"
@@ -118,8 +146,13 @@ def processes_of(marker: str) -> list[int]:
 
 
 def lrfp_monitor(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "lrfp.cli", "monitor", *map(str, args), *FLAGS], env=environment(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "lrfp.cli", "monitor", *map(str, args), *FLAGS],
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +161,14 @@ def footage(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("footage")
     photos = sorted(PHOTOS.glob("*.jpg"))
     for i in range(8):
-        write_clip(photos[i % len(photos)], root / f"cam{i % 2}" / f"clip{i}.mp4", frames=6, fps=2, size=(320, 240),
-                   start=0.3 * (i // len(photos)))  # fmt: skip
+        write_clip(
+            photos[i % len(photos)],
+            root / f"cam{i % 2}" / f"clip{i}.mp4",
+            frames=6,
+            fps=2,
+            size=(320, 240),
+            start=0.3 * (i // len(photos)),
+        )
     return root
 
 
@@ -141,8 +180,9 @@ def reference(footage, tmp_path_factory):
     return pq.read_table(out / mon.TABLE)
 
 
-def test_monitor_on_a_two_node_cluster_equals_the_plain_loop_even_with_a_worker_killed(cluster, footage, reference,
-                                                                                      tmp_path):  # fmt: skip
+def test_monitor_on_a_two_node_cluster_equals_the_plain_loop_even_with_a_worker_killed(
+    cluster, footage, reference, tmp_path
+):
     run = lrfp_monitor(footage, "--out", tmp_path / "cluster", "--address", cluster, "--workers", 2)
     stdout, stderr = run.communicate(timeout=600)
     assert run.returncode == 0, stderr
@@ -174,8 +214,11 @@ def test_monitor_on_a_two_node_cluster_equals_the_plain_loop_even_with_a_worker_
 def comparable(record: dict) -> dict:
     """A run record without what differs between two identical runs: timings and the machine's facts."""
     if isinstance(record, dict):
-        return {k: comparable(v) for k, v in record.items() if "seconds" not in k and k not in ("environment", "finished_at",
-                                                                                                 "started_at")}  # fmt: skip
+        return {
+            k: comparable(v)
+            for k, v in record.items()
+            if "seconds" not in k and k not in ("environment", "finished_at", "started_at")
+        }
     if isinstance(record, list):
         return [comparable(v) for v in record]
     return record
@@ -195,13 +238,25 @@ def test_reproduce_on_ray_writes_the_records_of_the_sequential_run(tiny_dataset,
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each Ray task of one CPU trains
     try:
-        loop = rep.reproduce(str(tiny_dataset), out=str(tmp_path / "loop"), results_dir=tmp_path / "r-loop",
-                             weights_dir=tmp_path / "w-loop", **kw)  # fmt: skip
+        loop = rep.reproduce(
+            str(tiny_dataset),
+            out=str(tmp_path / "loop"),
+            results_dir=tmp_path / "r-loop",
+            weights_dir=tmp_path / "w-loop",
+            **kw,
+        )
     finally:
         torch.set_num_threads(threads)
     try:
-        swept = rep.reproduce(str(tiny_dataset), out=str(tmp_path / "ray"), results_dir=tmp_path / "r-ray",
-                              weights_dir=tmp_path / "w-ray", engine="ray", workers=2, **kw)  # fmt: skip
+        swept = rep.reproduce(
+            str(tiny_dataset),
+            out=str(tmp_path / "ray"),
+            results_dir=tmp_path / "r-ray",
+            weights_dir=tmp_path / "w-ray",
+            engine="ray",
+            workers=2,
+            **kw,
+        )
     finally:
         ray.shutdown()
     assert swept == loop and len(loop) == 3
@@ -209,7 +264,9 @@ def test_reproduce_on_ray_writes_the_records_of_the_sequential_run(tiny_dataset,
         a, b = (read_json(tmp_path / r / "runs" / f"{run_id}.json") for r in ("r-loop", "r-ray"))
         a["config"].pop("out"), b["config"].pop("out")
         assert comparable(a) == comparable(b)
-    assert (tmp_path / "r-loop" / "summary.csv").read_text().count("\n") == (tmp_path / "r-ray" / "summary.csv").read_text().count("\n")
+    assert (tmp_path / "r-loop" / "summary.csv").read_text().count("\n") == (
+        tmp_path / "r-ray" / "summary.csv"
+    ).read_text().count("\n")
 
 
 @pytest.fixture(scope="module")
@@ -226,16 +283,35 @@ def bank(tmp_path_factory) -> Path:
 
 
 # a short `lrfp cv`: 3 folds of model3 at 32 px, one epoch each
-CV = {"model": "model3", "input-size": 32, "epochs": 1, "precision": "fp32", "batch-size": 16, "folds": 3, "lr": 0.003,
-      "device": "cpu"}  # fmt: skip
+CV = {
+    "model": "model3",
+    "input-size": 32,
+    "epochs": 1,
+    "precision": "fp32",
+    "batch-size": 16,
+    "folds": 3,
+    "lr": 0.003,
+    "device": "cpu",
+}
 
 
 def cv_config(bank: Path, out: Path):
     from lrfp.training.config import TrainConfig
 
-    return TrainConfig(model=CV["model"], data=str(bank), input_size=CV["input-size"], epochs=CV["epochs"], milestones=(),
-                       precision=CV["precision"], batch_size=CV["batch-size"], out=str(out), recipe="production",
-                       folds=CV["folds"], lr=CV["lr"], device=CV["device"])  # fmt: skip
+    return TrainConfig(
+        model=CV["model"],
+        data=str(bank),
+        input_size=CV["input-size"],
+        epochs=CV["epochs"],
+        milestones=(),
+        precision=CV["precision"],
+        batch_size=CV["batch-size"],
+        out=str(out),
+        recipe="production",
+        folds=CV["folds"],
+        lr=CV["lr"],
+        device=CV["device"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -260,8 +336,7 @@ def test_cv_on_ray_gives_the_folds_of_the_sequential_run(bank, cv_loop, tmp_path
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     try:
-        swept = cross_validate(cv_config(bank, tmp_path / "ray"), engine="ray",
-                               workers=2)  # fmt: skip
+        swept = cross_validate(cv_config(bank, tmp_path / "ray"), engine="ray", workers=2)
     finally:
         ray.shutdown()
     assert comparable(swept["folds"]) == comparable(cv_loop["folds"])
@@ -272,9 +347,26 @@ def test_cv_on_a_two_node_cluster_gives_the_folds_of_the_sequential_run(cluster,
     # a CLI process is the driver, as for the monitor: this process never joins the cluster, so its own
     # local Ray (the tests above) is not mixed with the cluster's address or token
     flags = [f"--{k}={v}" for k, v in CV.items()]
-    run = subprocess.run([sys.executable, "-m", "lrfp.cli", "cv", *flags, f"--data={bank}", f"--out={tmp_path / 'runs'}",
-                          f"--json-out={tmp_path / 'cv.json'}", "--engine=ray", f"--address={cluster}", "--workers=2",
-                          "--no-progress"], env=environment(), capture_output=True, text=True, timeout=600)  # fmt: skip
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lrfp.cli",
+            "cv",
+            *flags,
+            f"--data={bank}",
+            f"--out={tmp_path / 'runs'}",
+            f"--json-out={tmp_path / 'cv.json'}",
+            "--engine=ray",
+            f"--address={cluster}",
+            "--workers=2",
+            "--no-progress",
+        ],
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     from lrfp.core.records import read_json, write_json_atomic
 

@@ -1,5 +1,6 @@
 """Everything a dashboard user reads is right: legends, headers, units, the figures quoted, what the
 photos and captions say, on a desktop and on a phone (issue: 'everything a user reads is right')."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from lrfp.app import catalog, charts, ui
-from lrfp.pipeline import gradcam, scene
+from lrfp.pipeline import gradcam
 from lrfp.pipeline.detect import FaceBox
 from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
 from lrfp.publishing.index import read_index
@@ -51,6 +52,7 @@ def run_page(page: str) -> AppTest:
 
 # -- Results --------------------------------------------------------------------------------------
 
+
 def test_ours_vs_paper_colours_configurations_and_keys_the_line_styles(summary):
     figures = charts.ours_vs_paper(summary)
     assert len(figures) == 4
@@ -86,11 +88,24 @@ def test_whole_photos_table_shows_the_key_figures_first():
     """The figure read first, its interval beside it, and (models) what tells the models apart before the cost:
     at 1366 px the interval and the balanced figure were past the right edge."""
     scenes = charts.scene_table(load_scene_reports())
-    assert list(scenes.columns[:8]) == ["Model", "Found (%)", "Found and right (%)", "95 % interval",
-                                        "Found faces right (%)", "Balanced (%)", "Unmatched / photo", "ms / photo"]
+    assert list(scenes.columns[:8]) == [
+        "Model",
+        "Found (%)",
+        "Found and right (%)",
+        "95 % interval",
+        "Found faces right (%)",
+        "Balanced (%)",
+        "Unmatched / photo",
+        "ms / photo",
+    ]
     views = charts.views_table(load_view_reports())
-    assert list(views.columns[3:8]) == ["Found (%)", "Found and right (%)", "95 % interval", "Unmatched / photo",
-                                        "ms / photo"]
+    assert list(views.columns[3:8]) == [
+        "Found (%)",
+        "Found and right (%)",
+        "95 % interval",
+        "Unmatched / photo",
+        "ms / photo",
+    ]
 
 
 def test_accuracy_is_in_percent_in_every_chart(summary):
@@ -116,7 +131,10 @@ def test_run_in_detail_opens_on_the_default_models_run():
     picker = next(s for s in at.selectbox if s.label == "Run")
     assert picker.value == run  # opened on alexnet-none-sgd-224px-s0
     assert "default model" in picker.help
-    assert ui.detail_choice(["a", "b"], "c") == (0, "The default model's run record is not in results/: opens on the first run")
+    assert ui.detail_choice(["a", "b"], "c") == (
+        0,
+        "The default model's run record is not in results/: opens on the first run",
+    )
     assert ui.detail_choice(["a", "b"], "b")[0] == 1
 
 
@@ -128,8 +146,12 @@ def test_charts_read_on_a_phone(summary):
         assert below(fig)
     record = load_records()[0]
     stats = json.loads((ROOT / "results" / "dataset_stats.json").read_text())
-    for fig in (charts.resolution_curves(load_resolution_reports()), charts.training_curves(record),
-                charts.class_balance(stats), charts.face_size_histogram(stats)):  # fmt: skip
+    for fig in (
+        charts.resolution_curves(load_resolution_reports()),
+        charts.training_curves(record),
+        charts.class_balance(stats),
+        charts.face_size_histogram(stats),
+    ):
         assert below(fig), fig.layout.legend
     for heatmap in (charts.face_size_heatmap(summary), charts.confusion_heatmap([[9, 1], [2, 8]], ["a", "b"], "t")):
         assert heatmap.data[0].textfont.size >= 12  # was auto-sized to 6 px on a phone
@@ -138,6 +160,7 @@ def test_charts_read_on_a_phone(summary):
 
 # -- Overview -------------------------------------------------------------------------------------
 
+
 def test_model_card_tables_are_tables_a_phone_can_show():
     from lrfp.app.headline import card_blocks
 
@@ -145,7 +168,8 @@ def test_model_card_tables_are_tables_a_phone_can_show():
     tables = [b for b in blocks if not isinstance(b, str)]
     assert [list(t.columns) for t in tables] == [
         ["configuration", "score", "labelled crops", "at 16 px", "detector crops"],
-        ["crops", "n", "accuracy (95 % interval)", "balanced accuracy (95 % interval)"]]  # fmt: skip
+        ["crops", "n", "accuracy (95 % interval)", "balanced accuracy (95 % interval)"],
+    ]
     assert tables[0].iloc[0, 0] == "mobilenet_v2-imagenet-adamw-64px-s0 (this model)"
     text = "\n".join(b for b in blocks if isinstance(b, str))
     assert "|" not in text and "Balanced accuracy, mean ± sd over the folds." in text
@@ -158,8 +182,10 @@ def test_overview_headline_is_the_default_models():
     assert metrics["Default model"] == "prod-mobilenet_v2"
     assert metrics["Cross-validated score"] == "98.62 %"
     assert metrics["Test accuracy"] == "98.65 %"
-    assert any(c.value.startswith("95 % interval 97.4–99.3 %") and c.value.endswith("594 labelled faces of the test "
-                                                                                     "photos") for c in at.caption)
+    assert any(
+        c.value.startswith("95 % interval 97.4–99.3 %") and c.value.endswith("594 labelled faces of the test photos")
+        for c in at.caption
+    )
     assert any(label.startswith("Reproduction's best") for label in metrics)
     assert not any(label.startswith("Our best") for label in metrics)  # a reproduction run beside the default
     assert len(at.table) >= 2  # the card's tables
@@ -177,8 +203,12 @@ def test_default_model_figures_come_from_the_records(tmp_path):
     (tmp_path / "production" / "faces" / "prod.json").write_text(json.dumps(faces))
     run = {"milestones": {"30": {"test": {"accuracy": 0.5, "n": 200}}}}
     (tmp_path / "runs" / "r.json").write_text(json.dumps(run))
-    index = {"models": {"prod": {"production": True, "cv_record": "production/cv/c.json"},
-                        "small": {"run_id": "r", "epoch": 30}}}  # fmt: skip
+    index = {
+        "models": {
+            "prod": {"production": True, "cv_record": "production/cv/c.json"},
+            "small": {"run_id": "r", "epoch": 30},
+        }
+    }
     prod = default_model_figures("prod", index, tmp_path)
     assert prod["cv"] == {"mean": 0.9, "sd": 0.01, "folds": 5}
     assert prod["test"] == {"accuracy": 0.95, "low": 0.93, "high": 0.97, "n": 500, "interval": "bootstrap"}
@@ -190,10 +220,13 @@ def test_default_model_figures_come_from_the_records(tmp_path):
 
 # -- Classify -------------------------------------------------------------------------------------
 
+
 def crowd(n: int = 48, size: tuple[int, int] = (400, 225)) -> tuple[Image.Image, SceneResult]:
     """A photo with N small faces packed in rows, as in a street crowd."""
-    boxes = [FaceBox(8 + 16 * (i % 12), 20 + 18 * (i // 12), 8 + 16 * (i % 12) + 13, 20 + 18 * (i // 12) + 15, 0.9)
-             for i in range(n)]  # fmt: skip
+    boxes = [
+        FaceBox(8 + 16 * (i % 12), 20 + 18 * (i // 12), 8 + 16 * (i % 12) + 13, 20 + 18 * (i // 12) + 15, 0.9)
+        for i in range(n)
+    ]
     faces = [FaceResult(b, "with_mask" if i % 3 else "without_mask", 0.8) for i, b in enumerate(boxes)]
     return Image.new("RGB", size, (120, 120, 120)), SceneResult("scene", faces)
 
@@ -220,7 +253,7 @@ def test_tags_on_a_crowd_never_overlap(monkeypatch, numbered):
     assert len(spots) == len(result.faces), "a face got no tag"
     for i, (x0, y0, x1, y1) in enumerate(spots):
         assert 0 <= x0 and 0 <= y0 and x1 <= out.width and y1 <= out.height
-        for j, (u0, v0, u1, v1) in enumerate(spots[i + 1:], i + 2):
+        for j, (u0, v0, u1, v1) in enumerate(spots[i + 1 :], i + 2):
             assert not (x0 < u1 and u0 < x1 and y0 < v1 and v0 < y1), f"tags {i + 1} and {j} overlap"
 
 
@@ -232,7 +265,10 @@ def test_tag_places_prefer_touching_the_face_and_covering_no_other():
     assert tags.gap(first, boxes[0]) == 0 and not tags.overlaps(first, boxes[1])
     assert tags.gap(second, boxes[1]) == 0 and not tags.overlaps(first, second)
     # no room at all by a face: None, or with `far` the nearest free place
-    assert tags.place([(400, 300), (400, 300)], [(0, 0, 10, 10), (20, 20, 30, 30)], 400, 300) == [(0, 0, 400, 300), None]
+    assert tags.place([(400, 300), (400, 300)], [(0, 0, 10, 10), (20, 20, 30, 30)], 400, 300) == [
+        (0, 0, 400, 300),
+        None,
+    ]
 
 
 def test_gradcam_explains_the_faces_chosen_and_says_which(tmp_path):
@@ -241,8 +277,9 @@ def test_gradcam_explains_the_faces_chosen_and_says_which(tmp_path):
     explainer = Classifier(ROOT / "weights" / "model3.pt", backend="torch")
     image, result = crowd(12)
     assert len(gradcam.explain_faces(explainer, image, [f.box for f in result.faces])) == 12  # stopped at 8, silently
-    assert ui.gradcam_note(list(range(1, 9)), 48) == (f"Grad-CAM of faces 1–8 of 48; choose others above (up to "
-                                                   f"{ui.GRADCAM_FACES} at a time).")  # fmt: skip
+    assert ui.gradcam_note(list(range(1, 9)), 48) == (
+        f"Grad-CAM of faces 1–8 of 48; choose others above (up to {ui.GRADCAM_FACES} at a time)."
+    )
     assert ui.gradcam_note([3, 17], 48).startswith("Grad-CAM of faces 3, 17 of 48")
     assert ui.gradcam_note([1, 2, 3], 3) == "Grad-CAM of every face (3)."
 
@@ -285,7 +322,8 @@ def test_face_sizes_are_in_the_photos_own_pixels():
     assert shown.size == (1400, 1050)  # the picture shown is shrunk ...
     assert ui.face_rows(result)[0]["size (px)"] == 300  # ... the table is not
     assert ui.photo_caption(image, type("C", (), {"classes": ["with_mask", "without_mask"]})()).startswith(
-        "4000x3000 px photo; face sizes in its pixels")  # fmt: skip
+        "4000x3000 px photo; face sizes in its pixels"
+    )
 
 
 def test_example_photos_have_human_names_and_keep_their_attribution():
@@ -311,7 +349,9 @@ def test_the_summary_says_its_time_is_the_first_analysis(tmp_path):
     # analyses are kept: a later visit answers at once, so a bare "1423 ms" read as that visit's time
     from lrfp.pipeline.scene import FaceResult, SceneResult
 
-    result = SceneResult("scene", [FaceResult(FaceBox(0, 0, 40, 40, 0.9), "with_mask", 0.9)], detect_ms=900, classify_ms=500)
+    result = SceneResult(
+        "scene", [FaceResult(FaceBox(0, 0, 40, 40, 0.9), "with_mask", 0.9)], detect_ms=900, classify_ms=500
+    )
     line = ui.scene_summary("street", result)
     assert "analysed in 1400 ms" in line and "kept for later visits" in line
 

@@ -1,5 +1,6 @@
 """Recipes behind one interface: a third recipe trains through the unchanged engine, the engine names no
 recipe, and a run tells its subscribers what it does."""
+
 from __future__ import annotations
 
 import re
@@ -55,7 +56,10 @@ class SquaresRecipe(Recipe):
         return ["sq", *parts]
 
     def datasets(self, cfg) -> dict:
-        return {split: Squares(n, seed, cfg.input_size) for split, n, seed in (("train", 24, 0), ("val", 8, 1), ("test", 8, 2))}
+        return {
+            split: Squares(n, seed, cfg.input_size)
+            for split, n, seed in (("train", 24, 0), ("val", 8, 1), ("test", 8, 2))
+        }
 
     def fingerprint(self, cfg) -> str:
         return "squares-v1"
@@ -70,12 +74,26 @@ def squares():
 
 def test_a_third_recipe_trains_through_the_unchanged_engine(squares, tmp_path):
     events = []
-    cfg = TrainConfig(model="model3", data="none", recipe="squares", epochs=1, milestones=(1,), input_size=32,
-                      batch_size=8, precision="fp32", out=str(tmp_path), device="cpu")  # fmt: skip
+    cfg = TrainConfig(
+        model="model3",
+        data="none",
+        recipe="squares",
+        epochs=1,
+        milestones=(1,),
+        input_size=32,
+        batch_size=8,
+        precision="fp32",
+        out=str(tmp_path),
+        device="cpu",
+    )
     record = fit(cfg, subscribers=[events.append])
     assert record["run_id"] == "sq-model3-adam-32px-s0" and record["status"] == "finished"
-    assert record["data"] == {"root": "none", "manifest_sha256": "squares-v1", "classes": ["plain", "square"],
-                              "sizes": {"train": 24, "val": 8, "test": 8}}  # fmt: skip
+    assert record["data"] == {
+        "root": "none",
+        "manifest_sha256": "squares-v1",
+        "classes": ["plain", "square"],
+        "sizes": {"train": 24, "val": 8, "test": 8},
+    }
     assert (tmp_path / record["run_id"] / "epoch001.pt").is_file()
     assert [type(e) for e in events] == [EpochEnd, Milestone, RunEnd]
     assert events[0].entry == record["history"][0] and events[1].checkpoint == "epoch001.pt"

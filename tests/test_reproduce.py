@@ -24,8 +24,11 @@ def test_the_experiments_are_the_papers_configurations_and_one_addition():
     paper = paper_table()
     assert len(paper) == 30
     theirs = {(r.model, r.variant): (r.experiment, r.table, r.optimizer, r.input_size) for r in paper.itertuples()}
-    ours = {(e.model, e.variant): (e.experiment, e.paper_table, e.optimizer, e.input_size) for e in EXPERIMENTS
-            if e.paper_table}  # fmt: skip
+    ours = {
+        (e.model, e.variant): (e.experiment, e.paper_table, e.optimizer, e.input_size)
+        for e in EXPERIMENTS
+        if e.paper_table
+    }
     assert ours == theirs
     assert [(e.model, e.variant) for e in EXPERIMENTS if not e.paper_table] == [("mobilenet_v2", "imagenet")]
     # every configuration is scored after the epochs the paper reports, which reproduce stops at
@@ -44,10 +47,18 @@ def short_reproduction(monkeypatch):
     monkeypatch.setattr(rep, "MILESTONES", (1, 2))
 
 
-def test_reproduce_publishes_records_summary_and_weights(tiny_dataset, tmp_path, short_reproduction, monkeypatch, caplog):
+def test_reproduce_publishes_records_summary_and_weights(
+    tiny_dataset, tmp_path, short_reproduction, monkeypatch, caplog
+):
     results = tmp_path / "results"
-    done = rep.reproduce(str(tiny_dataset), experiments=[3], out=str(tmp_path / "runs"), results_dir=results,
-                         weights_dir=tmp_path / "weights", input_size=None)  # fmt: skip
+    done = rep.reproduce(
+        str(tiny_dataset),
+        experiments=[3],
+        out=str(tmp_path / "runs"),
+        results_dir=results,
+        weights_dir=tmp_path / "weights",
+        input_size=None,
+    )
     assert done == ["model3-adam-64px-s0"]
     record = read_json(results / "runs" / "model3-adam-64px-s0.json")
     assert record["status"] == "finished" and record["experiment"]["paper_table"] == 6
@@ -65,8 +76,13 @@ def test_reproduce_publishes_records_summary_and_weights(tiny_dataset, tmp_path,
     # a second call skips the finished configuration
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="lrfp"):
-        rep.reproduce(str(tiny_dataset), experiments=[3], out=str(tmp_path / "runs"), results_dir=results,
-                      weights_dir=tmp_path / "weights")  # fmt: skip
+        rep.reproduce(
+            str(tiny_dataset),
+            experiments=[3],
+            out=str(tmp_path / "runs"),
+            results_dir=results,
+            weights_dir=tmp_path / "weights",
+        )
     assert any("skip model3" in line for line in caplog.messages)
     assert (tmp_path / "weights" / "model3.pt").is_file()  # published when the run finished
     index = publish(results, tmp_path / "weights2")
@@ -108,7 +124,9 @@ def test_committed_weights_load_and_evaluate(tiny_dataset):
     if not weights:
         pytest.skip("no committed weights yet")
     for path in weights:
-        assert main(["evaluate", "--model", str(path), "--data", str(tiny_dataset), "--json", "--backend", "torch"]) == 0
+        assert (
+            main(["evaluate", "--model", str(path), "--data", str(tiny_dataset), "--json", "--backend", "torch"]) == 0
+        )
         card = path.with_suffix(".md")
         assert card.is_file(), f"{path.name} has no model card"
     index = json.loads((weights[0].parent / "index.json").read_text())

@@ -1,6 +1,7 @@
 """Writers that cannot be misused, and one line for every bad setting: CSV cells a spreadsheet would run
 are escaped, one `lrfp monitor` per --out, damaged parts redone, mappings read as Excel saves them and
 every line of them used or warned about, and bad flags and environment settings named in one line."""
+
 from __future__ import annotations
 
 import io
@@ -129,9 +130,25 @@ def test_counts_stay_whole_numbers_when_a_file_is_in_error(photos, tmp_path):
 @pytest.mark.ray
 def test_rays_max_restarts_line_is_explained_and_nothing_else_of_ray_shows(photos, tmp_path):
     env = os.environ | {"PYTHONPATH": str(ROOT)}  # this checkout's lrfp, run as a user would
-    done = subprocess.run([sys.executable, "-m", "lrfp.cli", "monitor", str(photos), "--out", str(tmp_path / "out"),
-                           "--engine", "ray", *DETECTOR_FLAGS, "--no-progress"], env=env, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lrfp.cli",
+            "monitor",
+            str(photos),
+            "--out",
+            str(tmp_path / "out"),
+            "--engine",
+            "ray",
+            *DETECTOR_FLAGS,
+            "--no-progress",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert all("max_restarts" in line for line in done.stderr.splitlines() if "core_worker.cc" in line), done.stderr
     assert "max_restarts > 0` line" in done.stdout and "not an error of this run" in done.stdout
@@ -174,8 +191,13 @@ def test_a_start_time_out_of_range_is_one_line(start, photos, tmp_path, capsys):
     assert code == 2 and f"line 2: start '{start}' is not an ISO 8601 time" in one_error_line(err)
 
 
-@pytest.mark.parametrize("line, says", [("cams/gate/p\0.jpg,Gate", "line 2: holds a NUL character"),
-                                        ("cams/gate/p.jpg," + "x" * 200_000, "after line 1: not a readable CSV line (field larger")])  # fmt: skip
+@pytest.mark.parametrize(
+    "line, says",
+    [
+        ("cams/gate/p\0.jpg,Gate", "line 2: holds a NUL character"),
+        ("cams/gate/p.jpg," + "x" * 200_000, "after line 1: not a readable CSV line (field larger"),
+    ],
+)
 def test_a_mapping_with_a_nul_or_a_huge_field_is_one_line(line, says, photos, tmp_path, capsys):
     mapping = tmp_path / "map.csv"
     mapping.write_text(f"path,camera\n{line}\n")
@@ -192,12 +214,30 @@ def test_monitor_every_must_be_a_finite_period(every, photos, tmp_path, capsys):
 # --- training flags -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("flag, value, says", [("--lr", "nan", "learning rate nan"), ("--lr", "inf", "learning rate inf"),
-                                               ("--lr", "1e300", "learning rate 1e+300"),
-                                               ("--input-size", "0", "input size 0 px")])  # fmt: skip
+@pytest.mark.parametrize(
+    "flag, value, says",
+    [
+        ("--lr", "nan", "learning rate nan"),
+        ("--lr", "inf", "learning rate inf"),
+        ("--lr", "1e300", "learning rate 1e+300"),
+        ("--input-size", "0", "input size 0 px"),
+    ],
+)
 def test_train_refuses_a_value_out_of_range_in_one_line(flag, value, says, tiny_dataset, tmp_path, capsys):
-    code, _, err = run_cli(capsys, "train", "--model", "model3", "--data", tiny_dataset, "--out", tmp_path / "runs",
-                           "--epochs", "1", flag, value)  # fmt: skip
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--model",
+        "model3",
+        "--data",
+        tiny_dataset,
+        "--out",
+        tmp_path / "runs",
+        "--epochs",
+        "1",
+        flag,
+        value,
+    )
     assert code == 2 and says in one_error_line(err)
     assert not (tmp_path / "runs").exists()
 
@@ -226,8 +266,14 @@ def test_a_good_positive_int_setting_is_read(monkeypatch):
 def test_bad_upload_settings_are_one_line_naming_each_variable(tmp_path):
     # this checkout's lrfp, run as a user would, where the settings are read when it is imported
     env = os.environ | {"PYTHONPATH": str(ROOT), "LRFP_UPLOAD_SLOTS": "abc", "LRFP_MAX_UPLOAD_FILES": "0"}
-    done = subprocess.run([sys.executable, "-m", "lrfp.cli", "predict", str(PHOTO)], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "lrfp.cli", "predict", str(PHOTO)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and not done.stdout
     line = one_error_line(done.stderr)
     assert "LRFP_UPLOAD_SLOTS='abc'" in line and "LRFP_MAX_UPLOAD_FILES='0'" in line

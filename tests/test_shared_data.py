@@ -1,4 +1,5 @@
 """Integration on the real public data set (../shared/data/fmd853), skipped when it is absent."""
+
 import json
 
 import pytest
@@ -44,8 +45,22 @@ def test_default_build_matches_the_paper_protocol(built):
 
 
 def test_short_train_and_evaluate(built, tmp_path, capsys):
-    args = ["train", "--model", "model3", "--data", str(built), "--epochs", "1", "--milestones", "1",
-            "--input-size", "32", "--out", str(tmp_path), "--no-progress"]  # fmt: skip
+    args = [
+        "train",
+        "--model",
+        "model3",
+        "--data",
+        str(built),
+        "--epochs",
+        "1",
+        "--milestones",
+        "1",
+        "--input-size",
+        "32",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    ]
     assert main(args) == 0
     capsys.readouterr()
     ckpt = tmp_path / "model3-adam-32px-s0" / "epoch001.pt"

@@ -1,5 +1,6 @@
 """The "can't tell" answer: a face whose mouth and nose cannot be seen gets no mask label, is counted apart
 and is left out of compliance; the data set it is learnt from."""
+
 from __future__ import annotations
 
 import logging
@@ -53,8 +54,15 @@ def test_without_the_check_every_face_gets_a_mask_label(classifier):
 
 def test_cant_tell_is_counted_apart_and_left_out_of_compliance():
     box = FaceBox(0, 0, 10, 10, 0.9)
-    result = SceneResult("scene", [FaceResult(box, "with_mask", 0.9), FaceResult(box, "without_mask", 0.8),
-                                   FaceResult(box, UNSURE, 0.95), FaceResult(box, UNSURE, 0.9)])  # fmt: skip
+    result = SceneResult(
+        "scene",
+        [
+            FaceResult(box, "with_mask", 0.9),
+            FaceResult(box, "without_mask", 0.8),
+            FaceResult(box, UNSURE, 0.95),
+            FaceResult(box, UNSURE, 0.9),
+        ],
+    )
     counts = result.counts()
     assert counts["unsure"] == 2 and counts["faces"] == 4
     assert counts["compliance"] == 0.5  # 1 of the 2 faces that could be judged

@@ -1,4 +1,5 @@
 """Per-visitor bounds (issue 27): upload slots served in turn, an analysis cache bounded by bytes, a bounded upload store."""
+
 from __future__ import annotations
 
 import io
@@ -118,8 +119,13 @@ def test_a_batch_over_the_pixel_bound_is_refused_whole():
 
 def test_a_face_past_the_photos_edge_is_kept_as_the_classifier_saw_it():
     image = Image.new("RGB", (400, 300), (200, 10, 10))
-    result = SceneResult("scene", [FaceResult(FaceBox(380, -20, 440, 40, 0.9), "with_mask", 0.9),
-                                   FaceResult(FaceBox(0, 0, 400, 300, 0.9), "with_mask", 0.9)])  # fmt: skip
+    result = SceneResult(
+        "scene",
+        [
+            FaceResult(FaceBox(380, -20, 440, 40, 0.9), "with_mask", 0.9),
+            FaceResult(FaceBox(0, 0, 400, 300, 0.9), "with_mask", 0.9),
+        ],
+    )
     analysis = Analysis.of(image, result, numbered=True, side=1400)
     assert analysis.faces[0].size == (60, 60) and analysis.faces[0].getpixel((0, 59)) == (200, 10, 10)
     assert analysis.faces[0].getpixel((59, 0)) == (0, 0, 0)  # padded, as image.crop pads

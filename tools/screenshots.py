@@ -10,6 +10,7 @@ its script run is over, and shot: the first screen (what a visitor sees without 
 scrolls inside its own container, so a full-page shot holds only the first screen). Every answer of 400 or more that the browser got is printed (the page's
 address and the URL asked). The server's log is kept beside the pictures (server.log).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,9 +25,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo"
-PAGES = {"overview": ("", "Face masks at low resolution"), "dataset": ("dataset", "Dataset"),
-         "results": ("results", "Results"), "classify": ("classify", "Classify"), "monitor": ("monitor", "Monitor"),
-         "train": ("train", "Train")}
+PAGES = {
+    "overview": ("", "Face masks at low resolution"),
+    "dataset": ("dataset", "Dataset"),
+    "results": ("results", "Results"),
+    "classify": ("classify", "Classify"),
+    "monitor": ("monitor", "Monitor"),
+    "train": ("train", "Train"),
+}
 # Streamlit's signs of a script still running: the status widget and placeholder skeletons
 BUSY = '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
 
@@ -39,10 +45,30 @@ def free_port() -> int:
 
 def serve(log: Path, timeout: float) -> tuple[str, subprocess.Popen]:
     port = free_port()
-    env = os.environ | {"LRFP_DATA": str(DEMO / "fmd853-lr"), "LRFP_SOURCE": str(DEMO / "scenes"), "LRFP_ICE_SERVERS": "[]"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    env = os.environ | {
+        "LRFP_DATA": str(DEMO / "fmd853-lr"),
+        "LRFP_SOURCE": str(DEMO / "scenes"),
+        "LRFP_ICE_SERVERS": "[]",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -69,8 +95,10 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "test-output" / "screenshots"))
     parser.add_argument("--sizes", default="1366x768,390x844", help="viewports, WIDTHxHEIGHT,...")
     parser.add_argument("--pages", default=",".join(PAGES), help=f"some of {', '.join(PAGES)}")
-    parser.add_argument("--scroll-to", help="also a shot with each element matching this CSS selector in view, "
-                        "e.g. '[data-testid=\"stDataFrame\"]'")
+    parser.add_argument(
+        "--scroll-to",
+        help="also a shot with each element matching this CSS selector in view, e.g. '[data-testid=\"stDataFrame\"]'",
+    )
     parser.add_argument("--readme", action="store_true", help="only the README's picture, docs/images/dashboard.png")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the server and each page")
     args = parser.parse_args()
@@ -79,17 +107,26 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     url, proc = serve(out / "server.log", args.timeout)
-    shots = ([("classify", 1366, 768, ROOT / "docs" / "images" / "dashboard.png")] if args.readme else
-             [(name, int(w), int(h), out / f"{name}-{w}x{h}.png") for name in args.pages.split(",")
-              for w, h in (size.split("x") for size in args.sizes.split(","))])
+    shots = (
+        [("classify", 1366, 768, ROOT / "docs" / "images" / "dashboard.png")]
+        if args.readme
+        else [
+            (name, int(w), int(h), out / f"{name}-{w}x{h}.png")
+            for name in args.pages.split(",")
+            for w, h in (size.split("x") for size in args.sizes.split(","))
+        ]
+    )
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             for name, width, height, path in shots:
                 address, heading = PAGES[name]
-                context = browser.new_context(viewport={"width": width, "height": height},
-                                              device_scale_factor=2 if width < 600 else 1)
+                context = browser.new_context(
+                    viewport={"width": width, "height": height}, device_scale_factor=2 if width < 600 else 1
+                )
                 page = context.new_page()
                 page.on("response", lambda r, name=name: r.status >= 400 and print(f"{name}: {r.status} {r.url}"))
                 page.goto(f"{url}/{address}", timeout=args.timeout * 1000)

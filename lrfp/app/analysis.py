@@ -1,4 +1,5 @@
 """What a page keeps of an analysed photo: the result, the picture it shows and small face crops, never the photo."""
+
 from __future__ import annotations
 
 import io
@@ -27,7 +28,9 @@ class Analysis:
     def of(cls, image: Image.Image, result: SceneResult, numbered: bool, side: int) -> Analysis:
         """IMAGE's analysis as kept: the picture drawn SIDE px on its longer side, tags numbered with `numbered`."""
         buffer = io.BytesIO()
-        annotate(image, result, numbered=numbered, min_long_side=side, max_long_side=side).save(buffer, "JPEG", quality=90)  # fmt: skip
+        annotate(image, result, numbered=numbered, min_long_side=side, max_long_side=side).save(
+            buffer, "JPEG", quality=90
+        )
         faces = tuple(_face(image, f.box) for f in result.faces)
         return cls(result, image.width, image.height, buffer.getvalue(), faces)
 

@@ -1,4 +1,5 @@
 """What the app's pickers offer: checkpoints in weights/ and local runs, example photos."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Plotly figures for the dashboard, built from the tables in results/ and the dataset stats."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -16,7 +17,9 @@ EXPERIMENTS = {1: "1 · model1", 2: "2 · model2", 3: "3 · model3", 4: "4 · tr
 
 def configuration(df: pd.DataFrame) -> pd.Series:
     """A readable name per configuration: 'model1 batchnorm', 'model3', 'mobilenet_v2 (ImageNet)'."""
-    variant = df["variant"].fillna("-").astype(str).replace({"-": "", "scratch": "(from scratch)", "imagenet": "(ImageNet)"})
+    variant = (
+        df["variant"].fillna("-").astype(str).replace({"-": "", "scratch": "(from scratch)", "imagenet": "(ImageNet)"})
+    )
     return (df["model"] + " " + variant).str.strip()
 
 
@@ -31,8 +34,9 @@ def legend_below(fig: go.Figure, y: float = -0.3) -> go.Figure:
 
 def titled(fig: go.Figure, text: str) -> go.Figure:
     """A title under the strip of tool buttons: a phone shows the buttons at all times, over the title."""
-    return fig.update_layout(title=dict(text=text, x=0, xanchor="left", yref="container", y=1, yanchor="top",
-                                        pad=dict(t=32)), margin_t=72)  # fmt: skip
+    return fig.update_layout(
+        title=dict(text=text, x=0, xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=32)), margin_t=72
+    )
 
 
 def _curves(summary: pd.DataFrame) -> pd.Series:
@@ -49,9 +53,12 @@ def ours_vs_paper(summary: pd.DataFrame) -> list[go.Figure]:
     source, keyed in grey under the legend: ours at the paper's input size solid, ours at the smaller
     size the CPU allowed dotted (both with their 95 % interval), the paper's dashed with open markers.
     """
-    ours = summary.assign(curve=_curves(summary), y=100 * summary["accuracy"],
-                          plus=100 * (summary["accuracy_high"] - summary["accuracy"]),
-                          minus=100 * (summary["accuracy"] - summary["accuracy_low"]))  # fmt: skip
+    ours = summary.assign(
+        curve=_curves(summary),
+        y=100 * summary["accuracy"],
+        plus=100 * (summary["accuracy_high"] - summary["accuracy"]),
+        minus=100 * (summary["accuracy"] - summary["accuracy_low"]),
+    )
     # the paper has one figure per configuration and epoch, whatever size we ran it at
     paper = ours.dropna(subset=["paper_accuracy"]).drop_duplicates(["experiment", "curve", "epochs"])
     colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(sorted(ours["curve"].unique()))}
@@ -65,8 +72,10 @@ def ours_vs_paper(summary: pd.DataFrame) -> list[go.Figure]:
         fig, sizes = go.Figure(), {"solid": set(), "dot": set()}  # input sizes drawn in each line style
         for curve, group in rows.groupby("curve", sort=True):
             full = group["input_size"].max()  # where a configuration ran at two sizes, the larger is the paper's
-            traces = [(f"ours at {size} px", "solid" if size == full else "dot", g)
-                      for size, g in group.groupby("input_size", sort=False)]  # fmt: skip
+            traces = [
+                (f"ours at {size} px", "solid" if size == full else "dot", g)
+                for size, g in group.groupby("input_size", sort=False)
+            ]
             for size in group["input_size"].unique():
                 sizes["solid" if size == full else "dot"].add(int(size))
             p = paper[(paper["experiment"] == experiment) & (paper["curve"] == curve)]
@@ -74,18 +83,40 @@ def ours_vs_paper(summary: pd.DataFrame) -> list[go.Figure]:
                 traces.append(("paper", "dash", p.assign(y=100 * p["paper_accuracy"])))
             for i, (source, dash, g) in enumerate(traces):
                 g = g.sort_values("epochs")
-                fig.add_trace(go.Scatter(
-                    x=g["epochs"], y=g["y"], name=curve, legendgroup=curve, showlegend=i == 0, mode="lines+markers",
-                    line=dict(color=colours[curve], dash=dash),
-                    marker=dict(symbol="circle-open" if source == "paper" else "circle", size=7),
-                    error_y=None if source == "paper" else dict(array=g["plus"], arrayminus=g["minus"], thickness=1),
-                    hovertemplate=f"{curve}, {source}<br>%{{x}} epochs: %{{y:.2f}} %<extra></extra>"))  # fmt: skip
+                fig.add_trace(
+                    go.Scatter(
+                        x=g["epochs"],
+                        y=g["y"],
+                        name=curve,
+                        legendgroup=curve,
+                        showlegend=i == 0,
+                        mode="lines+markers",
+                        line=dict(color=colours[curve], dash=dash),
+                        marker=dict(symbol="circle-open" if source == "paper" else "circle", size=7),
+                        error_y=None
+                        if source == "paper"
+                        else dict(array=g["plus"], arrayminus=g["minus"], thickness=1),
+                        hovertemplate=f"{curve}, {source}<br>%{{x}} epochs: %{{y:.2f}} %<extra></extra>",
+                    )
+                )
         # the key to the line styles: grey entries that draw nothing
-        key = [(f"ours at {' / '.join(map(str, sorted(sizes[dash], reverse=True)))} px", dash, "circle")
-               for dash in ("solid", "dot") if sizes[dash]] + [("paper", "dash", "circle-open")] * (len(paper) > 0)  # fmt: skip
+        key = [
+            (f"ours at {' / '.join(map(str, sorted(sizes[dash], reverse=True)))} px", dash, "circle")
+            for dash in ("solid", "dot")
+            if sizes[dash]
+        ] + [("paper", "dash", "circle-open")] * (len(paper) > 0)
         for name, dash, symbol in key:
-            fig.add_trace(go.Scatter(x=[None], y=[None], name=name, mode="lines+markers", hoverinfo="skip",
-                                     line=dict(color="grey", dash=dash), marker=dict(symbol=symbol)))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    name=name,
+                    mode="lines+markers",
+                    hoverinfo="skip",
+                    line=dict(color="grey", dash=dash),
+                    marker=dict(symbol=symbol),
+                )
+            )
         fig.update_layout(height=420, margin=dict(l=10, r=10, b=10), legend=LEGEND_BELOW | {"y": -0.22})
         titled(fig, f"Experiment {title}")
         fig.update_xaxes(tickvals=[30, 50, 80], title="epochs")
@@ -103,18 +134,31 @@ def best_rows(summary: pd.DataFrame) -> pd.DataFrame:
 def ranking(summary: pd.DataFrame, paper_best: float | None = None) -> go.Figure:
     """Configurations by their best test accuracy, with 95 % intervals; the paper's best as a line."""
     best = best_rows(summary)
-    fig = go.Figure(go.Scatter(
-        x=100 * best["accuracy"], y=best["configuration"] + " @" + best["epochs"].astype(str), mode="markers",
-        error_x=dict(type="data", symmetric=False, array=100 * (best["accuracy_high"] - best["accuracy"]),
-                     arrayminus=100 * (best["accuracy"] - best["accuracy_low"])),
-        marker=dict(size=9), hovertemplate="%{y}: %{x:.2f} %<extra></extra>"))  # fmt: skip
+    fig = go.Figure(
+        go.Scatter(
+            x=100 * best["accuracy"],
+            y=best["configuration"] + " @" + best["epochs"].astype(str),
+            mode="markers",
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=100 * (best["accuracy_high"] - best["accuracy"]),
+                arrayminus=100 * (best["accuracy"] - best["accuracy_low"]),
+            ),
+            marker=dict(size=9),
+            hovertemplate="%{y}: %{x:.2f} %<extra></extra>",
+        )
+    )
     if paper_best is not None:
-        fig.add_vline(x=100 * paper_best, line_dash="dash", annotation_text=f"paper's best {100 * paper_best:.2f} %",
-                      annotation_position="top left")  # fmt: skip
+        fig.add_vline(
+            x=100 * paper_best,
+            line_dash="dash",
+            annotation_text=f"paper's best {100 * paper_best:.2f} %",
+            annotation_position="top left",
+        )
     # no accuracy is over 100 %: the axis stops there (a label past the line stretched it to 110)
     fig.update_xaxes(range=[5 * int(100 * best["accuracy_low"].min() // 5), 100.5])
-    fig.update_layout(xaxis_title="test accuracy (%)", height=80 + 32 * len(best),
-                      margin=dict(l=10, r=10, t=30, b=10))  # fmt: skip
+    fig.update_layout(xaxis_title="test accuracy (%)", height=80 + 32 * len(best), margin=dict(l=10, r=10, t=30, b=10))
     return fig
 
 
@@ -126,10 +170,17 @@ def face_size_heatmap(summary: pd.DataFrame) -> go.Figure:
     best = best_rows(summary).iloc[::-1]  # imshow draws its first row on top; the ranking's best is on top
     bins = [c for c in summary.columns if c.startswith("accuracy_face_")]
     sizes = [c.removeprefix("accuracy_face_").replace(">=", "≥").replace("-", "–") + " px" for c in bins]
-    fig = px.imshow(100 * best[bins].to_numpy(dtype=float), x=sizes,
-                    y=best["configuration"] + " @" + best["epochs"].astype(str), text_auto=".1f", aspect="auto",
-                    color_continuous_scale="RdYlGn", zmin=85, zmax=100,
-                    labels={"x": "", "color": "accuracy (%)"})  # fmt: skip
+    fig = px.imshow(
+        100 * best[bins].to_numpy(dtype=float),
+        x=sizes,
+        y=best["configuration"] + " @" + best["epochs"].astype(str),
+        text_auto=".1f",
+        aspect="auto",
+        color_continuous_scale="RdYlGn",
+        zmin=85,
+        zmax=100,
+        labels={"x": "", "color": "accuracy (%)"},
+    )
     # the numbers are in the cells, at a size a phone reads; no colour bar to take the cells' width
     fig.update_traces(textfont_size=HEATMAP_TEXT_PX, hovertemplate="%{y}, %{x}: %{z:.1f} %<extra></extra>")
     # the size labels on top, under the tool buttons a phone always shows
@@ -149,28 +200,41 @@ TABLE_COLUMNS = {
     "avg_loss": ("Loss", "Our mean test loss", "%.4f"),
     "paper_accuracy": ("Paper %", "The paper's test accuracy (%) on its own test set", "%.2f"),
     "paper_avg_loss": ("Paper loss", "The paper's mean test loss", "%.4f"),
-    "deviation": ("Deviation", "How our run differs from the paper's setup (docs/reproduction.md: what differs "
-                               "from the paper)", None),
+    "deviation": (
+        "Deviation",
+        "How our run differs from the paper's setup (docs/reproduction.md: what differs from the paper)",
+        None,
+    ),
 }
 
 
 def results_columns() -> dict:
     """Streamlit column settings for `results_table`: formats and the full meaning of each short header."""
-    return {header: (st.column_config.NumberColumn(help=help, format=fmt) if fmt else
-                     st.column_config.TextColumn(help=help))
-            for header, help, fmt in TABLE_COLUMNS.values()}  # fmt: skip
+    return {
+        header: (
+            st.column_config.NumberColumn(help=help, format=fmt) if fmt else st.column_config.TextColumn(help=help)
+        )
+        for header, help, fmt in TABLE_COLUMNS.values()
+    }
 
 
 def results_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary as people read it: words for column names, percentages, the interval as text."""
-    df = summary.assign(configuration=configuration(summary),
-                        interval=[f"{100 * lo:.1f}–{100 * hi:.1f}" for lo, hi in zip(summary["accuracy_low"], summary["accuracy_high"])])  # fmt: skip
+    df = summary.assign(
+        configuration=configuration(summary),
+        interval=[
+            f"{100 * lo:.1f}–{100 * hi:.1f}" for lo, hi in zip(summary["accuracy_low"], summary["accuracy_high"])
+        ],
+    )
     for col in ("accuracy", "paper_accuracy"):  # balanced accuracy equals accuracy on the balanced test split
         df[col] = 100 * df[col]
     # the deviations in a few words (docs/reproduction.md gives them in full)
-    df["deviation"] = (df["deviation"].fillna("").str.replace(r"input (\d+) px instead of 224 px \(CPU budget\)", r"\1 px, not 224",
-                                                              regex=True)
-                       .str.replace("trained from scratch: ImageNet weights unavailable offline", "no ImageNet weights"))  # fmt: skip
+    df["deviation"] = (
+        df["deviation"]
+        .fillna("")
+        .str.replace(r"input (\d+) px instead of 224 px \(CPU budget\)", r"\1 px, not 224", regex=True)
+        .str.replace("trained from scratch: ImageNet weights unavailable offline", "no ImageNet weights")
+    )
     return df[list(TABLE_COLUMNS)].rename(columns={k: v[0] for k, v in TABLE_COLUMNS.items()})
 
 
@@ -181,8 +245,16 @@ def training_curves(record: dict) -> go.Figure:
     long = hist.melt(id_vars="epoch", value_vars=["train_loss", "val_loss", "train_accuracy", "val_accuracy"])
     long["kind"] = long["variable"].str.split("_").str[1].replace({"accuracy": "accuracy (%)"})
     long["split"] = long["variable"].str.split("_").str[0].replace({"val": "validation"})
-    fig = px.line(long, x="epoch", y="value", color="split", facet_col="kind", markers=True, height=340,
-                  category_orders={"kind": ["loss", "accuracy (%)"]})  # fmt: skip
+    fig = px.line(
+        long,
+        x="epoch",
+        y="value",
+        color="split",
+        facet_col="kind",
+        markers=True,
+        height=340,
+        category_orders={"kind": ["loss", "accuracy (%)"]},
+    )
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     fig.update_yaxes(matches=None, showticklabels=True, title=None)
     return legend_below(fig)
@@ -190,8 +262,14 @@ def training_curves(record: dict) -> go.Figure:
 
 def confusion_heatmap(matrix: list[list[int]], classes: list[str], title: str = "") -> go.Figure:
     names = [c.replace("_", " ") for c in classes]
-    fig = px.imshow(matrix, x=names, y=names, text_auto=True, color_continuous_scale="Blues",
-                    labels={"x": "predicted", "y": "true", "color": "faces"})  # fmt: skip
+    fig = px.imshow(
+        matrix,
+        x=names,
+        y=names,
+        text_auto=True,
+        color_continuous_scale="Blues",
+        labels={"x": "predicted", "y": "true", "color": "faces"},
+    )
     # the counts are in the cells: no colour bar to squeeze them on a phone
     fig.update_traces(textfont_size=HEATMAP_TEXT_PX)
     fig.update_layout(coloraxis_showscale=False, height=340, margin=dict(l=10, r=10, t=40, b=10))
@@ -200,30 +278,54 @@ def confusion_heatmap(matrix: list[list[int]], classes: list[str], title: str = 
 
 def class_balance(stats: dict) -> go.Figure:
     rows = [{"split": s, "class": c, "faces": n} for s, counts in stats["counts"].items() for c, n in counts.items()]
-    return legend_below(px.bar(pd.DataFrame(rows), x="split", y="faces", color="class", barmode="group", text_auto=True))
+    return legend_below(
+        px.bar(pd.DataFrame(rows), x="split", y="faces", color="class", barmode="group", text_auto=True)
+    )
 
 
 def face_size_histogram(stats: dict) -> go.Figure:
     hist = stats["face_size_histogram"]
-    rows = [{"face size (px)": b, "class": c, "faces": n} for c, counts in hist["counts"].items()
-            for b, n in zip(hist["bins"], counts)]  # fmt: skip
+    rows = [
+        {"face size (px)": b, "class": c, "faces": n}
+        for c, counts in hist["counts"].items()
+        for b, n in zip(hist["bins"], counts)
+    ]
     return legend_below(px.bar(pd.DataFrame(rows), x="face size (px)", y="faces", color="class", barmode="group"))
 
 
 def paper_headline() -> dict:
     paper = paper_table()
     best = paper.loc[paper["accuracy"].idxmax()]
-    return {"model": best["model"], "epochs": int(best["epochs"]), "accuracy": float(best["accuracy"]),
-            "avg_loss": float(best["avg_loss"])}  # fmt: skip
+    return {
+        "model": best["model"],
+        "epochs": int(best["epochs"]),
+        "accuracy": float(best["accuracy"]),
+        "avg_loss": float(best["avg_loss"]),
+    }
 
 
 def resolution_curves(reports: list[dict]) -> go.Figure:
     """Accuracy against face size, one curve per model; native accuracy as a dotted line each."""
-    rows = [{"model": r["model"], "face size (px)": row["face_px"], "test accuracy (%)": 100 * row["accuracy"],
-             "balanced accuracy (%)": 100 * row["balanced_accuracy"]}
-            for r in reports for row in r["rows"] if row["face_px"] != "native"]  # fmt: skip
-    fig = px.line(pd.DataFrame(rows), x="face size (px)", y="test accuracy (%)", color="model", markers=True,
-                  hover_data={"balanced accuracy (%)": ":.1f", "test accuracy (%)": ":.1f"}, height=420)  # fmt: skip
+    rows = [
+        {
+            "model": r["model"],
+            "face size (px)": row["face_px"],
+            "test accuracy (%)": 100 * row["accuracy"],
+            "balanced accuracy (%)": 100 * row["balanced_accuracy"],
+        }
+        for r in reports
+        for row in r["rows"]
+        if row["face_px"] != "native"
+    ]
+    fig = px.line(
+        pd.DataFrame(rows),
+        x="face size (px)",
+        y="test accuracy (%)",
+        color="model",
+        markers=True,
+        hover_data={"balanced accuracy (%)": ":.1f", "test accuracy (%)": ":.1f"},
+        height=420,
+    )
     colours = {t.name: t.line.color for t in fig.data}
     for r in reports:
         native = next(row["accuracy"] for row in r["rows"] if row["face_px"] == "native")
@@ -237,19 +339,30 @@ def scene_table(reports: list[dict]) -> pd.DataFrame:
     """One row per model of `lrfp scene-bench`: faces found, found faces right, both, by the numbers."""
     pct = lambda x: None if x is None else 100 * x  # noqa: E731
     # what tells the models apart (the detector is the same for all) before the cost, which a wide screen shows too
-    rows = [{"Model": r["model"], **_key_figures(r),
-             "Found faces right (%)": pct(r["accuracy"]), "Balanced (%)": pct(r["balanced_accuracy"]), **_cost(r),
-             **{f"Found, {k} px (%)": pct(v["recall"]) for k, v in r["recall_by_size"].items()},
-             "Photos": r["photos"], "Labelled faces": r["labelled_faces"]}
-            for r in reports]  # fmt: skip
+    rows = [
+        {
+            "Model": r["model"],
+            **_key_figures(r),
+            "Found faces right (%)": pct(r["accuracy"]),
+            "Balanced (%)": pct(r["balanced_accuracy"]),
+            **_cost(r),
+            **{f"Found, {k} px (%)": pct(v["recall"]) for k, v in r["recall_by_size"].items()},
+            "Photos": r["photos"],
+            "Labelled faces": r["labelled_faces"],
+        }
+        for r in reports
+    ]
     return pd.DataFrame(rows).sort_values("Found and right (%)", ascending=False)
 
 
 def _key_figures(r: dict) -> dict:
     """What a scene-bench row is read for, in the order the tables show it first (a phone shows
     two or three columns before it scrolls): found, found and right, and that figure's interval."""
-    return {"Found (%)": 100 * r["recall"], "Found and right (%)": 100 * r["end_to_end"],
-            "95 % interval": "{:.1f}–{:.1f}".format(*(100 * x for x in r["end_to_end_interval"]))}
+    return {
+        "Found (%)": 100 * r["recall"],
+        "Found and right (%)": 100 * r["end_to_end"],
+        "95 % interval": "{:.1f}–{:.1f}".format(*(100 * x for x in r["end_to_end_interval"])),
+    }
 
 
 def _cost(r: dict) -> dict:
@@ -260,24 +373,40 @@ def _cost(r: dict) -> dict:
 def views_table(reports: list[dict]) -> pd.DataFrame:
     """One row per detector setting and view of the same labelled photos: found by face size, found and
     right, boxes on non-faces. Photos of the train split chose the setting; test rows are reported once."""
+
     def setting(r):
         d = r.get("detector", {})
         name = d.get("detector", "retinaface")  # records made before there was a choice used RetinaFace
         if d.get("looks") == "one":
-            return f"{name}, one look {d['scale']:g}x" + (f" ≤ {d['max_side']} px (first default)" if d.get("max_side") else "")
+            return f"{name}, one look {d['scale']:g}x" + (
+                f" ≤ {d['max_side']} px (first default)" if d.get("max_side") else ""
+            )
         if d.get("looks") == "pyramid":
             default = name == DEFAULT_DETECTOR and d.get("step") == PYRAMID_STEP
             return f"{name} pyramid, steps of {d.get('step', 2)}" + (" (default)" if default else "")
-        return (f"{name}, 1x + {d.get('enlarge', 3):g}x" + (f" asking {d['enlarged_min_score']:g}" if d.get("enlarged_min_score") != d.get("min_score") else "")
-                + (f" (commit {d['commit']})" if d.get("commit") else ""))  # fmt: skip
+        return (
+            f"{name}, 1x + {d.get('enlarge', 3):g}x"
+            + (f" asking {d['enlarged_min_score']:g}" if d.get("enlarged_min_score") != d.get("min_score") else "")
+            + (f" (commit {d['commit']})" if d.get("commit") else "")
+        )
 
     pct = lambda x: None if x is None else 100 * x  # noqa: E731
+
     def by_size(r):  # in the frame's pixels where recorded (the size the detector saw), else the photo's own
         bins = r.get("recall_by_frame_size") or r["recall_by_size"]
         return {f"Found, {k} px (%)": pct(v["recall"]) for k, v in bins.items() if v["labelled"]}
 
-    rows = [{"Photos": r["photos_from"].split(" split")[0].split(" of the ")[-1], "View": r.get("view", "1x"),
-             "Detector": setting(r), **_key_figures(r), **_cost(r), **by_size(r)} for r in reports]  # fmt: skip
+    rows = [
+        {
+            "Photos": r["photos_from"].split(" split")[0].split(" of the ")[-1],
+            "View": r.get("view", "1x"),
+            "Detector": setting(r),
+            **_key_figures(r),
+            **_cost(r),
+            **by_size(r),
+        }
+        for r in reports
+    ]
     order = {v: i for i, v in enumerate(VIEWS)}
     table = pd.DataFrame(rows)
     return table.sort_values(["Photos", "View", "Detector"], key=lambda c: c.map(order) if c.name == "View" else c)
@@ -291,23 +420,41 @@ def cv_table(reports: list[dict]) -> pd.DataFrame:
     """One row per configuration of `lrfp cv`: balanced accuracy (%) mean ± sd over the folds."""
     # the score and its parts first, then the input size, which tells configurations apart (in view at 1366 px),
     # the other settings after: a narrow screen shows the left columns
-    rows = [{"Configuration": r["name"], "Score": _mean_sd(r["balanced_accuracy"]["score"]),
-             "Labelled crops": _mean_sd(r["balanced_accuracy"]["label"]),
-             "At 16 px": _mean_sd(r["balanced_accuracy"]["label_16px"]),
-             "Detector crops": _mean_sd(r["balanced_accuracy"]["detector"]), "Input (px)": r["config"]["input_size"],
-             "Classes": 3 if r["config"].get("include_incorrect") else 2, "Model": r["config"]["model"],
-             "Epochs": r["config"]["epochs"], "Folds": len(r["folds"]),
-             "_score": r["balanced_accuracy"]["score"]["mean"]} for r in reports]  # fmt: skip
+    rows = [
+        {
+            "Configuration": r["name"],
+            "Score": _mean_sd(r["balanced_accuracy"]["score"]),
+            "Labelled crops": _mean_sd(r["balanced_accuracy"]["label"]),
+            "At 16 px": _mean_sd(r["balanced_accuracy"]["label_16px"]),
+            "Detector crops": _mean_sd(r["balanced_accuracy"]["detector"]),
+            "Input (px)": r["config"]["input_size"],
+            "Classes": 3 if r["config"].get("include_incorrect") else 2,
+            "Model": r["config"]["model"],
+            "Epochs": r["config"]["epochs"],
+            "Folds": len(r["folds"]),
+            "_score": r["balanced_accuracy"]["score"]["mean"],
+        }
+        for r in reports
+    ]
     return pd.DataFrame(rows).sort_values(["Classes", "_score"], ascending=[True, False]).drop(columns="_score")
 
 
 def faces_table(reports: list[dict]) -> pd.DataFrame:
     """One row per model of `lrfp faces-eval`: balanced accuracy (%) with its 95 % interval, per kind of crop."""
+
     def cell(v: dict) -> str:
         lo, hi = v["balanced_accuracy_interval"]
         return f"{100 * v['balanced_accuracy']:.1f} ({100 * lo:.1f}–{100 * hi:.1f})"
 
-    rows = [{"Model": r["model"], "Faces": r["views"]["label"]["n"], "Labelled crops": cell(r["views"]["label"]),
-             "At 16 px": cell(r["views"]["label_16px"]), "Detector crops": cell(r["views"]["detector"]),
-             "_sort": r["views"]["detector"]["balanced_accuracy"]} for r in reports]  # fmt: skip
+    rows = [
+        {
+            "Model": r["model"],
+            "Faces": r["views"]["label"]["n"],
+            "Labelled crops": cell(r["views"]["label"]),
+            "At 16 px": cell(r["views"]["label_16px"]),
+            "Detector crops": cell(r["views"]["detector"]),
+            "_sort": r["views"]["detector"]["balanced_accuracy"],
+        }
+        for r in reports
+    ]
     return pd.DataFrame(rows).sort_values("_sort", ascending=False).drop(columns="_sort")

@@ -1,4 +1,5 @@
 """Queries over a dataset manifest for the Dataset page: filtered samples and source scenes."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -11,8 +12,7 @@ from lrfp.pipeline.scene import COLORS
 
 
 def filter_samples(manifest: dict, split: str, label: str, min_px: int, max_px: int) -> list[dict]:
-    return [s for s in manifest["splits"][split]
-            if s["label"] == label and min_px <= (s.get("face_px") or 0) <= max_px]  # fmt: skip
+    return [s for s in manifest["splits"][split] if s["label"] == label and min_px <= (s.get("face_px") or 0) <= max_px]
 
 
 def scenes_with_faces(manifest: dict, split: str) -> list[tuple[str, list[dict]]]:

@@ -5,6 +5,7 @@ then the page was blank and its sidebar listed the pages/ folder's raw file name
 ...). The entry scripts call show_pages first, then import the rest under STARTING's spinner. This
 module imports nothing heavy.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,11 +23,13 @@ def show_pages(pages_dir: Path) -> StreamlitPage:
     # hides that list (client.showSidebarNavigation = false), which would hide st.navigation's list too
     st.set_option("client.showSidebarNavigation", True)
     pages_dir = Path(pages_dir).resolve()  # absolute: st.Page takes it as is, wherever the main script is
-    return st.navigation([
-        st.Page(pages_dir / "overview.py", title="Overview", icon=":material/home:", default=True),
-        st.Page(pages_dir / "dataset.py", title="Dataset", icon=":material/photo_library:"),
-        st.Page(pages_dir / "results.py", title="Results", icon=":material/bar_chart:"),
-        st.Page(pages_dir / "classify.py", title="Classify", icon=":material/search:"),
-        st.Page(pages_dir / "monitor.py", title="Monitor", icon=":material/videocam:"),
-        st.Page(pages_dir / "train.py", title="Train", icon=":material/model_training:"),
-    ])  # fmt: skip
+    return st.navigation(
+        [
+            st.Page(pages_dir / "overview.py", title="Overview", icon=":material/home:", default=True),
+            st.Page(pages_dir / "dataset.py", title="Dataset", icon=":material/photo_library:"),
+            st.Page(pages_dir / "results.py", title="Results", icon=":material/bar_chart:"),
+            st.Page(pages_dir / "classify.py", title="Classify", icon=":material/search:"),
+            st.Page(pages_dir / "monitor.py", title="Monitor", icon=":material/videocam:"),
+            st.Page(pages_dir / "train.py", title="Train", icon=":material/model_training:"),
+        ]
+    )

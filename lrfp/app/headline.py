@@ -1,4 +1,5 @@
 """The Overview's figures: the default model's own scores, and its model card laid out for any screen."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,17 +33,33 @@ def default_model_figures(name: str, index: dict, results_dir: Path | None = Non
     if info.get("production") and faces.is_file():
         label = read_json(faces)["views"]["label"]
         low, high = label["accuracy_interval"]
-        figures["test"] = {"accuracy": label["accuracy"], "low": low, "high": high, "n": label["n"],
-                           "interval": "bootstrap"}  # fmt: skip
+        figures["test"] = {
+            "accuracy": label["accuracy"],
+            "low": low,
+            "high": high,
+            "n": label["n"],
+            "interval": "bootstrap",
+        }
     elif info.get("run_id"):
-        run = next((p for p in (results_dir / "production" / "runs", results_dir / "runs", results_dir / "extra")
-                    if (p / f"{info['run_id']}.json").is_file()), None)  # fmt: skip
+        run = next(
+            (
+                p
+                for p in (results_dir / "production" / "runs", results_dir / "runs", results_dir / "extra")
+                if (p / f"{info['run_id']}.json").is_file()
+            ),
+            None,
+        )
         if run is not None:
             milestones = read_json(run / f"{info['run_id']}.json")["milestones"]
             test = milestones.get(str(info.get("epoch")), next(iter(milestones.values())))["test"]
             low, high = wilson_interval(test["accuracy"] * test["n"], test["n"])
-            figures["test"] = {"accuracy": test["accuracy"], "low": low, "high": high, "n": test["n"],
-                               "interval": "Wilson"}  # fmt: skip
+            figures["test"] = {
+                "accuracy": test["accuracy"],
+                "low": low,
+                "high": high,
+                "n": test["n"],
+                "interval": "Wilson",
+            }
     return figures
 
 

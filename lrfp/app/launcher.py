@@ -3,6 +3,7 @@
 Each run gets its own folder (unique run id), so two launches never share files, and runs in
 its own process session, so it outlives the browser tab and the page that started it.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,16 @@ class LaunchRefused(LrfpError):
     """A launch the server's limits do not allow now."""
 
 
-def launch(model: str, data: str, out: Path, epochs: int, input_size: int, norm: str | None = None,
-           pretrained: str | None = None, extra_args: list[str] | None = None) -> str:  # fmt: skip
+def launch(
+    model: str,
+    data: str,
+    out: Path,
+    epochs: int,
+    input_size: int,
+    norm: str | None = None,
+    pretrained: str | None = None,
+    extra_args: list[str] | None = None,
+) -> str:
     """Start `lrfp train` in the background; returns the run id (its folder name under `out`).
 
     LaunchRefused when max_app_runs runs are already training; the oldest finished, failed or
@@ -51,8 +60,10 @@ def launch(model: str, data: str, out: Path, epochs: int, input_size: int, norm:
     with FileLock(str(out / LAUNCH_LOCK), timeout=60):
         running = [r for r in list_runs(out) if r["status"] == "running"]
         if len(running) >= limits.max_app_runs:
-            raise LaunchRefused(f"{len(running)} run(s) already training on this server (the limit is "
-                                f"{limits.max_app_runs}); wait for it to finish (a run is stopped from the tab that started it)")  # fmt: skip
+            raise LaunchRefused(
+                f"{len(running)} run(s) already training on this server (the limit is "
+                f"{limits.max_app_runs}); wait for it to finish (a run is stopped from the tab that started it)"
+            )
         prune(out, limits.keep_app_runs - 1)
         run_id = f"app-{model}{'-' + norm if norm else ''}-{input_size}px-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
         folder = out / run_id
@@ -62,17 +73,52 @@ def launch(model: str, data: str, out: Path, epochs: int, input_size: int, norm:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         # written before the lock is let go: the next launch counts this run as running
         # the process's start time and command line identify it later: a PID alone may be another's by then
-        write_json_atomic({"run_id": run_id, "pid": proc.pid, "pid_start": process_start(proc.pid), "command": cmd,
-                           "started": time.time(), "epochs": epochs}, folder / LAUNCH_NAME)  # fmt: skip
+        write_json_atomic(
+            {
+                "run_id": run_id,
+                "pid": proc.pid,
+                "pid_start": process_start(proc.pid),
+                "command": cmd,
+                "started": time.time(),
+                "epochs": epochs,
+            },
+            folder / LAUNCH_NAME,
+        )
     return run_id
 
 
-def train_command(model: str, data: str, out: Path, run_id: str, epochs: int, input_size: int, norm: str | None,
-                  pretrained: str | None) -> list[str]:  # fmt: skip
+def train_command(
+    model: str,
+    data: str,
+    out: Path,
+    run_id: str,
+    epochs: int,
+    input_size: int,
+    norm: str | None,
+    pretrained: str | None,
+) -> list[str]:
     """The `lrfp train` command line of one app run."""
-    cmd = [sys.executable, "-m", "lrfp.cli", "train", "--model", model, "--data", str(data), "--epochs", str(epochs),
-           "--milestones", str(epochs), "--input-size", str(input_size), "--out", str(out), "--run-id", run_id,
-           "--no-progress"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "lrfp.cli",
+        "train",
+        "--model",
+        model,
+        "--data",
+        str(data),
+        "--epochs",
+        str(epochs),
+        "--milestones",
+        str(epochs),
+        "--input-size",
+        str(input_size),
+        "--out",
+        str(out),
+        "--run-id",
+        run_id,
+        "--no-progress",
+    ]
     if norm:
         cmd += ["--norm", norm]
     if pretrained:
@@ -138,9 +184,15 @@ def run_status(folder: Path) -> dict:
     else:
         status = "failed"
     log = (folder / LOG_NAME).read_text(errors="replace") if (folder / LOG_NAME).is_file() else ""
-    return info | {"status": status, "epochs_done": len(history), "history": history, "record": record,
-                   "name": describe(info), "folder": folder,
-                   "log_tail": "\n".join(log.strip().splitlines()[-8:])}  # fmt: skip
+    return info | {
+        "status": status,
+        "epochs_done": len(history),
+        "history": history,
+        "record": record,
+        "name": describe(info),
+        "folder": folder,
+        "log_tail": "\n".join(log.strip().splitlines()[-8:]),
+    }
 
 
 def stop(folder: Path) -> None:
@@ -179,7 +231,7 @@ def prune(out: Path, keep: int) -> list[str]:
     """Delete the oldest runs that are not training and that nobody watches, keeping `keep` of them;
     returns the deleted ids."""
     done = [r for r in list_runs(out) if r["status"] != "running" and not watched(r["folder"])]
-    removed = [r["run_id"] for r in done[max(0, keep):]]
+    removed = [r["run_id"] for r in done[max(0, keep) :]]
     for run_id in removed:
         shutil.rmtree(Path(out) / run_id, ignore_errors=True)
     return removed

@@ -3,6 +3,7 @@
 Called from streamlit-webrtc's worker thread, so it touches no Streamlit API; the page reads the
 counters from the main thread.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,10 +59,17 @@ def ice_servers(env=os.environ) -> list[dict]:
     try:
         servers = DEFAULT_ICE_SERVERS if text is None else json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"LRFP_ICE_SERVERS is not valid JSON ({exc}); e.g. '[{{\"urls\": [\"stun:host:3478\"]}}]'") from exc
+        raise ConfigError(
+            f'LRFP_ICE_SERVERS is not valid JSON ({exc}); e.g. \'[{{"urls": ["stun:host:3478"]}}]\''
+        ) from exc
     if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
         raise ConfigError("LRFP_ICE_SERVERS must be a JSON list of objects with 'urls'")
     if env.get("LRFP_TURN_URL"):
-        servers = servers + [{"urls": [env["LRFP_TURN_URL"]], "username": env.get("LRFP_TURN_USERNAME", ""),
-                              "credential": env.get("LRFP_TURN_CREDENTIAL", "")}]  # fmt: skip
+        servers = servers + [
+            {
+                "urls": [env["LRFP_TURN_URL"]],
+                "username": env.get("LRFP_TURN_USERNAME", ""),
+                "credential": env.get("LRFP_TURN_CREDENTIAL", ""),
+            }
+        ]
     return servers

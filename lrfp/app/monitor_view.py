@@ -3,6 +3,7 @@
 Compliance is always faces with a mask over the faces that could be judged, summed over the frames of
 a period (a frame with 10 faces weighs 10 times one with 1), never a mean of per-frame shares.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,8 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from lrfp.core import labels, paths
-from lrfp.core.labels import COUNT_COLUMNS, UNMASKED_COLUMNS
 from lrfp.core.errors import LrfpError
+from lrfp.core.labels import COUNT_COLUMNS, UNMASKED_COLUMNS
 from lrfp.core.records import read_json
 from lrfp.data.images import load_image
 from lrfp.pipeline.detect import FaceBox
@@ -54,8 +55,9 @@ def _inside(path: Path, roots: list[Path]) -> bool:
 def tables(roots: list[Path]) -> dict[str, Path]:
     """The monitor tables a visitor may open, by name: the shipped ones, then each root's (the root itself
     or its subfolders holding a table; one whose link leads out of its root is left out)."""
-    found = {("shipped example (demo footage)" if p.name == "example" else f"shipped: {p.name}"): p
-             for p in example_tables()}  # fmt: skip
+    found = {
+        ("shipped example (demo footage)" if p.name == "example" else f"shipped: {p.name}"): p for p in example_tables()
+    }
     for root in roots:
         for folder in sorted({p.parent for p in [root / TABLE, *root.glob(f"*/{TABLE}")] if p.is_file()}):
             if _inside(folder / TABLE, [root]):
@@ -114,8 +116,7 @@ def filtered(frames: pd.DataFrame, cameras: list[str], start=None, end=None, min
 def per_period(frames: pd.DataFrame, period: str) -> pd.DataFrame:
     """Per camera and period: frames, faces by label, and compliance (None where no face was judged)."""
     ok = frames[frames["status"] == "ok"]
-    sums = (ok.groupby(["camera", pd.Grouper(key="when", freq=PERIODS.get(period, period))])
-            [list(COUNT_COLUMNS)].sum())  # fmt: skip
+    sums = ok.groupby(["camera", pd.Grouper(key="when", freq=PERIODS.get(period, period))])[list(COUNT_COLUMNS)].sum()
     sums["frames"] = ok.groupby(["camera", pd.Grouper(key="when", freq=PERIODS.get(period, period))]).size()
     sums = sums.reset_index()
     sums = sums[sums["frames"] > 0]
@@ -134,16 +135,32 @@ def _on_time_axis(data: pd.DataFrame, frames: pd.DataFrame) -> tuple[pd.DataFram
 def compliance_chart(frames: pd.DataFrame, period: str) -> go.Figure:
     data = per_period(frames, period).dropna(subset=["compliance"]).assign(compliance=lambda d: 100 * d["compliance"])
     data, axis = _on_time_axis(data, frames)
-    fig = px.line(data, x="when", y="compliance", color="camera", markers=True, hover_data=["faces", "frames"],
-                  labels={"compliance": "faces with a mask (%)", "when": axis}, range_y=[0, 105], height=360)  # fmt: skip
+    fig = px.line(
+        data,
+        x="when",
+        y="compliance",
+        color="camera",
+        markers=True,
+        hover_data=["faces", "frames"],
+        labels={"compliance": "faces with a mask (%)", "when": axis},
+        range_y=[0, 105],
+        height=360,
+    )
     return fig
 
 
 def faces_chart(frames: pd.DataFrame, period: str = "1 hour") -> go.Figure:
     """Faces seen per period and camera (a face in N frames counts N times: it is what the cameras saw)."""
     data, axis = _on_time_axis(per_period(frames, period), frames)
-    return px.bar(data, x="when", y="faces", color="camera", barmode="group", height=320,
-                  labels={"faces": f"faces per {period}", "when": axis})  # fmt: skip
+    return px.bar(
+        data,
+        x="when",
+        y="faces",
+        color="camera",
+        barmode="group",
+        height=320,
+        labels={"faces": f"faces per {period}", "when": axis},
+    )
 
 
 def worst_moments(frames: pd.DataFrame, n: int = 6, apart_s: float = MOMENT_S) -> pd.DataFrame:
@@ -205,9 +222,14 @@ def frame_image(path: Path, kind: str, frame: int) -> Image.Image | None:
 
 def scene_of(row) -> SceneResult:
     """A table row's faces as the SceneResult lrfp.pipeline.scene.annotate draws."""
-    faces = [FaceResult(FaceBox(int(f["x0"]), int(f["y0"]), int(f["x1"]), int(f["y1"]), 1.0), f["label"],
-                        None if pd.isna(f["probability"]) else float(f["probability"]))
-             for f in (row["face_rows"] if row["face_rows"] is not None else [])]  # fmt: skip
+    faces = [
+        FaceResult(
+            FaceBox(int(f["x0"]), int(f["y0"]), int(f["x1"]), int(f["y1"]), 1.0),
+            f["label"],
+            None if pd.isna(f["probability"]) else float(f["probability"]),
+        )
+        for f in (row["face_rows"] if row["face_rows"] is not None else [])
+    ]
     return SceneResult("scene", faces)
 
 
@@ -233,8 +255,10 @@ def moment_caption(row) -> str:
     else:
         when = "time unknown" if pd.isna(row["offset_s"]) else f"{row['offset_s']:.1f} s into its file"
     frame = "" if pd.isna(row["frame"]) else f", frame {int(row['frame'])}"
-    return (f"{row['camera']} · {when} · {int(sum(row[c] for c in UNMASKED_COLUMNS))} of {int(row['faces'])} "
-            f"face(s) without a mask · {Path(str(row['source'])).name}{frame}")
+    return (
+        f"{row['camera']} · {when} · {int(sum(row[c] for c in UNMASKED_COLUMNS))} of {int(row['faces'])} "
+        f"face(s) without a mask · {Path(str(row['source'])).name}{frame}"
+    )
 
 
 def csv_bytes(frames: pd.DataFrame) -> bytes:

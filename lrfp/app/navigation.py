@@ -3,6 +3,7 @@
 Run by the checkout's app.py (`streamlit run app.py`) and by the installed entry script that
 `lrfp app` serves, each after lrfp.app.frame.show_pages.
 """
+
 from __future__ import annotations
 
 import streamlit as st

@@ -20,6 +20,7 @@ PyTorch in the server (Grad-CAM, the PyTorch fallback of a classifier) works on 
 faces, where more threads gain nothing; one thread per call leaves the other core to the next
 visitor instead of two pools fighting over two cores.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -1,4 +1,5 @@
 """Streamlit helpers shared by the pages: cached models, the model picker, the live webcam."""
+
 from __future__ import annotations
 
 import hashlib
@@ -47,13 +48,17 @@ def live_policy(record: Path | None = None) -> str:
     measured = ""
     if record.is_file():
         figures = read_json(record)
-        rate = next((r for r in figures.get("live", []) if r["detector"] == LIVE_DETECTOR and r["scale"] == LIVE_SCALE), None)
+        rate = next(
+            (r for r in figures.get("live", []) if r["detector"] == LIVE_DETECTOR and r["scale"] == LIVE_SCALE), None
+        )
         if rate:
             measured = f" ({rate['frames_per_s']:.0f} frames per second at {LIVE_SCALE:g} for 640x480, measured on {figures['cpu']})"
-    return (f"For speed the webcam looks at each frame once, at the chosen scale, with {LIVE_DETECTOR}{measured}. "
-            f"Photos, uploads, snapshots and videos get the full detection ({DEFAULT_DETECTOR}): a scale pyramid, the "
-            "frame reduced, at its own size and enlarged, in tiles and within a time budget, so that faces from "
-            "8 px to a whole phone photo are found.")
+    return (
+        f"For speed the webcam looks at each frame once, at the chosen scale, with {LIVE_DETECTOR}{measured}. "
+        f"Photos, uploads, snapshots and videos get the full detection ({DEFAULT_DETECTOR}): a scale pyramid, the "
+        "frame reduced, at its own size and enlarged, in tiles and within a time budget, so that faces from "
+        "8 px to a whole phone photo are found."
+    )
 
 
 # Every widget click reruns a page, and each rerun asks again for the photos it shows (the example, every
@@ -61,15 +66,17 @@ def live_policy(record: Path | None = None) -> str:
 # opening the same example, costs nothing. What is kept is what the page shows, never the decoded photo
 # (150 MB at 50 MP: sixteen kept 7000x7000 PNGs held 2.6 GB for as long as the server ran), and the
 # recent ones only, up to LRFP_ANALYSIS_CACHE_MB in all.
-ANALYSES: ByteCache[Analysis] = ByteCache(settings.positive_int("LRFP_ANALYSIS_CACHE_MB", 64) * 1_000_000,
-                                          lambda a: a.nbytes)  # fmt: skip
+ANALYSES: ByteCache[Analysis] = ByteCache(
+    settings.positive_int("LRFP_ANALYSIS_CACHE_MB", 64) * 1_000_000, lambda a: a.nbytes
+)
 # Photos are shown this many px on their longer side: small ones enlarged so boxes and tags read, big
 # ones shrunk (the analysis used every pixel), sent as JPEG (a PNG of a 2048 px photo took 0.7 s to encode).
 DISPLAY_SIDE = 1400
 
 
-def analyse(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None, mode: str,
-            numbered: bool = False) -> Analysis:  # fmt: skip
+def analyse(
+    data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None, mode: str, numbered: bool = False
+) -> Analysis:
     """An uploaded file analysed (its boxes numbered as in the page's table with `numbered`), from the
     cache when the same bytes were analysed alike; in this visitor's turn for an upload slot."""
     mode = mode if detector else "face"
@@ -135,8 +142,13 @@ def model_picker() -> Path | None:
     default = app_default_model(st.sidebar)
     if MODEL_KEY not in st.session_state or st.session_state[MODEL_KEY] not in labels:
         st.session_state[MODEL_KEY] = f"weights/{default}" if f"weights/{default}" in labels else labels[0]
-    choice = st.sidebar.selectbox("Model", labels, key=MODEL_KEY, format_func=lambda label: picker_name(label, default),
-                                  help="The published models (weights/) and your local training runs")
+    choice = st.sidebar.selectbox(
+        "Model",
+        labels,
+        key=MODEL_KEY,
+        format_func=lambda label: picker_name(label, default),
+        help="The published models (weights/) and your local training runs",
+    )
     return entries[labels.index(choice)].path
 
 
@@ -176,8 +188,10 @@ def selected_classifier() -> Classifier | None:
 
 # the colours annotate() draws with, in Streamlit's markdown palette
 LEGEND = ":green[■ with mask] · :red[■ without mask] · :blue[■ can't tell (mouth and nose hidden)] · :gray[■ too small to judge]"
-LEGEND_3 = (":green[■ with mask] · :red[■ without mask] · :orange[■ mask worn incorrectly] · "
-            ":blue[■ can't tell (mouth and nose hidden)] · :gray[■ too small to judge]")
+LEGEND_3 = (
+    ":green[■ with mask] · :red[■ without mask] · :orange[■ mask worn incorrectly] · "
+    ":blue[■ can't tell (mouth and nose hidden)] · :gray[■ too small to judge]"
+)
 
 
 def legend(classifier) -> str:
@@ -197,8 +211,10 @@ def scene_summary(name: str, result: SceneResult) -> str:
         parts.append(f"{c['too_small']} too small to judge (under {MIN_FACE_PX} px)")
     share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"
     # analyses are kept (`analysed`): the time is the analysis's when the photo was first seen, said so
-    return (f"**{name}**: {c['faces']} face(s), {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
-            f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms; kept for later visits)")
+    return (
+        f"**{name}**: {c['faces']} face(s), {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
+        f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms; kept for later visits)"
+    )
 
 
 def figures_table(table) -> None:
@@ -216,9 +232,15 @@ def pinned_first(table) -> dict:
 def face_rows(result: SceneResult) -> list[dict]:
     """The table beside the annotated image: one row per numbered box, sizes in the photo's own
     pixels (the analysis ran on the full photo; only the picture shown is resized)."""
-    return [{"face": i, "label": label_text(f.label),
-             "probability": "–" if f.probability is None else f"{f.probability:.1%}", "size (px)": f.box.size}
-            for i, f in enumerate(result.faces, 1)]  # fmt: skip
+    return [
+        {
+            "face": i,
+            "label": label_text(f.label),
+            "probability": "–" if f.probability is None else f"{f.probability:.1%}",
+            "size (px)": f.box.size,
+        }
+        for i, f in enumerate(result.faces, 1)
+    ]
 
 
 def photo_caption(image, classifier) -> str:
@@ -245,8 +267,13 @@ def gradcam_note(chosen: list[int], total: int) -> str:
         return f"Grad-CAM of every face ({total})."
     if not chosen:
         return f"No face chosen for Grad-CAM (of {total})."
-    listed = (f"faces {chosen[0]}–{chosen[-1]}" if chosen == list(range(chosen[0], chosen[-1] + 1)) and len(chosen) > 2
-              else "faces " + ", ".join(map(str, chosen)) if len(chosen) > 1 else f"face {chosen[0]}")  # fmt: skip
+    listed = (
+        f"faces {chosen[0]}–{chosen[-1]}"
+        if chosen == list(range(chosen[0], chosen[-1] + 1)) and len(chosen) > 2
+        else "faces " + ", ".join(map(str, chosen))
+        if len(chosen) > 1
+        else f"face {chosen[0]}"
+    )
     return f"Grad-CAM of {listed} of {total}; choose others above (up to {GRADCAM_FACES} at a time)."
 
 
@@ -265,16 +292,41 @@ def live_webcam(processor):
         st.error(f"The live webcam is not configured correctly: {exc}")
         return None
     try:
-        ctx = webrtc_streamer(key="live", video_frame_callback=on_frame, rtc_configuration={"iceServers": servers},
-                              media_stream_constraints={"video": True, "audio": False}, async_processing=True)  # fmt: skip
+        ctx = webrtc_streamer(
+            key="live",
+            video_frame_callback=on_frame,
+            rtc_configuration={"iceServers": servers},
+            media_stream_constraints={"video": True, "audio": False},
+            async_processing=True,
+        )
     except AttributeError:  # streamlit.testing's stand-in runtime has no session manager for WebRTC
         st.info("The live webcam needs the real server: `streamlit run app.py`.")
         return None
     if ctx.state.signalling and not ctx.state.playing:
-        st.warning("Connecting the webcam… If the video does not start within a few seconds, your browser cannot "
-                   "reach this server over WebRTC: the server's operator can add a TURN server (LRFP_TURN_URL, see "
-                   "docs/dashboard.md) or, on a local network, set LRFP_ICE_SERVERS='[]'.")  # fmt: skip
+        st.warning(
+            "Connecting the webcam… If the video does not start within a few seconds, your browser cannot "
+            "reach this server over WebRTC: the server's operator can add a TURN server (LRFP_TURN_URL, see "
+            "docs/dashboard.md) or, on a local network, set LRFP_ICE_SERVERS='[]'."
+        )
     return ctx
 
 
-__all__ = ["LEGEND", "legend", "BadImageError", "face_rows", "photo_caption", "human_size", "gradcam_note", "figures_table", "pinned_first", "scene_summary", "analyse", "get_classifier", "get_detector", "live_policy", "live_webcam", "model_picker", "selected_classifier"]
+__all__ = [
+    "LEGEND",
+    "legend",
+    "BadImageError",
+    "face_rows",
+    "photo_caption",
+    "human_size",
+    "gradcam_note",
+    "figures_table",
+    "pinned_first",
+    "scene_summary",
+    "analyse",
+    "get_classifier",
+    "get_detector",
+    "live_policy",
+    "live_webcam",
+    "model_picker",
+    "selected_classifier",
+]

@@ -7,6 +7,7 @@ a file over the bound is not kept, and the visitor's next page run says so. The 
 also bounds the pixels of one batch (decoding is where memory and time go) and drops a refused
 batch from the store at once.
 """
+
 from __future__ import annotations
 
 import io
@@ -57,12 +58,16 @@ def bound_store(manager) -> None:
 def store_problem(name: str, size: int, files: int, held_bytes: int) -> str | None:
     """Why a file of SIZE bytes, making FILES files beside HELD_BYTES already kept, is over a session's bounds."""
     if files > SESSION_UPLOAD_FILES:
-        return (f"{name} was not kept: this server holds at most {SESSION_UPLOAD_FILES} files per visitor. "
-                "None of this upload was kept: send fewer files.")  # fmt: skip
+        return (
+            f"{name} was not kept: this server holds at most {SESSION_UPLOAD_FILES} files per visitor. "
+            "None of this upload was kept: send fewer files."
+        )
     if held_bytes + size > SESSION_UPLOAD_BYTES:
-        return (f"{name} was not kept: this server holds at most {SESSION_UPLOAD_BYTES // MB} MB of uploads per "
-                f"visitor ({held_bytes / MB:.1f} MB were held). None of this upload was kept: send fewer or smaller "
-                "files.")  # fmt: skip
+        return (
+            f"{name} was not kept: this server holds at most {SESSION_UPLOAD_BYTES // MB} MB of uploads per "
+            f"visitor ({held_bytes / MB:.1f} MB were held). None of this upload was kept: send fewer or smaller "
+            "files."
+        )
     return None
 
 
@@ -74,13 +79,17 @@ def refused_upload(session_id: str) -> str | None:
 def batch_problem(files: Sequence) -> str | None:
     """Why a batch of uploaded files (Streamlit's UploadedFile) is refused whole, or None."""
     if len(files) > MAX_UPLOAD_FILES:
-        return (f"{len(files)} files sent at once; this server analyses at most {MAX_UPLOAD_FILES} per upload. "
-                "None was kept: send them in smaller batches.")  # fmt: skip
+        return (
+            f"{len(files)} files sent at once; this server analyses at most {MAX_UPLOAD_FILES} per upload. "
+            "None was kept: send them in smaller batches."
+        )
     pixels = sum(header_pixels(f.getvalue()) for f in files)
     if pixels > SESSION_PIXELS:
-        return (f"These {len(files)} images hold {pixels / MB:.0f} megapixels; this server analyses at most "
-                f"{SESSION_PIXELS // MB} megapixels per visitor at a time. None was kept: send fewer or smaller "
-                "images.")  # fmt: skip
+        return (
+            f"These {len(files)} images hold {pixels / MB:.0f} megapixels; this server analyses at most "
+            f"{SESSION_PIXELS // MB} megapixels per visitor at a time. None was kept: send fewer or smaller "
+            "images."
+        )
     return None
 
 

@@ -3,6 +3,7 @@
 A field `batch_size: int = 64` becomes `--batch-size BATCH_SIZE` (type int, default 64); a field without a default is
 a required flag; a bool is a switch; `tuple[int, ...]` is read as "30,50,80". Choices come from the modules that own
 them; the help text from FIELD_HELP."""
+
 from __future__ import annotations
 
 import argparse
@@ -54,9 +55,29 @@ FIELD_HELP = {
 }
 
 # `lrfp train`'s flags, in the order its help lists them: every field but NO_FLAG's
-TRAIN_FLAGS = ("model", "norm", "pretrained", "data", "recipe", "fold", "folds", "include_incorrect", "class_weights",
-               "device", "epochs", "milestones", "optimizer", "lr", "batch_size", "input_size", "seed", "precision",
-               "degrade", "out", "run_id")  # fmt: skip
+TRAIN_FLAGS = (
+    "model",
+    "norm",
+    "pretrained",
+    "data",
+    "recipe",
+    "fold",
+    "folds",
+    "include_incorrect",
+    "class_weights",
+    "device",
+    "epochs",
+    "milestones",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "input_size",
+    "seed",
+    "precision",
+    "degrade",
+    "out",
+    "run_id",
+)
 
 
 def field_type(name: str):
@@ -76,7 +97,9 @@ def add_field_flag(parser, name: str, **override) -> None:
     field, kind = FIELDS[name], field_type(name)
     kwargs = {"help": FIELD_HELP.get(name)}
     if kind is bool:  # a switch: --name sets True (a field that defaults to True gets --no-name too)
-        kwargs |= {"action": argparse.BooleanOptionalAction, "default": True} if field.default else {"action": "store_true"}
+        kwargs |= (
+            {"action": argparse.BooleanOptionalAction, "default": True} if field.default else {"action": "store_true"}
+        )
     else:
         kwargs |= {"required": True} if field.default is dataclasses.MISSING else {"default": field.default}
         if name in FIELD_CHOICES:

@@ -1,4 +1,5 @@
 """`lrfp app`: the dashboard, served by `streamlit run` with lrfp's Streamlit settings."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """`lrfp data build`, `lrfp data demo` and `lrfp facebank build`: the datasets made from a PASCAL VOC set."""
+
 from __future__ import annotations
 
 import argparse
@@ -46,7 +47,9 @@ def cmd_data_build(args) -> int:
             print(f"{len(stats[key])} {what} skipped; the build went on without them:")
             for msg in stats[key]:
                 print(f"  {msg}")
-    print(f"wrote {args.out}/manifest.json and stats.json; data fingerprint (manifest sha256) {stats['manifest_sha256']}")
+    print(
+        f"wrote {args.out}/manifest.json and stats.json; data fingerprint (manifest sha256) {stats['manifest_sha256']}"
+    )
     return 0
 
 
@@ -67,8 +70,12 @@ def cmd_data_occlusion(args) -> int:
 def cmd_facebank_build(args) -> int:
     # the face bank keeps the single look it was built with (3x, at most 2048 px): the production models
     # were trained on its crops, and a rebuild gives the same bank
-    summary = build_facebank(Path(args.source), Path(args.out), FaceDetector("retinaface", scale=UPSCALE, max_side=MAX_SIDE),
-                             min_face=args.min_face)  # fmt: skip
+    summary = build_facebank(
+        Path(args.source),
+        Path(args.out),
+        FaceDetector("retinaface", scale=UPSCALE, max_side=MAX_SIDE),
+        min_face=args.min_face,
+    )
     print(json.dumps(summary, indent=1))
     print(f"wrote {args.out}")
     return 0
@@ -81,12 +88,18 @@ def add_data(parser) -> None:
     build.add_argument("--out", required=True, help="output folder (an ImageFolder plus manifest.json)")
     build.add_argument("--min-face", type=int, default=8, help="smallest face kept, shorter box side in px (8)")
     build.add_argument("--margin", type=float, default=0.0, help="enlarge each box by this fraction per side (0)")
-    build.add_argument("--balance", action=argparse.BooleanOptionalAction, default=True,
-                       help="subsample with_mask to the without_mask count in each split (on)")  # fmt: skip
+    build.add_argument(
+        "--balance",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="subsample with_mask to the without_mask count in each split (on)",
+    )
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--split", default="80,4,16", help="train,val,test percentages (80,4,16 as the paper)")
     build.add_argument("--include-incorrect", action="store_true", help="also export mask_weared_incorrect")
-    build.add_argument("--groups", help="CSV (group,image) of near-duplicate photos; default SOURCE/near_duplicate_groups.csv")
+    build.add_argument(
+        "--groups", help="CSV (group,image) of near-duplicate photos; default SOURCE/near_duplicate_groups.csv"
+    )
     build.set_defaults(func=cmd_data_build)
 
     demo = data.add_parser("demo", help="make the shipped demo set: the default build plus a few test-split scenes")
@@ -94,18 +107,23 @@ def add_data(parser) -> None:
     demo.add_argument("--out", default="demo", help="output folder (demo)")
     demo.set_defaults(func=cmd_data_demo)
 
-    occlusion = data.add_parser("occlusion", help="visible against hidden lower faces (the \"can't tell\" answer's data)")
+    occlusion = data.add_parser(
+        "occlusion", help="visible against hidden lower faces (the \"can't tell\" answer's data)"
+    )
     occlusion.add_argument("--source", required=True, help="the PASCAL VOC source of the build")
     occlusion.add_argument("--data", required=True, help="a built data set: its splits' photos, split the same way")
     occlusion.add_argument("--out", required=True, help="output folder (an ImageFolder plus manifest.json)")
     occlusion.add_argument("--seed", type=int, default=0)
-    occlusion.add_argument("--marked", help="boxes marked hidden or visible by hand (results/unsure/train_hand_marked.json)")
+    occlusion.add_argument(
+        "--marked", help="boxes marked hidden or visible by hand (results/unsure/train_hand_marked.json)"
+    )
     occlusion.set_defaults(func=cmd_data_occlusion)
 
 
 def add_facebank(bank) -> None:
     build = bank.add_subparsers(dest="facebank_command", required=True).add_parser(
-        "build", help="run the face detector on every photo of a VOC set and pair its boxes with the labels")
+        "build", help="run the face detector on every photo of a VOC set and pair its boxes with the labels"
+    )
     build.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
     build.add_argument("--out", required=True, help="the face bank file to write (JSON)")
     build.add_argument("--min-face", type=int, default=8, help="smallest face kept, shorter box side in px (8)")

@@ -1,4 +1,5 @@
 """`lrfp detector train` and `lrfp detector export`: a face detector fine-tuned for masked, small faces."""
+
 from __future__ import annotations
 
 from dataclasses import fields
@@ -15,12 +16,19 @@ DEFAULTS = DetectorConfig()
 
 def cmd_detector_train(args) -> int:
     cfg = DetectorConfig(**{f.name: getattr(args, f.name) for f in fields(DetectorConfig) if hasattr(args, f.name)})
-    record = train_detector(Path(args.source), Path(args.data), Path(args.out), cfg, command_line(), args.fresh,
-                            args.limit)  # fmt: skip
+    record = train_detector(
+        Path(args.source), Path(args.data), Path(args.out), cfg, command_line(), args.fresh, args.limit
+    )
     last = record["history"][-1]
-    print(f"done: {Path(args.out) / cfg.run_id}/final.pt  loss {last['loss']:.4f}"
-          + ("".join(f"  held-out {k}: found {v['found']:.3f}, unmatched {v['unmatched_per_photo']:.2f}/photo"
-                     for k, v in last.get("dev", {}).items())))  # fmt: skip
+    print(
+        f"done: {Path(args.out) / cfg.run_id}/final.pt  loss {last['loss']:.4f}"
+        + (
+            "".join(
+                f"  held-out {k}: found {v['found']:.3f}, unmatched {v['unmatched_per_photo']:.2f}/photo"
+                for k, v in last.get("dev", {}).items()
+            )
+        )
+    )
     return 0
 
 
@@ -38,11 +46,23 @@ def add_detector(parser) -> None:
     train.add_argument("--out", default="runs/detector", help="runs folder (runs/detector)")
     train.add_argument("--run-id", dest="run_id", default=DEFAULTS.run_id, help=f"run folder name ({DEFAULTS.run_id})")
     train.add_argument("--epochs", type=options.positive_int, default=DEFAULTS.epochs, help=f"({DEFAULTS.epochs})")
-    train.add_argument("--crops-per-epoch", dest="crops_per_epoch", type=options.positive_int,
-                       default=DEFAULTS.crops_per_epoch, help=f"training crops an epoch ({DEFAULTS.crops_per_epoch})")
-    train.add_argument("--batch-size", dest="batch_size", type=options.positive_int, default=DEFAULTS.batch_size,
-                       help=f"({DEFAULTS.batch_size})")
-    train.add_argument("--crop", type=options.positive_int, default=DEFAULTS.crop, help=f"crop side in px ({DEFAULTS.crop})")
+    train.add_argument(
+        "--crops-per-epoch",
+        dest="crops_per_epoch",
+        type=options.positive_int,
+        default=DEFAULTS.crops_per_epoch,
+        help=f"training crops an epoch ({DEFAULTS.crops_per_epoch})",
+    )
+    train.add_argument(
+        "--batch-size",
+        dest="batch_size",
+        type=options.positive_int,
+        default=DEFAULTS.batch_size,
+        help=f"({DEFAULTS.batch_size})",
+    )
+    train.add_argument(
+        "--crop", type=options.positive_int, default=DEFAULTS.crop, help=f"crop side in px ({DEFAULTS.crop})"
+    )
     train.add_argument("--lr", type=float, default=DEFAULTS.lr, help=f"peak learning rate ({DEFAULTS.lr})")
     train.add_argument("--seed", type=int, default=DEFAULTS.seed, help=f"({DEFAULTS.seed})")
     train.add_argument("--limit", type=options.positive_int, help="train on this many photos only (a quick check)")

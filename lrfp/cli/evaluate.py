@@ -1,4 +1,5 @@
 """`lrfp evaluate`, `lrfp faces-eval` and `lrfp resolution`: a model scored on faces."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,10 @@ def cmd_evaluate(args) -> int:
         print(json.dumps(result, indent=1))
     else:
         print(f"{args.model} on {root} ({args.split}, n={result['n']})")
-        print(f"accuracy {result['accuracy']:.4f}  balanced accuracy {result['balanced_accuracy']:.4f}  "
-              f"avg loss {result['avg_loss']:.4f}")  # fmt: skip
+        print(
+            f"accuracy {result['accuracy']:.4f}  balanced accuracy {result['balanced_accuracy']:.4f}  "
+            f"avg loss {result['avg_loss']:.4f}"
+        )
         print("confusion matrix (rows = true, columns = predicted):", classes)
         for c, row in zip(classes, result["confusion_matrix"]):
             print(f"  {c:>14} {row}")
@@ -45,12 +48,19 @@ def cmd_faces_eval(args) -> int:
     clf = Classifier(args.model, backend=args.backend, device=args.device)
     bank = FaceBank(Path(args.data))
     report = evaluate_faces(clf, bank, bank.select((args.split,), clf.classes))
-    report = {"model": clf.name, "split": args.split, "bank_sha256": bank.sha256, "command": command_line(),
-              "views": report}  # fmt: skip
+    report = {
+        "model": clf.name,
+        "split": args.split,
+        "bank_sha256": bank.sha256,
+        "command": command_line(),
+        "views": report,
+    }
     for view, r in report["views"].items():
         lo, hi = r["balanced_accuracy_interval"]
-        print(f"{view:>12}: {r['n']} faces, accuracy {r['accuracy']:.4f}, balanced {r['balanced_accuracy']:.4f} "
-              f"({lo:.4f}-{hi:.4f}), macro F1 {r['macro_f1']:.4f}")  # fmt: skip
+        print(
+            f"{view:>12}: {r['n']} faces, accuracy {r['accuracy']:.4f}, balanced {r['balanced_accuracy']:.4f} "
+            f"({lo:.4f}-{hi:.4f}), macro F1 {r['macro_f1']:.4f}"
+        )
     out = Path(args.out) if args.out else paths.RESULTS_DIR / "production" / "faces" / f"{clf.name}.json"
     write_json_atomic(report, out)
     print(f"wrote {out}")
@@ -59,8 +69,13 @@ def cmd_faces_eval(args) -> int:
 
 def cmd_resolution(args) -> int:
     clf = Classifier(args.model, backend=args.backend, device=args.device)
-    report = resolution_study(clf, args.data, on_row=lambda r: print(
-        f"{str(r['face_px']):>6} px  accuracy {r['accuracy']:.4f}  balanced {r['balanced_accuracy']:.4f}  n={r['n']}"))  # fmt: skip
+    report = resolution_study(
+        clf,
+        args.data,
+        on_row=lambda r: print(
+            f"{str(r['face_px']):>6} px  accuracy {r['accuracy']:.4f}  balanced {r['balanced_accuracy']:.4f}  n={r['n']}"
+        ),
+    )
     out = Path(args.out) if args.out else paths.RESULTS_DIR / "resolution" / f"{clf.name}.json"
     write_json_atomic(report, out)
     print(f"wrote {out}")
@@ -70,8 +85,12 @@ def cmd_resolution(args) -> int:
 def add_evaluate(ev) -> None:
     options.add_required_model(ev)
     ev.add_argument("--data", required=True)
-    ev.add_argument("--split", default="all", choices=("all", *SPLITS),
-                    help="all: every image of the folders (default); else a split of the manifest")  # fmt: skip
+    ev.add_argument(
+        "--split",
+        default="all",
+        choices=("all", *SPLITS),
+        help="all: every image of the folders (default); else a split of the manifest",
+    )
     ev.add_argument("--batch-size", type=int, default=64)
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
     options.add_classifier(ev)

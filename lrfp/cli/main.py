@@ -2,6 +2,7 @@
 
 `lrfp --help` needs no command's module, only COMMANDS below. `lrfp predict ...` imports lrfp.cli.predict
 (and what it needs) and no other command's module, so no command waits for another's libraries."""
+
 from __future__ import annotations
 
 import argparse
@@ -34,33 +35,76 @@ class Command:
 # the commands, in the order `lrfp --help` lists them
 COMMANDS = (
     Command("data", "build the face-crop dataset", "lrfp.cli.data", "add_data"),
-    Command("facebank", "labelled faces with the detector's boxes (the production recipe's data)", "lrfp.cli.data",
-            "add_facebank"),
+    Command(
+        "facebank",
+        "labelled faces with the detector's boxes (the production recipe's data)",
+        "lrfp.cli.data",
+        "add_facebank",
+    ),
     Command("train", "train one model; resumes RUN_DIR/last.pt when present", "lrfp.cli.train", "add_train"),
     Command("evaluate", "evaluate a checkpoint on a class-folder dataset", "lrfp.cli.evaluate", "add_evaluate"),
-    Command("predict", f"classify face images ({', '.join(ACCEPTED_FORMATS)}, judged by content)", "lrfp.cli.predict",
-            "add_predict"),
-    Command("export", "export a checkpoint to a single-file ONNX model (dynamic batch size)", "lrfp.cli.predict",
-            "add_export"),
-    Command("scene", "annotate an image or video: every face boxed and labelled, plus a per-frame CSV",
-            "lrfp.cli.scene", "add_scene"),
-    Command("monitor", "many cameras' videos and photos -> one table of per-frame mask compliance (Ray)",
-            "lrfp.cli.scene", "add_monitor"),
-    Command("scene-bench", "the whole pipeline (detector + classifier) on annotated photos", "lrfp.cli.scene",
-            "add_scene_bench"),
-    Command("detector", "train a face detector for masked, small faces, and export it", "lrfp.cli.detector",
-            "add_detector"),
-    Command("cv", "production recipe: k-fold cross-validation grouped by photo (train+val photos only)",
-            "lrfp.cli.train", "add_cv"),
-    Command("faces-eval", "score a model on a face bank's faces: labelled box, shrunk to 16 px, detector box",
-            "lrfp.cli.evaluate", "add_faces_eval"),
+    Command(
+        "predict",
+        f"classify face images ({', '.join(ACCEPTED_FORMATS)}, judged by content)",
+        "lrfp.cli.predict",
+        "add_predict",
+    ),
+    Command(
+        "export",
+        "export a checkpoint to a single-file ONNX model (dynamic batch size)",
+        "lrfp.cli.predict",
+        "add_export",
+    ),
+    Command(
+        "scene",
+        "annotate an image or video: every face boxed and labelled, plus a per-frame CSV",
+        "lrfp.cli.scene",
+        "add_scene",
+    ),
+    Command(
+        "monitor",
+        "many cameras' videos and photos -> one table of per-frame mask compliance (Ray)",
+        "lrfp.cli.scene",
+        "add_monitor",
+    ),
+    Command(
+        "scene-bench",
+        "the whole pipeline (detector + classifier) on annotated photos",
+        "lrfp.cli.scene",
+        "add_scene_bench",
+    ),
+    Command(
+        "detector", "train a face detector for masked, small faces, and export it", "lrfp.cli.detector", "add_detector"
+    ),
+    Command(
+        "cv",
+        "production recipe: k-fold cross-validation grouped by photo (train+val photos only)",
+        "lrfp.cli.train",
+        "add_cv",
+    ),
+    Command(
+        "faces-eval",
+        "score a model on a face bank's faces: labelled box, shrunk to 16 px, detector box",
+        "lrfp.cli.evaluate",
+        "add_faces_eval",
+    ),
     Command("resolution", "accuracy with test faces shrunk to 8..64 px", "lrfp.cli.evaluate", "add_resolution"),
     Command("reproduce", "run the paper's experiments still missing from results/", "lrfp.cli.train", "add_reproduce"),
-    Command("publish", "copy each family's best checkpoint (by validation) to weights/ with a card", "lrfp.cli.publish",
-            "add_publish"),
-    Command("report", "rewrite results/summary.csv and the results tables of docs/reproduction.md", "lrfp.cli.publish", "add_report"),
-    Command("app", "serve the dashboard (streamlit run, with lrfp's Streamlit settings)", "lrfp.cli.dashboard",
-            "add_app"),
+    Command(
+        "publish",
+        "copy each family's best checkpoint (by validation) to weights/ with a card",
+        "lrfp.cli.publish",
+        "add_publish",
+    ),
+    Command(
+        "report",
+        "rewrite results/summary.csv and the results tables of docs/reproduction.md",
+        "lrfp.cli.publish",
+        "add_report",
+    ),
+    Command(
+        "app", "serve the dashboard (streamlit run, with lrfp's Streamlit settings)", "lrfp.cli.dashboard", "add_app"
+    ),
 )
 
 

@@ -1,4 +1,5 @@
 """The flags several commands share, each defined here once; their choices come from the modules that own them."""
+
 from __future__ import annotations
 
 import argparse
@@ -48,13 +49,21 @@ def add_required_model(parser) -> None:
 
 
 def add_device(parser) -> None:
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="auto: a CUDA GPU when torch sees one, else the CPU (default: %(default)s)")  # fmt: skip
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="auto: a CUDA GPU when torch sees one, else the CPU (default: %(default)s)",
+    )
 
 
 def add_backend(parser) -> None:
-    parser.add_argument("--backend", choices=BACKENDS, default="auto",
-                        help="auto: onnxruntime where installed, else PyTorch (default: %(default)s)")  # fmt: skip
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="auto: onnxruntime where installed, else PyTorch (default: %(default)s)",
+    )
 
 
 def add_classifier(parser) -> None:
@@ -64,8 +73,12 @@ def add_classifier(parser) -> None:
 
 
 def add_precision(parser) -> None:
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="auto: bf16 autocast + channels_last where the CPU has native bf16, else fp32")  # fmt: skip
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto: bf16 autocast + channels_last where the CPU has native bf16, else fp32",
+    )
 
 
 def add_split(parser) -> None:
@@ -79,19 +92,31 @@ def add_no_progress(parser, help: str | None = None) -> None:
 
 def add_detector(parser, scale_help: str) -> None:
     """--detector, --min-score and --detector-scale (whose help says what it resizes: frames or photos)."""
-    parser.add_argument("--detector", choices=tuple(DETECTORS), default=DEFAULT_DETECTOR,
-                        help="face detector (default: %(default)s); retinaface is about 3 times faster and finds fewer "
-                             "small faces")  # fmt: skip
-    parser.add_argument("--min-score", type=float, help="the detector's confidence threshold (default: the detector's own, "
-                        + ", ".join(f"{k} {d.min_score:g}" for k, d in DETECTORS.items()) + ")")  # fmt: skip
+    parser.add_argument(
+        "--detector",
+        choices=tuple(DETECTORS),
+        default=DEFAULT_DETECTOR,
+        help="face detector (default: %(default)s); retinaface is about 3 times faster and finds fewer small faces",
+    )
+    parser.add_argument(
+        "--min-score",
+        type=float,
+        help="the detector's confidence threshold (default: the detector's own, "
+        + ", ".join(f"{k} {d.min_score:g}" for k, d in DETECTORS.items())
+        + ")",
+    )
     parser.add_argument("--detector-scale", type=float, help=scale_help)
 
 
 def add_sweep_engine(parser, what: str) -> None:
     """--engine, --workers, --address of the commands that run many training runs (WHAT: folds, configurations)."""
-    parser.add_argument("--engine", choices=SWEEP_ENGINES, default="local",
-                        help=f"ray: the {what} run as Ray tasks, --workers at a time, one GPU each where the cluster "
-                             f"has them, else a share of the CPU cores; each resumes its own run folder "
-                             f"(default: %(default)s, one after another)")  # fmt: skip
+    parser.add_argument(
+        "--engine",
+        choices=SWEEP_ENGINES,
+        default="local",
+        help=f"ray: the {what} run as Ray tasks, --workers at a time, one GPU each where the cluster "
+        f"has them, else a share of the CPU cores; each resumes its own run folder "
+        f"(default: %(default)s, one after another)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="with --engine ray: runs at once (default: %(default)s)")
     parser.add_argument("--address", help="with --engine ray: a Ray cluster (default: $RAY_ADDRESS, else a local Ray)")

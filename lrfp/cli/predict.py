@@ -1,4 +1,5 @@
 """`lrfp predict` (face images, one label each) and `lrfp export` (a checkpoint as ONNX)."""
+
 from __future__ import annotations
 
 import shlex
@@ -45,8 +46,11 @@ def cmd_predict(args) -> int:
             faces = len(detector.detect(image))
             if faces > 1:
                 again = shlex.quote(path) if path.isprintable() else shown
-                print(f"lrfp: note: {shown}: the face detector sees {faces} faces; predict labels the whole image "
-                      f"as one face, `lrfp scene {again}` labels each", file=sys.stderr)  # fmt: skip
+                print(
+                    f"lrfp: note: {shown}: the face detector sees {faces} faces; predict labels the whole image "
+                    f"as one face, `lrfp scene {again}` labels each",
+                    file=sys.stderr,
+                )
     return 2 if failed else 0
 
 
@@ -59,17 +63,24 @@ def cmd_export(args) -> int:
 
 
 def add_predict(pr) -> None:
-    pr.description = ("Classify each image as one face: one line per image, NAME<TAB>LABEL<TAB>PROBABILITY (a name "
-                      "holding a tab, newline or other unprintable character, or starting with a quote, is written as "
-                      "a Python string literal, 'a\\nb.png'; one starting with = + - or @, as a spreadsheet formula "
-                      "would, gets a leading apostrophe).")
-    pr.epilog = (f"An image whose shorter side is over {FACE_CROP_MAX_SIDE} px is also searched for faces (one look at "
-                 f"most {CROWD_LOOK_SIDE} px on its longer side); where the detector sees 2 or more, a note on stderr "
-                 f"points to `lrfp scene`, which labels each face. A file that cannot be read is one `lrfp: error: "
-                 f"PATH: ...` line on stderr; the other files are still classified, and the exit code is 2 if any "
-                 f"file failed.")
-    options.add_model(pr, help=f"{options.MODEL_HELP} (default: the default model named in weights/index.json, as "
-                               "`lrfp scene` and the app use)")  # fmt: skip
+    pr.description = (
+        "Classify each image as one face: one line per image, NAME<TAB>LABEL<TAB>PROBABILITY (a name "
+        "holding a tab, newline or other unprintable character, or starting with a quote, is written as "
+        "a Python string literal, 'a\\nb.png'; one starting with = + - or @, as a spreadsheet formula "
+        "would, gets a leading apostrophe)."
+    )
+    pr.epilog = (
+        f"An image whose shorter side is over {FACE_CROP_MAX_SIDE} px is also searched for faces (one look at "
+        f"most {CROWD_LOOK_SIDE} px on its longer side); where the detector sees 2 or more, a note on stderr "
+        f"points to `lrfp scene`, which labels each face. A file that cannot be read is one `lrfp: error: "
+        f"PATH: ...` line on stderr; the other files are still classified, and the exit code is 2 if any "
+        f"file failed."
+    )
+    options.add_model(
+        pr,
+        help=f"{options.MODEL_HELP} (default: the default model named in weights/index.json, as "
+        "`lrfp scene` and the app use)",
+    )
     pr.add_argument("images", nargs="+", metavar="IMAGE")
     options.add_classifier(pr)
     pr.set_defaults(func=cmd_predict)

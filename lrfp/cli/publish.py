@@ -1,4 +1,5 @@
 """`lrfp publish` (checkpoints to weights/ with their cards) and `lrfp report` (the results tables)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,8 +46,11 @@ def cmd_report(args) -> int:
 def add_publish(pub) -> None:
     pub.add_argument("--run", help="instead: publish the last milestone of this one finished run folder")
     pub.add_argument("--name", help="with --run: the name in weights/ (default: the run folder's name)")
-    pub.add_argument("--cv", help="with --run of a production run: its `lrfp cv` record; the best such model by "
-                     "cross-validated score becomes the app's default")
+    pub.add_argument(
+        "--cv",
+        help="with --run of a production run: its `lrfp cv` record; the best such model by "
+        "cross-validated score becomes the app's default",
+    )
     pub.add_argument("--cards", action="store_true", help="only rewrite every model card from its run record")
     pub.set_defaults(func=cmd_publish)
 

@@ -1,4 +1,5 @@
 """`lrfp train`, `lrfp cv` and `lrfp reproduce`: training runs, one, k folds, or the paper's experiments."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,22 @@ from lrfp.models.registry import MODEL_NAMES
 from lrfp.training.run import fit
 
 # `lrfp cv`'s TrainConfig flags, in the order its help lists them, and where they differ from `lrfp train`'s
-CV_FLAGS = ("model", "pretrained", "data", "epochs", "lr", "batch_size", "input_size", "seed", "precision", "folds",
-            "include_incorrect", "class_weights", "device", "out")  # fmt: skip
+CV_FLAGS = (
+    "model",
+    "pretrained",
+    "data",
+    "epochs",
+    "lr",
+    "batch_size",
+    "input_size",
+    "seed",
+    "precision",
+    "folds",
+    "include_incorrect",
+    "class_weights",
+    "device",
+    "out",
+)
 CV_OVERRIDES = {
     "data": {"help": "a face bank file (`lrfp facebank build`)"},
     "epochs": {"default": 12},
@@ -42,8 +57,10 @@ def cmd_cv(args) -> int:
     for key in ("score", *VIEWS):
         v = report["balanced_accuracy"][key]
         f1 = report["macro_f1"].get(key)
-        print(f"{key:>12}: balanced accuracy {v['mean']:.4f} ± {v['sd']:.4f} over {args.folds} folds"
-              + (f"; macro F1 {f1['mean']:.4f} ± {f1['sd']:.4f}" if f1 else ""))  # fmt: skip
+        print(
+            f"{key:>12}: balanced accuracy {v['mean']:.4f} ± {v['sd']:.4f} over {args.folds} folds"
+            + (f"; macro F1 {f1['mean']:.4f} ± {f1['sd']:.4f}" if f1 else "")
+        )
     print(f"wrote {out}")
     return 0
 
@@ -86,8 +103,11 @@ def add_reproduce(rep) -> None:
     rep.add_argument("--data", default="data/fmd853-lr")
     rep.add_argument("--out", default="runs/reproduce", help="where run folders and checkpoints go")
     options.add_precision(rep)
-    rep.add_argument("--input-size", type=int,
-                     help="run the paper's 224 px configurations at this smaller size (marked as a deviation)")  # fmt: skip
+    rep.add_argument(
+        "--input-size",
+        type=int,
+        help="run the paper's 224 px configurations at this smaller size (marked as a deviation)",
+    )
     options.add_no_progress(rep)
     options.add_device(rep)
     options.add_sweep_engine(rep, "configurations")

@@ -5,6 +5,7 @@ phone photos held 50 MB. Here each value's size is measured when it is stored, a
 recently used values go until the sum fits; a value bigger than the whole budget is returned but
 never kept.
 """
+
 from __future__ import annotations
 
 import threading

@@ -6,6 +6,7 @@ mapping file would run when the CSV is opened. As the spreadsheet guidance (OWAS
 says, such a cell gets a leading apostrophe, which spreadsheets show as text. Numbers are left as
 they are: -3 is a number, not a formula.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

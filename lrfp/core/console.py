@@ -4,6 +4,7 @@ warnings (of lrfp and the libraries) as one `lrfp: warning:` line each on stderr
 Library code says what it does with `logging.getLogger(__name__)`; only a command line shows those
 lines (a test or a notebook sees nothing unless it asks).
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Where and in which precision torch works: the device asked for, checked, and bf16 where it is native."""
+
 from __future__ import annotations
 
 import torch

@@ -3,15 +3,28 @@
 Anything else is a bug in lrfp and keeps its traceback. Every user error derives from
 `LrfpError`; none is a bare ValueError, so a ValueError raised by a bug is never taken for one.
 """
+
 from __future__ import annotations
 
 import errno
 
 # OSErrors that describe the user's files or machine (a path to fix, a disk to free), not a bug.
 USER_ERRNOS = {
-    errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC,
-    errno.EDQUOT, errno.EFBIG, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP, errno.EIO, errno.ENOTEMPTY,
-}  # fmt: skip
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EEXIST,
+    errno.ENAMETOOLONG,
+    errno.ELOOP,
+    errno.EIO,
+    errno.ENOTEMPTY,
+}
 
 
 class LrfpError(ValueError):

@@ -5,6 +5,7 @@ The run keeps no flags for who listens: the console, the app's progress and a pu
 milestone results are all subscribers, and a subscriber that raises stops the run (a test's
 simulated kill does exactly that).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable

@@ -4,6 +4,7 @@ A new answer (an "unsure" for a face whose mouth and nose cannot be seen, say) i
 its count column then appears in the scene CSV, the monitor's tables and the Monitor page, and an
 answer that is not a judgement (JUDGED False) is left out of compliance as "too small" is.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -6,6 +6,7 @@ included), so a lock left by a killed run is free again and the next run takes i
 cleanup. The owner's pid, for the message, is kept in `FOLDER/.lrfp.owner`: filelock may truncate
 its lock file on every attempt, and Windows does not let another process read a locked file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -43,8 +44,10 @@ def folder_lock(folder: Path, what: str, instead: str = "choose another folder o
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise RunError(f"{folder}: another {what} is using this folder ({_read_owner(owner) or 'another process'}); "
-                       f"wait for it to end, or {instead}") from None  # fmt: skip
+        raise RunError(
+            f"{folder}: another {what} is using this folder ({_read_owner(owner) or 'another process'}); "
+            f"wait for it to end, or {instead}"
+        ) from None
     try:
         previous = _read_owner(owner)
         if previous:

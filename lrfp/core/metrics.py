@@ -1,4 +1,5 @@
 """Classification metrics from labels and class probabilities (scikit-learn does the counting)."""
+
 from __future__ import annotations
 
 import warnings
@@ -44,8 +45,15 @@ def balanced_accuracy_interval(y_true, y_pred, n_boot: int = 2000, seed: int = 0
 FACE_SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, None))
 # Face-size bins of whole frames (the detection views), by the shorter side of the face box in the frame
 # the detector was given: from the smallest faces to faces that fill a phone photo.
-FRAME_FACE_BINS = (("<16", 0, 16), ("16-32", 16, 32), ("32-64", 32, 64), ("64-128", 64, 128), ("128-256", 128, 256),
-                   ("256-512", 256, 512), (">=512", 512, None))  # fmt: skip
+FRAME_FACE_BINS = (
+    ("<16", 0, 16),
+    ("16-32", 16, 32),
+    ("32-64", 32, 64),
+    ("64-128", 64, 128),
+    ("128-256", 128, 256),
+    ("256-512", 256, 512),
+    (">=512", 512, None),
+)
 
 
 def size_bin(side: float, bins=FACE_SIZE_BINS) -> str:
@@ -62,9 +70,7 @@ def classification_metrics(y_true, probs, classes: list[str], avg_loss: float | 
     y_pred = probs.argmax(axis=1) if len(y_true) else np.zeros(0, dtype=int)
     labels = list(range(len(classes)))
     if len(y_true):
-        precision, recall, f1, support = precision_recall_fscore_support(
-            y_true, y_pred, labels=labels, zero_division=0
-        )
+        precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
         matrix = confusion_matrix(y_true, y_pred, labels=labels).tolist()
     else:  # scikit-learn refuses empty input; an empty set has no errors to count
         precision = recall = f1 = support = [0] * len(classes)

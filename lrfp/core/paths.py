@@ -9,6 +9,7 @@ runs from an installed package; LRFP_RUNS, LRFP_DATA and LRFP_SOURCE override th
 The dashboard's pages/ and Streamlit settings (.streamlit/config.toml) come with the code: the
 checkout's when lrfp runs from one, else the installed copies (LRFP_HOME does not move them).
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,11 @@ def _checkout_root() -> Path | None:
 _HOME = os.environ.get("LRFP_HOME")
 # A bad LRFP_HOME is reported by check_home(), the first step of the CLI and of the app, rather than
 # when this module is imported: importing lrfp never fails, and the error reaches the user as one line.
-_HOME_PROBLEM = (f"LRFP_HOME={_HOME}: no such folder; point it at an lrfp project (weights/, results/)"
-                 if _HOME and not Path(_HOME).is_dir() else None)  # fmt: skip
+_HOME_PROBLEM = (
+    f"LRFP_HOME={_HOME}: no such folder; point it at an lrfp project (weights/, results/)"
+    if _HOME and not Path(_HOME).is_dir()
+    else None
+)
 
 
 def check_home() -> None:
@@ -68,9 +72,12 @@ def _built_or_demo(built: Path, demo: Path, marker: str) -> Path:
 
 
 # the face-crop data set the app shows and trains on: a local build, else the shipped demo build
-DATA_DIR = Path(os.environ.get("LRFP_DATA") or _built_or_demo(_WORK / "data" / "fmd853-lr", DEMO_DIR / "fmd853-lr",
-                                                                "manifest.json"))  # fmt: skip
+DATA_DIR = Path(
+    os.environ.get("LRFP_DATA") or _built_or_demo(_WORK / "data" / "fmd853-lr", DEMO_DIR / "fmd853-lr", "manifest.json")
+)
 # where `lrfp data build` read from: the app draws source scenes with their boxes when it is here
-SOURCE_DIR = Path(os.environ.get("LRFP_SOURCE") or _built_or_demo(_WORK.parent / "shared" / "data" / "fmd853",
-                                                                  DEMO_DIR / "scenes", "images"))  # fmt: skip
+SOURCE_DIR = Path(
+    os.environ.get("LRFP_SOURCE")
+    or _built_or_demo(_WORK.parent / "shared" / "data" / "fmd853", DEMO_DIR / "scenes", "images")
+)
 EXAMPLES_DIR = DEMO_DIR / "scenes" / "images"  # the Classify page's example photos

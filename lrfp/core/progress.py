@@ -4,6 +4,7 @@ Every long loop of lrfp shows its bar through `bar`; `show_bars` is the one swit
 --no-progress, a worker that must stay quiet). Left alone, tqdm decides: a bar on a terminal, none
 in a log file or a pipe.
 """
+
 from __future__ import annotations
 
 from tqdm import tqdm

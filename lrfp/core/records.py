@@ -1,4 +1,5 @@
 """Run records on disk: atomic JSON writes and the facts about the machine a run used."""
+
 from __future__ import annotations
 
 import contextlib

@@ -8,6 +8,7 @@ beside the shipped ones. LRFP_MAX_APP_RUNS / LRFP_KEEP_APP_RUNS: app runs traini
 `lrfp app` checks them before it starts the server (an `lrfp: error:` line); the app checks them
 before any page runs (a message), so no page meets a bad value.
 """
+
 from __future__ import annotations
 
 import functools
@@ -53,9 +54,12 @@ def _folders(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
 
 def read(env: Mapping[str, str]) -> ServerSettings:
     """The settings ENV gives; ConfigError naming the first variable that cannot be used."""
-    return ServerSettings(public=_public(env), monitor_roots=_folders(env, "LRFP_MONITOR_ROOTS"),
-                          max_app_runs=_count(env, "LRFP_MAX_APP_RUNS", 1),
-                          keep_app_runs=_count(env, "LRFP_KEEP_APP_RUNS", 10))  # fmt: skip
+    return ServerSettings(
+        public=_public(env),
+        monitor_roots=_folders(env, "LRFP_MONITOR_ROOTS"),
+        max_app_runs=_count(env, "LRFP_MAX_APP_RUNS", 1),
+        keep_app_runs=_count(env, "LRFP_KEEP_APP_RUNS", 10),
+    )
 
 
 @functools.cache

@@ -5,6 +5,7 @@ helps no one): the setting keeps its default meanwhile, and check_settings(), wh
 line and the app call first (through paths.check_home), raises the problem as one line naming
 the variable.
 """
+
 from __future__ import annotations
 
 import os

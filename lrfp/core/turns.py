@@ -5,6 +5,7 @@ holds every slot while a second visitor's small photo waits behind all of it. He
 at most one slot at a time, and a freed slot goes to the visitor who has waited longest for a turn:
 visitors are served round-robin, each visitor's own jobs in the order they came.
 """
+
 from __future__ import annotations
 
 import threading

@@ -6,6 +6,7 @@ be. Then flips, a small affine, colour jitter, 20 % greyscale (so a black or pat
 still a mask by its shape), and half the time a shrink to 8-48 px and back (the low-resolution
 camera). Evaluation crops are the exact labelled or detector box, resized as the app resizes.
 """
+
 from __future__ import annotations
 
 import torch
@@ -26,17 +27,19 @@ SCALE = (0.9, 1.25)  # each side's length, times the box's
 
 def production_transform(input_size: int):
     """Training augmentation applied after the crop (at the model's input size, so it is cheap)."""
-    return v2.Compose([
-        v2.ToImage(),
-        v2.Resize((input_size, input_size), antialias=True),
-        v2.RandomHorizontalFlip(),
-        v2.RandomAffine(degrees=10, translate=(0.03, 0.03), scale=(0.95, 1.05)),
-        v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03),
-        v2.RandomGrayscale(0.2),
-        v2.RandomApply([DownUp(8, 48)], p=0.5),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-    ])  # fmt: skip
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize((input_size, input_size), antialias=True),
+            v2.RandomHorizontalFlip(),
+            v2.RandomAffine(degrees=10, translate=(0.03, 0.03), scale=(0.95, 1.05)),
+            v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03),
+            v2.RandomGrayscale(0.2),
+            v2.RandomApply([DownUp(8, 48)], p=0.5),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
 
 
 def _union(a, b):
@@ -52,7 +55,12 @@ def _jitter(box, width: int, height: int) -> tuple[int, int, int, int]:
     cy = (y0 + y1) / 2 + (r[1] * 2 - 1) * SHIFT * h
     w *= SCALE[0] + r[2] * (SCALE[1] - SCALE[0])
     h *= SCALE[0] + r[3] * (SCALE[1] - SCALE[0])
-    out = (max(0, round(cx - w / 2)), max(0, round(cy - h / 2)), min(width, round(cx + w / 2)), min(height, round(cy + h / 2)))
+    out = (
+        max(0, round(cx - w / 2)),
+        max(0, round(cy - h / 2)),
+        min(width, round(cx + w / 2)),
+        min(height, round(cy + h / 2)),
+    )
     return out if out[2] - out[0] >= 2 and out[3] - out[1] >= 2 else tuple(box)
 
 
@@ -91,8 +99,10 @@ class FaceBankDataset(torch.utils.data.Dataset):
             side = max(region[2] - region[0], region[3] - region[1])
             pad = CONTEXT * side
             region = (region[0] - pad, region[1] - pad, region[2] + pad, region[3] + pad)
-        region = tuple(round(v) for v in (max(0, region[0]), max(0, region[1]),
-                                          min(image.width, region[2]), min(image.height, region[3])))  # fmt: skip
+        region = tuple(
+            round(v)
+            for v in (max(0, region[0]), max(0, region[1]), min(image.width, region[2]), min(image.height, region[3]))
+        )
         return image.crop(region), (region[0], region[1])
 
     def __len__(self) -> int:

@@ -11,6 +11,7 @@ other (same bytes, one picture by its perceptual hash (VOC photos), or listed to
 near-duplicate groups CSV), land in one split; the stats list the groups the hash found. The
 proportions hold for the crops of each class, not just for the photos.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -137,8 +138,11 @@ def collect_voc(
                 continue
             face_px = min(box[2] - box[0], box[3] - box[1]) if isinstance(box, tuple) else 0
             if isinstance(box, str) or face_px <= 0:
-                _skip(skipped_boxes, f"{xml_path}: object {index + 1} ({label or 'no class'}): "
-                      + (box if isinstance(box, str) else f"box {list(box)} is empty or inverted"))  # fmt: skip
+                _skip(
+                    skipped_boxes,
+                    f"{xml_path}: object {index + 1} ({label or 'no class'}): "
+                    + (box if isinstance(box, str) else f"box {list(box)} is empty or inverted"),
+                )
             elif face_px >= opts.min_face:
                 kept.append(Crop(f"images/{filename}", index, label, box, face_px))
         if not kept:
@@ -154,8 +158,11 @@ def collect_voc(
                 crop.image = _crop(image, crop.box, opts.margin)
                 crops.append(crop)
             else:
-                _skip(skipped_boxes, f"{xml_path}: object {crop.index + 1} ({crop.label}): box {list(crop.box)} "
-                      f"lies outside the {image.width}x{image.height} photo")  # fmt: skip
+                _skip(
+                    skipped_boxes,
+                    f"{xml_path}: object {crop.index + 1} ({crop.label}): box {list(crop.box)} "
+                    f"lies outside the {image.width}x{image.height} photo",
+                )
     return crops
 
 
@@ -166,7 +173,7 @@ def collect_folders(source: Path, classes: tuple[str, ...], skipped: list[str]) 
         raise DatasetError(f"{source}: class folder(s) {missing} missing; found {list(files)}")
     crops = []
     for label in classes:
-        for i, path in enumerate(bar(files.get(label, []), desc=f"reading {label}", unit="img", leave=False)):
+        for path in bar(files.get(label, []), desc=f"reading {label}", unit="img", leave=False):
             try:
                 image = load_image(path, name=str(path))
             except BadImageError as exc:
@@ -208,8 +215,10 @@ def _previous_build(out: Path) -> list[Path]:
         try:
             manifest = read_manifest(out, name)
         except DatasetError as exc:
-            raise DatasetError(f"{exc}. It cannot say which files an earlier build made: delete {out} "
-                               "yourself, or choose another --out") from exc  # fmt: skip
+            raise DatasetError(
+                f"{exc}. It cannot say which files an earlier build made: delete {out} "
+                "yourself, or choose another --out"
+            ) from exc
         previous += [out / e["path"] for split in SPLITS for e in manifest["splits"][split]]
     return previous
 
@@ -253,8 +262,10 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
     if not is_voc and out.resolve().is_relative_to(source.resolve()):
         # the build's class folders would be read as source classes by the next build (a VOC source
         # reads only images/ and annotations/, so an --out beside them does no harm)
-        raise DatasetError(f"{out}: --out lies inside the class-folder source {source}, whose every folder is read "
-                           "as a class; choose an --out outside it")  # fmt: skip
+        raise DatasetError(
+            f"{out}: --out lies inside the class-folder source {source}, whose every folder is read "
+            "as a class; choose an --out outside it"
+        )
     previous = _previous_build(out)  # refuse an unusable --out before the long part
     skipped: list[str] = []
     skipped_boxes: list[str] = []
@@ -271,8 +282,10 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
     # photos only: a class-folder set's crops are too small and alike for the hash (different generated
     # 20 px faces fell into groups of up to 20)
     similar = similar_photos(source, sorted({c.source for c in crops})) if is_voc else []
-    log.info(f"{len(similar)} group(s) of photos that are one picture saved more than once (perceptual hash); "
-             "each group is kept in one split")  # fmt: skip
+    log.info(
+        f"{len(similar)} group(s) of photos that are one picture saved more than once (perceptual hash); "
+        "each group is kept in one split"
+    )
     by_split, before = _split_crops(source, crops, classes, opts, groups_file, similar)
     manifest = _manifest(by_split, classes, is_voc, canonical_options(opts, groups_file.is_file()))
     selected = sorted((c for s in SPLITS for c in by_split[s]), key=lambda c: c.path)
@@ -297,8 +310,9 @@ def build_dataset(source: Path, out: Path, opts: BuildOptions | None = None) -> 
     return stats
 
 
-def _split_crops(source: Path, crops: list[Crop], classes, opts: BuildOptions, groups_file: Path,
-                 similar: list[list[str]]) -> tuple[dict, dict]:  # fmt: skip
+def _split_crops(
+    source: Path, crops: list[Crop], classes, opts: BuildOptions, groups_file: Path, similar: list[list[str]]
+) -> tuple[dict, dict]:
     """(split -> its crops, after balancing when asked; split -> class counts before balancing)."""
     group_of = group_sources(source, sorted({c.source for c in crops}), groups_file, similar)
     group_counts: dict[str, Counter] = defaultdict(Counter)
@@ -365,8 +379,10 @@ def _check_manifest_is_one_to_one(manifest: dict) -> None:
             split_of[e["source"]].add(s)
     straddling = [src for src, splits in split_of.items() if len(splits) > 1]
     if clashes or straddling:
-        raise RuntimeError(f"bug: the manifest lists {len(clashes)} crop path(s) twice (e.g. {clashes[:3]}) and "
-                           f"{len(straddling)} photo(s) in two splits (e.g. {straddling[:3]})")  # fmt: skip
+        raise RuntimeError(
+            f"bug: the manifest lists {len(clashes)} crop path(s) twice (e.g. {clashes[:3]}) and "
+            f"{len(straddling)} photo(s) in two splits (e.g. {straddling[:3]})"
+        )
 
 
 def _check_splits(source: Path, by_split: dict, before: dict, classes) -> None:
@@ -375,6 +391,8 @@ def _check_splits(source: Path, by_split: dict, before: dict, classes) -> None:
     if not problems:
         return
     counts = "; ".join(f"{s}: " + ", ".join(f"{c} {before[s].get(c, 0)}" for c in classes) for s in SPLITS)
-    raise DatasetError(f"{source}: the {' and '.join(problems)} split(s) came out empty (faces before balancing: "
-                       f"{counts}); use a source with more photos, or give those splits a larger share "
-                       "(--split 70,15,15)")  # fmt: skip
+    raise DatasetError(
+        f"{source}: the {' and '.join(problems)} split(s) came out empty (faces before balancing: "
+        f"{counts}); use a source with more photos, or give those splits a larger share "
+        "(--split 70,15,15)"
+    )

@@ -3,6 +3,7 @@
 Used as a training augmentation (`lrfp train --degrade outdoor`) and by the resolution study,
 which shrinks test faces to a fixed size.
 """
+
 from __future__ import annotations
 
 import torch

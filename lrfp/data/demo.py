@@ -5,6 +5,7 @@ holds a few example photos of that build's TEST split, re-encoded as JPEG at the
 model trained on that build has seen them, and the Dataset page can draw the manifest's boxes on
 them. The source's annotation files stay out: the full labelled set is built from the source.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,12 +36,13 @@ def build_demo(source: Path, out: Path, scenes=DEMO_SCENES, opts: BuildOptions |
     test_photos = {Path(e["source"]).stem for e in read_manifest(out / "fmd853-lr")["splits"]["test"]}
     outside = [name for name in scenes if name not in test_photos]
     if outside:
-        raise DatasetError(f"demo scenes {outside} are not in the test split of {out / 'fmd853-lr'}; "
-                           "pick test-split photos, so that no shipped model was trained on them")  # fmt: skip
+        raise DatasetError(
+            f"demo scenes {outside} are not in the test split of {out / 'fmd853-lr'}; "
+            "pick test-split photos, so that no shipped model was trained on them"
+        )
     for name in scenes:
         filename, _ = parse_voc(source / "annotations" / f"{name}.xml")
         image = load_image(source / "images" / filename)
         with atomic_path(out / "scenes" / "images" / f"{name}.jpg") as tmp:
             image.save(tmp, "JPEG", quality=JPEG_QUALITY)
     return stats
-

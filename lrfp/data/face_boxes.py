@@ -9,6 +9,7 @@ the very crops an uninterrupted one would.
 Each crop comes with its labelled faces and its `ignore` boxes (faces nobody labelled), encoded as the
 detector's targets by the function given (lrfp.models.centerface.encode).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,15 +42,17 @@ class BoxedPhoto:
 
 def photometric() -> v2.Compose:
     """What cheap cameras do to a picture: blur, JPEG blocks, low light and noise, tints."""
-    return v2.Compose([
-        v2.RandomApply([v2.GaussianBlur(5, sigma=(0.3, 1.6))], p=0.3),
-        v2.RandomApply([v2.JPEG((15, 85))], p=0.4),
-        v2.RandomApply([v2.ColorJitter(brightness=(0.2, 0.6), contrast=(0.5, 1.0))], p=0.25),  # low light
-        v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.3, hue=0.03),
-        v2.ToDtype(torch.float32, scale=False),
-        v2.RandomApply([v2.Lambda(lambda x: x + torch.randn_like(x) * 6.0)], p=0.3),  # sensor noise, in 0-255 units
-        v2.Lambda(lambda x: x.clamp(0, 255)),
-    ])  # fmt: skip
+    return v2.Compose(
+        [
+            v2.RandomApply([v2.GaussianBlur(5, sigma=(0.3, 1.6))], p=0.3),
+            v2.RandomApply([v2.JPEG((15, 85))], p=0.4),
+            v2.RandomApply([v2.ColorJitter(brightness=(0.2, 0.6), contrast=(0.5, 1.0))], p=0.25),  # low light
+            v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.3, hue=0.03),
+            v2.ToDtype(torch.float32, scale=False),
+            v2.RandomApply([v2.Lambda(lambda x: x + torch.randn_like(x) * 6.0)], p=0.3),  # sensor noise, in 0-255 units
+            v2.Lambda(lambda x: x.clamp(0, 255)),
+        ]
+    )
 
 
 def item_seed(seed: int, epoch: int, index: int) -> int:
@@ -60,8 +63,9 @@ class FaceCrops(torch.utils.data.Dataset):
     """`length` crops an epoch from `photos`, each (image 3xCROPxCROP floats in 0-255, encode(faces, ignore,
     crop)): `encode` turns the crop's face boxes and unlabelled boxes into a detector's targets."""
 
-    def __init__(self, photos: list[BoxedPhoto], length: int, encode, seed: int = 0, crop: int = CROP,
-                 augment: bool = True):  # fmt: skip
+    def __init__(
+        self, photos: list[BoxedPhoto], length: int, encode, seed: int = 0, crop: int = CROP, augment: bool = True
+    ):
         self.photos = [p for p in photos if len(p.faces)]
         if not self.photos:
             raise ValueError("no photo with a labelled face to train on")

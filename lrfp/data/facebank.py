@@ -11,6 +11,7 @@ near-duplicate grouping, same seed, same proportions, decided on the two paper c
 bank's test photos are exactly the test photos of the default dataset, and a model trained on the
 bank is never scored on a photo it saw. Faces of the third class follow their photo.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -41,7 +42,9 @@ class Face:
     split: str
 
 
-def _split_of_photos(source: Path, faces_by_photo: dict[str, list[tuple[str, int]]], opts: BuildOptions) -> dict[str, tuple[str, str]]:
+def _split_of_photos(
+    source: Path, faces_by_photo: dict[str, list[tuple[str, int]]], opts: BuildOptions
+) -> dict[str, tuple[str, str]]:
     """Photo -> (group, split), computed as `lrfp data build` computes it for the default build."""
     group_of = group_sources(source, sorted(faces_by_photo), source / NEAR_DUPLICATES_FILE)
     counts: dict[str, Counter] = defaultdict(Counter)
@@ -74,8 +77,10 @@ def build_facebank(source: Path, out: Path, detector, min_face: int = 8) -> dict
         found = [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(labelled_photo.image)]
         pairing = match(labelled_photo.boxes, found)
         labelled[photo] = labelled_photo.objects
-        detected[photo] = [tuple(round(v / scale) for v in found[pairing[i]]) if i in pairing else None
-                           for i in range(len(labelled_photo.objects))]  # fmt: skip
+        detected[photo] = [
+            tuple(round(v / scale) for v in found[pairing[i]]) if i in pairing else None
+            for i in range(len(labelled_photo.objects))
+        ]
     sizes = {p: [(label, min(b[2] - b[0], b[3] - b[1])) for label, b in objs] for p, objs in labelled.items()}
     split_of = _split_of_photos(source, sizes, opts)
     faces = []
@@ -100,8 +105,12 @@ def build_facebank(source: Path, out: Path, detector, min_face: int = 8) -> dict
 
 
 def detector_settings(detector) -> dict:
-    return {"name": "retinaface-mobilenet0.25", "min_score": detector.min_score,
-            "scale": detector.scale, "max_side": detector.max_side}  # fmt: skip
+    return {
+        "name": "retinaface-mobilenet0.25",
+        "min_score": detector.min_score,
+        "scale": detector.scale,
+        "max_side": detector.max_side,
+    }
 
 
 def summarize(faces: list[Face]) -> dict:
@@ -134,14 +143,28 @@ class FaceBank:
         try:
             bank = read_json(self.path)
         except (OSError, ValueError) as exc:
-            raise DatasetError(f"{self.path}: not a readable face bank ({exc}); make one with `lrfp facebank build`") from exc
+            raise DatasetError(
+                f"{self.path}: not a readable face bank ({exc}); make one with `lrfp facebank build`"
+            ) from exc
         if not isinstance(bank, dict) or bank.get("format") != FORMAT:
             raise DatasetError(f"{self.path}: not an lrfp face bank; make one with `lrfp facebank build`")
         self.source = Path(source or bank["source"])
         if not self.source.is_dir():
-            raise DatasetError(f"{self.path}: its photos were in {self.source}, which is not there; pass the source folder")
-        self.faces = [Face(f["photo"], f["label"], tuple(f["box"]), tuple(f["detected"]) if f["detected"] else None,
-                           f["face_px"], f["group"], f["split"]) for f in bank["faces"]]  # fmt: skip
+            raise DatasetError(
+                f"{self.path}: its photos were in {self.source}, which is not there; pass the source folder"
+            )
+        self.faces = [
+            Face(
+                f["photo"],
+                f["label"],
+                tuple(f["box"]),
+                tuple(f["detected"]) if f["detected"] else None,
+                f["face_px"],
+                f["group"],
+                f["split"],
+            )
+            for f in bank["faces"]
+        ]
         self.summary = bank["summary"]
         self.sha256 = file_sha256(self.path)
 

@@ -5,12 +5,15 @@ used to choose anything). All faces of a photo, and of photos that are copies of
 fall in one fold; scikit-learn's StratifiedGroupKFold keeps each fold's class mix close to the
 whole's.
 """
+
 from __future__ import annotations
 
 from lrfp.data.facebank import Face, FaceBank
 
 
-def fold_faces(bank: FaceBank, classes, fold: int | None, folds: int = 5, seed: int = 0) -> tuple[list[Face], list[Face]]:
+def fold_faces(
+    bank: FaceBank, classes, fold: int | None, folds: int = 5, seed: int = 0
+) -> tuple[list[Face], list[Face]]:
     """(training faces, validation faces): the bank's train/val splits when `fold` is None, else
     fold number `fold` of `folds` held out from the train+val photos."""
     from sklearn.model_selection import StratifiedGroupKFold  # here: scikit-learn brings SciPy (about 1 s)

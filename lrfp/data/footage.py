@@ -5,6 +5,7 @@ have real faces (the demo scenes'), so the detector and classifier have work as 
 
     python -m lrfp.data.footage OUT   # the example cameras of demo/footage, with OUT/cameras.csv
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,9 @@ from lrfp.core import paths
 from lrfp.core.records import atomic_path
 
 
-def write_clip(photo, out, frames: int = 6, fps: int = 2, size: tuple[int, int] = (320, 240), start: float = 0.0) -> Path:
+def write_clip(
+    photo, out, frames: int = 6, fps: int = 2, size: tuple[int, int] = (320, 240), start: float = 0.0
+) -> Path:
     """A FRAMES-frame MPEG-4 clip panning a SIZE window across PHOTO from left to right, from START
     (0 the left edge, 1 the right edge, in the photo's free width)."""
     import av
@@ -44,13 +47,26 @@ def write_clip(photo, out, frames: int = 6, fps: int = 2, size: tuple[int, int] 
 
 # The example: two cameras of clips (a clip each few hours, the times in cameras.csv) and one of photos.
 EXAMPLE = {
-    "north-gate": [("maksssksksss389.jpg", "2024-05-06T08:00:00"), ("maksssksksss477.jpg", "2024-05-06T10:00:00"),
-                   ("maksssksksss52.jpg", "2024-05-06T12:00:00"), ("maksssksksss71.jpg", "2024-05-06T14:00:00")],
-    "market": [("maksssksksss723.jpg", "2024-05-06T09:00:00"), ("maksssksksss787.jpg", "2024-05-06T11:00:00"),
-               ("maksssksksss389.jpg", "2024-05-06T13:00:00"), ("maksssksksss477.jpg", "2024-05-06T15:00:00")],
-}  # fmt: skip
-EXAMPLE_PHOTOS = {"bus-stop": [("maksssksksss52.jpg", "2024-05-06T08:30:00"), ("maksssksksss71.jpg", "2024-05-06T12:30:00"),
-                               ("maksssksksss723.jpg", "2024-05-06T16:30:00")]}  # fmt: skip
+    "north-gate": [
+        ("maksssksksss389.jpg", "2024-05-06T08:00:00"),
+        ("maksssksksss477.jpg", "2024-05-06T10:00:00"),
+        ("maksssksksss52.jpg", "2024-05-06T12:00:00"),
+        ("maksssksksss71.jpg", "2024-05-06T14:00:00"),
+    ],
+    "market": [
+        ("maksssksksss723.jpg", "2024-05-06T09:00:00"),
+        ("maksssksksss787.jpg", "2024-05-06T11:00:00"),
+        ("maksssksksss389.jpg", "2024-05-06T13:00:00"),
+        ("maksssksksss477.jpg", "2024-05-06T15:00:00"),
+    ],
+}
+EXAMPLE_PHOTOS = {
+    "bus-stop": [
+        ("maksssksksss52.jpg", "2024-05-06T08:30:00"),
+        ("maksssksksss71.jpg", "2024-05-06T12:30:00"),
+        ("maksssksksss723.jpg", "2024-05-06T16:30:00"),
+    ]
+}
 
 
 def write_example(photos: Path, out: Path) -> Path:

@@ -4,6 +4,7 @@ A dataset is an ImageFolder (`ROOT/<class>/*.png|jpg`). `lrfp data build` writes
 `ROOT/manifest.json` beside it with the train/val/test file lists; every model reads the same
 lists, so every model sees the same test set.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,9 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
         with Image.open(source, formats=formats) as img:
             w, h = img.size
             if w * h > MAX_PIXELS:  # Pillow's own check would catch it too; this one says why
-                raise BadImageError(f"{name}: image too large ({w}x{h} px = {w * h:,} pixels; "
-                                    f"the limit is {MAX_PIXELS:,})")  # fmt: skip
+                raise BadImageError(
+                    f"{name}: image too large ({w}x{h} px = {w * h:,} pixels; the limit is {MAX_PIXELS:,})"
+                )
             if max_side and max(w, h) > max_side:
                 img.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
             img = ImageOps.exif_transpose(img)
@@ -130,7 +132,11 @@ def read_manifest(root: Path, name: str = MANIFEST_NAME) -> dict:
         manifest = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{path}: not valid JSON, perhaps cut short ({exc})") from exc
-    if not isinstance(manifest, dict) or not all(s in manifest.get("splits", {}) for s in SPLITS) or "classes" not in manifest:
+    if (
+        not isinstance(manifest, dict)
+        or not all(s in manifest.get("splits", {}) for s in SPLITS)
+        or "classes" not in manifest
+    ):
         raise DatasetError(f"{path}: not an lrfp manifest (needs 'classes' and splits {SPLITS})")
     check_manifest_paths(manifest, path)
     return manifest
@@ -147,7 +153,9 @@ def check_manifest_paths(manifest: dict, where) -> None:
     """
     classes = manifest.get("classes")
     if not isinstance(classes, list) or not all(isinstance(c, str) and CLASS_NAME.fullmatch(c) for c in classes):
-        raise DatasetError(f"{where}: class names must be plain folder names (letters, digits, _ and -), got {classes!r}")
+        raise DatasetError(
+            f"{where}: class names must be plain folder names (letters, digits, _ and -), got {classes!r}"
+        )
     for split in SPLITS:
         for entry in manifest["splits"].get(split, []):
             rel = entry.get("path") if isinstance(entry, dict) else None

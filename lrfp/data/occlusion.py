@@ -18,6 +18,7 @@ join the split of their photo, each as MARKED_COPIES jittered crops.
     lrfp data occlusion --source ../shared/data/fmd853 --data demo/fmd853-lr --out data/occlusion
     lrfp train --model model3 --data data/occlusion --input-size 32 --degrade outdoor ...
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -95,24 +96,50 @@ def build_occlusion(source: Path, data: Path, out: Path, seed: int = 0, marked: 
                     continue
                 kind = rng.choice(HIDDEN_KINDS)
                 stem = f"{Path(photo.filename).stem}_{i:03d}"
-                for cls, crop in (("visible", image.crop(jittered(box, rng, *image.size))),
-                                  ("hidden", hidden_crop(image, box, kind, rng, boxes))):  # fmt: skip
+                for cls, crop in (
+                    ("visible", image.crop(jittered(box, rng, *image.size))),
+                    ("hidden", hidden_crop(image, box, kind, rng, boxes)),
+                ):
                     name = f"{cls}/{stem}.png"
                     crop.save(out / name)
-                    splits[split].append({"path": name, "label": cls, "source": f"images/{photo.filename}",
-                                          "face_px": min(box[2] - box[0], box[3] - box[1]),
-                                          "kind": kind if cls == "hidden" else "face"})  # fmt: skip
+                    splits[split].append(
+                        {
+                            "path": name,
+                            "label": cls,
+                            "source": f"images/{photo.filename}",
+                            "face_px": min(box[2] - box[0], box[3] - box[1]),
+                            "kind": kind if cls == "hidden" else "face",
+                        }
+                    )
             for j, item in enumerate(by_photo.get(photo.filename, [])):
                 for copy in range(MARKED_COPIES):
                     name = f"{item['seen']}/{Path(photo.filename).stem}_marked{j:03d}_{copy}.png"
                     image.crop(jittered(item["box"], rng, *image.size)).save(out / name)
-                    splits[split].append({"path": name, "label": item["seen"], "source": f"images/{photo.filename}",
-                                          "face_px": min(item["box"][2] - item["box"][0], item["box"][3] - item["box"][1]),
-                                          "kind": "marked"})  # fmt: skip
-    manifest = {"version": 1, "classes": list(CLASSES), "splits": splits,
-                "source": {"path": str(source), "build": str(data),
-                           "build_manifest_sha256": hashlib.sha256((data / MANIFEST_NAME).read_bytes()).hexdigest()},
-                "options": {"seed": seed, "kinds": list(HIDDEN_KINDS), "min_face": MIN_FACE,
-                            "marked": marked.name if marked else None, "marked_copies": MARKED_COPIES}}  # fmt: skip
+                    splits[split].append(
+                        {
+                            "path": name,
+                            "label": item["seen"],
+                            "source": f"images/{photo.filename}",
+                            "face_px": min(item["box"][2] - item["box"][0], item["box"][3] - item["box"][1]),
+                            "kind": "marked",
+                        }
+                    )
+    manifest = {
+        "version": 1,
+        "classes": list(CLASSES),
+        "splits": splits,
+        "source": {
+            "path": str(source),
+            "build": str(data),
+            "build_manifest_sha256": hashlib.sha256((data / MANIFEST_NAME).read_bytes()).hexdigest(),
+        },
+        "options": {
+            "seed": seed,
+            "kinds": list(HIDDEN_KINDS),
+            "min_face": MIN_FACE,
+            "marked": marked.name if marked else None,
+            "marked_copies": MARKED_COPIES,
+        },
+    }
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest

@@ -2,6 +2,7 @@
 picture saved twice as the perceptual hash finds, or listed together in a near-duplicate groups CSV),
 land in one split, and the proportions hold for the faces of each class, not just for the photos.
 """
+
 from __future__ import annotations
 
 import csv
@@ -69,8 +70,9 @@ def similar_photos(source: Path, photos: list[str]) -> list[list[str]]:
     return sorted(sorted(g) for g in groups.values() if len(g) > 1)
 
 
-def group_sources(source: Path, sources: list[str], groups_file: Path | None,
-                  similar: list[list[str]] = ()) -> dict[str, str]:  # fmt: skip
+def group_sources(
+    source: Path, sources: list[str], groups_file: Path | None, similar: list[list[str]] = ()
+) -> dict[str, str]:
     """Source image -> group id, merging byte-identical files, SIMILAR's groups and listed near-duplicates."""
     uf = _UnionFind()
     for group in similar:
@@ -97,9 +99,7 @@ def group_sources(source: Path, sources: list[str], groups_file: Path | None,
     return {rel: uf.find(rel) for rel in sources}
 
 
-def assign_splits(
-    group_counts: dict[str, Counter], classes: tuple[str, ...], fractions, seed: int
-) -> dict[str, str]:
+def assign_splits(group_counts: dict[str, Counter], classes: tuple[str, ...], fractions, seed: int) -> dict[str, str]:
     """Group -> split, so that each class's crops follow `fractions` as closely as whole groups allow.
 
     Greedy: biggest groups first (seeded shuffle breaks ties); each goes to the split that is

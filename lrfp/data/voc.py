@@ -5,6 +5,7 @@ Matching rule: for each photo, detected boxes and labelled faces are paired one 
 IoU first; a pair needs IoU >= 0.3 (the detector's boxes hold more hair and chin than the
 labels, so the usual 0.5 undercounts found faces).
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,9 @@ def read_voc(xml_path: Path, strict: bool = True) -> tuple[str, list[tuple[str, 
     # the rest). A name with a folder in it is refused rather than cut to its base name: '../x.jpg'
     # or '/x.jpg' would read a file outside images/, and a base name could pick a different photo.
     if filename in ("", ".", "..") or "/" in filename or "\\" in filename:
-        raise DatasetError(f"{xml_path}: <filename> {filename!r} must be the plain name of a file in images/, "
-                           "without folders")  # fmt: skip
+        raise DatasetError(
+            f"{xml_path}: <filename> {filename!r} must be the plain name of a file in images/, without folders"
+        )
     objects = []
     for obj in root.iter("object"):
         label = (obj.findtext("name") or "").strip()
@@ -89,8 +91,14 @@ IOU_MATCH = 0.3
 def match(labels: list, found: list, threshold: float = IOU_MATCH) -> dict[int, int]:
     """Labelled index -> detected index, one to one, highest IoU first."""
     # float64: the same IoU values, to the last bit, as Python floats give; a box of no area has no IoU
-    ious = box_iou(torch.tensor(labels, dtype=torch.float64).reshape(-1, 4),
-                   torch.tensor(found, dtype=torch.float64).reshape(-1, 4)).nan_to_num(0.0).tolist()  # fmt: skip
+    ious = (
+        box_iou(
+            torch.tensor(labels, dtype=torch.float64).reshape(-1, 4),
+            torch.tensor(found, dtype=torch.float64).reshape(-1, 4),
+        )
+        .nan_to_num(0.0)
+        .tolist()
+    )
     pairs = sorted(((score, i, j) for i, row in enumerate(ious) for j, score in enumerate(row)), reverse=True)
     pairing: dict[int, int] = {}
     used = set()

@@ -6,6 +6,7 @@ classifies). `cross_validate` trains one configuration on k folds of the train+v
 scores each held-out fold that way; the configuration with the best mean is the one to publish.
 The test photos are used by neither: they report, they never choose.
 """
+
 from __future__ import annotations
 
 import copy
@@ -54,5 +55,3 @@ def evaluate_faces(classifier, bank: FaceBank, faces: list[Face]) -> dict:
 def score(faces_result: dict) -> float:
     """One number to choose by: mean balanced accuracy of the labelled and the detector's crops."""
     return (faces_result["label"]["balanced_accuracy"] + faces_result["detector"]["balanced_accuracy"]) / 2
-
-

@@ -1,4 +1,5 @@
 """How small can a face be and still be judged right: accuracy with test faces shrunk to N px."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,12 +22,25 @@ def resolution_study(classifier: Classifier, data: str, sizes=SIZES, split: str 
     rows = []
     for size in (None, *sizes):
         if size is not None:
-            dataset.transform = preset_transform(classifier.input_size, mean=norm["mean"], std=norm["std"],
-                                                 degrade=DownUp(size))  # fmt: skip
+            dataset.transform = preset_transform(
+                classifier.input_size, mean=norm["mean"], std=norm["std"], degrade=DownUp(size)
+            )
         result = evaluate(classifier, dataset)
-        rows.append({"face_px": size or "native", "accuracy": result["accuracy"],
-                     "balanced_accuracy": result["balanced_accuracy"], "n": result["n"]})  # fmt: skip
+        rows.append(
+            {
+                "face_px": size or "native",
+                "accuracy": result["accuracy"],
+                "balanced_accuracy": result["balanced_accuracy"],
+                "n": result["n"],
+            }
+        )
         if on_row is not None:  # each size as it is measured (the CLI prints it)
             on_row(rows[-1])
-    return {"model": classifier.name, "backend": classifier.backend, "split": split, "data": str(data),
-            "input_size": classifier.input_size, "rows": rows}  # fmt: skip
+    return {
+        "model": classifier.name,
+        "backend": classifier.backend,
+        "split": split,
+        "data": str(data),
+        "input_size": classifier.input_size,
+        "rows": rows,
+    }

@@ -23,6 +23,7 @@ intervals; the end-to-end rate (labelled faces found AND labelled right, over al
 detections that match no labelled face, per photo, and those of them answered "can't tell"; found faces
 answered "can't tell"; milliseconds per photo (median).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -93,8 +94,10 @@ def view_frames(photos, view: str):
 
 def _own(photo) -> list:
     """(class, box in the image's pixels, shorter side in the photo's own pixels) of each labelled face."""
-    return [(label, box, min(box[2] - box[0], box[3] - box[1]) / photo.scale)
-            for (label, _), box in zip(photo.objects, photo.boxes)]  # fmt: skip
+    return [
+        (label, box, min(box[2] - box[0], box[3] - box[1]) / photo.scale)
+        for (label, _), box in zip(photo.objects, photo.boxes)
+    ]
 
 
 def _resized(photo, k: float) -> Frame:
@@ -106,9 +109,12 @@ def _pasted_face(photo):
     """The photo's biggest face of PASTED_MIN_FACE px or more whose crop (with its margin) is whole inside the
     photo, or None: a face cut by the photo's edge, or one so small that its enlargement is mostly blur,
     tests nothing a camera would show."""
+
     def whole(box):
         m = PASTED_MARGIN * min(box[2] - box[0], box[3] - box[1])
-        return box[0] - m >= 0 and box[1] - m >= 0 and box[2] + m <= photo.image.width and box[3] + m <= photo.image.height
+        return (
+            box[0] - m >= 0 and box[1] - m >= 0 and box[2] + m <= photo.image.width and box[3] + m <= photo.image.height
+        )
 
     faces = [f for f in _own(photo) if f[2] >= PASTED_MIN_FACE and whole(f[1])]
     return max(faces, key=lambda f: f[2]) if faces else None
@@ -147,7 +153,9 @@ def _tiled(group, k: int) -> Frame:
     for i, photo in enumerate(group):
         dx, dy = (i % k) * cell_w, (i // k) * cell_h
         frame.paste(photo.image, (dx, dy))
-        objects += [(label, (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), side) for label, box, side in _own(photo)]
+        objects += [
+            (label, (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), side) for label, box, side in _own(photo)
+        ]
     return Frame(frame, objects, len(group))
 
 
@@ -188,8 +196,9 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
                     truth.append(label)
                     predicted.append(got)
                     end_to_end += got == label
-    report = summarize(classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_end, labelled, unmatched,
-                       seen, ms)  # fmt: skip
+    report = summarize(
+        classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_end, labelled, unmatched, seen, ms
+    )
     # faces answered "can't tell" are found but not judged; unmatched boxes so answered are still boxes
     report["found_unsure"] = found_unsure
     report["unmatched_unsure_per_photo"] = unmatched_unsure / seen if seen else None
@@ -200,15 +209,25 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
 
 def _recall_by_bin(found: Counter, labelled: Counter, bins) -> dict:
     """Per bin: faces found and labelled, the share found and its 95 % interval."""
-    return {n: {"found": found[n], "labelled": labelled[n], "recall": found[n] / labelled[n] if labelled[n] else None,
-                "interval": list(wilson_interval(found[n], labelled[n])) if labelled[n] else None}
-            for n, _, _ in bins}  # fmt: skip
+    return {
+        n: {
+            "found": found[n],
+            "labelled": labelled[n],
+            "recall": found[n] / labelled[n] if labelled[n] else None,
+            "interval": list(wilson_interval(found[n], labelled[n])) if labelled[n] else None,
+        }
+        for n, _, _ in bins
+    }
 
 
-def summarize(classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_end, labelled, unmatched, photos, ms) -> dict:
+def summarize(
+    classes, found_by_bin, labelled_by_bin, truth, predicted, end_to_end, labelled, unmatched, photos, ms
+) -> dict:
     judged = len(truth)
     correct = sum(t == p for t, p in zip(truth, predicted))
-    recalls = [sum(t == p == c for t, p in zip(truth, predicted)) / max(1, truth.count(c)) for c in classes if truth.count(c)]
+    recalls = [
+        sum(t == p == c for t, p in zip(truth, predicted)) / max(1, truth.count(c)) for c in classes if truth.count(c)
+    ]
     found = sum(found_by_bin.values())
     return {
         "photos": photos,

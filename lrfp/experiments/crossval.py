@@ -2,6 +2,7 @@
 train+val photos, each held-out fold scored as the app meets its faces (lrfp.evaluation.faces).
 The test photos are never used: they report, they never choose.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,13 @@ def cross_validate(cfg, engine: str = "local", workers: int = 1, address: str | 
     bank = FaceBank(cfg.data)
     classes = list(ALL_CLASSES if cfg.include_incorrect else PAPER_CLASSES)
     if engine == "ray":
-        run_tasks(_train_fold, [(replace(cfg, fold=k, run_id=None).resolved(),) for k in range(cfg.folds)],
-                  workers=workers, address=address, gpu=cfg.device != "cpu")  # fmt: skip
+        run_tasks(
+            _train_fold,
+            [(replace(cfg, fold=k, run_id=None).resolved(),) for k in range(cfg.folds)],
+            workers=workers,
+            address=address,
+            gpu=cfg.device != "cpu",
+        )
     folds = []
     for k in range(cfg.folds):
         fold_cfg = replace(cfg, fold=k, run_id=None).resolved()
@@ -50,17 +56,27 @@ def cross_validate(cfg, engine: str = "local", workers: int = 1, address: str | 
         result["run_id"] = fold_cfg.run_id
         result["seconds_per_epoch"] = record["seconds_per_epoch"]
         folds.append(result)
-        log.info(f"fold {k}: label {result['label']['balanced_accuracy']:.4f}  "
-                 f"{SHRUNK_PX}px {result[f'label_{SHRUNK_PX}px']['balanced_accuracy']:.4f}  "
-                 f"detector {result['detector']['balanced_accuracy']:.4f}")  # fmt: skip
+        log.info(
+            f"fold {k}: label {result['label']['balanced_accuracy']:.4f}  "
+            f"{SHRUNK_PX}px {result[f'label_{SHRUNK_PX}px']['balanced_accuracy']:.4f}  "
+            f"detector {result['detector']['balanced_accuracy']:.4f}"
+        )
+
     def mean_sd(values):
         return {"mean": statistics.mean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
 
-    balanced = {key: mean_sd([f[key] if key == "score" else f[key]["balanced_accuracy"] for f in folds])
-                for key in ("score", *VIEWS)}  # fmt: skip
+    balanced = {
+        key: mean_sd([f[key] if key == "score" else f[key]["balanced_accuracy"] for f in folds])
+        for key in ("score", *VIEWS)
+    }
     macro_f1 = {view: mean_sd([f[view]["macro_f1"] for f in folds]) for view in VIEWS}
-    return {"config": {k: v for k, v in vars(cfg.resolved()).items() if k not in ("fold", "run_id")},
-            "bank_sha256": bank.sha256, "folds": folds, "balanced_accuracy": balanced, "macro_f1": macro_f1}  # fmt: skip
+    return {
+        "config": {k: v for k, v in vars(cfg.resolved()).items() if k not in ("fold", "run_id")},
+        "bank_sha256": bank.sha256,
+        "folds": folds,
+        "balanced_accuracy": balanced,
+        "macro_f1": macro_f1,
+    }
 
 
 def cv_name(cfg) -> str:

@@ -9,6 +9,7 @@ crowds) are found first by the shipped detector (the teacher: its boxes of TEACH
 match no labelled face) and kept out of the loss, so that they do not teach the detector that a face is
 background; how many there are is part of the run's record.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,7 @@ import onnx
 from lrfp.core.errors import RunError
 from lrfp.core.progress import bar
 from lrfp.core.records import read_json, write_json_atomic
-from lrfp.data.face_boxes import BoxedPhoto, boxed_photos
+from lrfp.data.face_boxes import boxed_photos
 from lrfp.data.splits import NEAR_DUPLICATES_FILE, group_sources
 from lrfp.data.voc import match, parse_voc, photos_of, read_labelled_photo
 from lrfp.models.centerface import export_onnx
@@ -41,8 +42,12 @@ def split_train_photos(source: Path, data: Path) -> tuple[list[Path], list[Path]
     xml_files = photos_of(source, data, "train")
     names = {f"images/{parse_voc(x)[0]}": x for x in xml_files}
     group_of = group_sources(source, sorted(names), source / NEAR_DUPLICATES_FILE)
-    held = {rel for rel, group in group_of.items() if int(hashlib.sha256(group.encode()).hexdigest(), 16) % 5 < HELD_OUT}
-    return [x for rel, x in sorted(names.items()) if rel not in held], [x for rel, x in sorted(names.items()) if rel in held]
+    held = {
+        rel for rel, group in group_of.items() if int(hashlib.sha256(group.encode()).hexdigest(), 16) % 5 < HELD_OUT
+    }
+    return [x for rel, x in sorted(names.items()) if rel not in held], [
+        x for rel, x in sorted(names.items()) if rel in held
+    ]
 
 
 def unlabelled_faces(xml_files: list[Path], detector: FaceDetector) -> dict[str, list]:
@@ -54,7 +59,9 @@ def unlabelled_faces(xml_files: list[Path], detector: FaceDetector) -> dict[str,
         boxes = [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(photo.image) if b.score >= TEACHER_SCORE]
         labelled = photo.boxes
         paired = set(match(labelled, boxes).values())
-        extra = [b for j, b in enumerate(boxes) if j not in paired and max((inside(b, f) for f in labelled), default=0) < 0.5]
+        extra = [
+            b for j, b in enumerate(boxes) if j not in paired and max((inside(b, f) for f in labelled), default=0) < 0.5
+        ]
         if extra:
             found[photo.filename] = [list(map(int, b)) for b in extra]
     return found
@@ -70,8 +77,15 @@ def fingerprint(train: list[Path], dev: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def train_detector(source: Path, data: Path, out: Path, cfg: DetectorConfig, command: str, fresh: bool = False,
-                   limit: int | None = None) -> dict:  # fmt: skip
+def train_detector(
+    source: Path,
+    data: Path,
+    out: Path,
+    cfg: DetectorConfig,
+    command: str,
+    fresh: bool = False,
+    limit: int | None = None,
+) -> dict:
     """Fine-tune CenterFace on the build's train photos (the first `limit` of each part when given: a
     quick run); the run folder is out/<run_id>."""
     train, dev = split_train_photos(source, data)
@@ -86,13 +100,29 @@ def train_detector(source: Path, data: Path, out: Path, cfg: DetectorConfig, com
     train_photos = boxed_photos(train, ignore)
     labelled = sum(len(photo.faces) for photo in train_photos)
     dev_photos = boxed_photos(dev, ignore)
-    log.info("%d train photos (%d labelled faces), %d held out; %d unlabelled faces found by the teacher in %d photos",
-             len(train), labelled, len(dev), unlabelled, len(ignore))  # fmt: skip
-    data_record = {"fingerprint": digest, "source": str(source), "data": str(data), "train_photos": len(train),
-                   "held_out_photos": len(dev), "labelled_faces": labelled,
-                   "held_out_faces": sum(len(p.faces) for p in dev_photos),
-                   "unlabelled_faces": {"teacher": "centerface pyramid", "min_score": TEACHER_SCORE,
-                                        "boxes": unlabelled, "photos": len(ignore)}}  # fmt: skip
+    log.info(
+        "%d train photos (%d labelled faces), %d held out; %d unlabelled faces found by the teacher in %d photos",
+        len(train),
+        labelled,
+        len(dev),
+        unlabelled,
+        len(ignore),
+    )
+    data_record = {
+        "fingerprint": digest,
+        "source": str(source),
+        "data": str(data),
+        "train_photos": len(train),
+        "held_out_photos": len(dev),
+        "labelled_faces": labelled,
+        "held_out_faces": sum(len(p.faces) for p in dev_photos),
+        "unlabelled_faces": {
+            "teacher": "centerface pyramid",
+            "min_score": TEACHER_SCORE,
+            "boxes": unlabelled,
+            "photos": len(ignore),
+        },
+    }
     return fit_detector(cfg, train_photos, dev_photos, run, command, data_record, fresh=fresh)
 
 
@@ -109,16 +139,21 @@ def _teacher_boxes(run: Path, xml_files: list[Path], digest: str) -> dict:
     return boxes
 
 
-def export_detector(run: Path, source: Path, data: Path, graph: Path, card: Path | None = None, photos: int = 40) -> Path:
+def export_detector(
+    run: Path, source: Path, data: Path, graph: Path, card: Path | None = None, photos: int = 40
+) -> Path:
     """The run's final weights as the int8 ONNX graph the pipeline runs, calibrated on every 10th of the
     photos it trained on, with the run's command, data fingerprint and commit as metadata; and its model
     card (`card`, default beside the graph) with the run's record."""
     model = load_finetuned(run / FINAL_NAME)
     record = read_json(run / "record.json")
     train, _ = split_train_photos(source, data)
-    meta = {"lrfp_run": record["run_id"], "lrfp_command": record["command"],
-            "lrfp_data_fingerprint": record["data"]["fingerprint"],
-            "lrfp_commit": str(record["environment"].get("git_commit"))}  # fmt: skip
+    meta = {
+        "lrfp_run": record["run_id"],
+        "lrfp_command": record["command"],
+        "lrfp_data_fingerprint": record["data"]["fingerprint"],
+        "lrfp_commit": str(record["environment"].get("git_commit")),
+    }
     with tempfile.TemporaryDirectory() as work:
         fp32 = export_onnx(model, Path(work) / "fp32.onnx")
         quantize_graph(onnx.load(fp32), train[::10][:photos], graph, meta)
@@ -157,8 +192,13 @@ def model_card(record: dict, graph_name: str) -> str:
     ]
     for h in dev:
         one, two = h["dev"].get("1x", {}), h["dev"].get("2x", {})
-        lines.append(f"| {h['epoch']} | {h['loss']:.3f} | {one.get('found', 0):.3f} | {one.get('unmatched_per_photo', 0):.2f} "
-                     f"| {two.get('found', 0):.3f} | {two.get('unmatched_per_photo', 0):.2f} |")  # fmt: skip
-    lines += ["", "How it compares with the generic detectors, in every view of the scene benchmark: the README's "
-              "detection section (benchmarks/detection_views.py)."]  # fmt: skip
+        lines.append(
+            f"| {h['epoch']} | {h['loss']:.3f} | {one.get('found', 0):.3f} | {one.get('unmatched_per_photo', 0):.2f} "
+            f"| {two.get('found', 0):.3f} | {two.get('unmatched_per_photo', 0):.2f} |"
+        )
+    lines += [
+        "",
+        "How it compares with the generic detectors, in every view of the scene benchmark: the README's "
+        "detection section (benchmarks/detection_views.py).",
+    ]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
 """The paper's four experiments (SPEC.md, Tables 4-9) and our MobileNetV2 addition, as data."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,9 +30,18 @@ class Experiment:
 
 def _experiments_of(model: ModelSpec) -> list[Experiment]:
     """One configuration per normalization variant, at the paper's input size and optimizer."""
-    return [Experiment(model.experiment, model.paper_table, model.name, norm=norm, optimizer=model.optimizer,
-                       pretrained="imagenet" if model.pretrained_source else None, input_size=model.default_input)
-            for norm in (model.norms or (None,))]  # fmt: skip
+    return [
+        Experiment(
+            model.experiment,
+            model.paper_table,
+            model.name,
+            norm=norm,
+            optimizer=model.optimizer,
+            pretrained="imagenet" if model.pretrained_source else None,
+            input_size=model.default_input,
+        )
+        for norm in (model.norms or (None,))
+    ]
 
 
 EXPERIMENTS: tuple[Experiment, ...] = tuple(e for model in REGISTRY.values() for e in _experiments_of(model))

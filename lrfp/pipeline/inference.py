@@ -1,4 +1,5 @@
 """Checkpoint -> classifier for face crops; finding checkpoints by name."""
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,9 @@ def resolve_checkpoint(name_or_path: str | Path, weights_dir: Path | None = None
         if candidate.is_file():
             return candidate
     known = sorted(p.stem for p in weights_dir.glob("*.pt")) if weights_dir.is_dir() else []
-    raise CheckpointError(f"{name_or_path}: no such checkpoint file, nor a name in {weights_dir} (known: {known or 'none'})")
+    raise CheckpointError(
+        f"{name_or_path}: no such checkpoint file, nor a name in {weights_dir} (known: {known or 'none'})"
+    )
 
 
 log = logging.getLogger("lrfp")
@@ -92,8 +95,12 @@ class Classifier:
             except Exception as exc:  # noqa: BLE001 - auto must survive any failure of the optional path
                 if backend == "onnx":
                     raise
-                log.warning("%s: the ONNX backend is unavailable (%s: %s); using PyTorch", self.path.name,
-                            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")  # fmt: skip
+                log.warning(
+                    "%s: the ONNX backend is unavailable (%s: %s); using PyTorch",
+                    self.path.name,
+                    type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "",
+                )
         if self.backend == "torch":
             self.model, self.checkpoint = load_model(self.path)
             self.model.to(self.device)

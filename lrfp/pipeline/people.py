@@ -9,6 +9,7 @@ It is fed the boxes of a monitor table's face_rows, so any table (an old one, a 
 gives its people; those rows hold no detector score, so every box counts as a sure detection (the
 detector kept only those over its own threshold anyway).
 """
+
 from __future__ import annotations
 
 import math
@@ -49,8 +50,12 @@ def _make(name: str, lost_s: float, confirm: int, match: str, min_iou: float | N
     import trackers
 
     # lost_track_buffer counts frames at 30 frames/s; with timestamps the library turns it into seconds
-    common = {"lost_track_buffer": max(1, round(lost_s * 30)), "minimum_consecutive_frames": confirm,
-              "iou": _metric(match), **({} if min_iou is None else {"minimum_iou_threshold": min_iou})}  # fmt: skip
+    common = {
+        "lost_track_buffer": max(1, round(lost_s * 30)),
+        "minimum_consecutive_frames": confirm,
+        "iou": _metric(match),
+        **({} if min_iou is None else {"minimum_iou_threshold": min_iou}),
+    }
     kinds = {"bytetrack": trackers.ByteTrackTracker, "sort": trackers.SORTTracker, "ocsort": trackers.OCSORTTracker}
     if name not in kinds:
         raise ValueError(f"tracker {name!r}: one of {', '.join(kinds)}")
@@ -94,10 +99,19 @@ class Person:
 
     def row(self) -> dict:
         name, share, votes = self.label()
-        return {"track": self.track, "first_s": round(self.first_s, 3), "last_s": round(self.last_s, 3),
-                "first_seen": self.first_time, "last_seen": self.last_time, "frames": self.frames, "label": name,
-                "share": round(share, 4), "votes": votes, "best_frame": self.best_frame,
-                **dict(zip(("best_x0", "best_y0", "best_x1", "best_y1"), self.best_box))}  # fmt: skip
+        return {
+            "track": self.track,
+            "first_s": round(self.first_s, 3),
+            "last_s": round(self.last_s, 3),
+            "first_seen": self.first_time,
+            "last_seen": self.last_time,
+            "frames": self.frames,
+            "label": name,
+            "share": round(share, 4),
+            "votes": votes,
+            "best_frame": self.best_frame,
+            **dict(zip(("best_x0", "best_y0", "best_x1", "best_y1"), self.best_box)),
+        }
 
 
 def _nan(value) -> bool:
@@ -107,8 +121,15 @@ def _nan(value) -> bool:
 class PeopleTracker:
     """Follows the faces of one video or stream, frame by frame, in order of time."""
 
-    def __init__(self, tracker: str = "bytetrack", lost_s: float = LOST_S, min_frames: int = MIN_FRAMES,
-                 confirm: int = 1, match: str = MATCH, min_iou: float | None = MIN_IOU):
+    def __init__(
+        self,
+        tracker: str = "bytetrack",
+        lost_s: float = LOST_S,
+        min_frames: int = MIN_FRAMES,
+        confirm: int = 1,
+        match: str = MATCH,
+        min_iou: float | None = MIN_IOU,
+    ):
         # CONFIRM: the library's own minimum of frames before a track gets an id; left at 1 so a person's
         # first sighting counts, and MIN_FRAMES drops the one-frame tracks when they end
         self.tracker = _make(tracker, lost_s, confirm, match, min_iou)
@@ -141,6 +162,7 @@ class PeopleTracker:
 
     def _start(self, track: int, face: dict, offset: float, when) -> Person:
         """A new person, with the unnamed face of the frame before nearest to FACE as its first sighting."""
+
         def gap(seen):
             f = seen[3]
             return abs(f["x0"] + f["x1"] - face["x0"] - face["x1"]) + abs(f["y0"] + f["y1"] - face["y0"] - face["y1"])

@@ -9,6 +9,7 @@ it with that same file installed.
 Measured (benchmarks/detector_candidates.py, benchmarks/detector_band.py): the same faces found as the
 float graph within a point, at about 2.5 times its speed on a 2-core CPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,9 @@ def calibration_inputs(xml_files: list[Path]):
     for i, xml in enumerate(xml_files):
         image = read_labelled_photo(xml).image.convert("RGB")
         k = CALIBRATION_SCALES[i % len(CALIBRATION_SCALES)]
-        rgb = np.asarray(image.resize((max(32, round(image.width * k)), max(32, round(image.height * k)))))[:CROP, :CROP]
+        rgb = np.asarray(image.resize((max(32, round(image.width * k)), max(32, round(image.height * k)))))[
+            :CROP, :CROP
+        ]
         yield {CenterFaceBackend.INPUT: padded(rgb)}
 
 
@@ -63,8 +66,15 @@ def quantize_graph(graph, xml_files: list[Path], out: Path, metadata: dict) -> P
         if graph.opset_import[0].version < 13:  # per-channel needs opset 13
             graph = version_converter.convert_version(graph, 13)
         onnx.save(graph, fp32)
-        quantize_static(str(fp32), str(int8), Photos(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip
+        quantize_static(
+            str(fp32),
+            str(int8),
+            Photos(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
         quantized = onnx.load(int8)
     for key, value in metadata.items():
         quantized.metadata_props.add(key=key, value=value)
@@ -78,8 +88,11 @@ def main(argv=None) -> None:
     parser.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
     parser.add_argument("--data", required=True, help="a built dataset: its train split's photos calibrate")
     parser.add_argument("--photos", type=int, default=40, help="calibration photos, every 10th of the train split")
-    parser.add_argument("--out", type=Path, default=Path(str(resources.files("lrfp.pipeline") / "graphs"))
-                        / CenterFaceBackend.INT8_GRAPH)  # fmt: skip
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(str(resources.files("lrfp.pipeline") / "graphs")) / CenterFaceBackend.INT8_GRAPH,
+    )
     args = parser.parse_args(argv)
     xml_files = photos_of(Path(args.source), Path(args.data), "train")[::10][: args.photos]
     print(f"calibrated on {len(xml_files)} train photos -> {quantize_centerface(xml_files, args.out)}")

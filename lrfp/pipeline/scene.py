@@ -2,6 +2,7 @@
 
 The Classify page (uploads, camera snapshots, live webcam) and `lrfp scene` share this code.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -32,8 +33,13 @@ UPLOAD_SLOTS = FairSlots(settings.positive_int("LRFP_UPLOAD_SLOTS", 2))
 # batch over this is refused whole (and dropped at once) rather than analysed in part.
 MAX_UPLOAD_FILES = settings.positive_int("LRFP_MAX_UPLOAD_FILES", 10)
 INCORRECT = labels.INCORRECT  # the third class, as the source annotations spell it
-COLORS = {"with_mask": (46, 160, 67), "without_mask": (220, 50, 47), INCORRECT: (245, 140, 0), TOO_SMALL: (150, 150, 150),
-          UNSURE: (90, 110, 200)}  # fmt: skip
+COLORS = {
+    "with_mask": (46, 160, 67),
+    "without_mask": (220, 50, 47),
+    INCORRECT: (245, 140, 0),
+    TOO_SMALL: (150, 150, 150),
+    UNSURE: (90, 110, 200),
+}
 # how a label reads on screen and in tags
 LABEL_TEXT = {label.name: label.text for label in labels.LABELS}
 
@@ -69,7 +75,9 @@ class SceneResult:
         return counts | {"compliance": labels.compliance(counts)}
 
 
-def analyze(image: Image.Image, classifier: Classifier, detector: FaceDetector | None, mode: str = "auto") -> SceneResult:
+def analyze(
+    image: Image.Image, classifier: Classifier, detector: FaceDetector | None, mode: str = "auto"
+) -> SceneResult:
     """Classify one image: as a single face crop, or every face a detector finds in it."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
@@ -101,8 +109,14 @@ def _crop(image: Image.Image, box: FaceBox) -> Image.Image:
     return image.crop((box.x0, box.y0, box.x1, box.y1))
 
 
-def analyze_upload(data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None,
-                   mode: str = "auto", visitor: Hashable | None = None) -> tuple[Image.Image, SceneResult]:
+def analyze_upload(
+    data: bytes,
+    name: str,
+    classifier: Classifier,
+    detector: FaceDetector | None,
+    mode: str = "auto",
+    visitor: Hashable | None = None,
+) -> tuple[Image.Image, SceneResult]:
     """An uploaded file, decoded at full resolution and analysed, holding one of UPLOAD_SLOTS in
     VISITOR's turn (the app's browser session; without one, the call is a visitor of its own).
 
@@ -130,8 +144,14 @@ def _release_freed_memory() -> None:
         pass
 
 
-def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, numbered: bool = False,
-             min_long_side: int = 0, max_long_side: int = 0) -> Image.Image:
+def annotate(
+    image: Image.Image,
+    result: SceneResult,
+    fps: float | None = None,
+    numbered: bool = False,
+    min_long_side: int = 0,
+    max_long_side: int = 0,
+) -> Image.Image:
     """A copy of the image with each face boxed in its class colour and tagged.
 
     The tag is the face's label and probability, or with `numbered` its number (1, 2, … as in
@@ -143,19 +163,32 @@ def annotate(image: Image.Image, result: SceneResult, fps: float | None = None, 
     """
     rgb = image if image.mode == "RGB" else image.convert("RGB")  # convert copies even an RGB image: 150 MB at 50 MP
     side = max(image.size)
-    target = min_long_side if min_long_side and side < min_long_side else max_long_side if max_long_side and side > max_long_side else 0
+    target = (
+        min_long_side
+        if min_long_side and side < min_long_side
+        else max_long_side
+        if max_long_side and side > max_long_side
+        else 0
+    )
     if target:  # a new image either way: the caller's stays as it was
         factor = target / side
-        out = rgb.resize((round(rgb.width * factor), round(rgb.height * factor)), Image.Resampling.LANCZOS,
-                         reducing_gap=2.0)  # fmt: skip
+        out = rgb.resize(
+            (round(rgb.width * factor), round(rgb.height * factor)), Image.Resampling.LANCZOS, reducing_gap=2.0
+        )
     else:
         out = rgb.copy() if rgb is image else rgb
     factor = out.width / max(1, image.width)
     draw = ImageDraw.Draw(out)
     width = max(1, round(max(out.size) / 400))
     boxes = [tuple(round(v * factor) for v in (f.box.x0, f.box.y0, f.box.x1, f.box.y1)) for f in result.faces]
-    texts = [str(number) if numbered else label_text(face.label) if face.probability is None or face.label == UNSURE
-             else f"{label_text(face.label)} {face.probability:.0%}" for number, face in enumerate(result.faces, 1)]  # fmt: skip
+    texts = [
+        str(number)
+        if numbered
+        else label_text(face.label)
+        if face.probability is None or face.label == UNSURE
+        else f"{label_text(face.label)} {face.probability:.0%}"
+        for number, face in enumerate(result.faces, 1)
+    ]
     font, spots = _tag_layout(draw, texts, boxes, out.size, numbered)
     colors = [COLORS.get(face.label, (255, 200, 0)) for face in result.faces]
     if result.mode == "scene":
@@ -188,7 +221,7 @@ def _tag_layout(draw: ImageDraw.ImageDraw, texts: list[str], boxes: list, size: 
             continue
         font = ImageFont.load_default(size=px)
         extents = [draw.textbbox((0, 0), text, font=font) for text in texts]
-        sizes = [(r - l + 2 * pad, b - t + 2 * pad) for l, t, r, b in extents]
+        sizes = [(right - left + 2 * pad, bottom - top + 2 * pad) for left, top, right, bottom in extents]
         spots = tags.place(sizes, boxes, *size)
         if all(spots):
             return font, spots

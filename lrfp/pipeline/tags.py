@@ -5,6 +5,7 @@ neighbours' (a 49-face photo hid numbers under others). Each tag takes the first
 its box; the tags shrink, down to a floor, until every one has a place touching its box; past the
 floor a tag goes to the nearest free place, and annotate() joins it to its box by a line.
 """
+
 from __future__ import annotations
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 excluded)
@@ -23,16 +24,26 @@ def _spots(box: Rect, w: int, h: int, far: bool) -> list[tuple[int, int]]:
     """Top-left corners to try, best first: above, below, beside, then inside the box; with `far`, a
     grid around the box as well."""
     x0, y0, x1, y1 = box
-    spots = [(x0, y0 - h), (x0, y1), (x1 - w, y0 - h), (x1 - w, y1), (x0 - w, y0), (x1, y0), (x0 - w, y1 - h),
-             (x1, y1 - h), (x0, y0)]  # fmt: skip
+    spots = [
+        (x0, y0 - h),
+        (x0, y1),
+        (x1 - w, y0 - h),
+        (x1 - w, y1),
+        (x0 - w, y0),
+        (x1, y0),
+        (x0 - w, y1 - h),
+        (x1, y1 - h),
+        (x0, y0),
+    ]
     if far:
         step_x, step_y = max(1, w // 2), max(1, h // 2)
         spots += [(x0 + i * step_x, y0 - h + j * step_y) for i in range(-8, 9) for j in range(-8, 9)]
     return spots
 
 
-def place(sizes: list[tuple[int, int]], boxes: list[Rect], width: int, height: int,
-          far: bool = False) -> list[Rect | None]:  # fmt: skip
+def place(
+    sizes: list[tuple[int, int]], boxes: list[Rect], width: int, height: int, far: bool = False
+) -> list[Rect | None]:
     """A rectangle for each tag (w, h) of sizes[i], by boxes[i], inside the image, overlapping no other tag.
 
     A tag prefers a place touching its own box that covers no face; then one that covers a face;

@@ -5,6 +5,7 @@ container before any frame is decoded, tells a frame that cannot be decoded from
 stream (OpenCV's read() answers False for both), and raises on a failed write (a full disk),
 where OpenCV's VideoWriter only returns False, or nothing in OpenCV 4.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,8 +29,15 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 # writes in full colour.
 # Each output is written under a temporary name, so its format is named, not taken from its suffix.
 VIDEO_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
-IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF",
-                 ".tiff": "TIFF"}  # fmt: skip
+IMAGE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 VIDEO_OUT_SUFFIXES = tuple(VIDEO_CONTAINERS)
 IMAGE_OUT_SUFFIXES = tuple(IMAGE_FORMATS)
 DEFAULT_OUT = {"image": ".png", "video": ".mp4"}  # INPUT-annotated.png | INPUT-annotated.mp4
@@ -52,10 +60,15 @@ class VideoError(LrfpError):
 
 def _row(index: int, fps: float, result) -> dict:
     counts = result.counts()
-    return {"frame": index, "time_s": round(index / fps, 3) if fps else 0.0, **counts,
-            "compliance": "" if counts["compliance"] is None else round(counts["compliance"], 4),
-            "detect_ms": round(result.detect_ms, 2), "classify_ms": round(result.classify_ms, 2),
-            "status": "ok"}  # fmt: skip
+    return {
+        "frame": index,
+        "time_s": round(index / fps, 3) if fps else 0.0,
+        **counts,
+        "compliance": "" if counts["compliance"] is None else round(counts["compliance"], 4),
+        "detect_ms": round(result.detect_ms, 2),
+        "classify_ms": round(result.classify_ms, 2),
+        "status": "ok",
+    }
 
 
 def _unreadable_row(index: int, fps: float) -> dict:
@@ -65,8 +78,10 @@ def _unreadable_row(index: int, fps: float) -> dict:
 def _check_size(path: Path, width: int, height: int) -> None:
     """Frames get the images' pixel limit: an MJPEG file of 10000x10000 frames took 3 GB, to write no video."""
     if width * height > data.MAX_PIXELS:
-        raise VideoError(f"{path}: frames too large ({width}x{height} px = {width * height:,} pixels; "
-                         f"the limit is {data.MAX_PIXELS:,}, as for images)")  # fmt: skip
+        raise VideoError(
+            f"{path}: frames too large ({width}x{height} px = {width * height:,} pixels; "
+            f"the limit is {data.MAX_PIXELS:,}, as for images)"
+        )
 
 
 def process_image(path: Path, out, classifier, detector, suffix: str = ".png") -> list[dict]:
@@ -168,9 +183,11 @@ class _Encoder:
             if isinstance(exc, OSError):
                 raise
             name, side = ENCODER_NAMES[self.codec], MAX_SIDE.get(self.codec)
-            raise VideoError(f"{self.source}: the {name} encoder of the annotated video refused its "
-                             f"{self.size[0]}x{self.size[1]} frames ({exc.strerror})"
-                             + (f"; {name} takes at most {side} px a side" if side else "")) from exc  # fmt: skip
+            raise VideoError(
+                f"{self.source}: the {name} encoder of the annotated video refused its "
+                f"{self.size[0]}x{self.size[1]} frames ({exc.strerror})"
+                + (f"; {name} takes at most {side} px a side" if side else "")
+            ) from exc
         self.container.mux(packets)  # a failed write (a full disk) raises OSError
 
     def finish(self) -> None:
@@ -181,7 +198,6 @@ class _Encoder:
 def process_video(path: Path, out, classifier, detector, suffix: str = ".mp4") -> list[dict]:
     """The rows of a video that check() accepted, its annotated frames written to OUT (a SUFFIX file)."""
     import av
-
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -209,8 +225,10 @@ def process_video(path: Path, out, classifier, detector, suffix: str = ".mp4") -
 
 def _kind(path: Path) -> str:
     if path.is_dir():
-        raise BadImageError(f"{path}: is a folder; give one image ({', '.join(IMAGE_SUFFIXES)}) "
-                            f"or video ({', '.join(VIDEO_SUFFIXES)}) file")  # fmt: skip
+        raise BadImageError(
+            f"{path}: is a folder; give one image ({', '.join(IMAGE_SUFFIXES)}) "
+            f"or video ({', '.join(VIDEO_SUFFIXES)}) file"
+        )
     if not path.is_file():
         raise BadImageError(f"{path}: no such file")
     if path.suffix.lower() in VIDEO_SUFFIXES:
@@ -231,8 +249,10 @@ def output_path(path: Path, out, kind: str) -> Path:
     if out.is_dir():
         raise ConfigError(f"{out}: is a folder; give --out a file name")
     if out.resolve() == path.resolve() or (out.exists() and os.path.samefile(out, path)):
-        raise ConfigError(f"{out}: is the input itself; the annotated {kind} needs another name "
-                          f"(default {path.stem}-annotated{DEFAULT_OUT[kind]})")  # fmt: skip
+        raise ConfigError(
+            f"{out}: is the input itself; the annotated {kind} needs another name "
+            f"(default {path.stem}-annotated{DEFAULT_OUT[kind]})"
+        )
     return out
 
 
@@ -279,8 +299,11 @@ def process(path, out=None, classifier=None, detector=None) -> tuple[Path, Path,
     csv_path = out.with_suffix(".csv")
     # both files appear only when complete: a failure (a full disk, no readable frame) leaves neither
     with atomic_path(out) as out_tmp:
-        rows = (process_video(path, out_tmp, classifier, detector, out.suffix) if kind == "video"
-                else process_image(path, out_tmp, classifier, detector, out.suffix))  # fmt: skip
+        rows = (
+            process_video(path, out_tmp, classifier, detector, out.suffix)
+            if kind == "video"
+            else process_image(path, out_tmp, classifier, detector, out.suffix)
+        )
         with atomic_path(csv_path) as csv_tmp:
             _write_csv(csv_tmp, rows)
     return out, csv_path, rows

@@ -1,4 +1,5 @@
 """What a model card says of the command that trained its model, for a reader of the repository."""
+
 from __future__ import annotations
 
 import re
@@ -12,6 +13,8 @@ def command_line(command: str, model: str) -> str:
     """The card's Command line: COMMAND as recorded, its TORCH_HOME folder shown as CACHE with what to put there."""
     if not TORCH_HOME.match(command):
         return f"- **Command**: `{command}`"
-    return (f"- **Command**: `{TORCH_HOME.sub('TORCH_HOME=CACHE ', command)}` (CACHE: a folder holding torchvision's "
-            f"ImageNet weights of `{model}` in `CACHE/hub/checkpoints/`; online, leave `TORCH_HOME=CACHE` out and "
-            f"torchvision downloads them)")
+    return (
+        f"- **Command**: `{TORCH_HOME.sub('TORCH_HOME=CACHE ', command)}` (CACHE: a folder holding torchvision's "
+        f"ImageNet weights of `{model}` in `CACHE/hub/checkpoints/`; online, leave `TORCH_HOME=CACHE` out and "
+        f"torchvision downloads them)"
+    )

@@ -6,6 +6,7 @@ TEST split: the 52-face validation split cannot tell the families apart (all rea
 the app should open with the most accurate model. The price, written into index.json and shown
 by the app, is that the default's test figure is optimistic by the choice among a few families.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,8 @@ from lrfp.core.errors import RunError
 from lrfp.core.metrics import FACE_SIZE_BINS, wilson_interval
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.models.checkpoint import ship_copy
-from lrfp.publishing.cards import command_line
 from lrfp.models.registry import REGISTRY
+from lrfp.publishing.cards import command_line
 from lrfp.publishing.index import INDEX_NAME, check_model_name, choose_default, read_index, ship_default_onnx
 from lrfp.publishing.production import RUNS_SUBDIR, choose_production_default, production_card
 from lrfp.reporting.results import load_records
@@ -40,9 +41,7 @@ def _val_at(record: dict, epoch: int) -> tuple[float, float]:
 
 def best_milestone(records: list[dict]) -> tuple[dict, int] | None:
     """(record, epoch) with the best validation accuracy, then lowest validation loss."""
-    candidates = [
-        (r, int(e)) for r in records if r.get("status") == "finished" for e in r["milestones"]
-    ]
+    candidates = [(r, int(e)) for r in records if r.get("status") == "finished" for e in r["milestones"]]
     if not candidates:
         return None
     return max(candidates, key=lambda c: (_val_at(*c)[0], -_val_at(*c)[1]))
@@ -50,9 +49,16 @@ def best_milestone(records: list[dict]) -> tuple[dict, int] | None:
 
 def _index_entry(name: str, record: dict, epoch: int, **extra) -> dict:
     val_acc, val_loss = _val_at(record, epoch)
-    return {"file": f"{name}.pt", "run_id": record["run_id"], "epoch": epoch, "val_accuracy": val_acc,
-            "val_loss": val_loss, "test_accuracy": record["milestones"][str(epoch)]["test"]["accuracy"],
-            "input_size": record["config"]["input_size"], **extra}  # fmt: skip
+    return {
+        "file": f"{name}.pt",
+        "run_id": record["run_id"],
+        "epoch": epoch,
+        "val_accuracy": val_acc,
+        "val_loss": val_loss,
+        "test_accuracy": record["milestones"][str(epoch)]["test"]["accuracy"],
+        "input_size": record["config"]["input_size"],
+        **extra,
+    }
 
 
 def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None) -> str:
@@ -68,12 +74,15 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
         f"{cfg['optimizer']} lr {cfg['lr']}, batch {cfg['batch_size']}, {epoch} epochs (seed {cfg['seed']}).",
         f"- **Run**: `{record['run_id']}`; record in `results/runs/{record['run_id']}.json`.",
         command_line(record["command"], cfg["model"]),
-        f"- **Data**: `{record['data']['root']}` built by `lrfp data build` from the Kaggle \"Face Mask Detection\" "
+        f'- **Data**: `{record["data"]["root"]}` built by `lrfp data build` from the Kaggle "Face Mask Detection" '
         f"set (CC0), manifest sha256 `{record['data']['manifest_sha256'][:16]}…`; split sizes {record['data']['sizes']}.",
-        f"- **Chosen by** {chosen_by or FAMILY_CHOICE}: "
-        f"validation accuracy {val_acc:.4f} (loss {val_loss:.4f}).",
+        f"- **Chosen by** {chosen_by or FAMILY_CHOICE}: validation accuracy {val_acc:.4f} (loss {val_loss:.4f}).",
         "- **Training augmentation**: random rotation and horizontal flip"
-        + (f", plus the `{cfg['degrade']}` low-resolution simulation (`lrfp.data.degrade`)." if cfg.get("degrade") else "."),
+        + (
+            f", plus the `{cfg['degrade']}` low-resolution simulation (`lrfp.data.degrade`)."
+            if cfg.get("degrade")
+            else "."
+        ),
         f"- **Deviation from the paper**: {meta.get('deviation') or 'none'}.",
         "",
         "## Test metrics",
@@ -83,7 +92,9 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
         f"| {test['accuracy']:.4f} | {low:.4f}–{high:.4f} | {test['balanced_accuracy']:.4f} | {test['avg_loss']:.4f} | "
         f"{test.get('roc_auc', float('nan')):.4f} | {test['n']} |",
         "",
-        "Confusion matrix (rows = true, columns = predicted, order " + ", ".join(test["classes"]) + "): "
+        "Confusion matrix (rows = true, columns = predicted, order "
+        + ", ".join(test["classes"])
+        + "): "
         + str(test["confusion_matrix"]),
         "",
         "By face size (shorter side of the face box in the source photo):",
@@ -122,7 +133,9 @@ def publish(results_dir: Path | None = None, weights_dir: Path | None = None) ->
         ship_copy(src, weights_dir / f"{family}.pt")
         (weights_dir / f"{family}.md").write_text(model_card(family, record, epoch))
         entry = index["models"][family] = _index_entry(family, record, epoch)
-        log.info(f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {entry['test_accuracy']:.4f})")
+        log.info(
+            f"{family}: {record['run_id']} epoch {epoch} -> weights/{family}.pt (test accuracy {entry['test_accuracy']:.4f})"
+        )
     families = {k: v for k, v in index["models"].items() if not v.get("extra")}
     if families:
         index["default"] = choose_default(families)
@@ -173,5 +186,3 @@ def rewrite_cards(results_dir: Path | None = None, weights_dir: Path | None = No
         (weights_dir / f"{name}.md").write_text(model_card(name, record, entry["epoch"], chosen_by=chosen_by))
         done.append(name)
     return done
-
-

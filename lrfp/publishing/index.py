@@ -1,4 +1,5 @@
 """weights/index.json: what is published, checked on every read, and which model the app opens with."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ FIX_INDEX = "fix it, or remove it and publish again (`lrfp publish`)"
 def check_model_name(name: str) -> None:
     """Refuse, before anything is written, a name to publish under that index.json could not hold."""
     if not MODEL_NAME.fullmatch(name):
-        raise ConfigError(f"{name!r:.80}: not a name to publish under; choose one of letters, digits, . _ - "
-                          "(`--name model3-robust`)")  # fmt: skip
+        raise ConfigError(
+            f"{name!r:.80}: not a name to publish under; choose one of letters, digits, . _ - (`--name model3-robust`)"
+        )
 
 
 def _is_int(value) -> bool:
@@ -70,19 +72,27 @@ def check_index(index, where) -> None:
         if not ok:
             raise WeightsIndexError(f"{where}: {problem}; {FIX_INDEX}")
 
-    require(isinstance(index, dict) and isinstance(index.get("models"), dict),
-            'not an lrfp weights index (a JSON object whose "models" maps names to entries)')  # fmt: skip
+    require(
+        isinstance(index, dict) and isinstance(index.get("models"), dict),
+        'not an lrfp weights index (a JSON object whose "models" maps names to entries)',
+    )
     for name, entry in index["models"].items():
-        require(MODEL_NAME.fullmatch(name), f"model name {name!r:.80} is not a plain file name (letters, digits, . _ -)")
+        require(
+            MODEL_NAME.fullmatch(name), f"model name {name!r:.80} is not a plain file name (letters, digits, . _ -)"
+        )
         require(isinstance(entry, dict), f"the entry of {name} is not an object")
         require(entry.get("file") == f"{name}.pt", f"{name}.file must be {name}.pt, got {entry.get('file')!r:.80}")
         for field, (required, ok, what) in INDEX_FIELDS.items():
             if required or field in entry:
-                require(field in entry and ok(entry[field]), f"{name}.{field} must be {what}, got {entry.get(field)!r:.80}")
+                require(
+                    field in entry and ok(entry[field]), f"{name}.{field} must be {what}, got {entry.get(field)!r:.80}"
+                )
         require(entry.get("cv_score") is None or "classes" in entry, f"{name} has a cv_score but no classes")
     default = index.get("default")
-    require(default is None or (isinstance(default, str) and default in index["models"]),
-            f"the default {default!r:.80} is not one of its models")  # fmt: skip
+    require(
+        default is None or (isinstance(default, str) and default in index["models"]),
+        f"the default {default!r:.80} is not one of its models",
+    )
     require(isinstance(index.get("default_chosen_by", ""), str), "default_chosen_by must be a string")
 
 
@@ -101,7 +111,9 @@ def read_index(weights_dir: Path | None = None) -> dict:
 
 def choose_default(entries: dict[str, dict]) -> str:
     """The family of index entries the app opens with (see DEFAULT_CHOICE)."""
-    return max(entries, key=lambda k: (entries[k]["test_accuracy"], entries[k]["val_accuracy"], -entries[k]["val_loss"]))
+    return max(
+        entries, key=lambda k: (entries[k]["test_accuracy"], entries[k]["val_accuracy"], -entries[k]["val_loss"])
+    )
 
 
 def default_model(weights_dir: Path | None = None) -> str | None:

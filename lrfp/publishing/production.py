@@ -6,6 +6,7 @@ was chosen on, its cross-validation (mean ± sd over folds) beside the other con
 and its test figures with 95 % intervals: on labelled crops, on crops shrunk to 16 px, on the
 detector's crops, and on whole photos (`lrfp faces-eval`, `lrfp scene-bench`) when those were run.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,9 +22,11 @@ from lrfp.training.config import with_defaults
 
 log = logging.getLogger(__name__)
 
-CV_CHOICE = ("highest cross-validated score among the production models: mean balanced accuracy of labelled "
-             "and detector crops over 5 folds of the train+val photos, grouped by photo (`lrfp cv`); the test "
-             "split chose nothing")  # fmt: skip
+CV_CHOICE = (
+    "highest cross-validated score among the production models: mean balanced accuracy of labelled "
+    "and detector crops over 5 folds of the train+val photos, grouped by photo (`lrfp cv`); the test "
+    "split chose nothing"
+)
 RUNS_SUBDIR = Path("production") / "runs"
 
 
@@ -34,8 +37,9 @@ def is_production_run(run_dir: Path) -> bool:
     return read_json(record_path)["config"].get("recipe") == "production"
 
 
-def publish_production(run_dir: Path, name: str, cv_path: Path | None, results_dir: Path | None = None,
-                       weights_dir: Path | None = None) -> dict:  # fmt: skip
+def publish_production(
+    run_dir: Path, name: str, cv_path: Path | None, results_dir: Path | None = None, weights_dir: Path | None = None
+) -> dict:
     """Copy the run's last checkpoint to weights/NAME.pt, keep its record in results/production/runs/,
     write its card and index entry (with its CV score, if `cv_path` names its `lrfp cv` record),
     then make the best production model by CV score the app's default."""
@@ -58,12 +62,17 @@ def publish_production(run_dir: Path, name: str, cv_path: Path | None, results_d
     write_json_atomic(record, results_dir / RUNS_SUBDIR / f"{record['run_id']}.json")
     index = read_index(weights_dir)
     index["models"][name] = {
-        "file": f"{name}.pt", "run_id": record["run_id"], "epoch": epoch, "input_size": record["config"]["input_size"],
-        "production": True, "extra": True, "classes": record["data"]["classes"],
+        "file": f"{name}.pt",
+        "run_id": record["run_id"],
+        "epoch": epoch,
+        "input_size": record["config"]["input_size"],
+        "production": True,
+        "extra": True,
+        "classes": record["data"]["classes"],
         "cv_record": cv_record,
         "cv_score": cv["balanced_accuracy"]["score"]["mean"] if cv else None,
         "test_accuracy": record["milestones"][str(epoch)]["test"]["accuracy"],
-    }  # fmt: skip
+    }
     choose_production_default(index)
     write_json_atomic(index, weights_dir / INDEX_NAME)
     ship_default_onnx(weights_dir, index)
@@ -76,13 +85,24 @@ def _inside(cv_path: Path, results_dir: Path) -> str:
     try:
         return str(Path(cv_path).resolve().relative_to(Path(results_dir).resolve()))
     except ValueError:
-        raise RunError(f"{cv_path}: keep cross-validation records in {results_dir}/production/cv/, where "
-                       "`lrfp cv` writes them") from None  # fmt: skip
+        raise RunError(
+            f"{cv_path}: keep cross-validation records in {results_dir}/production/cv/, where `lrfp cv` writes them"
+        ) from None
 
 
 def _same_configuration(cv_config: dict, run_config: dict) -> bool:
-    keys = ("model", "pretrained", "input_size", "epochs", "lr", "batch_size", "seed", "include_incorrect", "data",
-            "class_weights")
+    keys = (
+        "model",
+        "pretrained",
+        "input_size",
+        "epochs",
+        "lr",
+        "batch_size",
+        "seed",
+        "include_incorrect",
+        "data",
+        "class_weights",
+    )
     cv_config, run_config = with_defaults(cv_config), with_defaults(run_config)
     return all(cv_config[k] == run_config[k] for k in keys)
 
@@ -104,7 +124,8 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
         f"# {name}: model card (production)",
         "",
         f"- **Model**: `{cfg['model']}` {cfg['model_kwargs']}, input {cfg['input_size']} px; classes "
-        + ", ".join(record["data"]["classes"]) + ".",
+        + ", ".join(record["data"]["classes"])
+        + ".",
         f"- **Recipe** (`lrfp train --recipe production`, see `lrfp/training/recipes.py` and `lrfp/data/bank_crops.py`): every training face (no "
         f"subsampling), class-weighted cross entropy with label smoothing 0.1, {cfg['optimizer']} with a one-cycle "
         f"schedule peaking at {cfg['lr']}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, seed {cfg['seed']}. "
@@ -112,43 +133,60 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
         "jittered; flips, small affine, colour jitter, 20 % greyscale, half the time shrunk to 8-48 px and back.",
         f"- **Run**: `{record['run_id']}`; record in `results/{RUNS_SUBDIR}/{record['run_id']}.json`.",
         command_line(record["command"], cfg["model"]),
-        f"- **Data**: face bank `{record['data']['root']}` (`lrfp facebank build` on the Kaggle \"Face Mask "
-        f"Detection\" set, CC0), sha256 `{record['data']['manifest_sha256'][:16]}…`; faces "
+        f'- **Data**: face bank `{record["data"]["root"]}` (`lrfp facebank build` on the Kaggle "Face Mask '
+        f'Detection" set, CC0), sha256 `{record["data"]["manifest_sha256"][:16]}…`; faces '
         f"{record['data']['sizes']} (train = the train photos, val = the val photos, test = the test photos of the "
         "default build).",
         f"- **Chosen by**: {CV_CHOICE if cv else 'the configuration that cross-validation chose for the two-class model; trained once'}.",
         "",
     ]
     if cv:
-        lines += ["## Cross-validation (train+val photos, grouped by photo)", "",
-                  "| configuration | score | labelled crops | at 16 px | detector crops |", "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "## Cross-validation (train+val photos, grouped by photo)",
+            "",
+            "| configuration | score | labelled crops | at 16 px | detector crops |",
+            "|---|---|---|---|---|",
+        ]
         for other in sorted((results_dir / "production" / "cv").glob("*.json")):
             compared = read_json(other)
             if compared["config"].get("include_incorrect") != cv["config"].get("include_incorrect"):
                 continue  # two- and three-class scores do not compare
             o = compared["balanced_accuracy"]
             mark = " (this model)" if other.name == Path(entry["cv_record"]).name else ""
-            lines.append(f"| `{other.stem}`{mark} | " + " | ".join(f"{o[k]['mean']:.4f} ± {o[k]['sd']:.4f}" for k in
-                         ("score", "label", "label_16px", "detector")) + " |")  # fmt: skip
+            lines.append(
+                f"| `{other.stem}`{mark} | "
+                + " | ".join(
+                    f"{o[k]['mean']:.4f} ± {o[k]['sd']:.4f}" for k in ("score", "label", "label_16px", "detector")
+                )
+                + " |"
+            )
         lines += ["", "Balanced accuracy, mean ± sd over the folds.", ""]
     lines += ["## Test photos (reported, never used to choose)", ""]
     if faces_path.is_file():
         views = read_json(faces_path)["views"]
         lines += ["| crops | n | accuracy (95 % interval) | balanced accuracy (95 % interval) |", "|---|---|---|---|"]
-        for view, title in (("label", "labelled box"), ("label_16px", "labelled box shrunk to 16 px"),
-                            ("detector", "RetinaFace's box")):  # fmt: skip
+        for view, title in (
+            ("label", "labelled box"),
+            ("label_16px", "labelled box shrunk to 16 px"),
+            ("detector", "RetinaFace's box"),
+        ):
             v = views[view]
-            lines.append(f"| {title} | {v['n']} | {v['accuracy']:.4f} ({_span(v['accuracy_interval'])}) | "
-                         f"{v['balanced_accuracy']:.4f} ({_span(v['balanced_accuracy_interval'])}) |")  # fmt: skip
+            lines.append(
+                f"| {title} | {v['n']} | {v['accuracy']:.4f} ({_span(v['accuracy_interval'])}) | "
+                f"{v['balanced_accuracy']:.4f} ({_span(v['balanced_accuracy_interval'])}) |"
+            )
         lines.append("")
     else:
         lines += [f"Not measured yet: `lrfp faces-eval --model {name} --data data/fmd853-faces.json`.", ""]
     if scene_path.is_file():
         s = read_json(scene_path)
-        lines += [f"Whole photos (`lrfp scene-bench`, {s['photos']} photos, {s['labelled_faces']} labelled faces): "
-                  f"found {s['recall']:.1%}; found faces labelled right {s['accuracy']:.1%}; found and right "
-                  f"{s['end_to_end']:.1%} ({_span(s['end_to_end_interval'], pct=True)}); median "
-                  f"{s['ms_per_photo_median']:.0f} ms per photo.", ""]  # fmt: skip
+        lines += [
+            f"Whole photos (`lrfp scene-bench`, {s['photos']} photos, {s['labelled_faces']} labelled faces): "
+            f"found {s['recall']:.1%}; found faces labelled right {s['accuracy']:.1%}; found and right "
+            f"{s['end_to_end']:.1%} ({_span(s['end_to_end_interval'], pct=True)}); median "
+            f"{s['ms_per_photo_median']:.0f} ms per photo.",
+            "",
+        ]
     lines += [
         "## Limits",
         "",
@@ -156,7 +194,7 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
         "come from the same set, so they say little about photos from elsewhere.",
         "- Faces the detector misses are never classified; in crowds, faces under 16 px are often missed.",
         "- Its probabilities are not calibrated: the class weights and label smoothing hold a plainly masked face "
-        "near 80 % \"with mask\". The labels are what cross-validation and the test figures measure.",
+        'near 80 % "with mask". The labels are what cross-validation and the test figures measure.',
         "",
     ]
     return "\n".join(lines)

@@ -1,4 +1,5 @@
 """Run records in results/ as pandas tables, beside the paper's reported numbers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,10 +15,26 @@ PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 RUNS_SUBDIR = "runs"
 SUMMARY_NAME = "summary.csv"
 SUMMARY_COLUMNS = [
-    "experiment", "paper_table", "model", "variant", "pretrained", "optimizer", "input_size", "epochs",
-    "accuracy", "accuracy_low", "accuracy_high", "n", "balanced_accuracy", "avg_loss", "paper_accuracy",
-    "paper_avg_loss", "deviation", "seconds_per_epoch", "run_id",
-]  # fmt: skip
+    "experiment",
+    "paper_table",
+    "model",
+    "variant",
+    "pretrained",
+    "optimizer",
+    "input_size",
+    "epochs",
+    "accuracy",
+    "accuracy_low",
+    "accuracy_high",
+    "n",
+    "balanced_accuracy",
+    "avg_loss",
+    "paper_accuracy",
+    "paper_avg_loss",
+    "deviation",
+    "seconds_per_epoch",
+    "run_id",
+]
 
 
 def paper_table() -> pd.DataFrame:
@@ -104,7 +121,9 @@ def summary_rows(record: dict) -> list[dict]:
 def summary_frame(records: list[dict]) -> pd.DataFrame:
     rows = [row for r in records for row in summary_rows(r)]
     bins = [f"accuracy_face_{name}" for name, _, _ in FACE_SIZE_BINS]
-    df = pd.DataFrame(rows, columns=[c for c in SUMMARY_COLUMNS if c not in ("paper_accuracy", "paper_avg_loss")] + bins)
+    df = pd.DataFrame(
+        rows, columns=[c for c in SUMMARY_COLUMNS if c not in ("paper_accuracy", "paper_avg_loss")] + bins
+    )
     if df.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS + bins)
     paper = paper_table().rename(columns={"accuracy": "paper_accuracy", "avg_loss": "paper_avg_loss"})

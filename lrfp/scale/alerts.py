@@ -6,6 +6,7 @@ only after it has stopped holding (no alert every slice while a camera stays dow
     --alert compliance:80:10:5            every camera: under 80 % over 10 minutes, 5 people or more
     --alert north-gate=silent:5           north-gate: no frame for 5 minutes
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,9 +26,17 @@ from lrfp.scale.people import people_counts
 
 log = logging.getLogger(__name__)
 ALERTS_TABLE, ALERTS_CSV = "alerts.parquet", "alerts.csv"
-ALERT_SCHEMA = pa.schema([("time", pa.timestamp("ms")), ("camera", pa.string()), ("rule", pa.string()),
-                          ("kind", pa.string()), ("value", pa.float64()), ("people", pa.int64()),
-                          ("message", pa.string())])  # fmt: skip
+ALERT_SCHEMA = pa.schema(
+    [
+        ("time", pa.timestamp("ms")),
+        ("camera", pa.string()),
+        ("rule", pa.string()),
+        ("kind", pa.string()),
+        ("value", pa.float64()),
+        ("people", pa.int64()),
+        ("message", pa.string()),
+    ]
+)
 USAGE = "give [CAMERA=]compliance:PERCENT:MINUTES[:PEOPLE] or [CAMERA=]silent:MINUTES"
 
 
@@ -62,8 +71,14 @@ def parse_rule(text: str) -> Rule:
         return Rule(text, camera.strip() or "*", kind, _number(fields[0], text, "minutes", 0.01))
     if kind == "compliance" and len(fields) in (2, 3):
         people = int(_number(fields[2], text, "people", 1, 1e9)) if len(fields) == 3 else 1
-        return Rule(text, camera.strip() or "*", kind, _number(fields[1], text, "minutes", 0.01),
-                    _number(fields[0], text, "percent", 0, 100), people)  # fmt: skip
+        return Rule(
+            text,
+            camera.strip() or "*",
+            kind,
+            _number(fields[1], text, "minutes", 0.01),
+            _number(fields[0], text, "percent", 0, 100),
+            people,
+        )
     raise ConfigError(f"--alert {text}: not a rule; {USAGE}")
 
 
@@ -76,8 +91,15 @@ class Alerts:
         self.rows: list[dict] = []
 
     def _raise(self, now: datetime, camera: str, rule: Rule, value: float, people: int, message: str) -> dict:
-        row = {"time": now, "camera": camera, "rule": rule.text, "kind": rule.kind, "value": value, "people": people,
-               "message": message}  # fmt: skip
+        row = {
+            "time": now,
+            "camera": camera,
+            "rule": rule.text,
+            "kind": rule.kind,
+            "value": value,
+            "people": people,
+            "message": message,
+        }
         log.warning(f"alert: {camera}: {message}")
         if self.webhook is not None:
             self.webhook.send(row | {"time": now.isoformat()})
@@ -91,9 +113,12 @@ class Alerts:
         share = counted["compliance"]
         if pd.isna(share) or 100 * share >= rule.percent:
             return None
-        return (100 * share, int(counted["people"]),
-                f"compliance {100 * share:.0f} % over the last {rule.minutes:g} min ({int(counted['people'])} people), "
-                f"under {rule.percent:g} %")  # fmt: skip
+        return (
+            100 * share,
+            int(counted["people"]),
+            f"compliance {100 * share:.0f} % over the last {rule.minutes:g} min ({int(counted['people'])} people), "
+            f"under {rule.percent:g} %",
+        )
 
     def check(self, now: datetime, people: pd.DataFrame, last_frame: dict[str, datetime | None]) -> list[dict]:
         """The alerts raised at NOW: PEOPLE (camera, label, last_seen) seen so far, LAST_FRAME the time of
@@ -103,9 +128,17 @@ class Alerts:
             for rule in (r for r in self.rules if r.applies(camera)):
                 if rule.kind == "silent":
                     quiet = (now - last).total_seconds() / 60 if last else math.inf
-                    found = (None if quiet < rule.minutes else
-                             (quiet, 0, f"no frame for {rule.minutes:g} min or more" if math.isinf(quiet) else
-                              f"no frame for {quiet:.1f} min (rule: {rule.minutes:g} min)"))  # fmt: skip
+                    found = (
+                        None
+                        if quiet < rule.minutes
+                        else (
+                            quiet,
+                            0,
+                            f"no frame for {rule.minutes:g} min or more"
+                            if math.isinf(quiet)
+                            else f"no frame for {quiet:.1f} min (rule: {rule.minutes:g} min)",
+                        )
+                    )
                 else:
                     found = self._compliance(rule, camera, people, now)
                 key = (rule.text, camera)

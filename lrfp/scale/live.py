@@ -12,6 +12,7 @@ falls behind (the frames it had no time for are dropped, and counted). Every SLI
 each written whole under a temporary name then renamed: a reader sees the last complete slice, and a
 killed run loses at most the slice it was gathering.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,16 @@ def _write(table: pa.Table, path: Path) -> None:
 
 
 class LiveRun:
-    def __init__(self, items: list[str], out, classifier, detector, rate: float = 10.0, slice_s: float = 60.0,
-                 alerts: Alerts | None = None):  # fmt: skip
+    def __init__(
+        self,
+        items: list[str],
+        out,
+        classifier,
+        detector,
+        rate: float = 10.0,
+        slice_s: float = 60.0,
+        alerts: Alerts | None = None,
+    ):
         if not rate > 0 or not slice_s > 0:
             raise ConfigError(f"--rate {rate:g} and --slice {slice_s:g}: give numbers over 0")
         cameras = [check_live(item) for item in items]
@@ -62,8 +71,14 @@ class LiveRun:
 
     def _analyse(self, stream: Stream, image, t0: float) -> None:
         when, offset = datetime.now(), round(time.monotonic() - t0, 3)
-        row = {"camera": stream.camera, "source": stream.url, "kind": "live", "frame": self.index[stream.camera],
-               "offset_s": offset, "time": when} | counts_row(analyze(image, self.classifier, self.detector, "scene"))  # fmt: skip
+        row = {
+            "camera": stream.camera,
+            "source": stream.url,
+            "kind": "live",
+            "frame": self.index[stream.camera],
+            "offset_s": offset,
+            "time": when,
+        } | counts_row(analyze(image, self.classifier, self.detector, "scene"))
         self.trackers[stream.camera].see(row["frame"], offset, when, row["face_rows"])
         self.index[stream.camera] += 1
         self.frames.append(row)
@@ -72,21 +87,36 @@ class LiveRun:
         """Write the slice gathered since the last one, the people in view, the alerts and the counts."""
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S.%f")
         now_s = time.monotonic() - t0
-        ended = [{"camera": c, "source": self.streams[i].url} | p for i, (c, t) in enumerate(self.trackers.items())
-                 for p in (t.finished() if final else t.finished(now_s))]  # fmt: skip
+        ended = [
+            {"camera": c, "source": self.streams[i].url} | p
+            for i, (c, t) in enumerate(self.trackers.items())
+            for p in (t.finished() if final else t.finished(now_s))
+        ]
         _write(pa.Table.from_pylist(self.frames, schema=SCHEMA), self.out / SLICES / f"frames-{stamp}.parquet")
         _write(pa.Table.from_pylist(ended, schema=PEOPLE_SCHEMA), self.out / SLICES / f"people-{stamp}.parquet")
-        in_view = [{"camera": c, "source": self.streams[i].url} | p for i, (c, t) in enumerate(self.trackers.items())
-                   for p in t.current()]  # fmt: skip
+        in_view = [
+            {"camera": c, "source": self.streams[i].url} | p
+            for i, (c, t) in enumerate(self.trackers.items())
+            for p in t.current()
+        ]
         _write(pa.Table.from_pylist(in_view, schema=PEOPLE_SCHEMA), self.out / OPEN_PEOPLE)
         self.people += ended
         self.frames, self.slices = [], self.slices + 1
         seen = pd.DataFrame(self.people + in_view, columns=["camera", "label", "last_seen"])
         self.alerts.check(datetime.now(), seen, {s.camera: s.last_frame for s in self.streams})
         self._keep_recent()
-        write_json_atomic({"updated": datetime.now().isoformat(), "slices": self.slices, "slice_s": self.slice_s,
-                           "rate": self.rate, "seconds": round(now_s, 1), "alerts": len(self.alerts.rows),
-                           "streams": [s.counts() for s in self.streams]}, self.out / STATUS)  # fmt: skip
+        write_json_atomic(
+            {
+                "updated": datetime.now().isoformat(),
+                "slices": self.slices,
+                "slice_s": self.slice_s,
+                "rate": self.rate,
+                "seconds": round(now_s, 1),
+                "alerts": len(self.alerts.rows),
+                "streams": [s.counts() for s in self.streams],
+            },
+            self.out / STATUS,
+        )
 
     def _keep_recent(self) -> None:
         """Forget the ended people no rule looks back to (a day's worth would otherwise pile up)."""
@@ -123,8 +153,12 @@ class LiveRun:
             for stream in self.streams:
                 stream.stop()
             self.flush(t0, final=True)
-        return {"seconds": time.monotonic() - t0, "slices": self.slices, "alerts": len(self.alerts.rows),
-                "streams": [s.counts() for s in self.streams]}  # fmt: skip
+        return {
+            "seconds": time.monotonic() - t0,
+            "slices": self.slices,
+            "alerts": len(self.alerts.rows),
+            "streams": [s.counts() for s in self.streams],
+        }
 
 
 def read_slices(out, kind: str = "frames") -> pa.Table:

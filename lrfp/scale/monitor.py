@@ -11,6 +11,7 @@ in OUT/parts/<key>.parquet, written atomically once the whole file is analysed; 
 files that have their part, so a killed run loses no frame and counts none twice. A file that
 cannot be read becomes one row with status "error" and its message: it never stops the run.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,7 +25,7 @@ import os
 import resource
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -34,8 +35,8 @@ from PIL import Image
 
 from lrfp.core import labels
 from lrfp.core.cells import safe_cells
-from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.errors import ConfigError, LrfpError
+from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.locks import folder_lock
 from lrfp.core.progress import bars_shown
 from lrfp.core.records import atomic_path, read_json, write_json_atomic
@@ -56,15 +57,34 @@ INPUTS = "inputs.json"  # the folders and files a run was given: the Monitor pag
 PARTS = "parts"
 # decimals kept of probabilities and compliance: the same frame gives the same table in any process
 DECIMALS = 4
-FACE_TYPE = pa.struct([("x0", pa.int32()), ("y0", pa.int32()), ("x1", pa.int32()), ("y1", pa.int32()),
-                       ("size", pa.int32()), ("label", pa.string()), ("probability", pa.float64())])  # fmt: skip
+FACE_TYPE = pa.struct(
+    [
+        ("x0", pa.int32()),
+        ("y0", pa.int32()),
+        ("x1", pa.int32()),
+        ("y1", pa.int32()),
+        ("size", pa.int32()),
+        ("label", pa.string()),
+        ("probability", pa.float64()),
+    ]
+)
 # status: "ok"; "unreadable" for a frame that could not be decoded (the others of its file are kept);
 # "error" for a file that could not be read at all (one row, frame empty, the reason in `error`)
-SCHEMA = pa.schema([("camera", pa.string()), ("source", pa.string()), ("kind", pa.string()),
-                    ("frame", pa.int64()), ("offset_s", pa.float64()), ("time", pa.timestamp("ms")),
-                    *((c, pa.int64()) for c in COUNT_COLUMNS), ("compliance", pa.float64()),
-                    ("status", pa.string()), ("error", pa.string()),
-                    ("face_rows", pa.list_(FACE_TYPE))])  # fmt: skip
+SCHEMA = pa.schema(
+    [
+        ("camera", pa.string()),
+        ("source", pa.string()),
+        ("kind", pa.string()),
+        ("frame", pa.int64()),
+        ("offset_s", pa.float64()),
+        ("time", pa.timestamp("ms")),
+        *((c, pa.int64()) for c in COUNT_COLUMNS),
+        ("compliance", pa.float64()),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("face_rows", pa.list_(FACE_TYPE)),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -98,8 +118,10 @@ def _mapping_line(path: Path, line: int, row: dict) -> tuple[Path, dict]:
         raise ConfigError(f"{where}: holds a NUL character; a mapping is plain text")
     start = (row.get("start") or "").strip()
     if start and _naive_utc(start) is None:
-        raise ConfigError(f"{where}: start {start!r} is not an ISO 8601 time (2024-05-01T08:00:00) from the years "
-                          f"{YEARS[0]} to {YEARS[1]}")  # fmt: skip
+        raise ConfigError(
+            f"{where}: start {start!r} is not an ISO 8601 time (2024-05-01T08:00:00) from the years "
+            f"{YEARS[0]} to {YEARS[1]}"
+        )
     target = (path.parent / (row["path"] or "").strip()).resolve()
     return target, {"camera": (row.get("camera") or "").strip(), "start": start, "where": where}
 
@@ -118,8 +140,9 @@ def read_mapping(path) -> dict[Path, dict]:
         except csv.Error as exc:  # a field over the csv module's limit (131,072 characters), say
             raise ConfigError(f"{path}, after line {reader.line_num}: not a readable CSV line ({exc})") from None
     if not rows or "path" not in rows[0]:
-        raise ConfigError(f"{path}: a mapping file is a CSV with a header naming a `path` column and `camera` "
-                          f"and/or `start` columns")  # fmt: skip
+        raise ConfigError(
+            f"{path}: a mapping file is a CSV with a header naming a `path` column and `camera` and/or `start` columns"
+        )
     return dict(_mapping_line(path, line, row) for line, row in enumerate(rows, 2))
 
 
@@ -179,8 +202,10 @@ def _warn_unused(mapping: dict[Path, dict], files: list[Path]) -> None:
         if target not in used:
             log.warning(f"{line['where']}: {target} is none of the inputs nor a folder of one; line ignored")
         elif line["start"] and target.is_dir():
-            log.warning(f"{line['where']}: start {line['start']} is given to a folder; a start is a file's, "
-                        f"so it is ignored (give it on each file's line)")  # fmt: skip
+            log.warning(
+                f"{line['where']}: start {line['start']} is given to a folder; a start is a file's, "
+                f"so it is ignored (give it on each file's line)"
+            )
 
 
 def find_sources(inputs: list[str], mapping: dict[Path, dict] | None = None) -> list[Source]:
@@ -212,7 +237,7 @@ def _naive_utc(text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return _plausible(moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment)
+        return _plausible(moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment)
     except (ValueError, OverflowError):  # OverflowError: a time at the calendar's edge moved to UTC
         return None
 
@@ -230,16 +255,27 @@ def _photo_time(image) -> datetime | None:
 def counts_row(result) -> dict:
     counts = result.counts()
     compliance = counts.pop("compliance")
-    faces = [{"x0": f.box.x0, "y0": f.box.y0, "x1": f.box.x1, "y1": f.box.y1, "size": f.box.size, "label": f.label,
-              "probability": None if f.probability is None else round(f.probability, DECIMALS)}
-             for f in result.faces]  # fmt: skip
-    return counts | {"compliance": None if compliance is None else round(compliance, DECIMALS), "status": "ok",
-                     "face_rows": faces}  # fmt: skip
+    faces = [
+        {
+            "x0": f.box.x0,
+            "y0": f.box.y0,
+            "x1": f.box.x1,
+            "y1": f.box.y1,
+            "size": f.box.size,
+            "label": f.label,
+            "probability": None if f.probability is None else round(f.probability, DECIMALS),
+        }
+        for f in result.faces
+    ]
+    return counts | {
+        "compliance": None if compliance is None else round(compliance, DECIMALS),
+        "status": "ok",
+        "face_rows": faces,
+    }
 
 
 def _video_rows(source: Source, classifier, detector, every: float):
     import av
-
 
     path = Path(source.path)
     probe(path)  # unreadable, no video stream, frames over the pixel limit: refused from the header
@@ -256,8 +292,11 @@ def _video_rows(source: Source, classifier, detector, every: float):
                 continue
             due = offset + every if every else 0.0
             row = {"frame": index, "offset_s": offset, "time": start + timedelta(seconds=offset) if start else None}
-            yield row | (counts_row(analyze(image, classifier, detector, mode="scene")) if image is not None
-                         else {"status": "unreadable"})  # fmt: skip
+            yield row | (
+                counts_row(analyze(image, classifier, detector, mode="scene"))
+                if image is not None
+                else {"status": "unreadable"}
+            )
 
 
 def _image_rows(source: Source, classifier, detector):
@@ -274,8 +313,11 @@ def analyse_source(source: Source, classifier, detector, every: float = 0.0) -> 
 
     base = {"camera": source.camera, "source": source.path, "kind": source.kind}
     try:
-        rows = list(_video_rows(source, classifier, detector, every) if source.kind == "video"
-                    else _image_rows(source, classifier, detector))  # fmt: skip
+        rows = list(
+            _video_rows(source, classifier, detector, every)
+            if source.kind == "video"
+            else _image_rows(source, classifier, detector)
+        )
         if not rows:
             raise LrfpError(f"{source.path}: holds no frame (empty or truncated)")
         if not any(r["status"] == "ok" for r in rows):
@@ -351,8 +393,10 @@ def start_ray(address: str | None, workers: int) -> None:
         try:
             ray.init(address=address, **quiet)
         except ConnectionError as exc:
-            raise ConfigError(f"no Ray cluster at {address} ({exc}); start one (`ray start --head`) or leave out "
-                              f"--address and RAY_ADDRESS to run on this machine") from None  # fmt: skip
+            raise ConfigError(
+                f"no Ray cluster at {address} ({exc}); start one (`ray start --head`) or leave out "
+                f"--address and RAY_ADDRESS to run on this machine"
+            ) from None
     else:
         ray.init(num_cpus=workers, include_dashboard=False, **quiet)
 
@@ -370,12 +414,19 @@ def _ray_parts(todo: list[Source], settings: Settings, workers: int, memory: dic
     gpus = ray.cluster_resources().get("GPU", 0)
     # one file per block, so idle actors take the next file instead of waiting behind a long one
     items = ray.data.from_items([asdict(s) for s in todo], override_num_blocks=len(todo))
-    results = items.map_batches(Worker, fn_constructor_kwargs={"settings": asdict(settings), "threads": 1},
-                                batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
-                                num_gpus=min(1.0, gpus / workers) if gpus else 0)  # fmt: skip
+    results = items.map_batches(
+        Worker,
+        fn_constructor_kwargs={"settings": asdict(settings), "threads": 1},
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=1,
+        num_gpus=min(1.0, gpus / workers) if gpus else 0,
+    )
     # Ray logs this as an error (E ... core_worker.cc) when it starts the actors: say what it is
-    log.info("Ray may print a `core_worker.cc ... max_restarts > 0` line as its workers start: Ray's own note "
-             "that a restarted worker could miss its settings (ray-project/ray#53727), not an error of this run")  # fmt: skip
+    log.info(
+        "Ray may print a `core_worker.cc ... max_restarts > 0` line as its workers start: Ray's own note "
+        "that a restarted worker could miss its settings (ray-project/ray#53727), not an error of this run"
+    )
     for row in results.iter_rows():
         memory[int(row["pid"])] = max(memory.get(int(row["pid"]), 0.0), float(row["peak_rss_mb"]))
         yield row["key"], row["part"]
@@ -393,8 +444,9 @@ def _check_settings(out: Path, settings: Settings, fresh: bool) -> None:
         for part in (out / PARTS).glob("*.parquet"):
             part.unlink()
     elif stored.is_file() and read_json(stored) != asdict(settings):
-        raise ConfigError(f"{out}: holds a table made with other settings ({stored}); give another --out, or "
-                          f"--fresh to start it over")  # fmt: skip
+        raise ConfigError(
+            f"{out}: holds a table made with other settings ({stored}); give another --out, or --fresh to start it over"
+        )
     write_json_atomic(asdict(settings), stored)
 
 
@@ -430,8 +482,11 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
 def export_csv(frame: pd.DataFrame, target=None) -> str | None:
     """FRAME's rows as the CSV export (to the file TARGET, else returned): faces as a JSON list, and text a
     spreadsheet would run as a formula (a camera named =HYPERLINK(...)) escaped as core.cells says."""
-    out = frame.assign(face_rows=[json.dumps([] if faces is None else list(faces), default=lambda v: v.item())
-                                  for faces in frame["face_rows"]])  # fmt: skip
+    out = frame.assign(
+        face_rows=[
+            json.dumps([] if faces is None else list(faces), default=lambda v: v.item()) for faces in frame["face_rows"]
+        ]
+    )
     return safe_cells(out).to_csv(target, index=False)
 
 
@@ -443,8 +498,16 @@ def write_table(table: pa.Table, out: Path) -> None:
         export_csv(to_frame(table), tmp)
 
 
-def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: str = "ray", workers: int = 1,
-            address: str | None = None, fresh: bool = False) -> dict:
+def monitor(
+    inputs: list[str],
+    out,
+    settings: Settings,
+    mapping=None,
+    engine: str = "ray",
+    workers: int = 1,
+    address: str | None = None,
+    fresh: bool = False,
+) -> dict:
     """Analyse every input file not yet in OUT's parts, then write OUT's table; a summary of the run."""
     if workers < 1:
         raise ConfigError(f"--workers {workers}: give 1 or more")
@@ -459,16 +522,26 @@ def monitor(inputs: list[str], out, settings: Settings, mapping=None, engine: st
         return _run(sources, input_roots(inputs), out, settings, engine, workers, address, fresh)
 
 
-def _run(sources: list[Source], roots: list[str], out: Path, settings: Settings, engine: str, workers: int,
-         address: str | None, fresh: bool) -> dict:  # fmt: skip
+def _run(
+    sources: list[Source],
+    roots: list[str],
+    out: Path,
+    settings: Settings,
+    engine: str,
+    workers: int,
+    address: str | None,
+    fresh: bool,
+) -> dict:
     """monitor's work, in OUT, which it holds; ROOTS: the folders and files its inputs named."""
     _check_settings(out, settings, fresh)
     write_json_atomic({"inputs": roots}, out / INPUTS)
     parts = out / PARTS
     tables = _whole_parts(sources, parts)
     todo = [s for s in sources if s.key not in tables]
-    log.info(f"{len(sources)} file(s) from {len({s.camera for s in sources})} camera(s); "
-        f"{len(sources) - len(todo)} already in {out}, {len(todo)} to analyse")  # fmt: skip
+    log.info(
+        f"{len(sources)} file(s) from {len({s.camera for s in sources})} camera(s); "
+        f"{len(sources) - len(todo)} already in {out}, {len(todo)} to analyse"
+    )
     t0, memory = time.perf_counter(), {}
     if todo and engine == "local":
         classifier, detector = settings.load()
@@ -493,10 +566,22 @@ def _run(sources: list[Source], roots: list[str], out: Path, settings: Settings,
     people = write_people(to_frame(table), out)  # people.parquet beside frames.parquet
     tracking_s = time.perf_counter() - t1
     status = table.column("status").to_pylist()
-    return {"files": len(sources), "analysed": len(todo), "frames": status.count("ok"),
-            "unreadable_frames": status.count("unreadable"), "errors": status.count("error"),
-            "seconds": seconds, "first_part_s": min(came.values(), default=None), "part_s": came, "peak_rss_mb": memory, "table": str(out / TABLE), "csv": str(out / CSV_EXPORT),
-            "people": people.num_rows, "tracking_s": tracking_s, "people_table": str(out / PEOPLE_TABLE)}  # fmt: skip
+    return {
+        "files": len(sources),
+        "analysed": len(todo),
+        "frames": status.count("ok"),
+        "unreadable_frames": status.count("unreadable"),
+        "errors": status.count("error"),
+        "seconds": seconds,
+        "first_part_s": min(came.values(), default=None),
+        "part_s": came,
+        "peak_rss_mb": memory,
+        "table": str(out / TABLE),
+        "csv": str(out / CSV_EXPORT),
+        "people": people.num_rows,
+        "tracking_s": tracking_s,
+        "people_table": str(out / PEOPLE_TABLE),
+    }
 
 
 def read_table(path) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 Each video (or live stream) is followed on its own: a person is a track within one source, never
 matched across files or cameras. A photo is one frame: each face found in it is a person there.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,12 +20,23 @@ from lrfp.pipeline.people import CONFIDENT, PeopleTracker
 
 PEOPLE_TABLE = "people.parquet"
 PEOPLE_CSV = "people.csv"
-PEOPLE_SCHEMA = pa.schema([("camera", pa.string()), ("source", pa.string()), ("track", pa.int64()),
-                           ("first_s", pa.float64()), ("last_s", pa.float64()),
-                           ("first_seen", pa.timestamp("ms")), ("last_seen", pa.timestamp("ms")),
-                           ("frames", pa.int64()), ("label", pa.string()), ("share", pa.float64()),
-                           ("votes", pa.int64()), ("best_frame", pa.int64()),
-                           *((c, pa.int64()) for c in ("best_x0", "best_y0", "best_x1", "best_y1"))])  # fmt: skip
+PEOPLE_SCHEMA = pa.schema(
+    [
+        ("camera", pa.string()),
+        ("source", pa.string()),
+        ("track", pa.int64()),
+        ("first_s", pa.float64()),
+        ("last_s", pa.float64()),
+        ("first_seen", pa.timestamp("ms")),
+        ("last_seen", pa.timestamp("ms")),
+        ("frames", pa.int64()),
+        ("label", pa.string()),
+        ("share", pa.float64()),
+        ("votes", pa.int64()),
+        ("best_frame", pa.int64()),
+        *((c, pa.int64()) for c in ("best_x0", "best_y0", "best_x1", "best_y1")),
+    ]
+)
 
 
 def _faces(cell) -> list[dict]:
@@ -46,10 +58,21 @@ def _photo_people(rows: pd.DataFrame) -> list[dict]:
         for n, face in enumerate(_faces(faces), 1):
             probability = face["probability"]
             sure = probability is not None and not pd.isna(probability) and probability >= CONFIDENT
-            found.append({"track": n, "first_s": 0.0, "last_s": 0.0, "first_seen": None if pd.isna(when) else when,
-                          "last_seen": None if pd.isna(when) else when, "frames": 1, "label": face["label"],
-                          "share": 1.0, "votes": 1 if sure else 0, "best_frame": int(frame),
-                          **{f"best_{k}": int(face[k]) for k in ("x0", "y0", "x1", "y1")}})  # fmt: skip
+            found.append(
+                {
+                    "track": n,
+                    "first_s": 0.0,
+                    "last_s": 0.0,
+                    "first_seen": None if pd.isna(when) else when,
+                    "last_seen": None if pd.isna(when) else when,
+                    "frames": 1,
+                    "label": face["label"],
+                    "share": 1.0,
+                    "votes": 1 if sure else 0,
+                    "best_frame": int(frame),
+                    **{f"best_{k}": int(face[k]) for k in ("x0", "y0", "x1", "y1")},
+                }
+            )
     return found
 
 
@@ -58,8 +81,7 @@ def people_of(frames: pd.DataFrame, tracker: str = "bytetrack", **options) -> pa
     ok = frames[frames["status"] == "ok"].sort_values(["camera", "source", "frame"], kind="stable")
     rows = []
     for (camera, source), group in ok.groupby(["camera", "source"], sort=False):
-        found = (_photo_people(group) if (group["kind"] == "image").all()
-                 else track_source(group, tracker, **options))  # fmt: skip
+        found = _photo_people(group) if (group["kind"] == "image").all() else track_source(group, tracker, **options)
         rows += [{"camera": camera, "source": source} | person for person in found]
     return pa.Table.from_pylist(rows, schema=PEOPLE_SCHEMA)
 
@@ -77,7 +99,9 @@ def write_people(frames: pd.DataFrame, out) -> pa.Table:
 def people_counts(people: pd.DataFrame, keys: list) -> pd.DataFrame:
     """Per KEYS (columns or pandas Groupers): people by label (COUNT_COLUMNS, "faces" being people) and
     compliance over people."""
-    counted = people.assign(faces=1, **{l.column: (people["label"] == l.name).astype(int) for l in labels.LABELS})
+    counted = people.assign(
+        faces=1, **{label.column: (people["label"] == label.name).astype(int) for label in labels.LABELS}
+    )
     sums = counted.groupby(keys)[list(COUNT_COLUMNS)].sum().reset_index()
     sums = sums[sums["faces"] > 0].rename(columns={"faces": "people"})
     sums["compliance"] = labels.compliance(sums.assign(faces=sums["people"]))

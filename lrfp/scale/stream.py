@@ -4,12 +4,12 @@ The thread decodes every frame the source sends and keeps only the newest: the a
 it is ready for one, so it never falls behind; a frame replaced before it was taken is dropped, and
 counted. When the source fails or ends, the thread reconnects with doubling waits (up to MAX_WAIT_S).
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,8 +34,10 @@ def check_live(item: str) -> tuple[str, str]:
     elif re.fullmatch(r"/dev/video\d+", url):
         camera = name or Path(url).name
     else:
-        raise ConfigError(f"--live {item}: give an rtsp://, http(s):// (MJPEG) URL or a camera device /dev/videoN, "
-                          f"optionally as NAME=URL")  # fmt: skip
+        raise ConfigError(
+            f"--live {item}: give an rtsp://, http(s):// (MJPEG) URL or a camera device /dev/videoN, "
+            f"optionally as NAME=URL"
+        )
     return camera, url
 
 
@@ -109,6 +111,13 @@ class Stream:
         self.thread.join(OPEN_TIMEOUT_S + 1)
 
     def counts(self) -> dict:
-        return {"camera": self.camera, "url": self.url, "read": self.read, "analysed": self.taken,
-                "dropped": self.dropped, "reconnects": self.reconnects, "error": self.error,
-                "last_frame": self.last_frame.isoformat() if self.last_frame else None}  # fmt: skip
+        return {
+            "camera": self.camera,
+            "url": self.url,
+            "read": self.read,
+            "analysed": self.taken,
+            "dropped": self.dropped,
+            "reconnects": self.reconnects,
+            "error": self.error,
+            "last_frame": self.last_frame.isoformat() if self.last_frame else None,
+        }

@@ -5,6 +5,7 @@ worker died, or a sweep started again, continues where that run stopped. Each ta
 where the cluster has them, else its share of the CPU cores (and that many torch threads: Ray sets
 OMP_NUM_THREADS to the task's CPUs).
 """
+
 from __future__ import annotations
 
 import os

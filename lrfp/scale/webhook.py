@@ -3,6 +3,7 @@
 The analysis only puts the alert in a queue (bounded: when a receiver is down for long, the oldest
 waiting alerts are dropped and counted, rather than memory growing); one thread sends them in order.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,12 @@ class Webhook:
                     pass
 
     def _post(self, payload: dict) -> None:
-        request = urllib.request.Request(self.url, data=json.dumps(payload, default=str).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})  # fmt: skip
+        request = urllib.request.Request(
+            self.url,
+            data=json.dumps(payload, default=str).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
             answer.read()
 

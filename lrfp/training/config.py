@@ -1,4 +1,5 @@
 """A training run's settings (TrainConfig): their defaults, checks and the run id they give."""
+
 from __future__ import annotations
 
 from dataclasses import MISSING, asdict, dataclass, fields
@@ -46,7 +47,7 @@ class TrainConfig:
     device: str = "auto"
     class_weights: str = "inverse"  # production: weigh each class by 1/share, or by 1/sqrt(share)
 
-    def resolved(self) -> "TrainConfig":
+    def resolved(self) -> TrainConfig:
         """Fill the defaults and check every value, with errors that say what is allowed."""
         check_name(self.model)
         kwargs = model_kwargs(self.model, self.norm, self.pretrained)
@@ -59,8 +60,10 @@ class TrainConfig:
             raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
         cfg.input_size = default_input_size(self.model) if self.input_size is None else self.input_size
         if not min_input_size(self.model) <= cfg.input_size <= 512:
-            raise ConfigError(f"input size {cfg.input_size} px: {self.model} needs an input size from "
-                              f"{min_input_size(self.model)} to 512 px")  # fmt: skip
+            raise ConfigError(
+                f"input size {cfg.input_size} px: {self.model} needs an input size from "
+                f"{min_input_size(self.model)} to 512 px"
+            )
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}")
         if self.epochs < 1 or self.batch_size < 1:

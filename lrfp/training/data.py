@@ -1,4 +1,5 @@
 """A run's data: the recipe's datasets, checked, and the shuffled training batches, by one of three paths."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,10 @@ def check_splits_nonempty(root, sizes: dict[str, int]) -> None:
     empty = [s for s, n in sizes.items() if n == 0]
     if empty:
         counts = ", ".join(f"{s} {n}" for s, n in sizes.items())
-        raise DatasetError(f"{root}: the {' and '.join(empty)} split(s) are empty (faces: {counts}); rebuild it with "
-                           "more images or a larger share for them (`lrfp data build --split 70,15,15`)")  # fmt: skip
+        raise DatasetError(
+            f"{root}: the {' and '.join(empty)} split(s) are empty (faces: {counts}); rebuild it with "
+            "more images or a larger share for them (`lrfp data build --split 70,15,15`)"
+        )
 
 
 def default_data_path(cfg) -> str:
@@ -47,6 +50,13 @@ def train_batches(cfg, dataset, generator: torch.Generator, path: str | None = N
     if path == "device":
         return DeviceBatches(dataset, cfg.input_size, cfg.batch_size, generator, cfg.device), path
     workers = max(1, min(8, (os.cpu_count() or 2) - 1))
-    loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, generator=generator, num_workers=workers,
-                        pin_memory=True, persistent_workers=True)  # fmt: skip
+    loader = DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        generator=generator,
+        num_workers=workers,
+        pin_memory=True,
+        persistent_workers=True,
+    )
     return loader, path

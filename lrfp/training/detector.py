@@ -10,6 +10,7 @@ photos' figures), last.pt (weights, optimizer, schedule, epoch: a killed run res
 with the same weights as an uninterrupted one, since each crop depends only on seed, epoch and index)
 and, at the end, final.pt.
 """
+
 from __future__ import annotations
 
 import logging
@@ -111,13 +112,24 @@ def dev_figures(model: CenterFace, photos: list[BoxedPhoto]) -> dict:
             found += len(pairs)
             labelled += len(faces)
             unmatched += len(set(range(len(boxes))) - set(pairs.values()) - set(known.values()))
-        out[f"{scale:g}x"] = {"found": found / max(1, labelled), "labelled": labelled,
-                              "unmatched_per_photo": unmatched / max(1, len(photos))}  # fmt: skip
+        out[f"{scale:g}x"] = {
+            "found": found / max(1, labelled),
+            "labelled": labelled,
+            "unmatched_per_photo": unmatched / max(1, len(photos)),
+        }
     return out
 
 
-def fit_detector(cfg: DetectorConfig, train: list[BoxedPhoto], dev: list[BoxedPhoto], out: Path, command: str,
-                 data: dict, start: CenterFace | None = None, fresh: bool = False) -> dict:  # fmt: skip
+def fit_detector(
+    cfg: DetectorConfig,
+    train: list[BoxedPhoto],
+    dev: list[BoxedPhoto],
+    out: Path,
+    command: str,
+    data: dict,
+    start: CenterFace | None = None,
+    fresh: bool = False,
+) -> dict:
     """Fine-tune `start` (default: the shipped CenterFace) on `train`'s crops; `dev`: held-out photos for
     the record's figures; `data`: what the record says of the data (its fingerprint first). Resumes
     from out/last.pt unless `fresh`; returns the record."""
@@ -130,14 +142,26 @@ def fit_detector(cfg: DetectorConfig, train: list[BoxedPhoto], dev: list[BoxedPh
         steps = cfg.epochs * math.ceil(cfg.crops_per_epoch / cfg.batch_size)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=steps, pct_start=0.1)
-        record = {"run_id": cfg.run_id, "config": asdict(cfg) | {"bf16": bf16}, "command": command, "data": data,
-                  "environment": environment(device), "history": [], "status": "running"}  # fmt: skip
+        record = {
+            "run_id": cfg.run_id,
+            "config": asdict(cfg) | {"bf16": bf16},
+            "command": command,
+            "data": data,
+            "environment": environment(device),
+            "history": [],
+            "status": "running",
+        }
         first = 1
         if (out / LAST_NAME).is_file() and not fresh:
             state = torch.load(out / LAST_NAME, map_location=device, weights_only=True)
-            if _settings(state["config"]) != _settings(asdict(cfg)) or state["data"]["fingerprint"] != data["fingerprint"]:
-                raise RunError(f"{out} holds a detector run with other settings or data; pass --fresh to overwrite "
-                               "it or --run-id to start another")  # fmt: skip
+            if (
+                _settings(state["config"]) != _settings(asdict(cfg))
+                or state["data"]["fingerprint"] != data["fingerprint"]
+            ):
+                raise RunError(
+                    f"{out} holds a detector run with other settings or data; pass --fresh to overwrite "
+                    "it or --run-id to start another"
+                )
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             schedule.load_state_dict(state["schedule"])
@@ -151,15 +175,34 @@ def fit_detector(cfg: DetectorConfig, train: list[BoxedPhoto], dev: list[BoxedPh
             if dev and (epoch % cfg.dev_every == 0 or epoch == cfg.epochs):
                 entry["dev"] = dev_figures(model, dev)
             record["history"].append(entry)
-            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                     "epoch": epoch, "config": asdict(cfg), "data": data}  # fmt: skip
+            state = {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "epoch": epoch,
+                "config": asdict(cfg),
+                "data": data,
+            }
             atomic_save(state, out / LAST_NAME)
             write_json_atomic(record, out / RECORD_NAME)
-            log.info("epoch %d/%d  loss %.4f (heat %.4f size %.4f offset %.4f)  %.0fs%s", epoch, cfg.epochs,
-                     entry["loss"], entry["heat"], entry["size"], entry["offset"], entry["seconds"],
-                     f"  held-out: {_dev_line(entry['dev'])}" if "dev" in entry else "")  # fmt: skip
-        atomic_save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "record": {k: record[k] for k in ("run_id", "config", "command", "data")}},
-                    out / FINAL_NAME)  # fmt: skip
+            log.info(
+                "epoch %d/%d  loss %.4f (heat %.4f size %.4f offset %.4f)  %.0fs%s",
+                epoch,
+                cfg.epochs,
+                entry["loss"],
+                entry["heat"],
+                entry["size"],
+                entry["offset"],
+                entry["seconds"],
+                f"  held-out: {_dev_line(entry['dev'])}" if "dev" in entry else "",
+            )
+        atomic_save(
+            {
+                "model": {k: v.cpu() for k, v in model.state_dict().items()},
+                "record": {k: record[k] for k in ("run_id", "config", "command", "data")},
+            },
+            out / FINAL_NAME,
+        )
         record["status"] = "finished"
         write_json_atomic(record, out / RECORD_NAME)
         return record
@@ -174,8 +217,9 @@ def _dev_line(dev: dict) -> str:
     return "  ".join(f"{k} found {v['found']:.3f} unmatched {v['unmatched_per_photo']:.2f}" for k, v in dev.items())
 
 
-def train_epoch(model, crops: FaceCrops, epoch: int, cfg: DetectorConfig, optimizer, schedule, bf16: bool,
-                device: str = "cpu") -> dict:  # fmt: skip
+def train_epoch(
+    model, crops: FaceCrops, epoch: int, cfg: DetectorConfig, optimizer, schedule, bf16: bool, device: str = "cpu"
+) -> dict:
     crops.set_epoch(epoch)
     freeze_norms(model.train())
     sums: dict[str, float] = {}

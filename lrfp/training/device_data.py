@@ -12,6 +12,7 @@ stream, which `lrfp train` saves in last.pt; resuming on a GPU continues the sam
 bit-identical results across a resume are promised only on the CPU (GPU kernels are not all
 deterministic).
 """
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """The loops: one training epoch, and predictions and metrics over a dataset."""
+
 from __future__ import annotations
 
 import contextlib
@@ -25,8 +26,9 @@ def _batches(loader, desc: str, shown: bool = True):
     return bar(loader, desc=desc, unit="batch", leave=False) if shown else loader
 
 
-def train_one_epoch(model, loader, optimizer, loss_fn, bf16: bool, desc: str = "train", scheduler=None,
-                    device: str = "cpu") -> dict:  # fmt: skip
+def train_one_epoch(
+    model, loader, optimizer, loss_fn, bf16: bool, desc: str = "train", scheduler=None, device: str = "cpu"
+) -> dict:
     """One pass over the loader. Loss and hits are summed on the device and read once at the end,
     so a GPU is never made to wait for the host inside the loop."""
     model.train()
@@ -70,7 +72,9 @@ def predict_batches(model, loader, bf16: bool = False, progress: bool = False, d
     return torch.cat(targets_all), torch.cat(probs_all), loss_sum
 
 
-def evaluate(model, dataset, batch_size: int = 64, bf16: bool = False, progress=False, desc="eval", device="cpu") -> dict:
+def evaluate(
+    model, dataset, batch_size: int = 64, bf16: bool = False, progress=False, desc="eval", device="cpu"
+) -> dict:
     """Metrics of a model (or logits callable) on a dataset; face-size bins when samples carry sizes."""
     loader = eval_loader(dataset, batch_size)
     targets, probs, loss_sum = predict_batches(model, loader, bf16, progress, desc, device)

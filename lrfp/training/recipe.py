@@ -5,6 +5,7 @@ differs between recipes: its data, optimizer and schedule, loss, run-id parts, c
 options, and the settings a resumed run may change. A third recipe is one subclass and one
 `register` call; no engine code changes.
 """
+
 from __future__ import annotations
 
 import torch

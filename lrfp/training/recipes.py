@@ -1,4 +1,5 @@
 """The two recipes: the paper's and the production one (registered under "paper" and "production")."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,7 +44,9 @@ class PaperRecipe(Recipe):
             samples, classes = split_samples(root, split)
             train = split == "train"
             degrade = degrade_preset(cfg.degrade) if (train and cfg.degrade) else None
-            splits[split] = FaceDataset(root, samples, classes, preset_transform(cfg.input_size, train, degrade=degrade))
+            splits[split] = FaceDataset(
+                root, samples, classes, preset_transform(cfg.input_size, train, degrade=degrade)
+            )
         return splits
 
     def fingerprint(self, cfg) -> str:

@@ -9,6 +9,7 @@ the same weights as an uninterrupted one.
 What a run does is said twice: its messages through `logging` (the command line prints them) and
 its events (lrfp.core.events) to the subscribers given to fit().
 """
+
 from __future__ import annotations
 
 import logging
@@ -90,8 +91,10 @@ def log_epoch(event) -> None:
     if not isinstance(event, EpochEnd):
         return
     e = event.entry
-    line = (f"epoch {event.epoch:3d}/{event.epochs}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:.4f}  "
-            f"val loss {e['val_loss']:.4f} acc {e['val_accuracy']:.4f}  {e['seconds']:.1f}s")  # fmt: skip
+    line = (
+        f"epoch {event.epoch:3d}/{event.epochs}  train loss {e['train_loss']:.4f} acc {e['train_accuracy']:.4f}  "
+        f"val loss {e['val_loss']:.4f} acc {e['val_accuracy']:.4f}  {e['seconds']:.1f}s"
+    )
     if event.milestone is not None:
         test = event.milestone["test"]
         line += f"  | test acc {test['accuracy']:.4f} loss {test['avg_loss']:.4f} -> {event.milestone['checkpoint']}"
@@ -114,7 +117,7 @@ class Run:
         self._last_saved = time.perf_counter()
 
     @classmethod
-    def start(cls, cfg: TrainConfig, out: Path, datasets: dict, command: str) -> "Run":
+    def start(cls, cfg: TrainConfig, out: Path, datasets: dict, command: str) -> Run:
         run = cls(cfg, out, datasets, command)
         recipe = recipe_of(cfg.recipe)
         torch.manual_seed(cfg.seed)  # model init, then shuffling and augmentation draw from here
@@ -124,8 +127,12 @@ class Run:
         run.train_loader, run.data_path = train_batches(cfg, datasets["train"], run.shuffle_gen)
         run.optimizer, run.scheduler = recipe.optimizer(cfg, run.model, len(run.train_loader))
         run.loss_fn = recipe.loss(cfg, datasets["train"]).to(run.device)
-        run.config = asdict(cfg) | {"milestones": list(cfg.milestones), "bf16": run.bf16, "channels_last": True,
-                                    "model_kwargs": run.kwargs}  # fmt: skip
+        run.config = asdict(cfg) | {
+            "milestones": list(cfg.milestones),
+            "bf16": run.bf16,
+            "channels_last": True,
+            "model_kwargs": run.kwargs,
+        }
         run.environment = environment(run.device) | {"data_path": run.data_path}
         run.record = {
             "run_id": cfg.run_id,
@@ -174,8 +181,16 @@ class Run:
         """Train one epoch, score the validation split, add both to the record; the history entry."""
         cfg = self.cfg
         t0 = time.perf_counter()
-        train = train_one_epoch(self.model, self.train_loader, self.optimizer, self.loss_fn, self.bf16,
-                                f"epoch {epoch}/{cfg.epochs}", self.scheduler, self.device)  # fmt: skip
+        train = train_one_epoch(
+            self.model,
+            self.train_loader,
+            self.optimizer,
+            self.loss_fn,
+            self.bf16,
+            f"epoch {epoch}/{cfg.epochs}",
+            self.scheduler,
+            self.device,
+        )
         train_seconds = time.perf_counter() - t0
         self.val = self.evaluate("val")
         entry = {
@@ -216,8 +231,11 @@ class Run:
     def save_progress(self, epoch: int, resume_every_s: float) -> None:
         """record.json every epoch; last.pt at milestones and at most every `resume_every_s` s otherwise."""
         if epoch in self.cfg.milestones or time.perf_counter() - self._last_saved >= resume_every_s:
-            rng = {"torch": torch.get_rng_state(), "shuffle": self.shuffle_gen.get_state(),
-                   "cuda": torch.cuda.get_rng_state_all() if self.device == "cuda" else None}  # fmt: skip
+            rng = {
+                "torch": torch.get_rng_state(),
+                "shuffle": self.shuffle_gen.get_state(),
+                "cuda": torch.cuda.get_rng_state_all() if self.device == "cuda" else None,
+            }
             resume_state = {
                 "epoch": epoch,
                 "optimizer": self.optimizer.state_dict(),

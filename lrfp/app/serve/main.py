@@ -1,4 +1,5 @@
 """The dashboard as `lrfp app` serves it: the pages that come with this lrfp (lrfp.core.paths.PAGES_DIR)."""
+
 import streamlit as st
 
 from lrfp.app.frame import STARTING, show_pages
