@@ -7,6 +7,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from lrfp.core.device import PRECISIONS, resolve_device
 from lrfp.core.errors import ConfigError
 from lrfp.models.registry import (
+    MAX_INPUT,
     check_name,
     default_input_size,
     is_paper_model,
@@ -59,10 +60,10 @@ class TrainConfig:
         if cfg.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
         cfg.input_size = default_input_size(self.model) if self.input_size is None else self.input_size
-        if not min_input_size(self.model) <= cfg.input_size <= 512:
+        if not min_input_size(self.model) <= cfg.input_size <= MAX_INPUT:
             raise ConfigError(
                 f"input size {cfg.input_size} px: {self.model} needs an input size from "
-                f"{min_input_size(self.model)} to 512 px"
+                f"{min_input_size(self.model)} to {MAX_INPUT} px"
             )
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}")
