@@ -18,7 +18,7 @@ from lrfp.core.turns import FairSlots
 from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
-from lrfp.pipeline.inference import TOO_SMALL, UNSURE, Classifier
+from lrfp.pipeline.inference import UNSURE, Classifier
 
 MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MAX_SIDE is one face crop
 # Scenes (uploads, `lrfp scene`, the scene benchmark) are read at their full resolution, up to
@@ -33,13 +33,7 @@ UPLOAD_SLOTS = FairSlots(settings.positive_int("LRFP_UPLOAD_SLOTS", 2))
 # batch over this is refused whole (and dropped at once) rather than analysed in part.
 MAX_UPLOAD_FILES = settings.positive_int("LRFP_MAX_UPLOAD_FILES", 10)
 INCORRECT = labels.INCORRECT  # the third class, as the source annotations spell it
-COLORS = {
-    "with_mask": (46, 160, 67),
-    "without_mask": (220, 50, 47),
-    INCORRECT: (245, 140, 0),
-    TOO_SMALL: (150, 150, 150),
-    UNSURE: (90, 110, 200),
-}
+COLORS = {label.name: label.color for label in labels.LABELS}
 # how a label reads on screen and in tags
 LABEL_TEXT = {label.name: label.text for label in labels.LABELS}
 
