@@ -13,7 +13,7 @@ import typing
 
 from lrfp.cli import options
 from lrfp.data.degrade import DEGRADE_PRESETS
-from lrfp.models.registry import MODEL_NAMES, NORMS, PRETRAINED, spec
+from lrfp.models.registry import DEFAULT_NORM, DEFAULT_PRETRAINED, MODEL_NAMES, NORMS, PRETRAINED, spec
 from lrfp.training.config import OPTIMIZERS, TrainConfig
 from lrfp.training.recipe import CLASS_WEIGHTS, recipe_names, recipe_of
 
@@ -67,8 +67,8 @@ def field_default(name: str) -> str:
 # each field's help, as `lrfp train` says it (absent: no help)
 FIELD_HELP = {
     "model": recipes_default("model"),
-    "norm": "model1/model2 normalization (batchnorm)",
-    "pretrained": "transfer models: imagenet (default) or none",
+    "norm": f"model1/model2 normalization ({DEFAULT_NORM})",
+    "pretrained": f"transfer models' starting weights ({DEFAULT_PRETRAINED})",
     "data": "dataset folder built by `lrfp data build`, or with --recipe production a face bank file; "
     + recipes_default("data"),
     "recipe": "paper: the thesis protocol; production: all faces, detector-like crops, heavy augmentation "

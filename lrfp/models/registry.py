@@ -21,6 +21,7 @@ from lrfp.core.errors import ConfigError, LrfpError
 
 NORMS = ("batchnorm", "groupnorm", "groupnorm_ws")
 PRETRAINED = ("imagenet", "none")
+DEFAULT_NORM, DEFAULT_PRETRAINED = NORMS[0], PRETRAINED[0]  # what a model gets when none is named
 GROUPNORM_GROUPS = 8
 MIN_INPUT_PAPER = 16
 MAX_INPUT = 512  # the largest input size lrfp trains at (TrainConfig refuses more)
@@ -208,8 +209,8 @@ class ModelSpec:
     def kwargs(self, norm: str | None = None, pretrained: str | None = None, num_classes: int = 2) -> dict:
         """The constructor arguments a checkpoint stores: only those that apply to this model."""
         if self.is_paper_model:
-            return {"norm": (norm or "batchnorm") if self.norms else None, "num_classes": num_classes}
-        return {"pretrained": pretrained or "imagenet", "num_classes": num_classes}
+            return {"norm": (norm or DEFAULT_NORM) if self.norms else None, "num_classes": num_classes}
+        return {"pretrained": pretrained or DEFAULT_PRETRAINED, "num_classes": num_classes}
 
     def build(self, norm: str | None = None, pretrained: str = "none", num_classes: int = 2) -> nn.Module:
         if self.is_paper_model:
