@@ -70,10 +70,10 @@ def test_the_command_is_the_first_word_that_is_no_option():
     assert command_named(["-h", "data", "build"]) == "data"
 
 
-def test_predict_on_a_face_crop_loads_neither_torchvision_nor_the_detector():
+def test_predict_on_a_face_crop_loads_no_torchvision():
     """`lrfp predict` on one crop: torchvision costs about a second to import (torch._dynamo through
-    torchvision.ops); the inference transform does without it, and the detector is loaded for big images only."""
+    torchvision.ops); the inference transform does without it, and the detector imports it only to merge boxes."""
     crop = str(Path(__file__).resolve().parents[1] / "demo" / "fmd853-lr" / "with_mask" / "maksssksksss0_001.png")
-    code, loaded, text = loaded_by(["predict", crop], ("torchvision", "lrfp.pipeline.detect", "lrfp.pipeline.scene"))
+    code, loaded, text = loaded_by(["predict", crop], ("torchvision", "lrfp.pipeline.scene"))
     assert code == 0 and loaded == []
     assert text.split("\t")[1] == "with_mask"

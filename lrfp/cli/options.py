@@ -6,6 +6,7 @@ import argparse
 
 from lrfp.core.device import DEVICES, PRECISIONS
 from lrfp.data.images import SPLITS
+from lrfp.pipeline.detectors import DEFAULT_DETECTOR, DETECTORS
 from lrfp.pipeline.inference import BACKENDS
 from lrfp.publishing.index import default_model
 
@@ -91,8 +92,6 @@ def add_no_progress(parser, help: str | None = None) -> None:
 
 def add_detector(parser, scale_help: str) -> None:
     """--detector, --min-score and --detector-scale (whose help says what it resizes: frames or photos)."""
-    from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS  # torchvision: only for commands that detect
-
     parser.add_argument(
         "--detector",
         choices=tuple(DETECTORS),

@@ -10,6 +10,7 @@ from lrfp.cli import options
 from lrfp.core.cells import safe_cell
 from lrfp.data.images import FACE_CROP_MAX_SIDE, BadImageError, load_image
 from lrfp.models.onnx_backend import export_onnx
+from lrfp.pipeline.detect import FaceDetector
 from lrfp.pipeline.inference import Classifier, resolve_checkpoint
 
 # `lrfp predict` reads an image at most this big (px, longer side): one face, the model resizes it anyway
@@ -41,8 +42,6 @@ def cmd_predict(args) -> int:
         pred = clf.predict([image])[0]
         print(f"{shown}\t{pred.label}\t" + ("-" if pred.probability is None else f"{pred.probability:.4f}"))
         if min(image.size) > FACE_CROP_MAX_SIDE:  # bigger than a face crop: perhaps a photo of several people
-            from lrfp.pipeline.detect import FaceDetector  # torchvision and the detector: only for a big image
-
             detector = detector or FaceDetector("retinaface", scale=1.0, max_side=CROWD_LOOK_SIDE)
             faces = len(detector.detect(image))
             if faces > 1:

@@ -34,6 +34,7 @@ def cross_validate(cfg, engine: str = "local", workers: int = 1, address: str | 
     engine "ray": the folds train first as Ray tasks (WORKERS at a time, each resuming its own run
     folder); the loop below then finds them finished and only scores them, as a sequential run would.
     """
+    cfg = cfg.filled()  # the recipe's data, model and epochs where the command line left them unset
     bank = FaceBank(cfg.data)
     classes = list(ALL_CLASSES if cfg.include_incorrect else PAPER_CLASSES)
     if engine == "ray":

@@ -17,7 +17,7 @@ from lrfp.core import labels
 from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
-from lrfp.pipeline.inference import TOO_SMALL, UNSURE, Classifier
+from lrfp.pipeline.inference import UNSURE, Classifier
 from lrfp.pipeline.upload_limits import MAX_UPLOAD_FILES, UPLOAD_SLOTS  # noqa: F401 - the app imports both from here
 
 MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MAX_SIDE is one face crop
@@ -25,13 +25,7 @@ MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MA
 # data.MAX_PIXELS: the detection stage works tile by tile (lrfp.pipeline.detect), every face is cropped from
 # the full image, and only what is shown is shrunk.
 INCORRECT = labels.INCORRECT  # the third class, as the source annotations spell it
-COLORS = {
-    "with_mask": (46, 160, 67),
-    "without_mask": (220, 50, 47),
-    INCORRECT: (245, 140, 0),
-    TOO_SMALL: (150, 150, 150),
-    UNSURE: (90, 110, 200),
-}
+COLORS = {label.name: label.color for label in labels.LABELS}
 # how a label reads on screen and in tags
 LABEL_TEXT = {label.name: label.text for label in labels.LABELS}
 

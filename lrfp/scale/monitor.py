@@ -41,7 +41,7 @@ from lrfp.core.locks import folder_lock
 from lrfp.core.progress import bars_shown
 from lrfp.core.records import atomic_path, read_json, write_json_atomic
 from lrfp.data.images import IMAGE_SUFFIXES, load_image
-from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.detect import DEFAULT_DETECTOR, FaceDetector
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.scene import analyze
 from lrfp.pipeline.video import VIDEO_SUFFIXES, probe, timed_frames
@@ -344,7 +344,7 @@ class Settings:
     model: str
     backend: str = "auto"
     device: str = "auto"
-    detector: str = "centerface"
+    detector: str = DEFAULT_DETECTOR
     detector_scale: float | None = None
     min_score: float | None = None
     every: float = 0.0
