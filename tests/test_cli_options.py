@@ -17,6 +17,7 @@ from lrfp.core.device import DEVICES, PRECISIONS
 from lrfp.models.registry import MODEL_NAMES
 from lrfp.pipeline.detect import DETECTORS
 from lrfp.pipeline.inference import BACKENDS
+from lrfp.scale.engine import Engine
 from lrfp.training.config import TrainConfig
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
@@ -128,6 +129,20 @@ def test_cv_gives_the_production_config_with_its_own_defaults(monkeypatch):
         device="cpu",
         class_weights="sqrt",
     )
+
+
+@pytest.mark.parametrize("target,argv", [("cross_validate", "cv --model model3"), ("reproduce", "reproduce")])
+def test_the_sweeps_get_one_engine_of_their_flags(monkeypatch, target, argv):
+    given = []
+
+    def stop(*_args, engine, **_kwargs):
+        given.append(engine)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f"lrfp.cli.train.{target}", stop)
+    assert main(f"{argv} --data b.json".split()) == 130
+    assert main(f"{argv} --data b.json --engine ray --workers 3 --address ray://h:10001".split()) == 130
+    assert given == [Engine(), Engine("ray", workers=3, address="ray://h:10001")]
 
 
 def test_milestones_are_read_as_comma_separated_integers(capsys):

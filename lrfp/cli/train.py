@@ -55,7 +55,7 @@ def cmd_train(args) -> int:
 
 def cmd_cv(args) -> int:
     cfg = config_from(args, recipe=CV_RECIPE[0])
-    report = cross_validate(cfg, engine=args.engine, workers=args.workers, address=args.address)
+    report = cross_validate(cfg, engine=options.sweep_engine(args))
     report["command"] = command_line()
     out = Path(args.json_out) if args.json_out else default_cv_path(cfg, paths.RESULTS_DIR)
     write_json_atomic(report, out)
@@ -79,9 +79,7 @@ def cmd_reproduce(args) -> int:
         precision=args.precision,
         input_size=args.input_size,
         device=args.device,
-        engine=args.engine,
-        workers=args.workers,
-        address=args.address,
+        engine=options.sweep_engine(args),
     )
     print(f"finished {len(done)} configuration(s): {', '.join(done)}")
     return 0

@@ -5,10 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from lrfp.app import monitor_view as view
-from lrfp.app.ui import ensure_navigation
 from lrfp.core import server_settings as settings
-
-ensure_navigation()
 
 st.title("Monitor")
 st.caption(
