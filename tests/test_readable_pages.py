@@ -12,7 +12,7 @@ from helpers import PAGE
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from lrfp.app import catalog, charts, ui
+from lrfp.app import catalog, charts, tables, ui
 from lrfp.pipeline import gradcam
 from lrfp.pipeline.detect import FaceBox
 from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
@@ -75,8 +75,8 @@ def test_ours_vs_paper_colours_configurations_and_keys_the_line_styles(summary):
 
 
 def test_every_row_headers_fit_and_say_what_they_mean(summary):
-    table = charts.results_table(summary)
-    config = charts.results_columns()
+    table = tables.results_table(summary)
+    config = tables.results_columns()
     assert set(config) == set(table.columns)
     for header in table.columns:
         if header not in ("Configuration", "Deviation"):
@@ -88,7 +88,7 @@ def test_every_row_headers_fit_and_say_what_they_mean(summary):
 def test_whole_photos_table_shows_the_key_figures_first():
     """The figure read first, its interval beside it, and (models) what tells the models apart before the cost:
     at 1366 px the interval and the balanced figure were past the right edge."""
-    scenes = charts.scene_table(load_scene_reports())
+    scenes = tables.scene_table(load_scene_reports())
     assert list(scenes.columns[:8]) == [
         "Model",
         "Found (%)",
@@ -99,7 +99,7 @@ def test_whole_photos_table_shows_the_key_figures_first():
         "Unmatched / photo",
         "ms / photo",
     ]
-    views = charts.views_table(load_view_reports())
+    views = tables.views_table(load_view_reports())
     assert list(views.columns[3:8]) == [
         "Found (%)",
         "Found and right (%)",
@@ -362,7 +362,7 @@ def test_wide_results_tables_keep_what_each_row_is_and_its_score_in_view():
     from lrfp.app.ui import pinned_first
     from lrfp.reporting.results import load_cv_reports
 
-    table = charts.cv_table(load_cv_reports())
+    table = tables.cv_table(load_cv_reports())
     assert list(table.columns[:2]) == ["Configuration", "Score"]
     assert list(table.columns).index("Input (px)") == 5  # right after the score's parts: in view at 1366 px
     assert list(pinned_first(table)) == ["Configuration"] and pinned_first(table)["Configuration"]["pinned"] is True

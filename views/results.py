@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lrfp.app import charts
+from lrfp.app import charts, tables
 from lrfp.app.ui import default_run_id, detail_choice, figures_table, pinned_first
 from lrfp.reporting.results import (
     load_cv_reports,
@@ -56,7 +56,7 @@ right.plotly_chart(charts.face_size_heatmap(summary), width="stretch")
 
 st.subheader("Every row")
 st.caption("Hover over a column's name for what it holds.")
-st.dataframe(charts.results_table(summary), hide_index=True, width="stretch", column_config=charts.results_columns())
+st.dataframe(tables.results_table(summary), hide_index=True, width="stretch", column_config=tables.results_columns())
 
 st.subheader("Production models: chosen by cross-validation")
 cv_reports, face_reports = load_cv_reports(), load_face_reports()
@@ -67,7 +67,7 @@ if cv_reports:
         "folds; the score is the mean of the labelled and the detector crops. The app's default is the best "
         "score: the test photos choose nothing."
     )
-    cv = charts.cv_table(cv_reports)
+    cv = tables.cv_table(cv_reports)
     st.dataframe(cv, hide_index=True, width="stretch", column_config=pinned_first(cv))
 else:
     st.caption("No cross-validation yet: `lrfp facebank build`, then `lrfp cv` (see docs/models-and-training.md).")
@@ -77,7 +77,7 @@ if face_reports:
         "(bootstrap), on the labelled box, on the labelled box shrunk to 16 px, and on RetinaFace's box for "
         "the face (what the app classifies; faces the detector misses are not in that column)."
     )
-    faces = charts.faces_table(face_reports)
+    faces = tables.faces_table(face_reports)
     st.dataframe(faces, hide_index=True, width="stretch", column_config=pinned_first(faces))
 
 st.subheader("Whole photos: detector and classifier together")
@@ -89,7 +89,7 @@ if scenes:
         "when the found face gets its label. Faces labelled 'mask worn incorrectly' count only for the "
         "three-class model (hence its larger face count)."
     )
-    figures_table(charts.scene_table(scenes))
+    figures_table(tables.scene_table(scenes))
 else:
     st.caption("No scene benchmark yet: `lrfp scene-bench --source PATH/TO/face-mask-detection --data data/fmd853-lr`.")
 
@@ -104,7 +104,7 @@ if views:
         "chose the setting; the test photos are reported once. ms per photo on a 2-core CPU while other "
         "jobs ran: see docs/speed.md for speed."
     )
-    figures_table(charts.views_table(views))
+    figures_table(tables.views_table(views))
 
 st.subheader("How small can a face be? (resolution study)")
 reports = load_resolution_reports()
