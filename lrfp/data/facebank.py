@@ -138,7 +138,7 @@ def summarize(faces: list[Face]) -> dict:
 class FaceBank:
     """A bank read from disk, with its faces and the folder holding its photos."""
 
-    def __init__(self, path: Path, source: Path | None = None):
+    def __init__(self, path: str | Path, source: Path | None = None):
         self.path = Path(path)
         try:
             bank = read_json(self.path)

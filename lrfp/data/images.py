@@ -120,7 +120,7 @@ class Sample:
     face_px: int | None = None  # shorter side of the face box in the source image
 
 
-def manifest_path(root: Path) -> Path:
+def manifest_path(root: str | Path) -> Path:
     return Path(root) / MANIFEST_NAME
 
 
@@ -164,7 +164,7 @@ def check_manifest_paths(manifest: dict, where) -> None:
                 raise DatasetError(f"{where}: {split} entry {rel!r} is not CLASS/FILE inside the dataset folder")
 
 
-def manifest_hash(root: Path) -> str:
+def manifest_hash(root: str | Path) -> str:
     return file_sha256(manifest_path(root))
 
 
