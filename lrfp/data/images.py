@@ -59,7 +59,8 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
     """
     name = name or getattr(source, "name", source)
     try:
-        with Image.open(source, formats=formats) as img:
+        with Image.open(source, formats=formats) as opened:
+            img: Image.Image = opened
             w, h = img.size
             if w * h > MAX_PIXELS:  # Pillow's own check would catch it too; this one says why
                 raise BadImageError(
@@ -160,7 +161,13 @@ def check_manifest_paths(manifest: dict, where) -> None:
         for entry in manifest["splits"].get(split, []):
             rel = entry.get("path") if isinstance(entry, dict) else None
             parts = rel.split("/") if isinstance(rel, str) else []
-            if len(parts) != 2 or parts[0] not in classes or parts[1] in ("", ".", "..") or "\\" in rel:
+            if (
+                not isinstance(rel, str)
+                or len(parts) != 2
+                or parts[0] not in classes
+                or parts[1] in ("", ".", "..")
+                or "\\" in rel
+            ):
                 raise DatasetError(f"{where}: {split} entry {rel!r} is not CLASS/FILE inside the dataset folder")
 
 
