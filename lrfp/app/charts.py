@@ -67,7 +67,8 @@ def ours_vs_paper(summary: pd.DataFrame) -> list[go.Figure]:
         rows = ours[ours["experiment"] == experiment]
         if rows.empty:
             continue
-        fig, sizes = go.Figure(), {"solid": set(), "dot": set()}  # input sizes drawn in each line style
+        fig = go.Figure()
+        sizes: dict[str, set[int]] = {"solid": set(), "dot": set()}  # input sizes drawn in each line style
         for curve, group in rows.groupby("curve", sort=True):
             full = group["input_size"].max()  # where a configuration ran at two sizes, the larger is the paper's
             traces = [

@@ -129,7 +129,7 @@ def add_field_flag(parser, name: str, **override) -> None:
             parser.set_defaults(**{name: None})
         return
     field, kind = FIELDS[name], field_type(name)
-    kwargs = {"help": FIELD_HELP.get(name)}
+    kwargs: dict[str, typing.Any] = {"help": FIELD_HELP.get(name)}  # add_argument's keywords
     if kind is bool:  # a switch: --name sets True (a field that defaults to True gets --no-name too)
         kwargs |= (
             {"action": argparse.BooleanOptionalAction, "default": True} if field.default else {"action": "store_true"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from lrfp.cli import options
 from lrfp.core import labels, paths
@@ -28,7 +29,8 @@ def cmd_scene(args) -> int:
     detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale)
     out, csv_path, rows = process(args.input, args.out, clf, detector)
     read = [r for r in rows if r["status"] == "ok"]
-    totals = {c: sum(r[c] for r in read) for c in labels.COUNT_COLUMNS}
+    # an "ok" row's count columns hold ints (lrfp.pipeline.video._row)
+    totals = {c: sum(cast(int, r[c]) for r in read) for c in labels.COUNT_COLUMNS}
     share = labels.compliance(totals)
     rate = f"{share:.1%}" if share is not None else "n/a"
     skipped = len(rows) - len(read)

@@ -9,15 +9,17 @@ they are: -3 is a number, not a formula.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import pandas as pd
 
+T = TypeVar("T")
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value):
+def safe_cell(value: T) -> T | str:
     """VALUE, with a leading apostrophe when it is text a spreadsheet would take for a formula."""
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 

@@ -28,5 +28,5 @@ def use_bf16(precision: str, device: str = "cpu") -> bool:
     if precision != "auto":
         return precision == "bf16"
     if device == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return bool(torch.cuda.is_bf16_supported())
     return cpu_has_native_bf16()

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+JSONDict = dict[str, Any]  # a JSON object as written to record.json: its values are of several kinds
 
 
 @dataclass(frozen=True)
@@ -19,9 +22,9 @@ class EpochEnd:
     run_id: str
     epoch: int
     epochs: int
-    entry: dict  # the epoch's history entry: losses, accuracies, seconds
-    milestone: dict | None  # the milestone entry (test metrics, checkpoint name) when the epoch is one
-    record: dict  # the run record as written
+    entry: JSONDict  # the epoch's history entry: losses, accuracies, seconds
+    milestone: JSONDict | None  # the milestone entry (test metrics, checkpoint name) when the epoch is one
+    record: JSONDict  # the run record as written
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,9 @@ class Milestone:
 
     run_id: str
     epoch: int
-    test: dict
+    test: JSONDict
     checkpoint: str
-    record: dict
+    record: JSONDict
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class RunEnd:
     """The run finished and its final record is written."""
 
     run_id: str
-    record: dict
+    record: JSONDict
 
 
 Event = EpochEnd | Milestone | RunEnd

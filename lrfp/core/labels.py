@@ -7,8 +7,12 @@ answer that is not a judgement (JUDGED False) is left out of compliance as "too 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WITH_MASK = "with_mask"
 WITHOUT_MASK = "without_mask"
@@ -55,7 +59,15 @@ def count(names: Iterable[str]) -> dict[str, int]:
     return {"faces": len(names), **{label.column: sum(n == label.name for n in names) for label in LABELS}}
 
 
-def compliance(counts):
+@overload
+def compliance(counts: Mapping[str, int]) -> float | None: ...
+
+
+@overload
+def compliance(counts: Mapping[str, pd.Series]) -> pd.Series: ...
+
+
+def compliance(counts: Mapping[str, Any]) -> Any:
     """Masked faces over judged ones, from a count (COUNT_COLUMNS) of numbers or of pandas columns:
     None for a number with no face judged; for columns, NaN where none was."""
     masked = sum(counts[c] for c in MASKED_COLUMNS)

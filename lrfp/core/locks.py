@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -34,7 +35,7 @@ def _read_owner(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path, what: str, instead: str = "choose another folder or run id"):
+def folder_lock(folder: Path, what: str, instead: str = "choose another folder or run id") -> Iterator[None]:
     """Hold FOLDER's lock for the block; RunError at once if another process holds it (saying to wait, or
     INSTEAD)."""
     folder = Path(folder)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 
 # scikit-learn is imported by the functions that count with it: it brings SciPy (about a second), which
 # every `lrfp` command, `--help` included, would otherwise pay at start
@@ -21,7 +24,9 @@ def wilson_interval(correct: float, n: int, z: float = 1.96) -> tuple[float, flo
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def balanced_accuracy_interval(y_true, y_pred, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+def balanced_accuracy_interval(
+    y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n_boot: int = 2000, seed: int = 0
+) -> tuple[float, float]:
     """95 % percentile bootstrap interval of balanced accuracy (the mean of per-class recalls).
 
     Faces are resampled within each class, as the recalls are computed within each class; a
@@ -42,10 +47,11 @@ def balanced_accuracy_interval(y_true, y_pred, n_boot: int = 2000, seed: int = 0
 
 
 # Face-size bins of the test set, by the shorter side of the face box in the source photo.
-FACE_SIZE_BINS = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, None))
+SizeBins = Sequence[tuple[str, float, float | None]]  # (name, lowest side, side it stays under or None)
+FACE_SIZE_BINS: SizeBins = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, None))
 # Face-size bins of whole frames (the detection views), by the shorter side of the face box in the frame
 # the detector was given: from the smallest faces to faces that fill a phone photo.
-FRAME_FACE_BINS = (
+FRAME_FACE_BINS: SizeBins = (
     ("<16", 0, 16),
     ("16-32", 16, 32),
     ("32-64", 32, 64),
@@ -56,12 +62,14 @@ FRAME_FACE_BINS = (
 )
 
 
-def size_bin(side: float, bins=FACE_SIZE_BINS) -> str:
+def size_bin(side: float, bins: SizeBins = FACE_SIZE_BINS) -> str:
     """The name of the bin a face's shorter side falls in."""
     return next(name for name, lo, hi in bins if lo <= side and (hi is None or side < hi))
 
 
-def classification_metrics(y_true, probs, classes: list[str], avg_loss: float | None = None) -> dict:
+def classification_metrics(
+    y_true: npt.ArrayLike, probs: npt.ArrayLike, classes: list[str], avg_loss: float | None = None
+) -> dict[str, Any]:
     """accuracy, balanced_accuracy, avg_loss, confusion_matrix (rows = true class), per-class P/R/F1, n."""
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
@@ -75,7 +83,7 @@ def classification_metrics(y_true, probs, classes: list[str], avg_loss: float | 
     else:  # scikit-learn refuses empty input; an empty set has no errors to count
         precision = recall = f1 = support = [0] * len(classes)
         matrix = [[0] * len(classes) for _ in classes]
-    result = {
+    result: dict[str, Any] = {  # a JSON object of the run record
         "n": int(len(y_true)),
         "classes": list(classes),
         "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else float("nan"),
@@ -92,7 +100,7 @@ def classification_metrics(y_true, probs, classes: list[str], avg_loss: float | 
     return result
 
 
-def balanced_accuracy(y_true, y_pred) -> float:
+def balanced_accuracy(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
     """The mean recall of the classes present in y_true (class indices or names); nan when empty."""
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
@@ -108,12 +116,19 @@ def balanced_accuracy(y_true, y_pred) -> float:
         return float(balanced_accuracy_score(y_true, y_pred))
 
 
-def accuracy_by_face_size(y_true, probs, face_px) -> dict:
+class SizeBinScore(TypedDict):
+    accuracy: float
+    n: int
+
+
+def accuracy_by_face_size(
+    y_true: npt.ArrayLike, probs: npt.ArrayLike, face_px: Iterable[float | None]
+) -> dict[str, SizeBinScore]:
     """Accuracy and count per face-size bin; bins with no face are left out."""
     y_true = np.asarray(y_true, dtype=int)
     y_pred = np.asarray(probs).argmax(axis=1)
     sizes = np.asarray([np.nan if s is None else s for s in face_px], dtype=float)
-    out = {}
+    out: dict[str, SizeBinScore] = {}
     for name, lo, hi in FACE_SIZE_BINS:
         mask = (sizes >= lo) & ((sizes < hi) if hi is not None else True)
         if mask.any():

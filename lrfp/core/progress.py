@@ -7,6 +7,9 @@ in a log file or a pipe.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from tqdm import tqdm
 
 _shown: bool | None = None  # None: tqdm decides
@@ -22,6 +25,6 @@ def bars_shown() -> bool | None:
     return _shown
 
 
-def bar(iterable=None, **kwargs) -> tqdm:
+def bar(iterable: Iterable[object] | None = None, **kwargs: Any) -> tqdm:
     """tqdm(iterable, **kwargs), shown as the switch says."""
     return tqdm(iterable, disable=None if _shown is None else not _shown, **kwargs)

@@ -10,13 +10,15 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 TEMP_SUFFIX = ".tmp"
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path):
+def atomic_path(path: Path) -> Iterator[str]:
     """Yield a temporary path beside `path`; on success it replaces `path` in one rename.
 
     A process killed mid-write leaves the old file (or none), never half a file.
@@ -50,7 +52,7 @@ def command_line(argv: list[str] | None = None) -> str:
     return f"TORCH_HOME={shlex.quote(home)} {line}" if home else line
 
 
-def file_sha256(path) -> str:
+def file_sha256(path: str | os.PathLike[str]) -> str:
     """sha256 of a file's bytes, read in blocks (checkpoints can be large)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -67,13 +69,13 @@ def remove_stale_temps(folder: Path) -> list[Path]:
     return stale
 
 
-def write_json_atomic(data, path: Path) -> None:
+def write_json_atomic(data: object, path: Path) -> None:
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(data, f, indent=1, sort_keys=True)
         f.write("\n")
 
 
-def read_json(path: Path):
+def read_json(path: Path) -> Any:  # whatever the JSON file holds
     return json.loads(Path(path).read_text())
 
 
@@ -111,7 +113,7 @@ def git_commit() -> str | None:
         return None
 
 
-def environment(device: str = "cpu") -> dict:
+def environment(device: str = "cpu") -> dict[str, str | int | None]:
     """Facts about the machine; `device` is the one the run used ("cpu" or "cuda")."""
     import torch  # here, not at the top: writing a record or hashing a file needs no torch
     import torchvision

@@ -16,6 +16,7 @@ from torchvision.transforms import v2
 from lrfp.data.degrade import DownUp
 from lrfp.data.facebank import Face, FaceBank
 from lrfp.data.images import IMAGENET_MEAN, IMAGENET_STD, load_image, preset_transform
+from lrfp.data.voc import Box
 
 BOXES = ("label", "detector", "train")
 # Context kept around each face, in face sizes per side: room for the jitter and a wider detector box.
@@ -42,7 +43,7 @@ def production_transform(input_size: int):
     )
 
 
-def _union(a, b):
+def _union(a: Box, b: Box) -> Box:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
@@ -84,26 +85,27 @@ class FaceBankDataset(torch.utils.data.Dataset):
         for i, f in enumerate(faces):
             by_photo.setdefault(f.photo, []).append(i)
         # per face: its surroundings as a small image, and that region's offset in the photo
-        self._contexts: list[tuple[Image.Image, tuple[int, int]]] = [None] * len(faces)
+        contexts: dict[int, tuple[Image.Image, tuple[int, int]]] = {}
         for photo, members in by_photo.items():
             image = load_image(bank.source / photo)
             for i in members:
-                self._contexts[i] = self._context(image, faces[i])
+                contexts[i] = self._context(image, faces[i])
+        self._contexts = [contexts[i] for i in range(len(faces))]
 
-    def _context(self, image: Image.Image, face: Face):
+    def _context(self, image: Image.Image, face: Face) -> tuple[Image.Image, tuple[int, int]]:
         """The face's surroundings as a small image, and the offset of that region in the photo."""
-        region = _union(face.box, face.detected) if face.detected else face.box
-        if self.boxes != "train":  # evaluation crops are exact: keep just the box
-            region = face.detected if self.boxes == "detector" else face.box
+        region: tuple[float, float, float, float] = _union(face.box, face.detected) if face.detected else face.box
+        if self.boxes != "train":  # evaluation crops are exact: keep just the box (a "detector" face has one)
+            region = face.detected if self.boxes == "detector" and face.detected is not None else face.box
         else:
             side = max(region[2] - region[0], region[3] - region[1])
             pad = CONTEXT * side
             region = (region[0] - pad, region[1] - pad, region[2] + pad, region[3] + pad)
-        region = tuple(
+        x0, y0, x1, y1 = (
             round(v)
             for v in (max(0, region[0]), max(0, region[1]), min(image.width, region[2]), min(image.height, region[3]))
         )
-        return image.crop(region), (region[0], region[1])
+        return image.crop((x0, y0, x1, y1)), (x0, y0)
 
     def __len__(self) -> int:
         return len(self.faces)
@@ -113,8 +115,7 @@ class FaceBankDataset(torch.utils.data.Dataset):
         if self.boxes != "train":
             return context
         face = self.faces[i]
-        use_detector = face.detected is not None and torch.rand(()).item() < DETECTOR_BOX_SHARE
-        box = face.detected if use_detector else face.box
+        box = face.detected if face.detected is not None and torch.rand(()).item() < DETECTOR_BOX_SHARE else face.box
         local = (box[0] - ox, box[1] - oy, box[2] - ox, box[3] - oy)
         return context.crop(_jitter(local, context.width, context.height))
 

@@ -102,12 +102,12 @@ class FaceCrops(torch.utils.data.Dataset):
         left = (x0 + x1) / 2 - side * rng.uniform(0.15, 0.85)
         top = (y0 + y1) / 2 - side * rng.uniform(0.15, 0.85)
         box = (round(left), round(top), round(left + side), round(top + side))
-        image = _crop(photo.image, box).resize((self.crop, self.crop), Image.BILINEAR, reducing_gap=3.0)
+        image = _crop(photo.image, box).resize((self.crop, self.crop), Image.Resampling.BILINEAR, reducing_gap=3.0)
         k = self.crop / (box[2] - box[0])
         faces = (photo.faces - [box[0], box[1], box[0], box[1]]) * k
         ignore = (photo.ignore - [box[0], box[1], box[0], box[1]]) * k
         if self.augment and rng.random() < 0.5:
-            image = image.transpose(Image.FLIP_LEFT_RIGHT)
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
             faces = _flipped(faces, self.crop)
             ignore = _flipped(ignore, self.crop)
         return image, faces, ignore

@@ -18,6 +18,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from lrfp.core.progress import bar
 from lrfp.core.records import file_sha256, read_json, write_json_atomic
@@ -90,7 +91,7 @@ def build_facebank(source: Path, out: Path, detector, min_face: int = 8) -> dict
             px = min(box[2] - box[0], box[3] - box[1])
             if label in ALL_CLASSES and px >= min_face:
                 faces.append(Face(photo, label, tuple(box), det, px, group, split))
-    bank = {
+    bank: dict[str, Any] = {  # the bank's JSON file
         "format": FORMAT,
         "version": VERSION,
         "source": str(source),
@@ -116,11 +117,11 @@ def detector_settings(detector) -> dict:
 def summarize(faces: list[Face]) -> dict:
     """Faces per split and class, how many the detector found, and how its boxes differ from the labels."""
     counts = {s: dict(Counter(f.label for f in faces if f.split == s)) for s in SPLITS}
-    found = [f for f in faces if f.detected]
-    widths = [(f.detected[2] - f.detected[0]) / max(1, f.box[2] - f.box[0]) for f in found]
-    heights = [(f.detected[3] - f.detected[1]) / max(1, f.box[3] - f.box[1]) for f in found]
+    found = [(f.box, f.detected) for f in faces if f.detected]  # (labelled box, detector's box)
+    widths = [(d[2] - d[0]) / max(1, b[2] - b[0]) for b, d in found]
+    heights = [(d[3] - d[1]) / max(1, b[3] - b[1]) for b, d in found]
     # centre of the detector's box relative to the labelled one, in labelled face heights (+ = lower)
-    dy = [((f.detected[1] + f.detected[3]) - (f.box[1] + f.box[3])) / 2 / max(1, f.box[3] - f.box[1]) for f in found]
+    dy = [((d[1] + d[3]) - (b[1] + b[3])) / 2 / max(1, b[3] - b[1]) for b, d in found]
     return {
         "faces": len(faces),
         "photos": len({f.photo for f in faces}),
@@ -138,7 +139,7 @@ def summarize(faces: list[Face]) -> dict:
 class FaceBank:
     """A bank read from disk, with its faces and the folder holding its photos."""
 
-    def __init__(self, path: Path, source: Path | None = None):
+    def __init__(self, path: str | Path, source: Path | None = None):
         self.path = Path(path)
         try:
             bank = read_json(self.path)

@@ -59,7 +59,8 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
     """
     name = name or getattr(source, "name", source)
     try:
-        with Image.open(source, formats=formats) as img:
+        with Image.open(source, formats=formats) as opened:
+            img: Image.Image = opened
             w, h = img.size
             if w * h > MAX_PIXELS:  # Pillow's own check would catch it too; this one says why
                 raise BadImageError(
@@ -120,7 +121,7 @@ class Sample:
     face_px: int | None = None  # shorter side of the face box in the source image
 
 
-def manifest_path(root: Path) -> Path:
+def manifest_path(root: str | Path) -> Path:
     return Path(root) / MANIFEST_NAME
 
 
@@ -160,11 +161,17 @@ def check_manifest_paths(manifest: dict, where) -> None:
         for entry in manifest["splits"].get(split, []):
             rel = entry.get("path") if isinstance(entry, dict) else None
             parts = rel.split("/") if isinstance(rel, str) else []
-            if len(parts) != 2 or parts[0] not in classes or parts[1] in ("", ".", "..") or "\\" in rel:
+            if (
+                not isinstance(rel, str)
+                or len(parts) != 2
+                or parts[0] not in classes
+                or parts[1] in ("", ".", "..")
+                or "\\" in rel
+            ):
                 raise DatasetError(f"{where}: {split} entry {rel!r} is not CLASS/FILE inside the dataset folder")
 
 
-def manifest_hash(root: Path) -> str:
+def manifest_hash(root: str | Path) -> str:
     return file_sha256(manifest_path(root))
 
 

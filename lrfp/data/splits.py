@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import random
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import imagehash
@@ -33,7 +34,8 @@ def parse_split(text: str) -> tuple[float, float, float]:
     if len(parts) != 3 or any(p < 0 for p in parts) or sum(parts) <= 0 or parts[0] == 0:
         raise ConfigError(f"--split needs three non-negative numbers train,val,test with train > 0, got {text!r}")
     total = sum(parts)
-    return tuple(p / total * 100 for p in parts)
+    train, val, test = (p / total * 100 for p in parts)
+    return train, val, test
 
 
 class _UnionFind:
@@ -71,7 +73,7 @@ def similar_photos(source: Path, photos: list[str]) -> list[list[str]]:
 
 
 def group_sources(
-    source: Path, sources: list[str], groups_file: Path | None, similar: list[list[str]] = ()
+    source: Path, sources: list[str], groups_file: Path | None, similar: Sequence[Sequence[str]] = ()
 ) -> dict[str, str]:
     """Source image -> group id, merging byte-identical files, SIMILAR's groups and listed near-duplicates."""
     uf = _UnionFind()
@@ -106,11 +108,11 @@ def assign_splits(group_counts: dict[str, Counter], classes: tuple[str, ...], fr
     least full, measured per class as (crops after adding) / (target crops), weighted by the
     share of that class the group carries.
     """
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for counts in group_counts.values():
         totals.update(counts)
     targets = {s: {c: totals[c] * f / 100 for c in classes} for s, f in zip(SPLITS, fractions)}
-    current = {s: Counter() for s in SPLITS}
+    current: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
     order = sorted(group_counts)
     random.Random(seed).shuffle(order)
     order.sort(key=lambda g: -sum(group_counts[g].values()))

@@ -12,6 +12,7 @@ import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, overload
 
 import torch
 from PIL import Image
@@ -35,7 +36,17 @@ def parse_voc(xml_path: Path) -> tuple[str, list[tuple[str, tuple[int, int, int,
     return filename, objects
 
 
-def read_voc(xml_path: Path, strict: bool = True) -> tuple[str, list[tuple[str, Box | str]], int | None]:
+@overload
+def read_voc(xml_path: Path, strict: Literal[True] = True) -> tuple[str, list[tuple[str, Box]], int | None]: ...
+
+
+@overload
+def read_voc(xml_path: Path, strict: bool) -> tuple[str, list[tuple[str, Box | str]], int | None]: ...
+
+
+def read_voc(
+    xml_path: Path, strict: bool = True
+) -> tuple[str, list[tuple[str, Box]] | list[tuple[str, Box | str]], int | None]:
     """parse_voc's answer plus the image width the boxes were drawn on (VOC <size>; None if absent).
 
     DatasetError (a ValueError) naming the file when it cannot be read, or names a photo outside
@@ -56,9 +67,10 @@ def read_voc(xml_path: Path, strict: bool = True) -> tuple[str, list[tuple[str, 
         raise DatasetError(
             f"{xml_path}: <filename> {filename!r} must be the plain name of a file in images/, without folders"
         )
-    objects = []
+    objects: list[tuple[str, Box | str]] = []
     for obj in root.iter("object"):
         label = (obj.findtext("name") or "").strip()
+        box: Box | str
         try:
             if not label:
                 raise ValueError("an object without a <name>")
@@ -74,8 +86,9 @@ def read_voc(xml_path: Path, strict: bool = True) -> tuple[str, list[tuple[str, 
 
 def _voc_box(obj: ET.Element) -> tuple[int, int, int, int]:
     """An object's box in whole pixels; ValueError saying what is wrong with its <bndbox>."""
-    texts = [obj.findtext(f"bndbox/{k}") for k in ("xmin", "ymin", "xmax", "ymax")]
-    if None in texts:
+    found = [obj.findtext(f"bndbox/{k}") for k in ("xmin", "ymin", "xmax", "ymax")]
+    texts = [t for t in found if t is not None]
+    if len(texts) < len(found):
         raise ValueError("a <bndbox> without all of xmin, ymin, xmax, ymax")
     try:
         values = [float(t) for t in texts]
@@ -83,7 +96,8 @@ def _voc_box(obj: ET.Element) -> tuple[int, int, int, int]:
         raise ValueError(f"box coordinates {texts} are not numbers") from None
     if not all(map(math.isfinite, values)):  # inf, nan, or 1e400 (which reads as inf)
         raise ValueError(f"box coordinates {[t.strip() for t in texts]} are not finite numbers")
-    return tuple(int(round(v)) for v in values)
+    x0, y0, x1, y1 = (int(round(v)) for v in values)
+    return x0, y0, x1, y1
 
 
 IOU_MATCH = 0.3

@@ -101,7 +101,7 @@ def _own(photo) -> list:
 
 
 def _resized(photo, k: float) -> Frame:
-    image = photo.image.resize((round(photo.image.width * k), round(photo.image.height * k)), Image.BICUBIC)
+    image = photo.image.resize((round(photo.image.width * k), round(photo.image.height * k)), Image.Resampling.BICUBIC)
     return Frame(image, [(label, tuple(v * k for v in box), side) for label, box, side in _own(photo)], 1)
 
 
@@ -136,10 +136,10 @@ def pasted(photo, size: int, background: str, frame_size: tuple[int, int] | None
         draw, mean = ImageDraw.Draw(street), tuple(round(v) for v in ImageStat.Stat(street).mean)
         for box in photo.boxes:
             draw.rectangle(box, fill=mean)
-        frame = street.resize((width, height), Image.BICUBIC)
+        frame = street.resize((width, height), Image.Resampling.BICUBIC)
     m = PASTED_MARGIN * min(x1 - x0, y1 - y0)
     crop = photo.image.crop((round(x0 - m), round(y0 - m), round(x1 + m), round(y1 + m))).convert("RGB")
-    crop = crop.resize((max(1, round(crop.width * k)), max(1, round(crop.height * k))), Image.BICUBIC)
+    crop = crop.resize((max(1, round(crop.width * k)), max(1, round(crop.height * k))), Image.Resampling.BICUBIC)
     left, top = (width - crop.width) // 2 + width // 10, (height - crop.height) // 2  # off centre, as people stand
     frame.paste(crop, (left, top))
     box = (left + m * k, top + m * k, left + m * k + (x1 - x0) * k, top + m * k + (y1 - y0) * k)
@@ -162,8 +162,11 @@ def _tiled(group, k: int) -> Frame:
 def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x") -> dict:
     """Run the pipeline on each annotated photo and score it (see the module's matching rule)."""
     classes = list(classifier.classes)
-    found_by_bin, labelled_by_bin = Counter(), Counter()
-    found_by_frame_bin, labelled_by_frame_bin, ms_by_frame_bin = Counter(), Counter(), {}
+    found_by_bin: Counter[str] = Counter()  # faces by size bin
+    labelled_by_bin: Counter[str] = Counter()
+    found_by_frame_bin: Counter[str] = Counter()
+    labelled_by_frame_bin: Counter[str] = Counter()
+    ms_by_frame_bin: dict[str, list[float]] = {}
     truth, predicted = [], []
     end_to_end = unmatched = labelled = seen = found_unsure = unmatched_unsure = 0
     ms = []

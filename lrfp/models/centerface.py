@@ -14,10 +14,18 @@ from __future__ import annotations
 import math
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    import onnx
+
+Outputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # heat, log size, offset, landmarks
+Floats = npt.NDArray[np.float32]
 
 # MobileNetV2's inverted residual stages: expansion, channels, blocks, first block's stride
 STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -32,13 +40,14 @@ ONNX_INPUT = "input.1"  # the shipped graph's input name, kept by the export so 
 ONNX_OUTPUTS = ("heat", "log_size", "offset", "landmarks")  # the backend reads them in this order
 
 
-def _conv(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Module:
+def _conv(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Sequential:
     # a convolution with its bias and a ReLU: the shipped graph's folded conv + batch norm
     from torchvision.ops import Conv2dNormActivation  # torchvision takes a second to import: only to build one
 
-    return Conv2dNormActivation(
+    block: nn.Sequential = Conv2dNormActivation(
         cin, cout, kernel, stride, groups=groups, norm_layer=None, activation_layer=nn.ReLU if relu else None, bias=True
     )
+    return block
 
 
 class InvertedResidual(nn.Module):
@@ -50,25 +59,27 @@ class InvertedResidual(nn.Module):
         self.body = nn.Sequential(*layers)
         self.residual = stride == 1 and cin == cout
 
-    def forward(self, x):
-        return x + self.body(x) if self.residual else self.body(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y: torch.Tensor = self.body(x)
+        return x + y if self.residual else y
 
 
 class Up(nn.Module):
     """Doubles the resolution (a 2x2 transposed convolution, batch norm, ReLU) and adds a 1x1 lateral."""
 
-    def __init__(self, lateral: int):
+    def __init__(self, lateral: int) -> None:
         super().__init__()
         self.deconv = nn.ConvTranspose2d(NECK, NECK, 2, 2, bias=False)
         self.bn = nn.BatchNorm2d(NECK, eps=1e-3)
         self.lateral = _conv(lateral, NECK)
 
-    def forward(self, x, skip):
-        return torch.relu(self.bn(self.deconv(x))) + self.lateral(skip)
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        lateral: torch.Tensor = self.lateral(skip)
+        return torch.relu(self.bn(self.deconv(x))) + lateral
 
 
 class CenterFace(nn.Module):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         blocks: list[nn.Module] = [_conv(3, 32, 3, 2)]
         cin = 32
@@ -86,7 +97,7 @@ class CenterFace(nn.Module):
         self.offset = nn.Conv2d(NECK, 2, 1)
         self.landmarks = nn.Conv2d(NECK, 2 * LANDMARKS, 1)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> Outputs:
         """(heat logit, log size, offset, landmarks), each on the grid of 1/STRIDE of x (a multiple of 32)."""
         taps = []
         for i, block in enumerate(self.backbone):
@@ -99,22 +110,20 @@ class CenterFace(nn.Module):
         x = self.mix(x)
         return self.heat(x), self.size(x), self.offset(x), self.landmarks(x)
 
-    def scores(self, x):
+    def scores(self, x: torch.Tensor) -> Outputs:
         """The shipped graph's outputs: the heat map as a probability."""
         heat, size, offset, landmarks = self(x)
         return torch.sigmoid(heat), size, offset, landmarks
 
     def weighted_layers(self) -> list[nn.Module]:
         """The layers holding weights, in the order the shipped graph's nodes use them."""
-        convs = [m for m in self.backbone.modules() if isinstance(m, nn.Conv2d)] + [self.top[0]]
-        for up in self.ups:
+        convs: list[nn.Module] = [m for m in self.backbone.modules() if isinstance(m, nn.Conv2d)] + [self.top[0]]
+        for up in (m for m in self.ups if isinstance(m, Up)):  # all of them: the list's type says Module
             convs += [up.deconv, up.bn, up.lateral[0]]
         return convs + [self.mix[0], self.heat, self.size, self.offset, self.landmarks]
 
 
-def decode(
-    heat: np.ndarray, log_size: np.ndarray, offset: np.ndarray, min_score: float, width: int, height: int
-) -> np.ndarray:
+def decode(heat: Floats, log_size: Floats, offset: Floats, min_score: float, width: int, height: int) -> Floats:
     """Boxes (x0, y0, x1, y1, score) in input px from one image's outputs (heat 1xHxW as probabilities,
     log_size and offset 2xHxW), cells scoring over `min_score`, clipped to width x height; the best
     of each cluster of neighbouring cells (one face makes several score)."""
@@ -132,7 +141,7 @@ def decode(
     return np.concatenate([boxes[keep], scores[keep, None]], 1).astype(np.float32)
 
 
-def encode(faces: np.ndarray, ignore: np.ndarray, crop: int) -> dict:
+def encode(faces: Floats, ignore: Floats, crop: int) -> dict[str, torch.Tensor]:
     """decode()'s inverse, for training: the targets of a crop of crop x crop px on the grid of crop/STRIDE
     cells. A Gaussian peak (1 at the face's centre cell) per face; the log of its height and width in cells
     and its centre's offset in its cell at the centre cell; a weight per cell for the heat map's loss, 0
@@ -145,7 +154,7 @@ def encode(faces: np.ndarray, ignore: np.ndarray, crop: int) -> dict:
     offset = np.zeros((2, grid, grid), np.float32)
     centre = np.zeros((grid, grid), bool)
     cells = np.arange(grid, dtype=np.float32)
-    unsure = list(ignore.reshape(-1, 4))
+    unsure: list[Floats | tuple[float, float, float, float]] = list(ignore.reshape(-1, 4))
     for x0, y0, x1, y1 in faces.reshape(-1, 4):
         area = max(1e-6, (x1 - x0) * (y1 - y0))
         cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(crop, x1), min(crop, y1)
@@ -179,7 +188,7 @@ def encode(faces: np.ndarray, ignore: np.ndarray, crop: int) -> dict:
     }
 
 
-def padded(rgb: np.ndarray) -> np.ndarray:
+def padded(rgb: npt.NDArray[np.uint8]) -> Floats:
     """The network's input: an HxWx3 image as 1x3xH'xW' floats in 0-255, padded (not stretched) to a
     multiple of 32 (the network halves the resolution five times)."""
     h, w = rgb.shape[:2]
@@ -188,7 +197,7 @@ def padded(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
-def load_onnx_weights(model: CenterFace, graph) -> CenterFace:
+def load_onnx_weights(model: CenterFace, graph: onnx.ModelProto) -> CenterFace:
     """Copy the weights of the shipped ONNX graph (an onnx ModelProto) into `model`, node by node in order;
     a layer whose shape differs from its node's weights is an error (another network)."""
     from onnx import numpy_helper
@@ -200,10 +209,12 @@ def load_onnx_weights(model: CenterFace, graph) -> CenterFace:
         raise ValueError(f"the graph has {len(nodes)} weighted layers, CenterFace {len(layers)}: another network")
     for node, layer in zip(nodes, layers):
         values = [tensors[name] for name in node.input[1:]]
-        if isinstance(layer, nn.BatchNorm2d):
-            targets = [layer.weight, layer.bias, layer.running_mean, layer.running_var]
-        else:
+        if isinstance(layer, nn.BatchNorm2d):  # affine, with running statistics: none of the four is None
+            targets = [t for t in (layer.weight, layer.bias, layer.running_mean, layer.running_var) if t is not None]
+        elif isinstance(layer, nn.Conv2d | nn.ConvTranspose2d):
             targets = [layer.weight] + ([layer.bias] if layer.bias is not None else [])
+        else:
+            raise TypeError(f"{layer}: weighted_layers() gave a layer without weights")
         if len(values) != len(targets) or any(tuple(v.shape) != tuple(t.shape) for v, t in zip(values, targets)):
             raise ValueError(f"node {node.name or node.output[0]} ({node.op_type}) does not fit {layer}")
         with torch.no_grad():
@@ -224,18 +235,18 @@ def export_onnx(model: CenterFace, path: Path, opset: int = 13) -> Path:
     of any batch, height and width."""
 
     class Scores(nn.Module):
-        def __init__(self, inner):
+        def __init__(self, inner: CenterFace) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> Outputs:
             return self.inner.scores(x)
 
     axes = {0: "batch", 2: "height", 3: "width"}
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
         Scores(model.eval()),
-        torch.zeros(1, 3, 64, 64),
+        (torch.zeros(1, 3, 64, 64),),
         str(path),
         input_names=[ONNX_INPUT],
         output_names=list(ONNX_OUTPUTS),

@@ -11,6 +11,7 @@ import os
 import threading
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -19,6 +20,9 @@ from lrfp.core.errors import LrfpError
 from lrfp.core.records import atomic_path, file_sha256
 from lrfp.models.checkpoint import CheckpointError, check_metadata, load_model
 from lrfp.models.registry import PaperCNN
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 META_KEY = "lrfp"
 CACHE_DIR = Path(os.environ.get("LRFP_CACHE", Path.home() / ".cache" / "lrfp" / "onnx"))
@@ -36,6 +40,8 @@ class MatrixPool(torch.nn.Module):
     ONNX expresses as MatMul; the parity test checks the logits stay the same.
     """
 
+    weight: torch.Tensor  # a buffer: (height * width, grid * grid)
+
     def __init__(self, height: int, width: int, grid: int):
         super().__init__()
         basis = torch.eye(height * width).view(height * width, 1, height, width)
@@ -52,13 +58,15 @@ def _exportable(model: torch.nn.Module, size: int) -> torch.nn.Module:
     if isinstance(model, PaperCNN):
         with torch.no_grad():
             h, w = model.features(torch.zeros(1, 3, size, size)).shape[-2:]
-        model.pool = MatrixPool(
-            h, w, model.pool.output_size if isinstance(model.pool.output_size, int) else model.pool.output_size[0]
-        )
+        output_size = model.pool.output_size
+        grid = output_size[0] if isinstance(output_size, tuple) else output_size
+        if not isinstance(grid, int):  # the paper models pool to a fixed square grid
+            raise ExportError(f"{type(model).__name__}: an adaptive pool without a fixed output grid")
+        model.add_module("pool", MatrixPool(h, w, grid))  # replaces the adaptive pool, as assigning it would
     return model
 
 
-def export_onnx(checkpoint_path, out_path, parity_atol: float = 1e-4) -> Path:
+def export_onnx(checkpoint_path: str | Path, out_path: str | Path, parity_atol: float = 1e-4) -> Path:
     """Write CHECKPOINT as a single-file ONNX model with a dynamic batch dimension.
 
     The file records the checkpoint's sha256 (so a graph beside a changed .pt is never used for
@@ -105,7 +113,7 @@ def export_onnx(checkpoint_path, out_path, parity_atol: float = 1e-4) -> Path:
     return out_path
 
 
-def matching_session(onnx_path, checkpoint_sha256: str) -> OnnxSession | None:
+def matching_session(onnx_path: str | Path, checkpoint_sha256: str) -> OnnxSession | None:
     """A session over `onnx_path` when it is a loadable lrfp graph exported from exactly the checkpoint
     whose sha256 is given, else None. Every graph used in place of a checkpoint is checked here."""
     if not Path(onnx_path).is_file():
@@ -122,7 +130,7 @@ def shipped_graph_matches(checkpoint_path: Path, onnx_path: Path) -> bool:
     return Path(onnx_path).is_file() and matching_session(onnx_path, file_sha256(checkpoint_path)) is not None
 
 
-def open_session(checkpoint_path) -> OnnxSession:
+def open_session(checkpoint_path: str | Path) -> OnnxSession:
     """An onnxruntime session for a checkpoint (or a .onnx file given directly).
 
     Uses the graph shipped beside the checkpoint (X.onnx next to X.pt) when it was made from
@@ -152,7 +160,7 @@ def intra_op_threads() -> int:
         return 0
 
 
-def cpu_session_options():
+def cpu_session_options() -> onnxruntime.SessionOptions:
     """The options of every onnxruntime session lrfp opens (the classifier's and the detector's)."""
     import onnxruntime as ort
 
@@ -167,7 +175,7 @@ def cpu_session_options():
 class OnnxSession:
     """An onnxruntime session over an lrfp ONNX file; `logits(batch)` mirrors the torch model."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | Path) -> None:
         import onnxruntime as ort
 
         self.path = Path(path)
@@ -182,13 +190,14 @@ class OnnxSession:
         if meta is None:
             raise CheckpointError(f"{self.path}: an ONNX model without lrfp metadata; export it with `lrfp export`")
         try:
-            self.meta = json.loads(meta)
+            parsed = json.loads(meta)
         except ValueError:
-            self.meta = None
-        if not isinstance(self.meta, dict):
+            parsed = None
+        if not isinstance(parsed, dict):
             raise CheckpointError(
                 f"{self.path}: its lrfp metadata is not a JSON object; export it again with `lrfp export`"
             )
+        self.meta: dict[str, Any] = parsed  # the checkpoint's description: model, classes, input_size, ...
         check_metadata(self.meta, self.path)  # the same contract as a checkpoint's
         self._check_graph()
         self._lock = threading.Lock()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 import torch
 from PIL import Image
 from torch import nn
 
 from lrfp.pipeline.inference import Classifier
+
+if TYPE_CHECKING:
+    from lrfp.pipeline.detect import FaceBox
 
 
 def last_conv(model: nn.Module) -> nn.Conv2d:
@@ -17,7 +24,9 @@ def last_conv(model: nn.Module) -> nn.Conv2d:
     return convs[-1]
 
 
-def gradcam(classifier: Classifier, image: Image.Image, target: int | None = None) -> tuple[np.ndarray, int]:
+def gradcam(
+    classifier: Classifier, image: Image.Image, target: int | None = None
+) -> tuple[npt.NDArray[np.float32], int]:
     """(heatmap in [0, 1] at the model's input size, class index explained; the predicted one by default)."""
     if classifier.model is None:
         raise ValueError("Grad-CAM needs the PyTorch backend (Classifier(..., backend='torch'))")
@@ -25,9 +34,10 @@ def gradcam(classifier: Classifier, image: Image.Image, target: int | None = Non
     layer = last_conv(model)
     saved: dict[str, torch.Tensor] = {}
 
-    def keep(module, inputs, output):
+    def keep(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         saved["act"] = output.clone()  # a copy: the in-place ReLU that follows must not touch it
-        output.register_hook(lambda grad: saved.__setitem__("grad", grad))
+        # torch leaves Tensor.register_hook unannotated
+        output.register_hook(lambda grad: saved.__setitem__("grad", grad))  # type: ignore[no-untyped-call]
 
     x = classifier.transform(image.convert("RGB")).unsqueeze(0).to(classifier.device)
     # The model is shared by every session of a server (st.cache_resource): hooks, the in-place flags and
@@ -57,11 +67,11 @@ def gradcam(classifier: Classifier, image: Image.Image, target: int | None = Non
     return (cam / peak if peak > 0 else cam).detach().cpu().numpy(), target
 
 
-def overlay(image: Image.Image, heatmap: np.ndarray, alpha: float = 0.65) -> Image.Image:
+def overlay(image: Image.Image, heatmap: npt.NDArray[np.float32], alpha: float = 0.65) -> Image.Image:
     """The face (resized to the heatmap) with the heatmap blended in: untinted where the model did not
     look, a dull red tint through orange to yellow where it looked most (COLOUR_SCALE_CAPTION)."""
     h, w = heatmap.shape
-    base = np.asarray(image.convert("RGB").resize((w, h), Image.BILINEAR), dtype=np.float32)
+    base = np.asarray(image.convert("RGB").resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
     color = np.stack([np.ones_like(heatmap), heatmap, np.zeros_like(heatmap)], axis=-1) * 255
     mixed = base * (1 - alpha * heatmap[..., None]) + color * (alpha * heatmap[..., None])
     return Image.fromarray(mixed.clip(0, 255).astype(np.uint8))
@@ -80,7 +90,7 @@ def colour_scale(width: int = 256, height: int = 16) -> Image.Image:
     return overlay(Image.new("RGB", (width, height), (128, 128, 128)), ramp)
 
 
-def explain_faces(classifier: Classifier, image: Image.Image, boxes) -> list[Image.Image]:
+def explain_faces(classifier: Classifier, image: Image.Image, boxes: Iterable[FaceBox]) -> list[Image.Image]:
     """Grad-CAM overlays of the faces (boxes with x0, y0, x1, y1) of an image; the caller picks which."""
     return explain_crops(classifier, [image.crop((b.x0, b.y0, b.x1, b.y1)) for b in boxes])
 

@@ -6,9 +6,11 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
+from torch import nn
 
 from lrfp.core import labels, paths
 from lrfp.core.device import resolve_device
@@ -85,7 +87,8 @@ class Classifier:
             if backend == "onnx":
                 raise ConfigError("the ONNX backend runs on the CPU; use --backend torch (or auto) with --device cuda")
             backend = "torch"
-        self.model = None
+        self.model: nn.Module | None = None
+        self.checkpoint: dict[str, Any]  # the checkpoint's metadata: classes, input_size, normalization, ...
         self.backend = "torch"
         if backend in ("auto", "onnx"):
             try:
@@ -122,7 +125,8 @@ class Classifier:
         if self.model is None:
             return self._session.logits(batch)
         with self._lock:  # module state (BatchNorm buffers, threads) is not re-entrant
-            return self.model(batch.to(self.device)).float().cpu()
+            logits: torch.Tensor = self.model(batch.to(self.device))
+            return logits.float().cpu()
 
     __call__ = logits  # so engine.evaluate takes a Classifier like a model
 
@@ -172,5 +176,5 @@ def visibility_check(backend: str = "auto", device: str = "auto") -> Classifier 
     return _visibility[key]
 
 
-_visibility: dict = {}
+_visibility: dict[tuple[str, str], Classifier | None] = {}  # by (backend, device)
 _visibility_lock = threading.Lock()

@@ -14,11 +14,36 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
 from lrfp.core import labels
+
+if TYPE_CHECKING:
+    from trackers import BaseIoU
+    from trackers.core.base import BaseTracker
+
+
+class FaceRow(TypedDict):
+    """A face of a monitor table's face_rows (lrfp.scale.monitor.FACE_TYPE)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    size: int
+    label: str
+    probability: float | None  # None (or NaN, read back from a table) for a face too small to judge
+
+
+# a person's row: track, first_s, last_s, first_seen, last_seen, frames, label, share, votes, best_frame, best_x0...
+PersonRow = dict[str, str | int | float | datetime | None]
+# (frame, offset in seconds, wall-clock time, face) of a sighting with no track yet
+Sighting = tuple[int, float, datetime | None, FaceRow]
 
 # a sighting counts in the vote when its label's probability is at least this (the classifier's
 # threshold is 0.5 for two classes: the doubtful middle is left out when there is anything else)
@@ -32,13 +57,13 @@ MIN_FRAMES = 3  # a face seen in one or two frames only is no person: mostly a f
 MATCH, MIN_IOU = "giou", -0.5
 
 
-def _metric(match: str):
+def _metric(match: str) -> BaseIoU:
     """The box similarity tracks are matched by: "iou", "biou:R" (boxes widened by R of their size on each
     side first, for small faces that move more than their size between frames), "diou" or "giou"."""
     import trackers
 
     name, _, ratio = match.partition(":")
-    metrics = {"iou": trackers.IoU, "diou": trackers.DIoU, "giou": trackers.GIoU}
+    metrics: dict[str, Callable[[], BaseIoU]] = {"iou": trackers.IoU, "diou": trackers.DIoU, "giou": trackers.GIoU}
     if name == "biou":
         return trackers.BIoU(buffer_ratio=float(ratio or 0.5))
     if name not in metrics:
@@ -46,7 +71,7 @@ def _metric(match: str):
     return metrics[name]()
 
 
-def _make(name: str, lost_s: float, confirm: int, match: str, min_iou: float | None):
+def _make(name: str, lost_s: float, confirm: int, match: str, min_iou: float | None) -> BaseTracker:
     import trackers
 
     # lost_track_buffer counts frames at 30 frames/s; with timestamps the library turns it into seconds
@@ -56,7 +81,11 @@ def _make(name: str, lost_s: float, confirm: int, match: str, min_iou: float | N
         "iou": _metric(match),
         **({} if min_iou is None else {"minimum_iou_threshold": min_iou}),
     }
-    kinds = {"bytetrack": trackers.ByteTrackTracker, "sort": trackers.SORTTracker, "ocsort": trackers.OCSORTTracker}
+    kinds: dict[str, Callable[..., BaseTracker]] = {
+        "bytetrack": trackers.ByteTrackTracker,
+        "sort": trackers.SORTTracker,
+        "ocsort": trackers.OCSORTTracker,
+    }
     if name not in kinds:
         raise ValueError(f"tracker {name!r}: one of {', '.join(kinds)}")
     return kinds[name](**common)
@@ -70,16 +99,16 @@ class Person:
     track: int
     first_s: float
     last_s: float
-    first_time: object = None  # the frames' wall-clock times (None where the table has none)
-    last_time: object = None
+    first_time: datetime | None = None  # the frames' wall-clock times (None where the table has none)
+    last_time: datetime | None = None
     frames: int = 0
-    votes: Counter = field(default_factory=Counter)  # confident sightings by label
-    doubtful: Counter = field(default_factory=Counter)  # the others (used only when there is no confident one)
-    best: tuple = (-1, -1.0)  # (face size, probability) of the best crop
+    votes: Counter[str] = field(default_factory=Counter)  # confident sightings by label
+    doubtful: Counter[str] = field(default_factory=Counter)  # the others (used only when there is no confident one)
+    best: tuple[int, float] = (-1, -1.0)  # (face size, probability) of the best crop
     best_frame: int = -1
-    best_box: tuple = (0, 0, 0, 0)
+    best_box: tuple[int, int, int, int] = (0, 0, 0, 0)
 
-    def see(self, frame: int, offset: float, when, face: dict) -> None:
+    def see(self, frame: int, offset: float, when: datetime | None, face: FaceRow) -> None:
         self.frames += 1
         self.last_s, self.last_time = offset, when
         probability = face.get("probability")
@@ -97,7 +126,7 @@ class Person:
         name, n = max(votes.items(), key=lambda kv: (kv[1], labels.judged(kv[0])))
         return name, n / sum(votes.values()), sum(votes.values())
 
-    def row(self) -> dict:
+    def row(self) -> PersonRow:
         name, share, votes = self.label()
         return {
             "track": self.track,
@@ -114,7 +143,7 @@ class Person:
         }
 
 
-def _nan(value) -> bool:
+def _nan(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
@@ -135,10 +164,10 @@ class PeopleTracker:
         self.tracker = _make(tracker, lost_s, confirm, match, min_iou)
         self.lost_s, self.min_frames = lost_s, min_frames
         self.people: dict[int, Person] = {}
-        self.last_s = None
-        self.pending: list[tuple] = []  # (frame, offset, time, face) of last frame's faces with no track yet
+        self.last_s: float | None = None
+        self.pending: list[Sighting] = []  # last frame's faces with no track yet
 
-    def see(self, frame: int, offset: float, when, faces: list[dict]) -> list[int]:
+    def see(self, frame: int, offset: float, when: datetime | None, faces: list[FaceRow]) -> list[int]:
         """Each face's track id (-1 for one not yet a track), for the faces of frame FRAME at OFFSET seconds."""
         import supervision as sv
 
@@ -148,8 +177,10 @@ class PeopleTracker:
         boxes = np.array([[f["x0"], f["y0"], f["x1"], f["y1"]] for f in faces], dtype=float).reshape(-1, 4)
         tracked = self.tracker.update(sv.Detections(xyxy=boxes, data={"face": np.arange(len(faces))}), timestamp=offset)
         ids = [-1] * len(faces)
-        # the library may reorder the faces; for a frame with none it answers without the data column
-        for face, track in zip(tracked.data.get("face", ()), tracked.tracker_id if len(tracked) else ()):
+        # the library may reorder the faces; for a frame with none it answers without the data column (and, as
+        # for detections no tracker has seen, with tracker_id None)
+        track_ids = tracked.tracker_id if len(tracked) and tracked.tracker_id is not None else ()
+        for face, track in zip(tracked.data.get("face", ()), track_ids):
             ids[int(face)] = int(track)
             if track < 0:
                 continue
@@ -160,10 +191,10 @@ class PeopleTracker:
         self.pending = [(frame, offset, when, faces[i]) for i, t in enumerate(ids) if t < 0]
         return ids
 
-    def _start(self, track: int, face: dict, offset: float, when) -> Person:
+    def _start(self, track: int, face: FaceRow, offset: float, when: datetime | None) -> Person:
         """A new person, with the unnamed face of the frame before nearest to FACE as its first sighting."""
 
-        def gap(seen):
+        def gap(seen: Sighting) -> int:
             f = seen[3]
             return abs(f["x0"] + f["x1"] - face["x0"] - face["x1"]) + abs(f["y0"] + f["y1"] - face["y0"] - face["y1"])
 
@@ -175,12 +206,12 @@ class PeopleTracker:
         first.see(nearest[0], nearest[1], nearest[2], nearest[3])
         return first
 
-    def finished(self, now_s: float | None = None) -> list[dict]:
+    def finished(self, now_s: float | None = None) -> list[PersonRow]:
         """The rows of the people not seen for LOST_S before NOW_S (all of them without it), forgotten here."""
         done = [t for t, p in self.people.items() if now_s is None or p.last_s < now_s - self.lost_s]
         ended = [self.people.pop(t) for t in sorted(done)]
         return [p.row() for p in ended if p.frames >= self.min_frames]
 
-    def current(self) -> list[dict]:
+    def current(self) -> list[PersonRow]:
         """The rows of the people still followed, as they stand (kept here)."""
         return [p.row() for _, p in sorted(self.people.items()) if p.frames >= self.min_frames]

@@ -15,14 +15,22 @@ from __future__ import annotations
 import argparse
 import hashlib
 import tempfile
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from lrfp.data.voc import photos_of, read_labelled_photo
 from lrfp.models.centerface import padded
 from lrfp.pipeline.detect import CenterFaceBackend
+
+if TYPE_CHECKING:
+    import onnx
+
+Inputs = dict[str, npt.NDArray[np.float32]]  # the network's inputs by name
 
 # the scales the pyramid's CenterFace looks see photos at (its own size, enlarged), and 3x: on the train
 # photos in the 1x view, calibrating at these found 89.8 % of faces (fp32: 90.1 %), at 0.5/1/2 89.1 %,
@@ -31,7 +39,7 @@ CALIBRATION_SCALES = (1.0, 2.0, 3.0)
 CROP = 640  # calibration inputs are cut to this many px a side (memory; the statistics are local)
 
 
-def calibration_inputs(xml_files: list[Path]):
+def calibration_inputs(xml_files: list[Path]) -> Iterator[Inputs]:
     """The network's inputs for each photo at one of CALIBRATION_SCALES in turn."""
     for i, xml in enumerate(xml_files):
         image = read_labelled_photo(xml).image.convert("RGB")
@@ -48,17 +56,17 @@ def quantize_centerface(xml_files: list[Path], out: Path) -> Path:
     return quantize_graph(CenterFaceBackend.graph(), xml_files, out, source)
 
 
-def quantize_graph(graph, xml_files: list[Path], out: Path, metadata: dict) -> Path:
+def quantize_graph(graph: onnx.ModelProto, xml_files: list[Path], out: Path, metadata: dict[str, str]) -> Path:
     """Write a CenterFace graph (an onnx ModelProto) as int8, calibrated on these photos, with `metadata`."""
     import onnx
     from onnx import version_converter
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
-    class Photos(CalibrationDataReader):
-        def __init__(self):
+    class Photos(CalibrationDataReader):  # type: ignore[misc]  # onnxruntime ships no types: its class is Any
+        def __init__(self) -> None:
             self.items = calibration_inputs(xml_files)
 
-        def get_next(self):
+        def get_next(self) -> Inputs | None:
             return next(self.items, None)
 
     with tempfile.TemporaryDirectory() as work:
@@ -83,7 +91,7 @@ def quantize_graph(graph, xml_files: list[Path], out: Path, metadata: dict) -> P
     return out
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
     parser.add_argument("--data", required=True, help="a built dataset: its train split's photos calibrate")

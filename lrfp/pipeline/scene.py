@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw, ImageFont
 
 from lrfp.core import labels
-from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
+from lrfp.data.formats import ACCEPTED_FORMATS
+from lrfp.data.images import FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
 from lrfp.pipeline.inference import UNSURE, Classifier
@@ -53,7 +54,7 @@ class SceneResult:
     def total_ms(self) -> float:
         return self.detect_ms + self.classify_ms
 
-    def counts(self) -> dict:
+    def counts(self) -> dict[str, int | float | None]:
         """Faces found, by label (lrfp.core.labels.COUNT_COLUMNS); compliance is the share of the faces that
         could be judged (neither too small nor "can't tell") that wear a mask properly (a mask worn incorrectly
         does not count)."""
@@ -166,7 +167,10 @@ def annotate(
     factor = out.width / max(1, image.width)
     draw = ImageDraw.Draw(out)
     width = max(1, round(max(out.size) / 400))
-    boxes = [tuple(round(v * factor) for v in (f.box.x0, f.box.y0, f.box.x1, f.box.y1)) for f in result.faces]
+    boxes: list[tags.Rect] = [
+        (round(f.box.x0 * factor), round(f.box.y0 * factor), round(f.box.x1 * factor), round(f.box.y1 * factor))
+        for f in result.faces
+    ]
     texts = [
         str(number)
         if numbered
@@ -193,7 +197,9 @@ def annotate(
     return out
 
 
-def _tag_layout(draw: ImageDraw.ImageDraw, texts: list[str], boxes: list, size: tuple[int, int], numbered: bool):
+def _tag_layout(
+    draw: ImageDraw.ImageDraw, texts: list[str], boxes: list[tags.Rect], size: tuple[int, int], numbered: bool
+) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, list[tags.Rect | None]]:
     """(font, a rectangle or None per tag): the largest font at which every tag touches its box, down
     to a floor still readable on screen; at the floor, tags with no room by their box go nearby."""
     long_side, pad = max(size), max(1, round(max(size) / 400))
@@ -207,13 +213,14 @@ def _tag_layout(draw: ImageDraw.ImageDraw, texts: list[str], boxes: list, size: 
             continue
         font = ImageFont.load_default(size=px)
         extents = [draw.textbbox((0, 0), text, font=font) for text in texts]
-        sizes = [(right - left + 2 * pad, bottom - top + 2 * pad) for left, top, right, bottom in extents]
+        # int(): a FreeType font's box is whole pixels already (Pillow types it as float)
+        sizes = [(int(right - left) + 2 * pad, int(bottom - top) + 2 * pad) for left, top, right, bottom in extents]
         spots = tags.place(sizes, boxes, *size)
         if all(spots):
             return font, spots
     return font, tags.place(sizes, boxes, *size, far=True)
 
 
-def _nearest(a: tuple, b: tuple) -> tuple[int, int]:
+def _nearest(a: tags.Rect, b: tags.Rect) -> tuple[int, int]:
     """The point of rectangle a nearest to rectangle b."""
     return (min(max(a[0], b[0]), a[2] - 1), min(max(a[1], b[1]), a[3] - 1))

@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import functools
 import os
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from PIL import Image
 
@@ -21,8 +23,17 @@ from lrfp.core.errors import ConfigError, LrfpError
 from lrfp.core.progress import bar
 from lrfp.core.records import atomic_path
 from lrfp.data import images as data
-from lrfp.data.images import IMAGE_SUFFIXES, BadImageError, load_image
-from lrfp.pipeline.scene import analyze, annotate
+from lrfp.data.formats import IMAGE_SUFFIXES
+from lrfp.data.images import BadImageError, load_image
+from lrfp.pipeline.scene import SceneResult, analyze, annotate
+
+if TYPE_CHECKING:
+    from av.container import InputContainer, OutputContainer
+    from av.packet import Packet
+    from av.video.stream import VideoStream
+
+    from lrfp.pipeline.detect import FaceDetector
+    from lrfp.pipeline.inference import Classifier
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 # What --out may be: containers that hold H.264 and MPEG-4 Part 2 video, and the image formats Pillow
@@ -45,8 +56,9 @@ DEFAULT_OUT = {"image": ".png", "video": ".mp4"}  # INPUT-annotated.png | INPUT-
 # PyAV build has; else MPEG-4 Part 2 (OpenCV's "mp4v", the codec of earlier releases), which every
 # player but the browsers plays. Hardware encoders (h264_nvenc, h264_v4l2m2m...) are left out: they
 # fail without their device. Each encoder's name for users, and the most pixels a side it takes.
-H264_ENCODERS = ("libx264", "libopenh264")
-FALLBACK_ENCODER = "mpeg4"
+EncoderName = Literal["libx264", "libopenh264", "mpeg4"]
+H264_ENCODERS: tuple[EncoderName, ...] = ("libx264", "libopenh264")
+FALLBACK_ENCODER: EncoderName = "mpeg4"
 ENCODER_NAMES = {"libx264": "H.264", "libopenh264": "H.264", "mpeg4": "MPEG-4"}
 MAX_SIDE = {"libx264": 16384, "mpeg4": 8191}
 # One row per frame of the input; `status` is "unreadable" for a frame that could not be decoded (its
@@ -54,11 +66,15 @@ MAX_SIDE = {"libx264": 16384, "mpeg4": 8191}
 CSV_FIELDS = ["frame", "time_s", *labels.COUNT_COLUMNS, "compliance", "detect_ms", "classify_ms", "status"]
 
 
+# a row of the CSV: CSV_FIELDS' values (an unreadable frame's counts are left empty)
+CsvRow = dict[str, str | int | float | None]
+
+
 class VideoError(LrfpError):
     """A video that cannot be read or written."""
 
 
-def _row(index: int, fps: float, result) -> dict:
+def _row(index: int, fps: float, result: SceneResult) -> CsvRow:
     counts = result.counts()
     return {
         "frame": index,
@@ -71,7 +87,7 @@ def _row(index: int, fps: float, result) -> dict:
     }
 
 
-def _unreadable_row(index: int, fps: float) -> dict:
+def _unreadable_row(index: int, fps: float) -> CsvRow:
     return {"frame": index, "time_s": round(index / fps, 3), "status": "unreadable"}
 
 
@@ -84,14 +100,16 @@ def _check_size(path: Path, width: int, height: int) -> None:
         )
 
 
-def process_image(path: Path, out, classifier, detector, suffix: str = ".png") -> list[dict]:
+def process_image(
+    path: Path, out: str | Path, classifier: Classifier, detector: FaceDetector | None, suffix: str = ".png"
+) -> list[CsvRow]:
     image = load_image(path)
     result = analyze(image, classifier, detector, mode="scene")
     annotate(image, result).save(out, IMAGE_FORMATS[suffix.lower()])
     return [_row(0, 0.0, result)]
 
 
-def _packets(container, stream):
+def _packets(container: InputContainer, stream: VideoStream) -> Iterator[Packet[VideoStream]]:
     """The stream's packets, up to its end or to where the file cannot be read any further (cut, scrambled)."""
     import av
 
@@ -104,7 +122,9 @@ def _packets(container, stream):
         yield packet
 
 
-def timed_frames(path: Path, container, stream):
+def timed_frames(
+    path: Path, container: InputContainer, stream: VideoStream
+) -> Iterator[tuple[float | None, Image.Image | None]]:
     """(time, image) for each frame: its time in seconds from the stream's own timestamps (None where
     the file gives none) and the frame as an upright RGB image, or None for one that cannot be decoded;
     then (None, None) for each frame the container counts that the file no longer holds (a truncated file)."""
@@ -121,21 +141,21 @@ def timed_frames(path: Path, container, stream):
         for frame in frames:
             seen += 1
             _check_size(path, frame.width, frame.height)  # a frame may differ from the container's size
-            image = frame.to_image()
+            image = frame.to_image()  # type: ignore[no-untyped-call]  # PyAV's stub leaves it unannotated
             # a phone's portrait video: upright as players show it (OpenCV turned it as well)
             yield frame.time, (image.rotate(frame.rotation, expand=True) if getattr(frame, "rotation", 0) else image)
     for _ in range(stream.frames - seen):
         yield None, None
 
 
-def _frames(path: Path, container, stream):
+def _frames(path: Path, container: InputContainer, stream: VideoStream) -> Iterator[Image.Image | None]:
     """Each frame as an upright RGB image, or None for one that cannot be decoded (see timed_frames)."""
     for _, image in timed_frames(path, container, stream):
         yield image
 
 
 @functools.cache
-def video_encoder() -> str:
+def video_encoder() -> EncoderName:
     """The encoder annotated videos are written with (see H264_ENCODERS)."""
     import av
 
@@ -151,34 +171,36 @@ def video_encoder() -> str:
 class _Encoder:
     """The annotated video of SOURCE at its frame rate, opened at the first frame's size."""
 
-    def __init__(self, container, source: Path, rate: Fraction):
+    def __init__(self, container: OutputContainer, source: Path, rate: Fraction):
         self.container, self.source, self.rate = container, source, rate
         self.codec = video_encoder()
-        self.stream = None
-        self.size = None  # the first frame's; later frames are fitted to it
+        self.stream: VideoStream | None = None
+        self.size = (0, 0)  # the first frame's, set with the stream; later frames are fitted to it
 
-    def _open(self, size: tuple[int, int]) -> None:
+    def _open(self, size: tuple[int, int]) -> VideoStream:
         width, height = size
         if self.codec in H264_ENCODERS:  # H.264 in 4:2:0 takes even sizes only: one black column or row more
             width, height = width + width % 2, height + height % 2
-        self.stream = self.container.add_stream(self.codec, rate=self.rate)
-        self.stream.width, self.stream.height = width, height
-        self.stream.pix_fmt = "yuv420p"
+        stream = self.container.add_stream(self.codec, rate=self.rate)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
         # one bit per pixel and frame, as OpenCV's mp4v writer used
-        self.stream.bit_rate = int(min(width * height * self.rate, 2**31 - 1))
+        stream.bit_rate = min(int(width * height * self.rate), 2**31 - 1)
+        return stream
 
     def write(self, image: Image.Image) -> None:
         import av
 
         if self.stream is None:
             self.size = image.size
-            self._open(image.size)
+            self.stream = self._open(image.size)
         elif image.size != self.size:  # MJPEG frames may change size: fit the video's
             image = image.resize(self.size)
         if image.size != (self.stream.width, self.stream.height):
             image = image.crop((0, 0, self.stream.width, self.stream.height))  # beyond the image: black
         try:
-            packets = self.stream.encode(av.VideoFrame.from_image(image))
+            frame = av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]  # unannotated in PyAV's stub
+            packets = self.stream.encode(frame)
         except av.FFmpegError as exc:
             if isinstance(exc, OSError):
                 raise
@@ -195,7 +217,9 @@ class _Encoder:
             self.container.mux(self.stream.encode())  # the frames the encoder still holds
 
 
-def process_video(path: Path, out, classifier, detector, suffix: str = ".mp4") -> list[dict]:
+def process_video(
+    path: Path, out: str | Path, classifier: Classifier, detector: FaceDetector | None, suffix: str = ".mp4"
+) -> list[CsvRow]:
     """The rows of a video that check() accepted, its annotated frames written to OUT (a SUFFIX file)."""
     import av
 
@@ -203,7 +227,7 @@ def process_video(path: Path, out, classifier, detector, suffix: str = ".mp4") -
         stream = container.streams.video[0]
         rate = Fraction(stream.average_rate or stream.guessed_rate or 25).limit_denominator(1001)
         fps = float(rate)
-        rows = []
+        rows: list[CsvRow] = []
         output = av.open(str(out), "w", format=VIDEO_CONTAINERS[suffix.lower()])
         with output, bar(total=stream.frames or None, desc="frames", unit="frame") as frames_bar:
             encoder = _Encoder(output, path, rate)
@@ -238,7 +262,7 @@ def _kind(path: Path) -> str:
     raise BadImageError(f"{path}: unknown kind of file; images {IMAGE_SUFFIXES}, videos {VIDEO_SUFFIXES}")
 
 
-def output_path(path: Path, out, kind: str) -> Path:
+def output_path(path: Path, out: str | Path | None, kind: str) -> Path:
     """--out, checked before anything is read or written: a suffix lrfp writes, never the input itself."""
     if not out:
         return path.with_name(f"{path.stem}-annotated{DEFAULT_OUT[kind]}")
@@ -270,7 +294,7 @@ def probe(path: Path) -> None:
         raise VideoError(f"{path}: not a readable video ({exc.strerror})") from exc
 
 
-def check(path, out=None) -> tuple[str, Path]:
+def check(path: str | Path, out: str | Path | None = None) -> tuple[str, Path]:
     """("image" or "video", the output path) for INPUT and --out, or the error `process` would raise for
     them: cheap (a video's header, no frame), so a command can check before it loads a model."""
     path = Path(path)
@@ -281,14 +305,16 @@ def check(path, out=None) -> tuple[str, Path]:
     return kind, out
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
+def _write_csv(path: str | Path, rows: list[CsvRow]) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
 
 
-def process(path, out=None, classifier=None, detector=None) -> tuple[Path, Path, list[dict]]:
+def process(
+    path: str | Path, out: str | Path | None, classifier: Classifier, detector: FaceDetector | None = None
+) -> tuple[Path, Path, list[CsvRow]]:
     """Annotate INPUT (image or video) to OUT and write OUT's .csv beside it; returns (out, csv, rows).
 
     Rows are one per frame, with status "unreadable" for a frame that could not be decoded. Both

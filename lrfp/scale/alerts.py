@@ -160,12 +160,13 @@ class Alerts:
                     raised.append(self._raise(now, camera, rule, *found))
         self.rows += raised
         if raised and self.out is not None:
-            self.write()
+            self.write(self.out)
         return raised
 
-    def write(self) -> None:
+    def write(self, out: Path) -> None:
+        """The alerts so far, as OUT's table and its CSV export."""
         table = pa.Table.from_pylist(self.rows, schema=ALERT_SCHEMA)
-        with atomic_path(self.out / ALERTS_TABLE) as tmp:
+        with atomic_path(out / ALERTS_TABLE) as tmp:
             pq.write_table(table, tmp)
-        with atomic_path(self.out / ALERTS_CSV) as tmp:
+        with atomic_path(out / ALERTS_CSV) as tmp:
             safe_cells(table.to_pandas()).to_csv(tmp, index=False)

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from lrfp.core.errors import ConfigError
 from lrfp.core.records import atomic_path, write_json_atomic
-from lrfp.pipeline.people import PeopleTracker
+from lrfp.pipeline.people import PeopleTracker, PersonRow
 from lrfp.pipeline.scene import analyze
 from lrfp.scale.alerts import Alerts
 from lrfp.scale.monitor import SCHEMA, counts_row
@@ -40,6 +40,12 @@ SLICES, OPEN_PEOPLE, STATUS = "slices", "people-open.parquet", "live.json"
 def _write(table: pa.Table, path: Path) -> None:
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
+
+
+def _placed(camera: str, source: str, person: PersonRow) -> PersonRow:
+    """A person's row with the camera and stream it was seen on first."""
+    where: PersonRow = {"camera": camera, "source": source}
+    return where | person
 
 
 class LiveRun:
@@ -88,16 +94,14 @@ class LiveRun:
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S.%f")
         now_s = time.monotonic() - t0
         ended = [
-            {"camera": c, "source": self.streams[i].url} | p
+            _placed(c, self.streams[i].url, p)
             for i, (c, t) in enumerate(self.trackers.items())
             for p in (t.finished() if final else t.finished(now_s))
         ]
         _write(pa.Table.from_pylist(self.frames, schema=SCHEMA), self.out / SLICES / f"frames-{stamp}.parquet")
         _write(pa.Table.from_pylist(ended, schema=PEOPLE_SCHEMA), self.out / SLICES / f"people-{stamp}.parquet")
         in_view = [
-            {"camera": c, "source": self.streams[i].url} | p
-            for i, (c, t) in enumerate(self.trackers.items())
-            for p in t.current()
+            _placed(c, self.streams[i].url, p) for i, (c, t) in enumerate(self.trackers.items()) for p in t.current()
         ]
         _write(pa.Table.from_pylist(in_view, schema=PEOPLE_SCHEMA), self.out / OPEN_PEOPLE)
         self.people += ended

@@ -6,6 +6,7 @@ matched across files or cameras. A photo is one frame: each face found in it is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,7 @@ from lrfp.core import labels
 from lrfp.core.cells import safe_cells
 from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.records import atomic_path
-from lrfp.pipeline.people import CONFIDENT, PeopleTracker
+from lrfp.pipeline.people import CONFIDENT, FaceRow, PeopleTracker
 
 PEOPLE_TABLE = "people.parquet"
 PEOPLE_CSV = "people.csv"
@@ -39,8 +40,9 @@ PEOPLE_SCHEMA = pa.schema(
 )
 
 
-def _faces(cell) -> list[dict]:
-    return [] if cell is None else [dict(f) for f in cell]
+def _faces(cell: Iterable[FaceRow] | None) -> list[FaceRow]:
+    """A face_rows cell (faces as read from the table) as a list of the faces' own dicts."""
+    return [] if cell is None else [FaceRow(**f) for f in cell]
 
 
 def track_source(rows: pd.DataFrame, tracker: str = "bytetrack", **options) -> list[dict]:

@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import urlsplit
 
 from lrfp.core.errors import ConfigError
@@ -37,7 +38,7 @@ class Webhook:
         self.thread = threading.Thread(target=self._run, name="lrfp-webhook", daemon=True)
         self.thread.start()
 
-    def send(self, payload: dict) -> None:
+    def send(self, payload: dict[str, Any] | None) -> None:
         """Queue PAYLOAD and return at once."""
         while True:
             try:

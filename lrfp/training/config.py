@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import MISSING, asdict, dataclass, fields, replace
+from typing import Any
 
 from lrfp.core.device import PRECISIONS, resolve_device
 from lrfp.core.errors import ConfigError
@@ -54,6 +55,13 @@ class TrainConfig:
         unset = {k: v for k, v in recipe_of(self.recipe).defaults.items() if getattr(self, k) is None}
         return replace(self, **unset)
 
+    @property
+    def size(self) -> int:
+        """The input size of a resolved config (resolved() fills it in)."""
+        if self.input_size is None:
+            raise ConfigError("the input size is filled in by TrainConfig.resolved()")
+        return self.input_size
+
     def resolved(self) -> TrainConfig:
         """Fill the defaults and check every value, with errors that say what is allowed."""
         return self.filled()._checked()
@@ -91,6 +99,7 @@ class TrainConfig:
 
 
 def default_run_id(cfg: TrainConfig) -> str:
+    assert cfg.optimizer is not None, "a resolved config's run id"  # resolved() names the optimizer first
     variant = variant_of(cfg.model, {"norm": cfg.norm, "pretrained": cfg.pretrained})
     parts = [cfg.model] + ([variant] if variant != "-" else []) + [cfg.optimizer, f"{cfg.input_size}px", f"s{cfg.seed}"]
     if cfg.degrade:
@@ -98,13 +107,13 @@ def default_run_id(cfg: TrainConfig) -> str:
     return "-".join(recipe_of(cfg.recipe).run_id_parts(cfg, parts))
 
 
-def with_defaults(config: dict) -> dict:
+def with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     """A recorded config with every setting added to TrainConfig after it was written at its default,
     so older runs stay resumable and comparable."""
     return {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING} | config
 
 
-def comparable(config: dict) -> dict:
+def comparable(config: dict[str, Any]) -> dict[str, Any]:
     """The settings of a recorded config that a resumed run must share with its start."""
     config = with_defaults(config)
     changeable = recipe_of(config["recipe"]).resumable_changes

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch.utils.data import DataLoader
 
-from lrfp.data.images import DatasetError
+from lrfp.core.errors import ConfigError
+from lrfp.data.images import DatasetError, FaceDataset
 from lrfp.training.device_data import DeviceBatches
-from lrfp.training.recipe import recipe_of
+from lrfp.training.recipe import Batch, FaceSet, recipe_of
+
+if TYPE_CHECKING:
+    from lrfp.training.config import TrainConfig
 
 DATA_PATHS = ("loader", "loader+workers", "device")
 
 
-def build_datasets(cfg) -> dict:
+def build_datasets(cfg: TrainConfig) -> dict[str, FaceSet]:
     """train/val/test datasets of a resolved config, as its recipe makes them."""
     datasets = recipe_of(cfg.recipe).datasets(cfg)
     check_splits_nonempty(cfg.data, {s: len(d) for s, d in datasets.items()})
     return datasets
 
 
-def check_splits_nonempty(root, sizes: dict[str, int]) -> None:
+def check_splits_nonempty(root: str | Path, sizes: dict[str, int]) -> None:
     """DatasetError naming every empty split: training needs all three (val picks, test reports)."""
     empty = [s for s, n in sizes.items() if n == 0]
     if empty:
@@ -32,7 +39,7 @@ def check_splits_nonempty(root, sizes: dict[str, int]) -> None:
         )
 
 
-def default_data_path(cfg) -> str:
+def default_data_path(cfg: TrainConfig) -> str:
     """On the CPU a plain DataLoader (worker processes would only take cores from training). On a
     GPU the recipe chooses: the paper's keeps the whole decoded set on the device and augments there
     (lrfp.training.device_data); otherwise worker processes fill pinned memory, so the copy overlaps
@@ -42,13 +49,18 @@ def default_data_path(cfg) -> str:
     return recipe_of(cfg.recipe).gpu_data_path(cfg)
 
 
-def train_batches(cfg, dataset, generator: torch.Generator, path: str | None = None):
+def train_batches(
+    cfg: TrainConfig, dataset: FaceSet, generator: torch.Generator, path: str | None = None
+) -> tuple[Iterable[Batch], str]:
     """(shuffled training batches, the data path that makes them: `path`, else the default one)."""
     path = path or default_data_path(cfg)
     if path == "loader":
         return DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, generator=generator), path
     if path == "device":
-        return DeviceBatches(dataset, cfg.input_size, cfg.batch_size, generator, cfg.device), path
+        # the decoded images of a dataset folder (the paper recipe's); a face bank's crops are cut per item
+        if not isinstance(dataset, FaceDataset):
+            raise ConfigError(f"the device data path needs a dataset folder's faces, not {type(dataset).__name__}")
+        return DeviceBatches(dataset, cfg.size, cfg.batch_size, generator, cfg.device), path
     workers = max(1, min(8, (os.cpu_count() or 2) - 1))
     loader = DataLoader(
         dataset,

@@ -19,8 +19,10 @@ import pickle
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
@@ -31,7 +33,7 @@ from lrfp.core.progress import bar
 from lrfp.core.records import environment, read_json, remove_stale_temps, write_json_atomic
 from lrfp.data.face_boxes import CROP, BoxedPhoto, FaceCrops
 from lrfp.data.voc import match
-from lrfp.models.centerface import CenterFace, decode, encode, padded, pretrained
+from lrfp.models.centerface import CenterFace, Floats, Outputs, decode, encode, padded, pretrained
 from lrfp.models.checkpoint import atomic_save
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ def heat_loss(logit: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -
     return -(pos[positive].sum() + neg[~positive].sum()) / faces
 
 
-def detector_loss(outputs, targets: dict) -> dict:
+def detector_loss(outputs: Outputs, targets: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     heat, log_size, offset, _ = (o.float() for o in outputs)
     centre = targets["centre"].expand_as(log_size)
     faces = targets["centre"].sum().clamp(min=1)
@@ -88,17 +90,17 @@ def freeze_norms(model: CenterFace) -> CenterFace:
 
 
 @torch.no_grad()
-def detect(model: CenterFace, rgb: np.ndarray, min_score: float = DEV_SCORE) -> np.ndarray:
+def detect(model: CenterFace, rgb: npt.NDArray[np.uint8], min_score: float = DEV_SCORE) -> Floats:
     """One look of the torch model at an HxWx3 image: boxes (x0, y0, x1, y1, score) in its px."""
     device = next(model.parameters()).device
     heat, log_size, offset, _ = (o.float().cpu() for o in model.eval().scores(torch.from_numpy(padded(rgb)).to(device)))
     return decode(heat[0].numpy(), log_size[0].numpy(), offset[0].numpy(), min_score, rgb.shape[1], rgb.shape[0])
 
 
-def dev_figures(model: CenterFace, photos: list[BoxedPhoto]) -> dict:
+def dev_figures(model: CenterFace, photos: list[BoxedPhoto]) -> dict[str, dict[str, float]]:
     """Faces found (IoU >= 0.3) and boxes matching no labelled or unlabelled face, per photo, for each of
     DEV_SCALES: a quick reading of the held-out photos, not the scene benchmark."""
-    out = {}
+    out: dict[str, dict[str, float]] = {}  # by scale: found (share), labelled (count), unmatched_per_photo
     for scale in DEV_SCALES:
         found = labelled = unmatched = 0
         for photo in photos:
@@ -126,10 +128,10 @@ def fit_detector(
     dev: list[BoxedPhoto],
     out: Path,
     command: str,
-    data: dict,
+    data: dict[str, Any],
     start: CenterFace | None = None,
     fresh: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Fine-tune `start` (default: the shipped CenterFace) on `train`'s crops; `dev`: held-out photos for
     the record's figures; `data`: what the record says of the data (its fingerprint first). Resumes
     from out/last.pt unless `fresh`; returns the record."""
@@ -137,12 +139,13 @@ def fit_detector(
         remove_stale_temps(out)
         torch.manual_seed(cfg.seed)
         device = resolve_device(cfg.device)
-        model = (start or pretrained()).to(device, memory_format=torch.channels_last)
+        # Module.to moves and re-lays the weights in place; its overloads take the device and the layout one at a time
+        model = (start or pretrained()).to(device).to(memory_format=torch.channels_last)
         bf16 = use_bf16(cfg.precision, device)
         steps = cfg.epochs * math.ceil(cfg.crops_per_epoch / cfg.batch_size)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=steps, pct_start=0.1)
-        record = {
+        record: dict[str, Any] = {  # record.json
             "run_id": cfg.run_id,
             "config": asdict(cfg) | {"bf16": bf16},
             "command": command,
@@ -208,18 +211,25 @@ def fit_detector(
         return record
 
 
-def _settings(config: dict) -> dict:
+def _settings(config: dict[str, Any]) -> dict[str, Any]:
     """What must match for a run to resume: everything but the device it runs on."""
     return {k: v for k, v in config.items() if k != "device"}
 
 
-def _dev_line(dev: dict) -> str:
+def _dev_line(dev: dict[str, dict[str, float]]) -> str:
     return "  ".join(f"{k} found {v['found']:.3f} unmatched {v['unmatched_per_photo']:.2f}" for k, v in dev.items())
 
 
 def train_epoch(
-    model, crops: FaceCrops, epoch: int, cfg: DetectorConfig, optimizer, schedule, bf16: bool, device: str = "cpu"
-) -> dict:
+    model: CenterFace,
+    crops: FaceCrops,
+    epoch: int,
+    cfg: DetectorConfig,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    bf16: bool,
+    device: str = "cpu",
+) -> dict[str, Any]:
     crops.set_epoch(epoch)
     freeze_norms(model.train())
     sums: dict[str, float] = {}
@@ -233,7 +243,7 @@ def train_epoch(
             outputs = model(images)
         losses = detector_loss(outputs, targets)
         optimizer.zero_grad(set_to_none=True)
-        losses["total"].backward()
+        losses["total"].backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
         optimizer.step()
         schedule.step()
         for k, v in losses.items():

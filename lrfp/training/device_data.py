@@ -16,6 +16,8 @@ deterministic).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -24,13 +26,16 @@ from torchvision.transforms.v2 import functional as TF
 
 from lrfp.data.images import IMAGENET_MEAN, IMAGENET_STD
 
+if TYPE_CHECKING:
+    from lrfp.data.images import FaceDataset
+
 MAX_DEGREES = 10.0
 
 
 class DeviceBatches:
     """Shuffled, augmented (image, target) batches of a FaceDataset, held on `device`."""
 
-    def __init__(self, dataset, input_size: int, batch_size: int, generator: torch.Generator, device: str):
+    def __init__(self, dataset: FaceDataset, input_size: int, batch_size: int, generator: torch.Generator, device: str):
         resize = v2.Resize((input_size, input_size), antialias=True)
         self.images = torch.stack([TF.pil_to_tensor(resize(img)) for img in dataset.images]).to(device)
         self.targets = torch.tensor(dataset.targets, device=device)
@@ -42,7 +47,7 @@ class DeviceBatches:
     def __len__(self) -> int:
         return math.ceil(len(self.targets) / self.batch_size)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = torch.randperm(len(self.targets), generator=self.generator).to(self.device)
         for start in range(0, len(order), self.batch_size):
             pick = order[start : start + self.batch_size]

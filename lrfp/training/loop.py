@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.data import DataLoader
 
 from lrfp.core.metrics import accuracy_by_face_size, classification_metrics
 from lrfp.core.progress import bar
+from lrfp.training.recipe import Batch, FaceSet
+
+# a torch module or any callable from an image batch to logits (an ONNX session, a Classifier)
+Logits = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _autocast(bf16: bool, device: str = "cpu"):
+def _autocast(bf16: bool, device: str = "cpu") -> contextlib.AbstractContextManager[None]:
     return torch.autocast(device, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 
@@ -21,14 +28,21 @@ def _to_input(x: torch.Tensor, device: str = "cpu") -> torch.Tensor:
     return x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
 
 
-def _batches(loader, desc: str, shown: bool = True):
+def _batches(loader: Iterable[Batch], desc: str, shown: bool = True) -> Iterable[Batch]:
     # a loop that is not `shown` never has a bar (a run's validation); the others as lrfp.core.progress says
     return bar(loader, desc=desc, unit="batch", leave=False) if shown else loader
 
 
 def train_one_epoch(
-    model, loader, optimizer, loss_fn, bf16: bool, desc: str = "train", scheduler=None, device: str = "cpu"
-) -> dict:
+    model: nn.Module,
+    loader: Iterable[Batch],
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    bf16: bool,
+    desc: str = "train",
+    scheduler: LRScheduler | None = None,
+    device: str = "cpu",
+) -> dict[str, float]:
     """One pass over the loader. Loss and hits are summed on the device and read once at the end,
     so a GPU is never made to wait for the host inside the loop."""
     model.train()
@@ -52,7 +66,14 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def predict_batches(model, loader, bf16: bool = False, progress: bool = False, desc: str = "eval", device: str = "cpu"):
+def predict_batches(
+    model: Logits,
+    loader: Iterable[Batch],
+    bf16: bool = False,
+    progress: bool = False,
+    desc: str = "eval",
+    device: str = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor, float]:
     """(targets, probabilities, summed cross entropy) over a loader, in loader order, on the CPU.
 
     `model` is a torch module or any callable from an image batch to logits (an ONNX session).
@@ -60,7 +81,9 @@ def predict_batches(model, loader, bf16: bool = False, progress: bool = False, d
     """
     if isinstance(model, nn.Module):
         model.eval()
-    targets_all, probs_all, loss_sum = [], [], 0.0
+    targets_all: list[torch.Tensor] = []
+    probs_all: list[torch.Tensor] = []
+    loss_sum = 0.0
     for images, targets in _batches(loader, desc, progress):
         with _autocast(bf16, device):
             logits = model(_to_input(images, device)).float().cpu()
@@ -73,8 +96,14 @@ def predict_batches(model, loader, bf16: bool = False, progress: bool = False, d
 
 
 def evaluate(
-    model, dataset, batch_size: int = 64, bf16: bool = False, progress=False, desc="eval", device="cpu"
-) -> dict:
+    model: Logits,
+    dataset: FaceSet,
+    batch_size: int = 64,
+    bf16: bool = False,
+    progress: bool = False,
+    desc: str = "eval",
+    device: str = "cpu",
+) -> dict[str, Any]:
     """Metrics of a model (or logits callable) on a dataset; face-size bins when samples carry sizes."""
     loader = eval_loader(dataset, batch_size)
     targets, probs, loss_sum = predict_batches(model, loader, bf16, progress, desc, device)
@@ -86,6 +115,6 @@ def evaluate(
     return result
 
 
-def eval_loader(dataset, batch_size: int) -> DataLoader:
+def eval_loader(dataset: FaceSet, batch_size: int) -> DataLoader[tuple[torch.Tensor, int]]:
     # its own generator: creating the iterator must not draw from the global (training) RNG
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, generator=torch.Generator())

@@ -8,10 +8,45 @@ options, and the settings a resumed run may change. A third recipe is one subcla
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
 import torch
 from torch import nn
 
 from lrfp.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from torch.optim.lr_scheduler import LRScheduler
+
+    from lrfp.data.bank_crops import FaceBankDataset
+    from lrfp.data.images import FaceDataset
+
+# A recipe's dataset of faces: (image tensor, class index) items, with .classes, .targets and .samples
+FaceSet: TypeAlias = "FaceDataset | FaceBankDataset"
+# (images (N, 3, S, S), class indices (N,)): a training or evaluation batch
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class RecipeConfig(Protocol):
+    """The settings a recipe reads: lrfp.training.config.TrainConfig's (named here, not imported, since that
+    module imports this one)."""
+
+    model: str
+    data: str
+    optimizer: str | None
+    lr: float
+    momentum: float
+    epochs: int
+    seed: int
+    degrade: str | None
+    fold: int | None
+    folds: int
+    include_incorrect: bool
+    class_weights: str
+
+    @property
+    def size(self) -> int: ...
+
 
 # Settings that may change between a run and its resumption; everything else must match.
 RESUMABLE_CHANGES = frozenset({"epochs", "milestones", "out", "run_id", "device"})
@@ -30,42 +65,44 @@ class Recipe:
     # which a recipe keeps unless it says otherwise (the production recipe does).
     defaults: dict = {"epochs": 80, "milestones": (30, 50, 80), "precision": "auto"}
 
-    def default_optimizer(self, cfg) -> str:
+    def default_optimizer(self, cfg: RecipeConfig) -> str:
         """The optimizer used when neither the config nor `defaults` names one."""
         raise NotImplementedError
 
-    def check(self, cfg) -> None:
+    def check(self, cfg: RecipeConfig) -> None:
         """Refuse options that do not fit the recipe (ConfigError saying why); these hold for all."""
         if cfg.fold is not None and not (cfg.folds >= 2 and 0 <= cfg.fold < cfg.folds):
             raise ConfigError(f"fold must be from 0 to {cfg.folds - 1} (of {cfg.folds} folds), got {cfg.fold}")
         if cfg.class_weights not in CLASS_WEIGHTS:
             raise ConfigError(f"class weights must be one of {CLASS_WEIGHTS}, got {cfg.class_weights!r}")
 
-    def run_id_parts(self, cfg, parts: list[str]) -> list[str]:
+    def run_id_parts(self, cfg: RecipeConfig, parts: list[str]) -> list[str]:
         """The run id's parts, given the common ones (model, variant, optimizer, size, seed, degradation)."""
         return parts
 
-    def datasets(self, cfg) -> dict:
+    def datasets(self, cfg: RecipeConfig) -> dict[str, FaceSet]:
         """{"train", "val", "test"}: datasets of faces with .classes, .targets and .samples."""
         raise NotImplementedError
 
-    def fingerprint(self, cfg) -> str:
+    def fingerprint(self, cfg: RecipeConfig) -> str:
         """A hash of the data, recorded so that a resume on changed data is refused."""
         raise NotImplementedError
 
-    def gpu_data_path(self, cfg) -> str:
+    def gpu_data_path(self, cfg: RecipeConfig) -> str:
         """How a GPU run gets its batches (lrfp.training.data.DATA_PATHS)."""
         return "loader+workers"
 
-    def optimizer(self, cfg, model: nn.Module, steps_per_epoch: int):
+    def optimizer(
+        self, cfg: RecipeConfig, model: nn.Module, steps_per_epoch: int
+    ) -> tuple[torch.optim.Optimizer, LRScheduler | None]:
         """(optimizer, per-step scheduler or None)."""
         return make_optimizer(cfg, model), None
 
-    def loss(self, cfg, train_set) -> nn.Module:
+    def loss(self, cfg: RecipeConfig, train_set: FaceSet) -> nn.Module:
         return nn.CrossEntropyLoss()
 
 
-def make_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
+def make_optimizer(cfg: RecipeConfig, model: nn.Module) -> torch.optim.Optimizer:
     """The optimizer the config names, at its learning rate."""
     if cfg.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=cfg.lr)
