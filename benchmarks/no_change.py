@@ -24,6 +24,7 @@ and every command runs through the CLI in a subprocess, from the repository root
   scene-bench command in SCENE_RUNS runs there and here (same data, --device cpu); the two outputs must be equal. SCENE_RUNS covers the default detector's
   pyramid (1x), its enlarged looks (enlarged-2), RetinaFace's reduced looks for big faces (closeup) and the
   generic CenterFace on a big frame (tiled-10x10): each part of lrfp.pipeline's detection and scene stages.
+  Beside them `lrfp monitor demo/footage` (on a local Ray) there and here: equal frames and people tables.
 
 Each record is compared exactly (parsed JSON, floats bit for bit) after removing only the fields in IGNORED.
 One line per check (same / differs), the differences below it; exit status 1 when anything differs.
@@ -40,6 +41,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = os.environ.get("SOURCE", "../shared/data/fmd853")  # relative to ROOT, as the records' commands
@@ -59,6 +62,8 @@ IGNORED = {
     "faces-eval": {"command"},
     # Wall-clock time per photo, overall and by face size: depends on the machine and its load.
     "scene-bench": {"ms_per_photo_median", "ms_by_frame_size_median"},
+    # nothing: a file's frames are dated from the camera list's start times, not from when they were read
+    "monitor": set(),
 }
 # evaluate against the training run's record (results/runs/RUN.json, milestone EPOCH, "test"): the figures
 # that count predictions must be equal; these are not compared because the shipped checkpoint is not the
@@ -238,6 +243,27 @@ def check_against(report: Report, source: str, rev: str, tmp: Path) -> None:
         after = scene_bench(source_there, view, detector, tmp / f"{name}.json")
         shown = f"scene-bench {view} {detector or 'default detector'}: == the same command at {rev}"
         report.check(shown, differences(after, before), time.perf_counter() - start)
+    start = time.perf_counter()
+    tables = [monitor_tables(root, tmp / f"monitor-{name}") for root, name in ((tree, rev), (ROOT, "here"))]
+    report.check(f"monitor demo/footage: == at {rev}", differences(tables[1], tables[0]), time.perf_counter() - start)
+
+
+def monitor_tables(root: Path, out: Path) -> dict:
+    """`lrfp monitor demo/footage` (files, the default engine) with ROOT's lrfp: its frames and people tables."""
+    lrfp("monitor", "demo/footage", "--out", str(out), "--no-progress", "--device", "cpu", root=root)
+    return {
+        name: comparable(pq.read_table(out / f"{name}.parquet").to_pylist(), root, IGNORED["monitor"])
+        for name in ("frames", "people")
+    }
+
+
+def comparable(rows: list[dict], root: Path, fields) -> list[dict]:
+    """ROWS without FIELDS, each source relative to ROOT (the table stores it resolved), in a fixed order (Ray's
+    workers may hand files back in any order)."""
+    kept = [{k: v for k, v in row.items() if k not in fields} for row in rows]
+    for row in kept:
+        row["source"] = str(Path(row["source"]).relative_to(root.resolve()))
+    return sorted(kept, key=lambda row: json.dumps(row, sort_keys=True, default=str))
 
 
 def check_weights(report: Report, before: str) -> None:
