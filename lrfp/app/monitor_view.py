@@ -21,7 +21,9 @@ from lrfp.data.images import load_image
 from lrfp.pipeline.detect import FaceBox
 from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
 from lrfp.pipeline.video import timed_frames
-from lrfp.scale.monitor import INPUTS, SCHEMA, TABLE, compliance_share, export_csv, read_table  # noqa: F401 (the page's share)
+from lrfp.scale.monitor import INPUTS
+from lrfp.scale.rows import SCHEMA
+from lrfp.scale.table import TABLE, compliance_share, export_csv, read_table  # noqa: F401 (the page's share)
 
 # shipped tables are results/monitor/<name>/frames.parquet; the example's footage is demo/footage
 # (python -m lrfp.data.footage); both looked up when used, so tests can move paths.RESULTS_DIR

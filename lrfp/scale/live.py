@@ -29,8 +29,8 @@ from lrfp.core.records import atomic_path, write_json_atomic
 from lrfp.pipeline.people import PeopleTracker
 from lrfp.pipeline.scene import analyze
 from lrfp.scale.alerts import Alerts
-from lrfp.scale.monitor import SCHEMA, counts_row
 from lrfp.scale.people import PEOPLE_SCHEMA
+from lrfp.scale.rows import SCHEMA, counts_row
 from lrfp.scale.stream import Stream, check_live
 
 log = logging.getLogger(__name__)

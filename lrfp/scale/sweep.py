@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from lrfp.scale.monitor import start_ray
+from lrfp.scale.ray_pool import start_ray
 
 
 def run_tasks(fn, calls: list[tuple], workers: int = 1, address: str | None = None, gpu: bool = True) -> list:
