@@ -179,6 +179,8 @@ def test_a_folder_made_with_other_settings_is_refused_unless_fresh(cameras, tmp_
     with pytest.raises(ConfigError, match="made with other settings"):
         run([cameras / "north" / "a.mp4"], tmp_path / "out", settings=other)
     assert run([cameras / "north" / "a.mp4"], tmp_path / "out", settings=other, fresh=True)["analysed"] == 1
+    shutil.rmtree(tmp_path / "out" / mon.PARTS)  # a table copied without its parts (the shipped example)
+    assert run([cameras / "north" / "a.mp4"], tmp_path / "out", fresh=True)["analysed"] == 1
 
 
 def test_a_changed_file_or_camera_name_is_analysed_again(cameras, tmp_path):

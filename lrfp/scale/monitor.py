@@ -70,7 +70,7 @@ PARTS = "parts"
 
 def check_settings(out: Path, settings: Settings, fresh: bool) -> None:
     stored = out / SETTINGS
-    if fresh and (out / PARTS).is_dir():
+    if fresh:  # a folder without parts (a copied table, say) is started over too
         for part in (out / PARTS).glob("*.parquet"):
             part.unlink()
     elif stored.is_file() and read_json(stored) != asdict(settings):
