@@ -16,19 +16,24 @@ from lrfp.scale.sources import Source
 log = logging.getLogger(__name__)
 
 
+def load_on_worker(settings: Settings, threads: int = 1):
+    """(classifier, detector) in a Ray actor: on its GPU when Ray gave it one, with THREADS threads."""
+    import torch
+
+    # THREADS for torch and for onnxruntime (lrfp's sessions read OMP_NUM_THREADS when they are made):
+    # actors sharing the cores must not each start a thread per core
+    os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
+    torch.set_num_threads(max(1, threads))
+    gpu = bool(os.environ.get("CUDA_VISIBLE_DEVICES")) and torch.cuda.is_available()
+    return settings.load("cuda" if gpu and settings.device != "cpu" else "cpu")
+
+
 class Worker:
     """A Ray Data actor: one classifier and one detector, loaded once, for many files."""
 
     def __init__(self, settings: dict, threads: int = 1):
-        import torch
-
-        # THREADS for torch and for onnxruntime (lrfp's sessions read OMP_NUM_THREADS when they are made):
-        # actors sharing the cores must not each start a thread per core
-        os.environ["OMP_NUM_THREADS"] = str(max(1, threads))
-        torch.set_num_threads(max(1, threads))
         self.settings = Settings(**settings)
-        gpu = bool(os.environ.get("CUDA_VISIBLE_DEVICES")) and torch.cuda.is_available()
-        self.classifier, self.detector = self.settings.load("cuda" if gpu and self.settings.device != "cpu" else "cpu")
+        self.classifier, self.detector = load_on_worker(self.settings, threads)
 
     def __call__(self, batch: dict) -> dict:
         keys, parts = [], []
