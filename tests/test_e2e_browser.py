@@ -145,6 +145,31 @@ def test_every_page_opens_without_error(server, browser, path, heading):
     page.context.close()
 
 
+@pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
+def test_the_monitor_page_shows_people_and_alerts(server, browser, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{server}/monitor")
+    page.get_by_role("heading", name="People").first.wait_for(timeout=60_000)  # the file example's people
+    wait_until_idle(page)
+    table = page.locator('[data-testid="stMainBlockContainer"]').get_by_role("combobox").first
+    table.click()
+    page.get_by_role("option", name=re.compile(r"^shipped live example")).click()
+    page.get_by_role("heading", name=re.compile(r"^Alerts \(\d+\)")).first.wait_for(timeout=60_000)
+    wait_until_idle(page)
+    for heading in ("Live: the last minute (the run has stopped)", "People", "The worst moments"):
+        assert page.get_by_role("heading", name=heading).count() == 1, heading
+    assert page.get_by_text("Compliance over people").count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    time.sleep(1)  # let plotly finish drawing for the screenshot
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"monitor-live-{width}x{height}.png"))
+    page.set_viewport_size({"width": width, "height": 4000})  # the page scrolls inside its own box: all of it
+    time.sleep(1)
+    page.screenshot(path=str(SHOTS / f"monitor-live-{width}-whole.png"))
+    context.close()
+
+
 def test_an_example_photo_is_classified_on_arrival(server, browser):
     page = open_page(browser, f"{server}/classify", "Classify")
     summary = page.get_by_text(re.compile(r"\(\d+ labelled faces\): \d+ face\(s\)")).first  # the example's title
