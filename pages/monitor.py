@@ -112,9 +112,7 @@ if worst.empty:
 for column, (_, row) in zip(st.columns(3) * 2, worst.iterrows()):
     image = view.annotated(row, drawable)
     if image is None:
-        column.caption(
-            f"{view.moment_caption(row)} (its frame cannot be shown: the file is not available here, or not readable)"
-        )
+        column.caption(f"{view.moment_caption(row)} {view.unshown_note(row)}")
     else:
         column.image(image, caption=view.moment_caption(row), width="stretch")
 

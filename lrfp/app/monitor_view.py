@@ -279,6 +279,13 @@ def moment_caption(row) -> str:
     )
 
 
+def unshown_note(row) -> str:
+    """Beside a worst moment whose frame is not drawn: why."""
+    if row["kind"] == "live":
+        return "(a live stream's frame: `lrfp monitor --live` keeps the counts and faces, not the pictures)"
+    return "(its frame cannot be shown: the file is not available here, or not readable)"
+
+
 def csv_bytes(frames: pd.DataFrame) -> bytes:
     """The rows shown, as the CSV export of `lrfp monitor` writes them (faces as a JSON list, formulas escaped)."""
     return export_csv(frames.drop(columns=["when"])).encode()
