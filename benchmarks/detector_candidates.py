@@ -31,7 +31,7 @@ from PIL import Image
 
 from lrfp.core.records import cpu_name
 from lrfp.data.voc import match, photos_of, read_labelled_photo
-from lrfp.pipeline.detect import BACKENDS, CenterFaceBackend, FaceBox, merge, session_options
+from lrfp.pipeline.detect import DETECTORS, CenterFaceBackend, FaceBox, merge, session_options
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = (1.0, 2.0, 3.0)
@@ -122,7 +122,7 @@ def main() -> None:
     for xml in xml_files:
         photo = read_labelled_photo(xml)
         labels[xml.stem] = [(label, box) for (label, _), box in zip(photo.objects, photo.boxes)]
-    candidates = {name: backend for name, backend in BACKENDS.items()}
+    candidates = {name: kind.backend for name, kind in DETECTORS.items()}
     work = Path(tempfile.mkdtemp())
     candidates["centerface-int8"] = lambda: centerface_int8(xml_files[::10][:40], work)
     try:

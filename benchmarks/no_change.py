@@ -1,7 +1,7 @@
-"""Proof of no change (issue 19): the refactored package gives the committed records and ships the same weights.
+"""Proof of no change (issues 19 and 28): the refactored package gives the committed records and ships the same weights.
 
     PYTHONPATH=. python benchmarks/no_change.py [--quick] [--source ../shared/data/fmd853]
-        [--bank data/fmd853-faces-2x.json] [--before 1d7e5e4]
+        [--bank data/fmd853-faces-2x.json] [--before 1d7e5e4] [--against 4c13e89]
 
 Run by hand from any folder; the `lrfp` under test is whichever `python -m lrfp.cli` imports (set PYTHONPATH),
 and every command runs through the CLI in a subprocess, from the repository root, writing into a temp folder:
@@ -17,10 +17,13 @@ and every command runs through the CLI in a subprocess, from the repository root
   since the detector's default moved, and has no flag for it, so it is built through the library). Its sha256
   must be the records' bank_sha256; the bank stores SOURCE as typed, so pass the default relative path.
   The slowest check (the bank takes about a minute of CPU): `--quick` skips it, `--bank PATH` keeps the bank.
-- scene-bench: `lrfp scene-bench --source SOURCE --data demo/fmd853-lr --split test --model prod-mobilenet_v2
-  --view tiled-10x10 --detector centerface --no-progress --out TMP/... --device cpu` (the command of
-  benchmarks/detector_views.sh) equals results/benchmarks/views/test-centerface-tiled-10x10.json.
 - weights: every weights/*.pt and *.onnx has the sha256 of the same file at --before (git show).
+- scene-bench, side by side (`--against REV`): the detector has changed on purpose since 1d7e5e4 (the scale
+  pyramid of issue 25, the fine-tuned default of issue 26), so a committed scene record cannot be the reference;
+  an earlier commit's own output is. REV's tree is unpacked into the temp folder (git archive) and each
+  scene-bench command in SCENE_RUNS runs there and here (same data, --device cpu); the two outputs must be equal. SCENE_RUNS covers the default detector's
+  pyramid (1x), its enlarged looks (enlarged-2), RetinaFace's reduced looks for big faces (closeup) and the
+  generic CenterFace on a big frame (tiled-10x10): each part of lrfp.pipeline's detection and scene stages.
 
 Each record is compared exactly (parsed JSON, floats bit for bit) after removing only the fields in IGNORED.
 One line per check (same / differs), the differences below it; exit status 1 when anything differs.
@@ -44,7 +47,9 @@ BEFORE = "1d7e5e4"  # the last commit before the package was reorganised
 
 PAPER_MODELS = ["model1", "model2", "model3", "model3-robust", "mobilenet_v2"]
 FACES_MODELS = ["prod-mobilenet_v2", "prod-mobilenet_v2-3class", "mobilenet_v2", "model3"]
-SCENE_RECORD = "results/benchmarks/views/test-centerface-tiled-10x10.json"
+# --against: (view, detector) of the scene-bench runs compared with an earlier commit's own output; None is the
+# package's default detector (each tree's own: the check fails if the default moved)
+SCENE_RUNS = [("1x", None), ("enlarged-2", None), ("closeup", None), ("tiled-10x10", "centerface")]
 
 # The only fields removed before an exact comparison, per command, each with why it may differ between runs.
 IGNORED = {
@@ -52,8 +57,8 @@ IGNORED = {
     "evaluate": {},
     # The command line as typed: the bank and the record are in a temp folder here, and --device is added.
     "faces-eval": {"command"},
-    # Wall-clock time per photo: depends on the machine and its load (the committed record: 203 ms, 2 cores).
-    "scene-bench": {"ms_per_photo_median"},
+    # Wall-clock time per photo, overall and by face size: depends on the machine and its load.
+    "scene-bench": {"ms_per_photo_median", "ms_by_frame_size_median"},
 }
 # evaluate against the training run's record (results/runs/RUN.json, milestone EPOCH, "test"): the figures
 # that count predictions must be equal; these are not compared because the shipped checkpoint is not the
@@ -77,13 +82,15 @@ build_facebank(Path(sys.argv[1]), Path(sys.argv[2]), FaceDetector("retinaface", 
 """
 
 
-def lrfp(*args: str) -> str:
-    """Run `python -m lrfp.cli ARGS` from the repository root; its stdout, or stop with its stderr."""
-    return run_python("-m", "lrfp.cli", *args)
+def lrfp(*args: str, root: Path = ROOT) -> str:
+    """Run `python -m lrfp.cli ARGS` from ROOT (this repository) with ROOT's lrfp; its stdout, or stop with its
+    stderr."""
+    return run_python("-m", "lrfp.cli", *args, root=root)
 
 
-def run_python(*args: str) -> str:
-    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, check=False)
+def run_python(*args: str, root: Path = ROOT) -> str:
+    env = {**os.environ, "PYTHONPATH": str(root)} if root != ROOT else None
+    done = subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"python {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return done.stdout
@@ -205,31 +212,32 @@ def check_faces_eval(report: Report, bank: Path, out: Path) -> None:
         report.check(f"faces-eval {model}: == {committed.relative_to(ROOT)}", diffs, time.perf_counter() - start)
 
 
-def check_scene_bench(report: Report, source: str, out: Path) -> None:
-    start = time.perf_counter()
+def scene_bench(source: str, view: str, detector: str | None, out: Path, root: Path = ROOT) -> dict:
+    """The record of the scene benchmark on the test photos in VIEW (prod-mobilenet_v2), run with ROOT's lrfp."""
     lrfp(
-        "scene-bench",
-        "--source",
-        source,
-        "--data",
-        "demo/fmd853-lr",
-        "--split",
-        "test",
-        "--model",
-        "prod-mobilenet_v2",
-        "--view",
-        "tiled-10x10",
-        "--detector",
-        "centerface",
-        "--no-progress",
-        "--out",
-        str(out),
-        "--device",
-        "cpu",
+        *("scene-bench", "--source", source, "--data", "demo/fmd853-lr", "--split", "test"),
+        *("--model", "prod-mobilenet_v2", "--view", view, "--no-progress", "--out", str(out), "--device", "cpu"),
+        *(("--detector", detector) if detector else ()),
+        root=root,
     )
-    ignored = IGNORED["scene-bench"]
-    diffs = differences(without(read(out), ignored), without(read(ROOT / SCENE_RECORD), ignored))
-    report.check(f"scene-bench tiled-10x10 centerface: == {SCENE_RECORD}", diffs, time.perf_counter() - start)
+    return without(read(out), IGNORED["scene-bench"])
+
+
+def check_against(report: Report, source: str, rev: str, tmp: Path) -> None:
+    """Each of SCENE_RUNS with REV's tree and with this one: equal records."""
+    tree = tmp / f"at-{rev}"
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    # the data source as typed is relative to the repository root; REV's tree sits elsewhere
+    source_there = str((ROOT / source).resolve())
+    for view, detector in SCENE_RUNS:
+        start = time.perf_counter()
+        name = f"{view}-{detector or 'default'}"
+        before = scene_bench(source_there, view, detector, tmp / f"{name}-{rev}.json", root=tree)
+        after = scene_bench(source_there, view, detector, tmp / f"{name}.json")
+        shown = f"scene-bench {view} {detector or 'default detector'}: == the same command at {rev}"
+        report.check(shown, differences(after, before), time.perf_counter() - start)
 
 
 def check_weights(report: Report, before: str) -> None:
@@ -257,6 +265,7 @@ def main(argv=None) -> int:
     parser.add_argument("--bank", type=Path, help="keep the 2x face bank here (reused when its sha256 is right)")
     parser.add_argument("--before", default=BEFORE, help="the commit whose weights must be byte-identical")
     parser.add_argument("--quick", action="store_true", help="skip the slowest check: the face bank and faces-eval")
+    parser.add_argument("--against", metavar="REV", help="also run SCENE_RUNS at REV (git archive) and here: equal")
     args = parser.parse_args(argv)
     started, report = time.perf_counter(), Report()
     with tempfile.TemporaryDirectory(prefix="lrfp-no-change-") as tmp:
@@ -264,7 +273,10 @@ def main(argv=None) -> int:
         check_weights(report, args.before)
         check_data_build(report, args.source, tmp / "fmd853-lr")
         check_evaluate(report, tmp / "fmd853-lr")
-        check_scene_bench(report, args.source, tmp / "scene.json")
+        if args.against:
+            check_against(report, args.source, args.against, tmp)
+        else:
+            print("skipped scene-bench (no --against REV)")
         if args.quick:
             print("skipped faces-eval (--quick)")
         else:

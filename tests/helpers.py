@@ -14,6 +14,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from lrfp.app.frame import PAGES
+
+# the dashboard's pages as AppTest.switch_page names them, from its one list: "Train" -> "views/train.py"
+PAGE = {p.title: p.script for p in PAGES}
 # the read-only data beside the project (absent on a fresh clone: the tests that need it are skipped)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SHARED_FMD = SHARED / "data" / "fmd853"

@@ -83,6 +83,18 @@ def test_low_compliance_raises_once_per_episode(tmp_path):
     )
 
 
+def test_a_run_started_again_on_its_folder_keeps_the_earlier_alerts(tmp_path):
+    first = Alerts([parse_rule("silent:5")], out=tmp_path)
+    first.check(NOW, people([]), {"gate": NOW - timedelta(minutes=6)})
+    again = Alerts([parse_rule("silent:5")], out=tmp_path)  # the same folder, after a kill -9
+    assert [r["camera"] for r in again.rows] == ["gate"]
+    again.check(NOW, people([]), {"market": NOW - timedelta(minutes=7)})
+    assert pq.read_table(tmp_path / ALERTS_TABLE).column("camera").to_pylist() == ["gate", "market"]
+    (tmp_path / ALERTS_TABLE).write_bytes(b"not parquet")
+    with pytest.raises(ConfigError, match="not an alerts table"):
+        Alerts([], out=tmp_path)
+
+
 def test_a_silent_camera_raises(tmp_path):
     alerts = Alerts([parse_rule("silent:5")], out=tmp_path)
     quiet = {"gate": NOW - timedelta(minutes=6), "market": NOW - timedelta(minutes=1)}

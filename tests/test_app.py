@@ -4,10 +4,11 @@ import logging
 from pathlib import Path
 
 import pytest
+from helpers import PAGE
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["pages/overview.py", "pages/dataset.py", "pages/results.py", "pages/classify.py", "pages/train.py"]
+PAGES = list(PAGE.values())  # every page of the dashboard, the first one first
 
 
 def run_page(page: str) -> AppTest:
@@ -70,7 +71,7 @@ def test_no_page_uses_a_deprecated_streamlit_api(with_dataset, page):
 def test_every_page_runs_without_a_dataset(without_dataset, page):
     at = run_page(page)
     assert not at.exception, at.exception
-    if page in ("pages/dataset.py", "pages/train.py"):
+    if page in (PAGE["Dataset"], PAGE["Train"]):
         assert "lrfp data build" in texts(at)
 
 
@@ -80,21 +81,21 @@ def test_every_page_runs_without_weights_or_results(without_dataset, monkeypatch
     monkeypatch.setattr("lrfp.core.paths.RESULTS_DIR", tmp_path / "no-results")
     at = run_page(page)
     assert not at.exception, at.exception
-    if page == "pages/classify.py":
+    if page == PAGE["Classify"]:
         assert "No model to classify with" in texts(at)
-    if page == "pages/results.py":
+    if page == PAGE["Results"]:
         assert "No run records" in texts(at)
 
 
 def test_dataset_page_shows_samples_of_both_classes(with_dataset):
-    at = run_page("pages/dataset.py")
+    at = run_page(PAGE["Dataset"])
     shown = texts(at)
     assert "with_mask" in shown and "without_mask" in shown and "faces match" in shown
     assert len(at.get("image")) >= 2  # a grid per class (and source scenes)
 
 
 def test_results_page_lists_the_reproduction(with_dataset):
-    at = run_page("pages/results.py")
+    at = run_page(PAGE["Results"])
     assert not at.exception
     if (ROOT / "results" / "runs").is_dir():
         assert at.dataframe and "Ours beside the paper" in texts(at)
@@ -124,7 +125,7 @@ def test_webcam_ice_servers_come_from_the_settings():
 
 
 def test_train_offers_a_normalization_only_for_the_models_that_have_one(with_dataset):
-    at = run_page("pages/train.py")
+    at = run_page(PAGE["Train"])
 
     def picker(label):  # the main area's pickers, not the sidebar's
         return next(s for s in at.main.selectbox if s.label == label)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import PAGE
 from streamlit.testing.v1 import AppTest
 
 from lrfp.app import launcher
@@ -67,7 +68,7 @@ def test_the_monitor_page_lists_the_roots_tables_and_takes_no_typed_path(roots):
     (roots / "outside").mkdir()
     write_table(roots / "outside" / "private", [roots / "cams"])
     (roots / "tables" / "link").symlink_to(roots / "outside" / "private")  # leads out of the root: not listed
-    at = open_page("pages/monitor.py")
+    at = open_page(PAGE["Monitor"])
     assert not at.exception, at.exception
     table = next(s for s in at.selectbox if s.label == "Table")
     assert table.options == [*SHIPPED, "tables/lobby"]
@@ -79,7 +80,7 @@ def test_the_monitor_page_lists_the_roots_tables_and_takes_no_typed_path(roots):
 def test_the_operator_may_still_type_a_path(roots, monkeypatch):
     monkeypatch.setenv("LRFP_PUBLIC", "0")
     write_table(roots / "mine", [roots / "cams"])
-    at = open_page("pages/monitor.py")
+    at = open_page(PAGE["Monitor"])
     table = next(s for s in at.selectbox if s.label == "Table")
     table.set_value(table.options[-1]).run()
     at.text_input[0].input(str(roots / "mine")).run()
@@ -91,7 +92,7 @@ def test_a_live_run_is_listed_only_inside_the_roots(roots):
     (roots / "outside").mkdir()
     shutil.copytree(LIVE_EXAMPLE, roots / "outside" / "private")
     (roots / "tables" / "link").symlink_to(roots / "outside" / "private")  # leads out of the root: not listed
-    at = open_page("pages/monitor.py")
+    at = open_page(PAGE["Monitor"])
     table = next(s for s in at.selectbox if s.label == "Table")
     assert table.options == [*SHIPPED, "tables/gate"] and not at.text_input
     table.set_value("tables/gate").run()
@@ -102,7 +103,7 @@ def test_a_live_run_is_listed_only_inside_the_roots(roots):
 
 def test_the_operator_may_type_a_folder_but_never_a_streams_url(roots, monkeypatch):
     monkeypatch.setenv("LRFP_PUBLIC", "0")
-    at = open_page("pages/monitor.py")
+    at = open_page(PAGE["Monitor"])
     table = next(s for s in at.selectbox if s.label == "Table")
     table.set_value(table.options[-1]).run()
     at.text_input[0].input("rtsp://10.0.0.5:554/cam").run()
@@ -125,7 +126,7 @@ def test_a_frame_is_drawn_only_from_inside_the_tables_inputs(roots, where):
         "a link in the inputs to outside": roots / "cams" / "secret.jpg",
     }[where]
     write_table(roots / "tables" / "t", [roots / "cams"], source=str(source), kind="image", frame=0)
-    at = open_page("pages/monitor.py")
+    at = open_page(PAGE["Monitor"])
     next(s for s in at.selectbox if s.label == "Table").set_value("tables/t").run()
     assert not at.exception, at.exception
     assert worst_moments_drawn(at) == 0
@@ -137,7 +138,7 @@ def test_a_frame_is_drawn_only_from_inside_the_tables_inputs(roots, where):
 def test_a_frame_inside_the_inputs_is_drawn(roots):
     shutil.copy(PHOTO, roots / "cams" / "p.jpg")
     write_table(roots / "tables" / "t", [roots / "cams"], source=str(roots / "cams" / "p.jpg"), kind="image", frame=0)
-    at = open_page("pages/monitor.py")
+    at = open_page(PAGE["Monitor"])
     next(s for s in at.selectbox if s.label == "Table").set_value("tables/t").run()
     assert not at.exception and worst_moments_drawn(at) > 0
 
@@ -159,7 +160,7 @@ def broken(roots: Path, case: str) -> dict:
 )
 def test_a_broken_table_gives_a_message_without_server_paths(roots, case):
     write_table(roots / "tables" / "t", [roots / "cams"], **broken(roots, case))
-    at = open_page("pages/monitor.py")
+    at = open_page(PAGE["Monitor"])
     next(s for s in at.selectbox if s.label == "Table").set_value("tables/t").run()
     assert not at.exception, at.exception
     assert str(roots) not in shown(at)
@@ -170,7 +171,7 @@ def test_a_broken_table_gives_a_message_without_server_paths(roots, case):
 def test_a_file_that_is_no_table_is_named_without_its_path(roots):
     (roots / "tables" / "t").mkdir()
     (roots / "tables" / "t" / view.TABLE).write_text("not parquet")
-    at = open_page("pages/monitor.py")
+    at = open_page(PAGE["Monitor"])
     next(s for s in at.selectbox if s.label == "Table").set_value("tables/t").run()
     assert not at.exception and at.error[0].value.startswith("Cannot read tables/t: ")
     assert str(roots) not in at.error[0].value
@@ -195,9 +196,6 @@ def app_runs(monkeypatch, tiny_dataset, tmp_path):
     monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
     waits = lambda *a, **k: [sys.executable, "-c", f"import time; time.sleep({a[4]})"]  # noqa: E731 (a[4]: epochs)
     monkeypatch.setattr(launcher, "train_command", waits)
-    # AppTest sets Streamlit's pages-folder flag again before every run, so the page's switch to st.navigation
-    # reruns it and drops a click; a real server switches once, for good
-    monkeypatch.setattr("lrfp.app.ui.ensure_navigation", lambda: None)
     yield tmp_path / "runs" / "app"
     for run in launcher.list_runs(tmp_path / "runs" / "app"):
         launcher.stop(run["folder"])
@@ -217,10 +215,10 @@ def stop_buttons(at: AppTest) -> int:
 @pytest.mark.parametrize("public", ["1", "0"])
 def test_a_visitor_sees_stop_only_on_their_own_runs(app_runs, monkeypatch, public):
     monkeypatch.setenv("LRFP_PUBLIC", public)
-    first = open_page("pages/train.py")
+    first = open_page(PAGE["Train"])
     start(first, 60)
     assert stop_buttons(first) == 1
-    second = open_page("pages/train.py")
+    second = open_page(PAGE["Train"])
     assert not second.exception and "running" in second.expander[0].label
     assert stop_buttons(second) == (1 if public == "0" else 0)  # the operator's own server: every run
 
@@ -233,7 +231,7 @@ def wait_done(out: Path) -> None:
 
 def test_a_visitors_finished_run_is_not_pruned_by_another_visitors_launches(app_runs, monkeypatch):
     monkeypatch.setenv("LRFP_KEEP_APP_RUNS", "1")
-    first, second = open_page("pages/train.py"), open_page("pages/train.py")
+    first, second = open_page(PAGE["Train"]), open_page(PAGE["Train"])
     start(first, 1)
     (theirs,) = [r["run_id"] for r in launcher.list_runs(app_runs)]
     wait_done(app_runs)
@@ -267,7 +265,7 @@ def test_a_bad_setting_is_one_line_naming_it(monkeypatch, capsys, variable, valu
     code, _, err = run_cli(capsys, "app")
     assert code == 2 and one_error_line(err).startswith(f"lrfp: error: {variable}")
     settings.current.cache_clear()
-    at = open_page("pages/train.py")
+    at = open_page(PAGE["Train"])
     assert not at.exception and variable in at.error[0].value
     with pytest.raises(ConfigError, match=variable):
         settings.read({variable: value})

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,7 @@ from lrfp.core.device import DEVICES, PRECISIONS
 from lrfp.models.registry import MODEL_NAMES
 from lrfp.pipeline.detect import DETECTORS
 from lrfp.pipeline.inference import BACKENDS
+from lrfp.scale.engine import Engine
 from lrfp.training.config import TrainConfig
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
@@ -81,7 +84,7 @@ def config_given_to(monkeypatch, target: str, argv: str) -> TrainConfig:
 
 
 def test_every_trainconfig_field_is_a_train_flag_with_the_fields_default():
-    args = PARSERS["train"].parse_args(["--model", "model3", "--data", "d"])
+    args = PARSERS["train"].parse_args([])  # every setting unset: the model and the data too (the recipe's)
     flags = options_of(PARSERS["train"])
     assert set(NO_FLAG) <= set(FIELDS), "NO_FLAG names a field TrainConfig no longer has"
     for name, field in FIELDS.items():
@@ -101,9 +104,7 @@ def test_train_gives_fit_the_config_of_its_flags(monkeypatch):
 
 def test_cv_gives_the_production_config_with_its_own_defaults(monkeypatch):
     cfg = config_given_to(monkeypatch, "lrfp.cli.train.cross_validate", "cv --model model3 --data b.json")
-    assert cfg == TrainConfig(
-        model="model3", data="b.json", epochs=12, out="runs/cv", recipe="production", milestones=()
-    )
+    assert cfg == TrainConfig(model="model3", data="b.json", out="runs/cv", recipe="production")
     cfg = config_given_to(
         monkeypatch,
         "lrfp.cli.train.cross_validate",
@@ -126,9 +127,22 @@ def test_cv_gives_the_production_config_with_its_own_defaults(monkeypatch):
         folds=3,
         include_incorrect=True,
         device="cpu",
-        milestones=(),
         class_weights="sqrt",
     )
+
+
+@pytest.mark.parametrize("target,argv", [("cross_validate", "cv --model model3"), ("reproduce", "reproduce")])
+def test_the_sweeps_get_one_engine_of_their_flags(monkeypatch, target, argv):
+    given = []
+
+    def stop(*_args, engine, **_kwargs):
+        given.append(engine)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f"lrfp.cli.train.{target}", stop)
+    assert main(f"{argv} --data b.json".split()) == 130
+    assert main(f"{argv} --data b.json --engine ray --workers 3 --address ray://h:10001".split()) == 130
+    assert given == [Engine(), Engine("ray", workers=3, address="ray://h:10001")]
 
 
 def test_milestones_are_read_as_comma_separated_integers(capsys):
@@ -148,8 +162,13 @@ def test_a_shared_flag_is_the_same_in_every_command_with_its_owners_choices(flag
     assert len(having) >= 3, f"{flag} is in {sorted(having)} only"
     for cmd, action in having.items():
         assert tuple(action.choices) == tuple(owners), f"`lrfp {cmd} {flag}` choices differ from the owner's"
-    # defined once: the same default and help wherever it appears
-    assert len({(a.default, a.help, a.type) for a in having.values()}) == 1, {c: a.help for c, a in having.items()}
+    # defined once: the same default and help wherever it appears; a TrainConfig setting the recipe fills
+    # (the precision) is unset (None) in train and cv
+    filled = {c for c in ("train", "cv") if FIELDS.get(flag[2:]) is not None and FIELDS[flag[2:]].default is None}
+    assert all(having[c].default is None for c in filled & set(having))
+    shared = [a for c, a in having.items() if c not in filled]
+    assert len({(a.default, a.help, a.type) for a in shared}) == 1, {c: a.help for c, a in having.items()}
+    assert len({(a.help, a.type) for a in having.values()}) == 1
 
 
 def test_the_flags_sit_where_the_commands_use_them():
@@ -164,3 +183,18 @@ def test_the_flags_sit_where_the_commands_use_them():
     assert where["--detector"] == {"scene", "monitor", "scene-bench"}
     for cmd in ("train", "cv", "reproduce"):
         assert tuple(options_of(PARSERS[cmd])["--model"].choices) == MODEL_NAMES
+
+
+def test_the_production_recipe_alone_gives_the_shipped_models_run(monkeypatch):
+    """`lrfp train --recipe production` and `lrfp cv`, no other flag but the device: the recorded configuration
+    of the shipped production model and of its cross-validation, from the recipe's defaults (`--out` aside)."""
+    results = Path(__file__).resolve().parents[1] / "results" / "production"
+    for command, target, record in (
+        ("train --recipe production", "fit", "runs/prod-mobilenet_v2-imagenet-adamw-64px-s0.json"),
+        ("cv", "cross_validate", "cv/mobilenet_v2-imagenet-adamw-64px-s0.json"),
+    ):
+        cfg = config_given_to(monkeypatch, f"lrfp.cli.train.{target}", f"{command} --device cpu").resolved()
+        recorded = json.loads((results / record).read_text())["config"]
+        recorded["milestones"] = tuple(recorded["milestones"])
+        same = [k for k in recorded if hasattr(cfg, k) and k != "out"]
+        assert {k: getattr(cfg, k) for k in same} == {k: recorded[k] for k in same}

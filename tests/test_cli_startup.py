@@ -7,6 +7,7 @@ import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,12 @@ def test_the_command_is_the_first_word_that_is_no_option():
     assert command_named(["--help"]) == "" and command_named([]) == ""
     assert command_named(["predict", "--model", "model3", "face.png"]) == "predict"
     assert command_named(["-h", "data", "build"]) == "data"
+
+
+def test_predict_on_a_face_crop_loads_no_torchvision():
+    """`lrfp predict` on one crop: torchvision costs about a second to import (torch._dynamo through
+    torchvision.ops); the inference transform does without it, and the detector imports it only to merge boxes."""
+    crop = str(Path(__file__).resolve().parents[1] / "demo" / "fmd853-lr" / "with_mask" / "maksssksksss0_001.png")
+    code, loaded, text = loaded_by(["predict", crop], ("torchvision", "lrfp.pipeline.scene"))
+    assert code == 0 and loaded == []
+    assert text.split("\t")[1] == "with_mask"

@@ -28,6 +28,7 @@ from lrfp.pipeline.detect import (
     pyramid_scales,
     tiles,
 )
+from lrfp.pipeline.looks import guided_regions
 from lrfp.pipeline.scene import analyze_upload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,12 +198,12 @@ def test_guided_tiles_are_centred_on_crowds_of_small_faces_and_bounded_by_the_bu
     lone = [FaceBox(500, 500, 520, 520, 0.9)]
     big = [FaceBox(2000, 2000, 2300, 2300, 0.9)]  # not a small face: no tile for it
     kind = DETECTORS["centerface"]
-    regions = FaceDetector._guided_regions(8000, 6000, 2.0, 1.0, kind, lone + crowd + big, budget=10.0, overlap=69)
+    regions = guided_regions(8000, 6000, 2.0, 1.0, kind, lone + crowd + big, budget=10.0, overlap=69)
     assert len(regions) == 2  # the crowd first (most faces), then the lone face
     x0, y0, x1, y1 = regions[0]
     assert all(x0 <= b.x0 and b.x1 <= x1 and y0 <= b.y0 and b.y1 <= y1 for b in crowd)
     assert cost_mp(regions, 2.0) <= 10.0
-    assert len(FaceDetector._guided_regions(8000, 6000, 2.0, 1.0, kind, lone + crowd, budget=1.1, overlap=69)) == 1
+    assert len(guided_regions(8000, 6000, 2.0, 1.0, kind, lone + crowd, budget=1.1, overlap=69)) == 1
 
 
 def test_a_part_straddling_the_edge_of_a_much_bigger_face_is_dropped():

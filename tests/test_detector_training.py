@@ -156,11 +156,11 @@ def test_boxed_photos_carry_every_labelled_class(demo_voc_source):
 
 
 def test_a_missing_finetuned_graph_is_said_plainly(tmp_path, monkeypatch):
-    from lrfp.pipeline import detect
+    from lrfp.pipeline import backends
 
-    monkeypatch.setattr(detect, "FINE_TUNED_GRAPH", tmp_path / "none.onnx")
-    monkeypatch.setattr(detect.FineTunedCenterFaceBackend, "_sessions", {})
-    with pytest.raises(detect.DetectorUnavailableError, match="lrfp detector export"):
+    monkeypatch.setattr(backends, "FINE_TUNED_GRAPH", tmp_path / "none.onnx")
+    monkeypatch.setattr(backends.FineTunedCenterFaceBackend, "_sessions", {})
+    with pytest.raises(backends.DetectorUnavailableError, match="lrfp detector export"):
         FaceDetector("centerface-masks")
 
 

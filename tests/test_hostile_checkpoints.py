@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import one_error_line, run_cli
+from helpers import PAGE, one_error_line, run_cli
 from PIL import Image
 
 from lrfp.core.errors import LrfpError
@@ -389,7 +389,7 @@ def test_the_dashboard_shows_a_corrupt_index_as_an_error_not_an_exception(tmp_pa
     assert at.sidebar.selectbox[0].value == "weights/model1"  # the picker still offers the checkpoints
 
 
-@pytest.mark.parametrize("page", ["pages/overview.py", "pages/results.py"])
+@pytest.mark.parametrize("page", [PAGE["Overview"], PAGE["Results"]])
 def test_the_pages_that_read_the_index_show_its_error(page, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
@@ -397,7 +397,7 @@ def test_the_pages_that_read_the_index_show_its_error(page, tmp_path, monkeypatc
     monkeypatch.setattr("lrfp.core.paths.DATA_DIR", tmp_path / "absent")
     monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    if page != "pages/overview.py":
+    if page != PAGE["Overview"]:
         at.switch_page(page).run()
     assert not at.exception, at.exception
     assert any("index.json: not valid JSON" in e.value for e in at.main.error)

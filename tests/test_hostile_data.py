@@ -90,7 +90,7 @@ def test_two_annotations_of_one_photo_keep_the_first(tmp_path):
 
 def test_a_manifest_with_a_path_twice_is_a_bug_that_stops_the_build(tmp_path, monkeypatch):
     source = make_voc_source(tmp_path / "src", n_images=20, seed=3)
-    monkeypatch.setattr("lrfp.data.build.Crop.path", property(lambda c: f"{c.label}/same_{c.index:03d}.png"))
+    monkeypatch.setattr("lrfp.data.collect.Crop.path", property(lambda c: f"{c.label}/same_{c.index:03d}.png"))
     with pytest.raises(RuntimeError, match="bug: the manifest lists"):
         build_dataset(source, tmp_path / "out", BuildOptions(split=(50, 25, 25)))
     assert not (tmp_path / "out").exists()

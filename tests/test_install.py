@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import free_port, wait_until_healthy, wait_until_idle
+from helpers import PAGE, free_port, wait_until_healthy, wait_until_idle
 from PIL import Image
 
 import lrfp
@@ -87,8 +87,12 @@ def test_a_non_editable_install_finds_the_shipped_weights_from_any_folder(instal
 def test_the_wheel_ships_the_dashboard(installed_package):
     """The pages, the script `lrfp app` serves and the Streamlit settings, as the wheel installed them."""
     package = installed_package / "lrfp"
-    pages = sorted(p.name for p in (package / "shipped" / "pages").glob("*.py"))
-    assert pages == sorted(p.name for p in (ROOT / "pages").glob("*.py"))
+    pages = sorted(p.name for p in (package / "shipped" / "views").glob("*.py"))
+    assert (
+        pages
+        == sorted(p.name for p in (ROOT / "views").glob("*.py"))
+        == sorted(Path(script).name for script in PAGE.values())
+    )
     # Streamlit puts the entry script's folder first on sys.path: nothing there may shadow a top-level name
     assert sorted(p.name for p in (package / "app" / "serve").iterdir() if p.name != "__pycache__") == [
         "__init__.py",
@@ -100,11 +104,11 @@ def test_the_wheel_ships_the_dashboard(installed_package):
         installed_package,
         installed_package,
         "-c",
-        "import lrfp.core.paths as p; print(p.APP_ENTRY, p.PAGES_DIR, p.STREAMLIT_CONFIG, sep='\\n')",
+        "import lrfp.core.paths as p; print(p.APP_ENTRY, p.VIEWS_DIR, p.STREAMLIT_CONFIG, sep='\\n')",
     )
     assert where.stdout.split() == [
         str(package / "app" / "serve" / "main.py"),
-        str(package / "shipped" / "pages"),
+        str(package / "shipped" / "views"),
         str(config),
     ], where.stdout + where.stderr
 

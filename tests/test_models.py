@@ -3,12 +3,12 @@ import torch
 
 from lrfp.models.registry import (
     NORMS,
-    PAPER_ARCHITECTURES,
     UnknownModelError,
     WeightsUnavailableError,
     WSConv2d,
     create_model,
     min_input_size,
+    spec,
 )
 
 PAPER_CASES = [("model1", n) for n in NORMS] + [("model2", n) for n in NORMS] + [("model3", None)]
@@ -60,11 +60,11 @@ def test_norm_variants_use_the_right_layers():
 
 def test_layer_counts_follow_the_paper_tables():
     for name, convs, fcs in (("model1", 3, 2), ("model2", 5, 2), ("model3", 3, 3)):
-        model = create_model(name, norm=None if name == "model3" else "batchnorm")
+        model = create_model(name, norm=spec(name).norms[0] if spec(name).norms else None)
         assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == convs
         assert sum(isinstance(m, torch.nn.Linear) for m in model.modules()) == fcs
         assert sum(isinstance(m, torch.nn.MaxPool2d) for m in model.modules()) == convs
-    kernels = [k for _, k, _ in PAPER_ARCHITECTURES["model3"].convs]
+    kernels = [k for _, k, _ in spec("model3").architecture.convs]
     assert kernels == [3, 2, 2]
 
 

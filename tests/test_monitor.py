@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from helpers import PAGE
 
 from lrfp.cli import main
 from lrfp.core.errors import ConfigError
@@ -215,7 +216,7 @@ def run_monitor_page():
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/monitor.py").run()
+    at.switch_page(PAGE["Monitor"]).run()
     return at
 
 

@@ -25,6 +25,7 @@ import pytest
 from lrfp.data.footage import write_clip
 from lrfp.publishing.index import default_model
 from lrfp.scale import monitor as mon
+from lrfp.scale.engine import Engine
 
 pytestmark = pytest.mark.ray
 
@@ -253,8 +254,7 @@ def test_reproduce_on_ray_writes_the_records_of_the_sequential_run(tiny_dataset,
             out=str(tmp_path / "ray"),
             results_dir=tmp_path / "r-ray",
             weights_dir=tmp_path / "w-ray",
-            engine="ray",
-            workers=2,
+            engine=Engine("ray", workers=2),
             **kw,
         )
     finally:
@@ -336,7 +336,7 @@ def test_cv_on_ray_gives_the_folds_of_the_sequential_run(bank, cv_loop, tmp_path
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     try:
-        swept = cross_validate(cv_config(bank, tmp_path / "ray"), engine="ray", workers=2)
+        swept = cross_validate(cv_config(bank, tmp_path / "ray"), Engine("ray", workers=2))
     finally:
         ray.shutdown()
     assert comparable(swept["folds"]) == comparable(cv_loop["folds"])

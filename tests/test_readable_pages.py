@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import PAGE
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
@@ -44,7 +45,7 @@ def below(fig) -> bool:
 def run_page(page: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    if page != "pages/overview.py":
+    if page != PAGE["Overview"]:
         at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
@@ -127,7 +128,7 @@ def test_accuracy_is_in_percent_in_every_chart(summary):
 def test_run_in_detail_opens_on_the_default_models_run():
     index = read_index()
     run = index["models"][index["default"]]["run_id"]
-    at = run_page("pages/results.py")
+    at = run_page(PAGE["Results"])
     picker = next(s for s in at.selectbox if s.label == "Run")
     assert picker.value == run  # opened on alexnet-none-sgd-224px-s0
     assert "default model" in picker.help
@@ -177,7 +178,7 @@ def test_model_card_tables_are_tables_a_phone_can_show():
 
 
 def test_overview_headline_is_the_default_models():
-    at = run_page("pages/overview.py")
+    at = run_page(PAGE["Overview"])
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Default model"] == "prod-mobilenet_v2"
     assert metrics["Cross-validated score"] == "98.62 %"
@@ -285,7 +286,7 @@ def test_gradcam_explains_the_faces_chosen_and_says_which(tmp_path):
 
 
 def test_classify_page_offers_the_choice_of_faces_on_a_crowd():
-    at = run_page("pages/classify.py")
+    at = run_page(PAGE["Classify"])
     at.toggle[0].set_value(True)
     example = next(s for s in at.selectbox if s.label.startswith("Example photo"))
     example.set_value(next(p for p in catalog.list_examples() if p.stem == "maksssksksss52")).run()

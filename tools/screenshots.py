@@ -8,7 +8,7 @@ on a free loopback port, and stopped at the end. Each page is opened at its own 
 its script run is over, and shot: the first screen (what a visitor sees without scrolling), and with
 --scroll-to SELECTOR the screen with each element that matches scrolled into view (Streamlit's page
 scrolls inside its own container, so a full-page shot holds only the first screen). Every answer of 400 or more that the browser got is printed (the page's
-address and the URL asked). The server's log is kept beside the pictures (server.log).
+address and the URL asked), and every error in the browser's console. The server's log is kept beside the pictures (server.log).
 """
 
 from __future__ import annotations
@@ -23,16 +23,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from lrfp.app.frame import PAGES as APP_PAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo"
-PAGES = {
-    "overview": ("", "Face masks at low resolution"),
-    "dataset": ("dataset", "Dataset"),
-    "results": ("results", "Results"),
-    "classify": ("classify", "Classify"),
-    "monitor": ("monitor", "Monitor"),
-    "train": ("train", "Train"),
-}
+# the dashboard's pages (lrfp.app.frame.PAGES) by name: (their address, their heading)
+PAGES = {p.url_path: (p.address, p.shown_title) for p in APP_PAGES}
 # Streamlit's signs of a script still running: the status widget and placeholder skeletons
 BUSY = '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
 
@@ -129,6 +125,7 @@ def main() -> None:
                 )
                 page = context.new_page()
                 page.on("response", lambda r, name=name: r.status >= 400 and print(f"{name}: {r.status} {r.url}"))
+                page.on("console", lambda m, name=name: m.type == "error" and print(f"{name}: console: {m.text}"))
                 page.goto(f"{url}/{address}", timeout=args.timeout * 1000)
                 page.get_by_role("heading", name=heading).first.wait_for(timeout=args.timeout * 1000)
                 settle(page, args.timeout)

@@ -6,14 +6,18 @@ Run by the checkout's app.py (`streamlit run app.py`) and by the installed entry
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
-from streamlit.navigation.page import StreamlitPage
 
 from lrfp.app.server_process import prepare_server_process
 from lrfp.app.ui import model_picker
 from lrfp.core import paths
 from lrfp.core import server_settings as settings
 from lrfp.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from streamlit.navigation.page import StreamlitPage  # what st.navigation returns
 
 
 def main(navigation: StreamlitPage) -> None:

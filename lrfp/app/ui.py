@@ -107,21 +107,6 @@ def refuse_uploads(files) -> None:
     upload_bounds.drop(upload_store(), visitor(), files)
 
 
-def ensure_navigation() -> None:
-    """Make a page run inside app.py's st.navigation even on a server's first visit to its URL.
-
-    Streamlit treats a top-level pages/ folder as an old-style multipage app until some run
-    calls st.navigation; a first visit straight to /classify would then run the page alone,
-    without app.py's sidebar. Each page calls this first: it switches the server to
-    st.navigation mode and reruns, which goes through app.py.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def app_default_model(area=st) -> str | None:
     """The app's default model; None, with the reason shown in `area`, when weights/index.json is unusable
     (the pages still run, and the picker still offers every checkpoint)."""

@@ -13,9 +13,9 @@ import typing
 
 from lrfp.cli import options
 from lrfp.data.degrade import DEGRADE_PRESETS
-from lrfp.models.registry import MODEL_NAMES, NORMS, PRETRAINED
+from lrfp.models.registry import DEFAULT_NORM, DEFAULT_PRETRAINED, MODEL_NAMES, NORMS, PRETRAINED, spec
 from lrfp.training.config import OPTIMIZERS, TrainConfig
-from lrfp.training.recipe import CLASS_WEIGHTS, recipe_names
+from lrfp.training.recipe import CLASS_WEIGHTS, recipe_names, recipe_of
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 TYPES = typing.get_type_hints(TrainConfig)
@@ -36,21 +36,53 @@ FIELD_CHOICES = {
 # fields whose flag is a shared one, defined once in options
 SHARED = {"device": options.add_device, "precision": options.add_precision}
 
+
+def _shown(value) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "the last epoch"
+    return str(value)
+
+
+def recipes_default(name: str, model_attr: str | None = None, recipes: tuple[str, ...] | None = None) -> str:
+    """Help text for a field the recipes fill: each recipe's default (of RECIPES; default all), or with
+    MODEL_ATTR, for a recipe that leaves it to the model, the models' ModelSpec value ("model3 64, others 224")."""
+    said = []
+    for recipe in map(recipe_of, recipes or recipe_names()):
+        if name in recipe.defaults:
+            said.append(f"{recipe.name}: {_shown(recipe.defaults[name])}")
+        elif model_attr:
+            values = {m: getattr(spec(m), model_attr) for m in MODEL_NAMES}
+            common = max(set(values.values()), key=list(values.values()).count)
+            odd = ", ".join(f"{m} {v}" for m, v in values.items() if v != common)
+            said.append(f"{recipe.name}: the model's ({odd}, others {common})")
+        elif FIELDS[name].default is None:
+            said.append(f"{recipe.name}: required")
+    return "default: " + "; ".join(said)
+
+
+def field_default(name: str) -> str:
+    return f"({_shown(FIELDS[name].default)})"
+
+
 # each field's help, as `lrfp train` says it (absent: no help)
 FIELD_HELP = {
-    "norm": "model1/model2 normalization (batchnorm)",
-    "pretrained": "transfer models: imagenet (default) or none",
-    "data": "dataset folder built by `lrfp data build`, or with --recipe production a face bank file",
-    "recipe": "paper: the thesis protocol; production: all faces, detector-like crops, heavy augmentation",
+    "model": recipes_default("model"),
+    "norm": f"model1/model2 normalization ({DEFAULT_NORM})",
+    "pretrained": f"transfer models' starting weights ({DEFAULT_PRETRAINED})",
+    "data": "dataset folder built by `lrfp data build`, or with --recipe production a face bank file; "
+    + recipes_default("data"),
+    "recipe": "paper: the thesis protocol; production: all faces, detector-like crops, heavy augmentation "
+    + field_default("recipe"),
     "fold": "production: hold out this cross-validation fold (0-based) as validation",
-    "folds": "number of cross-validation folds (5)",
+    "folds": "number of cross-validation folds " + field_default("folds"),
     "include_incorrect": "production: also learn mask_weared_incorrect",
     "class_weights": "production: weigh classes by 1/share (inverse) or 1/sqrt(share)",
-    "milestones": "epochs at which the test split is evaluated and a checkpoint kept (30,50,80)",
-    "optimizer": "default: adam for model3, sgd otherwise; adamw with --recipe production",
-    "input_size": "px; default 64 for model3, 224 otherwise",
+    "epochs": recipes_default("epochs"),
+    "milestones": "epochs at which the test split is evaluated and a checkpoint kept; " + recipes_default("milestones"),
+    "optimizer": recipes_default("optimizer", "optimizer"),
+    "input_size": "px; " + recipes_default("input_size", "default_input"),
     "degrade": "simulate low-resolution outdoor video while training",
-    "out": "runs folder (runs)",
+    "out": "runs folder " + field_default("out"),
     "run_id": "run folder name; default from model, variant, optimizer, size, seed",
 }
 
@@ -93,6 +125,8 @@ def add_field_flag(parser, name: str, **override) -> None:
     OVERRIDE changes a default or help for one command (argparse's keywords)."""
     if name in SHARED:
         SHARED[name](parser)
+        if FIELDS[name].default is None:  # unset: the recipe's
+            parser.set_defaults(**{name: None})
         return
     field, kind = FIELDS[name], field_type(name)
     kwargs = {"help": FIELD_HELP.get(name)}

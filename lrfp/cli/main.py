@@ -108,11 +108,11 @@ COMMANDS = (
 )
 
 
-# Modules that read environment settings when they are imported (lrfp.pipeline.scene: LRFP_UPLOAD_SLOTS and
-# LRFP_MAX_UPLOAD_FILES). Every command imported them before the registry, so a bad value stopped any command
-# with one line (paths.check_home); they are imported before a command runs so that it still does. They load
-# nothing that a command loading a model does not load anyway; --help never gets here.
-SETTINGS_MODULES = ("lrfp.pipeline.scene",)
+# Modules that read environment settings when they are imported (lrfp.pipeline.upload_limits: LRFP_UPLOAD_SLOTS
+# and LRFP_MAX_UPLOAD_FILES). Every command imported them before the registry, so a bad value stopped any command
+# with one line (paths.check_home); they are imported before a command runs so that it still does. They are
+# light (no torch); --help never gets here.
+SETTINGS_MODULES = ("lrfp.pipeline.upload_limits",)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

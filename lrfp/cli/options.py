@@ -6,12 +6,11 @@ import argparse
 
 from lrfp.core.device import DEVICES, PRECISIONS
 from lrfp.data.images import SPLITS
-from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS
+from lrfp.pipeline.detectors import DEFAULT_DETECTOR, DETECTORS
 from lrfp.pipeline.inference import BACKENDS
 from lrfp.publishing.index import default_model
+from lrfp.scale.engine import SWEEP_ENGINES, Engine
 
-# the ways `cv` and `reproduce` run their runs: one after another here, or as Ray tasks
-SWEEP_ENGINES = ("local", "ray")
 MODEL_HELP = "checkpoint path or a name in weights/"
 
 
@@ -120,3 +119,8 @@ def add_sweep_engine(parser, what: str) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="with --engine ray: runs at once (default: %(default)s)")
     parser.add_argument("--address", help="with --engine ray: a Ray cluster (default: $RAY_ADDRESS, else a local Ray)")
+
+
+def sweep_engine(args) -> Engine:
+    """The Engine that add_sweep_engine's flags name."""
+    return Engine(args.engine, args.workers, args.address)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lrfp.cli import options
-from lrfp.cli.config_flags import TRAIN_FLAGS, add_config_flags, config_from
+from lrfp.cli.config_flags import TRAIN_FLAGS, add_config_flags, config_from, recipes_default
 from lrfp.core import paths
 from lrfp.core.records import command_line, write_json_atomic
 from lrfp.evaluation.faces import VIEWS
@@ -13,6 +13,7 @@ from lrfp.experiments.crossval import cross_validate, default_cv_path
 from lrfp.experiments.paper import EXPERIMENTS
 from lrfp.experiments.reproduce import reproduce
 from lrfp.models.registry import MODEL_NAMES
+from lrfp.training.config import TrainConfig
 from lrfp.training.run import fit
 
 # `lrfp cv`'s TrainConfig flags, in the order its help lists them, and where they differ from `lrfp train`'s
@@ -32,11 +33,15 @@ CV_FLAGS = (
     "device",
     "out",
 )
+CV_OUT = "runs/cv"
+CV_RECIPE = ("production",)  # `lrfp cv` cross-validates production configurations
 CV_OVERRIDES = {
-    "data": {"help": "a face bank file (`lrfp facebank build`)"},
-    "epochs": {"default": 12},
-    "lr": {"help": "peak of the one-cycle schedule (0.001)"},
-    "out": {"default": "runs/cv", "help": "runs folder for the fold runs (runs/cv); finished folds are reused"},
+    "model": {"help": recipes_default("model", recipes=CV_RECIPE)},
+    "data": {"help": "a face bank file (`lrfp facebank build`); " + recipes_default("data", recipes=CV_RECIPE)},
+    "epochs": {"help": recipes_default("epochs", recipes=CV_RECIPE)},
+    "input_size": {"help": "px; " + recipes_default("input_size", recipes=CV_RECIPE)},
+    "lr": {"help": f"peak of the one-cycle schedule ({TrainConfig.lr})"},
+    "out": {"default": CV_OUT, "help": f"runs folder for the fold runs ({CV_OUT}); finished folds are reused"},
 }
 
 
@@ -49,8 +54,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_cv(args) -> int:
-    cfg = config_from(args, recipe="production", milestones=())
-    report = cross_validate(cfg, engine=args.engine, workers=args.workers, address=args.address)
+    cfg = config_from(args, recipe=CV_RECIPE[0])
+    report = cross_validate(cfg, engine=options.sweep_engine(args))
     report["command"] = command_line()
     out = Path(args.json_out) if args.json_out else default_cv_path(cfg, paths.RESULTS_DIR)
     write_json_atomic(report, out)
@@ -74,9 +79,7 @@ def cmd_reproduce(args) -> int:
         precision=args.precision,
         input_size=args.input_size,
         device=args.device,
-        engine=args.engine,
-        workers=args.workers,
-        address=args.address,
+        engine=options.sweep_engine(args),
     )
     print(f"finished {len(done)} configuration(s): {', '.join(done)}")
     return 0

@@ -1,7 +1,7 @@
 """The answers a face can get, the count column each has in lrfp's tables, and compliance: defined once.
 
 A new answer (an "unsure" for a face whose mouth and nose cannot be seen, say) is one line in LABELS:
-its count column then appears in the scene CSV, the monitor's tables and the Monitor page, and an
+its count column and colour then appear in the scene CSV, the monitor's tables and the Monitor page, and an
 answer that is not a judgement (JUDGED False) is left out of compliance as "too small" is.
 """
 
@@ -22,16 +22,18 @@ class Label:
     name: str  # as the classifier answers it
     column: str  # its count column
     text: str  # how it reads on screen and in tags
+    color: tuple[int, int, int]  # its boxes' RGB colour on annotated images
     judged: bool  # whether it counts in compliance's denominator
     masked: bool = False  # whether it counts in compliance's numerator
 
 
 LABELS = (
-    Label(WITH_MASK, "with_mask", "with mask", judged=True, masked=True),
-    Label(WITHOUT_MASK, "without_mask", "without mask", judged=True),
-    Label(INCORRECT, "incorrect", "mask worn incorrectly", judged=True),  # a mask worn wrongly protects no one
-    Label(TOO_SMALL, "too_small", "too small to judge", judged=False),
-    Label(UNSURE, "unsure", "can't tell", judged=False),
+    Label(WITH_MASK, "with_mask", "with mask", (46, 160, 67), judged=True, masked=True),
+    Label(WITHOUT_MASK, "without_mask", "without mask", (220, 50, 47), judged=True),
+    # a mask worn wrongly protects no one
+    Label(INCORRECT, "incorrect", "mask worn incorrectly", (245, 140, 0), judged=True),
+    Label(TOO_SMALL, "too_small", "too small to judge", (150, 150, 150), judged=False),
+    Label(UNSURE, "unsure", "can't tell", (90, 110, 200), judged=False),
 )
 BY_NAME = {label.name: label for label in LABELS}
 # the columns of a count: every face, then one per label

@@ -79,7 +79,7 @@ def classification_metrics(y_true, probs, classes: list[str], avg_loss: float | 
         "n": int(len(y_true)),
         "classes": list(classes),
         "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else float("nan"),
-        "balanced_accuracy": _balanced_accuracy(y_true, y_pred),
+        "balanced_accuracy": balanced_accuracy(y_true, y_pred),
         "avg_loss": None if avg_loss is None else float(avg_loss),
         "confusion_matrix": matrix,
         "per_class": {
@@ -92,9 +92,11 @@ def classification_metrics(y_true, probs, classes: list[str], avg_loss: float | 
     return result
 
 
-def _balanced_accuracy(y_true, y_pred) -> float:
+def balanced_accuracy(y_true, y_pred) -> float:
+    """The mean recall of the classes present in y_true (class indices or names); nan when empty."""
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if len(y_true) == 0:
         return float("nan")
     if len(set(y_true.tolist())) < 2:  # recall of the only class present

@@ -6,7 +6,7 @@ Read-only project files (weights/, results/, the demo set):
 3. else the copies installed inside the package by `pip install .` (lrfp/shipped/).
 Writable folders (runs/, data/) default to the project root, or to the current folder when lrfp
 runs from an installed package; LRFP_RUNS, LRFP_DATA and LRFP_SOURCE override them.
-The dashboard's pages/ and Streamlit settings (.streamlit/config.toml) come with the code: the
+The dashboard's pages (views/) and Streamlit settings (.streamlit/config.toml) come with the code: the
 checkout's when lrfp runs from one, else the installed copies (LRFP_HOME does not move them).
 """
 
@@ -61,7 +61,7 @@ RESULTS_PAGE = PROJECT_ROOT / "docs" / "reproduction.md" if PROJECT_ROOT is not 
 RUNS_DIR = Path(os.environ.get("LRFP_RUNS", _WORK / "runs"))
 
 IMPORT_ROOT = _PACKAGE.parent  # the folder this lrfp is imported from (a checkout or site-packages)
-PAGES_DIR = _CHECKOUT / "pages" if _CHECKOUT is not None else SHIPPED / "pages"
+VIEWS_DIR = _CHECKOUT / "views" if _CHECKOUT is not None else SHIPPED / "views"
 STREAMLIT_CONFIG = (_CHECKOUT / ".streamlit" if _CHECKOUT is not None else SHIPPED / "streamlit") / "config.toml"
 APP_ENTRY = _PACKAGE / "app" / "serve" / "main.py"  # what `lrfp app` hands to `streamlit run`
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from lrfp.core import settings
 from lrfp.core.errors import ConfigError
 
 
@@ -26,15 +27,6 @@ class ServerSettings:
     monitor_roots: tuple[Path, ...] = ()
     max_app_runs: int = 1
     keep_app_runs: int = 10
-
-
-def _count(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < 1:
-        raise ConfigError(f"{name}={text}: give a whole number of 1 or more (default {default})")
-    return int(text)
 
 
 def _public(env: Mapping[str, str]) -> bool:
@@ -57,8 +49,8 @@ def read(env: Mapping[str, str]) -> ServerSettings:
     return ServerSettings(
         public=_public(env),
         monitor_roots=_folders(env, "LRFP_MONITOR_ROOTS"),
-        max_app_runs=_count(env, "LRFP_MAX_APP_RUNS", 1),
-        keep_app_runs=_count(env, "LRFP_KEEP_APP_RUNS", 10),
+        max_app_runs=settings.count("LRFP_MAX_APP_RUNS", env.get("LRFP_MAX_APP_RUNS", ""), 1),
+        keep_app_runs=settings.count("LRFP_KEEP_APP_RUNS", env.get("LRFP_KEEP_APP_RUNS", ""), 10),
     )
 
 

@@ -15,19 +15,25 @@ from lrfp.core.errors import ConfigError
 _problems: dict[str, str] = {}  # variable -> what is wrong with its value
 
 
-def positive_int(name: str, default: int) -> int:
-    """Environment variable NAME as a whole number of 1 or more; DEFAULT when it is unset or empty."""
-    text = os.environ.get(name, "").strip()
+def count(name: str, text: str, default: int) -> int:
+    """TEXT, the value of environment variable NAME, as a whole number of 1 or more; DEFAULT when it is empty;
+    ConfigError naming the variable otherwise. Every count lrfp reads from its environment is read here."""
+    text = text.strip()
     if not text:
         return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{name}={text!r}: give a whole number of 1 or more (unset: {default})")
+    return int(text)
+
+
+def positive_int(name: str, default: int) -> int:
+    """Environment variable NAME as a whole number of 1 or more (count()); DEFAULT when it is unset or empty, or
+    meanwhile when it is bad, which check_settings() then reports."""
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        _problems[name] = f"{name}={text!r}: give a whole number of 1 or more (unset: {default})"
+        return count(name, os.environ.get(name, ""), default)
+    except ConfigError as exc:
+        _problems[name] = str(exc)
         return default
-    return value
 
 
 def check_settings() -> None:

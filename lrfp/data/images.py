@@ -13,9 +13,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torchvision.transforms import v2
 
 from lrfp.core.errors import LrfpError
 from lrfp.core.records import file_sha256
@@ -192,7 +192,12 @@ def preset_transform(input_size: int, train: bool = False, mean=IMAGENET_MEAN, s
 
     Training adds the paper's augmentation (random rotation, horizontal flip). `degrade`, if
     given, is a transform applied to the uint8 image first (low-resolution simulation).
+    Inference on PIL images (neither) is `FaceTensor`, the same steps without torchvision.
     """
+    if not train and degrade is None:
+        return FaceTensor(input_size, mean, std)
+    from torchvision.transforms import v2  # 1 s to import (torch._dynamo through torchvision.ops): only here
+
     # Geometric steps run on the PIL image (Pillow's C code): torchvision's tensor rotation is
     # several times slower per small image and contends with the training threads.
     steps: list = [v2.ToImage(), degrade] if degrade is not None else []
@@ -205,6 +210,29 @@ def preset_transform(input_size: int, train: bool = False, mean=IMAGENET_MEAN, s
         v2.Normalize(mean, std),
     ]
     return v2.Compose(steps)
+
+
+class FaceTensor:
+    """A PIL face image as the model's input tensor (3, S, S): the steps of preset_transform's torchvision
+    pipeline (Pillow's bilinear resize, uint8 to float by 1/255, normalize), written with Pillow and torch
+    alone so that classifying a face does not import torchvision. Bit for bit the same tensor
+    (tests/test_images.py compares them)."""
+
+    def __init__(self, input_size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        self.input_size = input_size
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        if not isinstance(image, Image.Image):
+            raise TypeError(f"a face image must be a PIL image, not {type(image).__name__}")
+        resized = image.resize((self.input_size, self.input_size), Image.Resampling.BILINEAR)
+        pixels = torch.from_numpy(np.array(resized, dtype=np.uint8, copy=True))
+        pixels = pixels.unsqueeze(-1) if pixels.ndim == 2 else pixels  # one band: L
+        return pixels.permute(2, 0, 1).to(torch.float32).mul_(1.0 / 255).sub(self.mean).div_(self.std)
+
+    def __repr__(self) -> str:
+        return f"FaceTensor(input_size={self.input_size})"
 
 
 class FaceDataset(torch.utils.data.Dataset):

@@ -17,12 +17,13 @@ import torch
 from PIL import Image
 from torchvision.ops import box_iou
 
+from lrfp.core import labels
 from lrfp.data.images import DatasetError, load_image, read_manifest
 
-PAPER_CLASSES = ("with_mask", "without_mask")
+PAPER_CLASSES = (labels.WITH_MASK, labels.WITHOUT_MASK)
 
 
-INCORRECT_CLASS = "mask_weared_incorrect"  # spelled as in the source annotations
+INCORRECT_CLASS = labels.INCORRECT  # spelled as in the source annotations
 
 
 Box = tuple[int, int, int, int]

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageStat
 
-from lrfp.core.metrics import FACE_SIZE_BINS, FRAME_FACE_BINS, size_bin, wilson_interval
+from lrfp.core.metrics import FACE_SIZE_BINS, FRAME_FACE_BINS, balanced_accuracy, size_bin, wilson_interval
 from lrfp.core.progress import bar
 from lrfp.data.voc import IOU_MATCH, match, read_labelled_photo
 from lrfp.pipeline.inference import TOO_SMALL, UNSURE
@@ -225,9 +225,6 @@ def summarize(
 ) -> dict:
     judged = len(truth)
     correct = sum(t == p for t, p in zip(truth, predicted))
-    recalls = [
-        sum(t == p == c for t, p in zip(truth, predicted)) / max(1, truth.count(c)) for c in classes if truth.count(c)
-    ]
     found = sum(found_by_bin.values())
     return {
         "photos": photos,
@@ -239,7 +236,7 @@ def summarize(
         "found_judged": judged,
         "accuracy": correct / judged if judged else None,
         "accuracy_interval": list(wilson_interval(correct, judged)),
-        "balanced_accuracy": sum(recalls) / len(recalls) if recalls else None,
+        "balanced_accuracy": balanced_accuracy(truth, predicted) if judged else None,
         "end_to_end": end_to_end / labelled if labelled else None,
         "end_to_end_interval": list(wilson_interval(end_to_end, labelled)),
         "unmatched_per_photo": unmatched / photos if photos else None,

@@ -16,6 +16,7 @@ from lrfp.data.folds import fold_faces
 from lrfp.data.voc import PAPER_CLASSES
 from lrfp.evaluation.faces import SHRUNK_PX, VIEWS, evaluate_faces, score
 from lrfp.pipeline.inference import Classifier
+from lrfp.scale.engine import LOCAL, Engine
 from lrfp.scale.sweep import run_tasks
 from lrfp.training.run import fit, run_dir
 
@@ -28,20 +29,20 @@ def _train_fold(fold_cfg) -> str:
     return fold_cfg.run_id
 
 
-def cross_validate(cfg, engine: str = "local", workers: int = 1, address: str | None = None) -> dict:
+def cross_validate(cfg, engine: Engine = LOCAL) -> dict:
     """Train `cfg` (production recipe) on each fold, score each held-out fold; the CV record.
 
-    engine "ray": the folds train first as Ray tasks (WORKERS at a time, each resuming its own run
+    An ENGINE on Ray: the folds train first as Ray tasks (engine.workers at a time, each resuming its own run
     folder); the loop below then finds them finished and only scores them, as a sequential run would.
     """
+    cfg = cfg.filled()  # the recipe's data, model and epochs where the command line left them unset
     bank = FaceBank(cfg.data)
     classes = list(ALL_CLASSES if cfg.include_incorrect else PAPER_CLASSES)
-    if engine == "ray":
+    if engine.on_ray:
         run_tasks(
             _train_fold,
             [(replace(cfg, fold=k, run_id=None).resolved(),) for k in range(cfg.folds)],
-            workers=workers,
-            address=address,
+            engine,
             gpu=cfg.device != "cpu",
         )
     folds = []

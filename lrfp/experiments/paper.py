@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lrfp.models.registry import REGISTRY, ModelSpec
+from lrfp.training.config import TrainConfig
+from lrfp.training.recipes import PAPER
 
-EPOCHS = 80
-MILESTONES = (30, 50, 80)
-LR = 0.001
-BATCH_SIZE = 64
+# the paper recipe's schedule and TrainConfig's defaults, named here for `lrfp reproduce`
+EPOCHS = PAPER.defaults["epochs"]
+MILESTONES = PAPER.defaults["milestones"]
+LR = TrainConfig.lr
+BATCH_SIZE = TrainConfig.batch_size
 NO_IMAGENET = "trained from scratch: ImageNet weights unavailable offline"
 
 

@@ -15,6 +15,7 @@ from lrfp.experiments.paper import BATCH_SIZE, EPOCHS, LR, MILESTONES, NO_IMAGEN
 from lrfp.models.registry import imagenet_available
 from lrfp.publishing.families import publish
 from lrfp.reporting.results import RUNS_SUBDIR, write_summary
+from lrfp.scale.engine import LOCAL, Engine
 from lrfp.scale.sweep import run_tasks
 from lrfp.training.config import TrainConfig
 from lrfp.training.run import fit
@@ -70,17 +71,15 @@ def reproduce(
     precision: str = "auto",
     input_size: int | None = None,
     device: str = "auto",
-    engine: str = "local",
-    workers: int = 1,
-    address: str | None = None,
+    engine: Engine = LOCAL,
 ) -> list[str]:
     """Train each selected configuration to 80 epochs (milestones 30/50/80); return the run ids done.
 
     Results are published to results/runs/<run_id>.json at every milestone (atomically), and
     results/summary.csv is rewritten each time, so a killed reproduction loses at most the
-    epochs since its last checkpoint. engine "ray": the configurations run as Ray tasks, WORKERS
-    at a time on a local Ray (or on the cluster at ADDRESS), each resuming from its own last.pt
-    and writing the same records as the loop.
+    epochs since its last checkpoint. An ENGINE on Ray: the configurations run as Ray tasks,
+    engine.workers at a time on a local Ray (or on the cluster at engine.address), each resuming
+    from its own last.pt and writing the same records as the loop.
     """
     results_dir = Path(results_dir or paths.RESULTS_DIR)
     done, jobs = [], []
@@ -99,12 +98,11 @@ def reproduce(
             continue
         command = _command(exp, data, cfg.pretrained) + (f" --input-size {input_size}" if input_size else "")
         jobs.append((cfg, meta, command, dest, deviation))
-    if engine == "ray" and jobs:
+    if engine.on_ray and jobs:
         done += run_tasks(
             _run_in_worker,
             [(cfg, meta, command, dest, results_dir) for cfg, meta, command, dest, _ in jobs],
-            workers=workers,
-            address=address,
+            engine,
             gpu=device != "cpu",
         )
         publish(results_dir, weights_dir)

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torchvision.ops import Conv2dNormActivation
 
 # MobileNetV2's inverted residual stages: expansion, channels, blocks, first block's stride
 STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -35,6 +34,8 @@ ONNX_OUTPUTS = ("heat", "log_size", "offset", "landmarks")  # the backend reads 
 
 def _conv(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Module:
     # a convolution with its bias and a ReLU: the shipped graph's folded conv + batch norm
+    from torchvision.ops import Conv2dNormActivation  # torchvision takes a second to import: only to build one
+
     return Conv2dNormActivation(
         cin, cout, kernel, stride, groups=groups, norm_layer=None, activation_layer=nn.ReLU if relu else None, bias=True
     )

@@ -18,7 +18,7 @@ from torch import nn
 
 from lrfp.core.errors import LrfpError
 from lrfp.core.records import atomic_path
-from lrfp.models.registry import MAX_INPUT, MODEL_NAMES, NORMS, PRETRAINED, create_model, min_input_size, model_kwargs
+from lrfp.models.registry import MAX_INPUT, MODEL_NAMES, PRETRAINED, create_model, min_input_size, model_kwargs, spec
 
 FORMAT = "lrfp-checkpoint"
 VERSION = 1
@@ -160,20 +160,22 @@ def check_metadata(meta: dict, where) -> None:
         if not ok:
             raise CheckpointError(f"{where}: unusable checkpoint: {field} {problem}, got {value!r:.80}")
 
-    spec = meta.get("model")
+    described = meta.get("model")
     require(
-        isinstance(spec, dict) and spec.get("name") in MODEL_NAMES and isinstance(spec.get("kwargs"), dict),
+        isinstance(described, dict)
+        and described.get("name") in MODEL_NAMES
+        and isinstance(described.get("kwargs"), dict),
         "model",
         f"must name one of {', '.join(MODEL_NAMES)} with its kwargs",
-        spec,
+        described,
     )
-    name, kwargs = spec["name"], spec["kwargs"]
+    name, kwargs = described["name"], described["kwargs"]
     allowed = set(model_kwargs(name))
     require(
         set(kwargs) <= allowed, "model.kwargs", f"may hold only {sorted(allowed)} for {name}", sorted(map(str, kwargs))
     )
     if "norm" in allowed:
-        norms = (None, "none") if name == "model3" else NORMS
+        norms = spec(name).accepted_norms
         require(
             kwargs.get("norm") in norms, "model.kwargs.norm", f"must be one of {norms} for {name}", kwargs.get("norm")
         )
@@ -258,17 +260,17 @@ def model_from_checkpoint(ckpt: dict, where="checkpoint") -> nn.Module:
 
     Its output layer has one unit per class: check_metadata made num_classes equal len(classes),
     and the strict load refuses weights of any other shape."""
-    spec = ckpt["model"]
-    kwargs = dict(spec["kwargs"])
+    described = ckpt["model"]
+    kwargs = dict(described["kwargs"])
     if "pretrained" in kwargs:
         kwargs["pretrained"] = "none"  # the checkpoint's own weights replace any pretrained ones
-    model = create_model(spec["name"], **kwargs)
+    model = create_model(described["name"], **kwargs)
     try:
         model.load_state_dict(ckpt["state_dict"], strict=True)
     except RuntimeError as exc:
         reason = " ".join(str(exc).split())  # torch lists every mismatch on lines of its own
         raise CheckpointError(
-            f"{where}: its weights do not fit model {spec['name']} {spec['kwargs']}: "
+            f"{where}: its weights do not fit model {described['name']} {described['kwargs']}: "
             f"{reason[:300]}{'…' if len(reason) > 300 else ''}"
         ) from exc
     return model.eval()

@@ -1,7 +1,7 @@
 """Model registry: the paper's three CNNs and torchvision transfer models, created by name.
 
 The paper (Tables 1-3) gives the layer order and kernel sizes but no channel or FC widths.
-The widths we chose live in PAPER_ARCHITECTURES and nowhere else. Every paper model ends its
+The widths we chose live in each model's ModelSpec (REGISTRY) and nowhere else. Every paper model ends its
 convolutional part with an adaptive average pool to a fixed grid, so one model works at any
 input size from 16 to 224 px; at the paper's own input size that pool is the identity
 (model2 at 224 px, model3 at 64 px) or a plain 4x4 average (model1 at 224 px).
@@ -21,36 +21,20 @@ from lrfp.core.errors import ConfigError, LrfpError
 
 NORMS = ("batchnorm", "groupnorm", "groupnorm_ws")
 PRETRAINED = ("imagenet", "none")
+DEFAULT_NORM, DEFAULT_PRETRAINED = NORMS[0], PRETRAINED[0]  # what a model gets when none is named
 GROUPNORM_GROUPS = 8
 MIN_INPUT_PAPER = 16
 MAX_INPUT = 512  # the largest input size lrfp trains at (TrainConfig refuses more)
-# AlexNet's stride-4 stem and three 3x3/2 max-pools need 63 px; the others halve five times and
-# end in an adaptive pool, so 32 px still leaves them a 1x1 map
-MIN_INPUT_TORCHVISION = {"alexnet": 64, "vgg16": 32, "resnet18": 32, "mobilenet_v2": 32}
 
 
 @dataclass(frozen=True)
 class PaperArchitecture:
     """(out_channels, kernel, normalized?) per conv layer, the pooled grid, FC hidden widths
-    (the input size and the rest live in the model's REGISTRY entry)."""
+    (the input size and the rest live in the model's ModelSpec)."""
 
     convs: tuple[tuple[int, int, bool], ...]
     grid: int
     fc_hidden: tuple[int, ...]
-
-
-PAPER_ARCHITECTURES = {
-    # Table 1: Conv5-Pool-Conv3-BN-Pool-Conv3-Pool-FC-FC
-    "model1": PaperArchitecture(convs=((16, 5, False), (32, 3, True), (64, 3, False)), grid=7, fc_hidden=(128,)),
-    # Table 2: Conv5-Pool-Conv3-BN-Pool-Conv3-Pool-Conv3-BN-Pool-Conv3-Pool-FC-FC
-    "model2": PaperArchitecture(
-        convs=((16, 5, False), (32, 3, True), (64, 3, False), (64, 3, True), (128, 3, False)),
-        grid=7,
-        fc_hidden=(128,),
-    ),
-    # Table 3: Conv3-Pool-Conv2-Pool-Conv2-Pool-FC-FC-FC, 64 px input, no normalization layer
-    "model3": PaperArchitecture(convs=((32, 3, False), (64, 2, False), (128, 2, False)), grid=8, fc_hidden=(256, 64)),
-}
 
 
 class WSConv2d(nn.Conv2d):
@@ -113,24 +97,12 @@ class WeightsUnavailableError(LrfpError):
     pass
 
 
-def _paper_model(name: str, norm: str | None, num_classes: int) -> nn.Module:
-    arch = PAPER_ARCHITECTURES[name]
-    if name == "model3":
-        if norm not in (None, "none"):
-            raise ConfigError("model3 has no normalization layer; leave norm unset")
-        norm = None
-    elif norm not in NORMS:
-        raise ConfigError(f"{name} needs norm in {NORMS}, got {norm!r}")
-    return PaperCNN(arch, norm, num_classes)
-
-
-# torchvision name -> (attribute path of the last layer as a list of steps)
-TRANSFER_HEADS = {
-    "vgg16": ("classifier", 6),
-    "alexnet": ("classifier", 6),
-    "resnet18": ("fc",),
-    "mobilenet_v2": ("classifier", 1),
-}
+def _paper_model(spec: ModelSpec, norm: str | None, num_classes: int) -> nn.Module:
+    if norm not in spec.accepted_norms:
+        if not spec.norms:
+            raise ConfigError(f"{spec.name} has no normalization layer; leave norm unset")
+        raise ConfigError(f"{spec.name} needs norm in {spec.norms}, got {norm!r}")
+    return PaperCNN(spec.architecture, norm if spec.norms else None, num_classes)
 
 
 def imagenet_weights(name: str):
@@ -179,19 +151,18 @@ def _load_imagenet_state(name: str) -> dict:
         ) from exc
 
 
-def _transfer_model(name: str, pretrained: str, num_classes: int) -> nn.Module:
+def _transfer_model(spec: ModelSpec, pretrained: str, num_classes: int) -> nn.Module:
     from torchvision.models import get_model
 
     if pretrained not in PRETRAINED:
         raise ConfigError(f"pretrained must be one of {PRETRAINED}, got {pretrained!r}")
-    model = get_model(name, weights=None)
+    model = get_model(spec.name, weights=None)
     if pretrained == "imagenet":
-        model.load_state_dict(_load_imagenet_state(name))
-    path = TRANSFER_HEADS[name]
+        model.load_state_dict(_load_imagenet_state(spec.name))
     parent = model
-    for step in path[:-1]:
+    for step in spec.head[:-1]:
         parent = getattr(parent, step)
-    last = path[-1]
+    last = spec.head[-1]
     old = parent[last] if isinstance(last, int) else getattr(parent, last)
     new = nn.Linear(old.in_features, num_classes)
     if isinstance(last, int):
@@ -203,7 +174,9 @@ def _transfer_model(name: str, pretrained: str, num_classes: int) -> nn.Module:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Every fact lrfp knows about one model; the engine, results, report, publish and the app ask here."""
+    """Every fact lrfp knows about one model; the engine, checkpoints, results, report, publish and the
+    app ask here. A paper CNN has an `architecture` (built by PaperCNN); a torchvision model has a
+    `head`, the attribute path of its last layer, which is replaced by one with an output per class."""
 
     name: str
     experiment: int  # the paper's experiment it belongs to (4: transfer models)
@@ -211,13 +184,20 @@ class ModelSpec:
     default_input: int  # the paper's input size, px
     min_input: int  # smallest input the network accepts, px
     optimizer: str  # the paper's optimizer for it
-    norms: tuple[str, ...] = ()  # normalization variants (model1, model2)
+    norms: tuple[str, ...] = ()  # normalization variants (model1, model2); () for none
     pretrained_source: str | None = None  # ImageNet weights it can start from
     published: bool = False  # small enough to ship in weights/ (< ~20 MB as an fp32 checkpoint)
+    architecture: PaperArchitecture | None = None
+    head: tuple[str | int, ...] = ()
 
     @property
     def is_paper_model(self) -> bool:
-        return self.name in PAPER_ARCHITECTURES
+        return self.architecture is not None
+
+    @property
+    def accepted_norms(self) -> tuple[str | None, ...]:
+        """The norm values its checkpoints and constructor take (a model without one: unset)."""
+        return self.norms or (None, "none")
 
     @property
     def paper_variants(self) -> tuple[str, ...]:
@@ -226,33 +206,77 @@ class ModelSpec:
             return self.norms
         return ("imagenet",) if self.pretrained_source else ("-",)
 
+    def kwargs(self, norm: str | None = None, pretrained: str | None = None, num_classes: int = 2) -> dict:
+        """The constructor arguments a checkpoint stores: only those that apply to this model."""
+        if self.is_paper_model:
+            return {"norm": (norm or DEFAULT_NORM) if self.norms else None, "num_classes": num_classes}
+        return {"pretrained": pretrained or DEFAULT_PRETRAINED, "num_classes": num_classes}
+
+    def build(self, norm: str | None = None, pretrained: str = "none", num_classes: int = 2) -> nn.Module:
+        if self.is_paper_model:
+            return _paper_model(self, norm, num_classes)
+        return _transfer_model(self, pretrained, num_classes)
+
 
 _TORCHVISION_IMAGENET = "torchvision IMAGENET1K_V1"
-# in the order `lrfp reproduce` runs them: cheapest first within each experiment
+
+
+def _paper(name: str, experiment: int, table: int, size: int, optimizer: str, arch: PaperArchitecture, norms=NORMS):
+    return ModelSpec(
+        name, experiment, table, size, MIN_INPUT_PAPER, optimizer, norms=norms, published=True, architecture=arch
+    )
+
+
+def _torchvision(name: str, table: int | None, min_input: int, head: tuple, published: bool = False):
+    return ModelSpec(
+        name,
+        4,
+        table,
+        224,
+        min_input,
+        "sgd",
+        pretrained_source=_TORCHVISION_IMAGENET,
+        published=published,
+        head=head,
+    )
+
+
+# One registration per model, in the order `lrfp reproduce` runs them: cheapest first within each experiment.
+# Torchvision minimum inputs: AlexNet's stride-4 stem and three 3x3/2 max-pools need 63 px; the others halve
+# five times and end in an adaptive pool, so 32 px still leaves them a 1x1 map.
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("model1", 1, 4, 224, MIN_INPUT_PAPER, "sgd", norms=NORMS, published=True),
-        ModelSpec("model2", 2, 5, 224, MIN_INPUT_PAPER, "sgd", norms=NORMS, published=True),
-        ModelSpec("model3", 3, 6, 64, MIN_INPUT_PAPER, "adam", published=True),
-        ModelSpec(
-            "alexnet", 4, 9, 224, MIN_INPUT_TORCHVISION["alexnet"], "sgd", pretrained_source=_TORCHVISION_IMAGENET
+        # Table 1: Conv5-Pool-Conv3-BN-Pool-Conv3-Pool-FC-FC
+        _paper(
+            "model1", 1, 4, 224, "sgd", PaperArchitecture(((16, 5, False), (32, 3, True), (64, 3, False)), 7, (128,))
         ),
-        ModelSpec(
-            "resnet18", 4, 8, 224, MIN_INPUT_TORCHVISION["resnet18"], "sgd", pretrained_source=_TORCHVISION_IMAGENET
-        ),
-        # not in the paper: the one transfer model whose ImageNet weights can be loaded offline here
-        ModelSpec(
-            "mobilenet_v2",
-            4,
-            None,
+        # Table 2: Conv5-Pool-Conv3-BN-Pool-Conv3-Pool-Conv3-BN-Pool-Conv3-Pool-FC-FC
+        _paper(
+            "model2",
+            2,
+            5,
             224,
-            MIN_INPUT_TORCHVISION["mobilenet_v2"],
             "sgd",
-            pretrained_source=_TORCHVISION_IMAGENET,
-            published=True,
+            PaperArchitecture(
+                ((16, 5, False), (32, 3, True), (64, 3, False), (64, 3, True), (128, 3, False)), 7, (128,)
+            ),
         ),
-        ModelSpec("vgg16", 4, 7, 224, MIN_INPUT_TORCHVISION["vgg16"], "sgd", pretrained_source=_TORCHVISION_IMAGENET),
+        # Table 3: Conv3-Pool-Conv2-Pool-Conv2-Pool-FC-FC-FC, 64 px input, no normalization layer
+        _paper(
+            "model3",
+            3,
+            6,
+            64,
+            "adam",
+            PaperArchitecture(((32, 3, False), (64, 2, False), (128, 2, False)), 8, (256, 64)),
+            norms=(),
+        ),
+        _torchvision("alexnet", 9, 64, ("classifier", 6)),
+        _torchvision("resnet18", 8, 32, ("fc",)),
+        # not in the paper: the one transfer model whose ImageNet weights can be loaded offline here
+        _torchvision("mobilenet_v2", None, 32, ("classifier", 1), published=True),
+        _torchvision("vgg16", 7, 32, ("classifier", 6)),
     )
 }
 MODEL_NAMES = tuple(REGISTRY)
@@ -277,10 +301,7 @@ def min_input_size(name: str) -> int:
 
 def model_kwargs(name: str, norm: str | None = None, pretrained: str | None = None, num_classes: int = 2) -> dict:
     """The constructor arguments a checkpoint stores: only those that apply to `name`."""
-    check_name(name)
-    if is_paper_model(name):
-        return {"norm": None if name == "model3" else (norm or "batchnorm"), "num_classes": num_classes}
-    return {"pretrained": pretrained or "imagenet", "num_classes": num_classes}
+    return spec(name).kwargs(norm, pretrained, num_classes)
 
 
 def variant_of(name: str, kwargs: dict) -> str:
@@ -297,7 +318,4 @@ def check_name(name: str) -> None:
 
 def create_model(name: str, norm: str | None = None, pretrained: str = "none", num_classes: int = 2) -> nn.Module:
     """Build a registered model. `norm` applies to model1/model2, `pretrained` to transfer models."""
-    check_name(name)
-    if is_paper_model(name):
-        return _paper_model(name, norm, num_classes)
-    return _transfer_model(name, pretrained, num_classes)
+    return spec(name).build(norm, pretrained, num_classes)

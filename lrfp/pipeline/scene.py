@@ -13,33 +13,19 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont
 
-from lrfp.core import labels, settings
-from lrfp.core.turns import FairSlots
+from lrfp.core import labels
 from lrfp.data.images import ACCEPTED_FORMATS, FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
-from lrfp.pipeline.inference import TOO_SMALL, UNSURE, Classifier
+from lrfp.pipeline.inference import UNSURE, Classifier
+from lrfp.pipeline.upload_limits import MAX_UPLOAD_FILES, UPLOAD_SLOTS  # noqa: F401 - the app imports both from here
 
 MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MAX_SIDE is one face crop
 # Scenes (uploads, `lrfp scene`, the scene benchmark) are read at their full resolution, up to
 # data.MAX_PIXELS: the detection stage works tile by tile (lrfp.pipeline.detect), every face is cropped from
 # the full image, and only what is shown is shrunk.
-# Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
-# while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up. A
-# visitor holds one slot at most and visitors are served in turn, so with two slots a second
-# visitor's photo is analysed while the first visitor's huge one still is.
-UPLOAD_SLOTS = FairSlots(settings.positive_int("LRFP_UPLOAD_SLOTS", 2))
-# Files one upload may hold: the server keeps every file of a session's uploader in memory, so a
-# batch over this is refused whole (and dropped at once) rather than analysed in part.
-MAX_UPLOAD_FILES = settings.positive_int("LRFP_MAX_UPLOAD_FILES", 10)
 INCORRECT = labels.INCORRECT  # the third class, as the source annotations spell it
-COLORS = {
-    "with_mask": (46, 160, 67),
-    "without_mask": (220, 50, 47),
-    INCORRECT: (245, 140, 0),
-    TOO_SMALL: (150, 150, 150),
-    UNSURE: (90, 110, 200),
-}
+COLORS = {label.name: label.color for label in labels.LABELS}
 # how a label reads on screen and in tags
 LABEL_TEXT = {label.name: label.text for label in labels.LABELS}
 

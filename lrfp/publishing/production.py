@@ -19,6 +19,7 @@ from lrfp.models.checkpoint import ship_copy
 from lrfp.publishing.cards import command_line
 from lrfp.publishing.index import INDEX_NAME, check_model_name, read_index, ship_default_onnx
 from lrfp.training.config import with_defaults
+from lrfp.training.recipes import LABEL_SMOOTHING
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,9 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
         f"- **Model**: `{cfg['model']}` {cfg['model_kwargs']}, input {cfg['input_size']} px; classes "
         + ", ".join(record["data"]["classes"])
         + ".",
-        f"- **Recipe** (`lrfp train --recipe production`, see `lrfp/training/recipes.py` and `lrfp/data/bank_crops.py`): every training face (no "
-        f"subsampling), class-weighted cross entropy with label smoothing 0.1, {cfg['optimizer']} with a one-cycle "
+        f"- **Recipe** (`lrfp train --recipe {cfg['recipe']}`, see `lrfp/training/recipes.py` and "
+        f"`lrfp/data/bank_crops.py`): every training face (no subsampling), class-weighted cross entropy with "
+        f"label smoothing {LABEL_SMOOTHING}, {cfg['optimizer']} with a one-cycle "
         f"schedule peaking at {cfg['lr']}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, seed {cfg['seed']}. "
         "Crops like the detector's: half the time RetinaFace's own box for the face, else the labelled box, both "
         "jittered; flips, small affine, colour jitter, 20 % greyscale, half the time shrunk to 8-48 px and back.",

@@ -89,7 +89,18 @@ class Alerts:
         self.rules, self.out, self.webhook = rules, Path(out) if out else None, webhook
         self.suffix = f"-{part}" if part else ""  # one group of a live run's streams (lrfp.scale.live_ray)
         self.active: set[tuple[str, str]] = set()  # (rule, camera) whose condition holds now
-        self.rows: list[dict] = []
+        self.rows: list[dict] = self._earlier()
+
+    def _earlier(self) -> list[dict]:
+        """The alerts OUT's table holds already: a live run started again on its folder (after a kill, say)
+        adds to them instead of writing over them."""
+        path = self.out / f"{Path(ALERTS_TABLE).stem}{self.suffix}.parquet" if self.out else None
+        if path is None or not path.is_file():
+            return []
+        try:
+            return pq.read_table(path, schema=ALERT_SCHEMA).to_pylist()
+        except (OSError, pa.ArrowException) as exc:
+            raise ConfigError(f"{path}: not an alerts table ({exc}); move it away or write to another folder") from exc
 
     def _raise(self, now: datetime, camera: str, rule: Rule, value: float, people: int, message: str) -> dict:
         row = {

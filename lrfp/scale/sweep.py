@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import os
 
+from lrfp.scale.engine import Engine
 from lrfp.scale.ray_pool import start_ray
 
 
-def run_tasks(fn, calls: list[tuple], workers: int = 1, address: str | None = None, gpu: bool = True) -> list:
-    """fn(*call) for each call, WORKERS at a time on Ray; the results in the calls' order."""
+def run_tasks(fn, calls: list[tuple], engine: Engine, gpu: bool = True) -> list:
+    """fn(*call) for each call, ENGINE.workers at a time on Ray; the results in the calls' order."""
     import ray
 
-    start_ray(address, workers)
+    start_ray(engine.address, engine.workers)
     resources = ray.cluster_resources()
     if gpu and resources.get("GPU", 0) >= 1:
         options = {"num_gpus": 1, "num_cpus": 1}
     else:  # the cores shared out: WORKERS tasks at once
-        options = {"num_cpus": max(1, int(resources.get("CPU", 1)) // max(1, workers))}
+        options = {"num_cpus": max(1, int(resources.get("CPU", 1)) // max(1, engine.workers))}
     remote = ray.remote(max_retries=3, retry_exceptions=False, **options)(_call)
     return ray.get([remote.remote(fn, call) for call in calls])
 

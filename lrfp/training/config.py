@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 
 from lrfp.core.device import PRECISIONS, resolve_device
 from lrfp.core.errors import ConfigError
 from lrfp.models.registry import (
+    MAX_INPUT,
     check_name,
     default_input_size,
     is_paper_model,
@@ -24,19 +25,20 @@ MAX_LR = 1.0
 
 @dataclass
 class TrainConfig:
-    model: str
-    data: str  # what the recipe trains on: a dataset folder (paper), a face bank file (production)
+    # None: the recipe's default (Recipe.defaults), or the model's for an input size
+    model: str | None = None
+    data: str | None = None  # what the recipe trains on: a dataset folder (paper), a face bank file (production)
     norm: str | None = None
     pretrained: str | None = None
-    epochs: int = 80
-    milestones: tuple[int, ...] = (30, 50, 80)
+    epochs: int | None = None
+    milestones: tuple[int, ...] | None = None
     optimizer: str | None = None  # None: the recipe's (the paper's: adam for model3, sgd otherwise; production: adamw)
     lr: float = 0.001
     momentum: float = 0.9  # SGD only; the paper gives none, 0.9 is the common choice
     batch_size: int = 64
     input_size: int | None = None
     seed: int = 0
-    precision: str = "auto"
+    precision: str | None = None
     out: str = "runs"
     run_id: str | None = None
     degrade: str | None = None  # name of a low-resolution simulation preset, or None
@@ -47,8 +49,19 @@ class TrainConfig:
     device: str = "auto"
     class_weights: str = "inverse"  # production: weigh each class by 1/share, or by 1/sqrt(share)
 
+    def filled(self) -> TrainConfig:
+        """This config with the settings it leaves unset taken from its recipe (no checks)."""
+        unset = {k: v for k, v in recipe_of(self.recipe).defaults.items() if getattr(self, k) is None}
+        return replace(self, **unset)
+
     def resolved(self) -> TrainConfig:
         """Fill the defaults and check every value, with errors that say what is allowed."""
+        return self.filled()._checked()
+
+    def _checked(self) -> TrainConfig:
+        for name in ("model", "data", "epochs", "precision"):
+            if getattr(self, name) is None:
+                raise ConfigError(f"the {self.recipe} recipe has no default {name}: give one (--{name})")
         check_name(self.model)
         kwargs = model_kwargs(self.model, self.norm, self.pretrained)
         cfg = TrainConfig(**asdict(self))
@@ -59,10 +72,10 @@ class TrainConfig:
         if cfg.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
         cfg.input_size = default_input_size(self.model) if self.input_size is None else self.input_size
-        if not min_input_size(self.model) <= cfg.input_size <= 512:
+        if not min_input_size(self.model) <= cfg.input_size <= MAX_INPUT:
             raise ConfigError(
                 f"input size {cfg.input_size} px: {self.model} needs an input size from "
-                f"{min_input_size(self.model)} to 512 px"
+                f"{min_input_size(self.model)} to {MAX_INPUT} px"
             )
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}")
@@ -72,7 +85,7 @@ class TrainConfig:
             raise ConfigError(f"learning rate {self.lr}: give a number above 0 and at most {MAX_LR:g}")
         recipe.check(self)
         cfg.device = resolve_device(self.device)
-        cfg.milestones = tuple(sorted({m for m in self.milestones if 1 <= m <= self.epochs} | {self.epochs}))
+        cfg.milestones = tuple(sorted({m for m in self.milestones or () if 1 <= m <= self.epochs} | {self.epochs}))
         cfg.run_id = self.run_id or default_run_id(cfg)
         return cfg
 

@@ -21,13 +21,17 @@ WEIGHT_DECAY = 0.05  # AdamW's
 
 class Recipe:
     """The defaults suit a recipe with plain cross entropy and a constant learning rate; a recipe
-    must supply at least `name`, `default_optimizer`, `datasets` and `fingerprint`."""
+    must supply at least `name`, `datasets`, `fingerprint` and an optimizer (`defaults` or `default_optimizer`)."""
 
     name: str = ""
     resumable_changes: frozenset[str] = RESUMABLE_CHANGES
+    # TrainConfig settings this recipe trains with when a config leaves them unset (None); an input size
+    # left unset here is the model's own (its ModelSpec.default_input). These are the paper's schedule,
+    # which a recipe keeps unless it says otherwise (the production recipe does).
+    defaults: dict = {"epochs": 80, "milestones": (30, 50, 80), "precision": "auto"}
 
     def default_optimizer(self, cfg) -> str:
-        """The optimizer used when the config names none."""
+        """The optimizer used when neither the config nor `defaults` names one."""
         raise NotImplementedError
 
     def check(self, cfg) -> None:

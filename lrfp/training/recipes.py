@@ -63,11 +63,19 @@ class ProductionRecipe(Recipe):
     held out for validation, AdamW with one cycle, class-weighted cross entropy with label smoothing."""
 
     name = "production"
+    # the shipped production model (weights/prod-mobilenet_v2.md): `lrfp train --recipe production` alone
+    # trains it again; milestones: the last epoch only
+    defaults = Recipe.defaults | {
+        "model": "mobilenet_v2",
+        "data": "data/fmd853-faces.json",
+        "input_size": 64,
+        "epochs": 15,
+        "milestones": (),
+        "optimizer": "adamw",
+        "precision": "fp32",  # as it was trained: bf16 would give other weights
+    }
     # the one-cycle schedule is fitted to the epoch count: a resume cannot change it
     resumable_changes = Recipe.resumable_changes - {"epochs"}
-
-    def default_optimizer(self, cfg) -> str:
-        return "adamw"
 
     def check(self, cfg) -> None:
         super().check(cfg)

@@ -106,50 +106,92 @@ def _mean_train_seconds(history: list[dict]) -> float | None:
 
 
 class Run:
-    """One training run's state: model, optimizer, schedule, loader, record; and its steps."""
+    """One training run's state: model, optimizer, schedule, loader, record; and its steps.
 
-    def __init__(self, cfg: TrainConfig, out: Path, datasets: dict, command: str):
+    Run.start prepares every part (in the order the seed's random streams require) and then constructs
+    the run, which is whole from its constructor on.
+    """
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        out: Path,
+        datasets: dict,
+        command: str,
+        *,
+        kwargs: dict,
+        model: torch.nn.Module,
+        shuffle_gen: torch.Generator,
+        train_loader,
+        optimizer: torch.optim.Optimizer,
+        scheduler,
+        loss_fn: torch.nn.Module,
+        config: dict,
+        record: dict,
+        last_saved: float,
+    ):
         self.cfg, self.out, self.datasets, self.command = cfg, out, datasets, command
         self.classes = datasets["train"].classes
         self.device = cfg.device
-        self.bf16 = use_bf16(cfg.precision, self.device)
-        self.start_epoch = 1
-        self._last_saved = time.perf_counter()
+        self.bf16 = config["bf16"]
+        self.kwargs, self.model, self.shuffle_gen, self.train_loader = kwargs, model, shuffle_gen, train_loader
+        self.optimizer, self.scheduler, self.loss_fn = optimizer, scheduler, loss_fn
+        self.config, self.record = config, record
+        self.start_epoch = 1  # resume() moves it on
+        self.val: dict | None = None  # the last epoch's validation scores (train_epoch)
+        self._last_saved = last_saved  # when last.pt was last written (or the run began)
 
     @classmethod
     def start(cls, cfg: TrainConfig, out: Path, datasets: dict, command: str) -> Run:
-        run = cls(cfg, out, datasets, command)
+        """A new run of CFG in OUT: its model, optimizer, loader and record made from the seed."""
+        begun = time.perf_counter()
+        classes, device = datasets["train"].classes, cfg.device
+        bf16 = use_bf16(cfg.precision, device)
         recipe = recipe_of(cfg.recipe)
         torch.manual_seed(cfg.seed)  # model init, then shuffling and augmentation draw from here
-        run.kwargs = model_kwargs(cfg.model, cfg.norm, cfg.pretrained, num_classes=len(run.classes))
-        run.model = create_model(cfg.model, **run.kwargs).to(run.device, memory_format=torch.channels_last)
-        run.shuffle_gen = torch.Generator().manual_seed(cfg.seed)
-        run.train_loader, run.data_path = train_batches(cfg, datasets["train"], run.shuffle_gen)
-        run.optimizer, run.scheduler = recipe.optimizer(cfg, run.model, len(run.train_loader))
-        run.loss_fn = recipe.loss(cfg, datasets["train"]).to(run.device)
-        run.config = asdict(cfg) | {
+        kwargs = model_kwargs(cfg.model, cfg.norm, cfg.pretrained, num_classes=len(classes))
+        model = create_model(cfg.model, **kwargs).to(device, memory_format=torch.channels_last)
+        shuffle_gen = torch.Generator().manual_seed(cfg.seed)
+        train_loader, data_path = train_batches(cfg, datasets["train"], shuffle_gen)
+        optimizer, scheduler = recipe.optimizer(cfg, model, len(train_loader))
+        loss_fn = recipe.loss(cfg, datasets["train"]).to(device)
+        config = asdict(cfg) | {
             "milestones": list(cfg.milestones),
-            "bf16": run.bf16,
+            "bf16": bf16,
             "channels_last": True,
-            "model_kwargs": run.kwargs,
+            "model_kwargs": kwargs,
         }
-        run.environment = environment(run.device) | {"data_path": run.data_path}
-        run.record = {
+        record = {
             "run_id": cfg.run_id,
-            "config": run.config,
+            "config": config,
             "command": command,
             "data": {
                 "root": str(cfg.data),
                 "manifest_sha256": recipe.fingerprint(cfg),
-                "classes": run.classes,
+                "classes": classes,
                 "sizes": {s: len(d) for s, d in datasets.items()},
             },
             "history": [],
             "milestones": {},
-            "environment": run.environment,
+            "environment": environment(device) | {"data_path": data_path},
             "status": "running",
         }
-        return run
+        return cls(
+            cfg,
+            out,
+            datasets,
+            command,
+            kwargs=kwargs,
+            model=model,
+            shuffle_gen=shuffle_gen,
+            train_loader=train_loader,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            loss_fn=loss_fn,
+            config=config,
+            record=record,
+            last_saved=begun,
+        )
 
     def resume(self) -> None:
         """Continue from last.pt: weights, optimizer, schedule and every random stream."""

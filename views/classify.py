@@ -8,7 +8,6 @@ from lrfp.app.ui import (
     GRADCAM_FACES,
     BadImageError,
     analyse,
-    ensure_navigation,
     face_rows,
     get_classifier,
     get_detector,
@@ -27,8 +26,6 @@ from lrfp.data.images import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.pipeline.detect import LIVE_SCALE
 from lrfp.pipeline.gradcam import COLOUR_SCALE_CAPTION, colour_scale, explain_crops
 from lrfp.pipeline.scene import MAX_UPLOAD_FILES, MODES, label_text
-
-ensure_navigation()
 
 st.title("Classify")
 classifier = selected_classifier()

@@ -8,7 +8,6 @@ from lrfp.app.headline import card_blocks, default_model_figures
 from lrfp.app.ui import (
     analyse,
     app_default_model,
-    ensure_navigation,
     get_detector,
     legend,
     scene_summary,
@@ -17,8 +16,6 @@ from lrfp.app.ui import (
 from lrfp.core import paths
 from lrfp.publishing.index import read_index
 from lrfp.reporting.results import load_records, summary_frame
-
-ensure_navigation()
 
 st.title("Face masks at low resolution")
 st.write(

@@ -7,10 +7,7 @@ import streamlit as st
 
 from lrfp.app import monitor_people as people
 from lrfp.app import monitor_view as view
-from lrfp.app.ui import ensure_navigation
 from lrfp.core import server_settings as settings
-
-ensure_navigation()
 
 st.title("Monitor")
 st.caption(

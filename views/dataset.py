@@ -6,11 +6,8 @@ import streamlit as st
 
 from lrfp.app import charts
 from lrfp.app.dataset_view import draw_boxes, filter_samples, find_source_photo, scenes_with_faces
-from lrfp.app.ui import ensure_navigation
 from lrfp.core import paths
 from lrfp.data.images import DatasetError, read_manifest
-
-ensure_navigation()
 
 st.title("Dataset")
 BUILD = f"lrfp data build --source PATH/TO/face-mask-detection --out {paths.DATA_DIR.name and 'data/' + paths.DATA_DIR.name}"

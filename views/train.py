@@ -4,15 +4,12 @@ import streamlit as st
 
 from lrfp.app import charts
 from lrfp.app.launcher import LaunchRefused, launch, list_runs, stop, watch
-from lrfp.app.ui import ensure_navigation
 from lrfp.core import paths
 from lrfp.core import server_settings as settings
 from lrfp.core.device import resolve_device
 from lrfp.core.errors import describe_os_error
 from lrfp.data.images import DatasetError, read_manifest
 from lrfp.models.registry import REGISTRY, min_input_size
-
-ensure_navigation()
 
 APP_RUNS = paths.RUNS_DIR / "app"
 LIMITS = settings.current()

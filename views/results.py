@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lrfp.app import charts
-from lrfp.app.ui import default_run_id, detail_choice, ensure_navigation, figures_table, pinned_first
+from lrfp.app.ui import default_run_id, detail_choice, figures_table, pinned_first
 from lrfp.reporting.results import (
     load_cv_reports,
     load_face_reports,
@@ -14,8 +14,6 @@ from lrfp.reporting.results import (
     load_view_reports,
     summary_frame,
 )
-
-ensure_navigation()
 
 st.title("Results")
 records = {r["run_id"]: r for r in load_records()}

@@ -1,0 +1,76 @@
+"""Face boxes in frame pixels and the one merge of overlapping boxes that every detection ends with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+NMS_IOU = 0.4
+# a box mostly inside a kept face is a part of it (an eye, a mask, a hand): dropped when the face is
+# more confident; and a box at least PART_CONTAINED inside a face PART_OF times its size whatever its
+# confidence (the pieces of a face that fills a phone photo, seen by the finer looks, can score higher
+# than the face itself, and straddle its edge: an ear half inside the box)
+CONTAINED = 0.6
+PART_OF = 2.0
+PART_CONTAINED = 0.4
+# and a box at the edge of a face EDGE_PART_OF times its size, mostly within EDGE_MARGIN of that face's
+# size around it (an ear, a strap, a lock of hair that the fine-tuned detector, which learnt faces down to
+# 8 px, boxes beside a face that fills the frame); a real face that much smaller does not stand at the
+# edge of another's head
+EDGE_PART_OF = 16.0
+EDGE_MARGIN = 0.1
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    score: float
+
+    @property
+    def size(self) -> int:
+        """Shorter side in pixels."""
+        return min(self.x1 - self.x0, self.y1 - self.y0)
+
+
+def merge(boxes: list[FaceBox], iou: float = NMS_IOU, contained: float = CONTAINED) -> list[FaceBox]:
+    """Non-maximum suppression (torchvision.ops.nms), then drop the parts of kept faces (see CONTAINED)."""
+    if not boxes:
+        return []
+    coords = torch.tensor([[b.x0, b.y0, b.x1, b.y1] for b in boxes], dtype=torch.float32)
+    from torchvision.ops import nms  # a second to import (torch._dynamo): only where boxes are merged
+
+    kept = [boxes[i] for i in nms(coords, torch.tensor([b.score for b in boxes]), iou).tolist()]
+    out: list[FaceBox] = []
+    for b in sorted(kept, key=lambda b: -(b.x1 - b.x0) * (b.y1 - b.y0)):  # biggest first
+        if not any(
+            inside(b, o) > contained
+            and o.score >= b.score
+            or inside(b, o) > PART_CONTAINED
+            and o.size >= PART_OF * b.size
+            or o.size >= EDGE_PART_OF * b.size
+            and inside(b, _grown(o, EDGE_MARGIN)) > PART_CONTAINED
+            for o in out
+        ):
+            out.append(b)
+    return out
+
+
+def _grown(o: FaceBox, margin: float) -> FaceBox:
+    """o with `margin` of its size added on every side."""
+    dx, dy = round((o.x1 - o.x0) * margin), round((o.y1 - o.y0) * margin)
+    return FaceBox(o.x0 - dx, o.y0 - dy, o.x1 + dx, o.y1 + dy, o.score)
+
+
+def inside(b, o) -> float:
+    """The share of box b's area inside box o (FaceBoxes or (x0, y0, x1, y1) tuples)."""
+    b, o = _coords(b), _coords(o)
+    area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
+    return max(0, min(b[2], o[2]) - max(b[0], o[0])) * max(0, min(b[3], o[3]) - max(b[1], o[1])) / area
+
+
+def _coords(box) -> tuple:
+    return (box.x0, box.y0, box.x1, box.y1) if isinstance(box, FaceBox) else tuple(box[:4])

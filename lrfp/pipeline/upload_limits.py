@@ -1,0 +1,17 @@
+"""How much the app's server analyses at once: read from the environment when imported, and light to import
+(the command line imports this module before any command runs, so a bad value stops every command with one
+line; lrfp.core.settings says how)."""
+
+from __future__ import annotations
+
+from lrfp.core import settings
+from lrfp.core.turns import FairSlots
+
+# Uploads analysed at once in one process (the app's server): each big photo needs about 250 MB
+# while it is decoded and searched, so visitors' uploads queue for a slot instead of adding up. A
+# visitor holds one slot at most and visitors are served in turn, so with two slots a second
+# visitor's photo is analysed while the first visitor's huge one still is.
+UPLOAD_SLOTS = FairSlots(settings.positive_int("LRFP_UPLOAD_SLOTS", 2))
+# Files one upload may hold: the server keeps every file of a session's uploader in memory, so a
+# batch over this is refused whole (and dropped at once) rather than analysed in part.
+MAX_UPLOAD_FILES = settings.positive_int("LRFP_MAX_UPLOAD_FILES", 10)
