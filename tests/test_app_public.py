@@ -23,6 +23,8 @@ from lrfp.core.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = paths.RESULTS_DIR / "monitor" / "example" / "frames.parquet"
 PHOTO = paths.EXAMPLES_DIR / "maksssksksss389.jpg"
+SHIPPED = ["shipped example (demo footage)", "shipped live example (demo footage as MJPEG)"]
+LIVE_EXAMPLE = paths.RESULTS_DIR / "monitor" / "live-example"
 
 
 def open_page(page: str) -> AppTest:
@@ -69,7 +71,7 @@ def test_the_monitor_page_lists_the_roots_tables_and_takes_no_typed_path(roots):
     at = open_page(PAGE["Monitor"])
     assert not at.exception, at.exception
     table = next(s for s in at.selectbox if s.label == "Table")
-    assert table.options == ["shipped example (demo footage)", "tables/lobby"]
+    assert table.options == [*SHIPPED, "tables/lobby"]
     assert not at.text_input and not at.radio
     table.set_value("tables/lobby").run()
     assert not at.exception and at.metric[0].value == "67"
@@ -83,6 +85,29 @@ def test_the_operator_may_still_type_a_path(roots, monkeypatch):
     table.set_value(table.options[-1]).run()
     at.text_input[0].input(str(roots / "mine")).run()
     assert not at.exception and at.metric[0].value == "67"
+
+
+def test_a_live_run_is_listed_only_inside_the_roots(roots):
+    shutil.copytree(LIVE_EXAMPLE, roots / "tables" / "gate")
+    (roots / "outside").mkdir()
+    shutil.copytree(LIVE_EXAMPLE, roots / "outside" / "private")
+    (roots / "tables" / "link").symlink_to(roots / "outside" / "private")  # leads out of the root: not listed
+    at = open_page(PAGE["Monitor"])
+    table = next(s for s in at.selectbox if s.label == "Table")
+    assert table.options == [*SHIPPED, "tables/gate"] and not at.text_input
+    table.set_value("tables/gate").run()
+    assert not at.exception, at.exception
+    headings = [s.value for s in at.subheader]
+    assert "Live: the last minute (the run has stopped)" in headings and "People" in headings
+
+
+def test_the_operator_may_type_a_folder_but_never_a_streams_url(roots, monkeypatch):
+    monkeypatch.setenv("LRFP_PUBLIC", "0")
+    at = open_page(PAGE["Monitor"])
+    table = next(s for s in at.selectbox if s.label == "Table")
+    table.set_value(table.options[-1]).run()
+    at.text_input[0].input("rtsp://10.0.0.5:554/cam").run()
+    assert not at.exception and "is a stream, not a folder" in at.error[0].value and not at.metric
 
 
 def worst_moments_drawn(at: AppTest) -> int:

@@ -47,15 +47,16 @@ def write_y4m(image: Image.Image, path: Path, frames: int = 30) -> None:
             f.write(b"FRAME\n" + planes)
 
 
-def start_server(runs: Path) -> tuple[str, subprocess.Popen]:
+def start_server(runs: Path, **env) -> tuple[str, subprocess.Popen]:
     """(url, process) of the dashboard served from this checkout with the shipped demo data only, as on a
-    fresh clone with nothing beside it."""
+    fresh clone with nothing beside it (ENV: more variables)."""
     port = free_port()
     env = os.environ | {
         "LRFP_RUNS": str(runs),
         "LRFP_DATA": str(DEMO / "fmd853-lr"),
         "LRFP_SOURCE": str(DEMO / "scenes"),
         "LRFP_ICE_SERVERS": "[]",
+        **env,
     }  # browser and server share this machine: no STUN server to ask
     proc = subprocess.Popen(
         [
@@ -152,6 +153,89 @@ def test_every_page_opens_without_error(server, browser, path, heading):
     assert nav.get_by_text("app").count() == 0
     assert page.locator('[data-testid="stSidebar"]').get_by_text("Model").count() >= 1
     page.context.close()
+
+
+@pytest.mark.parametrize("width,height", [(1366, 768), (390, 844)])
+def test_the_monitor_page_shows_people_and_alerts(server, browser, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{server}/monitor")
+    page.get_by_role("heading", name="People").first.wait_for(timeout=60_000)  # the file example's people
+    wait_until_idle(page)
+    table = page.locator('[data-testid="stMainBlockContainer"]').get_by_role("combobox").first
+    table.click()
+    page.get_by_role("option", name=re.compile(r"^shipped live example")).click()
+    page.get_by_role("heading", name=re.compile(r"^Alerts \(\d+\)")).first.wait_for(timeout=60_000)
+    wait_until_idle(page)
+    for heading in ("Live: the last minute (the run has stopped)", "People", "The worst moments"):
+        assert page.get_by_role("heading", name=heading).count() == 1, heading
+    assert page.get_by_text("Compliance over people").count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
+    time.sleep(1)  # let plotly finish drawing for the screenshot
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"monitor-live-{width}x{height}.png"))
+    page.set_viewport_size({"width": width, "height": 4000})  # the page scrolls inside its own box: all of it
+    time.sleep(1)
+    page.screenshot(path=str(SHOTS / f"monitor-live-{width}-whole.png"))
+    context.close()
+
+
+def test_a_live_panel_refreshes_while_its_run_writes_and_not_after(browser, tmp_path):
+    """A live run's folder whose live.json a thread rewrites every second, as a running `lrfp monitor --live`
+    does at each slice: the open page follows it; once the run has ended the page asks the server for nothing."""
+    import json
+    import threading
+
+    root = tmp_path / "cameras"
+    shutil.copytree(ROOT / "results" / "monitor" / "live-example", root / "gate")
+    status = json.loads((root / "gate" / "live.json").read_text())
+    ended = threading.Event()
+
+    def write(slices: int, running: bool) -> None:
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
+        (root / "gate" / "live.json").write_text(
+            json.dumps(status | {"updated": now, "slices": slices, "running": running})
+        )
+
+    def run() -> None:
+        for n in range(1000, 1300):
+            if ended.is_set():
+                return
+            write(n, True)
+            time.sleep(1)
+
+    write(999, True)
+    writer = threading.Thread(target=run, daemon=True)
+    writer.start()
+    url, proc = start_server(tmp_path / "runs", LRFP_MONITOR_ROOTS=str(root))
+    try:
+        page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        page.goto(f"{url}/monitor")
+        page.get_by_role("heading", name="People").first.wait_for(timeout=60_000)
+        page.locator('[data-testid="stMainBlockContainer"]').get_by_role("combobox").first.click()
+        page.get_by_role("option", name="cameras/gate").click()
+        page.get_by_role("heading", name="Live: the last minute (refreshing)").wait_for(timeout=60_000)
+        slice_shown = re.compile(r"slice (\d+) of")
+
+        def shown() -> int:
+            return int(slice_shown.search(page.get_by_text(slice_shown).first.inner_text()).group(1))
+
+        first = shown()
+        time.sleep(12)  # two refreshes at least (every 5 s)
+        assert shown() >= first + 5
+        ended.set()
+        writer.join()
+        write(2000, False)  # the run's last slice: it has ended
+        page.get_by_role("heading", name="Live: the last minute (the run has stopped)").wait_for(timeout=30_000)
+        assert shown() == 2000
+        write(3000, False)  # a change no one asks for: an ended run's panel does not refresh
+        time.sleep(12)
+        assert shown() == 2000
+        page.context.close()
+    finally:
+        ended.set()
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def test_an_example_photo_is_classified_on_arrival(server, browser):

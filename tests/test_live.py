@@ -7,13 +7,16 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import av
+import pandas as pd
 import pytest
 
+from lrfp.cli import main
 from lrfp.core import paths
 from lrfp.core.errors import ConfigError
 from lrfp.publishing.index import default_model
-from lrfp.scale.alerts import Alerts, parse_rule
+from lrfp.scale.alerts import ALERTS_TABLE, Alerts, parse_rule
 from lrfp.scale.live import SLICES, STATUS, LiveRun, read_slices
+from lrfp.scale.live_ray import run_on_ray
 from lrfp.scale.monitor import Settings
 from lrfp.scale.stream import check_live
 
@@ -108,3 +111,95 @@ def test_a_cut_stream_is_reconnected_and_sliced_into_people_and_an_alert(tmp_pat
     assert len(alerts.rows) >= 1 and alerts.rows[0]["camera"] == "gate"
     status = json.loads((tmp_path / STATUS).read_text())
     assert status["streams"][0]["reconnects"] == stream["reconnects"]
+
+
+@pytest.mark.ray
+def test_on_ray_each_group_of_streams_is_an_actor_and_the_run_reads_as_one(tmp_path, monkeypatch):
+    import ray
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    settings = Settings(model=default_model() or "model3", detector="retinaface", detector_scale=1.0)
+    server = MjpegServer(demo_jpegs(), cut=10**9)  # no cut: three clients of one clip
+    items = [f"{name}={server.url}?{name}" for name in ("gate", "market", "yard")]
+    try:
+        summary = run_on_ray(
+            items, tmp_path, settings, rate=4, slice_s=2.0, rules=["compliance:100:5:1"], workers=2, duration_s=8
+        )
+    finally:
+        server.close()
+        ray.shutdown()
+    assert summary["groups"] == 2 and sorted(s["camera"] for s in summary["streams"]) == ["gate", "market", "yard"]
+    for part in ("g0", "g1"):  # each actor wrote its own slices, counts and alerts
+        assert list((tmp_path / SLICES).glob(f"frames-*-{part}.parquet"))
+        assert (tmp_path / f"live-{part}.json").is_file() and (tmp_path / f"alerts-{part}.parquet").is_file()
+    status = json.loads((tmp_path / STATUS).read_text())  # merged: one run for a reader
+    assert status["groups"] == 2 and status["running"] is False and len(status["streams"]) == 3
+    frames = read_slices(tmp_path).to_pandas()
+    assert set(frames["camera"]) == {"gate", "market", "yard"}
+    assert len(frames) == sum(s["analysed"] for s in summary["streams"])
+    for _, rows in frames.groupby("camera"):  # a stream stays on its actor: its frames count up without a gap
+        assert list(rows.sort_values("frame")["frame"]) == list(range(len(rows)))
+    alerts = pd.read_parquet(tmp_path / ALERTS_TABLE)
+    assert set(alerts["camera"]) == {"gate", "market", "yard"} and len(alerts) == summary["alerts"]
+
+
+def h264_clip(path, repeats: int = 4) -> None:
+    """The demo clip as H.264 (the RTSP server serves H.264 and H.265 only), played forth and back REPEATS times."""
+    with av.open(str(paths.DEMO_DIR / "footage" / "north-gate" / "clip0.mp4")) as container:
+        frames = [f.to_image() for f in container.decode(video=0)]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=2)
+        stream.width, stream.height, stream.pix_fmt = *frames[0].size, "yuv420p"
+        stream.options = {"g": "2"}  # a key frame every second: a client joins without a long wait
+        for image in (frames + frames[::-1]) * repeats:
+            out.mux(stream.encode(av.VideoFrame.from_image(image)))
+        out.mux(stream.encode())
+
+
+def test_an_rtsp_camera_is_read_over_tcp(tmp_path):
+    """The demo footage served over RTSP (aio-rtsp-toolkit's file server, the test extra) to `lrfp monitor --live`."""
+    import asyncio
+    import socket
+
+    rtsp = pytest.importorskip("aio_rtsp_toolkit.server")
+    (tmp_path / "media").mkdir()
+    h264_clip(tmp_path / "media" / "gate.mp4")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    loop = asyncio.new_event_loop()
+    serving = loop.create_task(rtsp.serve(str(tmp_path / "media"), host="127.0.0.1", port=port))
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    out = tmp_path / "out"
+    try:
+        code = main(
+            [
+                "monitor",
+                "--live",
+                f"gate=rtsp://127.0.0.1:{port}/gate.mp4?play_count=0",
+                "--out",
+                str(out),
+                "--engine",
+                "local",
+                "--rate",
+                "2",
+                "--slice",
+                "3",
+                "--duration",
+                "8",
+                "--detector",
+                "retinaface",
+                "--detector-scale",
+                "1.0",
+                "--model",
+                default_model() or "model3",
+            ]
+        )
+    finally:
+        loop.call_soon_threadsafe(serving.cancel)
+        loop.call_soon_threadsafe(loop.stop)
+    assert code == 0
+    (stream,) = json.loads((out / STATUS).read_text())["streams"]
+    assert stream["camera"] == "gate" and stream["url"].startswith("rtsp://") and stream["analysed"] >= 4
+    frames = read_slices(out).to_pandas()
+    assert len(frames) == stream["analysed"] and frames["faces"].sum() > 0  # the clip's faces, found over RTSP

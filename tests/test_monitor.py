@@ -4,6 +4,7 @@ double counting, Ray equal to the plain loop, and the Monitor page."""
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import av
@@ -180,6 +181,8 @@ def test_a_folder_made_with_other_settings_is_refused_unless_fresh(cameras, tmp_
     with pytest.raises(ConfigError, match="made with other settings"):
         run([cameras / "north" / "a.mp4"], tmp_path / "out", settings=other)
     assert run([cameras / "north" / "a.mp4"], tmp_path / "out", settings=other, fresh=True)["analysed"] == 1
+    shutil.rmtree(tmp_path / "out" / mon.PARTS)  # a table copied without its parts (the shipped example)
+    assert run([cameras / "north" / "a.mp4"], tmp_path / "out", fresh=True)["analysed"] == 1
 
 
 def test_a_changed_file_or_camera_name_is_analysed_again(cameras, tmp_path):
@@ -221,11 +224,33 @@ def test_the_page_shows_the_shipped_example(monkeypatch, tmp_path):
     monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
     at = run_monitor_page()
     assert not at.exception, at.exception
-    assert at.selectbox[0].options == ["shipped example (demo footage)"]  # not "example: example"
-    assert [m.label for m in at.metric] == ["Frames", "Faces seen", "Compliance", "Files in error"]
-    assert at.metric[0].value == "67"
-    assert "The worst moments" in [s.value for s in at.subheader]
+    assert at.selectbox[0].options == [
+        "shipped example (demo footage)",  # not "example: example"
+        "shipped live example (demo footage as MJPEG)",
+    ]
+    metrics = ["Frames", "Faces seen", "Compliance", "Files in error", "People", "Compliance over people"]
+    assert [m.label for m in at.metric] == metrics
+    assert at.metric[0].value == "67" and int(at.metric[4].value) > 0
+    assert {"The worst moments", "People"} <= {s.value for s in at.subheader}
     assert not [c.value for c in at.caption if "no longer at" in c.value]  # the example's frames are found
+    at.selectbox[0].select("shipped live example (demo footage as MJPEG)").run()
+    assert not at.exception, at.exception
+    headings = [s.value for s in at.subheader]
+    assert "Live: the last minute (the run has stopped)" in headings  # no refresh: the run has ended
+    assert "People" in headings and [h for h in headings if h.startswith("Alerts (")]
+    assert int(at.metric[4].value.replace(",", "")) > 0
+    assert [c.value for c in at.caption if "a live stream's frame" in c.value]  # its worst moments: no picture kept
+
+
+def test_a_live_panel_refreshes_only_while_its_run_writes():
+    from lrfp.app.monitor_people import running
+
+    now = datetime(2026, 5, 1, 12, 0, 0)
+    status = {"updated": "2026-05-01T11:59:30", "slice_s": 20.0}
+    assert running(status, now) and running(status | {"running": True}, now)
+    assert not running(status | {"running": False}, now)  # ended by --duration or Ctrl-C
+    assert not running({"updated": "2026-05-01T11:57:00", "slice_s": 20.0}, now)  # killed: no slice for 3 min
+    assert not running(None, now) and not running({"slice_s": 20.0}, now)
 
 
 def test_the_page_reads_a_users_table_and_says_what_is_wrong_with_a_bad_one(monkeypatch, tmp_path, cameras):

@@ -20,6 +20,7 @@ from helpers import one_error_line, run_cli
 from lrfp.core import settings
 from lrfp.core.cells import safe_cell, safe_cells
 from lrfp.core.errors import ConfigError, RunError
+from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.locks import folder_lock
 from lrfp.publishing.index import default_model
 from lrfp.scale import monitor as mon
@@ -121,7 +122,7 @@ def test_counts_stay_whole_numbers_when_a_file_is_in_error(photos, tmp_path):
     summary = run([photos], tmp_path / "out")
     csv = pd.read_csv(summary["csv"], dtype=str, keep_default_na=False)
     assert (csv["status"] == "error").sum() == 1
-    for column in ("frame", *mon.COUNT_COLUMNS):
+    for column in ("frame", *COUNT_COLUMNS):
         assert not any("." in v for v in csv[column]), csv[column].tolist()  # 14, never 14.0
     frame = mon.read_table(tmp_path / "out")
     assert str(frame["faces"].dtype) == "Int64" and frame["faces"].isna().sum() == 1

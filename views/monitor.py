@@ -1,9 +1,11 @@
-"""Monitor: a `lrfp monitor` table of many cameras: compliance over time, faces per hour, the worst moments."""
+"""Monitor: a `lrfp monitor` table of many cameras (or a live run): compliance over time, faces and people
+per period, alerts, the worst moments."""
 
 from pathlib import Path
 
 import streamlit as st
 
+from lrfp.app import monitor_people as people
 from lrfp.app import monitor_view as view
 from lrfp.core import server_settings as settings
 
@@ -37,6 +39,9 @@ if source == MINE:
     )
     if not typed:
         st.stop()
+    if view.typed_problem(typed):
+        st.error(view.typed_problem(typed))
+        st.stop()
     folder, name = Path(typed).expanduser(), typed
 else:
     folder, name = choices[source], source
@@ -49,6 +54,8 @@ if frames.empty:
     st.warning(f"{name}: no frame was analysed" + (f" ({len(errors)} file(s) in error, below)" if len(errors) else ""))
     st.dataframe(errors, hide_index=True, width="stretch")
     st.stop()
+if people.is_live(folder):
+    people.live_section(folder)
 # public: frames are drawn only from files inside the inputs that the table's run recorded
 drawable = view.recorded_inputs(folder) if LIMITS.public else None
 
@@ -92,6 +99,9 @@ st.plotly_chart(view.compliance_chart(shown, period), width="stretch")
 st.subheader(f"Faces per {period}")
 st.plotly_chart(view.faces_chart(shown, period), width="stretch")
 
+people.people_section(folder, cameras, span, period, view.PERIODS[period], view.untimed(frames))
+people.alerts_section(folder)
+
 st.subheader("The worst moments")
 worst = view.worst_moments(shown)
 if worst.empty:
@@ -99,9 +109,7 @@ if worst.empty:
 for column, (_, row) in zip(st.columns(3) * 2, worst.iterrows()):
     image = view.annotated(row, drawable)
     if image is None:
-        column.caption(
-            f"{view.moment_caption(row)} (its frame cannot be shown: the file is not available here, or not readable)"
-        )
+        column.caption(f"{view.moment_caption(row)} {view.unshown_note(row)}")
     else:
         column.image(image, caption=view.moment_caption(row), width="stretch")
 

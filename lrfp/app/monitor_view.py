@@ -13,6 +13,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from PIL import Image
 
+from lrfp.app.monitor_people import is_live, live_frames
 from lrfp.core import labels, paths
 from lrfp.core.errors import LrfpError
 from lrfp.core.labels import COUNT_COLUMNS, UNMASKED_COLUMNS
@@ -21,7 +22,10 @@ from lrfp.data.images import load_image
 from lrfp.pipeline.detect import FaceBox
 from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
 from lrfp.pipeline.video import timed_frames
-from lrfp.scale.monitor import INPUTS, SCHEMA, TABLE, compliance_share, export_csv, read_table  # noqa: F401 (the page's share)
+from lrfp.scale.live import STATUS
+from lrfp.scale.monitor import INPUTS
+from lrfp.scale.rows import SCHEMA
+from lrfp.scale.table import TABLE, compliance_share, export_csv, read_table  # noqa: F401 (the page's share)
 
 # shipped tables are results/monitor/<name>/frames.parquet; the example's footage is demo/footage
 # (python -m lrfp.data.footage); both looked up when used, so tests can move paths.RESULTS_DIR
@@ -39,8 +43,12 @@ class MonitorTableError(LrfpError):
     """A file that is not a `lrfp monitor` table."""
 
 
+SHIPPED = {"example": "shipped example (demo footage)", "live-example": "shipped live example (demo footage as MJPEG)"}
+
+
 def example_tables(folder: Path | None = None) -> list[Path]:
-    return sorted(p.parent for p in Path(folder or paths.RESULTS_DIR / "monitor").glob(f"*/{TABLE}"))
+    root = Path(folder or paths.RESULTS_DIR / "monitor")
+    return sorted({p.parent for name in (TABLE, STATUS) for p in root.glob(f"*/{name}")})
 
 
 def _inside(path: Path, roots: list[Path]) -> bool:
@@ -55,12 +63,11 @@ def _inside(path: Path, roots: list[Path]) -> bool:
 def tables(roots: list[Path]) -> dict[str, Path]:
     """The monitor tables a visitor may open, by name: the shipped ones, then each root's (the root itself
     or its subfolders holding a table; one whose link leads out of its root is left out)."""
-    found = {
-        ("shipped example (demo footage)" if p.name == "example" else f"shipped: {p.name}"): p for p in example_tables()
-    }
+    found = {SHIPPED.get(p.name, f"shipped: {p.name}"): p for p in example_tables()}
     for root in roots:
-        for folder in sorted({p.parent for p in [root / TABLE, *root.glob(f"*/{TABLE}")] if p.is_file()}):
-            if _inside(folder / TABLE, [root]):
+        marks = [m for name in (TABLE, STATUS) for m in [root / name, *root.glob(f"*/{name}")]]
+        for folder in sorted({p.parent for p in marks if p.is_file()}):
+            if all(_inside(folder / name, [root]) for name in (TABLE, STATUS) if (folder / name).exists()):
                 name = root.name if folder == root else f"{root.name}/{folder.name}"
                 found[name if name not in found else f"{name} ({len(found)})"] = folder
     return found
@@ -77,10 +84,10 @@ def recorded_inputs(folder: Path) -> list[Path]:
 
 
 def load(path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(frames analysed, files in error) of a monitor table; frames get `when`: their time, or, where the
+    """(frames analysed, files in error) of a monitor table (or a live run's slices); frames get `when`: their time, or, where the
     file's start is unknown, the seconds from its first frame counted from 1970-01-01 (order kept).
     MonitorTableError when a column of `lrfp monitor`'s tables is missing."""
-    table = read_table(path)
+    table = live_frames(path) if is_live(path) else read_table(path)
     missing = [c for c in SCHEMA.names if c not in table.columns]
     if missing:
         raise MonitorTableError(f"not a table of `lrfp monitor`: no column {', '.join(missing)}")
@@ -88,6 +95,17 @@ def load(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     frames = table[table["status"] != "error"].copy()
     frames["when"] = frames["time"].where(frames["time"].notna(), pd.to_datetime(frames["offset_s"], unit="s"))
     return frames, errors
+
+
+def typed_problem(text: str) -> str | None:
+    """Why a typed path cannot be a monitor folder: a stream's URL is read by `lrfp monitor --live`, never
+    by the page (it shows the folder such a run writes)."""
+    if "://" in text or text.startswith("/dev/video"):
+        return (
+            f"{text} is a stream, not a folder: the page never opens a camera. Run "
+            f"`lrfp monitor --live {text} --out FOLDER` and open FOLDER here."
+        )
+    return None
 
 
 def read_problem(exc: Exception, folder: Path) -> str:
@@ -259,6 +277,13 @@ def moment_caption(row) -> str:
         f"{row['camera']} · {when} · {int(sum(row[c] for c in UNMASKED_COLUMNS))} of {int(row['faces'])} "
         f"face(s) without a mask · {Path(str(row['source'])).name}{frame}"
     )
+
+
+def unshown_note(row) -> str:
+    """Beside a worst moment whose frame is not drawn: why."""
+    if row["kind"] == "live":
+        return "(a live stream's frame: `lrfp monitor --live` keeps the counts and faces, not the pictures)"
+    return "(its frame cannot be shown: the file is not available here, or not readable)"
 
 
 def csv_bytes(frames: pd.DataFrame) -> bytes:

@@ -18,6 +18,7 @@ from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.video import check, process
 from lrfp.scale.alerts import Alerts, parse_rule
 from lrfp.scale.live import LiveRun
+from lrfp.scale.live_ray import run_on_ray
 from lrfp.scale.monitor import Settings, monitor
 from lrfp.scale.stream import check_live
 from lrfp.scale.webhook import Webhook
@@ -61,7 +62,7 @@ def cmd_monitor(args) -> int:
         args.out,
         settings,
         mapping=args.mapping,
-        engine=args.engine,
+        engine=args.engine or "ray",
         workers=args.workers,
         address=args.address,
         fresh=args.fresh,
@@ -83,13 +84,27 @@ def cmd_live(args, settings: Settings) -> int:
     rules = [parse_rule(rule) for rule in args.alert]  # bad rules and URLs are refused before the model loads
     for item in args.live:
         check_live(item)
-    hook = Webhook(args.webhook) if args.webhook else None
-    alerts = Alerts(rules, args.out, hook)
-    classifier, detector = settings.load()
-    run = LiveRun(args.live, args.out, classifier, detector, rate=args.rate, slice_s=args.slice, alerts=alerts)
-    summary = run.run(args.duration)
-    if hook:
-        hook.close()
+    if args.engine == "ray":  # one Ray actor per group of streams
+        summary = run_on_ray(
+            args.live,
+            args.out,
+            settings,
+            rate=args.rate,
+            slice_s=args.slice,
+            rules=args.alert,
+            webhook=args.webhook,
+            workers=args.workers,
+            address=args.address,
+            duration_s=args.duration,
+        )
+    else:
+        hook = Webhook(args.webhook) if args.webhook else None
+        alerts = Alerts(rules, args.out, hook)
+        classifier, detector = settings.load()
+        run = LiveRun(args.live, args.out, classifier, detector, rate=args.rate, slice_s=args.slice, alerts=alerts)
+        summary = run.run(args.duration)
+        if hook:
+            hook.close()
     for s in summary["streams"]:
         print(
             f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['dropped']} dropped, "
@@ -218,8 +233,8 @@ def add_monitor(mo) -> None:
     mo.add_argument(
         "--engine",
         choices=("ray", "local"),
-        default="ray",
-        help="local: a plain loop in this process, no Ray (default: %(default)s)",
+        help="local: a plain loop in this process, no Ray (default: ray for files; local for --live, "
+        "where ray runs one actor per group of streams, --workers groups)",
     )
     mo.add_argument(
         "--every",

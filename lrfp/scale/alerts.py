@@ -85,15 +85,16 @@ def parse_rule(text: str) -> Rule:
 class Alerts:
     """Rules watched over a run's people and frames; the alerts raised so far, kept in OUT's alerts table."""
 
-    def __init__(self, rules: list[Rule], out=None, webhook=None):
+    def __init__(self, rules: list[Rule], out=None, webhook=None, part: str = ""):
         self.rules, self.out, self.webhook = rules, Path(out) if out else None, webhook
+        self.suffix = f"-{part}" if part else ""  # one group of a live run's streams (lrfp.scale.live_ray)
         self.active: set[tuple[str, str]] = set()  # (rule, camera) whose condition holds now
         self.rows: list[dict] = self._earlier()
 
     def _earlier(self) -> list[dict]:
         """The alerts OUT's table holds already: a live run started again on its folder (after a kill, say)
         adds to them instead of writing over them."""
-        path = self.out / ALERTS_TABLE if self.out else None
+        path = self.out / f"{Path(ALERTS_TABLE).stem}{self.suffix}.parquet" if self.out else None
         if path is None or not path.is_file():
             return []
         try:
@@ -166,7 +167,12 @@ class Alerts:
     def write(self, out: Path) -> None:
         """The alerts so far, as OUT's table and its CSV export."""
         table = pa.Table.from_pylist(self.rows, schema=ALERT_SCHEMA)
-        with atomic_path(out / ALERTS_TABLE) as tmp:
-            pq.write_table(table, tmp)
-        with atomic_path(out / ALERTS_CSV) as tmp:
-            safe_cells(table.to_pandas()).to_csv(tmp, index=False)
+        write_alerts(table, out, self.suffix)
+
+
+def write_alerts(table: pa.Table, out: Path, suffix: str = "") -> None:
+    """OUT/alerts{SUFFIX}.parquet and its CSV export, each written atomically."""
+    with atomic_path(out / f"{Path(ALERTS_TABLE).stem}{suffix}.parquet") as tmp:
+        pq.write_table(table, tmp)
+    with atomic_path(out / f"{Path(ALERTS_CSV).stem}{suffix}.csv") as tmp:
+        safe_cells(table.to_pandas()).to_csv(tmp, index=False)

@@ -16,6 +16,7 @@ killed run loses at most the slice it was gathering.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,12 +30,27 @@ from lrfp.core.records import atomic_path, write_json_atomic
 from lrfp.pipeline.people import PeopleTracker, PersonRow
 from lrfp.pipeline.scene import analyze
 from lrfp.scale.alerts import Alerts
-from lrfp.scale.monitor import SCHEMA, counts_row
 from lrfp.scale.people import PEOPLE_SCHEMA
+from lrfp.scale.rows import SCHEMA, counts_row
 from lrfp.scale.stream import Stream, check_live
 
 log = logging.getLogger(__name__)
 SLICES, OPEN_PEOPLE, STATUS = "slices", "people-open.parquet", "live.json"
+
+
+def named(name: str, suffix: str) -> str:
+    """NAME with SUFFIX before its extension: people-open.parquet, "-g0" -> people-open-g0.parquet."""
+    stem, dot, extension = name.partition(".")
+    return f"{stem}{suffix}{dot}{extension}"
+
+
+def cameras_of(items: list[str]) -> list[tuple[str, str]]:
+    """(camera, url) of each --live input; ConfigError for a bad one, or for two of one camera name."""
+    cameras = [check_live(item) for item in items]
+    names = [c for c, _ in cameras]
+    if len(set(names)) < len(names):
+        raise ConfigError(f"--live: two streams named {max(names, key=names.count)!r}; name them NAME=URL")
+    return cameras
 
 
 def _write(table: pa.Table, path: Path) -> None:
@@ -58,14 +74,15 @@ class LiveRun:
         rate: float = 10.0,
         slice_s: float = 60.0,
         alerts: Alerts | None = None,
+        part: str = "",
     ):
         if not rate > 0 or not slice_s > 0:
             raise ConfigError(f"--rate {rate:g} and --slice {slice_s:g}: give numbers over 0")
-        cameras = [check_live(item) for item in items]
-        names = [c for c, _ in cameras]
-        if len(set(names)) < len(names):
-            raise ConfigError(f"--live: two streams named {max(names, key=names.count)!r}; name them NAME=URL")
+        cameras = cameras_of(items)
         self.out, self.rate, self.slice_s = Path(out), rate, slice_s
+        # PART: one group of a run's streams (on Ray, lrfp.scale.live_ray): its files carry "-PART"
+        self.suffix = f"-{part}" if part else ""
+        self.stopping = threading.Event()  # stop(): the run ends as Ctrl-C would end it
         self.classifier, self.detector = classifier, detector
         self.streams = [Stream(camera, url) for camera, url in cameras]
         self.trackers = {s.camera: PeopleTracker() for s in self.streams}
@@ -98,12 +115,13 @@ class LiveRun:
             for i, (c, t) in enumerate(self.trackers.items())
             for p in (t.finished() if final else t.finished(now_s))
         ]
-        _write(pa.Table.from_pylist(self.frames, schema=SCHEMA), self.out / SLICES / f"frames-{stamp}.parquet")
-        _write(pa.Table.from_pylist(ended, schema=PEOPLE_SCHEMA), self.out / SLICES / f"people-{stamp}.parquet")
+        slices = self.out / SLICES
+        _write(pa.Table.from_pylist(self.frames, schema=SCHEMA), slices / f"frames-{stamp}{self.suffix}.parquet")
+        _write(pa.Table.from_pylist(ended, schema=PEOPLE_SCHEMA), slices / f"people-{stamp}{self.suffix}.parquet")
         in_view = [
             _placed(c, self.streams[i].url, p) for i, (c, t) in enumerate(self.trackers.items()) for p in t.current()
         ]
-        _write(pa.Table.from_pylist(in_view, schema=PEOPLE_SCHEMA), self.out / OPEN_PEOPLE)
+        _write(pa.Table.from_pylist(in_view, schema=PEOPLE_SCHEMA), self.out / named(OPEN_PEOPLE, self.suffix))
         self.people += ended
         self.frames, self.slices = [], self.slices + 1
         seen = pd.DataFrame(self.people + in_view, columns=["camera", "label", "last_seen"])
@@ -112,6 +130,7 @@ class LiveRun:
         write_json_atomic(
             {
                 "updated": datetime.now().isoformat(),
+                "running": not final,  # false once the run has ended (a killed run stays true: its age tells)
                 "slices": self.slices,
                 "slice_s": self.slice_s,
                 "rate": self.rate,
@@ -119,7 +138,7 @@ class LiveRun:
                 "alerts": len(self.alerts.rows),
                 "streams": [s.counts() for s in self.streams],
             },
-            self.out / STATUS,
+            self.out / named(STATUS, self.suffix),
         )
 
     def _keep_recent(self) -> None:
@@ -136,7 +155,7 @@ class LiveRun:
         due = {s.camera: t0 for s in self.streams}
         slice_end = t0 + self.slice_s
         try:
-            while duration_s is None or time.monotonic() - t0 < duration_s:
+            while (duration_s is None or time.monotonic() - t0 < duration_s) and not self.stopping.is_set():
                 if time.monotonic() >= slice_end:
                     self.flush(t0)
                     slice_end += self.slice_s
@@ -166,11 +185,12 @@ class LiveRun:
 
 
 def read_slices(out, kind: str = "frames") -> pa.Table:
-    """The complete slices of a live run's KIND ("frames" or "people", with the people still in view)."""
+    """The complete slices of a live run's KIND ("frames" or "people", with the people still in view), of
+    every group of its streams."""
     out = Path(out)
     schema = SCHEMA if kind == "frames" else PEOPLE_SCHEMA
     parts = sorted((out / SLICES).glob(f"{kind}-*.parquet"))
-    if kind == "people" and (out / OPEN_PEOPLE).is_file():
-        parts.append(out / OPEN_PEOPLE)
+    if kind == "people":
+        parts += sorted(out.glob(named(OPEN_PEOPLE, "*")))
     tables = [pq.read_table(p, schema=schema) for p in parts]
     return pa.concat_tables(tables) if tables else schema.empty_table()

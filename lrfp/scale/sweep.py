@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from lrfp.scale.engine import Engine
-from lrfp.scale.monitor import start_ray
+from lrfp.scale.ray_pool import start_ray
 
 
 def run_tasks(fn, calls: list[tuple], engine: Engine, gpu: bool = True) -> list:

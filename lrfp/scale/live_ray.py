@@ -1,0 +1,128 @@
+"""`lrfp monitor --live URL... --engine ray --workers N`: the streams in N groups, one Ray actor per group.
+
+Each actor holds one detector and one classifier and runs a LiveRun over its group's streams, as the
+local engine does over all of them, into the same OUT: its slices carry its group's name
+(slices/frames-TIME-g0.parquet), and so do its people in view (people-open-g0.parquet), its counts
+(live-g0.json) and its alerts (alerts-g0.parquet). While they run, this process merges the groups'
+counts into OUT/live.json and their alerts into OUT/alerts.parquet every few seconds, so that a reader
+(lrfp.scale.live.read_slices, the Monitor page) sees one run. A camera's people and alert rules stay
+within its group: a stream is never split.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lrfp.core.records import read_json, write_json_atomic
+from lrfp.scale.alerts import ALERTS_TABLE, Alerts, parse_rule, write_alerts
+from lrfp.scale.live import STATUS, LiveRun, cameras_of, named
+from lrfp.scale.ray_pool import load_on_worker, start_ray
+from lrfp.scale.rows import Settings
+from lrfp.scale.webhook import Webhook
+
+log = logging.getLogger(__name__)
+MERGE_S = 5.0  # the longest wait between two merges of the groups' counts and alerts
+
+
+class LiveGroup:
+    """A Ray actor: one group's LiveRun; stop() (on a second thread of the actor) ends it as Ctrl-C would."""
+
+    def __init__(self, items, out, settings, rate, slice_s, rules, webhook, part):
+        classifier, detector = load_on_worker(Settings(**settings))
+        self.hook = Webhook(webhook) if webhook else None
+        alerts = Alerts([parse_rule(rule) for rule in rules], out, self.hook, part=part)
+        self.live = LiveRun(items, out, classifier, detector, rate=rate, slice_s=slice_s, alerts=alerts, part=part)
+
+    def run(self, duration_s: float | None) -> dict:
+        try:
+            return self.live.run(duration_s)
+        finally:
+            if self.hook:
+                self.hook.close()
+
+    def stop(self) -> None:
+        self.live.stopping.set()
+
+
+def groups(items: list[str], n: int) -> list[list[str]]:
+    """ITEMS dealt round-robin into at most N groups (none empty)."""
+    return [items[i::n] for i in range(min(n, len(items)))]
+
+
+def merge(out: Path, parts: list[str]) -> None:
+    """OUT/live.json and OUT/alerts.parquet from the groups' own (those written so far)."""
+    found = [read_json(out / named(STATUS, f"-{p}")) for p in parts if (out / named(STATUS, f"-{p}")).is_file()]
+    if found:
+        write_json_atomic(
+            {
+                "updated": max(s["updated"] for s in found),
+                "running": any(s.get("running", True) for s in found),
+                "slices": sum(s["slices"] for s in found),
+                "slice_s": found[0]["slice_s"],
+                "rate": found[0]["rate"],
+                "seconds": max(s["seconds"] for s in found),
+                "alerts": sum(s["alerts"] for s in found),
+                "groups": len(parts),
+                "streams": [stream for s in found for stream in s["streams"]],
+            },
+            out / STATUS,
+        )
+    stem = Path(ALERTS_TABLE).stem
+    tables = [pq.read_table(out / f"{stem}-{p}.parquet") for p in parts if (out / f"{stem}-{p}.parquet").is_file()]
+    if tables:
+        write_alerts(pa.concat_tables(tables).sort_by("time"), out)
+
+
+def run_on_ray(
+    items: list[str],
+    out,
+    settings: Settings,
+    rate: float = 10.0,
+    slice_s: float = 60.0,
+    rules: list[str] | None = None,
+    webhook: str | None = None,
+    workers: int = 1,
+    address: str | None = None,
+    duration_s: float | None = None,
+) -> dict:
+    """The live run of ITEMS on WORKERS Ray actors (a group of streams each); its summary, as LiveRun.run's."""
+    import ray
+
+    cameras_of(items)  # bad URLs and two streams of one name are refused before Ray starts
+    for rule in rules or []:
+        parse_rule(rule)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start_ray(address, workers)
+    dealt = groups(items, workers)
+    parts = [f"g{i}" for i in range(len(dealt))]
+    actor = ray.remote(num_cpus=1, max_concurrency=2)(LiveGroup)
+    actors = [
+        actor.remote(group, str(out), asdict(settings), rate, slice_s, rules or [], webhook, part)
+        for group, part in zip(dealt, parts)
+    ]
+    runs = [a.run.remote(duration_s) for a in actors]
+    log.info(f"{len(items)} stream(s) in {len(actors)} group(s), one Ray actor each; started {datetime.now():%H:%M:%S}")
+    try:
+        pending = runs
+        while pending:
+            _, pending = ray.wait(pending, num_returns=len(pending), timeout=min(slice_s, MERGE_S))
+            merge(out, parts)
+    except KeyboardInterrupt:
+        log.info("stopped by the user: each group writes the slice gathered so far")
+        ray.get([a.stop.remote() for a in actors])
+    summaries = ray.get(runs)
+    merge(out, parts)
+    return {
+        "seconds": max(s["seconds"] for s in summaries),
+        "slices": sum(s["slices"] for s in summaries),
+        "alerts": sum(s["alerts"] for s in summaries),
+        "groups": len(summaries),
+        "streams": [stream for s in summaries for stream in s["streams"]],
+    }
