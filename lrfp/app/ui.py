@@ -21,7 +21,8 @@ from lrfp.data.images import BadImageError
 from lrfp.models.checkpoint import CheckpointError
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
 from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
-from lrfp.pipeline.scene import INCORRECT, UPLOAD_SLOTS, SceneResult, analyze_upload, label_text
+from lrfp.pipeline.scene import INCORRECT, SceneResult, analyze_upload, label_text
+from lrfp.pipeline.upload_limits import UPLOAD_SLOTS
 from lrfp.publishing.index import WeightsIndexError, default_model, read_index
 
 MODEL_KEY = "model_path"

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from PIL import Image
 
 from lrfp.core import settings
-from lrfp.pipeline.scene import MAX_UPLOAD_FILES
+from lrfp.pipeline.upload_limits import MAX_UPLOAD_FILES
 
 MB = 1_000_000
 # bytes one session's uploads may hold on the server: a batch of phone photos (3-5 MB each)

@@ -15,6 +15,7 @@ import logging
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -102,8 +103,9 @@ def run_on_ray(
     start_ray(address, workers)
     dealt = groups(items, workers)
     parts = [f"g{i}" for i in range(len(dealt))]
-    actor = ray.remote(num_cpus=1, max_concurrency=2)(LiveGroup)
-    actors = [
+    actor = ray.remote(LiveGroup).options(num_cpus=1, max_concurrency=2)  # run() and stop() at once
+    # Any: Ray's stubs type an actor's methods as plain callables, without their .remote
+    actors: list[Any] = [
         actor.remote(group, str(out), asdict(settings), rate, slice_s, rules or [], webhook, part)
         for group, part in zip(dealt, parts)
     ]

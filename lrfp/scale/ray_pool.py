@@ -54,17 +54,23 @@ def start_ray(address: str | None, workers: int) -> None:
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS")
-    quiet = {"log_to_driver": False, "configure_logging": True, "logging_level": "error"}
+    # quiet: the workers' logs stay out of the command's output, only Ray's errors show
     if address:
         try:
-            ray.init(address=address, **quiet)
+            ray.init(address=address, log_to_driver=False, configure_logging=True, logging_level=logging.ERROR)
         except ConnectionError as exc:
             raise ConfigError(
                 f"no Ray cluster at {address} ({exc}); start one (`ray start --head`) or leave out "
                 f"--address and RAY_ADDRESS to run on this machine"
             ) from None
     else:
-        ray.init(num_cpus=workers, include_dashboard=False, **quiet)
+        ray.init(
+            num_cpus=workers,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=True,
+            logging_level=logging.ERROR,
+        )
 
 
 def ray_parts(todo: list[Source], settings: Settings, workers: int, memory: dict):
