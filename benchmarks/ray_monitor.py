@@ -118,6 +118,7 @@ def one_run(name: str, videos: Path, out: Path, detector: str, scale: float | No
     import torch
 
     from lrfp.publishing.index import default_model
+    from lrfp.scale.engine import Engine
     from lrfp.scale.monitor import Settings, find_sources, monitor, start_ray
 
     engine, workers, _ = RUNS[name]
@@ -126,10 +127,10 @@ def one_run(name: str, videos: Path, out: Path, detector: str, scale: float | No
     ray_start_s = 0.0
     if engine == "ray":
         t = time.perf_counter()
-        start_ray(None, workers)
+        start_ray(Engine("ray", workers))
         ray_start_s = time.perf_counter() - t
     sampler = CpuSampler()
-    summary = monitor([str(videos)], out, settings, engine=engine, workers=workers)
+    summary = monitor([str(videos)], out, settings, engine=Engine(engine, workers))
     end = time.perf_counter()
     before = end - T0 - summary["seconds"]  # imports, settings, Ray's start
     table = pq.read_table(summary["table"])

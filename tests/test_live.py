@@ -15,6 +15,7 @@ from lrfp.core import paths
 from lrfp.core.errors import ConfigError
 from lrfp.publishing.index import default_model
 from lrfp.scale.alerts import ALERTS_TABLE, Alerts, parse_rule
+from lrfp.scale.engine import Engine
 from lrfp.scale.live import SLICES, STATUS, LiveRun, read_slices
 from lrfp.scale.live_ray import run_on_ray
 from lrfp.scale.monitor import Settings
@@ -123,7 +124,14 @@ def test_on_ray_each_group_of_streams_is_an_actor_and_the_run_reads_as_one(tmp_p
     items = [f"{name}={server.url}?{name}" for name in ("gate", "market", "yard")]
     try:
         summary = run_on_ray(
-            items, tmp_path, settings, rate=4, slice_s=2.0, rules=["compliance:100:5:1"], workers=2, duration_s=8
+            items,
+            tmp_path,
+            settings,
+            rate=4,
+            slice_s=2.0,
+            rules=["compliance:100:5:1"],
+            engine=Engine("ray", workers=2),
+            duration_s=8,
         )
     finally:
         server.close()

@@ -21,6 +21,7 @@ from lrfp.data import images as data
 from lrfp.data.footage import write_clip
 from lrfp.publishing.index import default_model
 from lrfp.scale import monitor as mon
+from lrfp.scale.engine import LOCAL, Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT / "demo" / "scenes" / "images"
@@ -44,7 +45,7 @@ def cameras(tmp_path) -> Path:
 
 def run(inputs, out, **kw) -> dict:
     return mon.monitor(
-        [str(i) for i in inputs], out, kw.pop("settings", SETTINGS), engine=kw.pop("engine", "local"), **kw
+        [str(i) for i in inputs], out, kw.pop("settings", SETTINGS), engine=kw.pop("engine", LOCAL), **kw
     )
 
 
@@ -201,7 +202,7 @@ def test_ray_with_two_workers_gives_the_plain_loops_table(cameras, tmp_path):
 
     try:
         local = pq.read_table(run([cameras], tmp_path / "local")["table"])
-        summary = run([cameras], tmp_path / "ray", engine="ray", workers=2)
+        summary = run([cameras], tmp_path / "ray", engine=Engine("ray", workers=2))
         assert pq.read_table(summary["table"]).equals(local)
         assert summary["peak_rss_mb"] and all(v > 0 for v in summary["peak_rss_mb"].values())
     finally:

@@ -25,7 +25,7 @@ import pytest
 from lrfp.data.footage import write_clip
 from lrfp.publishing.index import default_model
 from lrfp.scale import monitor as mon
-from lrfp.scale.engine import Engine
+from lrfp.scale.engine import LOCAL, Engine
 
 pytestmark = pytest.mark.ray
 
@@ -177,7 +177,7 @@ def footage(tmp_path_factory) -> Path:
 def reference(footage, tmp_path_factory):
     """The plain loop's table, in this process."""
     out = tmp_path_factory.mktemp("reference")
-    mon.monitor([str(footage)], out, SETTINGS, engine="local")
+    mon.monitor([str(footage)], out, SETTINGS, engine=LOCAL)
     return pq.read_table(out / mon.TABLE)
 
 

@@ -24,6 +24,7 @@ from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.locks import folder_lock
 from lrfp.publishing.index import default_model
 from lrfp.scale import monitor as mon
+from lrfp.scale.engine import LOCAL
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "demo" / "scenes" / "images" / "maksssksksss52.jpg"
@@ -43,7 +44,7 @@ def photos(tmp_path) -> Path:
 
 
 def run(inputs, out, **kw) -> dict:
-    return mon.monitor([str(i) for i in inputs], out, SETTINGS, engine="local", **kw)
+    return mon.monitor([str(i) for i in inputs], out, SETTINGS, engine=LOCAL, **kw)
 
 
 # --- CSV cells ------------------------------------------------------------------------------------

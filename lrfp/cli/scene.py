@@ -17,6 +17,7 @@ from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, Face
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.video import check, process
 from lrfp.scale.alerts import Alerts, parse_rule
+from lrfp.scale.engine import Engine
 from lrfp.scale.live import LiveRun
 from lrfp.scale.live_ray import run_on_ray
 from lrfp.scale.monitor import Settings, monitor
@@ -62,9 +63,7 @@ def cmd_monitor(args) -> int:
         args.out,
         settings,
         mapping=args.mapping,
-        engine=args.engine or "ray",
-        workers=args.workers,
-        address=args.address,
+        engine=Engine(args.engine or "ray", args.workers, args.address),
         fresh=args.fresh,
     )
     print(
@@ -93,8 +92,7 @@ def cmd_live(args, settings: Settings) -> int:
             slice_s=args.slice,
             rules=args.alert,
             webhook=args.webhook,
-            workers=args.workers,
-            address=args.address,
+            engine=Engine("ray", args.workers, args.address),
             duration_s=args.duration,
         )
     else:

@@ -1,5 +1,6 @@
-"""Where a sweep's runs run: one small value the command line makes once (lrfp.cli.options.sweep_engine) and
-the sweeps (lrfp.experiments.reproduce, lrfp.experiments.crossval) pass down to lrfp.scale.sweep.
+"""Where work runs, here or on Ray: one small value the command line makes once (lrfp.cli.options.sweep_engine)
+and passes down: the sweeps (lrfp.experiments.reproduce, lrfp.experiments.crossval) to lrfp.scale.sweep, the
+monitor to lrfp.scale.monitor (files) and lrfp.scale.live_ray (streams).
 
 It imports no library and no other lrfp module, so naming an engine costs a command nothing.
 """
@@ -14,9 +15,9 @@ SWEEP_ENGINES = ("local", "ray")
 
 @dataclass(frozen=True)
 class Engine:
-    """How a sweep runs its runs (`--engine`, `--workers`, `--address`): KIND "local", one after another in
-    this process; "ray", as Ray tasks WORKERS at a time, on the cluster at ADDRESS (else $RAY_ADDRESS, else
-    a local Ray)."""
+    """How work runs (`--engine`, `--workers`, `--address`): KIND "local", one after another in this process;
+    "ray", as Ray tasks or actors WORKERS at a time, on the cluster at ADDRESS (else $RAY_ADDRESS, else a
+    local Ray)."""
 
     kind: str = "local"
     workers: int = 1
@@ -28,3 +29,4 @@ class Engine:
 
 
 LOCAL = Engine()
+ON_RAY = Engine("ray")

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.scale.alerts import ALERTS_TABLE, Alerts, parse_rule, write_alerts
+from lrfp.scale.engine import ON_RAY, Engine
 from lrfp.scale.live import STATUS, LiveRun, cameras_of, named
 from lrfp.scale.ray_pool import load_on_worker, start_ray
 from lrfp.scale.rows import Settings
@@ -88,11 +89,11 @@ def run_on_ray(
     slice_s: float = 60.0,
     rules: list[str] | None = None,
     webhook: str | None = None,
-    workers: int = 1,
-    address: str | None = None,
+    engine: Engine = ON_RAY,
     duration_s: float | None = None,
 ) -> dict:
-    """The live run of ITEMS on WORKERS Ray actors (a group of streams each); its summary, as LiveRun.run's."""
+    """The live run of ITEMS on the engine's workers, Ray actors (a group of streams each); its summary, as
+    LiveRun.run's."""
     import ray
 
     cameras_of(items)  # bad URLs and two streams of one name are refused before Ray starts
@@ -100,8 +101,8 @@ def run_on_ray(
         parse_rule(rule)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    start_ray(address, workers)
-    dealt = groups(items, workers)
+    start_ray(engine)
+    dealt = groups(items, engine.workers)
     parts = [f"g{i}" for i in range(len(dealt))]
     actor = ray.remote(LiveGroup).options(num_cpus=1, max_concurrency=2)  # run() and stop() at once
     # Any: Ray's stubs type an actor's methods as plain callables, without their .remote

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from lrfp.core.errors import ConfigError
 from lrfp.core.locks import folder_lock
 from lrfp.core.records import atomic_path, read_json, write_json_atomic
+from lrfp.scale.engine import ON_RAY, Engine
 from lrfp.scale.people import PEOPLE_TABLE, write_people
 from lrfp.scale.ray_pool import ray_parts, start_ray
 from lrfp.scale.rows import SCHEMA, Settings, analyse_source, counts_row, parquet_bytes
@@ -85,14 +86,12 @@ def monitor(
     out,
     settings: Settings,
     mapping=None,
-    engine: str = "ray",
-    workers: int = 1,
-    address: str | None = None,
+    engine: Engine = ON_RAY,
     fresh: bool = False,
 ) -> dict:
     """Analyse every input file not yet in OUT's parts, then write OUT's table; a summary of the run."""
-    if workers < 1:
-        raise ConfigError(f"--workers {workers}: give 1 or more")
+    if engine.workers < 1:
+        raise ConfigError(f"--workers {engine.workers}: give 1 or more")
     if not (math.isfinite(settings.every) and settings.every >= 0):
         raise ConfigError(f"--every {settings.every:g}: give 0 (every frame) or a number of seconds")
     out = Path(out)
@@ -101,7 +100,7 @@ def monitor(
         raise ConfigError(f"no photo or video among {', '.join(inputs)} ({', '.join(MEDIA_SUFFIXES)})")
     # one run at a time: two writing one folder (one --fresh) would leave a table of both that looks whole
     with folder_lock(out, "monitor run", instead="give another --out"):
-        return _run(sources, input_roots(inputs), out, settings, engine, workers, address, fresh)
+        return _run(sources, input_roots(inputs), out, settings, engine, fresh)
 
 
 def _run(
@@ -109,9 +108,7 @@ def _run(
     roots: list[str],
     out: Path,
     settings: Settings,
-    engine: str,
-    workers: int,
-    address: str | None,
+    engine: Engine,
     fresh: bool,
 ) -> dict:
     """monitor's work, in OUT, which it holds; ROOTS: the folders and files its inputs named."""
@@ -125,12 +122,12 @@ def _run(
         f"{len(sources) - len(todo)} already in {out}, {len(todo)} to analyse"
     )
     t0, memory = time.perf_counter(), {}
-    if todo and engine == "local":
+    if todo and not engine.on_ray:
         classifier, detector = settings.load()
         done = ((s.key, parquet_bytes(analyse_source(s, classifier, detector, settings.every))) for s in todo)
     elif todo:
-        start_ray(address, workers)
-        done = ray_parts(todo, settings, workers, memory)
+        start_ray(engine)
+        done = ray_parts(todo, settings, engine.workers, memory)
     else:
         done = iter(())
     came = {}  # seconds from the start to each part: start-up, then the steady rate (benchmarks/ray_monitor.py)
@@ -140,7 +137,7 @@ def _run(
         tables[key] = pq.read_table(pa.BufferReader(data), schema=SCHEMA)
         came[key] = time.perf_counter() - t0
     seconds = time.perf_counter() - t0
-    if todo and engine == "local":
+    if todo and not engine.on_ray:
         memory[os.getpid()] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = combine(sources, tables)
     write_table(table, out)

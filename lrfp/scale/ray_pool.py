@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from lrfp.core.errors import ConfigError
 from lrfp.core.progress import bars_shown
+from lrfp.scale.engine import Engine
 from lrfp.scale.rows import Settings, analyse_source, parquet_bytes
 from lrfp.scale.sources import Source
 
@@ -47,13 +48,14 @@ class Worker:
         return {"key": keys, "part": parts, "pid": [os.getpid()] * len(keys), "peak_rss_mb": [peak] * len(keys)}
 
 
-def start_ray(address: str | None, workers: int) -> None:
-    """Join the cluster at ADDRESS (or $RAY_ADDRESS), else start a light local Ray of WORKERS CPUs."""
+def start_ray(engine: Engine) -> None:
+    """Join the cluster at the engine's address (or $RAY_ADDRESS), else start a light local Ray of its workers'
+    CPUs."""
     import ray
 
     if ray.is_initialized():
         return
-    address = address or os.environ.get("RAY_ADDRESS")
+    address, workers = engine.address or os.environ.get("RAY_ADDRESS"), engine.workers
     # quiet: the workers' logs stay out of the command's output, only Ray's errors show
     if address:
         try:

@@ -18,7 +18,7 @@ def run_tasks(fn, calls: list[tuple], engine: Engine, gpu: bool = True) -> list:
     """fn(*call) for each call, ENGINE.workers at a time on Ray; the results in the calls' order."""
     import ray
 
-    start_ray(engine.address, engine.workers)
+    start_ray(engine)
     resources = ray.cluster_resources()
     if gpu and resources.get("GPU", 0) >= 1:
         options = {"num_gpus": 1, "num_cpus": 1}
