@@ -19,7 +19,8 @@ from lrfp.data.images import FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
 from lrfp.pipeline.inference import UNSURE, Classifier
-from lrfp.pipeline.upload_limits import MAX_UPLOAD_FILES, UPLOAD_SLOTS  # noqa: F401 - the app imports both from here
+from lrfp.pipeline.upload_limits import MAX_UPLOAD_FILES as MAX_UPLOAD_FILES  # re-exported: the app imports it
+from lrfp.pipeline.upload_limits import UPLOAD_SLOTS as UPLOAD_SLOTS  # re-exported: the app imports it
 
 MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MAX_SIDE is one face crop
 # Scenes (uploads, `lrfp scene`, the scene benchmark) are read at their full resolution, up to
