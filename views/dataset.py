@@ -12,6 +12,7 @@ from lrfp.data.images import DatasetError, read_manifest
 st.title("Dataset")
 BUILD = f"lrfp data build --source PATH/TO/face-mask-detection --out {paths.DATA_DIR.name and 'data/' + paths.DATA_DIR.name}"
 
+manifest: dict | None
 try:
     manifest = read_manifest(paths.DATA_DIR)
     stats = json.loads((paths.DATA_DIR / "stats.json").read_text())

@@ -84,18 +84,18 @@ else:
 st.subheader("The paper, reproduced")
 paper = paper_headline()
 summary = summary_frame(load_records())
-cols = st.columns(2)
-cols[0].metric(
+paper_cols = st.columns(2)
+paper_cols[0].metric(
     "Paper's best (its own test set)",
     f"{100 * paper['accuracy']:.2f} %",
     help=f"{paper['model']}, {paper['epochs']} epochs (Table 6)",
 )
 if summary.empty:
-    cols[1].metric("Reproduction's best", "–", help="no reproduction results in results/ yet")
+    paper_cols[1].metric("Reproduction's best", "–", help="no reproduction results in results/ yet")
 else:
     best = summary.loc[summary["accuracy"].idxmax()]
     gap = 100 * (best["accuracy"] - paper["accuracy"])
-    cols[1].metric(
+    paper_cols[1].metric(
         f"Reproduction's best ({best['n']} faces, the balanced test split)",
         f"{100 * best['accuracy']:.2f} %",
         f"{gap:+.1f} points vs the paper",
@@ -104,7 +104,7 @@ else:
         "optimistic pick). The paper's data was never published, so the two test sets differ.",
     )
     inside = best["accuracy_low"] <= paper["accuracy"] <= best["accuracy_high"]
-    cols[1].caption(
+    paper_cols[1].caption(
         f"95 % interval {100 * best['accuracy_low']:.1f}–{100 * best['accuracy_high']:.1f} %; the "
         f"paper's figure lies {'inside' if inside else 'outside'} it. The reproduction trains the "
         "paper's networks on its recipe; the default model above is trained otherwise (its card)."

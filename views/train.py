@@ -14,6 +14,7 @@ from lrfp.models.registry import REGISTRY, min_input_size
 APP_RUNS = paths.RUNS_DIR / "app"
 LIMITS = settings.current()
 st.title("Train")
+manifest: dict | None
 try:
     manifest = read_manifest(paths.DATA_DIR)
 except DatasetError:
@@ -62,7 +63,9 @@ trainable = [name for name, m in REGISTRY.items() if m.published]
 model = c1.selectbox("Model", trainable, index=trainable.index("model3"))
 norms = REGISTRY[model].norms
 # a model without variants shows the slot greyed out, so the row keeps its place and says why
-norm = c2.selectbox("Normalization", norms or [f"none for {model}"], help="model1 and model2 only", disabled=not norms)
+norm: str | None = c2.selectbox(
+    "Normalization", norms or [f"none for {model}"], help="model1 and model2 only", disabled=not norms
+)
 norm = norm if norms else None
 epochs = c3.number_input("Epochs", 1, 80, 5)
 smallest = min_input_size(model)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileManager
 
 from lrfp.app import upload_bounds
 from lrfp.app.analysis import Analysis
@@ -98,14 +100,16 @@ def visitor() -> str | None:
     return ctx.session_id if ctx else None
 
 
-def upload_store():
+def upload_store() -> UploadedFileManager:
     """Streamlit's store of the files visitors upload (the running server's)."""
     return Runtime.instance().uploaded_file_mgr
 
 
-def refuse_uploads(files) -> None:
+def refuse_uploads(files: Sequence[UploadedFile]) -> None:
     """Drop this visitor's FILES from the server's memory now (a refused batch is never analysed)."""
-    upload_bounds.drop(upload_store(), visitor(), files)
+    store, session = upload_store(), visitor()
+    if session is not None:  # outside a page run there is no session, and the store holds nothing of one
+        upload_bounds.drop(store, session, files)
 
 
 def app_default_model(area=st) -> str | None:
@@ -180,7 +184,7 @@ LEGEND_3 = (
 )
 
 
-def legend(classifier) -> str:
+def legend(classifier: Classifier) -> str:
     """The colour key for this model's classes (three-class models add orange)."""
     return LEGEND_3 if INCORRECT in classifier.classes else LEGEND
 

@@ -71,9 +71,9 @@ def store_problem(name: str, size: int, files: int, held_bytes: int) -> str | No
     return None
 
 
-def refused_upload(session_id: str) -> str | None:
-    """Why a file this session sent was not kept, once (None when none was refused since)."""
-    return _refused.pop(session_id, None)
+def refused_upload(session_id: str | None) -> str | None:
+    """Why a file this session sent was not kept, once (None when none was refused since, or outside a session)."""
+    return None if session_id is None else _refused.pop(session_id, None)
 
 
 def batch_problem(files: Sequence) -> str | None:

@@ -49,7 +49,7 @@ def recipes_default(name: str, model_attr: str | None = None, recipes: tuple[str
     said = []
     for recipe in map(recipe_of, recipes or recipe_names()):
         if name in recipe.defaults:
-            said.append(f"{recipe.name}: {_shown(recipe.defaults[name])}")
+            said.append(f"{recipe.name}: {_shown(recipe.defaults.get(name))}")
         elif model_attr:
             values = {m: getattr(spec(m), model_attr) for m in MODEL_NAMES}
             common = max(set(values.values()), key=list(values.values()).count)

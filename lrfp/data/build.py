@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from lrfp.core.locks import LOCK_FILES, folder_lock
 from lrfp.core.progress import bar
@@ -38,12 +40,13 @@ FACE_SIZE_BINS = (8, 12, 16, 24, 32, 48, 64, 96, 128)
 MANIFEST_VERSION = 1
 
 
-def face_size_histogram(crops: list[Crop], classes) -> dict:
-    edges = list(FACE_SIZE_BINS) + [None]
-    labels = [f"{lo}-{hi - 1}" if hi else f">={lo}" for lo, hi in zip(edges[:-1], edges[1:])]
+def face_size_histogram(crops: list[Crop], classes: Iterable[str]) -> dict[str, Any]:
+    # each bin's (lowest, first size above it); the last has no upper end
+    bins: list[tuple[int, int | None]] = list(zip(FACE_SIZE_BINS, [*FACE_SIZE_BINS[1:], None]))
+    labels = [f"{lo}-{hi - 1}" if hi else f">={lo}" for lo, hi in bins]
     hist = {c: [0] * len(labels) for c in classes}
     for crop in crops:
-        for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        for i, (lo, hi) in enumerate(bins):
             if crop.face_px >= lo and (hi is None or crop.face_px < hi):
                 hist[crop.label][i] += 1
     return {"bins": labels, "counts": hist}

@@ -8,7 +8,7 @@ import shlex
 from pathlib import Path
 
 from lrfp.core import paths
-from lrfp.core.events import Milestone
+from lrfp.core.events import Event, JSONDict, Milestone
 from lrfp.core.progress import show_bars
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.experiments.paper import BATCH_SIZE, EPOCHS, LR, MILESTONES, NO_IMAGENET, Experiment, select
@@ -17,7 +17,7 @@ from lrfp.publishing.families import publish
 from lrfp.reporting.results import RUNS_SUBDIR, write_summary
 from lrfp.scale.engine import LOCAL, Engine
 from lrfp.scale.sweep import run_tasks
-from lrfp.training.config import TrainConfig
+from lrfp.training.config import ResolvedConfig, TrainConfig
 from lrfp.training.run import fit
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def resolve_pretrained(exp: Experiment) -> tuple[str | None, str]:
 
 def experiment_config(
     exp: Experiment, data: str, out: str, precision: str = "auto", input_size: int | None = None, device: str = "auto"
-) -> tuple[TrainConfig, str]:
+) -> tuple[ResolvedConfig, str]:
     """The training config of one paper configuration, and its deviations from the paper ('' if none).
 
     `input_size` replaces the paper's input size where it is larger (a CPU-budget deviation).
@@ -114,10 +114,10 @@ def reproduce(
     return done
 
 
-def run_configuration(cfg, meta: dict, command: str, dest: Path, results_dir: Path) -> str:
+def run_configuration(cfg: ResolvedConfig, meta: JSONDict, command: str, dest: Path, results_dir: Path) -> str:
     """Train one configuration (resuming its run folder), publishing its record at each milestone."""
 
-    def publish_milestone(event) -> None:
+    def publish_milestone(event: Event) -> None:
         if isinstance(event, Milestone):
             write_json_atomic(event.record | {"experiment": meta}, dest)
             write_summary(results_dir)

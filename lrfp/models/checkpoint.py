@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 import pickle
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, NoReturn, TypeGuard
 
 import torch
 from torch import nn
@@ -19,6 +21,11 @@ from torch import nn
 from lrfp.core.errors import LrfpError
 from lrfp.core.records import atomic_path
 from lrfp.models.registry import MAX_INPUT, MODEL_NAMES, PRETRAINED, create_model, min_input_size, model_kwargs, spec
+
+# A checkpoint as torch.save writes and torch.load reads it: plain data (tensors, numbers, strings, lists,
+# dicts) under the keys make_checkpoint writes, plus a resume state's keys in a run's last.pt; its model
+# description is checked by check_metadata, the rest is as its writer left it
+Checkpoint = dict[str, Any]
 
 FORMAT = "lrfp-checkpoint"
 VERSION = 1
@@ -44,7 +51,7 @@ MAX_CLASSES = 1000
 MAX_CLASS_NAME = 100  # characters
 
 
-def atomic_save(obj, path: Path) -> None:
+def atomic_save(obj: object, path: Path) -> None:
     """torch.save through a temporary file: a killed process never leaves half a checkpoint.
 
     It writes through a Python file object, so a full or read-only disk raises OSError naming the
@@ -66,15 +73,15 @@ def make_checkpoint(
     model: nn.Module,
     *,
     name: str,
-    kwargs: dict,
+    kwargs: Mapping[str, object],
     classes: list[str],
     input_size: int,
-    mean,
-    std,
-    metrics: dict | None = None,
+    mean: Sequence[float],
+    std: Sequence[float],
+    metrics: dict[str, Any] | None = None,
     command: str = "",
-    extra: dict | None = None,
-) -> dict:
+    extra: dict[str, Any] | None = None,
+) -> Checkpoint:
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -130,25 +137,25 @@ def _check_archive(path: Path) -> None:
         )
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> bool:
     return (isinstance(value, float) and math.isfinite(value)) or _is_int(value)
 
 
-def _three_numbers(value) -> bool:
+def _three_numbers(value: object) -> bool:
     return isinstance(value, list) and len(value) == 3 and all(map(_is_number, value))
 
 
-def _class_names(classes: list) -> bool:
+def _class_names(classes: list[object]) -> bool:
     """Distinct printable names (a label is printed on terminals and drawn on photos)."""
     fit = all(isinstance(c, str) and 0 < len(c) <= MAX_CLASS_NAME and c.isprintable() for c in classes)
     return fit and len(set(classes)) == len(classes)
 
 
-def check_metadata(meta: dict, where) -> None:
+def check_metadata(meta: Mapping[str, Any], where: str | Path) -> None:
     """The one contract on what a checkpoint (or an ONNX graph exported from one) says about its model.
 
     Types and ranges are checked before anything is built or allocated from them: a known
@@ -156,79 +163,57 @@ def check_metadata(meta: dict, where) -> None:
     outputs with as many distinct class names, and a usable normalization.
     """
 
-    def require(ok, field: str, problem: str, value) -> None:
-        if not ok:
-            raise CheckpointError(f"{where}: unusable checkpoint: {field} {problem}, got {value!r:.80}")
+    def refuse(field: str, problem: str, value: object) -> NoReturn:
+        raise CheckpointError(f"{where}: unusable checkpoint: {field} {problem}, got {value!r:.80}")
 
     described = meta.get("model")
-    require(
+    if not (
         isinstance(described, dict)
         and described.get("name") in MODEL_NAMES
-        and isinstance(described.get("kwargs"), dict),
-        "model",
-        f"must name one of {', '.join(MODEL_NAMES)} with its kwargs",
-        described,
-    )
+        and isinstance(described.get("kwargs"), dict)
+    ):
+        refuse("model", f"must name one of {', '.join(MODEL_NAMES)} with its kwargs", described)
     name, kwargs = described["name"], described["kwargs"]
     allowed = set(model_kwargs(name))
-    require(
-        set(kwargs) <= allowed, "model.kwargs", f"may hold only {sorted(allowed)} for {name}", sorted(map(str, kwargs))
-    )
+    if not set(kwargs) <= allowed:
+        refuse("model.kwargs", f"may hold only {sorted(allowed)} for {name}", sorted(map(str, kwargs)))
     if "norm" in allowed:
         norms = spec(name).accepted_norms
-        require(
-            kwargs.get("norm") in norms, "model.kwargs.norm", f"must be one of {norms} for {name}", kwargs.get("norm")
-        )
+        if kwargs.get("norm") not in norms:
+            refuse("model.kwargs.norm", f"must be one of {norms} for {name}", kwargs.get("norm"))
     else:
         pretrained = kwargs.get("pretrained", "none")
-        require(pretrained in PRETRAINED, "model.kwargs.pretrained", f"must be one of {PRETRAINED}", pretrained)
+        if pretrained not in PRETRAINED:
+            refuse("model.kwargs.pretrained", f"must be one of {PRETRAINED}", pretrained)
     outputs = kwargs.get("num_classes", 2)
-    require(
-        _is_int(outputs) and 2 <= outputs <= MAX_CLASSES,
-        "model.kwargs.num_classes",
-        f"must be an integer from 2 to {MAX_CLASSES}",
-        outputs,
-    )
+    if not (_is_int(outputs) and 2 <= outputs <= MAX_CLASSES):
+        refuse("model.kwargs.num_classes", f"must be an integer from 2 to {MAX_CLASSES}", outputs)
     classes = meta.get("classes")
-    require(
-        isinstance(classes, list) and len(classes) == outputs,
-        "classes",
-        f"must list one name per model output ({outputs})",
-        classes,
-    )
-    require(
-        _class_names(classes),
-        "classes",
-        f"must be distinct printable names of 1 to {MAX_CLASS_NAME} characters",
-        classes,
-    )
+    if not (isinstance(classes, list) and len(classes) == outputs):
+        refuse("classes", f"must list one name per model output ({outputs})", classes)
+    if not _class_names(classes):
+        refuse("classes", f"must be distinct printable names of 1 to {MAX_CLASS_NAME} characters", classes)
     size, low = meta.get("input_size"), min_input_size(name)
-    require(
-        _is_int(size) and low <= size <= MAX_INPUT,
-        "input_size",
-        f"must be an integer from {low} to {MAX_INPUT} px for {name}",
-        size,
-    )
+    if not (_is_int(size) and low <= size <= MAX_INPUT):
+        refuse("input_size", f"must be an integer from {low} to {MAX_INPUT} px for {name}", size)
     norm = meta.get("normalization")
-    require(
+    if not (
         isinstance(norm, dict)
         and _three_numbers(norm.get("mean"))
         and _three_numbers(norm.get("std"))
-        and min(norm["std"]) > 0,
-        "normalization",
-        "must hold a mean and a std of 3 finite numbers each, std above 0",
-        norm,
-    )
+        and min(norm["std"]) > 0
+    ):
+        refuse("normalization", "must hold a mean and a std of 3 finite numbers each, std above 0", norm)
 
 
-def read_checkpoint(path) -> dict:
+def read_checkpoint(path: str | Path) -> Checkpoint:
     """Load and validate a checkpoint file (weights_only); CheckpointError says what is wrong."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     _check_archive(path)
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt: object = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:  # weights_only refused a pickled object: never load it
         raise CheckpointError(
             f"{path}: not an lrfp checkpoint (it holds Python objects, which lrfp never unpickles); {HOW_TO_GET}"
@@ -255,7 +240,7 @@ def read_checkpoint(path) -> dict:
     return ckpt
 
 
-def model_from_checkpoint(ckpt: dict, where="checkpoint") -> nn.Module:
+def model_from_checkpoint(ckpt: Checkpoint, where: str | Path = "checkpoint") -> nn.Module:
     """Rebuild the model and load its weights. Transfer models are built without downloading.
 
     Its output layer has one unit per class: check_metadata made num_classes equal len(classes),
@@ -276,6 +261,6 @@ def model_from_checkpoint(ckpt: dict, where="checkpoint") -> nn.Module:
     return model.eval()
 
 
-def load_model(path) -> tuple[nn.Module, dict]:
+def load_model(path: str | Path) -> tuple[nn.Module, Checkpoint]:
     ckpt = read_checkpoint(path)
     return model_from_checkpoint(ckpt, path), ckpt

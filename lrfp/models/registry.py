@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +27,24 @@ DEFAULT_NORM, DEFAULT_PRETRAINED = NORMS[0], PRETRAINED[0]  # what a model gets 
 GROUPNORM_GROUPS = 8
 MIN_INPUT_PAPER = 16
 MAX_INPUT = 512  # the largest input size lrfp trains at (TrainConfig refuses more)
+
+
+class ModelKwargs(TypedDict, total=False):
+    """A model's constructor arguments as a checkpoint stores them: a paper model's norm, a transfer
+    model's pretrained weights, and the number of classes."""
+
+    norm: str | None
+    pretrained: str
+    num_classes: int
+
+
+class ImagenetWeights(Protocol):
+    """What lrfp uses of a torchvision weights enum entry (torchvision ships no type information)."""
+
+    @property
+    def url(self) -> str: ...
+
+    def get_state_dict(self, *, progress: bool, check_hash: bool) -> dict[str, torch.Tensor]: ...
 
 
 @dataclass(frozen=True)
@@ -86,7 +106,8 @@ class PaperCNN(nn.Module):
         self.classifier = nn.Sequential(*fc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.pool(self.features(x)))
+        logits: torch.Tensor = self.classifier(self.pool(self.features(x)))
+        return logits
 
 
 class UnknownModelError(LrfpError):
@@ -102,14 +123,17 @@ def _paper_model(spec: ModelSpec, norm: str | None, num_classes: int) -> nn.Modu
         if not spec.norms:
             raise ConfigError(f"{spec.name} has no normalization layer; leave norm unset")
         raise ConfigError(f"{spec.name} needs norm in {spec.norms}, got {norm!r}")
+    if spec.architecture is None:
+        raise ConfigError(f"{spec.name} is not one of the paper's models")
     return PaperCNN(spec.architecture, norm if spec.norms else None, num_classes)
 
 
-def imagenet_weights(name: str):
+def imagenet_weights(name: str) -> ImagenetWeights:
     """The torchvision weights enum entry used for `pretrained='imagenet'`."""
     from torchvision.models import get_model_weights
 
-    return get_model_weights(name).IMAGENET1K_V1
+    weights: ImagenetWeights = get_model_weights(name).IMAGENET1K_V1
+    return weights
 
 
 def cached_weights_path(name: str) -> str:
@@ -138,7 +162,7 @@ def imagenet_available(name: str, timeout: float = 10.0) -> bool:
         return False
 
 
-def _load_imagenet_state(name: str) -> dict:
+def _load_imagenet_state(name: str) -> dict[str, torch.Tensor]:
     weights = imagenet_weights(name)
     try:
         return weights.get_state_dict(progress=False, check_hash=True)
@@ -156,12 +180,12 @@ def _transfer_model(spec: ModelSpec, pretrained: str, num_classes: int) -> nn.Mo
 
     if pretrained not in PRETRAINED:
         raise ConfigError(f"pretrained must be one of {PRETRAINED}, got {pretrained!r}")
-    model = get_model(spec.name, weights=None)
+    model: nn.Module = get_model(spec.name, weights=None)
     if pretrained == "imagenet":
         model.load_state_dict(_load_imagenet_state(spec.name))
-    parent = model
+    parent: Any = model  # walked by attribute names and indices into its nn.Sequential parts
     for step in spec.head[:-1]:
-        parent = getattr(parent, step)
+        parent = parent[step] if isinstance(step, int) else getattr(parent, step)
     last = spec.head[-1]
     old = parent[last] if isinstance(last, int) else getattr(parent, last)
     new = nn.Linear(old.in_features, num_classes)
@@ -206,7 +230,7 @@ class ModelSpec:
             return self.norms
         return ("imagenet",) if self.pretrained_source else ("-",)
 
-    def kwargs(self, norm: str | None = None, pretrained: str | None = None, num_classes: int = 2) -> dict:
+    def kwargs(self, norm: str | None = None, pretrained: str | None = None, num_classes: int = 2) -> ModelKwargs:
         """The constructor arguments a checkpoint stores: only those that apply to this model."""
         if self.is_paper_model:
             return {"norm": (norm or DEFAULT_NORM) if self.norms else None, "num_classes": num_classes}
@@ -221,13 +245,23 @@ class ModelSpec:
 _TORCHVISION_IMAGENET = "torchvision IMAGENET1K_V1"
 
 
-def _paper(name: str, experiment: int, table: int, size: int, optimizer: str, arch: PaperArchitecture, norms=NORMS):
+def _paper(
+    name: str,
+    experiment: int,
+    table: int,
+    size: int,
+    optimizer: str,
+    arch: PaperArchitecture,
+    norms: tuple[str, ...] = NORMS,
+) -> ModelSpec:
     return ModelSpec(
         name, experiment, table, size, MIN_INPUT_PAPER, optimizer, norms=norms, published=True, architecture=arch
     )
 
 
-def _torchvision(name: str, table: int | None, min_input: int, head: tuple, published: bool = False):
+def _torchvision(
+    name: str, table: int | None, min_input: int, head: tuple[str | int, ...], published: bool = False
+) -> ModelSpec:
     return ModelSpec(
         name,
         4,
@@ -299,16 +333,21 @@ def min_input_size(name: str) -> int:
     return spec(name).min_input
 
 
-def model_kwargs(name: str, norm: str | None = None, pretrained: str | None = None, num_classes: int = 2) -> dict:
+def model_kwargs(
+    name: str, norm: str | None = None, pretrained: str | None = None, num_classes: int = 2
+) -> ModelKwargs:
     """The constructor arguments a checkpoint stores: only those that apply to `name`."""
     return spec(name).kwargs(norm, pretrained, num_classes)
 
 
-def variant_of(name: str, kwargs: dict) -> str:
+def variant_of(name: str, kwargs: Mapping[str, object]) -> str:
     """A short label for tables: the norm of model1/2, the weights of transfer models, '-' for model3."""
-    if is_paper_model(name):
-        return kwargs.get("norm") or "-"
-    return kwargs.get("pretrained", "imagenet")
+    variant = (kwargs.get("norm") or "-") if is_paper_model(name) else kwargs.get("pretrained", "imagenet")
+    if not isinstance(variant, str):
+        raise ConfigError(
+            f"{name}: its {'norm' if is_paper_model(name) else 'pretrained'} must be a name, got {variant!r}"
+        )
+    return variant
 
 
 def check_name(name: str) -> None:

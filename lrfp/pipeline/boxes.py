@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -65,12 +66,17 @@ def _grown(o: FaceBox, margin: float) -> FaceBox:
     return FaceBox(o.x0 - dx, o.y0 - dy, o.x1 + dx, o.y1 + dy, o.score)
 
 
-def inside(b, o) -> float:
+# a box as FaceBox or as its corners (x0, y0, x1, y1, and anything after them)
+Box = FaceBox | Sequence[float]
+
+
+def inside(b: Box, o: Box) -> float:
     """The share of box b's area inside box o (FaceBoxes or (x0, y0, x1, y1) tuples)."""
-    b, o = _coords(b), _coords(o)
-    area = max(1, (b[2] - b[0]) * (b[3] - b[1]))
-    return max(0, min(b[2], o[2]) - max(b[0], o[0])) * max(0, min(b[3], o[3]) - max(b[1], o[1])) / area
+    bx0, by0, bx1, by1 = _coords(b)
+    ox0, oy0, ox1, oy1 = _coords(o)
+    area = max(1, (bx1 - bx0) * (by1 - by0))
+    return max(0, min(bx1, ox1) - max(bx0, ox0)) * max(0, min(by1, oy1) - max(by0, oy0)) / area
 
 
-def _coords(box) -> tuple:
-    return (box.x0, box.y0, box.x1, box.y1) if isinstance(box, FaceBox) else tuple(box[:4])
+def _coords(box: Box) -> tuple[float, float, float, float]:
+    return (box.x0, box.y0, box.x1, box.y1) if isinstance(box, FaceBox) else (box[0], box[1], box[2], box[3])

@@ -43,6 +43,7 @@ from lrfp.pipeline.looks import (
     PYRAMID_STEP,
     TILE,
     Look,
+    Region,
     Search,
     budget_mp,
     cost_mp,
@@ -113,7 +114,7 @@ class FaceDetector:
     ):
         if detector not in DETECTORS:
             raise ValueError(f"unknown face detector {detector!r}; known: {', '.join(DETECTORS)}")
-        self.kind = DETECTORS[detector] if band is None else replace(DETECTORS[detector], band=tuple(band))
+        self.kind = DETECTORS[detector] if band is None else replace(DETECTORS[detector], band=(band[0], band[1]))
         self.reduced_kind = DETECTORS[self.kind.reduced_looks or detector]
         kinds = {k.name: k for k in (self.kind, self.reduced_kind)}
         self._backends = {name: kind.backend() for name, kind in kinds.items()}
@@ -126,7 +127,7 @@ class FaceDetector:
         self.budget_mp = budget_mp
         self.step = step
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, object]:
         """The settings, as records state them."""
         graph = {"graph": getattr(self._backends[self.kind.name], "precision", "fp32")}
         if self.scale is not None:
@@ -221,20 +222,27 @@ class FaceDetector:
         (Search.reduced), in tiles of that reduced image."""
         source, factor = search.reduced(look.scale)
         scale = look.scale * factor  # source px -> detector px
-        regions = [None] if look.regions is None else [tuple(round(v / factor) for v in r) for r in look.regions]
-        boxes = []
+        regions: list[Region | None] = [None]
+        if look.regions is not None:
+            regions = [
+                (round(x0 / factor), round(y0 / factor), round(x1 / factor), round(y1 / factor))
+                for x0, y0, x1, y1 in look.regions
+            ]
+        boxes: list[FaceBox] = []
         boxes_of = (tiles(source.width, source.height, scale, overlap=look.overlap, region=r) for r in regions)
         for tile in dict.fromkeys(t for boxes in boxes_of for t in boxes):
             search.spent_mp += cost_mp([tile], scale)
             boxes += self._look_at(source, factor, tile, scale, look)
         return boxes
 
-    def _look_at(self, source: Image.Image, factor: float, box, scale: float, look: Look) -> list[FaceBox]:
+    def _look_at(self, source: Image.Image, factor: float, box: Region, scale: float, look: Look) -> list[FaceBox]:
         """Faces in one box of `source` resized by `scale`, in frame pixels (`factor` of them per source px)."""
         x0, y0, x1, y1 = box
         work = source.crop(box) if (x1 - x0, y1 - y0) != source.size else source
         if abs(scale - 1.0) > 1e-6:
-            work = work.resize((max(8, round(work.width * scale)), max(8, round(work.height * scale))), Image.BILINEAR)
+            work = work.resize(
+                (max(8, round(work.width * scale)), max(8, round(work.height * scale))), Image.Resampling.BILINEAR
+            )
         sx, sy = work.width / (x1 - x0) / factor, work.height / (y1 - y0) / factor  # detector px per frame px
         left, top, right, bottom = x0 * factor, y0 * factor, x1 * factor, y1 * factor
         out = []

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lrfp.pipeline.backends import CenterFaceBackend, FineTunedCenterFaceBackend, RetinaFaceBackend
+from lrfp.pipeline.backends import Backend, CenterFaceBackend, FineTunedCenterFaceBackend, RetinaFaceBackend
 
 # The single-pass detector of earlier releases (`FaceDetector("retinaface", scale=3, max_side=2048)`):
 # every image enlarged 3x, but never beyond 2048 px on its longer side. Tuned on the Kaggle set's small
@@ -45,7 +45,7 @@ class DetectorKind:
     reduced looks use (None: itself)."""
 
     name: str
-    backend: Callable
+    backend: Callable[[], Backend]
     min_score: float
     enlarged_min_score: float
     enlarge: float

@@ -3,6 +3,7 @@ pixels against the frame's budget, and the tiles a guided look spends them on.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -89,7 +90,11 @@ def pyramid_scales(
     return scales + ([enlarge] if enlarge > 1 else [])
 
 
-def cost_mp(boxes, scale: float) -> float:
+# a frame box: x0, y0, x1, y1 in frame pixels
+Region = tuple[int, int, int, int]
+
+
+def cost_mp(boxes: Iterable[tuple[float, float, float, float]], scale: float) -> float:
     """Detector megapixels of looking at these frame boxes resized by `scale`."""
     return sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) * scale * scale / 1e6
 
@@ -103,7 +108,7 @@ def guided_regions(
     found: list[FaceBox],
     budget: float,
     overlap: int,
-) -> tuple:
+) -> tuple[Region, ...]:
     """Frame boxes for a look at `scale` over part of the frame: tiles around the faces the coarser looks
     found near the bottom of their band (under twice its bottom at the look just coarser: a crowd
     whose smaller faces only this look sees). Each tile is centred on the most such faces one tile
@@ -111,10 +116,10 @@ def guided_regions(
     side = TILE / scale  # a tile, in frame px
     reach = (TILE - overlap) / scale / 2  # a centre this near the tile's centre is well inside it
     small = [((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2) for b in found if b.size * coarser < 2 * coarser_kind.band[0]]
-    regions = []
+    regions: list[Region] = []
     while small:
 
-        def near(c):
+        def near(c: tuple[float, float]) -> list[tuple[float, float]]:
             return [o for o in small if abs(o[0] - c[0]) <= reach and abs(o[1] - c[1]) <= reach]
 
         group = max((near(c) for c in small), key=len)
@@ -149,10 +154,10 @@ class Search:
     image: Image.Image
     budget_mp: float
     spent_mp: float = 0.0
-    looks: list = field(default_factory=list)
-    look_mp: dict = field(default_factory=dict)  # detector MP of each look, by scale
-    boxes: list = field(default_factory=list)
-    _reductions: dict = field(default_factory=dict)
+    looks: list[float] = field(default_factory=list)  # the scales looked at
+    look_mp: dict[float, float] = field(default_factory=dict)  # detector MP of each look, by scale
+    boxes: list[FaceBox] = field(default_factory=list)
+    _reductions: dict[int, Image.Image] = field(default_factory=dict)  # the frame reduced 2**k times, by k
 
     def reduced(self, scale: float) -> tuple[Image.Image, float]:
         """(the frame halved as often as a look at `scale` allows without enlarging it, frame px per its px)."""

@@ -17,6 +17,7 @@ import math
 import os
 import resource
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -121,7 +122,9 @@ def _run(
         f"{len(sources)} file(s) from {len({s.camera for s in sources})} camera(s); "
         f"{len(sources) - len(todo)} already in {out}, {len(todo)} to analyse"
     )
-    t0, memory = time.perf_counter(), {}
+    t0 = time.perf_counter()
+    memory: dict[int, float] = {}  # each worker's peak resident MB by process id
+    done: Iterator[tuple[str, bytes]]
     if todo and not engine.on_ray:
         classifier, detector = settings.load()
         done = ((s.key, parquet_bytes(analyse_source(s, classifier, detector, settings.every))) for s in todo)

@@ -9,26 +9,32 @@ OMP_NUM_THREADS to the task's CPUs).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from lrfp.scale.engine import Engine
 from lrfp.scale.ray_pool import start_ray
 
+T = TypeVar("T")
 
-def run_tasks(fn, calls: list[tuple], engine: Engine, gpu: bool = True) -> list:
+
+def run_tasks(fn: Callable[..., T], calls: list[tuple[Any, ...]], engine: Engine, gpu: bool = True) -> list[T]:
     """fn(*call) for each call, ENGINE.workers at a time on Ray; the results in the calls' order."""
     import ray
 
     start_ray(engine)
     resources = ray.cluster_resources()
     if gpu and resources.get("GPU", 0) >= 1:
-        options = {"num_gpus": 1, "num_cpus": 1}
+        task = ray.remote(max_retries=3, retry_exceptions=False, num_gpus=1, num_cpus=1)
     else:  # the cores shared out: WORKERS tasks at once
-        options = {"num_cpus": max(1, int(resources.get("CPU", 1)) // max(1, engine.workers))}
-    remote = ray.remote(max_retries=3, retry_exceptions=False, **options)(_call)
-    return ray.get([remote.remote(fn, call) for call in calls])
+        cpus = max(1, int(resources.get("CPU", 1)) // max(1, engine.workers))
+        task = ray.remote(max_retries=3, retry_exceptions=False, num_cpus=cpus)
+    call: Callable[[Callable[..., T], tuple[Any, ...]], T] = _call  # _call with this sweep's result type
+    remote = task(call)
+    return ray.get([remote.remote(fn, args) for args in calls])
 
 
-def _call(fn, call: tuple):
+def _call(fn: Callable[..., T], call: tuple[Any, ...]) -> T:
     import torch
 
     torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))

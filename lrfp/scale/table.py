@@ -6,6 +6,7 @@ import json
 import logging
 import math
 from pathlib import Path
+from typing import overload
 
 import pandas as pd
 import pyarrow as pa
@@ -53,7 +54,11 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
 
 
-def export_csv(frame: pd.DataFrame, target=None) -> str | None:
+@overload
+def export_csv(frame: pd.DataFrame, target: None = None) -> str: ...
+@overload
+def export_csv(frame: pd.DataFrame, target: str | Path) -> None: ...
+def export_csv(frame: pd.DataFrame, target: str | Path | None = None) -> str | None:
     """FRAME's rows as the CSV export (to the file TARGET, else returned): faces as a JSON list, and text a
     spreadsheet would run as a formula (a camera named =HYPERLINK(...)) escaped as core.cells says."""
     out = frame.assign(

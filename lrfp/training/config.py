@@ -52,8 +52,11 @@ class TrainConfig:
 
     def filled(self) -> TrainConfig:
         """This config with the settings it leaves unset taken from its recipe (no checks)."""
-        unset = {k: v for k, v in recipe_of(self.recipe).defaults.items() if getattr(self, k) is None}
-        return replace(self, **unset)
+        filled = replace(self)
+        for name, value in recipe_of(self.recipe).defaults.items():
+            if getattr(filled, name) is None:
+                setattr(filled, name, value)
+        return filled
 
     @property
     def size(self) -> int:
@@ -62,44 +65,70 @@ class TrainConfig:
             raise ConfigError("the input size is filled in by TrainConfig.resolved()")
         return self.input_size
 
-    def resolved(self) -> TrainConfig:
+    def resolved(self) -> ResolvedConfig:
         """Fill the defaults and check every value, with errors that say what is allowed."""
         return self.filled()._checked()
 
-    def _checked(self) -> TrainConfig:
-        for name in ("model", "data", "epochs", "precision"):
-            if getattr(self, name) is None:
-                raise ConfigError(f"the {self.recipe} recipe has no default {name}: give one (--{name})")
-        check_name(self.model)
-        kwargs = model_kwargs(self.model, self.norm, self.pretrained)
-        cfg = TrainConfig(**asdict(self))
-        cfg.norm = kwargs.get("norm") if is_paper_model(self.model) else None
-        cfg.pretrained = kwargs.get("pretrained")
+    def _checked(self) -> ResolvedConfig:
+        model, data, epochs, precision = self.model, self.data, self.epochs, self.precision
+        if model is None or data is None or epochs is None or precision is None:
+            name = next(n for n in ("model", "data", "epochs", "precision") if getattr(self, n) is None)
+            raise ConfigError(f"the {self.recipe} recipe has no default {name}: give one (--{name})")
+        check_name(model)
+        kwargs = model_kwargs(model, self.norm, self.pretrained)
         recipe = recipe_of(self.recipe)
-        cfg.optimizer = self.optimizer or recipe.default_optimizer(self)
-        if cfg.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
-        cfg.input_size = default_input_size(self.model) if self.input_size is None else self.input_size
-        if not min_input_size(self.model) <= cfg.input_size <= MAX_INPUT:
+        optimizer = self.optimizer or recipe.default_optimizer(model)
+        if optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+        input_size = default_input_size(model) if self.input_size is None else self.input_size
+        if not min_input_size(model) <= input_size <= MAX_INPUT:
             raise ConfigError(
-                f"input size {cfg.input_size} px: {self.model} needs an input size from "
-                f"{min_input_size(self.model)} to {MAX_INPUT} px"
+                f"input size {input_size} px: {model} needs an input size from "
+                f"{min_input_size(model)} to {MAX_INPUT} px"
             )
-        if self.precision not in PRECISIONS:
+        if precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}")
-        if self.epochs < 1 or self.batch_size < 1:
+        if epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch size must be positive")
         if not 0 < self.lr <= MAX_LR:  # nan fails this too
             raise ConfigError(f"learning rate {self.lr}: give a number above 0 and at most {MAX_LR:g}")
-        recipe.check(self)
+        settled = asdict(self) | {
+            "model": model,
+            "data": data,
+            "norm": kwargs.get("norm") if is_paper_model(model) else None,
+            "pretrained": kwargs.get("pretrained"),
+            "epochs": epochs,
+            "optimizer": optimizer,
+            "input_size": input_size,
+            "precision": precision,
+            # placeholders, set below once the recipe has checked the config
+            "milestones": (),
+            "run_id": "",
+        }
+        cfg = ResolvedConfig(**settled)
+        recipe.check(cfg)
         cfg.device = resolve_device(self.device)
-        cfg.milestones = tuple(sorted({m for m in self.milestones or () if 1 <= m <= self.epochs} | {self.epochs}))
+        cfg.milestones = tuple(sorted({m for m in self.milestones or () if 1 <= m <= epochs} | {epochs}))
         cfg.run_id = self.run_id or default_run_id(cfg)
         return cfg
 
 
-def default_run_id(cfg: TrainConfig) -> str:
-    assert cfg.optimizer is not None, "a resolved config's run id"  # resolved() names the optimizer first
+@dataclass(kw_only=True)
+class ResolvedConfig(TrainConfig):
+    """A TrainConfig with every setting its recipe and model fill in set and checked: what TrainConfig.resolved()
+    gives, and what a run, its data and its recipe take. Its fields are TrainConfig's, so it is recorded as one."""
+
+    model: str
+    data: str
+    epochs: int
+    milestones: tuple[int, ...]
+    optimizer: str
+    input_size: int
+    precision: str
+    run_id: str
+
+
+def default_run_id(cfg: ResolvedConfig) -> str:
     variant = variant_of(cfg.model, {"norm": cfg.norm, "pretrained": cfg.pretrained})
     parts = [cfg.model] + ([variant] if variant != "-" else []) + [cfg.optimizer, f"{cfg.input_size}px", f"s{cfg.seed}"]
     if cfg.degrade:

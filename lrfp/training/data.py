@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 from torch.utils.data import DataLoader
@@ -16,12 +16,20 @@ from lrfp.training.device_data import DeviceBatches
 from lrfp.training.recipe import Batch, FaceSet, recipe_of
 
 if TYPE_CHECKING:
-    from lrfp.training.config import TrainConfig
+    from lrfp.training.config import ResolvedConfig
 
 DATA_PATHS = ("loader", "loader+workers", "device")
 
 
-def build_datasets(cfg: TrainConfig) -> dict[str, FaceSet]:
+class Batches(Protocol):
+    """A run's shuffled training batches, which know how many they are (a DataLoader, DeviceBatches)."""
+
+    def __iter__(self) -> Iterator[Batch]: ...
+
+    def __len__(self) -> int: ...
+
+
+def build_datasets(cfg: ResolvedConfig) -> dict[str, FaceSet]:
     """train/val/test datasets of a resolved config, as its recipe makes them."""
     datasets = recipe_of(cfg.recipe).datasets(cfg)
     check_splits_nonempty(cfg.data, {s: len(d) for s, d in datasets.items()})
@@ -39,7 +47,7 @@ def check_splits_nonempty(root: str | Path, sizes: dict[str, int]) -> None:
         )
 
 
-def default_data_path(cfg: TrainConfig) -> str:
+def default_data_path(cfg: ResolvedConfig) -> str:
     """On the CPU a plain DataLoader (worker processes would only take cores from training). On a
     GPU the recipe chooses: the paper's keeps the whole decoded set on the device and augments there
     (lrfp.training.device_data); otherwise worker processes fill pinned memory, so the copy overlaps
@@ -50,8 +58,8 @@ def default_data_path(cfg: TrainConfig) -> str:
 
 
 def train_batches(
-    cfg: TrainConfig, dataset: FaceSet, generator: torch.Generator, path: str | None = None
-) -> tuple[Iterable[Batch], str]:
+    cfg: ResolvedConfig, dataset: FaceSet, generator: torch.Generator, path: str | None = None
+) -> tuple[Batches, str]:
     """(shuffled training batches, the data path that makes them: `path`, else the default one)."""
     path = path or default_data_path(cfg)
     if path == "loader":

@@ -8,7 +8,7 @@ options, and the settings a resumed run may change. A third recipe is one subcla
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypedDict
 
 import torch
 from torch import nn
@@ -28,12 +28,12 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 
 
 class RecipeConfig(Protocol):
-    """The settings a recipe reads: lrfp.training.config.TrainConfig's (named here, not imported, since that
-    module imports this one)."""
+    """The settings a recipe reads: a resolved config's, every one set (lrfp.training.config.ResolvedConfig,
+    named here, not imported, since that module imports this one)."""
 
     model: str
     data: str
-    optimizer: str | None
+    optimizer: str
     lr: float
     momentum: float
     epochs: int
@@ -46,6 +46,21 @@ class RecipeConfig(Protocol):
 
     @property
     def size(self) -> int: ...
+
+
+class RecipeDefaults(TypedDict, total=False):
+    """The TrainConfig settings a recipe may fill in where a config leaves them unset (None)."""
+
+    model: str
+    data: str
+    norm: str
+    pretrained: str
+    epochs: int
+    milestones: tuple[int, ...]
+    optimizer: str
+    input_size: int
+    precision: str
+    degrade: str
 
 
 # Settings that may change between a run and its resumption; everything else must match.
@@ -63,10 +78,10 @@ class Recipe:
     # TrainConfig settings this recipe trains with when a config leaves them unset (None); an input size
     # left unset here is the model's own (its ModelSpec.default_input). These are the paper's schedule,
     # which a recipe keeps unless it says otherwise (the production recipe does).
-    defaults: dict = {"epochs": 80, "milestones": (30, 50, 80), "precision": "auto"}
+    defaults: RecipeDefaults = {"epochs": 80, "milestones": (30, 50, 80), "precision": "auto"}
 
-    def default_optimizer(self, cfg: RecipeConfig) -> str:
-        """The optimizer used when neither the config nor `defaults` names one."""
+    def default_optimizer(self, model: str) -> str:
+        """The optimizer for MODEL (a registry name) when neither the config nor `defaults` names one."""
         raise NotImplementedError
 
     def check(self, cfg: RecipeConfig) -> None:

@@ -35,8 +35,8 @@ class PaperRecipe(Recipe):
 
     name = "paper"
 
-    def default_optimizer(self, cfg: RecipeConfig) -> str:
-        return spec(cfg.model).optimizer
+    def default_optimizer(self, model: str) -> str:
+        return spec(model).optimizer
 
     def check(self, cfg: RecipeConfig) -> None:
         if cfg.fold is not None or cfg.include_incorrect:

@@ -17,21 +17,25 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from lrfp.core.device import use_bf16
 from lrfp.core.errors import RunError
-from lrfp.core.events import EpochEnd, Milestone, RunEnd, Subscriber, emit
+from lrfp.core.events import EpochEnd, Event, JSONDict, Milestone, RunEnd, Subscriber, emit
 from lrfp.core.locks import folder_lock
 from lrfp.core.records import command_line, environment, read_json, remove_stale_temps, write_json_atomic
 from lrfp.data.images import IMAGENET_MEAN, IMAGENET_STD
 from lrfp.models import checkpoint as ckpt_io
-from lrfp.models.registry import create_model, model_kwargs
-from lrfp.training.config import TrainConfig, comparable
-from lrfp.training.data import build_datasets, train_batches
+from lrfp.models.registry import ModelKwargs, create_model, model_kwargs
+from lrfp.training.config import ResolvedConfig, TrainConfig, comparable
+from lrfp.training.data import Batches, build_datasets, train_batches
 from lrfp.training.loop import evaluate, train_one_epoch
-from lrfp.training.recipe import recipe_of
+from lrfp.training.recipe import FaceSet, recipe_of
+
+if TYPE_CHECKING:
+    from torch.optim.lr_scheduler import LRScheduler
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ RECORD_NAME = "record.json"
 LAST_NAME = "last.pt"
 
 
-def run_dir(cfg: TrainConfig) -> Path:
+def run_dir(cfg: ResolvedConfig) -> Path:
     return Path(cfg.out) / cfg.run_id
 
 
@@ -49,7 +53,7 @@ def fit(
     fresh: bool = False,
     subscribers: Iterable[Subscriber] = (),
     resume_every_s: float = 60.0,
-) -> dict:
+) -> JSONDict:
     """Train to cfg.epochs, evaluating the test split at each milestone; returns the run record.
 
     Resumes from RUN_DIR/last.pt when it exists (unless `fresh`); writes RUN_DIR/record.json
@@ -86,7 +90,7 @@ def fit(
         return run.record
 
 
-def log_epoch(event) -> None:
+def log_epoch(event: Event) -> None:
     """The console's line of each epoch (and its milestone)."""
     if not isinstance(event, EpochEnd):
         return
@@ -101,7 +105,7 @@ def log_epoch(event) -> None:
     log.info(line)
 
 
-def _mean_train_seconds(history: list[dict]) -> float | None:
+def _mean_train_seconds(history: list[JSONDict]) -> float | None:
     return sum(h["train_seconds"] for h in history) / len(history) if history else None
 
 
@@ -114,22 +118,22 @@ class Run:
 
     def __init__(
         self,
-        cfg: TrainConfig,
+        cfg: ResolvedConfig,
         out: Path,
-        datasets: dict,
+        datasets: dict[str, FaceSet],
         command: str,
         *,
-        kwargs: dict,
+        kwargs: ModelKwargs,
         model: torch.nn.Module,
         shuffle_gen: torch.Generator,
-        train_loader,
+        train_loader: Batches,
         optimizer: torch.optim.Optimizer,
-        scheduler,
+        scheduler: LRScheduler | None,
         loss_fn: torch.nn.Module,
-        config: dict,
-        record: dict,
+        config: JSONDict,
+        record: JSONDict,
         last_saved: float,
-    ):
+    ) -> None:
         self.cfg, self.out, self.datasets, self.command = cfg, out, datasets, command
         self.classes = datasets["train"].classes
         self.device = cfg.device
@@ -138,11 +142,11 @@ class Run:
         self.optimizer, self.scheduler, self.loss_fn = optimizer, scheduler, loss_fn
         self.config, self.record = config, record
         self.start_epoch = 1  # resume() moves it on
-        self.val: dict | None = None  # the last epoch's validation scores (train_epoch)
+        self.val: JSONDict | None = None  # the last epoch's validation scores (train_epoch)
         self._last_saved = last_saved  # when last.pt was last written (or the run began)
 
     @classmethod
-    def start(cls, cfg: TrainConfig, out: Path, datasets: dict, command: str) -> Run:
+    def start(cls, cfg: ResolvedConfig, out: Path, datasets: dict[str, FaceSet], command: str) -> Run:
         """A new run of CFG in OUT: its model, optimizer, loader and record made from the seed."""
         begun = time.perf_counter()
         classes, device = datasets["train"].classes, cfg.device
@@ -150,7 +154,7 @@ class Run:
         recipe = recipe_of(cfg.recipe)
         torch.manual_seed(cfg.seed)  # model init, then shuffling and augmentation draw from here
         kwargs = model_kwargs(cfg.model, cfg.norm, cfg.pretrained, num_classes=len(classes))
-        model = create_model(cfg.model, **kwargs).to(device, memory_format=torch.channels_last)
+        model = create_model(cfg.model, **kwargs).to(device).to(memory_format=torch.channels_last)
         shuffle_gen = torch.Generator().manual_seed(cfg.seed)
         train_loader, data_path = train_batches(cfg, datasets["train"], shuffle_gen)
         optimizer, scheduler = recipe.optimizer(cfg, model, len(train_loader))
@@ -161,7 +165,7 @@ class Run:
             "channels_last": True,
             "model_kwargs": kwargs,
         }
-        record = {
+        record: JSONDict = {
             "run_id": cfg.run_id,
             "config": config,
             "command": command,
@@ -216,10 +220,10 @@ class Run:
         self.start_epoch = state["epoch"] + 1
         log.info("resuming %s after epoch %d", self.cfg.run_id, state["epoch"])
 
-    def evaluate(self, split: str) -> dict:
+    def evaluate(self, split: str) -> JSONDict:
         return evaluate(self.model, self.datasets[split], self.cfg.batch_size, self.bf16, device=self.device)
 
-    def train_epoch(self, epoch: int) -> dict:
+    def train_epoch(self, epoch: int) -> JSONDict:
         """Train one epoch, score the validation split, add both to the record; the history entry."""
         cfg = self.cfg
         t0 = time.perf_counter()
@@ -248,7 +252,7 @@ class Run:
         self.record["history"].append(entry)
         return entry
 
-    def checkpoint(self, metrics: dict, extra: dict | None = None) -> dict:
+    def checkpoint(self, metrics: JSONDict, extra: JSONDict | None = None) -> JSONDict:
         return ckpt_io.make_checkpoint(
             self.model,
             name=self.cfg.model,
@@ -262,13 +266,14 @@ class Run:
             extra=extra,
         )
 
-    def save_milestone(self, epoch: int) -> dict:
+    def save_milestone(self, epoch: int) -> JSONDict:
         """Score the test split and keep the weights as epochNNN.pt; the record's milestone entry."""
         test = self.evaluate("test")
         name = f"epoch{epoch:03d}.pt"
         ckpt_io.atomic_save(self.checkpoint({"test": test, "val": self.val, "epoch": epoch}), self.out / name)
-        self.record["milestones"][str(epoch)] = {"test": test, "checkpoint": name}
-        return self.record["milestones"][str(epoch)]
+        milestone: JSONDict = {"test": test, "checkpoint": name}
+        self.record["milestones"][str(epoch)] = milestone
+        return milestone
 
     def save_progress(self, epoch: int, resume_every_s: float) -> None:
         """record.json every epoch; last.pt at milestones and at most every `resume_every_s` s otherwise."""
