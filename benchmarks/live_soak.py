@@ -23,7 +23,6 @@ Every half second the benchmark lists OUT/slices and notes when each slice file 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import signal
@@ -34,73 +33,23 @@ import tempfile
 import threading
 import time
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import av
 import pandas as pd
 import pyarrow.parquet as pq
 
 from lrfp.core.records import TEMP_SUFFIX
+from lrfp.scale.mjpeg import MjpegServer, jpegs_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (640, 480)
 
 
 def stream_frames() -> list[bytes]:
-    """The demo clips' frames at SIZE as JPEG, forth and back (no jump for the tracker at the loop)."""
-    jpegs = []
-    for clip in sorted((ROOT / "demo" / "footage").glob("*/clip*.mp4")):
-        with av.open(str(clip)) as container:
-            for frame in container.decode(video=0):
-                buffer = io.BytesIO()
-                frame.to_image().resize(SIZE).save(buffer, "JPEG", quality=85)
-                jpegs.append(buffer.getvalue())
-    return jpegs + jpegs[-2:0:-1]
-
-
-class MjpegServer:
-    """JPEGS as multipart MJPEG at FPS to every client; drop() closes every open connection."""
-
-    def __init__(self, jpegs: list[bytes], fps: float):
-        self.connections = 0
-        self.generation = 0  # a drop ends every connection opened before it
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.connections += 1
-                mine = server.generation
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace;boundary=frame")
-                self.end_headers()
-                sent, next_at = 0, time.monotonic()
-                try:
-                    while not server.stopped.is_set() and server.generation == mine:
-                        data = jpegs[sent % len(jpegs)]
-                        head = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(data)
-                        self.wfile.write(head + data + b"\r\n")
-                        sent += 1
-                        next_at += 1 / fps
-                        time.sleep(max(0.0, next_at - time.monotonic()))
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.stopped = threading.Event()
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_port}/cam.mjpg"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-
-    def drop(self) -> None:
-        self.generation += 1
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.http.shutdown()
-        self.http.server_close()
+    """The demo clips' frames at SIZE as JPEG, one after another (the server plays them forth and back)."""
+    return [
+        jpeg for clip in sorted((ROOT / "demo" / "footage").glob("*/clip*.mp4")) for jpeg in jpegs_of(str(clip), SIZE)
+    ]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -161,14 +110,14 @@ def main(argv=None) -> int:
     total = args.minutes * 60
     drops = [total * (i + 1) / (args.drops + 1) for i in range(args.drops)]
     kill_at = total * args.kill_at
-    server = MjpegServer(stream_frames(), args.fps)
+    server = MjpegServer({"cam": stream_frames()}, args.fps)
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="lrfp-soak-") as tmp:
         out = Path(tmp) / "live"
         watcher = Watcher(out)
         t0 = time.monotonic()
         started = datetime.now()
-        runs = [{"started": started, "process": monitor(server.url, out, args, total)}]
+        runs = [{"started": started, "process": monitor(server.url("cam"), out, args, total)}]
         events, status_before_kill, cpu, restart_t = [], None, [], t0
         pending = sorted([(t, "drop") for t in drops] + [(kill_at, "kill")])
         while pending:
@@ -186,7 +135,7 @@ def main(argv=None) -> int:
             process.wait()
             runs[-1]["ended"] = datetime.now()
             remaining = total - (time.monotonic() - t0)
-            runs.append({"started": datetime.now(), "process": monitor(server.url, out, args, remaining)})
+            runs.append({"started": datetime.now(), "process": monitor(server.url("cam"), out, args, remaining)})
             restart_t = time.monotonic()
         last = runs[-1]["process"]
         usage = 0.0

@@ -1,10 +1,7 @@
 """`lrfp monitor --live`: the demo footage served as an HTTP MJPEG stream on 127.0.0.1, cut mid-way."""
 
-import io
 import json
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import av
 import pandas as pd
@@ -18,6 +15,7 @@ from lrfp.scale.alerts import ALERTS_TABLE, Alerts, parse_rule
 from lrfp.scale.engine import Engine
 from lrfp.scale.live import SLICES, STATUS, LiveRun, read_slices
 from lrfp.scale.live_ray import run_on_ray
+from lrfp.scale.mjpeg import MjpegServer, jpegs_of
 from lrfp.scale.monitor import Settings
 from lrfp.scale.stream import check_live
 
@@ -26,57 +24,7 @@ pytestmark = pytest.mark.detector  # runs the face detector on a few dozen frame
 
 def demo_jpegs():
     """The frames of a demo clip with faces of 40 px (maksssksksss389), as JPEG files."""
-    with av.open(str(paths.DEMO_DIR / "footage" / "north-gate" / "clip0.mp4")) as container:
-        frames = [f.to_image() for f in container.decode(video=0)]
-    out = []
-    for image in frames:
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=85)
-        out.append(buffer.getvalue())
-    return out
-
-
-class MjpegServer:
-    """Serves JPEGS as multipart MJPEG at FPS, forth and back (no jump for the tracker); the first
-    connection is cut after CUT frames."""
-
-    def __init__(self, jpegs, fps=10, cut=12):
-        self.connections = 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                owner.connections += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace;boundary=frame")
-                self.end_headers()
-                sent = 0
-                try:
-                    while not owner.stopped.is_set():
-                        data = (jpegs + jpegs[-2:0:-1])[sent % (2 * len(jpegs) - 2)]
-                        self.wfile.write(
-                            b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(data)
-                        )
-                        self.wfile.write(data + b"\r\n")
-                        sent += 1
-                        if owner.connections == 1 and sent == cut:
-                            return  # the cut: the connection closes mid-stream
-                        time.sleep(1 / fps)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.stopped = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/cam.mjpg"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.stopped.set()
-        self.server.shutdown()
-        self.server.server_close()
+    return jpegs_of(str(paths.DEMO_DIR / "footage" / "north-gate" / "clip0.mp4"))
 
 
 @pytest.mark.parametrize(
@@ -90,10 +38,10 @@ def test_a_live_input_that_is_no_stream_is_refused(item, message):
 
 def test_a_cut_stream_is_reconnected_and_sliced_into_people_and_an_alert(tmp_path):
     classifier, detector = Settings(model=default_model() or "model3", detector="retinaface", detector_scale=1.0).load()
-    server = MjpegServer(demo_jpegs())
+    server = MjpegServer({"cam": demo_jpegs()}, cut_after=12)  # the first connection is cut after 12 frames
     alerts = Alerts([parse_rule("gate=compliance:100:5:1")], out=tmp_path)  # any face without a mask raises it
     try:
-        run = LiveRun([f"gate={server.url}"], tmp_path, classifier, detector, rate=5, slice_s=2.0, alerts=alerts)
+        run = LiveRun([f"gate={server.url('cam')}"], tmp_path, classifier, detector, rate=5, slice_s=2.0, alerts=alerts)
         summary = run.run(duration_s=9)
     finally:
         server.close()
@@ -120,8 +68,8 @@ def test_on_ray_each_group_of_streams_is_an_actor_and_the_run_reads_as_one(tmp_p
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     settings = Settings(model=default_model() or "model3", detector="retinaface", detector_scale=1.0)
-    server = MjpegServer(demo_jpegs(), cut=10**9)  # no cut: three clients of one clip
-    items = [f"{name}={server.url}?{name}" for name in ("gate", "market", "yard")]
+    server = MjpegServer({"cam": demo_jpegs()})  # no cut: three clients of one clip
+    items = [f"{name}={server.url('cam')}?{name}" for name in ("gate", "market", "yard")]
     try:
         summary = run_on_ray(
             items,
@@ -131,7 +79,7 @@ def test_on_ray_each_group_of_streams_is_an_actor_and_the_run_reads_as_one(tmp_p
             slice_s=2.0,
             rules=["compliance:100:5:1"],
             engine=Engine("ray", workers=2),
-            duration_s=8,
+            duration_s=12,  # room for the actors to load their models on a busy machine
         )
     finally:
         server.close()
