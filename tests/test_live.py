@@ -7,13 +7,15 @@ import av
 import pandas as pd
 import pytest
 
+from lrfp.app import monitor_view
 from lrfp.cli import main
 from lrfp.core import paths
 from lrfp.core.errors import ConfigError
+from lrfp.core.labels import UNMASKED_COLUMNS
 from lrfp.publishing.index import default_model
 from lrfp.scale.alerts import ALERTS_TABLE, Alerts, parse_rule
 from lrfp.scale.engine import Engine
-from lrfp.scale.live import SLICES, STATUS, LiveRun, read_slices
+from lrfp.scale.live import SLICES, STATUS, STILLS, LiveRun, read_slices, still_name
 from lrfp.scale.live_ray import run_on_ray
 from lrfp.scale.mjpeg import MjpegServer, jpegs_of
 from lrfp.scale.monitor import Settings
@@ -60,6 +62,17 @@ def test_a_cut_stream_is_reconnected_and_sliced_into_people_and_an_alert(tmp_pat
     assert len(alerts.rows) >= 1 and alerts.rows[0]["camera"] == "gate"
     status = json.loads((tmp_path / STATUS).read_text())
     assert status["streams"][0]["reconnects"] == stream["reconnects"]
+    # a still of the worst frame of each slice that had a face without a mask, which the Monitor page draws
+    unmasked = frames[list(UNMASKED_COLUMNS)].sum(axis=1)
+    stills = {p.name for p in (tmp_path / STILLS).glob("*.jpg")}
+    named = {still_name(r.camera, r.frame, r.offset_s): r for r in frames[unmasked > 0].itertuples()}
+    assert stills and stills <= set(named)
+    kept = frames.loc[[named[n].Index for n in stills]].iloc[0]
+    drawn = monitor_view.annotated(kept, folder=tmp_path)
+    assert drawn is not None and max(drawn.size) >= 640
+    unkept = kept.copy()
+    unkept["offset_s"] += 0.001  # a frame of the slice that was not its worst: no still, the page says why
+    assert monitor_view.annotated(unkept, folder=tmp_path) is None
 
 
 @pytest.mark.ray

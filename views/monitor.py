@@ -107,7 +107,7 @@ worst = view.worst_moments(shown)
 if worst.empty:
     st.caption("No frame with a face without a mask in this selection.")
 for column, (_, row) in zip(st.columns(3) * 2, worst.iterrows()):
-    image = view.annotated(row, drawable)
+    image = view.annotated(row, drawable, folder if folder.is_dir() else folder.parent)
     if image is None:
         column.caption(f"{view.moment_caption(row)} {view.unshown_note(row)}")
     else:

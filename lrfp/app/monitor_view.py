@@ -22,7 +22,7 @@ from lrfp.data.images import load_image
 from lrfp.pipeline.detect import FaceBox
 from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
 from lrfp.pipeline.video import timed_frames
-from lrfp.scale.live import STATUS
+from lrfp.scale.live import STATUS, STILLS, still_name
 from lrfp.scale.monitor import INPUTS
 from lrfp.scale.rows import SCHEMA
 from lrfp.scale.table import TABLE, compliance_share, export_csv, read_table  # noqa: F401 (the page's share)
@@ -251,11 +251,27 @@ def scene_of(row) -> SceneResult:
     return SceneResult("scene", faces)
 
 
-def annotated(row, roots: list[Path] | None = None) -> Image.Image | None:
+def live_still(row, folder: Path | None) -> Path | None:
+    """The still a live run kept of the row's frame (its camera's worst of a slice) in FOLDER, the run's own
+    folder, or None."""
+    if folder is None or pd.isna(row["frame"]) or pd.isna(row["offset_s"]):
+        return None
+    path = folder / STILLS / still_name(str(row["camera"]), int(row["frame"]), float(row["offset_s"]))
+    return path if path.is_file() else None
+
+
+def annotated(row, roots: list[Path] | None = None, folder: Path | None = None) -> Image.Image | None:
     """The row's frame with its faces boxed and labelled; None when its file is not here (or, with ROOTS,
-    not inside them), is no photo or video, or the frame cannot be decoded."""
+    not inside them), is no photo or video, or the frame cannot be decoded. A live row's frame is the still
+    its run kept in FOLDER, when it kept one."""
     import av
 
+    if row["kind"] == "live":
+        still = live_still(row, folder)
+        try:
+            return annotate(load_image(still), scene_of(row), min_long_side=640) if still else None
+        except (OSError, ValueError):
+            return None
     path = locate(row["source"], roots)
     if path is None or row["kind"] not in ("image", "video") or pd.isna(row["frame"]):
         return None
@@ -282,7 +298,7 @@ def moment_caption(row) -> str:
 def unshown_note(row) -> str:
     """Beside a worst moment whose frame is not drawn: why."""
     if row["kind"] == "live":
-        return "(a live stream's frame: `lrfp monitor --live` keeps the counts and faces, not the pictures)"
+        return "(a live stream's frame: `lrfp monitor --live` keeps a still of each camera's worst frame a slice only)"
     return "(its frame cannot be shown: the file is not available here, or not readable)"
 
 

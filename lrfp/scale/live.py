@@ -8,6 +8,8 @@ falls behind (the frames it had no time for are dropped, and counted). Every SLI
     OUT/slices/people-<time>.parquet   the people whose track ended in the slice
     OUT/people-open.parquet            the people still in view (replaced at each slice)
     OUT/alerts.parquet, OUT/live.json  the alerts so far; frames read, analysed, dropped, reconnects
+    OUT/stills/<name>.jpg              each camera's worst frame of the slice (most faces without a mask),
+                                       as analysed, named by still_name(): the Monitor page draws its faces
 
 each written whole under a temporary name then renamed: a reader sees the last complete slice, and a
 killed run loses at most the slice it was gathering.
@@ -15,6 +17,7 @@ killed run loses at most the slice it was gathering.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -24,8 +27,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from PIL import Image
 
 from lrfp.core.errors import ConfigError
+from lrfp.core.labels import UNMASKED_COLUMNS
 from lrfp.core.records import atomic_path, write_json_atomic
 from lrfp.pipeline.people import PeopleTracker, PersonRow
 from lrfp.pipeline.scene import analyze
@@ -35,7 +40,15 @@ from lrfp.scale.rows import SCHEMA, counts_row
 from lrfp.scale.stream import Stream, check_live
 
 log = logging.getLogger(__name__)
-SLICES, OPEN_PEOPLE, STATUS = "slices", "people-open.parquet", "live.json"
+SLICES, OPEN_PEOPLE, STATUS, STILLS = "slices", "people-open.parquet", "live.json", "stills"
+STILL_QUALITY = 85  # JPEG: a 640x480 frame in about 50 KB, one a camera a slice (72 MB a camera a day at 60 s)
+
+
+def still_name(camera: str, frame: int, offset_s: float) -> str:
+    """The file name of a live frame's still: the camera by a hash (a name may hold any character), the frame
+    and its offset in ms (frame numbers start again when a run is started again)."""
+    digest = hashlib.sha1(camera.encode()).hexdigest()[:12]
+    return f"{digest}-{frame}-{round(offset_s * 1000)}.jpg"
 
 
 def named(name: str, suffix: str) -> str:
@@ -91,6 +104,8 @@ class LiveRun:
         self.people: list[dict] = []  # the people ended so far (the alerts look back over them)
         self.index = {s.camera: 0 for s in self.streams}
         self.slices = 0
+        # each camera's worst frame of this slice: (faces without a mask, its row, the image)
+        self.worst: dict[str, tuple[int, dict, Image.Image]] = {}
 
     def _analyse(self, stream: Stream, image, t0: float) -> None:
         when, offset = datetime.now(), round(time.monotonic() - t0, 3)
@@ -105,6 +120,17 @@ class LiveRun:
         self.trackers[stream.camera].see(row["frame"], offset, when, row["face_rows"])
         self.index[stream.camera] += 1
         self.frames.append(row)
+        unmasked = sum(row[c] for c in UNMASKED_COLUMNS)
+        if unmasked and unmasked > self.worst.get(stream.camera, (0, {}, None))[0]:
+            self.worst[stream.camera] = (unmasked, row, image)
+
+    def _write_stills(self) -> None:
+        """Each camera's worst frame of the slice, as a JPEG beside the slices (written whole, then renamed)."""
+        for _, row, image in self.worst.values():
+            path = self.out / STILLS / still_name(row["camera"], row["frame"], row["offset_s"])
+            with atomic_path(path) as tmp:
+                image.convert("RGB").save(tmp, "JPEG", quality=STILL_QUALITY)
+        self.worst = {}
 
     def flush(self, t0: float, final: bool = False) -> None:
         """Write the slice gathered since the last one, the people in view, the alerts and the counts."""
@@ -116,6 +142,7 @@ class LiveRun:
             for p in (t.finished() if final else t.finished(now_s))
         ]
         slices = self.out / SLICES
+        self._write_stills()  # before the slice: a reader never meets a row whose still is still to come
         _write(pa.Table.from_pylist(self.frames, schema=SCHEMA), slices / f"frames-{stamp}{self.suffix}.parquet")
         _write(pa.Table.from_pylist(ended, schema=PEOPLE_SCHEMA), slices / f"people-{stamp}{self.suffix}.parquet")
         in_view = [
