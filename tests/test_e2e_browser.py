@@ -215,7 +215,7 @@ def test_a_live_panel_refreshes_while_its_run_writes_and_not_after(browser, tmp_
         page.locator('[data-testid="stMainBlockContainer"]').get_by_role("combobox").first.click()
         page.get_by_role("option", name="cameras/gate").click()
         page.get_by_role("heading", name="Live: the last minute (refreshing)").wait_for(timeout=60_000)
-        slice_shown = re.compile(r"slice (\d+) of")
+        slice_shown = re.compile(r"(\d+) time slice\(s\) of")
 
         def shown() -> int:
             return int(slice_shown.search(page.get_by_text(slice_shown).first.inner_text()).group(1))

@@ -4,7 +4,7 @@ double counting, Ray equal to the plain loop, and the Monitor page."""
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import av
@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import PAGE
 
+from lrfp.app.monitor_view import default_period, time_step
 from lrfp.cli import main
 from lrfp.core.errors import ConfigError
 from lrfp.core.labels import COUNT_COLUMNS
@@ -349,3 +350,14 @@ def test_the_worst_moments_are_apart_in_each_file():
         ("a.mp4", 30.0),
         ("c.jpg", 0.0),
     ]
+
+
+def test_the_charts_open_with_a_period_that_fits_the_span_and_the_slider_moves():
+    start = datetime(2026, 1, 1, 8)
+    # a 2-minute live run: 10-second points, not one hourly bucket; a working day of footage: hours
+    assert default_period(start, start + timedelta(minutes=2)) == "10 seconds"
+    assert default_period(start, start + timedelta(hours=8, minutes=30)) == "1 hour"
+    assert default_period(start, start) == "10 seconds"
+    # Streamlit's own step under a day is 15 minutes: a 2-minute run would leave the slider one position
+    assert time_step(start, start + timedelta(minutes=2)) == timedelta(seconds=1)
+    assert time_step(start, start + timedelta(hours=10)) == timedelta(minutes=6)

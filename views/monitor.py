@@ -1,6 +1,7 @@
 """Monitor: a `lrfp monitor` table of many cameras (or a live run): compliance over time, faces and people
 per period, alerts, the worst moments."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import streamlit as st
@@ -68,12 +69,13 @@ span = (
         min_value=first,
         max_value=last,
         value=(first, last),
-        format="HH:mm:ss" if view.untimed(frames) else "YYYY-MM-DD HH:mm",
+        step=view.time_step(first, last),
+        format="HH:mm:ss" if view.untimed(frames) or last - first < timedelta(days=1) else "YYYY-MM-DD HH:mm",
     )
     if last > first
     else (first, last)
 )
-period = right.selectbox("Period", list(view.PERIODS), index=2)
+period = right.selectbox("Period", list(view.PERIODS), index=list(view.PERIODS).index(view.default_period(first, last)))
 min_faces = right.number_input("At least N faces in a frame", min_value=0, value=0)
 shown = view.filtered(frames, cameras, span[0], span[1], int(min_faces))
 if view.untimed(frames):

@@ -117,7 +117,7 @@ st.markdown(
     "face size, training curves and confusion matrices. Deviations from the paper are marked.\n"
     "- **Classify**: try an example photo, upload your own, take a snapshot, or run the live webcam, with the model "
     "picked in the sidebar.\n"
-    "- **Train**: launch a short training run in the background and watch it; the result joins the model picker.\n"
-    "- **Monitor**: compliance over time per camera from a `lrfp monitor` table (a shipped example, or yours), the "
-    "worst moments with their frames, filters and a CSV download."
+    "- **Monitor**: compliance over time per camera from a `lrfp monitor` table or live run (shipped examples, or "
+    "yours), people and compliance over people, alerts, the worst moments with their frames, a CSV download.\n"
+    "- **Train**: launch a short training run in the background and watch it; the result joins the model picker."
 )

@@ -203,12 +203,16 @@ def live_section(folder: Path) -> None:
         if found is None:
             st.caption("live.json cannot be read.")
             return
-        st.caption(
-            f"Updated {found.get('updated', '?')[:19].replace('T', ' ')}, slice {found.get('slices', '?')} "
-            f"of {found.get('slice_s', '?')} s; {found.get('alerts', 0)} alert(s)."
-        )
+        slice_s = found.get("slice_s")
+        # the caption goes under the table: above it, a phone's table toolbar covers it
         streams = pd.DataFrame(found.get("streams", []), columns=STREAM_COLUMNS)
         st.dataframe(streams, hide_index=True, width="stretch")
+        st.caption(
+            f"Last written {found.get('updated', '?')[:19].replace('T', ' ')}: {found.get('slices', '?')} time "
+            f"slice(s) of {slice_s:g} s so far, {found.get('alerts', 0)} alert(s)."
+            if isinstance(slice_s, int | float)
+            else "live.json says no slice length."
+        )
         recent = last_minute(live_frames(folder))
         st.caption(f"The newest {LAST_S} s of frames per camera (compliance over faces, as above):")
         recent = recent.assign(compliance=[_percent(v) for v in recent["compliance"]])

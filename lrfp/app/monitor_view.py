@@ -6,6 +6,7 @@ a period (a frame with 10 faces weighs 10 times one with 1), never a mean of per
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +31,21 @@ from lrfp.scale.table import TABLE, compliance_share, export_csv, read_table  # 
 # shipped tables are results/monitor/<name>/frames.parquet; the example's footage is demo/footage
 # (python -m lrfp.data.footage); both looked up when used, so tests can move paths.RESULTS_DIR
 # time buckets a user may pick, as pandas frequencies
-PERIODS = {"1 minute": "1min", "10 minutes": "10min", "1 hour": "1h", "1 day": "1D"}
+PERIODS = {"10 seconds": "10s", "1 minute": "1min", "10 minutes": "10min", "1 hour": "1h", "1 day": "1D"}
+BUCKETS = 6  # the period a table opens with gives its time span at least this many points
+
+
+def default_period(first: datetime, last: datetime) -> str:
+    """The longest period that cuts FIRST..LAST into BUCKETS or more (a 2-minute live run: 10 seconds; a day
+    of footage: 1 hour), else the shortest."""
+    fitting = [name for name, freq in PERIODS.items() if (last - first) >= BUCKETS * pd.Timedelta(freq)]
+    return fitting[-1] if fitting else next(iter(PERIODS))
+
+
+def time_step(first: datetime, last: datetime) -> timedelta:
+    """The Time slider's step: a hundredth of the span in whole seconds (Streamlit's default, 15 minutes
+    under a day, leaves a 2-minute run one position)."""
+    return timedelta(seconds=max(1, round((last - first).total_seconds() / 100)))
 
 
 MOMENT_S = 10.0  # the worst moments of one file lie at least this far apart in its video

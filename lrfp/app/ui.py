@@ -215,8 +215,9 @@ def figures_table(table) -> None:
 
 
 def pinned_first(table) -> dict:
-    """column_config keeping a table's first column in view when the others scroll sideways."""
-    return {table.columns[0]: st.column_config.Column(pinned=True)}
+    """column_config keeping a table's first column in view when the others scroll sideways, wide enough for a
+    model's name ("mobilenet_v2" was cut at the default width)."""
+    return {table.columns[0]: st.column_config.Column(pinned=True, width="medium")}
 
 
 def face_rows(result: SceneResult) -> list[dict]:
