@@ -73,6 +73,9 @@ def test_a_cut_stream_is_reconnected_and_sliced_into_people_and_an_alert(tmp_pat
     unkept = kept.copy()
     unkept["offset_s"] += 0.001  # a frame of the slice that was not its worst: no still, the page says why
     assert monitor_view.annotated(unkept, folder=tmp_path) is None
+    # the page's worst moments of a live run are its frames with a still
+    shown = monitor_view.with_stills(frames, tmp_path)
+    assert {still_name(r.camera, r.frame, r.offset_s) for r in shown.itertuples()} == stills
 
 
 @pytest.mark.ray

@@ -105,11 +105,12 @@ people.people_section(folder, cameras, span, period, view.PERIODS[period], view.
 people.alerts_section(folder)
 
 st.subheader("The worst moments")
-worst = view.worst_moments(shown)
+run_folder = folder if folder.is_dir() else folder.parent  # a live run's stills are in its folder
+worst = view.worst_moments(view.with_stills(shown, run_folder))
 if worst.empty:
     st.caption("No frame with a face without a mask in this selection.")
 for column, (_, row) in zip(st.columns(3) * 2, worst.iterrows()):
-    image = view.annotated(row, drawable, folder if folder.is_dir() else folder.parent)
+    image = view.annotated(row, drawable, run_folder)
     if image is None:
         column.caption(f"{view.moment_caption(row)} {view.unshown_note(row)}")
     else:

@@ -275,6 +275,19 @@ def live_still(row, folder: Path | None) -> Path | None:
     return path if path.is_file() else None
 
 
+def with_stills(frames: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """A live run's rows whose frame has a still in FOLDER, when it kept any (its worst moments are then
+    pictures, not notes); the rows of any other table as they are."""
+    kept = {p.name for p in (folder / STILLS).glob("*.jpg")} if (frames["kind"] == "live").any() else set()
+    if not kept:
+        return frames
+    named = [
+        still_name(str(c), int(f), float(o)) in kept if k == "live" and pd.notna(f) and pd.notna(o) else True
+        for c, f, o, k in zip(frames["camera"], frames["frame"], frames["offset_s"], frames["kind"])
+    ]
+    return frames[named]
+
+
 def annotated(row, roots: list[Path] | None = None, folder: Path | None = None) -> Image.Image | None:
     """The row's frame with its faces boxed and labelled; None when its file is not here (or, with ROOTS,
     not inside them), is no photo or video, or the frame cannot be decoded. A live row's frame is the still

@@ -17,6 +17,7 @@ killed run loses at most the slice it was gathering.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -47,8 +48,12 @@ STILL_QUALITY = 85  # JPEG: a 640x480 frame in about 50 KB, one a camera a slice
 def still_name(camera: str, frame: int, offset_s: float) -> str:
     """The file name of a live frame's still: the camera by a hash (a name may hold any character), the frame
     and its offset in ms (frame numbers start again when a run is started again)."""
-    digest = hashlib.sha1(camera.encode()).hexdigest()[:12]
-    return f"{digest}-{frame}-{round(offset_s * 1000)}.jpg"
+    return f"{_digest(camera)}-{frame}-{round(offset_s * 1000)}.jpg"
+
+
+@functools.lru_cache(maxsize=1024)
+def _digest(camera: str) -> str:
+    return hashlib.sha1(camera.encode()).hexdigest()[:12]
 
 
 def named(name: str, suffix: str) -> str:
