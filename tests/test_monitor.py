@@ -241,7 +241,9 @@ def test_the_page_shows_the_shipped_example(monkeypatch, tmp_path):
     assert "Live: the last minute (the run has stopped)" in headings  # no refresh: the run has ended
     assert "People" in headings and [h for h in headings if h.startswith("Alerts (")]
     assert int(at.metric[4].value.replace(",", "")) > 0
-    assert [c.value for c in at.caption if "a live stream's frame" in c.value]  # its worst moments: no picture kept
+    # its worst moments are the frames whose stills the run kept, drawn: no "a live stream's frame" note
+    assert not [c.value for c in at.caption if "a live stream's frame" in c.value]
+    assert len(at.image) >= 1
 
 
 def test_a_live_panel_refreshes_only_while_its_run_writes():
