@@ -41,7 +41,7 @@ SCENES = ROOT / "demo" / "scenes" / "images"
 CLK = os.sysconf("SC_CLK_TCK")
 
 sys.path.insert(0, str(ROOT / "tests"))  # the e2e tests start and watch the server the same way
-from helpers import BUSY, free_port, wait_until_healthy  # noqa: E402
+from helpers import BUSY, free_port, serve_checkout, wait_until_healthy  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -95,25 +95,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = os.environ | {"LRFP_RUNS": str(runs), "LRFP_ICE_SERVERS": "[]", "PYTHONPATH": str(root)}
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(self.port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-            ],
-            cwd=root,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        self.proc = serve_checkout(root, self.port, env, self.log)
         if not wait_until_healthy(self.url, self.proc, timeout=120):
             raise RuntimeError("the server did not start: " + self.output()[-2000:])
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import random
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 import zlib
@@ -163,6 +165,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def serve_checkout(root: Path, port: int, env: dict[str, str], stdout) -> subprocess.Popen:
+    """`streamlit run app.py` of the checkout at ROOT, headless on 127.0.0.1:PORT, with the environment ENV and
+    its output to STDOUT (a file or subprocess.PIPE): the browser tests, tools/screenshots.py and the load
+    benchmarks serve the dashboard so."""
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command += ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    return subprocess.Popen(command, cwd=root, env=env, stdout=stdout, stderr=subprocess.STDOUT)
 
 
 def wait_until_healthy(url: str, proc, timeout: float) -> bool:

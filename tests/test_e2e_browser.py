@@ -11,13 +11,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import free_port, png_bomb, wait_until_healthy, wait_until_idle
+from helpers import free_port, png_bomb, serve_checkout, wait_until_healthy, wait_until_idle
 from PIL import Image
 
 from lrfp.app.frame import PAGES as APP_PAGES
@@ -58,25 +57,7 @@ def start_server(runs: Path, **env) -> tuple[str, subprocess.Popen]:
         "LRFP_ICE_SERVERS": "[]",
         **env,
     }  # browser and server share this machine: no STUN server to ask
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    proc = serve_checkout(ROOT, port, env, subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     if not wait_until_healthy(url, proc, timeout=120):
         proc.kill()

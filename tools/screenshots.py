@@ -16,27 +16,20 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from lrfp.app.frame import PAGES as APP_PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # served as the browser tests serve it
+from helpers import BUSY, free_port, serve_checkout, wait_until_healthy  # noqa: E402
+
 DEMO = ROOT / "demo"
 # the dashboard's pages (lrfp.app.frame.PAGES) by name: (their address, their heading)
 PAGES = {p.url_path: (p.address, p.shown_title) for p in APP_PAGES}
-# Streamlit's signs of a script still running: the status widget and placeholder skeletons
-BUSY = '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(log: Path, timeout: float) -> tuple[str, subprocess.Popen]:
@@ -46,33 +39,10 @@ def serve(log: Path, timeout: float) -> tuple[str, subprocess.Popen]:
         "LRFP_SOURCE": str(DEMO / "scenes"),
         "LRFP_ICE_SERVERS": "[]",
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    proc = serve_checkout(ROOT, port, env, log.open("w"))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return url, proc
-        except OSError:
-            time.sleep(0.5)
+    if wait_until_healthy(url, proc, timeout):
+        return url, proc
     proc.kill()
     raise SystemExit(f"the dashboard did not start; see {log}")
 
