@@ -365,4 +365,6 @@ def test_wide_results_tables_keep_what_each_row_is_and_its_score_in_view():
     table = tables.cv_table(load_cv_reports())
     assert list(table.columns[:2]) == ["Configuration", "Score"]
     assert list(table.columns).index("Input (px)") == 5  # right after the score's parts: in view at 1366 px
+    # the label tells the configurations apart (their run ids differ only at the end, which a phone cuts)
+    assert table["Configuration"].is_unique and table["Configuration"].str.len().max() <= 30
     assert list(pinned_first(table)) == ["Configuration"] and pinned_first(table)["Configuration"]["pinned"] is True

@@ -65,7 +65,7 @@ if cv_reports:
         "`lrfp cv`: each configuration of the production recipe trained on 5 folds of the train+val photos "
         "(grouped by photo) and scored on the fold it did not see. Balanced accuracy (%), mean ± sd over the "
         "folds; the score is the mean of the labelled and the detector crops. The app's default is the best "
-        "score: the test photos choose nothing."
+        "score: the test photos choose nothing. √w: classes weighed by one over the square root of their share."
     )
     cv = tables.cv_table(cv_reports)
     st.dataframe(cv, hide_index=True, width="stretch", column_config=pinned_first(cv))

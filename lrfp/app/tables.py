@@ -141,11 +141,16 @@ def _mean_sd(v: dict) -> str:
 
 def cv_table(reports: list[dict]) -> pd.DataFrame:
     """One row per configuration of `lrfp cv`: balanced accuracy (%) mean ± sd over the folds."""
-    # the score and its parts first, then the input size, which tells configurations apart (in view at 1366 px),
-    # the other settings after: a narrow screen shows the left columns
+    # first what tells the configurations apart (model, input size, classes: the run ids differ only at their
+    # end, which a pinned column cuts), then the score and its parts; the run's own name last
     rows = [
         {
-            "Configuration": r["name"],
+            "Configuration": "{} {}px {}-class{}".format(
+                r["config"]["model"],
+                r["config"]["input_size"],
+                3 if r["config"].get("include_incorrect") else 2,
+                " √w" if r["config"].get("class_weights") == "sqrt" else "",  # classes weighed by 1/sqrt(share)
+            ),
             "Score": _mean_sd(r["balanced_accuracy"]["score"]),
             "Labelled crops": _mean_sd(r["balanced_accuracy"]["label"]),
             "At 16 px": _mean_sd(r["balanced_accuracy"]["label_16px"]),
@@ -155,6 +160,7 @@ def cv_table(reports: list[dict]) -> pd.DataFrame:
             "Model": r["config"]["model"],
             "Epochs": r["config"]["epochs"],
             "Folds": len(r["folds"]),
+            "Run": r["name"],
             "_score": r["balanced_accuracy"]["score"]["mean"],
         }
         for r in reports
