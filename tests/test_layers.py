@@ -133,3 +133,11 @@ def test_the_hidden_import_finder_finds_one(tmp_path):
         "from lrfp.core import errors\n\n\ndef f():\n    from lrfp.core import paths\n    return paths\n"
     )
     assert imports_inside_functions(planted) == [f"{planted}:5"]
+
+
+MAX_MODULE_LINES = 350  # a module that grows past this has more than one job: split it along them
+
+
+def test_no_module_is_over_the_line_limit():
+    sizes = {str(p.relative_to(PACKAGE.parent)): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES} == {}

@@ -1,11 +1,11 @@
 import pytest
 import torch
 
+from lrfp.models.paper_cnn import WSConv2d
 from lrfp.models.registry import (
     NORMS,
     UnknownModelError,
     WeightsUnavailableError,
-    WSConv2d,
     create_model,
     min_input_size,
     spec,

@@ -19,7 +19,7 @@ import torch
 from lrfp.core.errors import LrfpError
 from lrfp.core.records import atomic_path, file_sha256
 from lrfp.models.checkpoint import CheckpointError, check_metadata, load_model
-from lrfp.models.registry import PaperCNN
+from lrfp.models.paper_cnn import PaperCNN
 
 if TYPE_CHECKING:
     import onnxruntime
