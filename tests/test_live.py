@@ -1,7 +1,9 @@
 """`lrfp monitor --live`: the demo footage served as an HTTP MJPEG stream on 127.0.0.1, cut mid-way."""
 
 import json
+import os
 import threading
+import time
 
 import av
 import pandas as pd
@@ -15,7 +17,7 @@ from lrfp.core.labels import UNMASKED_COLUMNS
 from lrfp.publishing.index import default_model
 from lrfp.scale.alerts import ALERTS_TABLE, Alerts, parse_rule
 from lrfp.scale.engine import Engine
-from lrfp.scale.live import SLICES, STATUS, STILLS, LiveRun, read_slices, still_name
+from lrfp.scale.live import SLICES, STATUS, STILLS, STILLS_KEEP_S, LiveRun, read_slices, still_name
 from lrfp.scale.live_ray import run_on_ray
 from lrfp.scale.mjpeg import MjpegServer, jpegs_of
 from lrfp.scale.monitor import Settings
@@ -175,3 +177,16 @@ def test_an_rtsp_camera_is_read_over_tcp(tmp_path):
     assert stream["camera"] == "gate" and stream["url"].startswith("rtsp://") and stream["analysed"] >= 4
     frames = read_slices(out).to_pandas()
     assert len(frames) == stream["analysed"] and frames["faces"].sum() > 0  # the clip's faces, found over RTSP
+
+
+def test_stills_older_than_a_week_are_removed_as_new_ones_are_written(tmp_path):
+    run = LiveRun(["gate=http://127.0.0.1:9/cam.mjpg"], tmp_path, None, None)  # no stream is opened here
+    stills = tmp_path / STILLS
+    stills.mkdir()
+    old, recent = stills / "old.jpg", stills / "recent.jpg"
+    for path in (old, recent):
+        path.write_bytes(b"jpeg")
+    week_ago = time.time() - STILLS_KEEP_S - 60
+    os.utime(old, (week_ago, week_ago))
+    run._write_stills()
+    assert not old.exists() and recent.exists()

@@ -17,6 +17,7 @@ killed run loses at most the slice it was gathering.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -43,6 +44,7 @@ from lrfp.scale.stream import Stream, check_live
 log = logging.getLogger(__name__)
 SLICES, OPEN_PEOPLE, STATUS, STILLS = "slices", "people-open.parquet", "live.json", "stills"
 STILL_QUALITY = 85  # JPEG: a 640x480 frame in about 50 KB, one a camera a slice (72 MB a camera a day at 60 s)
+STILLS_KEEP_S = 7 * 24 * 3600  # stills older than a week are removed as new ones are written (0.5 GB a camera)
 
 
 def still_name(camera: str, frame: int, offset_s: float) -> str:
@@ -130,12 +132,18 @@ class LiveRun:
             self.worst[stream.camera] = (unmasked, row, image)
 
     def _write_stills(self) -> None:
-        """Each camera's worst frame of the slice, as a JPEG beside the slices (written whole, then renamed)."""
+        """Each camera's worst frame of the slice, as a JPEG beside the slices (written whole, then renamed);
+        the stills older than STILLS_KEEP_S go (their rows stay: the page then says no still was kept)."""
         for _, row, image in self.worst.values():
             path = self.out / STILLS / still_name(row["camera"], row["frame"], row["offset_s"])
             with atomic_path(path) as tmp:
                 image.convert("RGB").save(tmp, "JPEG", quality=STILL_QUALITY)
         self.worst = {}
+        too_old = time.time() - STILLS_KEEP_S
+        for path in (self.out / STILLS).glob("*.jpg"):
+            with contextlib.suppress(FileNotFoundError):  # another group of streams (on Ray) took it first
+                if path.stat().st_mtime < too_old:
+                    path.unlink()
 
     def flush(self, t0: float, final: bool = False) -> None:
         """Write the slice gathered since the last one, the people in view, the alerts and the counts."""
