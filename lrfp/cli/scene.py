@@ -56,16 +56,12 @@ def cmd_monitor(args) -> int:
         min_score=args.min_score,
         every=args.every,
     )
-    if args.live or not args.inputs:
-        return cmd_live(args, settings)
-    summary = monitor(
-        args.inputs,
-        args.out,
-        settings,
-        mapping=args.mapping,
-        engine=Engine(args.engine or "ray", args.workers, args.address),
-        fresh=args.fresh,
-    )
+    live = bool(args.live or not args.inputs)
+    # --engine's default: Ray's actors for files, this process for live streams
+    engine = Engine(args.engine or ("local" if live else "ray"), args.workers, args.address)
+    if live:
+        return cmd_live(args, settings, engine)
+    summary = monitor(args.inputs, args.out, settings, mapping=args.mapping, engine=engine, fresh=args.fresh)
     print(
         f"{summary['files']} file(s), {summary['analysed']} analysed now in {summary['seconds']:.1f} s: "
         f"{summary['frames']} frame(s), {summary['unreadable_frames']} unreadable frame(s), "
@@ -75,7 +71,7 @@ def cmd_monitor(args) -> int:
     return 0
 
 
-def cmd_live(args, settings: Settings) -> int:
+def cmd_live(args, settings: Settings, engine: Engine) -> int:
     if not args.live:
         raise ConfigError("give INPUT files or folders, or --live URL...")
     if args.inputs:
@@ -83,7 +79,7 @@ def cmd_live(args, settings: Settings) -> int:
     rules = [parse_rule(rule) for rule in args.alert]  # bad rules and URLs are refused before the model loads
     for item in args.live:
         check_live(item)
-    if args.engine == "ray":  # one Ray actor per group of streams
+    if engine.on_ray:  # one Ray actor per group of streams
         summary = run_on_ray(
             args.live,
             args.out,
@@ -92,7 +88,7 @@ def cmd_live(args, settings: Settings) -> int:
             slice_s=args.slice,
             rules=args.alert,
             webhook=args.webhook,
-            engine=Engine("ray", args.workers, args.address),
+            engine=engine,
             duration_s=args.duration,
         )
     else:
