@@ -17,7 +17,7 @@ from PIL import Image
 from lrfp.app.monitor_people import is_live, live_frames
 from lrfp.core import labels, paths
 from lrfp.core.errors import LrfpError
-from lrfp.core.labels import COUNT_COLUMNS, UNMASKED_COLUMNS
+from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.records import read_json
 from lrfp.data.images import load_image
 from lrfp.pipeline.detect import FaceBox
@@ -200,7 +200,7 @@ def worst_moments(frames: pd.DataFrame, n: int = 6, apart_s: float = MOMENT_S) -
     """The frames with the most faces without a mask (then the lowest compliance), each at least APART_S
     seconds of video from a worse one of the same file: one bad scene does not fill the list with its
     neighbouring frames, which look alike."""
-    unmasked = sum(frames[c] for c in UNMASKED_COLUMNS)
+    unmasked = labels.unmasked(frames)
     ok = frames[(frames["status"] == "ok") & (unmasked > 0)].copy()
     ok["unmasked"] = unmasked
     ok = ok.sort_values(["unmasked", "compliance"], ascending=[False, True], kind="stable")
@@ -318,7 +318,7 @@ def moment_caption(row) -> str:
         when = "time unknown" if pd.isna(row["offset_s"]) else f"{row['offset_s']:.1f} s into its file"
     frame = "" if pd.isna(row["frame"]) else f", frame {int(row['frame'])}"
     return (
-        f"{row['camera']} · {when} · {int(sum(row[c] for c in UNMASKED_COLUMNS))} of {int(row['faces'])} "
+        f"{row['camera']} · {when} · {int(labels.unmasked(row))} of {int(row['faces'])} "
         f"face(s) without a mask · {Path(str(row['source'])).name}{frame}"
     )
 

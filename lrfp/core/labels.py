@@ -59,6 +59,12 @@ def count(names: Iterable[str]) -> dict[str, int]:
     return {"faces": len(names), **{label.column: sum(n == label.name for n in names) for label in LABELS}}
 
 
+def unmasked(counts: Mapping[str, Any]) -> Any:
+    """The faces without a proper mask in a count (UNMASKED_COLUMNS): a number, or a pandas column for a table
+    (the worst moments rank frames by it)."""
+    return sum(counts[c] for c in UNMASKED_COLUMNS)
+
+
 @overload
 def compliance(counts: Mapping[str, int]) -> float | None: ...
 

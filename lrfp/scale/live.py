@@ -31,8 +31,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
+from lrfp.core import labels
 from lrfp.core.errors import ConfigError
-from lrfp.core.labels import UNMASKED_COLUMNS
 from lrfp.core.records import atomic_path, write_json_atomic
 from lrfp.pipeline.people import PeopleTracker, PersonRow
 from lrfp.pipeline.scene import analyze
@@ -127,7 +127,7 @@ class LiveRun:
         self.trackers[stream.camera].see(row["frame"], offset, when, row["face_rows"])
         self.index[stream.camera] += 1
         self.frames.append(row)
-        unmasked = sum(row[c] for c in UNMASKED_COLUMNS)
+        unmasked = labels.unmasked(row)
         if unmasked and unmasked > self.worst.get(stream.camera, (0, {}, None))[0]:
             self.worst[stream.camera] = (unmasked, row, image)
 
