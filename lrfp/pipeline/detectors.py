@@ -54,48 +54,51 @@ class DetectorKind:
 
 
 DETECTORS = {
-    # Scores: chosen on the train photos (benchmarks/detector_candidates.py and the views of the last release): the most
-    # faces found with no more boxes on non-faces than the first release's detector. CenterFace's scores run
-    # lower than RetinaFace's: its enlarged look asks 0.35.
-    # Bands: the face sizes each finds in at least 88 % of cases at 0.5, from train-photo faces resized to
-    # 8-1448 px (benchmarks/detector_band.py, results/benchmarks/detector_band.json): int8 CenterFace
-    # 23-256 px (11 px: 19 %, 16 px: 69 %, 362 px: 72-85 %, 512 px: 52 %, 724 px: 11 %), RetinaFace
-    # 32-512 px at 92 % or more (724 px: 79 %, 1024 px: 21 %, with boxes on pieces of the face). CenterFace scores big masked faces unsteadily (a close-up at 1/4: 0.45,
-    # at 3/8: 0.67; RetinaFace 0.99 at both): its reduced looks, for the big faces, are RetinaFace's.
-    # Its int8 graph finds as many faces as the float one at the frame's own size (train photos, 1x view:
-    # 89.8 % vs 90.1 %), fewer enlarged (enlarged-2 view: 90.4 % vs 93.2 % with the enlarged look in
-    # float), at a third of the time: the float enlarged look would keep 640x480 photos over 150 ms and
-    # 1 MP frames from every look within the budget.
-    "centerface": DetectorKind(
-        "centerface",
-        CenterFaceBackend,
-        min_score=0.5,
-        enlarged_min_score=0.35,
-        enlarge=2.0,
-        band=(23, 256),
-        reduced_looks="retinaface",
-    ),
-    "retinaface": DetectorKind(
-        "retinaface", RetinaFaceBackend, min_score=0.5, enlarged_min_score=0.5, enlarge=2.0, band=(32, 512)
-    ),
-    # CenterFace fine-tuned on the train photos' masked and small faces (lrfp.experiments.detector), in the
-    # pyramid where CenterFace is. Chosen on the held-out train photos (benchmarks/detection_views.py --split
-    # held-out): its enlarged look asks 0.5, the most faces found with no more boxes matching no labelled face
-    # than the generic CenterFace in the views its enlarged look runs in (1x, enlarged-2, tiled-3x3); at 0.35
-    # it found 95.4 % of faces in the 1x view (generic: 91.3 %) with as many unmatched boxes (1.13 a photo),
-    # at 0.5 91.1 % with 0.44. Its band stops at 128 px: bigger faces go to RetinaFace's reduced looks. On the
-    # held-out photos 128 and 256 found within one face of each other in every view, 128 with fewer unmatched
-    # boxes where photos are enlarged (phone 3.24 against 3.47 a photo); a shipped example (a test photo)
-    # showed why: at 256 a big face in a respirator (84 x 100 px) was missed, RetinaFace finds it.
-    "centerface-masks": DetectorKind(
-        "centerface-masks",
-        FineTunedCenterFaceBackend,
-        min_score=0.5,
-        enlarged_min_score=0.5,
-        enlarge=2.0,
-        band=(23, 128),
-        reduced_looks="retinaface",
-    ),
+    kind.name: kind
+    for kind in (
+        # Scores: chosen on the train photos (benchmarks/detector_candidates.py and the views of the last release): the most
+        # faces found with no more boxes on non-faces than the first release's detector. CenterFace's scores run
+        # lower than RetinaFace's: its enlarged look asks 0.35.
+        # Bands: the face sizes each finds in at least 88 % of cases at 0.5, from train-photo faces resized to
+        # 8-1448 px (benchmarks/detector_band.py, results/benchmarks/detector_band.json): int8 CenterFace
+        # 23-256 px (11 px: 19 %, 16 px: 69 %, 362 px: 72-85 %, 512 px: 52 %, 724 px: 11 %), RetinaFace
+        # 32-512 px at 92 % or more (724 px: 79 %, 1024 px: 21 %, with boxes on pieces of the face). CenterFace scores big masked faces unsteadily (a close-up at 1/4: 0.45,
+        # at 3/8: 0.67; RetinaFace 0.99 at both): its reduced looks, for the big faces, are RetinaFace's.
+        # Its int8 graph finds as many faces as the float one at the frame's own size (train photos, 1x view:
+        # 89.8 % vs 90.1 %), fewer enlarged (enlarged-2 view: 90.4 % vs 93.2 % with the enlarged look in
+        # float), at a third of the time: the float enlarged look would keep 640x480 photos over 150 ms and
+        # 1 MP frames from every look within the budget.
+        DetectorKind(
+            "centerface",
+            CenterFaceBackend,
+            min_score=0.5,
+            enlarged_min_score=0.35,
+            enlarge=2.0,
+            band=(23, 256),
+            reduced_looks="retinaface",
+        ),
+        DetectorKind(
+            "retinaface", RetinaFaceBackend, min_score=0.5, enlarged_min_score=0.5, enlarge=2.0, band=(32, 512)
+        ),
+        # CenterFace fine-tuned on the train photos' masked and small faces (lrfp.experiments.detector), in the
+        # pyramid where CenterFace is. Chosen on the held-out train photos (benchmarks/detection_views.py --split
+        # held-out): its enlarged look asks 0.5, the most faces found with no more boxes matching no labelled face
+        # than the generic CenterFace in the views its enlarged look runs in (1x, enlarged-2, tiled-3x3); at 0.35
+        # it found 95.4 % of faces in the 1x view (generic: 91.3 %) with as many unmatched boxes (1.13 a photo),
+        # at 0.5 91.1 % with 0.44. Its band stops at 128 px: bigger faces go to RetinaFace's reduced looks. On the
+        # held-out photos 128 and 256 found within one face of each other in every view, 128 with fewer unmatched
+        # boxes where photos are enlarged (phone 3.24 against 3.47 a photo); a shipped example (a test photo)
+        # showed why: at 256 a big face in a respirator (84 x 100 px) was missed, RetinaFace finds it.
+        DetectorKind(
+            "centerface-masks",
+            FineTunedCenterFaceBackend,
+            min_score=0.5,
+            enlarged_min_score=0.5,
+            enlarge=2.0,
+            band=(23, 128),
+            reduced_looks="retinaface",
+        ),
+    )
 }
 DEFAULT_DETECTOR = "centerface-masks"
 # The live webcam's policy: speed first. One look per frame at a chosen scale (0.5 by default) with the
