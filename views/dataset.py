@@ -6,6 +6,7 @@ import streamlit as st
 
 from lrfp.app import charts
 from lrfp.app.dataset_view import draw_boxes, filter_samples, find_source_photo, scenes_with_faces
+from lrfp.app.plain import plain
 from lrfp.core import paths
 from lrfp.data.images import DatasetError, read_manifest
 
@@ -21,7 +22,7 @@ except (DatasetError, OSError, json.JSONDecodeError):
     stats_path = paths.RESULTS_DIR / "dataset_stats.json"
     stats = json.loads(stats_path.read_text()) if stats_path.is_file() else None
     st.info(
-        f"No dataset is built on this machine ({paths.DATA_DIR}). Showing the statistics stored with the results. "
+        f"No dataset is built on this machine ({plain(paths.DATA_DIR.name)}). Showing the statistics stored with the results. "
         f"Build it with:\n\n`{BUILD}`"
     )
 if manifest and paths.DATA_DIR.is_relative_to(paths.DEMO_DIR):
@@ -62,9 +63,11 @@ if manifest:
             if (photo := find_source_photo(paths.SOURCE_DIR, src))
         ][:4]
         if not scenes:
-            st.caption(f"{paths.SOURCE_DIR} does not hold this dataset's source photos.")
+            st.caption(f"{plain(paths.SOURCE_DIR.name)} does not hold this dataset's source photos.")
         cols = st.columns(2)
         for i, (source, faces) in enumerate(scenes):
-            cols[i % 2].image(draw_boxes(source, faces), caption=f"{source.name}: {len(faces)} face(s)")
+            cols[i % 2].image(draw_boxes(source, faces), caption=f"{plain(source.name)}: {len(faces)} face(s)")
     else:
-        st.caption(f"The source photos are not on this machine ({paths.SOURCE_DIR}); set LRFP_SOURCE to show them.")
+        st.caption(
+            f"The source photos are not on this machine ({plain(paths.SOURCE_DIR.name)}); set LRFP_SOURCE to show them."
+        )

@@ -8,6 +8,7 @@ import streamlit as st
 
 from lrfp.app import monitor_people as people
 from lrfp.app import monitor_view as view
+from lrfp.app.plain import plain
 from lrfp.core import server_settings as settings
 
 st.title("Monitor")
@@ -49,16 +50,18 @@ else:
 try:
     frames, errors = view.load(folder)
 except (OSError, ValueError) as exc:  # a missing folder, not a Parquet file, not a monitor table
-    st.error(f"Cannot read {name}: {view.read_problem(exc, folder)}")
+    st.error(f"Cannot read {plain(name)}: {view.read_problem(exc, folder)}")  # our words, no server path
     st.stop()
+# public: frames are drawn only from files inside the inputs that the table's run recorded, and files are
+# named relative to them (no server path, no stream password: lrfp.app.monitor_shown)
+drawable = view.recorded_inputs(folder) if LIMITS.public else None
 if frames.empty:
-    st.warning(f"{name}: no frame was analysed" + (f" ({len(errors)} file(s) in error, below)" if len(errors) else ""))
-    st.dataframe(errors, hide_index=True, width="stretch")
+    suffix = f" ({len(errors)} file(s) in error, below)" if len(errors) else ""
+    st.warning(f"{plain(name)}: no frame was analysed{suffix}")
+    st.dataframe(view.shown_rows(errors, drawable), hide_index=True, width="stretch")
     st.stop()
 if people.is_live(folder):
     people.live_section(folder)
-# public: frames are drawn only from files inside the inputs that the table's run recorded
-drawable = view.recorded_inputs(folder) if LIMITS.public else None
 
 left, middle, right = st.columns([2, 2, 1])
 cameras = left.multiselect("Cameras", sorted(frames["camera"].unique()), default=sorted(frames["camera"].unique()))
@@ -112,19 +115,19 @@ if worst.empty:
 for column, (_, row) in zip(st.columns(3) * 2, worst.iterrows()):
     image = view.annotated(row, drawable, run_folder)
     if image is None:
-        column.caption(f"{view.moment_caption(row)} {view.unshown_note(row)}")
+        column.caption(f"{view.moment_caption(row, drawable)} {view.unshown_note(row)}")
     else:
-        column.image(image, caption=view.moment_caption(row), width="stretch")
+        column.image(image, caption=view.moment_caption(row, drawable), width="stretch")
 
 st.subheader("The rows")
 st.dataframe(
-    shown.drop(columns=["when", "face_rows"]).assign(source=[view.shown_path(s, drawable) for s in shown["source"]]),
+    view.shown_rows(shown.drop(columns=["when", "face_rows"]), drawable),
     hide_index=True,
     width="stretch",
 )
 st.download_button(
-    "Download these rows (CSV)", view.csv_bytes(shown), file_name=f"{folder.name}-frames.csv", mime="text/csv"
+    "Download these rows (CSV)", view.csv_bytes(shown, drawable), file_name=f"{folder.name}-frames.csv", mime="text/csv"
 )
 if len(errors):
     st.subheader("Files in error")
-    st.dataframe(errors, hide_index=True, width="stretch")
+    st.dataframe(view.shown_rows(errors, drawable), hide_index=True, width="stretch")

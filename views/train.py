@@ -4,10 +4,12 @@ import streamlit as st
 
 from lrfp.app import charts
 from lrfp.app.launcher import LaunchRefused, launch, list_runs, stop, watch
+from lrfp.app.plain import plain_message
 from lrfp.core import paths
 from lrfp.core import server_settings as settings
 from lrfp.core.device import resolve_device
 from lrfp.core.errors import describe_os_error
+from lrfp.core.redact import without_paths
 from lrfp.data.images import DatasetError, read_manifest
 from lrfp.models.registry import REGISTRY, min_input_size
 
@@ -89,7 +91,7 @@ if st.button("Start training", type="primary", disabled=manifest is None):
     except LaunchRefused as exc:
         st.warning(str(exc))
     except OSError as exc:  # runs folder read-only, full, or not allowed
-        st.error(f"Cannot start a run: {describe_os_error(exc) or exc}")
+        st.error(f"Cannot start a run: {plain_message(describe_os_error(exc) or exc)}")
 
 
 def mine_training(runs: list[dict]) -> bool:
@@ -134,7 +136,7 @@ def runs_panel():
             if run["status"] in ("failed", "stopped"):
                 st.error("The run stopped before finishing. Its log:" if run["status"] == "failed" else "Stopped.")
             if run["status"] != "finished":
-                st.code(run["log_tail"] or "(no output yet)")
+                st.code(without_paths(run["log_tail"]) or "(no output yet)")  # the server's folders cut off
 
 
 runs_panel()

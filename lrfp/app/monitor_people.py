@@ -21,7 +21,10 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 import streamlit as st
 
+from lrfp.app.plain import plain
+from lrfp.core.paths import file_in
 from lrfp.core.records import read_json
+from lrfp.core.redact import mask_urls
 from lrfp.scale.alerts import ALERTS_TABLE
 from lrfp.scale.live import STATUS, read_slices
 from lrfp.scale.people import PEOPLE_TABLE, people_counts
@@ -45,9 +48,11 @@ def live_frames(folder: Path) -> pd.DataFrame:
 
 
 def status(folder: Path) -> dict | None:
-    """A live run's live.json (frames read, analysed, dropped, reconnects per stream), None if unreadable."""
+    """A live run's live.json (frames read, analysed, dropped, reconnects per stream), None if unreadable
+    (or a link leading out of FOLDER)."""
+    path = file_in(Path(folder), STATUS)
     try:
-        found = read_json(Path(folder) / STATUS)
+        found = read_json(path) if path else None
     except (OSError, ValueError):
         return None
     return found if isinstance(found, dict) else None
@@ -68,12 +73,14 @@ def running(found: dict | None, now: datetime | None = None) -> bool:
 
 def people(folder: Path) -> pd.DataFrame | None:
     """The people of a monitor folder (people.parquet, or a live run's slices and those in view), each
-    with `when`: first seen, or its seconds into the footage counted from 1970-01-01; None without any."""
+    with `when`: first seen, or its seconds into the footage counted from 1970-01-01; None without any (a
+    people.parquet that is a link leading out of FOLDER is not read)."""
     folder = Path(folder)
+    table_file = file_in(folder, PEOPLE_TABLE)
     if is_live(folder):
         table = read_slices(folder, "people")
-    elif (folder / PEOPLE_TABLE).is_file():
-        table = pq.read_table(folder / PEOPLE_TABLE)
+    elif table_file:
+        table = pq.read_table(table_file)
     else:
         return None
     found = table.to_pandas()
@@ -120,9 +127,10 @@ def people_chart(counted: pd.DataFrame, period: str, untimed: bool) -> go.Figure
 
 
 def alerts(folder: Path) -> pd.DataFrame | None:
-    """The alerts a run raised (alerts.parquet), newest first; None when it has none."""
-    path = Path(folder) / ALERTS_TABLE
-    if not path.is_file():
+    """The alerts a run raised (alerts.parquet), newest first; None when it has none (or only a link to a
+    file outside FOLDER)."""
+    path = file_in(Path(folder), ALERTS_TABLE)
+    if path is None:
         return None
     found = pq.read_table(path).to_pandas().sort_values("time", ascending=False, kind="stable")
     return found[["time", "camera", "message", "rule", "kind", "value", "people"]].round({"value": 1})
@@ -162,7 +170,10 @@ def people_section(folder: Path, cameras: list[str], span, period: str, freq: st
     found = people(folder)
     st.subheader("People")
     if found is None:
-        st.caption("This table has no people.parquet (made by an older `lrfp monitor`): run it again to count people.")
+        st.caption(
+            "This table has no people.parquet of its own (made by an older `lrfp monitor`, or a link to a file "
+            "elsewhere, which is not read): run it again to count people."
+        )
         return
     shown = filtered(found, cameras, *span)
     st.caption(
@@ -206,10 +217,13 @@ def live_section(folder: Path) -> None:
         slice_s = found.get("slice_s")
         # the caption goes under the table: above it, a phone's table toolbar covers it
         streams = pd.DataFrame(found.get("streams", []), columns=STREAM_COLUMNS)
+        # an older lrfp stored the URLs whole: their passwords and tokens are masked here too
+        streams[["url", "error"]] = streams[["url", "error"]].map(lambda v: mask_urls(v) if isinstance(v, str) else v)
         st.dataframe(streams, hide_index=True, width="stretch")
         st.caption(
-            f"Last written {found.get('updated', '?')[:19].replace('T', ' ')}: {found.get('slices', '?')} time "
-            f"slice(s) of {slice_s:g} s so far, {found.get('alerts', 0)} alert(s)."
+            f"Last written {plain(str(found.get('updated', '?'))[:19].replace('T', ' '))}: "
+            f"{plain(found.get('slices', '?'))} time slice(s) of {slice_s:g} s so far, {plain(found.get('alerts', 0))} "
+            "alert(s)."
             if isinstance(slice_s, int | float)
             else "live.json says no slice length."
         )

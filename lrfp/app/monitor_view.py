@@ -15,18 +15,26 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from lrfp.app.monitor_people import is_live, live_frames
+from lrfp.app.monitor_shown import (  # noqa: F401 (the page's)
+    csv_bytes,
+    locate,
+    moment_caption,
+    recorded_inputs,
+    shown_path,
+    shown_rows,
+)
 from lrfp.core import labels, paths
 from lrfp.core.errors import LrfpError
 from lrfp.core.labels import COUNT_COLUMNS
-from lrfp.core.records import read_json
+from lrfp.core.redact import without_paths
 from lrfp.data.images import load_image
 from lrfp.pipeline.detect import FaceBox
 from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
 from lrfp.pipeline.video import timed_frames
 from lrfp.scale.live import STATUS, STILLS, still_name
-from lrfp.scale.monitor import INPUTS
+from lrfp.scale.monitor import INPUTS  # noqa: F401 (the name of inputs.json, as the page knows it)
 from lrfp.scale.rows import SCHEMA
-from lrfp.scale.table import TABLE, compliance_share, export_csv, read_table  # noqa: F401 (the page's share)
+from lrfp.scale.table import TABLE, compliance_share, read_table  # noqa: F401 (the page's share)
 
 # shipped tables are results/monitor/<name>/frames.parquet; the example's footage is demo/footage
 # (python -m lrfp.data.footage); both looked up when used, so tests can move paths.RESULTS_DIR
@@ -66,15 +74,6 @@ def example_tables(folder: Path | None = None) -> list[Path]:
     return sorted({p.parent for name in (TABLE, STATUS) for p in root.glob(f"*/{name}")})
 
 
-def _inside(path: Path, roots: list[Path]) -> bool:
-    """Whether PATH, its links followed, lies in one of ROOTS (folders or files, their links followed too)."""
-    try:
-        real = path.resolve()
-        return any(real == r.resolve() or real.is_relative_to(r.resolve()) for r in roots)
-    except (OSError, ValueError, RuntimeError):  # a NUL in the name, a loop of links
-        return False
-
-
 def tables(roots: list[Path]) -> dict[str, Path]:
     """The monitor tables a visitor may open, by name: the shipped ones, then each root's (the root itself
     or its subfolders holding a table; one whose link leads out of its root is left out)."""
@@ -82,26 +81,20 @@ def tables(roots: list[Path]) -> dict[str, Path]:
     for root in roots:
         marks = [m for name in (TABLE, STATUS) for m in [root / name, *root.glob(f"*/{name}")]]
         for folder in sorted({p.parent for p in marks if p.is_file()}):
-            if all(_inside(folder / name, [root]) for name in (TABLE, STATUS) if (folder / name).exists()):
+            if all(paths.within(folder / name, [root]) for name in (TABLE, STATUS) if (folder / name).exists()):
                 name = root.name if folder == root else f"{root.name}/{folder.name}"
                 found[name if name not in found else f"{name} ({len(found)})"] = folder
     return found
-
-
-def recorded_inputs(folder: Path) -> list[Path]:
-    """Where a table's frames may be drawn from: the inputs its `lrfp monitor` run recorded, and the shipped
-    demo footage (the shipped example's, made on another machine, and public anyway)."""
-    try:
-        inputs = read_json(Path(folder) / INPUTS)["inputs"]
-    except (OSError, ValueError, TypeError, KeyError):  # no record (a table of an older lrfp), or a broken one
-        inputs = []
-    return [*(Path(p) for p in inputs if isinstance(p, str)), paths.DEMO_DIR / "footage"]
 
 
 def load(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(frames analysed, files in error) of a monitor table (or a live run's slices); frames get `when`: their time, or, where the
     file's start is unknown, the seconds from its first frame counted from 1970-01-01 (order kept).
     MonitorTableError when a column of `lrfp monitor`'s tables is missing."""
+    path = Path(path)
+    table_file = path / TABLE if path.is_dir() else path
+    if not is_live(path) and table_file.exists() and not paths.within(table_file, [table_file.parent]):
+        raise MonitorTableError(f"{TABLE} is a link to a file outside its folder: not read")
     table = live_frames(path) if is_live(path) else read_table(path)
     missing = [c for c in SCHEMA.names if c not in table.columns]
     if missing:
@@ -129,7 +122,7 @@ def read_problem(exc: Exception, folder: Path) -> str:
     text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     for path in (Path(folder) / TABLE, Path(folder)):
         text = text.replace(f" '{path}'", "").replace(str(path), "")
-    return text
+    return without_paths(text)
 
 
 def untimed(frames: pd.DataFrame) -> bool:
@@ -215,30 +208,6 @@ def worst_moments(frames: pd.DataFrame, n: int = 6, apart_s: float = MOMENT_S) -
     return ok.loc[rows]
 
 
-def locate(source: str, roots: list[Path] | None = None) -> Path | None:
-    """The file a row names; for the shipped example (made elsewhere), its copy in demo/footage. With
-    ROOTS, only a file inside them, checked before the file is looked at: whether a file outside them
-    exists is never told."""
-    path = Path(source)
-    shipped = paths.DEMO_DIR / "footage" / path.parent.name / path.name
-    # another checkout's demo footage (the one that made the example, still on this machine): this one's copy
-    if path.parts[-4:-2] == ("demo", "footage") and shipped.is_file():
-        return shipped
-    if (roots is None or _inside(path, roots)) and path.is_file():
-        return path
-    return shipped if shipped.is_file() else None
-
-
-def shown_path(source: str, roots: list[Path] | None = None) -> str:
-    """A row's file as the page shows it: inside the project (the shipped example's footage) relative to
-    it, else as recorded (ROOTS as in `locate`)."""
-    found = locate(source, roots)
-    try:
-        return str(found.relative_to(paths.DEMO_DIR.parent)) if found else source
-    except ValueError:
-        return str(found)
-
-
 def frame_image(path: Path, kind: str, frame: int) -> Image.Image | None:
     """Frame number FRAME of a video (decoded from the start: footage clips are short), or the photo."""
     if kind == "image":
@@ -271,8 +240,7 @@ def live_still(row, folder: Path | None) -> Path | None:
     folder, or None."""
     if folder is None or pd.isna(row["frame"]) or pd.isna(row["offset_s"]):
         return None
-    path = folder / STILLS / still_name(str(row["camera"]), int(row["frame"]), float(row["offset_s"]))
-    return path if path.is_file() else None
+    return paths.file_in(folder, STILLS, still_name(str(row["camera"]), int(row["frame"]), float(row["offset_s"])))
 
 
 def with_stills(frames: pd.DataFrame, folder: Path) -> pd.DataFrame:
@@ -310,26 +278,8 @@ def annotated(row, roots: list[Path] | None = None, folder: Path | None = None) 
     return annotate(image, scene_of(row), min_long_side=640) if image is not None else None
 
 
-def moment_caption(row) -> str:
-    """Under a worst moment's frame: camera, time (or place in its file), faces without a mask, file and frame."""
-    if pd.notna(row["time"]):
-        when = f"{row['time']:%Y-%m-%d %H:%M:%S}"
-    else:
-        when = "time unknown" if pd.isna(row["offset_s"]) else f"{row['offset_s']:.1f} s into its file"
-    frame = "" if pd.isna(row["frame"]) else f", frame {int(row['frame'])}"
-    return (
-        f"{row['camera']} · {when} · {int(labels.unmasked(row))} of {int(row['faces'])} "
-        f"face(s) without a mask · {Path(str(row['source'])).name}{frame}"
-    )
-
-
 def unshown_note(row) -> str:
     """Beside a worst moment whose frame is not drawn: why."""
     if row["kind"] == "live":
         return "(a live stream's frame: `lrfp monitor --live` keeps a still of each camera's worst frame a slice only)"
     return "(its frame cannot be shown: the file is not available here, or not readable)"
-
-
-def csv_bytes(frames: pd.DataFrame) -> bytes:
-    """The rows shown, as the CSV export of `lrfp monitor` writes them (faces as a JSON list, formulas escaped)."""
-    return export_csv(frames.drop(columns=["when"])).encode()

@@ -15,10 +15,12 @@ from lrfp.app import upload_bounds
 from lrfp.app.analysis import Analysis
 from lrfp.app.catalog import list_checkpoints, picker_name
 from lrfp.app.live import ice_servers
+from lrfp.app.plain import plain, plain_message
 from lrfp.core import paths, settings
 from lrfp.core.bytecache import ByteCache
 from lrfp.core.errors import ConfigError
 from lrfp.core.records import read_json
+from lrfp.core.redact import relative_name
 from lrfp.data.images import BadImageError
 from lrfp.models.checkpoint import CheckpointError
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
@@ -118,7 +120,7 @@ def app_default_model(area=st) -> str | None:
     try:
         return default_model()
     except WeightsIndexError as exc:
-        area.error(f"{exc}")
+        area.error(plain_message(exc, {str(paths.WEIGHTS_DIR): "weights"}))
         return None
 
 
@@ -172,7 +174,9 @@ def selected_classifier() -> Classifier | None:
     try:
         return get_classifier(str(path))
     except CheckpointError as exc:
-        st.error(f"Cannot load {path}: {exc}")
+        # named as the project names it (weights/x.pt, runs/...), once: the message starts with the path
+        name = relative_name(path, [paths.WEIGHTS_DIR, paths.RUNS_DIR])
+        st.error(f"Cannot load {plain(name)}: {plain_message(str(exc).removeprefix(f'{path}: '), {str(path): name})}")
         return None
 
 
@@ -202,7 +206,7 @@ def scene_summary(name: str, result: SceneResult) -> str:
     share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"
     # analyses are kept (`analysed`): the time is the analysis's when the photo was first seen, said so
     return (
-        f"**{name}**: {c['faces']} face(s), {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
+        f"**{plain(name)}**: {c['faces']} face(s), {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
         f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms; kept for later visits)"
     )
 

@@ -81,3 +81,20 @@ SOURCE_DIR = Path(
     or _built_or_demo(_WORK.parent / "shared" / "data" / "fmd853", DEMO_DIR / "scenes", "images")
 )
 EXAMPLES_DIR = DEMO_DIR / "scenes" / "images"  # the Classify page's example photos
+
+
+def within(path: Path, roots: list[Path]) -> bool:
+    """Whether PATH, its links followed, lies in one of ROOTS (folders or files, their links followed too).
+    A file read from a folder a visitor may open (a monitor table's) must not lead out of it."""
+    try:
+        real = Path(path).resolve()
+        return any(real == root or real.is_relative_to(root) for root in (Path(r).resolve() for r in roots))
+    except (OSError, ValueError, RuntimeError):  # a NUL in the name, a loop of links
+        return False
+
+
+def file_in(folder: Path, *names: str) -> Path | None:
+    """FOLDER/NAMES when it is a file that stays inside FOLDER with its links followed; None when it is
+    missing or a link that leads out (read neither)."""
+    path = Path(folder).joinpath(*names)
+    return path if within(path, [Path(folder)]) and path.is_file() else None

@@ -33,6 +33,7 @@ from PIL import Image
 
 from lrfp.core import labels
 from lrfp.core.errors import ConfigError
+from lrfp.core.paths import within
 from lrfp.core.records import atomic_path, write_json_atomic
 from lrfp.pipeline.people import PeopleTracker, PersonRow
 from lrfp.pipeline.scene import analyze
@@ -118,7 +119,7 @@ class LiveRun:
         when, offset = datetime.now(), round(time.monotonic() - t0, 3)
         row = {
             "camera": stream.camera,
-            "source": stream.url,
+            "source": stream.shown_url,  # its secrets masked (lrfp.core.redact)
             "kind": "live",
             "frame": self.index[stream.camera],
             "offset_s": offset,
@@ -150,7 +151,7 @@ class LiveRun:
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S.%f")
         now_s = time.monotonic() - t0
         ended = [
-            _placed(c, self.streams[i].url, p)
+            _placed(c, self.streams[i].shown_url, p)
             for i, (c, t) in enumerate(self.trackers.items())
             for p in (t.finished() if final else t.finished(now_s))
         ]
@@ -159,7 +160,9 @@ class LiveRun:
         _write(pa.Table.from_pylist(self.frames, schema=SCHEMA), slices / f"frames-{stamp}{self.suffix}.parquet")
         _write(pa.Table.from_pylist(ended, schema=PEOPLE_SCHEMA), slices / f"people-{stamp}{self.suffix}.parquet")
         in_view = [
-            _placed(c, self.streams[i].url, p) for i, (c, t) in enumerate(self.trackers.items()) for p in t.current()
+            _placed(c, self.streams[i].shown_url, p)
+            for i, (c, t) in enumerate(self.trackers.items())
+            for p in t.current()
         ]
         _write(pa.Table.from_pylist(in_view, schema=PEOPLE_SCHEMA), self.out / named(OPEN_PEOPLE, self.suffix))
         self.people += ended
@@ -226,11 +229,11 @@ class LiveRun:
 
 def read_slices(out, kind: str = "frames") -> pa.Table:
     """The complete slices of a live run's KIND ("frames" or "people", with the people still in view), of
-    every group of its streams."""
+    every group of its streams; a file that is a link leading out of OUT is not read."""
     out = Path(out)
     schema = SCHEMA if kind == "frames" else PEOPLE_SCHEMA
     parts = sorted((out / SLICES).glob(f"{kind}-*.parquet"))
     if kind == "people":
         parts += sorted(out.glob(named(OPEN_PEOPLE, "*")))
-    tables = [pq.read_table(p, schema=schema) for p in parts]
+    tables = [pq.read_table(p, schema=schema) for p in parts if within(p, [out])]
     return pa.concat_tables(tables) if tables else schema.empty_table()

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from lrfp.core.errors import ConfigError
+from lrfp.core.redact import mask_url, without_secrets
 
 log = logging.getLogger(__name__)
 SCHEMES = ("rtsp", "rtsps", "http", "https")
@@ -29,13 +30,13 @@ def check_live(item: str) -> tuple[str, str]:
     parts = urlsplit(url)
     if parts.scheme in SCHEMES:
         if not parts.hostname:
-            raise ConfigError(f"--live {item}: {url!r} names no host")
+            raise ConfigError(f"--live {mask_url(item)}: {mask_url(url)!r} names no host")
         camera = name or f"{parts.hostname}{parts.path}".rstrip("/").replace("/", "_")
     elif re.fullmatch(r"/dev/video\d+", url):
         camera = name or Path(url).name
     else:
         raise ConfigError(
-            f"--live {item}: give an rtsp://, http(s):// (MJPEG) URL or a camera device /dev/videoN, "
+            f"--live {mask_url(item)}: give an rtsp://, http(s):// (MJPEG) URL or a camera device /dev/videoN, "
             f"optionally as NAME=URL"
         )
     return camera, url
@@ -46,6 +47,7 @@ class Stream:
 
     def __init__(self, camera: str, url: str, first_wait_s: float = FIRST_WAIT_S):
         self.camera, self.url, self.first_wait_s = camera, url, first_wait_s
+        self.shown_url = mask_url(url)  # what tables, live.json and messages hold: the real URL stays here
         self.read = self.dropped = self.taken = self.reconnects = 0
         self.last_frame: datetime | None = None  # wall-clock time of the newest frame
         self.error = ""
@@ -97,7 +99,7 @@ class Stream:
                 self._read_once()
                 reason = "the stream ended"
             except (av.FFmpegError, OSError, ValueError) as exc:
-                reason = str(exc) or type(exc).__name__
+                reason = without_secrets(str(exc), self.url) or type(exc).__name__  # FFmpeg's may quote the URL
             if self._stop.is_set():
                 return
             wait = self.first_wait_s if self.read > before else min(MAX_WAIT_S, wait * 2)
@@ -113,7 +115,7 @@ class Stream:
     def counts(self) -> dict:
         return {
             "camera": self.camera,
-            "url": self.url,
+            "url": self.shown_url,
             "read": self.read,
             "analysed": self.taken,
             "dropped": self.dropped,

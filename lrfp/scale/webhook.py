@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lrfp.core.errors import ConfigError
+from lrfp.core.redact import mask_url, without_secrets
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def check_url(url: str) -> str:
     """A webhook URL lrfp posts to: http or https with a host; ConfigError otherwise."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"webhook {url!r}: give an http:// or https:// URL with a host")
+        raise ConfigError(f"webhook {mask_url(url)!r}: give an http:// or https:// URL with a host")
     return url
 
 
@@ -72,7 +73,10 @@ class Webhook:
             except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, timed out, HTTP 5xx...
                 if attempt == self.tries:
                     self.failed += 1
-                    log.warning(f"webhook {self.url}: alert not delivered after {attempt} tries ({exc})")
+                    log.warning(
+                        f"webhook {mask_url(self.url)}: alert not delivered after {attempt} tries "
+                        f"({without_secrets(str(exc), self.url)})"
+                    )
                     return
                 time.sleep(wait)
                 wait *= 2
