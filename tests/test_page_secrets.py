@@ -9,15 +9,18 @@ and downloads) is searched for them.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers import PAGE
+from helpers import PAGE, free_port, serve_checkout, wait_until_healthy, wait_until_idle
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -25,9 +28,12 @@ from lrfp.app import monitor_view as view
 from lrfp.app.plain import MARKDOWN_SPECIALS, plain
 from lrfp.core import paths
 from lrfp.core.redact import mask_url, mask_urls, relative_name, without_paths, without_secrets
+from lrfp.publishing.index import default_model
 from lrfp.scale.alerts import ALERTS_TABLE
-from lrfp.scale.live import SLICES, STATUS, STILLS
+from lrfp.scale.live import SLICES, STATUS, STILLS, LiveRun, read_slices
+from lrfp.scale.mjpeg import MjpegServer, jpegs_of
 from lrfp.scale.people import PEOPLE_TABLE
+from lrfp.scale.rows import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = paths.RESULTS_DIR / "monitor" / "example" / "frames.parquet"
@@ -90,6 +96,32 @@ def test_a_name_is_escaped_so_that_markdown_shows_it_as_it_is(name):
     assert all(escaped[m.start() - 1] == "\\" for m in MARKDOWN_SPECIALS.finditer(escaped) if m.group() != "\\")
     assert "\n" not in escaped
     assert re.sub(r"\\(.)", r"\1", escaped) == " ".join(name.split())
+
+
+# --- a live run ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.detector
+def test_a_live_run_stores_and_logs_its_streams_without_their_secrets(tmp_path, caplog):
+    """The real URL lives only in the reading thread: rows, people, live.json, log lines and the summary get
+    the masked one, and FFmpeg's error (which quotes the URL whole) is masked too."""
+    classifier, detector = Settings(model=default_model() or "model3", detector="retinaface", detector_scale=1.0).load()
+    server = MjpegServer({"cam": jpegs_of(str(paths.DEMO_DIR / "footage" / "north-gate" / "clip0.mp4"))})
+    base = f"http://admin:PASSW0RD@127.0.0.1:{server.port}"
+    items = [f"gate={base}/cam.mjpg?token=T0KEN&key=K3Y", f"gone={base}/none.mjpg?token=T0KEN"]  # gone: a 404
+    try:
+        with caplog.at_level(logging.INFO):
+            summary = LiveRun(items, tmp_path, classifier, detector, rate=3, slice_s=1.5).run(duration_s=4)
+    finally:
+        server.close()
+    frames, people = read_slices(tmp_path).to_pandas(), read_slices(tmp_path, "people").to_pandas()
+    status = (tmp_path / STATUS).read_text()
+    written = frames.to_csv() + people.to_csv() + status + json.dumps(summary) + caplog.text
+    assert not [s for s in SECRETS if s in written]
+    streams = {s["camera"]: s for s in json.loads(status)["streams"]}
+    assert streams["gate"]["url"] == f"http://***@127.0.0.1:{server.port}/cam.mjpg?token=***&key=***"
+    assert set(frames["source"]) == {streams["gate"]["url"]} and len(frames) > 0
+    assert streams["gone"]["error"].endswith(f"Server returned 404 Not Found: '{streams['gone']['url']}'")
 
 
 # --- the Monitor page ---------------------------------------------------------------------------------------
@@ -285,3 +317,40 @@ def test_a_live_runs_still_or_slice_that_links_out_is_not_read(roots):
     assert len(frames) == sum(
         pq.read_metadata(p).num_rows for p in (folder / SLICES).glob("frames-*.parquet") if not p.is_symlink()
     )
+
+
+# --- in a real browser ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium is not installed")
+def test_a_browser_shows_a_markdown_camera_name_as_text_and_fetches_nothing(tmp_path):
+    """Streamlit's markdown takes the escapes: the caption reads the name as written, and the browser asks
+    no one for its image."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    planted_live_run(tmp_path / "cameras" / "gate")
+    port = free_port()
+    env = os.environ | {"LRFP_MONITOR_ROOTS": str(tmp_path / "cameras"), "LRFP_RUNS": str(tmp_path / "runs")}
+    proc = serve_checkout(ROOT, port, env, subprocess.DEVNULL)
+    asked: list[str] = []
+    try:
+        assert wait_until_healthy(f"http://127.0.0.1:{port}", proc, 120)
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1366, "height": 4000})
+            page.on("request", lambda request: asked.append(request.url))
+            page.goto(f"http://127.0.0.1:{port}/monitor")
+            page.get_by_role("heading", name="People").first.wait_for(timeout=60_000)
+            page.locator('[data-testid="stMainBlockContainer"]').get_by_role("combobox").first.click()
+            page.get_by_role("option", name="cameras/gate").click()
+            page.get_by_role("heading", name="The worst moments").wait_for(timeout=60_000)
+            wait_until_idle(page)
+            captions = page.get_by_text(f"{CAMERA} · ").all_inner_texts()
+            body = page.locator("body").inner_text()
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert captions and all(c.startswith(f"{CAMERA} · ") for c in captions)
+    assert not [u for u in asked if "host/x.png" in u]
+    assert not [s for s in SECRETS if s in body]

@@ -15,12 +15,12 @@ from lrfp.app import upload_bounds
 from lrfp.app.analysis import Analysis
 from lrfp.app.catalog import list_checkpoints, picker_name
 from lrfp.app.live import ice_servers
-from lrfp.app.plain import plain, plain_message
+from lrfp.app.plain import plain
 from lrfp.core import paths, settings
 from lrfp.core.bytecache import ByteCache
 from lrfp.core.errors import ConfigError
 from lrfp.core.records import read_json
-from lrfp.core.redact import relative_name
+from lrfp.core.redact import relative_name, without_paths
 from lrfp.data.images import BadImageError
 from lrfp.models.checkpoint import CheckpointError
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
@@ -120,7 +120,7 @@ def app_default_model(area=st) -> str | None:
     try:
         return default_model()
     except WeightsIndexError as exc:
-        area.error(plain_message(exc, {str(paths.WEIGHTS_DIR): "weights"}))
+        area.error(without_paths(str(exc), {str(paths.WEIGHTS_DIR): "weights"}))  # our words, its path cut
         return None
 
 
@@ -176,7 +176,8 @@ def selected_classifier() -> Classifier | None:
     except CheckpointError as exc:
         # named as the project names it (weights/x.pt, runs/...), once: the message starts with the path
         name = relative_name(path, [paths.WEIGHTS_DIR, paths.RUNS_DIR])
-        st.error(f"Cannot load {plain(name)}: {plain_message(str(exc).removeprefix(f'{path}: '), {str(path): name})}")
+        problem = without_paths(str(exc).removeprefix(f"{path}: "), {str(path): name})
+        st.error(f"Cannot load {plain(name)}: {problem}")
         return None
 
 
