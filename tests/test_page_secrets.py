@@ -43,6 +43,7 @@ SECRET_URL = "http://admin:PASSW0RD@127.0.0.1:9/gate.mjpg?token=T0KEN&key=K3Y"
 MASKED_URL = "http://***@127.0.0.1:9/gate.mjpg?token=***&key=***"
 SECRETS = ("PASSW0RD", "T0KEN", "K3Y", "admin:")
 CAMERA = "![b](http://host/x.png)"  # as markdown: every viewer's browser would fetch the image
+HTML_CAMERA = "<b>market</b>"  # plotly reads a few HTML tags in a legend
 
 
 # --- the masking -----------------------------------------------------------------------------------------
@@ -202,15 +203,19 @@ def rewrite(path: Path, **columns) -> None:
 
 def planted_live_run(folder: Path) -> Path:
     """The shipped live run with its north-gate camera named CAMERA and read from SECRET_URL, as an lrfp that
-    stored URLs whole wrote it; no still kept (its worst moments are captions)."""
+    stored URLs whole wrote it, its market camera named HTML_CAMERA; no still kept (its worst moments are
+    captions)."""
     shutil.copytree(LIVE_EXAMPLE, folder)
     shutil.rmtree(folder / STILLS)
     for part in (folder / SLICES).glob("*.parquet"):
         frame = pq.read_table(part)
         gate = pa.compute.equal(frame.column("camera"), "north-gate")
+        market = pa.compute.equal(frame.column("camera"), "market")
         for name, value in (("camera", CAMERA), ("source", SECRET_URL)):
             column = pa.compute.if_else(gate, value, frame.column(name))
             frame = frame.set_column(frame.schema.get_field_index(name), name, column)
+        column = pa.compute.if_else(market, HTML_CAMERA, frame.column("camera"))
+        frame = frame.set_column(frame.schema.get_field_index("camera"), "camera", column)
         pq.write_table(frame, part)
     status = json.loads((folder / STATUS).read_text())
     status["streams"][0] |= {"camera": CAMERA, "url": SECRET_URL, "error": f"401 Unauthorized: '{SECRET_URL}'"}
@@ -346,11 +351,13 @@ def test_a_browser_shows_a_markdown_camera_name_as_text_and_fetches_nothing(tmp_
             page.get_by_role("heading", name="The worst moments").wait_for(timeout=60_000)
             wait_until_idle(page)
             captions = page.get_by_text(f"{CAMERA} · ").all_inner_texts()
+            legends = page.locator(".legendtext").evaluate_all("texts => texts.map(t => t.textContent)")  # SVG
             body = page.locator("body").inner_text()
             browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=20)
     assert captions and all(c.startswith(f"{CAMERA} · ") for c in captions)
+    assert {CAMERA, HTML_CAMERA} <= set(legends)  # the charts' legends show both names as written
     assert not [u for u in asked if "host/x.png" in u]
     assert not [s for s in SECRETS if s in body]

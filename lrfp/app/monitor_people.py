@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 import streamlit as st
 
-from lrfp.app.plain import plain
+from lrfp.app.plain import chart_text, plain
 from lrfp.core.paths import file_in
 from lrfp.core.records import read_json
 from lrfp.core.redact import mask_urls
@@ -113,7 +113,8 @@ def share(found: pd.DataFrame) -> float | None:
 
 
 def people_chart(counted: pd.DataFrame, period: str, untimed: bool) -> go.Figure:
-    data = counted.assign(when=(counted["when"] - EPOCH).dt.total_seconds() / 60) if untimed else counted
+    data = counted.assign(camera=counted["camera"].map(chart_text))  # a camera's name is text, not plotly's HTML
+    data = data.assign(when=(data["when"] - EPOCH).dt.total_seconds() / 60) if untimed else data
     return px.bar(
         data,
         x="when",

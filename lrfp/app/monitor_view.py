@@ -23,6 +23,7 @@ from lrfp.app.monitor_shown import (  # noqa: F401 (the page's)
     shown_path,
     shown_rows,
 )
+from lrfp.app.plain import chart_text
 from lrfp.core import labels, paths
 from lrfp.core.errors import LrfpError
 from lrfp.core.labels import COUNT_COLUMNS
@@ -160,7 +161,7 @@ def _on_time_axis(data: pd.DataFrame, frames: pd.DataFrame) -> tuple[pd.DataFram
 
 def compliance_chart(frames: pd.DataFrame, period: str) -> go.Figure:
     data = per_period(frames, period).dropna(subset=["compliance"]).assign(compliance=lambda d: 100 * d["compliance"])
-    data, axis = _on_time_axis(data, frames)
+    data, axis = _on_time_axis(data.assign(camera=data["camera"].map(chart_text)), frames)
     fig = px.line(
         data,
         x="when",
@@ -177,7 +178,8 @@ def compliance_chart(frames: pd.DataFrame, period: str) -> go.Figure:
 
 def faces_chart(frames: pd.DataFrame, period: str = "1 hour") -> go.Figure:
     """Faces seen per period and camera (a face in N frames counts N times: it is what the cameras saw)."""
-    data, axis = _on_time_axis(per_period(frames, period), frames)
+    data = per_period(frames, period)
+    data, axis = _on_time_axis(data.assign(camera=data["camera"].map(chart_text)), frames)
     return px.bar(
         data,
         x="when",

@@ -26,3 +26,9 @@ def plain_message(text: object, named: dict[str, str] | None = None) -> str:
     """An error message for a page: URLs masked, server paths cut to names (lrfp.core.redact; NAMED: paths
     with the names to give them), then escaped as plain() does."""
     return plain(without_paths(mask_urls(str(text)), named))
+
+
+def chart_text(text: object) -> str:
+    """TEXT for a plotly figure's legend and hover labels, which read a few HTML tags (<a href>, <span
+    style>, <br>): & and < as entities, which plotly shows as the characters."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;")
