@@ -27,6 +27,7 @@ from streamlit.testing.v1 import AppTest
 from lrfp.app import monitor_view as view
 from lrfp.app.plain import MARKDOWN_SPECIALS, plain
 from lrfp.core import paths
+from lrfp.core.errors import ConfigError
 from lrfp.core.redact import mask_url, mask_urls, relative_name, without_paths, without_secrets
 from lrfp.publishing.index import default_model
 from lrfp.scale.alerts import ALERTS_TABLE
@@ -34,6 +35,8 @@ from lrfp.scale.live import SLICES, STATUS, STILLS, LiveRun, read_slices
 from lrfp.scale.mjpeg import MjpegServer, jpegs_of
 from lrfp.scale.people import PEOPLE_TABLE
 from lrfp.scale.rows import Settings
+from lrfp.scale.stream import check_live
+from lrfp.scale.webhook import check_url
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = paths.RESULTS_DIR / "monitor" / "example" / "frames.parquet"
@@ -77,6 +80,17 @@ def test_every_url_in_a_message_is_masked_and_a_urls_secrets_wherever_they_appea
     assert masked == "[Errno 5] Input/output error: 'rtsp://***@cam/x?token=***' (user ***, *** refused; token ***)"
     two = mask_urls("from http://a:b@h1/x?t=1 to rtsp://c:d@h2/y, then /dev/video0")
     assert two == "from http://***@h1/x?t=*** to rtsp://***@h2/y, then /dev/video0"
+
+
+@pytest.mark.parametrize(
+    "check, url",
+    [(check_live, "ftp://admin:PASSW0RD@cam/x?token=T0KEN"), (check_live, "http://admin:PASSW0RD@/x?token=T0KEN")]
+    + [(check_url, "ftp://admin:PASSW0RD@hooks/x?token=T0KEN")],
+)
+def test_a_refused_url_is_named_masked(check, url):
+    with pytest.raises(ConfigError) as refused:
+        check(url)
+    assert not [s for s in SECRETS if s in str(refused.value)]
 
 
 def test_a_file_is_named_from_the_input_holding_it_and_messages_lose_their_folders():
