@@ -290,6 +290,21 @@ def test_a_broken_checkpoint_is_named_once_without_its_server_path(roots, monkey
     assert message.startswith(f"Cannot load {plain('runs/mine/epoch001.pt')}: ")
 
 
+@pytest.mark.parametrize("page", list(PAGE))
+def test_no_page_shows_a_server_path(page, tmp_path, monkeypatch, downloads):
+    """Every page as a visitor meets it on a server without a data set or its source photos here: the page
+    names the folders it misses, never their paths, nor the checkout's."""
+    monkeypatch.setattr("lrfp.core.paths.DATA_DIR", tmp_path / "data" / "fmd853-lr")
+    monkeypatch.setattr("lrfp.core.paths.SOURCE_DIR", tmp_path / "source")
+    monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(PAGE[page]).run()
+    assert not at.exception, at.exception
+    data = page_data(at, downloads)
+    assert str(tmp_path).encode() not in data and str(ROOT).encode() not in data
+
+
 # --- links out of a table's folder ----------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from lrfp.app import charts
 from lrfp.app.launcher import LaunchRefused, launch, list_runs, stop, watch
-from lrfp.app.plain import plain_message
+from lrfp.app.plain import plain, plain_message
 from lrfp.core import paths
 from lrfp.core import server_settings as settings
 from lrfp.core.device import resolve_device
@@ -22,7 +22,7 @@ try:
 except DatasetError:
     manifest = None
     st.info(
-        f"No dataset at {paths.DATA_DIR}. Build one first: `lrfp data build --source PATH/TO/face-mask-detection "
+        f"No dataset at {plain(paths.DATA_DIR.name)} on this server. Build one first: `lrfp data build --source PATH/TO/face-mask-detection "
         "--out data/fmd853-lr`. Finished runs are still listed below."
     )
 if manifest:
