@@ -289,7 +289,22 @@ def test_a_short_run_trains_and_joins_the_model_picker(server, browser):
     time.sleep(1)
     page.screenshot(path=str(SHOTS / "train-finished.png"), full_page=True)
     page.locator('[data-testid="stSidebar"]').get_by_role("combobox").first.click()
-    page.get_by_role("option", name=re.compile(r"^run: model3 · 32 px · 1 epoch")).first.wait_for(timeout=30_000)
+    page.get_by_role("option", name=re.compile(r"^model3 32px #[0-9a-f]{4}$")).first.wait_for(timeout=30_000)
+    page.context.close()
+
+
+def test_the_monitor_pages_time_labels_stay_on_a_phones_screen(server, browser):
+    """The Time slider's two labels, at either end of the slider, were cut by both edges of a 390 px screen."""
+    width = 390
+    page = browser.new_context(viewport={"width": width, "height": 844}).new_page()
+    page.goto(f"{server}/monitor")
+    page.get_by_role("heading", name="People").first.wait_for(timeout=60_000)
+    wait_until_idle(page)
+    labels = page.locator('[data-testid="stSliderThumbValue"]').all()
+    assert len(labels) == 2
+    for label in labels:
+        box = label.bounding_box()
+        assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width, (label.inner_text(), box)
     page.context.close()
 
 

@@ -38,8 +38,8 @@ def test_two_runs_launched_together_finish_in_their_own_folders(tiny_dataset, tm
     assert {r["status"] for r in runs} == {"finished"}, [r["log_tail"] for r in runs]
     for run in runs:
         assert (out / run["run_id"] / "epoch001.pt").is_file()
-    entries = {e.path.parent.name: e.label for e in list_checkpoints(runs_dir=out)}
-    assert entries[a].startswith("run: model3 · 16 px · 1 epoch(s)") and entries[b].startswith("run: model1 groupnorm")
+    names = {e.path.parent.name: e.name for e in list_checkpoints(runs_dir=out)}
+    assert names[a] == f"model3 16px #{a[-4:]}" and names[b] == f"model1 groupnorm 16px #{b[-4:]}"
 
 
 def test_a_served_demo_runs_one_training_at_a_time_and_keeps_few_runs(tiny_dataset, tmp_path, monkeypatch):

@@ -183,5 +183,12 @@ def test_the_demo_set_is_made_from_the_source_with_test_split_scenes_only(tmp_pa
         source_name, _ = parse_voc(voc_source / "annotations" / f"{name}.xml")
         assert load_image(shipped).size == load_image(voc_source / "images" / source_name).size
     assert not (out / "scenes" / "annotations").exists(), "the source's annotation files are not shipped"
+    # every face labelled in a shipped scene, not only those the balanced build kept: the pages count and draw them
+    from lrfp.data.demo import labelled_faces
+
+    for name in test_photos[:2]:
+        _, objects = parse_voc(voc_source / "annotations" / f"{name}.xml")
+        assert labelled_faces(out / "scenes" / "images" / f"{name}.jpg") == objects
+    assert labelled_faces(out / "scenes" / "images" / f"{train_photo}.jpg") is None
     with pytest.raises(DatasetError, match="not in the test split"):
         build_demo(voc_source, tmp_path / "other", scenes=[train_photo])

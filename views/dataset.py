@@ -5,8 +5,16 @@ import json
 import streamlit as st
 
 from lrfp.app import charts
-from lrfp.app.dataset_view import draw_boxes, filter_samples, find_source_photo, scenes_with_faces
+from lrfp.app.dataset_view import (
+    draw_scene,
+    filter_samples,
+    find_source_photo,
+    scene_caption,
+    scenes_with_faces,
+    source_scene,
+)
 from lrfp.app.plain import plain
+from lrfp.app.ui import colour_key
 from lrfp.core import paths
 from lrfp.data.images import DatasetError, read_manifest
 
@@ -58,15 +66,21 @@ if manifest:
     st.subheader("Source scenes")
     if paths.SOURCE_DIR.is_dir():
         scenes = [
-            (photo, faces)
+            source_scene(photo, faces)
             for src, faces in scenes_with_faces(manifest, split)
             if (photo := find_source_photo(paths.SOURCE_DIR, src))
         ][:4]
         if not scenes:
             st.caption(f"{plain(paths.SOURCE_DIR.name)} does not hold this dataset's source photos.")
+        else:
+            st.caption(
+                "Every labelled face of each photo, boxed in its class colour: "
+                f"{colour_key({label for scene in scenes for label, *_ in scene.faces})}. Solid: the build has "
+                "its crop; dashed: the build left it out."
+            )
         cols = st.columns(2)
-        for i, (source, faces) in enumerate(scenes):
-            cols[i % 2].image(draw_boxes(source, faces), caption=f"{plain(source.name)}: {len(faces)} face(s)")
+        for i, scene in enumerate(scenes):
+            cols[i % 2].image(draw_scene(scene), caption=scene_caption(scene, split, manifest))
     else:
         st.caption(
             f"The source photos are not on this machine ({plain(paths.SOURCE_DIR.name)}); set LRFP_SOURCE to show them."

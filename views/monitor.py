@@ -1,7 +1,6 @@
 """Monitor: a `lrfp monitor` table of many cameras (or a live run): compliance over time, faces and people
 per period, alerts, the worst moments."""
 
-from datetime import timedelta
 from pathlib import Path
 
 import streamlit as st
@@ -73,7 +72,7 @@ span = (
         max_value=last,
         value=(first, last),
         step=view.time_step(first, last),
-        format="HH:mm:ss" if view.untimed(frames) or last - first < timedelta(days=1) else "YYYY-MM-DD HH:mm",
+        format=view.slider_format(view.untimed(frames), first, last),
     )
     if last > first
     else (first, last)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lrfp.app.catalog import example_title, list_examples
+from lrfp.app.catalog import example_title, list_examples, model_name
 from lrfp.app.charts import paper_headline
 from lrfp.app.headline import card_blocks, default_model_figures
 from lrfp.app.plain import plain
@@ -36,7 +36,7 @@ if examples and classifier is not None and detector is not None:
         analysis.picture,
         width="stretch",
         caption=f"An example street photo from the test split, as the Classify page reads it with "
-        f"{plain(classifier.name)}: {legend(classifier)}",
+        f"{plain(model_name(classifier.path))}: {legend(classifier)}",
     )
     st.caption(scene_summary(title, analysis.result))
 

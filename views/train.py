@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lrfp.app import charts
-from lrfp.app.launcher import LaunchRefused, launch, list_runs, stop, watch
+from lrfp.app.launcher import LaunchRefused, launch, list_runs, run_name, stop, watch
 from lrfp.app.plain import plain, plain_message
 from lrfp.core import paths
 from lrfp.core import server_settings as settings
@@ -129,7 +129,7 @@ def runs_panel():
                 test = next(iter(run["record"]["milestones"].values()))["test"]
                 left, right = st.columns(2)
                 left.metric("Test accuracy", f"{test['accuracy']:.2%}", help=f"{test['n']} test faces")
-                left.caption("The checkpoint is in the sidebar's model picker.")
+                left.caption(f"In the sidebar's model picker as **{run_name(run)}**.")
                 right.plotly_chart(
                     charts.confusion_heatmap(test["confusion_matrix"], test["classes"]), key=f"cm-{run['run_id']}"
                 )

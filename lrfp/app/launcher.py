@@ -237,13 +237,20 @@ def prune(out: Path, keep: int) -> list[str]:
     return removed
 
 
-def describe(info: dict) -> str:
-    """A run's name for people: 'model1 groupnorm · 32 px · 5 epochs · 26 Nov 07:31'."""
+def run_name(info: dict) -> str:
+    """The name of an app run's model, the one every page shows (lrfp.app.catalog.model_name): 'model3 32px #1b31'
+    (the run id's last four characters tell two runs of one model apart). Short for the sidebar's model picker,
+    which shows about 190 px of text on a phone: 'model3 32px #1b31' takes 110, 'mobilenet_v2 224px #1b31' 156."""
     cmd = info.get("command", [])
     opt = lambda flag: cmd[cmd.index(flag) + 1] if flag in cmd else None  # noqa: E731
     model = " ".join(x for x in (opt("--model"), opt("--norm")) if x) or info["run_id"]
+    return f"{model} {opt('--input-size')}px #{info['run_id'][-4:]}"
+
+
+def describe(info: dict) -> str:
+    """A run for people: its name, then its epochs and start, 'model3 32px #1b31 · 5 epoch(s) · 26 Nov 07:31'."""
     when = time.strftime("%d %b %H:%M", time.localtime(info.get("started", 0)))
-    return f"{model} · {opt('--input-size')} px · {info.get('epochs')} epoch(s) · {when} · #{info['run_id'][-4:]}"
+    return f"{run_name(info)} · {info.get('epochs')} epoch(s) · {when}"
 
 
 def list_runs(out: Path) -> list[dict]:

@@ -57,6 +57,13 @@ def time_step(first: datetime, last: datetime) -> timedelta:
     return timedelta(seconds=max(1, round((last - first).total_seconds() / 100)))
 
 
+def slider_format(untimed_footage: bool, first: datetime, last: datetime) -> str:
+    """The Time slider's labels (moment.js): the time of day for a span under a day or footage without start
+    times, else date and minute. Streamlit (1.67) keeps a label inside the slider unless it reads as a ':00:'
+    shortcode ('08:00:00' was cut at both edges of a phone): an invisible word joiner (U+2060) breaks that."""
+    return "HH:mm\u2060:ss" if untimed_footage or last - first < timedelta(days=1) else "YYYY-MM-DD HH:mm"
+
+
 MOMENT_S = 10.0  # the worst moments of one file lie at least this far apart in its video
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import streamlit as st
@@ -19,13 +19,14 @@ from lrfp.app.plain import plain
 from lrfp.core import paths, settings
 from lrfp.core.bytecache import ByteCache
 from lrfp.core.errors import ConfigError
+from lrfp.core.labels import INCORRECT, LABELS, TOO_SMALL, UNSURE, WITH_MASK, WITHOUT_MASK
 from lrfp.core.records import read_json
 from lrfp.core.redact import relative_name, without_paths
 from lrfp.data.images import BadImageError
 from lrfp.models.checkpoint import CheckpointError
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
 from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
-from lrfp.pipeline.scene import INCORRECT, SceneResult, analyze_upload, label_text
+from lrfp.pipeline.scene import SceneResult, analyze_upload, label_text
 from lrfp.pipeline.upload_limits import UPLOAD_SLOTS
 from lrfp.publishing.index import WeightsIndexError, default_model, read_index
 
@@ -132,13 +133,14 @@ def model_picker() -> Path | None:
         return None
     labels = [e.label for e in entries]
     default = app_default_model(st.sidebar)
+    shown = {e.label: picker_name(e, default) for e in entries}
     if MODEL_KEY not in st.session_state or st.session_state[MODEL_KEY] not in labels:
         st.session_state[MODEL_KEY] = f"weights/{default}" if f"weights/{default}" in labels else labels[0]
     choice = st.sidebar.selectbox(
         "Model",
         labels,
         key=MODEL_KEY,
-        format_func=lambda label: picker_name(label, default),
+        format_func=shown.__getitem__,
         help="The published models (weights/) and your local training runs",
     )
     return entries[labels.index(choice)].path
@@ -181,17 +183,25 @@ def selected_classifier() -> Classifier | None:
         return None
 
 
-# the colours annotate() draws with, in Streamlit's markdown palette
-LEGEND = ":green[■ with mask] · :red[■ without mask] · :blue[■ can't tell (mouth and nose hidden)] · :gray[■ too small to judge]"
-LEGEND_3 = (
-    ":green[■ with mask] · :red[■ without mask] · :orange[■ mask worn incorrectly] · "
-    ":blue[■ can't tell (mouth and nose hidden)] · :gray[■ too small to judge]"
-)
+# each answer's colour (lrfp.core.labels, which annotate() and the Dataset page draw with) in Streamlit's
+# markdown palette, and the key's words where they say more than the tag's
+KEY_COLOURS = {WITH_MASK: "green", WITHOUT_MASK: "red", INCORRECT: "orange", TOO_SMALL: "gray", UNSURE: "blue"}
+KEY_TEXTS = {UNSURE: "can't tell (mouth and nose hidden)"}
+
+
+def colour_key(names: Collection[str]) -> str:
+    """The colour key of the answers NAMES, in lrfp.core.labels' order: ':green[■ with mask] · :red[■ without mask]'."""
+    return " · ".join(
+        f":{KEY_COLOURS[label.name]}[■ {KEY_TEXTS.get(label.name, label.text)}]"
+        for label in LABELS
+        if label.name in names
+    )
 
 
 def legend(classifier: Classifier) -> str:
-    """The colour key for this model's classes (three-class models add orange)."""
-    return LEGEND_3 if INCORRECT in classifier.classes else LEGEND
+    """The colour key for this model's answers: its classes (three-class models add orange), then the two it
+    gives without a class, too small and can't tell."""
+    return colour_key((*classifier.classes, TOO_SMALL, UNSURE))
 
 
 def scene_summary(name: str, result: SceneResult) -> str:
@@ -308,7 +318,7 @@ def live_webcam(processor):
 
 
 __all__ = [
-    "LEGEND",
+    "colour_key",
     "legend",
     "BadImageError",
     "face_rows",

@@ -200,8 +200,9 @@ def annotate(
 def _tag_layout(
     draw: ImageDraw.ImageDraw, texts: list[str], boxes: list[tags.Rect], size: tuple[int, int], numbered: bool
 ) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, list[tags.Rect | None]]:
-    """(font, a rectangle or None per tag): the largest font at which every tag touches its box, down
-    to a floor still readable on screen; at the floor, tags with no room by their box go nearby."""
+    """(font, a rectangle or None per tag): the largest font at which every tag touches its box and covers
+    no other face, down to a floor still readable on screen; at the floor, tags with no such room by their
+    box go nearby (lrfp.pipeline.tags.place)."""
     long_side, pad = max(size), max(1, round(max(size) / 400))
     # a number tag can be big; a label tag is long, so smaller, to keep crowds readable
     if numbered:  # numbers stay readable on a phone, where the photo is shown about 360 px wide
@@ -216,7 +217,7 @@ def _tag_layout(
         # int(): a FreeType font's box is whole pixels already (Pillow types it as float)
         sizes = [(int(right - left) + 2 * pad, int(bottom - top) + 2 * pad) for left, top, right, bottom in extents]
         spots = tags.place(sizes, boxes, *size)
-        if all(spots):
+        if all(spots) and not tags.covering(spots, boxes):
             return font, spots
     return font, tags.place(sizes, boxes, *size, far=True)
 

@@ -1,9 +1,12 @@
-"""Where the tags of an annotated photo go: beside their face's box, never on another tag.
+"""Where the tags of an annotated photo go: beside their face's box, never on another tag, and on no other
+face's box where there is room.
 
 In a crowd the faces' boxes touch, and a tag drawn at the same place above every box lands on its
-neighbours' (a 49-face photo hid numbers under others). Each tag takes the first free place around
-its box; the tags shrink, down to a floor, until every one has a place touching its box; past the
-floor a tag goes to the nearest free place, and annotate() joins it to its box by a line.
+neighbours' (a 49-face photo hid numbers under others, and a tag beside its own face covered the next
+face). Each tag takes the first place around its box that covers neither another tag nor another face;
+the tags shrink, down to a floor, until every one has such a place touching its box; past the floor a
+tag goes to the nearest such place around, and annotate() joins it to its box by a line; only where
+there is none does it cover another face, touching its own box.
 """
 
 from __future__ import annotations
@@ -46,28 +49,61 @@ def place(
 ) -> list[Rect | None]:
     """A rectangle for each tag (w, h) of sizes[i], by boxes[i], inside the image, overlapping no other tag.
 
-    A tag prefers a place touching its own box that covers no face; then one that covers a face;
-    with `far`, the nearest free place anywhere around. None where none is free.
+    A tag prefers a place touching its own box that covers no other face's box; with `far`, then the nearest
+    place around that covers none; then a place touching its box (with `far`, the nearest) that covers
+    another face. None where no place is free of other tags.
     """
     placed: list[Rect] = []
     out: list[Rect | None] = []
-    for (w, h), box in zip(sizes, boxes):
-        best, best_key = None, None
-        for order, (x, y) in enumerate(_spots(box, w, h, far)):
-            x, y = min(max(0, x), max(0, width - w)), min(max(0, y), max(0, height - h))
-            rect = (x, y, x + w, y + h)
-            if any(overlaps(rect, p) for p in placed):
-                continue
-            distance = gap(rect, box)
-            if distance and not far:
-                continue
-            key = (distance, any(overlaps(rect, b) for b in boxes), order)
-            if best_key is None or key < best_key:
-                best, best_key = rect, key
-        if best is not None:
-            placed.append(best)
-        out.append(best)
+    for i, ((w, h), box) in enumerate(zip(sizes, boxes)):
+        best = _best_spot(_clamped(_spots(box, w, h, far=False), w, h, width, height), i, boxes, placed, far)
+        if far and (best is None or best[0]):  # no place by the box clear of other faces: look around it
+            around = _best_spot(_clamped(_spots(box, w, h, far=True), w, h, width, height), i, boxes, placed, far)
+            best = around if best is None or (around is not None and around < best) else best
+        rect = best[-1] if best is not None else None
+        if rect is not None:
+            placed.append(rect)
+        out.append(rect)
     return out
+
+
+def _clamped(spots: list[tuple[int, int]], w: int, h: int, width: int, height: int) -> list[Rect]:
+    """The tag's rectangles at SPOTS, each moved inside the image."""
+    rects = []
+    for x, y in spots:
+        x, y = min(max(0, x), max(0, width - w)), min(max(0, y), max(0, height - h))
+        rects.append((x, y, x + w, y + h))
+    return rects
+
+
+def _best_spot(
+    rects: list[Rect], own: int, boxes: list[Rect], placed: list[Rect], far: bool
+) -> tuple[bool, int, int, Rect] | None:
+    """(covers another face, pixels from its box, rank, rectangle) of the best of RECTS for the tag of
+    boxes[OWN]: free of the tags PLACED, touching its box unless `far`; None when none is."""
+    box = boxes[own]
+    # only what lies where the tag may go is compared (a 500-face crowd: 500 neighbours per spot otherwise)
+    reach = (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+    others = [b for j, b in enumerate(boxes) if j != own and overlaps(b, reach)]
+    tags_near = [p for p in placed if overlaps(p, reach)]
+    best = None
+    for rank, rect in enumerate(rects):
+        distance = gap(rect, box)
+        if (distance and not far) or any(overlaps(rect, p) for p in tags_near):
+            continue
+        key = (any(overlaps(rect, b) for b in others), distance, rank, rect)
+        if best is None or key < best:
+            best = key
+    return best
+
+
+def covering(spots: list[Rect | None], boxes: list[Rect]) -> int:
+    """How many of the tags at SPOTS (one per box of BOXES) cover a face's box other than their own."""
+    return sum(
+        1
+        for i, spot in enumerate(spots)
+        if spot is not None and any(overlaps(spot, b) for j, b in enumerate(boxes) if j != i)
+    )
 
 
 # A phone shows an annotated photo about 360 px wide (a 390 px screen less the page's margins): the number
