@@ -101,7 +101,7 @@ def cmd_live(args, settings: Settings, engine: Engine) -> int:
             hook.close()
     for s in summary["streams"]:
         print(
-            f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['dropped']} dropped, "
+            f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['dropped']} dropped, {s['refused']} refused as too large, "
             f"{s['reconnects']} reconnect(s)"
         )
     print(f"{summary['slices']} slice(s), {summary['alerts']} alert(s) in {summary['seconds']:.0f} s -> {args.out}")
