@@ -107,7 +107,10 @@ def test_good_numbers_still_parse():
 
 @pytest.mark.parametrize("run_id", ["../../etc/x8", "/tmp/x8", "a/b", "..", ".hidden", "", "x" * 101])
 def test_a_run_id_is_a_name_never_a_path(run_id, tmp_path, capsys):
-    for command in (["train", "--model", "model3", "--data", "d"], ["detector", "train", "--source", "s", "--data", "d"]):
+    for command in (
+        ["train", "--model", "model3", "--data", "d"],
+        ["detector", "train", "--source", "s", "--data", "d"],
+    ):
         with pytest.raises(SystemExit) as done:
             main([*command, "--out", str(tmp_path / "runs"), f"--run-id={run_id}"])
         assert done.value.code == 2 and "not a folder name" in one_error_line(capsys.readouterr().err)
