@@ -1,6 +1,6 @@
 """lrfp dashboard: `streamlit run app.py` (an installed lrfp: `lrfp app`).
 
-Streamlit imports this file once as the server (st.App, lrfp.app.serve.start: what is bounded before any
+Streamlit imports this file once as the server (st.App, lrfp.app.server_start: what is bounded before any
 visitor connects), and runs it as __main__ for each visitor's page run: the pages."""
 
 from pathlib import Path
@@ -15,6 +15,6 @@ if __name__ == "__main__":  # a visitor's page run
         from lrfp.app.navigation import main
     main(navigation)
 else:  # the server, imported once by `streamlit run app.py`
-    from lrfp.app.serve.start import server_start
+    from lrfp.app.server_start import server_start
 
     app = st.App(__file__, lifespan=server_start)

@@ -1,6 +1,6 @@
 """The dashboard as `lrfp app` serves it: the pages that come with this lrfp (lrfp.core.paths.VIEWS_DIR).
 
-Like the checkout's app.py: imported once as the server (st.App with lrfp.app.serve.start's lifespan), run as
+Like the checkout's app.py: imported once as the server (st.App with lrfp.app.server_start's lifespan), run as
 __main__ for each visitor's page run."""
 
 import streamlit as st
@@ -14,6 +14,6 @@ if __name__ == "__main__":  # a visitor's page run; importing it (the server) sh
         from lrfp.app.navigation import main
     main(navigation)
 else:  # the server, imported once by `streamlit run` (lrfp app)
-    from lrfp.app.serve.start import server_start
+    from lrfp.app.server_start import server_start
 
     app = st.App(__file__, lifespan=server_start)
