@@ -31,9 +31,54 @@ class Receiver:
                 if owner.calls <= owner.fail:
                     self.send_response(503)
                 else:
-                    owner.posts.append(json.loads(body))
+                    owner.posts.append(json.loads(body, parse_constant=refuse))  # strict: no NaN, Infinity
                     self.send_response(200)
                 self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def refuse(constant: str):
+    raise ValueError(f"{constant} is not JSON")
+
+
+class HostileReceiver:
+    """An HTTP server on 127.0.0.1 answering every POST with an endless 200 body (up to LIMIT bytes, counting
+    what it got out), or with a redirect to REDIRECT_TO; it counts each request, whatever its method."""
+
+    def __init__(self, redirect_to: str | None = None, limit: int = 256 * 2**20):
+        self.calls, self.written = 0, 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                owner.calls += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", redirect_to)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.end_headers()
+                chunk = b"x" * 2**16
+                try:
+                    while owner.written < limit:
+                        self.wfile.write(chunk)
+                        owner.written += len(chunk)
+                except OSError:  # the client closed: what it read is bounded
+                    pass
+
+            do_POST = do_GET = _answer
 
             def log_message(self, *args):
                 pass
@@ -129,3 +174,42 @@ def test_webhook_gives_up_on_a_dead_receiver_and_says_so(caplog):
 def test_webhook_url_must_be_http():
     with pytest.raises(ConfigError, match="http:// or https://"):
         Webhook("file:///etc/passwd")
+
+
+def test_webhook_reads_an_endless_answer_only_up_to_a_small_size():
+    receiver = HostileReceiver()
+    hook = Webhook(receiver.url, tries=1, timeout_s=5)
+    try:
+        hook.send({"camera": "gate"})
+        hook.close(wait_s=30)
+        assert hook.sent == 1
+        # it stopped reading at once: what the receiver got out is what the sockets' buffers hold, not 256 MB
+        assert receiver.written < 32 * 2**20, receiver.written
+    finally:
+        receiver.close()
+
+
+def test_webhook_follows_no_redirect_and_does_not_retry_one(caplog):
+    elsewhere = HostileReceiver()
+    receiver = HostileReceiver(redirect_to=elsewhere.url)
+    hook = Webhook(receiver.url, tries=3, first_wait_s=0.01)
+    try:
+        hook.send({"camera": "gate"})
+        hook.close()
+        assert (hook.sent, hook.failed, receiver.calls, elsewhere.calls) == (0, 1, 1, 0)
+        assert "302" in caplog.text
+    finally:
+        receiver.close()
+        elsewhere.close()
+
+
+def test_a_silent_alert_is_strict_json():
+    """A camera never seen is silent for inf minutes: the row keeps inf, the JSON sent says null."""
+    receiver = Receiver()
+    hook = Webhook(receiver.url)
+    try:
+        (raised,) = Alerts([parse_rule("silent:1")], webhook=hook).check(NOW, people([]), {"gate": None})
+        hook.close()
+        assert raised["value"] == float("inf") and receiver.posts[0]["value"] is None
+    finally:
+        receiver.close()

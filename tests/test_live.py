@@ -190,3 +190,57 @@ def test_stills_older_than_a_week_are_removed_as_new_ones_are_written(tmp_path):
     os.utime(old, (week_ago, week_ago))
     run._write_stills()
     assert not old.exists() and recent.exists()
+
+
+def jpeg_of(image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=50)
+    return buffer.getvalue()
+
+
+# Pillow warns of a big image while reading its header; lrfp.data.images silences that warning, pytest brings it back
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_frames_over_the_pixel_limit_are_refused_by_their_header_counted_and_the_stream_kept(monkeypatch):
+    """A camera sending 7100x7100 frames (50.4 MP, over the files' 50 MP) between small ones: each big frame is
+    refused from its JPEG header before it is decoded, counted in the stream's counts (live.json), and the
+    small frames that follow are read as before, on the same connection."""
+    from PIL import Image
+
+    from lrfp.data.images import MAX_PIXELS
+    from lrfp.scale.stream import Stream
+
+    side = int(MAX_PIXELS**0.5) + 30
+    big, small = jpeg_of(Image.new("L", (side, side), 90)), jpeg_of(Image.new("RGB", (64, 48), "white"))
+    decoded = []
+    keep = Stream._keep
+    monkeypatch.setattr(
+        Stream, "_keep", lambda self, frame: (decoded.append(frame.width * frame.height), keep(self, frame))[1]
+    )
+    server = MjpegServer({"cam": [small, big, small, big]}, fps=20)
+    stream = Stream("gate", server.url("cam")).start()
+    try:
+        deadline = time.monotonic() + 60
+        while (stream.refused < 3 or stream.read < 3) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        image = stream.take()
+    finally:
+        stream.stop()
+        server.close()
+    counts = stream.counts()
+    assert counts["refused"] >= 3 and counts["read"] >= 3 and counts["reconnects"] == 0, counts
+    assert server.connections == 1 and image is not None and image.size == (64, 48)
+    assert decoded and max(decoded) == 64 * 48  # no big frame was decoded
+
+
+def test_the_webcam_refuses_a_frame_over_the_pixel_limit_without_analysing_it():
+    from PIL import Image
+
+    from lrfp.app.live import REFUSED_SIZE, FrameProcessor
+    from lrfp.data.images import MAX_PIXELS
+
+    side = int(MAX_PIXELS**0.5) + 30
+    processor = FrameProcessor(classifier=None, detector=None)  # neither is reached
+    answer = processor.process(Image.new("L", (side, side)))
+    assert answer.size == REFUSED_SIZE and (processor.refused, processor.frames) == (1, 0)

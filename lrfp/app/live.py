@@ -15,14 +15,17 @@ from collections import deque
 from PIL import Image
 
 from lrfp.core.errors import ConfigError
+from lrfp.data.images import MAX_PIXELS
 from lrfp.pipeline.scene import analyze, annotate
+
+REFUSED_SIZE = (320, 240)  # what a refused frame is answered with
 
 
 class FrameProcessor:
     def __init__(self, classifier, detector, window: int = 30):
         self.classifier = classifier
         self.detector = detector
-        self.frames = 0
+        self.frames = self.refused = 0  # refused: frames over the files' pixel limit, not analysed
         self.last_counts: dict = {}
         self._times: deque[float] = deque(maxlen=window)
         self._lock = threading.Lock()
@@ -35,6 +38,10 @@ class FrameProcessor:
             return (len(self._times) - 1) / (self._times[-1] - self._times[0])
 
     def process(self, image: Image.Image) -> Image.Image:
+        if image.width * image.height > MAX_PIXELS:  # a browser can send any size: a blank frame back, counted
+            with self._lock:
+                self.refused += 1
+            return Image.new("RGB", REFUSED_SIZE)
         result = analyze(image, self.classifier, self.detector, mode="scene")
         with self._lock:
             self._times.append(time.perf_counter())

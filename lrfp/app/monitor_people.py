@@ -30,7 +30,7 @@ from lrfp.scale.live import STATUS, read_slices
 from lrfp.scale.people import PEOPLE_TABLE, people_counts
 from lrfp.scale.table import TABLE, compliance_share, to_frame
 
-STREAM_COLUMNS = ["camera", "read", "analysed", "dropped", "reconnects", "last_frame", "error", "url"]
+STREAM_COLUMNS = ["camera", "read", "analysed", "dropped", "refused", "reconnects", "last_frame", "error", "url"]
 REFRESH_S = 5  # a live panel's refresh, while its run writes and a viewer watches
 LAST_S = 60  # a live run's "last minute"
 EPOCH = pd.Timestamp(0)  # where people of a file with no known start time are placed (as frames are)
@@ -48,8 +48,8 @@ def live_frames(folder: Path) -> pd.DataFrame:
 
 
 def status(folder: Path) -> dict | None:
-    """A live run's live.json (frames read, analysed, dropped, reconnects per stream), None if unreadable
-    (or a link leading out of FOLDER)."""
+    """A live run's live.json (frames read, analysed, dropped, refused, reconnects per stream), None if
+    unreadable (or a link leading out of FOLDER)."""
     path = file_in(Path(folder), STATUS)
     try:
         found = read_json(path) if path else None

@@ -13,8 +13,8 @@ files, decoded photos) then come from the heap and stay in the process after the
 ends. A fixed threshold keeps every block of 4 MB or more in its own mapping, returned to the
 system as soon as it is freed.
 
-Streamlit keeps visitors' uploaded files in memory without a bound per visitor: its store is
-bounded here (lrfp.app.upload_bounds).
+Streamlit keeps visitors' uploaded files in memory without a bound per visitor: the server bounds its
+store when it starts (lrfp.app.server_start); a page run bounds it again (once) where no st.App started it.
 
 PyTorch in the server (Grad-CAM, the PyTorch fallback of a classifier) works on single 64-224 px
 faces, where more threads gain nothing; one thread per call leaves the other core to the next

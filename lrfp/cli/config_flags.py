@@ -11,10 +11,10 @@ import dataclasses
 import types
 import typing
 
-from lrfp.cli import options
+from lrfp.cli import argtypes, options
 from lrfp.data.degrade import DEGRADE_PRESETS
-from lrfp.models.registry import DEFAULT_NORM, DEFAULT_PRETRAINED, MODEL_NAMES, NORMS, PRETRAINED, spec
-from lrfp.training.config import OPTIMIZERS, TrainConfig
+from lrfp.models.registry import DEFAULT_NORM, DEFAULT_PRETRAINED, MAX_INPUT, MODEL_NAMES, NORMS, PRETRAINED, spec
+from lrfp.training.config import MAX_LR, OPTIMIZERS, TrainConfig
 from lrfp.training.recipe import CLASS_WEIGHTS, recipe_names, recipe_of
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
@@ -32,6 +32,17 @@ FIELD_CHOICES = {
     "recipe": recipe_names(),
     "degrade": tuple(DEGRADE_PRESETS),
     "class_weights": CLASS_WEIGHTS,
+}
+LEARNING_RATE = argtypes.Number(0, MAX_LR, above=True)  # train's, cv's and the detector's
+# the numbers a field takes (a new numeric field must say its range here; TrainConfig checks them again)
+FIELD_NUMBERS = {
+    "epochs": argtypes.positive_int,
+    "lr": LEARNING_RATE,
+    "batch_size": argtypes.positive_int,
+    "input_size": argtypes.whole(1, MAX_INPUT),
+    "seed": argtypes.SEED,
+    "fold": argtypes.whole(0),
+    "folds": argtypes.whole(2),
 }
 # fields whose flag is a shared one, defined once in options
 SHARED = {"device": options.add_device, "precision": options.add_precision}
@@ -139,9 +150,13 @@ def add_field_flag(parser, name: str, **override) -> None:
         if name in FIELD_CHOICES:
             kwargs["choices"] = FIELD_CHOICES[name]
         elif kind == tuple[int, ...]:
-            kwargs["type"] = options.int_list
-        elif kind in (int, float):
-            kwargs["type"] = kind
+            kwargs["type"] = argtypes.int_list
+        elif kind in (int, float):  # a number: finite and in its field's range, or one line at parse time
+            if name not in FIELD_NUMBERS:  # a new number: say so when the parser is built, not when a user types it
+                raise TypeError(f"TrainConfig.{name}: give its range in FIELD_NUMBERS")
+            kwargs["type"] = FIELD_NUMBERS[name]
+        elif name == "run_id":
+            kwargs["type"] = argtypes.run_name
         elif kind is not str:  # a new kind of field: say so when the parser is built, not when a user types it
             raise TypeError(f"TrainConfig.{name}: the command line has no reading of {kind}")
     parser.add_argument("--" + name.replace("_", "-"), **(kwargs | override))

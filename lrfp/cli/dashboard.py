@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from lrfp.cli import argtypes
 from lrfp.core import paths, server_settings
 from lrfp.core.errors import ConfigError
 
@@ -44,6 +45,6 @@ def cmd_app(args) -> int:
 
 def add_app(app) -> None:
     app.epilog = "Other options are passed on to `streamlit run` (e.g. --theme.base=dark)."
-    app.add_argument("--port", type=int, help="port to listen on (Streamlit's default: 8501)")
+    app.add_argument("--port", type=argtypes.PORT, help="port to listen on (Streamlit's default: 8501)")
     app.add_argument("--address", help="address to listen on (Streamlit's default: every interface)")
     app.set_defaults(func=cmd_app, passes_unknown=True)

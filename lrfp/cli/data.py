@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from lrfp.cli import options
+from lrfp.cli import argtypes, options
 from lrfp.data.build import BuildOptions, build_dataset
 from lrfp.data.demo import build_demo
 from lrfp.data.facebank import build_facebank
@@ -86,15 +86,19 @@ def add_data(parser) -> None:
     build = data.add_parser("build", help="crop faces from a PASCAL VOC set (or split a class-folder set)")
     build.add_argument("--source", required=True, help="images/ + annotations/ (VOC), or <class>/ folders")
     build.add_argument("--out", required=True, help="output folder (an ImageFolder plus manifest.json)")
-    build.add_argument("--min-face", type=int, default=8, help="smallest face kept, shorter box side in px (8)")
-    build.add_argument("--margin", type=float, default=0.0, help="enlarge each box by this fraction per side (0)")
+    build.add_argument(
+        "--min-face", type=argtypes.positive_int, default=8, help="smallest face kept, shorter box side in px (8)"
+    )
+    build.add_argument(
+        "--margin", type=argtypes.MARGIN, default=0.0, help="enlarge each box by this fraction per side (0)"
+    )
     build.add_argument(
         "--balance",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="subsample with_mask to the without_mask count in each split (on)",
     )
-    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--seed", type=argtypes.SEED, default=0)
     build.add_argument("--split", default="80,4,16", help="train,val,test percentages (80,4,16 as the paper)")
     build.add_argument("--include-incorrect", action="store_true", help="also export mask_weared_incorrect")
     build.add_argument(
@@ -113,7 +117,7 @@ def add_data(parser) -> None:
     occlusion.add_argument("--source", required=True, help="the PASCAL VOC source of the build")
     occlusion.add_argument("--data", required=True, help="a built data set: its splits' photos, split the same way")
     occlusion.add_argument("--out", required=True, help="output folder (an ImageFolder plus manifest.json)")
-    occlusion.add_argument("--seed", type=int, default=0)
+    occlusion.add_argument("--seed", type=argtypes.SEED, default=0)
     occlusion.add_argument(
         "--marked", help="boxes marked hidden or visible by hand (results/unsure/train_hand_marked.json)"
     )
@@ -126,6 +130,8 @@ def add_facebank(bank) -> None:
     )
     build.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
     build.add_argument("--out", required=True, help="the face bank file to write (JSON)")
-    build.add_argument("--min-face", type=int, default=8, help="smallest face kept, shorter box side in px (8)")
+    build.add_argument(
+        "--min-face", type=argtypes.positive_int, default=8, help="smallest face kept, shorter box side in px (8)"
+    )
     options.add_no_progress(build)
     build.set_defaults(func=cmd_facebank_build)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-from lrfp.cli import options
+from lrfp.cli import argtypes, options
+from lrfp.cli.config_flags import LEARNING_RATE
 from lrfp.core.records import command_line
 from lrfp.experiments.detector import export_detector, train_detector
 from lrfp.pipeline.detect import FINE_TUNED_GRAPH
@@ -44,28 +45,34 @@ def add_detector(parser) -> None:
     train.add_argument("--source", required=True, help="the PASCAL VOC source (images/ + annotations/)")
     train.add_argument("--data", required=True, help="a built data set: its train split's photos train the detector")
     train.add_argument("--out", default="runs/detector", help="runs folder (runs/detector)")
-    train.add_argument("--run-id", dest="run_id", default=DEFAULTS.run_id, help=f"run folder name ({DEFAULTS.run_id})")
-    train.add_argument("--epochs", type=options.positive_int, default=DEFAULTS.epochs, help=f"({DEFAULTS.epochs})")
+    train.add_argument(
+        "--run-id",
+        dest="run_id",
+        type=argtypes.run_name,
+        default=DEFAULTS.run_id,
+        help=f"run folder name ({DEFAULTS.run_id})",
+    )
+    train.add_argument("--epochs", type=argtypes.positive_int, default=DEFAULTS.epochs, help=f"({DEFAULTS.epochs})")
     train.add_argument(
         "--crops-per-epoch",
         dest="crops_per_epoch",
-        type=options.positive_int,
+        type=argtypes.positive_int,
         default=DEFAULTS.crops_per_epoch,
         help=f"training crops an epoch ({DEFAULTS.crops_per_epoch})",
     )
     train.add_argument(
         "--batch-size",
         dest="batch_size",
-        type=options.positive_int,
+        type=argtypes.positive_int,
         default=DEFAULTS.batch_size,
         help=f"({DEFAULTS.batch_size})",
     )
     train.add_argument(
-        "--crop", type=options.positive_int, default=DEFAULTS.crop, help=f"crop side in px ({DEFAULTS.crop})"
+        "--crop", type=argtypes.positive_int, default=DEFAULTS.crop, help=f"crop side in px ({DEFAULTS.crop})"
     )
-    train.add_argument("--lr", type=float, default=DEFAULTS.lr, help=f"peak learning rate ({DEFAULTS.lr})")
-    train.add_argument("--seed", type=int, default=DEFAULTS.seed, help=f"({DEFAULTS.seed})")
-    train.add_argument("--limit", type=options.positive_int, help="train on this many photos only (a quick check)")
+    train.add_argument("--lr", type=LEARNING_RATE, default=DEFAULTS.lr, help=f"peak learning rate ({DEFAULTS.lr})")
+    train.add_argument("--seed", type=argtypes.SEED, default=DEFAULTS.seed, help=f"({DEFAULTS.seed})")
+    train.add_argument("--limit", type=argtypes.positive_int, help="train on this many photos only (a quick check)")
     train.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
     options.add_precision(train)
     options.add_device(train)

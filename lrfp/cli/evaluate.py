@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lrfp.cli import options
+from lrfp.cli import argtypes, options
 from lrfp.core import paths
 from lrfp.core.records import command_line, write_json_atomic
 from lrfp.data.facebank import FaceBank
@@ -91,7 +91,7 @@ def add_evaluate(ev) -> None:
         choices=("all", *SPLITS),
         help="all: every image of the folders (default); else a split of the manifest",
     )
-    ev.add_argument("--batch-size", type=int, default=64)
+    ev.add_argument("--batch-size", type=argtypes.positive_int, default=64)
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
     options.add_classifier(ev)
     ev.set_defaults(func=cmd_evaluate)

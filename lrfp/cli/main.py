@@ -115,10 +115,19 @@ COMMANDS = (
 SETTINGS_MODULES = ("lrfp.pipeline.upload_limits",)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser (and its commands' parsers) with an error as one line, `lrfp: error: COMMAND: ...`, exit
+    code 2, like lrfp's own errors: no usage block to read past."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("lrfp").strip()
+        self.exit(2, f"lrfp: error: {command + ': ' if command else ''}{message}\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or with ONLY the arguments of that one command (the others are listed by
     name and help line, their modules not imported)."""
-    parser = argparse.ArgumentParser(prog="lrfp", description="Face-mask classification for low-resolution faces.")
+    parser = Parser(prog="lrfp", description="Face-mask classification for low-resolution faces.")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command_parser = sub.add_parser(command.name, help=command.help)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
+from lrfp.cli.argtypes import DETECTOR_SCALE, SCORE, positive_int
 from lrfp.core.device import DEVICES, PRECISIONS
 from lrfp.data.images import SPLITS
 from lrfp.pipeline.detectors import DEFAULT_DETECTOR, DETECTORS
@@ -12,25 +11,6 @@ from lrfp.publishing.index import default_model
 from lrfp.scale.engine import SWEEP_ENGINES, Engine
 
 MODEL_HELP = "checkpoint path or a name in weights/"
-
-
-def int_list(text: str) -> tuple[int, ...]:
-    """An argparse type: "30,50,80" -> (30, 50, 80)."""
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
 
 
 def model_or_default(name: str | None) -> str:
@@ -99,12 +79,12 @@ def add_detector(parser, scale_help: str) -> None:
     )
     parser.add_argument(
         "--min-score",
-        type=float,
+        type=SCORE,
         help="the detector's confidence threshold (default: the detector's own, "
         + ", ".join(f"{k} {d.min_score:g}" for k, d in DETECTORS.items())
         + ")",
     )
-    parser.add_argument("--detector-scale", type=float, help=scale_help)
+    parser.add_argument("--detector-scale", type=DETECTOR_SCALE, help=scale_help)
 
 
 def add_sweep_engine(parser, what: str) -> None:
@@ -117,7 +97,9 @@ def add_sweep_engine(parser, what: str) -> None:
         f"has them, else a share of the CPU cores; each resumes its own run folder "
         f"(default: %(default)s, one after another)",
     )
-    parser.add_argument("--workers", type=int, default=1, help="with --engine ray: runs at once (default: %(default)s)")
+    parser.add_argument(
+        "--workers", type=positive_int, default=1, help="with --engine ray: runs at once (default: %(default)s)"
+    )
     parser.add_argument("--address", help="with --engine ray: a Ray cluster (default: $RAY_ADDRESS, else a local Ray)")
 
 

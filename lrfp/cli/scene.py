@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from lrfp.cli import options
+from lrfp.cli import argtypes, options
 from lrfp.core import labels, paths
 from lrfp.core.errors import ConfigError
 from lrfp.core.records import write_json_atomic
@@ -101,7 +101,7 @@ def cmd_live(args, settings: Settings, engine: Engine) -> int:
             hook.close()
     for s in summary["streams"]:
         print(
-            f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['dropped']} dropped, "
+            f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['dropped']} dropped, {s['refused']} refused as too large, "
             f"{s['reconnects']} reconnect(s)"
         )
     print(f"{summary['slices']} slice(s), {summary['alerts']} alert(s) in {summary['seconds']:.0f} s -> {args.out}")
@@ -200,13 +200,17 @@ def add_monitor(mo) -> None:
     )
     mo.add_argument(
         "--rate",
-        type=float,
+        type=argtypes.POSITIVE,
         default=10.0,
         help="--live: frames analysed per second and stream at most "
         "(default: %(default)s); the others are dropped, and counted",
     )
-    mo.add_argument("--slice", type=float, default=60.0, help="--live: seconds per slice (default: %(default)s)")
-    mo.add_argument("--duration", type=float, help="--live: stop after this many seconds (default: until Ctrl-C)")
+    mo.add_argument(
+        "--slice", type=argtypes.SLICE_SECONDS, default=60.0, help="--live: seconds per slice (default: %(default)s)"
+    )
+    mo.add_argument(
+        "--duration", type=argtypes.POSITIVE, help="--live: stop after this many seconds (default: until Ctrl-C)"
+    )
     mo.add_argument(
         "--alert",
         action="append",
@@ -222,7 +226,9 @@ def add_monitor(mo) -> None:
         "(ISO 8601 time of the file's first frame)",
     )
     # one Ray actor per CPU analysing files, unlike the training sweeps' tasks (options.add_sweep_engine)
-    mo.add_argument("--workers", type=int, default=1, help="Ray actors, each one CPU (default: %(default)s)")
+    mo.add_argument(
+        "--workers", type=argtypes.positive_int, default=1, help="Ray actors, each one CPU (default: %(default)s)"
+    )
     mo.add_argument("--address", help="a Ray cluster to run on (default: $RAY_ADDRESS, else a local Ray)")
     mo.add_argument(
         "--engine",
@@ -232,7 +238,7 @@ def add_monitor(mo) -> None:
     )
     mo.add_argument(
         "--every",
-        type=float,
+        type=argtypes.Number(0),
         default=0.0,
         help="analyse one frame every this many seconds of video (default: every frame)",
     )
@@ -259,24 +265,24 @@ def add_scene_bench(sb) -> None:
     )
     sb.add_argument(
         "--detector-max-side",
-        type=int,
+        type=argtypes.positive_int,
         help="with --detector-scale: cap the look at this many px, untiled (3 and 2048: the earlier default)",
     )
-    sb.add_argument("--enlarged-min-score", type=float, help="pyramid: confidence asked of the enlarged look")
+    sb.add_argument("--enlarged-min-score", type=argtypes.SCORE, help="pyramid: confidence asked of the enlarged look")
     sb.add_argument(
         "--enlarge",
-        type=float,
+        type=argtypes.DETECTOR_SCALE,
         help="pyramid: how much the finest look enlarges (default: the "
         "detector's own, " + ", ".join(f"{k} {d.enlarge:g}" for k, d in DETECTORS.items()) + ")",
     )
     sb.add_argument(
         "--budget-mp",
-        type=float,
+        type=argtypes.BUDGET_MP,
         help="pyramid: detector megapixels per frame (default: grows with the frame, see docs/detection.md)",
     )
     sb.add_argument(
         "--pyramid-step",
-        type=options.positive_int,
+        type=argtypes.positive_int,
         default=PYRAMID_STEP,
         help="pyramid: each reduced look is this many times smaller than the next (default: %(default)s)",
     )
@@ -289,7 +295,7 @@ def add_scene_bench(sb) -> None:
         "at 8-3000 px)",
     )
     sb.add_argument(
-        "--every", type=options.positive_int, default=1, help="only every this many-th photo (default: all)"
+        "--every", type=argtypes.positive_int, default=1, help="only every this many-th photo (default: all)"
     )
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     options.add_no_progress(sb)

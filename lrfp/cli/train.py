@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lrfp.cli import options
+from lrfp.cli import argtypes, options
 from lrfp.cli.config_flags import TRAIN_FLAGS, add_config_flags, config_from, recipes_default
 from lrfp.core import paths
 from lrfp.core.records import command_line, write_json_atomic
@@ -12,7 +12,7 @@ from lrfp.evaluation.faces import VIEWS
 from lrfp.experiments.crossval import cross_validate, default_cv_path
 from lrfp.experiments.paper import EXPERIMENTS
 from lrfp.experiments.reproduce import reproduce
-from lrfp.models.registry import MODEL_NAMES
+from lrfp.models.registry import MAX_INPUT, MODEL_NAMES
 from lrfp.training.config import TrainConfig
 from lrfp.training.run import fit
 
@@ -101,14 +101,16 @@ def add_cv(cv) -> None:
 
 
 def add_reproduce(rep) -> None:
-    rep.add_argument("--experiment", type=int, nargs="+", choices=sorted({e.experiment for e in EXPERIMENTS}))
+    rep.add_argument(
+        "--experiment", type=argtypes.whole(1), nargs="+", choices=sorted({e.experiment for e in EXPERIMENTS})
+    )
     rep.add_argument("--model", nargs="+", choices=MODEL_NAMES, help="only these models")
     rep.add_argument("--data", default="data/fmd853-lr")
     rep.add_argument("--out", default="runs/reproduce", help="where run folders and checkpoints go")
     options.add_precision(rep)
     rep.add_argument(
         "--input-size",
-        type=int,
+        type=argtypes.whole(1, MAX_INPUT),
         help="run the paper's 224 px configurations at this smaller size (marked as a deviation)",
     )
     options.add_no_progress(rep)

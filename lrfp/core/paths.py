@@ -13,6 +13,7 @@ checkout's when lrfp runs from one, else the installed copies (LRFP_HOME does no
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from lrfp.core.errors import ConfigError
@@ -42,6 +43,21 @@ def check_home() -> None:
     if _HOME_PROBLEM:
         raise ConfigError(_HOME_PROBLEM)
     check_settings()
+
+
+# a name that is a file or folder name and never a path: no separator, no "." or "..", no hidden file
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_run_id(run_id: str) -> str:
+    """RUN_ID, a run's folder under its runs folder (train, cv, reproduce, the app's runs, the detector's);
+    ConfigError for one that is a path (`../../etc/x`, `/tmp/x`) or not a plain name."""
+    if not NAME.fullmatch(run_id):
+        raise ConfigError(
+            f"run id {run_id!r:.80}: not a folder name; use letters, digits, . _ - (up to 100, "
+            "starting with a letter or digit), and --out for where runs go"
+        )
+    return run_id
 
 
 def _project_root() -> Path | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import onnx
 
+from lrfp.core import paths
 from lrfp.core.errors import RunError
 from lrfp.core.progress import bar
 from lrfp.core.records import read_json, write_json_atomic
@@ -93,7 +94,7 @@ def train_detector(
         train, dev = train[:limit], dev[: max(1, limit // 4)]
     if not train:
         raise RunError(f"{data}: its train split has no photo in {source}/annotations")
-    run = out / cfg.run_id
+    run = out / paths.check_run_id(cfg.run_id)
     digest = fingerprint(train, dev)
     ignore = _teacher_boxes(run, train + dev, digest)
     unlabelled = sum(len(v) for v in ignore.values())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 
 from lrfp.core import paths
@@ -21,7 +20,7 @@ class WeightsIndexError(LrfpError):
 
 
 # a published model's name: a plain file name, so NAME.pt, NAME.md and NAME.onnx stay inside weights/
-MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+MODEL_NAME = paths.NAME
 
 
 FIX_INDEX = "fix it, or remove it and publish again (`lrfp publish`)"

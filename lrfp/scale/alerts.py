@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from lrfp.core.cells import safe_cells
 from lrfp.core.errors import ConfigError
+from lrfp.core.numbers import Number, whole
 from lrfp.core.records import atomic_path
 from lrfp.scale.people import people_counts
 
@@ -53,14 +54,15 @@ class Rule:
         return self.camera in ("*", camera)
 
 
-def _number(text: str, rule: str, what: str, low: float, high: float = math.inf) -> float:
+# a rule's numbers; minutes up to a year, which a time span holds (1e400 minutes would overflow it)
+PERCENT, MINUTES, PEOPLE = Number(0, 100), Number(0.01, 365 * 24 * 60), whole(1, 10**9)
+
+
+def _number(text: str, rule: str, what: str, kind: Number) -> float:
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (low <= value <= high):  # NaN fails too
-        raise ConfigError(f"--alert {rule}: {what} {text!r} is not a number from {low:g} to {high:g}; {USAGE}")
-    return value
+        return kind.read(text)
+    except ConfigError as exc:
+        raise ConfigError(f"--alert {rule}: {what} {exc}; {USAGE}") from None
 
 
 def parse_rule(text: str) -> Rule:
@@ -68,15 +70,15 @@ def parse_rule(text: str) -> Rule:
     camera, _, body = text.rpartition("=")
     kind, *fields = body.strip().split(":")
     if kind == "silent" and len(fields) == 1:
-        return Rule(text, camera.strip() or "*", kind, _number(fields[0], text, "minutes", 0.01))
+        return Rule(text, camera.strip() or "*", kind, _number(fields[0], text, "minutes", MINUTES))
     if kind == "compliance" and len(fields) in (2, 3):
-        people = int(_number(fields[2], text, "people", 1, 1e9)) if len(fields) == 3 else 1
+        people = int(_number(fields[2], text, "people", PEOPLE)) if len(fields) == 3 else 1
         return Rule(
             text,
             camera.strip() or "*",
             kind,
-            _number(fields[1], text, "minutes", 0.01),
-            _number(fields[0], text, "percent", 0, 100),
+            _number(fields[1], text, "minutes", MINUTES),
+            _number(fields[0], text, "percent", PERCENT),
             people,
         )
     raise ConfigError(f"--alert {text}: not a rule; {USAGE}")

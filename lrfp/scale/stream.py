@@ -3,10 +3,13 @@
 The thread decodes every frame the source sends and keeps only the newest: the analysis takes it when
 it is ready for one, so it never falls behind; a frame replaced before it was taken is dropped, and
 counted. When the source fails or ends, the thread reconnects with doubling waits (up to MAX_WAIT_S).
+A frame over MAX_PIXELS (the files' limit) is refused and counted, the stream kept: an MJPEG frame by its JPEG
+header, before it is decoded; another codec's right after decoding, before it becomes an image.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import threading
@@ -14,8 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from PIL import Image
+
 from lrfp.core.errors import ConfigError
 from lrfp.core.redact import mask_url, without_secrets
+from lrfp.data.images import MAX_PIXELS
 
 log = logging.getLogger(__name__)
 SCHEMES = ("rtsp", "rtsps", "http", "https")
@@ -42,13 +48,26 @@ def check_live(item: str) -> tuple[str, str]:
     return camera, url
 
 
+def _jpeg_too_large(data: bytes) -> bool:
+    """Whether a JPEG's header gives it more than MAX_PIXELS (read by Pillow without decoding the image); an
+    unreadable header is left to the decoder, which says what is wrong with it."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Image.DecompressionBombError:  # over twice the limit: Pillow refuses it itself
+        return True
+    except (OSError, ValueError, SyntaxError):
+        return False
+    return width * height > MAX_PIXELS
+
+
 class Stream:
     """The newest frame of a live input, and what the reading cost: frames read, dropped, reconnects."""
 
     def __init__(self, camera: str, url: str, first_wait_s: float = FIRST_WAIT_S):
         self.camera, self.url, self.first_wait_s = camera, url, first_wait_s
         self.shown_url = mask_url(url)  # what tables, live.json and messages hold: the real URL stays here
-        self.read = self.dropped = self.taken = self.reconnects = 0
+        self.read = self.dropped = self.refused = self.taken = self.reconnects = 0
         self.last_frame: datetime | None = None  # wall-clock time of the newest frame
         self.error = ""
         self._latest = None
@@ -78,16 +97,33 @@ class Stream:
     def _read_once(self) -> None:
         with self._open() as container:
             self.error = ""
-            for frame in container.decode(video=0):
+            video = container.streams.video[0]
+            for packet in container.demux(video):
                 if self._stop.is_set():
                     return
-                image = frame.to_image()
-                with self._lock:
-                    if self._latest is not None:
-                        self.dropped += 1
-                    self._latest = image
-                self.read += 1
-                self.last_frame = datetime.now()
+                if video.codec_context.name == "mjpeg" and _jpeg_too_large(bytes(packet)):
+                    self._refuse()
+                    continue
+                for frame in packet.decode():
+                    self._keep(frame)
+
+    def _refuse(self) -> None:
+        self.refused += 1
+        if self.refused == 1 or self.refused % 1000 == 0:
+            log.warning(f"{self.camera}: {self.refused} frame(s) over {MAX_PIXELS:,} pixels refused (the files' limit)")
+
+    def _keep(self, frame) -> None:
+        """FRAME (decoded) as the newest image, unless it is over the pixel limit."""
+        if frame.width * frame.height > MAX_PIXELS:
+            self._refuse()
+            return
+        image = frame.to_image()
+        with self._lock:
+            if self._latest is not None:
+                self.dropped += 1
+            self._latest = image
+        self.read += 1
+        self.last_frame = datetime.now()
 
     def _run(self) -> None:
         import av
@@ -119,6 +155,7 @@ class Stream:
             "read": self.read,
             "analysed": self.taken,
             "dropped": self.dropped,
+            "refused": self.refused,
             "reconnects": self.reconnects,
             "error": self.error,
             "last_frame": self.last_frame.isoformat() if self.last_frame else None,

@@ -2,12 +2,15 @@
 
 The analysis only puts the alert in a queue (bounded: when a receiver is down for long, the oldest
 waiting alerts are dropped and counted, rather than memory growing); one thread sends them in order.
+A receiver is not trusted: its answer is read up to ANSWER_BYTES, a redirect is not followed (and not
+retried), each socket operation times out, and the JSON sent is strict (no NaN or Infinity).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import threading
 import time
@@ -20,6 +23,29 @@ from lrfp.core.errors import ConfigError
 from lrfp.core.redact import mask_url, without_secrets
 
 log = logging.getLogger(__name__)
+ANSWER_BYTES = 4096  # what is read of a receiver's answer: its status is what counts, an endless body is not read
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer like any other 3xx: the alert goes nowhere else (HTTPError, not retried)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def strict_json(value: Any) -> Any:
+    """VALUE with every NaN and infinity (a camera silent since the run began: inf minutes) made None, so that
+    json.dumps(allow_nan=False) writes JSON any parser accepts."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
 
 
 def check_url(url: str) -> str:
@@ -56,12 +82,12 @@ class Webhook:
     def _post(self, payload: dict) -> None:
         request = urllib.request.Request(
             self.url,
-            data=json.dumps(payload, default=str).encode(),
+            data=json.dumps(strict_json(payload), default=str, allow_nan=False).encode(),
             method="POST",
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
-            answer.read()
+        with _OPENER.open(request, timeout=self.timeout_s) as answer:
+            answer.read1(ANSWER_BYTES)  # one read at most: the rest of the answer is left unread, and closed
 
     def _deliver(self, payload: dict) -> None:
         wait = self.first_wait_s
@@ -71,7 +97,8 @@ class Webhook:
                 self.sent += 1
                 return
             except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, timed out, HTTP 5xx...
-                if attempt == self.tries:
+                final = isinstance(exc, urllib.error.HTTPError) and exc.code < 500  # a redirect, 4xx: not retried
+                if attempt == self.tries or final:
                     self.failed += 1
                     log.warning(
                         f"webhook {mask_url(self.url)}: alert not delivered after {attempt} tries "

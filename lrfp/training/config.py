@@ -7,6 +7,7 @@ from typing import Any
 
 from lrfp.core.device import PRECISIONS, resolve_device
 from lrfp.core.errors import ConfigError
+from lrfp.core.paths import check_run_id
 from lrfp.models.registry import (
     MAX_INPUT,
     check_name,
@@ -109,7 +110,7 @@ class TrainConfig:
         recipe.check(cfg)
         cfg.device = resolve_device(self.device)
         cfg.milestones = tuple(sorted({m for m in self.milestones or () if 1 <= m <= epochs} | {epochs}))
-        cfg.run_id = self.run_id or default_run_id(cfg)
+        cfg.run_id = check_run_id(self.run_id or default_run_id(cfg))
         return cfg
 
 
