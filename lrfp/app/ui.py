@@ -15,6 +15,7 @@ from lrfp.app import upload_bounds
 from lrfp.app.analysis import Analysis
 from lrfp.app.catalog import list_checkpoints, picker_name
 from lrfp.app.live import ice_servers
+from lrfp.app.waiting import DRAWING, STARTED, Tell, classifying_line, waiting_line
 from lrfp.core import paths, settings
 from lrfp.core.bytecache import ByteCache
 from lrfp.core.errors import ConfigError
@@ -23,7 +24,7 @@ from lrfp.data.images import BadImageError
 from lrfp.models.checkpoint import CheckpointError
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
 from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
-from lrfp.pipeline.scene import INCORRECT, SceneResult, analyze_upload, label_text
+from lrfp.pipeline.scene import INCORRECT, SceneResult, analyze_upload, cap_note, label_text
 from lrfp.pipeline.upload_limits import UPLOAD_SLOTS
 from lrfp.publishing.index import WeightsIndexError, default_model, read_index
 
@@ -78,17 +79,30 @@ DISPLAY_SIDE = 1400
 
 
 def analyse(
-    data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None, mode: str, numbered: bool = False
+    data: bytes,
+    name: str,
+    classifier: Classifier,
+    detector: FaceDetector | None,
+    mode: str,
+    numbered: bool = False,
+    tell: Tell | None = None,
 ) -> Analysis:
     """An uploaded file analysed (its boxes numbered as in the page's table with `numbered`), from the
-    cache when the same bytes were analysed alike; in this visitor's turn for an upload slot."""
+    cache when the same bytes were analysed alike; in this visitor's turn for an upload slot. TELL, when
+    given, hears the visitor's place in line while it waits, then each stage (lrfp.app.waiting)."""
     mode = mode if detector else "face"
     key = (hashlib.sha256(data).digest(), name, f"{classifier.path}:{classifier.backend}", mode, numbered)
     session = visitor()
+    say: Tell = tell or (lambda line: None)
 
     def make() -> Analysis:
-        with UPLOAD_SLOTS.turn(session):  # the decoded photo lives only inside the turn
-            image, result = analyze_upload(data, name, classifier, detector, mode, visitor=session)
+        # the decoded photo lives only inside the turn
+        with UPLOAD_SLOTS.turn(session, lambda place: say(waiting_line(place))):
+            say(STARTED)
+            image, result = analyze_upload(
+                data, name, classifier, detector, mode, session, lambda done, total: say(classifying_line(done, total))
+            )
+            say(DRAWING)
             return Analysis.of(image, result, numbered, DISPLAY_SIDE)
 
     return ANALYSES.get_or_make(key, make)
@@ -200,9 +214,10 @@ def scene_summary(name: str, result: SceneResult) -> str:
     if c["too_small"]:
         parts.append(f"{c['too_small']} too small to judge (under {MIN_FACE_PX} px)")
     share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"
+    capped = f" (**{cap_note(len(result.faces), result.found)}**)" if result.unanalysed else ""
     # analyses are kept (`analysed`): the time is the analysis's when the photo was first seen, said so
     return (
-        f"**{name}**: {c['faces']} face(s), {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
+        f"**{name}**: {c['faces']} face(s){capped}, {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
         f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms; kept for later visits)"
     )
 
