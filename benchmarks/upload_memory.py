@@ -70,10 +70,10 @@ def small_photo(folder: Path) -> Path:
     return path
 
 
-async def visitor(browser, url: str, photo: Path, go: asyncio.Event, delay: float, timeout: float) -> dict:
-    """One visitor on the Classify page: PHOTO uploaded in scene mode DELAY s after GO, until its summary shows;
-    the status lines seen meanwhile."""
-    page, _ = await open_tab(browser, f"{url}/classify", "Classify", timeout)
+async def visitor(server: Server, browser, photo: Path, go: asyncio.Event, delay: float, timeout: float) -> dict:
+    """One visitor on the Classify page: PHOTO uploaded in scene mode DELAY s after GO, until its summary shows
+    (or the server has ended); the status lines seen meanwhile."""
+    page, _ = await open_tab(browser, f"{server.url}/classify", "Classify", timeout)
     await page.get_by_text("scene: find faces", exact=True).click()
     await page.get_by_role("tab", name="Upload").click()
     await go.wait()
@@ -83,7 +83,7 @@ async def visitor(browser, url: str, photo: Path, go: asyncio.Event, delay: floa
     answer = panel.get_by_text(re.compile(rf"{re.escape(photo.name)}: \d+ face\(s\)|{re.escape(photo.name)} was not"))
     try:
         await page.locator('input[type="file"]').first.set_input_files(str(photo))
-        while time.perf_counter() - start < timeout:
+        while time.perf_counter() - start < timeout and server.alive():
             if await answer.count():
                 answered = time.perf_counter() - start
                 summary = await answer.first.inner_text()
@@ -128,7 +128,7 @@ async def scenario(browser_type, args, work: Path, name: str) -> dict:
     )
     try:
         go = asyncio.Event()
-        tasks = [asyncio.create_task(visitor(browser, server.url, p, go, d, args.timeout)) for p, d in photos]
+        tasks = [asyncio.create_task(visitor(server, browser, p, go, d, args.timeout)) for p, d in photos]
         await asyncio.sleep(15 + 5 * len(photos))  # every tab open and idle
         report["rss_before_mb"] = round(status_kb(pid, "VmRSS") / 1024)
         samples: list[int] = []
@@ -137,7 +137,9 @@ async def scenario(browser_type, args, work: Path, name: str) -> dict:
         go.set()
         visitors = await asyncio.gather(*tasks)
         stop.set()
-        report["stopped_over_limit_mb"] = args.rss_limit_mb if not server.alive() else None
+        report["stopped_over_limit_mb"] = (
+            args.rss_limit_mb if samples and samples[-1] / 1024 > args.rss_limit_mb else None
+        )
         report["rss_max_sampled_mb"] = round(max(samples) / 1024) if samples else None
         report["peak_rss_mb"] = round(status_kb(pid, "VmHWM") / 1024) if server.alive() else None
         after = []
@@ -150,6 +152,8 @@ async def scenario(browser_type, args, work: Path, name: str) -> dict:
         log = server.output()
         report["server_tracebacks"] = log.count("Traceback")
         report["server_alive_at_end"] = server.alive()
+        report["server_exit_code"] = server.proc.poll()
+        report["server_log_tail"] = log[-1500:] if not server.alive() else ""
         server.stop()
         await browser.close()
     return report

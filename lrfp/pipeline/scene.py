@@ -28,8 +28,8 @@ MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MA
 # the full image, and only what is shown is shrunk.
 INCORRECT = labels.INCORRECT  # the third class, as the source annotations spell it
 # Faces classified at once: their crops are made a batch at a time and the classifier's buffers hold one
-# batch. All 4,821 faces of a 10,000-face mosaic in one batch took the server from 1.0 to 5.8 GB, and
-# onnxruntime's arena kept it (benchmarks/upload_memory.py).
+# batch. All 4,661 faces of a 10,000-face mosaic in one batch took the server from 0.8 to 5.8 GB, and it
+# held 5.4 GB a minute later (benchmarks/upload_memory.py).
 FACE_BATCH = 64
 COLORS = {label.name: label.color for label in labels.LABELS}
 # how a label reads on screen and in tags
