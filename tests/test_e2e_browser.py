@@ -481,6 +481,27 @@ def test_a_second_visitors_photo_is_answered_while_a_big_photo_is_analysed(serve
         page.context.close()
 
 
+def test_a_visitor_waiting_for_a_turn_is_told_its_place_in_line(server, browser, tmp_path):
+    # three visitors uploading at once saw only "Analysing…" while they were queued for 5-11 s
+    scene = Image.open(SCENE).convert("RGB")
+    photos = [tmp_path / "big-1.jpg", tmp_path / "big-2.jpg", tmp_path / "small.jpg"]
+    for i, path in enumerate(photos[:2]):  # two different photos: an analysis is kept by its bytes
+        scene.resize((8000 - 8 * i, 6125), Image.BICUBIC).save(path, quality=85)
+    scene.resize((640, 480)).save(photos[2], quality=90)
+    pages = [open_page(browser, f"{server}/classify", "Classify") for _ in photos]
+    for page, photo in zip(pages, photos):  # the two big photos hold both upload slots
+        choose_upload(page, "scene: find faces")
+        page.locator('input[type="file"]').first.set_input_files(str(photo))
+    last = pages[2].get_by_role("tabpanel", name="Upload")
+    last.get_by_text("Waiting for a turn (1st in line)").first.wait_for(timeout=60_000)
+    last.get_by_text(re.compile(r"small\.jpg: \d+ face\(s\)")).first.wait_for(timeout=300_000)
+    assert last.get_by_text("Waiting for a turn").count() == 0  # the line goes once the photo is answered
+    for page, photo in zip(pages, photos):
+        page.get_by_text(re.compile(rf"{photo.stem}\.jpg: \d+ face\(s\)")).first.wait_for(timeout=300_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.context.close()
+
+
 def test_a_first_visit_after_a_start_names_the_pages_at_once(browser, tmp_path):
     # the first visit showed a blank page for seconds, its sidebar listing raw file names (app, classify, ...)
     url, proc = start_server(tmp_path / "runs")

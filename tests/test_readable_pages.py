@@ -12,7 +12,7 @@ from helpers import PAGE
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from lrfp.app import catalog, charts, tables, ui
+from lrfp.app import catalog, charts, result_text, tables, ui
 from lrfp.pipeline import gradcam
 from lrfp.pipeline.detect import FaceBox
 from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
@@ -321,8 +321,8 @@ def test_face_sizes_are_in_the_photos_own_pixels():
     result = SceneResult("scene", [FaceResult(FaceBox(1000, 1000, 1300, 1400, 0.9), "with_mask", 0.9)])
     shown = annotate(image, result, numbered=True, min_long_side=1400, max_long_side=1400)
     assert shown.size == (1400, 1050)  # the picture shown is shrunk ...
-    assert ui.face_rows(result)[0]["size (px)"] == 300  # ... the table is not
-    assert ui.photo_caption(image, type("C", (), {"classes": ["with_mask", "without_mask"]})()).startswith(
+    assert result_text.face_rows(result)[0]["size (px)"] == 300  # ... the table is not
+    assert result_text.photo_caption(image, type("C", (), {"classes": ["with_mask", "without_mask"]})()).startswith(
         "4000x3000 px photo; face sizes in its pixels"
     )
 
@@ -353,7 +353,7 @@ def test_the_summary_says_its_time_is_the_first_analysis(tmp_path):
     result = SceneResult(
         "scene", [FaceResult(FaceBox(0, 0, 40, 40, 0.9), "with_mask", 0.9)], detect_ms=900, classify_ms=500
     )
-    line = ui.scene_summary("street", result)
+    line = result_text.scene_summary("street", result)
     assert "analysed in 1400 ms" in line and "kept for later visits" in line
 
 

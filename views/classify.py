@@ -5,20 +5,18 @@ import streamlit as st
 from lrfp.app.catalog import example_title, list_examples, model_name
 from lrfp.app.live import FrameProcessor
 from lrfp.app.plain import plain, plain_message
+from lrfp.app.result_text import face_rows, photo_caption, scene_summary
 from lrfp.app.ui import (
     GRADCAM_FACES,
     BadImageError,
     analyse,
-    face_rows,
     get_classifier,
     get_detector,
     gradcam_note,
     human_size,
     live_policy,
     live_webcam,
-    photo_caption,
     refuse_uploads,
-    scene_summary,
     selected_classifier,
     visitor,
 )
@@ -28,7 +26,7 @@ from lrfp.pipeline.detect import LIVE_SCALE
 from lrfp.pipeline.gradcam import COLOUR_SCALE_CAPTION, colour_scale, explain_crops
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.scene import MODES, label_text
-from lrfp.pipeline.upload_limits import MAX_UPLOAD_FILES
+from lrfp.pipeline.upload_limits import MAX_FACES, MAX_UPLOAD_FILES
 
 st.title("Classify")
 found = selected_classifier()
@@ -59,12 +57,15 @@ mode = st.radio(
 
 
 def show(data: bytes, name: str) -> None:
+    status = st.empty()  # the photo's place in line while it waits, then each stage of its analysis
     try:
         with st.spinner(f"Analysing {plain(name)} ({human_size(len(data))})…"):
-            analysis = analyse(data, name, classifier, detector, mode, numbered=True)
+            analysis = analyse(data, name, classifier, detector, mode, numbered=True, tell=status.info)
     except BadImageError as exc:
         st.error(plain_message(f"{name} was not processed: {exc}"))
         return
+    finally:
+        status.empty()
     result = analysis.result
     st.markdown(scene_summary(name, result))
     left, right = st.columns([3, 2])
@@ -115,8 +116,8 @@ with upload_tab:
     files = st.file_uploader(
         f"Images ({', '.join(ACCEPTED_FORMATS)}; up to {MAX_UPLOAD_FILES} at a time, "
         f"{MAX_PIXELS // 1_000_000} megapixels each, {SESSION_PIXELS // 1_000_000} megapixels and "
-        f"{SESSION_UPLOAD_BYTES // 1_000_000} MB in all, analysed at full resolution, one "
-        "visitor at a time in turn)",
+        f"{SESSION_UPLOAD_BYTES // 1_000_000} MB in all, analysed at full resolution, at most {MAX_FACES} faces "
+        "each, visitors in turn)",
         type=[s.lstrip(".") for s in IMAGE_SUFFIXES],
         accept_multiple_files=True,
         key=f"upload-{batch}",

@@ -14,7 +14,7 @@ from lrfp.app.dataset_view import (
     source_scene,
 )
 from lrfp.app.plain import plain
-from lrfp.app.ui import colour_key
+from lrfp.app.result_text import colour_key
 from lrfp.core import paths
 from lrfp.data.images import DatasetError, read_manifest
 

@@ -6,12 +6,11 @@ from lrfp.app.catalog import example_title, list_examples, model_name
 from lrfp.app.charts import paper_headline
 from lrfp.app.headline import card_blocks, default_model_figures
 from lrfp.app.plain import plain
+from lrfp.app.result_text import legend, scene_summary
 from lrfp.app.ui import (
     analyse,
     app_default_model,
     get_detector,
-    legend,
-    scene_summary,
     selected_classifier,
 )
 from lrfp.core import paths

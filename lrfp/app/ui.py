@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import streamlit as st
@@ -16,17 +16,17 @@ from lrfp.app.analysis import Analysis
 from lrfp.app.catalog import list_checkpoints, picker_name
 from lrfp.app.live import ice_servers
 from lrfp.app.plain import plain
+from lrfp.app.waiting import DRAWING, STARTED, Tell, classifying_line, waiting_line
 from lrfp.core import paths, settings
 from lrfp.core.bytecache import ByteCache
 from lrfp.core.errors import ConfigError
-from lrfp.core.labels import INCORRECT, LABELS, TOO_SMALL, UNSURE, WITH_MASK, WITHOUT_MASK
 from lrfp.core.records import read_json
 from lrfp.core.redact import relative_name, without_paths
 from lrfp.data.images import BadImageError
 from lrfp.models.checkpoint import CheckpointError
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, LIVE_DETECTOR, LIVE_SCALE, DetectorUnavailableError, FaceDetector
-from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
-from lrfp.pipeline.scene import SceneResult, analyze_upload, label_text
+from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.scene import analyze_upload
 from lrfp.pipeline.upload_limits import UPLOAD_SLOTS
 from lrfp.publishing.index import WeightsIndexError, default_model, read_index
 
@@ -81,17 +81,30 @@ DISPLAY_SIDE = 1400
 
 
 def analyse(
-    data: bytes, name: str, classifier: Classifier, detector: FaceDetector | None, mode: str, numbered: bool = False
+    data: bytes,
+    name: str,
+    classifier: Classifier,
+    detector: FaceDetector | None,
+    mode: str,
+    numbered: bool = False,
+    tell: Tell | None = None,
 ) -> Analysis:
     """An uploaded file analysed (its boxes numbered as in the page's table with `numbered`), from the
-    cache when the same bytes were analysed alike; in this visitor's turn for an upload slot."""
+    cache when the same bytes were analysed alike; in this visitor's turn for an upload slot. TELL, when
+    given, hears the visitor's place in line while it waits, then each stage (lrfp.app.waiting)."""
     mode = mode if detector else "face"
     key = (hashlib.sha256(data).digest(), name, f"{classifier.path}:{classifier.backend}", mode, numbered)
     session = visitor()
+    say: Tell = tell or (lambda line: None)
 
     def make() -> Analysis:
-        with UPLOAD_SLOTS.turn(session):  # the decoded photo lives only inside the turn
-            image, result = analyze_upload(data, name, classifier, detector, mode, visitor=session)
+        # the decoded photo lives only inside the turn
+        with UPLOAD_SLOTS.turn(session, lambda place: say(waiting_line(place))):
+            say(STARTED)
+            image, result = analyze_upload(
+                data, name, classifier, detector, mode, session, lambda done, total: say(classifying_line(done, total))
+            )
+            say(DRAWING)
             return Analysis.of(image, result, numbered, DISPLAY_SIDE)
 
     return ANALYSES.get_or_make(key, make)
@@ -183,45 +196,6 @@ def selected_classifier() -> Classifier | None:
         return None
 
 
-# each answer's colour (lrfp.core.labels, which annotate() and the Dataset page draw with) in Streamlit's
-# markdown palette, and the key's words where they say more than the tag's
-KEY_COLOURS = {WITH_MASK: "green", WITHOUT_MASK: "red", INCORRECT: "orange", TOO_SMALL: "gray", UNSURE: "blue"}
-KEY_TEXTS = {UNSURE: "can't tell (mouth and nose hidden)"}
-
-
-def colour_key(names: Collection[str]) -> str:
-    """The colour key of the answers NAMES, in lrfp.core.labels' order: ':green[■ with mask] · :red[■ without mask]'."""
-    return " · ".join(
-        f":{KEY_COLOURS[label.name]}[■ {KEY_TEXTS.get(label.name, label.text)}]"
-        for label in LABELS
-        if label.name in names
-    )
-
-
-def legend(classifier: Classifier) -> str:
-    """The colour key for this model's answers: its classes (three-class models add orange), then the two it
-    gives without a class, too small and can't tell."""
-    return colour_key((*classifier.classes, TOO_SMALL, UNSURE))
-
-
-def scene_summary(name: str, result: SceneResult) -> str:
-    """One line: faces found by label, the masked share of those that could be judged, the time its analysis took."""
-    c = result.counts()
-    parts = [f"{c['with_mask']} with mask", f"{c['without_mask']} without"]
-    if c["incorrect"]:
-        parts.append(f"{c['incorrect']} worn incorrectly")
-    if c["unsure"]:
-        parts.append(f"{c['unsure']} can't tell (mouth and nose hidden)")
-    if c["too_small"]:
-        parts.append(f"{c['too_small']} too small to judge (under {MIN_FACE_PX} px)")
-    share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"
-    # analyses are kept (`analysed`): the time is the analysis's when the photo was first seen, said so
-    return (
-        f"**{plain(name)}**: {c['faces']} face(s), {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
-        f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms; kept for later visits)"
-    )
-
-
 def figures_table(table) -> None:
     """A table of benchmark figures: percentages and per-photo numbers with one decimal; its first column
     (what each row is) stays in view while a narrow screen scrolls the others."""
@@ -233,25 +207,6 @@ def pinned_first(table) -> dict:
     """column_config keeping a table's first column in view when the others scroll sideways, wide enough for a
     model's name ("mobilenet_v2" was cut at the default width)."""
     return {table.columns[0]: st.column_config.Column(pinned=True, width="medium")}
-
-
-def face_rows(result: SceneResult) -> list[dict]:
-    """The table beside the annotated image: one row per numbered box, sizes in the photo's own
-    pixels (the analysis ran on the full photo; only the picture shown is resized)."""
-    return [
-        {
-            "face": i,
-            "label": label_text(f.label),
-            "probability": "–" if f.probability is None else f"{f.probability:.1%}",
-            "size (px)": f.box.size,
-        }
-        for i, f in enumerate(result.faces, 1)
-    ]
-
-
-def photo_caption(image, classifier) -> str:
-    """Under the annotated photo (an Image or an Analysis): its own size (what the table's sizes are in) and the colour key."""
-    return f"{image.width}x{image.height} px photo; face sizes in its pixels · {legend(classifier)}"
 
 
 def human_size(n_bytes: int) -> str:
@@ -318,16 +273,11 @@ def live_webcam(processor):
 
 
 __all__ = [
-    "colour_key",
-    "legend",
     "BadImageError",
-    "face_rows",
-    "photo_caption",
     "human_size",
     "gradcam_note",
     "figures_table",
     "pinned_first",
-    "scene_summary",
     "analyse",
     "get_classifier",
     "get_detector",

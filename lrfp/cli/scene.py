@@ -15,6 +15,7 @@ from lrfp.evaluation.scene_bench import scene_benchmark
 from lrfp.pipeline import video
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, FaceDetector
 from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.scene import cap_note
 from lrfp.pipeline.video import check, process
 from lrfp.scale.alerts import Alerts, parse_rule
 from lrfp.scale.engine import Engine
@@ -36,10 +37,12 @@ def cmd_scene(args) -> int:
     share = labels.compliance(totals)
     rate = f"{share:.1%}" if share is not None else "n/a"
     skipped = len(rows) - len(read)
+    found = sum(cast(int, r["faces_found"]) for r in read)
     print(
         f"{len(read)} frame(s), {totals['faces']} face(s), {totals['with_mask']} with mask, {totals['without_mask']} without, "
         f"{totals['incorrect']} worn incorrectly, {totals['unsure']} can't tell, "
         f"{totals['too_small']} too small (compliance {rate} of the faces judged)"
+        + (f"; {cap_note(totals['faces'], found)} (LRFP_MAX_FACES)" if found > totals["faces"] else "")
         + (f", {skipped} frame(s) skipped (could not be decoded; status unreadable in the CSV)" if skipped else "")
         + f" -> {out}, {csv_path}"
     )

@@ -1,6 +1,7 @@
-"""Whole-scene analysis: detect faces, classify all of them in one batch, draw the result.
+"""Whole-scene analysis: detect faces, classify them a batch at a time, draw the result.
 
-The Classify page (uploads, camera snapshots, live webcam) and `lrfp scene` share this code.
+The Classify page (uploads, camera snapshots, live webcam), `lrfp scene` and `lrfp monitor` (video frames,
+live streams) share this code, so the bound on faces per image (MAX_FACES) holds for each of them.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import io
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont
@@ -19,13 +20,17 @@ from lrfp.data.images import FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
 from lrfp.pipeline.inference import UNSURE, Classifier
-from lrfp.pipeline.upload_limits import UPLOAD_SLOTS
+from lrfp.pipeline.upload_limits import MAX_FACES, UPLOAD_SLOTS
 
 MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MAX_SIDE is one face crop
 # Scenes (uploads, `lrfp scene`, the scene benchmark) are read at their full resolution, up to
 # data.MAX_PIXELS: the detection stage works tile by tile (lrfp.pipeline.detect), every face is cropped from
 # the full image, and only what is shown is shrunk.
 INCORRECT = labels.INCORRECT  # the third class, as the source annotations spell it
+# Faces classified at once: their crops are made a batch at a time and the classifier's buffers hold one
+# batch. All 4,661 faces of a 10,000-face mosaic in one batch took the server from 0.8 to 5.8 GB, and it
+# held 5.4 GB a minute later (benchmarks/upload_memory.py).
+FACE_BATCH = 64
 COLORS = {label.name: label.color for label in labels.LABELS}
 # how a label reads on screen and in tags
 LABEL_TEXT = {label.name: label.text for label in labels.LABELS}
@@ -45,7 +50,9 @@ class FaceResult:
 @dataclass
 class SceneResult:
     mode: str  # "face" (the whole image is one face) or "scene"
-    faces: list[FaceResult] = field(default_factory=list)
+    faces: list[FaceResult] = field(default_factory=list)  # the faces analysed
+    # faces the detector found beyond the MAX_FACES analysed (only those it was surest of are)
+    unanalysed: int = 0
     detect_ms: float = 0.0
     classify_ms: float = 0.0
     detect_mp: float = 0.0  # detector megapixels looked at (the detection stage's budget counts them)
@@ -53,6 +60,11 @@ class SceneResult:
     @property
     def total_ms(self) -> float:
         return self.detect_ms + self.classify_ms
+
+    @property
+    def found(self) -> int:
+        """Faces the detector found, analysed or not."""
+        return len(self.faces) + self.unanalysed
 
     def counts(self) -> dict[str, int | float | None]:
         """Faces found, by label (lrfp.core.labels.COUNT_COLUMNS); compliance is the share of the faces that
@@ -62,10 +74,19 @@ class SceneResult:
         return counts | {"compliance": labels.compliance(counts)}
 
 
+# what analyze() reports after each batch: (faces classified so far, faces to classify)
+Progress = Callable[[int, int], object]
+
+
 def analyze(
-    image: Image.Image, classifier: Classifier, detector: FaceDetector | None, mode: str = "auto"
+    image: Image.Image,
+    classifier: Classifier,
+    detector: FaceDetector | None,
+    mode: str = "auto",
+    progress: Progress | None = None,
 ) -> SceneResult:
-    """Classify one image: as a single face crop, or every face a detector finds in it."""
+    """Classify one image: as a single face crop, or the faces a detector finds in it, at most MAX_FACES
+    (strongest()), FACE_BATCH at a time; PROGRESS, when given, hears after the detection and each batch."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     image = image if image.mode == "RGB" else image.convert("RGB")  # convert copies even an RGB image: 150 MB at 50 MP
@@ -79,14 +100,36 @@ def analyze(
             raise ValueError("scene mode needs a face detector")
         t0 = time.perf_counter()
         search = detector.search(image)  # tile by tile: memory bounded whatever the image's size
-        boxes, result.detect_mp = search.boxes, search.spent_mp
+        boxes, result.detect_mp = strongest(search.boxes, MAX_FACES), search.spent_mp
+        result.unanalysed = len(search.boxes) - len(boxes)
         result.detect_ms = (time.perf_counter() - t0) * 1000
-    if boxes:
-        t0 = time.perf_counter()
-        preds = classifier.predict([_crop(image, b) for b in boxes])
-        result.classify_ms = (time.perf_counter() - t0) * 1000
-        result.faces = [FaceResult(b, p.label, p.probability) for b, p in zip(boxes, preds)]
+    t0 = time.perf_counter()
+    for start in range(0, len(boxes), FACE_BATCH):
+        if progress:
+            progress(start, len(boxes))
+        batch = boxes[start : start + FACE_BATCH]
+        preds = classifier.predict([_crop(image, b) for b in batch])  # this batch's crops only
+        result.faces += [FaceResult(b, p.label, p.probability) for b, p in zip(batch, preds)]
+    if progress:
+        progress(len(boxes), len(boxes))
+    result.classify_ms = (time.perf_counter() - t0) * 1000 if boxes else 0.0
     return result
+
+
+def strongest(boxes: list[FaceBox], most: int) -> list[FaceBox]:
+    """The MOST boxes the detector scored highest (of equal scores, the earlier), in their own order: what
+    an image with more faces than MAX_FACES gets analysed."""
+    if len(boxes) <= most:
+        return boxes
+    kept = set(sorted(range(len(boxes)), key=lambda i: -boxes[i].score)[:most])
+    return [box for i, box in enumerate(boxes) if i in kept]
+
+
+def cap_note(analysed: int, found: int) -> str:
+    """What the Classify page and `lrfp scene` say of images with more faces found than were analysed."""
+    return (
+        f"{analysed:,} of {found:,} faces analysed: at most {MAX_FACES:,} per image, those the detector was surest of"
+    )
 
 
 def _crop(image: Image.Image, box: FaceBox) -> Image.Image:
@@ -103,6 +146,7 @@ def analyze_upload(
     detector: FaceDetector | None,
     mode: str = "auto",
     visitor: Hashable | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Image.Image, SceneResult]:
     """An uploaded file, decoded at full resolution and analysed, holding one of UPLOAD_SLOTS in
     VISITOR's turn (the app's browser session; without one, the call is a visitor of its own).
@@ -113,7 +157,7 @@ def analyze_upload(
     with UPLOAD_SLOTS.turn(visitor):
         try:
             image = load_image(io.BytesIO(data), formats=ACCEPTED_FORMATS, name=name)
-            return image, analyze(image, classifier, detector, mode)
+            return image, analyze(image, classifier, detector, mode, progress)
         finally:
             _release_freed_memory()
 

@@ -62,8 +62,18 @@ FALLBACK_ENCODER: EncoderName = "mpeg4"
 ENCODER_NAMES = {"libx264": "H.264", "libopenh264": "H.264", "mpeg4": "MPEG-4"}
 MAX_SIDE = {"libx264": 16384, "mpeg4": 8191}
 # One row per frame of the input; `status` is "unreadable" for a frame that could not be decoded (its
-# counts are empty), "ok" otherwise.
-CSV_FIELDS = ["frame", "time_s", *labels.COUNT_COLUMNS, "compliance", "detect_ms", "classify_ms", "status"]
+# counts are empty), "ok" otherwise. `faces` counts the faces analysed, `faces_found` those the detector found
+# (more when a frame had over MAX_FACES: lrfp.pipeline.scene).
+CSV_FIELDS = [
+    "frame",
+    "time_s",
+    *labels.COUNT_COLUMNS,
+    "compliance",
+    "faces_found",
+    "detect_ms",
+    "classify_ms",
+    "status",
+]
 
 
 # a row of the CSV: CSV_FIELDS' values (an unreadable frame's counts are left empty)
@@ -81,6 +91,7 @@ def _row(index: int, fps: float, result: SceneResult) -> CsvRow:
         "time_s": round(index / fps, 3) if fps else 0.0,
         **counts,
         "compliance": "" if counts["compliance"] is None else round(counts["compliance"], 4),
+        "faces_found": result.found,
         "detect_ms": round(result.detect_ms, 2),
         "classify_ms": round(result.classify_ms, 2),
         "status": "ok",

@@ -1,0 +1,69 @@
+"""How a scene's result reads on a page: the colour key of the answers, the one-line summary, the faces' table
+and the caption under the annotated photo."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from lrfp.app.plain import plain
+from lrfp.core.labels import INCORRECT, LABELS, TOO_SMALL, UNSURE, WITH_MASK, WITHOUT_MASK
+from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
+from lrfp.pipeline.scene import SceneResult, cap_note, label_text
+
+# each answer's colour (lrfp.core.labels, which annotate() and the Dataset page draw with) in Streamlit's
+# markdown palette, and the key's words where they say more than the tag's
+KEY_COLOURS = {WITH_MASK: "green", WITHOUT_MASK: "red", INCORRECT: "orange", TOO_SMALL: "gray", UNSURE: "blue"}
+KEY_TEXTS = {UNSURE: "can't tell (mouth and nose hidden)"}
+
+
+def colour_key(names: Collection[str]) -> str:
+    """The colour key of the answers NAMES, in lrfp.core.labels' order: ':green[■ with mask] · :red[■ without mask]'."""
+    return " · ".join(
+        f":{KEY_COLOURS[label.name]}[■ {KEY_TEXTS.get(label.name, label.text)}]"
+        for label in LABELS
+        if label.name in names
+    )
+
+
+def legend(classifier: Classifier) -> str:
+    """The colour key for this model's answers: its classes (three-class models add orange), then the two it
+    gives without a class, too small and can't tell."""
+    return colour_key((*classifier.classes, TOO_SMALL, UNSURE))
+
+
+def scene_summary(name: str, result: SceneResult) -> str:
+    """One line: faces found by label, the masked share of those that could be judged, the time its analysis took."""
+    c = result.counts()
+    parts = [f"{c['with_mask']} with mask", f"{c['without_mask']} without"]
+    if c["incorrect"]:
+        parts.append(f"{c['incorrect']} worn incorrectly")
+    if c["unsure"]:
+        parts.append(f"{c['unsure']} can't tell (mouth and nose hidden)")
+    if c["too_small"]:
+        parts.append(f"{c['too_small']} too small to judge (under {MIN_FACE_PX} px)")
+    share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"
+    capped = f" (**{cap_note(len(result.faces), result.found)}**)" if result.unanalysed else ""
+    # analyses are kept (`analysed`): the time is the analysis's when the photo was first seen, said so
+    return (
+        f"**{plain(name)}**: {c['faces']} face(s){capped}, {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
+        f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms; kept for later visits)"
+    )
+
+
+def face_rows(result: SceneResult) -> list[dict]:
+    """The table beside the annotated image: one row per numbered box, sizes in the photo's own
+    pixels (the analysis ran on the full photo; only the picture shown is resized)."""
+    return [
+        {
+            "face": i,
+            "label": label_text(f.label),
+            "probability": "–" if f.probability is None else f"{f.probability:.1%}",
+            "size (px)": f.box.size,
+        }
+        for i, f in enumerate(result.faces, 1)
+    ]
+
+
+def photo_caption(image, classifier) -> str:
+    """Under the annotated photo (an Image or an Analysis): its own size (what the table's sizes are in) and the colour key."""
+    return f"{image.width}x{image.height} px photo; face sizes in its pixels · {legend(classifier)}"
