@@ -2,6 +2,12 @@
 crops, then its answers on the test photos' crops and on faces and boxes of the test photos marked by hand.
 
     python benchmarks/unsure.py [--source ../shared/data/fmd853] [--occlusion data/occlusion]
+    python benchmarks/unsure.py --labelled val [--views 1x tiled-3x3 phone pasted]
+
+--labelled SPLIT: how often the labelled (visible) faces of the split's photos are answered "can't tell",
+as face crops through Classifier.predict (as `lrfp predict` uses it) cut tight at the label box, loose
+(LOOSE of its size beyond each side) and the tight crop at each of CROP_SIZES px, and as faces found by the
+pipeline in each of --views of scene-bench; its own JSON (labelled-SPLIT.json beside --out).
 
 --occlusion: the data set of `lrfp data occlusion --source ... --data demo/fmd853-lr --out data/occlusion`
 (visible and hidden crops of every labelled face, split by photo as the build). Compared with the other
@@ -19,12 +25,18 @@ from PIL import Image
 
 from lrfp.core.metrics import wilson_interval
 from lrfp.core.records import cpu_name, read_json, write_json_atomic
-from lrfp.data.voc import read_labelled_photo
-from lrfp.pipeline.inference import HIDDEN_AT, Classifier, visibility_check
+from lrfp.data.voc import photos_of, read_labelled_photo
+from lrfp.pipeline.inference import HIDDEN_AT, UNSURE, Classifier, visibility_check
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 VISIBLE_COST = 0.03  # the share of visible faces the threshold may answer "can't tell" on the validation crops
+LOOSE = (
+    0.25  # the loose crop: the label box and this share of its size beyond each side (a detector's margin, and more)
+)
+CROP_SIZES = (8, 16, 32, 64, 128, 256)  # the tight crop resized so that its shorter side has this many px
+LABELLED_MIN_FACE = 8  # labelled faces under this many px give no crop (as in `lrfp data occlusion`)
+VIEWS = ("1x", "tiled-3x3", "phone", "pasted")
 
 
 def crops_of(folder: Path, split: str) -> list[tuple[Image.Image, str, str]]:
@@ -67,6 +79,66 @@ def pipeline_tradeoff(source: Path, data: Path, detector: str) -> dict:
     }
 
 
+def labelled_unsure(source: Path, data: Path, split: str, classifier: Classifier) -> dict:
+    """The split's labelled faces answered "can't tell" as crops: tight, loose and at each of CROP_SIZES."""
+    crops: dict[str, list[Image.Image]] = {"tight": [], "loose": []} | {f"{n} px": [] for n in CROP_SIZES}
+    for xml in photos_of(source, data, split):
+        photo = read_labelled_photo(xml)
+        image = photo.image.convert("RGB")
+        for x0, y0, x1, y1 in photo.boxes:
+            w, h = x1 - x0, y1 - y0
+            if min(w, h) < LABELLED_MIN_FACE:
+                continue
+            tight = image.crop((round(x0), round(y0), round(x1), round(y1)))
+            crops["tight"].append(tight)
+            crops["loose"].append(
+                image.crop((round(x0 - LOOSE * w), round(y0 - LOOSE * h), round(x1 + LOOSE * w), round(y1 + LOOSE * h)))
+            )
+            for n in CROP_SIZES:
+                k = n / min(tight.size)
+                crops[f"{n} px"].append(
+                    tight.resize((max(1, round(tight.width * k)), max(1, round(tight.height * k))), Image.BICUBIC)
+                )
+    return {name: rate([p.label == UNSURE for p in classifier.predict(images)]) for name, images in crops.items()}
+
+
+def views_unsure(source: Path, data: Path, split: str, classifier: Classifier, views) -> dict:
+    """The split's labelled faces found by the pipeline (scene-bench) and answered "can't tell", per view."""
+    from lrfp.evaluation.scene_bench import scene_benchmark
+    from lrfp.pipeline.detect import FaceDetector
+
+    xml_files, detector = photos_of(source, data, split), FaceDetector()
+    out = {}
+    for view in views:
+        report = scene_benchmark(xml_files, classifier, detector, view)
+        found, unsure = report["found_faces"], report["found_unsure"]
+        out[view] = {"share": unsure / found if found else None, "count": unsure, "of": found}
+    return out
+
+
+def main_labelled(args) -> None:
+    """--labelled: visible faces answered "can't tell", as crops and per view; prints and writes its JSON."""
+    classifier, source, data = Classifier(args.model), Path(args.source), Path(args.data)
+    result = {
+        "cpu": cpu_name(),
+        "model": classifier.name,
+        "hidden_at": HIDDEN_AT,
+        "split": args.labelled,
+        "loose": LOOSE,
+        "crops": labelled_unsure(source, data, args.labelled, classifier),
+        "views": views_unsure(source, data, args.labelled, classifier, args.views),
+    }
+    out = args.out.with_name(f"labelled-{args.labelled}.json")
+    write_json_atomic(result, out)
+    for group in ("crops", "views"):
+        for name, v in result[group].items():
+            share = f"{v['share']:.1%}" if v["share"] is not None else "-"
+            print(
+                f"{args.labelled} {group[:-1]} {name}: visible faces answered can't tell {v['count']}/{v['of']} ({share})"
+            )
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", default=str(ROOT.parent / "shared" / "data" / "fmd853"))
@@ -80,7 +152,12 @@ def main() -> None:
         help="only the trade-off through this detector on the held-out train photos (its own JSON)",
     )
     parser.add_argument("--data", default=str(ROOT / "demo" / "fmd853-lr"))
+    parser.add_argument("--labelled", choices=("train", "val", "test"), help="only visible faces answered can't tell")
+    parser.add_argument("--views", nargs="*", default=list(VIEWS), help="with --labelled: scene-bench's views")
     args = parser.parse_args()
+    if args.labelled:
+        main_labelled(args)
+        return
     if args.held_out:
         result = pipeline_tradeoff(Path(args.source), Path(args.data), args.held_out) | {"detector": args.held_out}
         write_json_atomic(result, args.out.with_name(f"held-out-{args.held_out}.json"))

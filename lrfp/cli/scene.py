@@ -142,6 +142,10 @@ def cmd_scene_bench(args) -> int:
         f"found and right {report['end_to_end']:.1%} ({lo:.1%}-{hi:.1%}); "
         f"{report['unmatched_per_photo']:.2f} unmatched detections per photo; {report['ms_per_photo_median']:.0f} ms per photo"
     )
+    if report["found_faces"]:
+        print(f"found faces answered can't tell: {report['found_unsure']} of {report['found_faces']}")
+    for size, v in report.get("boxes_per_face", {}).items():
+        print(f"pasted at {size} px: {v['one']} of {v['frames']} faces got one box, {v['more']} more, {v['none']} none")
     out = Path(args.out) if args.out else paths.RESULTS_DIR / "scene" / f"{clf.name}.json"
     write_json_atomic(report, out)
     print(f"wrote {out}")

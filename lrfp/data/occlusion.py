@@ -37,11 +37,12 @@ MIN_FACE = 8  # faces under this many px (shorter side) give no crops
 MARKED_COPIES = 4  # a hand-marked box is rarer than a made-up one: it counts this many times, jittered
 
 
-def jittered(box, rng: random.Random, width: int, height: int):
-    """The box as a detector might draw it: up to 10 % bigger or smaller, shifted up to 8 % of its size."""
+def jittered(box, rng: random.Random, width: int, height: int, margin: float | None = None):
+    """The box as a detector might draw it: up to 10 % bigger or smaller (with `margin`: from a tenth smaller to
+    `margin` of its size beyond each side), shifted up to 8 % of its size."""
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
-    k = rng.uniform(0.9, 1.1)
+    k = rng.uniform(0.9, 1.1 if margin is None else 1 + 2 * margin)
     cx, cy = (x0 + x1) / 2 + rng.uniform(-0.08, 0.08) * w, (y0 + y1) / 2 + rng.uniform(-0.08, 0.08) * h
     return _clip((cx - w * k / 2, cy - h * k / 2, cx + w * k / 2, cy + h * k / 2), width, height)
 
@@ -76,9 +77,18 @@ def hidden_crop(image: Image.Image, box, kind: str, rng: random.Random, others=(
     return crop
 
 
-def build_occlusion(source: Path, data: Path, out: Path, seed: int = 0, marked: Path | None = None) -> dict:
+def _framed(box, rng: random.Random, image: Image.Image, margin: float | None):
+    """A hidden crop's face box: as labelled (margin None), else jittered like the visible crops."""
+    return box if margin is None else jittered(box, rng, *image.size, margin)
+
+
+def build_occlusion(
+    source: Path, data: Path, out: Path, seed: int = 0, marked: Path | None = None, margin: float | None = None
+) -> dict:
     """Write the visible/hidden crops of every labelled face of the build's photos (and of the boxes
-    `marked` by hand), and their manifest."""
+    `marked` by hand), and their manifest. `margin` (None: the label box give or take a tenth, as the shipped
+    check learnt): every crop, visible and hidden alike, cut from a tenth tighter than its face to this share
+    of the face beyond each side, so that a check learns no margin as a sign of a cut face."""
     rng = random.Random(seed)
     by_photo: dict[str, list] = {}
     for item in json.loads(marked.read_text())["items"] if marked else []:
@@ -97,8 +107,11 @@ def build_occlusion(source: Path, data: Path, out: Path, seed: int = 0, marked: 
                 kind = rng.choice(HIDDEN_KINDS)
                 stem = f"{Path(photo.filename).stem}_{i:03d}"
                 for cls, crop in (
-                    ("visible", image.crop(jittered(box, rng, *image.size))),
-                    ("hidden", hidden_crop(image, box, kind, rng, boxes)),
+                    ("visible", image.crop(jittered(box, rng, *image.size, margin))),
+                    (
+                        "hidden",
+                        hidden_crop(image, _framed(box, rng, image, margin), kind, rng, [o for o in boxes if o != box]),
+                    ),
                 ):
                     name = f"{cls}/{stem}.png"
                     crop.save(out / name)
@@ -114,7 +127,7 @@ def build_occlusion(source: Path, data: Path, out: Path, seed: int = 0, marked: 
             for j, item in enumerate(by_photo.get(photo.filename, [])):
                 for copy in range(MARKED_COPIES):
                     name = f"{item['seen']}/{Path(photo.filename).stem}_marked{j:03d}_{copy}.png"
-                    image.crop(jittered(item["box"], rng, *image.size)).save(out / name)
+                    image.crop(jittered(item["box"], rng, *image.size, margin)).save(out / name)
                     splits[split].append(
                         {
                             "path": name,
@@ -139,6 +152,7 @@ def build_occlusion(source: Path, data: Path, out: Path, seed: int = 0, marked: 
             "min_face": MIN_FACE,
             "marked": marked.name if marked else None,
             "marked_copies": MARKED_COPIES,
+            "margin": margin,
         },
     }
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")

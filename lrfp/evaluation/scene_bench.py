@@ -21,7 +21,9 @@ Figures: recall by the labelled face's size (< 16, 16-32, >= 32 px, shorter side
 balanced accuracy of the found faces that could be judged (not too small, not "can't tell"), with 95 %
 intervals; the end-to-end rate (labelled faces found AND labelled right, over all labelled faces);
 detections that match no labelled face, per photo, and those of them answered "can't tell"; found faces
-answered "can't tell"; milliseconds per photo (median).
+answered "can't tell"; milliseconds per photo (median). The pasted view also counts the boxes on its one
+face at each size (`boxes_per_face`: a box mostly inside the pasted crop, or holding most of the face): one
+face should get exactly one box, never a box for its upper half beside the whole face.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from PIL import Image, ImageDraw, ImageStat
 from lrfp.core.metrics import FACE_SIZE_BINS, FRAME_FACE_BINS, balanced_accuracy, size_bin, wilson_interval
 from lrfp.core.progress import bar
 from lrfp.data.voc import IOU_MATCH, match, read_labelled_photo
+from lrfp.pipeline.boxes import inside
 from lrfp.pipeline.inference import TOO_SMALL, UNSURE
 from lrfp.pipeline.scene import analyze
 
@@ -170,6 +173,7 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
     truth, predicted = [], []
     end_to_end = unmatched = labelled = seen = found_unsure = unmatched_unsure = 0
     ms = []
+    boxes_on_face: dict[int, list[int]] = {}  # the pasted view: pasted size -> boxes on the face, per frame
     photos = (read_labelled_photo(x) for x in bar(xml_files, desc="photos", unit="photo"))
     for frame in view_frames(photos, view):
         t0 = time.perf_counter()
@@ -179,6 +183,9 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
         faces = [(f.box.x0, f.box.y0, f.box.x1, f.box.y1) for f in result.faces]
         boxes = [box for _, box, _ in frame.objects]
         pairing = match(boxes, faces)
+        if view == "pasted":
+            size = round(min(boxes[0][2] - boxes[0][0], boxes[0][3] - boxes[0][1]))
+            boxes_on_face.setdefault(size, []).append(_on_face(boxes[0], faces))
         unmatched += len(faces) - len(pairing)
         paired = set(pairing.values())
         unmatched_unsure += sum(f.label == UNSURE for j, f in enumerate(result.faces) if j not in paired)
@@ -207,7 +214,32 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
     report["unmatched_unsure_per_photo"] = unmatched_unsure / seen if seen else None
     report["recall_by_frame_size"] = _recall_by_bin(found_by_frame_bin, labelled_by_frame_bin, FRAME_FACE_BINS)
     report["ms_by_frame_size_median"] = {n: statistics.median(v) for n, v in ms_by_frame_bin.items()}
+    if view == "pasted":
+        report["boxes_per_face"] = _boxes_per_face(boxes_on_face)
     return report
+
+
+def _on_face(face, found) -> int:
+    """How many of the boxes found lie on the pasted face: mostly inside its crop (the face and PASTED_MARGIN
+    around it: a piece of the face, an upper half, a second box at another look) or holding most of it."""
+    x0, y0, x1, y1 = face
+    m = PASTED_MARGIN * min(x1 - x0, y1 - y0)
+    crop = (x0 - m, y0 - m, x1 + m, y1 + m)
+    return sum(inside(b, crop) >= 0.5 or inside(face, b) >= 0.5 for b in found)
+
+
+def _boxes_per_face(by_size: dict[int, list[int]]) -> dict:
+    """Per pasted size: frames, how many got no box on the face, exactly one, more than one, and the boxes."""
+    return {
+        str(size): {
+            "frames": len(counts),
+            "none": sum(c == 0 for c in counts),
+            "one": sum(c == 1 for c in counts),
+            "more": sum(c > 1 for c in counts),
+            "boxes": sum(counts),
+        }
+        for size, counts in sorted(by_size.items())
+    }
 
 
 def _recall_by_bin(found: Counter, labelled: Counter, bins) -> dict:

@@ -8,6 +8,17 @@ from dataclasses import dataclass
 import torch
 
 NMS_IOU = 0.4
+# One face, several boxes: the looks of the pyramid each box a face in their band, and a look where the face
+# nears the top of its band often boxes a part of it (its upper half, the mask, the eyes) as confidently as a
+# coarser look boxes the whole. Boxes overlapping by NMS_IOU, or one lying SAME_FACE or more inside the other
+# (of the smaller's area), are one face: no two labelled faces of the train photos lie more than 0.38 inside
+# each other (but two pairs that label one face twice). The face keeps its most confident box, unless a box of
+# the group WHOLE_OF times its area or more scores within SCORE_TIE of it, or one PART_OF times its size
+# whatever its score: the whole face rather than the piece a finer look scored as high (twins, the same face
+# from two tiles, differ by less).
+SAME_FACE = 0.6
+SCORE_TIE = 0.1
+WHOLE_OF = 1.25
 # a box mostly inside a kept face is a part of it (an eye, a mask, a hand): dropped when the face is
 # more confident; and a box at least PART_CONTAINED inside a face PART_OF times its size whatever its
 # confidence (the pieces of a face that fills a phone photo, seen by the finer looks, can score higher
@@ -38,15 +49,9 @@ class FaceBox:
 
 
 def merge(boxes: list[FaceBox], iou: float = NMS_IOU, contained: float = CONTAINED) -> list[FaceBox]:
-    """Non-maximum suppression (torchvision.ops.nms), then drop the parts of kept faces (see CONTAINED)."""
-    if not boxes:
-        return []
-    coords = torch.tensor([[b.x0, b.y0, b.x1, b.y1] for b in boxes], dtype=torch.float32)
-    from torchvision.ops import nms  # a second to import (torch._dynamo): only where boxes are merged
-
-    kept = [boxes[i] for i in nms(coords, torch.tensor([b.score for b in boxes]), iou).tolist()]
+    """One box per group of boxes of one face (_one_per_face), then drop the parts of kept faces (see CONTAINED)."""
     out: list[FaceBox] = []
-    for b in sorted(kept, key=lambda b: -(b.x1 - b.x0) * (b.y1 - b.y0)):  # biggest first
+    for b in sorted(_one_per_face(boxes, iou), key=lambda b: -(b.x1 - b.x0) * (b.y1 - b.y0)):  # biggest first
         if not any(
             inside(b, o) > contained
             and o.score >= b.score
@@ -58,6 +63,37 @@ def merge(boxes: list[FaceBox], iou: float = NMS_IOU, contained: float = CONTAIN
         ):
             out.append(b)
     return out
+
+
+def _one_per_face(boxes: list[FaceBox], iou: float) -> list[FaceBox]:
+    """Greedy, most confident first: each box left takes every box left that overlaps it by `iou` or more
+    (IoU) or that lies SAME_FACE inside it or holds it so; the group keeps its best box, or the biggest box
+    of the group that is the whole of which the best is a part (see SAME_FACE)."""
+    if not boxes:
+        return []
+    from torchvision.ops import box_area, box_iou  # a second to import (torch._dynamo): only where boxes are merged
+
+    coords = torch.tensor([[b.x0, b.y0, b.x1, b.y1] for b in boxes], dtype=torch.float64)
+    area = box_area(coords).clamp(min=1)
+    overlap = box_iou(coords, coords).nan_to_num(0.0)
+    # intersection over the smaller box's area, from IoU: inter = iou * union, union = a + b - inter
+    inter = overlap * (area[:, None] + area[None, :]) / (1 + overlap)
+    same = (overlap >= iou) | (inter / torch.minimum(area[:, None], area[None, :]) >= SAME_FACE)
+    scores = torch.tensor([b.score for b in boxes], dtype=torch.float64)
+    sizes = torch.tensor([b.size for b in boxes], dtype=torch.float64)
+    left = torch.ones(len(boxes), dtype=torch.bool)
+    kept = []
+    for i in scores.argsort(descending=True, stable=True).tolist():
+        if not left[i]:
+            continue
+        group = same[i] & left
+        group[i] = True
+        left &= ~group
+        whole = group & (
+            (scores >= scores[i] - SCORE_TIE) & (area >= WHOLE_OF * area[i]) | (sizes >= PART_OF * sizes[i])
+        )
+        kept.append(boxes[int(torch.where(whole, area, -1.0).argmax())] if whole.any() else boxes[i])
+    return kept
 
 
 def _grown(o: FaceBox, margin: float) -> FaceBox:

@@ -1,0 +1,59 @@
+"""One box per face: the pieces and doubles of one face merge into one box, neighbouring faces stay apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from lrfp.evaluation.scene_bench import _boxes_per_face, _on_face
+from lrfp.pipeline.boxes import FaceBox, merge
+from lrfp.pipeline.detect import FaceDetector
+
+ROOT = Path(__file__).resolve().parents[1]
+# a shipped photo and one labelled face of it (demo/fmd853-lr/manifest.json), 42 px, with its surroundings
+PHOTO, FACE, AROUND = (
+    ROOT / "demo" / "scenes" / "images" / "maksssksksss389.jpg",
+    (191, 30, 233, 78),
+    (149, 0, 275, 126),
+)
+
+
+def test_an_upper_half_box_scored_above_its_face_merges_into_the_whole_face():
+    face = FaceBox(100, 100, 300, 360, 0.95)  # the whole face, from a coarser look
+    upper = FaceBox(110, 100, 290, 250, 1.0)  # its upper half, from a look where the face tops the band
+    assert merge([upper, face]) == [face]
+
+
+def test_a_part_mostly_inside_a_face_merges_whatever_look_scored_it_higher():
+    face = FaceBox(801, 960, 1602, 2016, 0.72)  # a portrait at 4032 px: the face at 1/8
+    part = FaceBox(1150, 978, 1689, 1729, 0.78)  # its right half at 1/2, reaching past its edge
+    assert merge([face, part]) == [face]
+
+
+def test_two_neighbouring_faces_of_a_crowd_stay_two():
+    front = FaceBox(100, 100, 140, 150, 0.9)
+    behind = FaceBox(128, 96, 160, 136, 0.6)  # a third of it behind the front face's box
+    small = FaceBox(60, 110, 84, 140, 0.95)  # beside, more confident, half its size
+    assert sorted(merge([front, behind, small]), key=lambda b: b.x0) == [small, front, behind]
+
+
+@pytest.mark.detector
+def test_a_portrait_at_phone_size_gets_one_box_on_its_face():
+    image = Image.open(PHOTO).convert("RGB").crop(AROUND)
+    k = 4032 / max(image.size)
+    image = image.resize((round(image.width * k), round(image.height * k)), Image.Resampling.BICUBIC)
+    face = tuple((v - o) * k for v, o in zip(FACE, AROUND[:2] * 2))
+    boxes = [(b.x0, b.y0, b.x1, b.y1) for b in FaceDetector().detect(image)]
+    assert _on_face(face, boxes) == 1, boxes
+
+
+def test_the_pasted_view_counts_the_boxes_on_its_face_at_each_size():
+    face = (100, 100, 200, 200)
+    whole, upper, background = (95, 90, 205, 210), (100, 100, 200, 150), (400, 100, 440, 140)
+    assert _on_face(face, [whole, upper, background]) == 2
+    assert _boxes_per_face({16: [1, 1, 0], 3000: [2, 1]}) == {
+        "16": {"frames": 3, "none": 1, "one": 2, "more": 0, "boxes": 2},
+        "3000": {"frames": 2, "none": 0, "one": 1, "more": 1, "boxes": 3},
+    }
