@@ -114,5 +114,7 @@ def test_the_occlusion_set_can_cut_faces_from_tight_to_loose(voc_source, tiny_da
 def test_a_margin_out_of_range_is_refused_in_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:  # argparse's own exit: one `lrfp: error:` line, code 2
         main(["data", "occlusion", "--source", "s", "--data", "d", "--out", str(tmp_path / "o"), "--margin", "-1"])
-    assert stop.value.code == 2 and "--margin: '-1' is not a number of at least 0 and at most 1" in capsys.readouterr().err
+    assert (
+        stop.value.code == 2 and "--margin: '-1' is not a number of at least 0 and at most 1" in capsys.readouterr().err
+    )
     assert not (tmp_path / "o").exists()
