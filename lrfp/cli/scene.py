@@ -9,8 +9,10 @@ from lrfp.cli import options
 from lrfp.core import labels, paths
 from lrfp.core.errors import ConfigError
 from lrfp.core.records import write_json_atomic
-from lrfp.data.images import IMAGE_SUFFIXES, MAX_PIXELS
+from lrfp.data.images import IMAGE_SUFFIXES, MAX_PIXELS, SPLITS
+from lrfp.data.noface import read_noface
 from lrfp.data.voc import photos_of
+from lrfp.evaluation.noface_bench import NOFACE_VIEWS, noface_benchmark, noface_table
 from lrfp.evaluation.scene_bench import scene_benchmark
 from lrfp.pipeline import video
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, FaceDetector
@@ -109,8 +111,17 @@ def cmd_live(args, settings: Settings, engine: Engine) -> int:
 
 
 def cmd_scene_bench(args) -> int:
+    if not args.source and not args.noface:
+        raise ConfigError("give --source (labelled photos), --noface (pictures with no face), or both")
+    views = tuple(args.noface_views.split(","))
+    if not set(views) <= set(NOFACE_VIEWS):
+        raise ConfigError(
+            f"--noface-views takes {' and/or '.join(NOFACE_VIEWS)}, comma-separated; got {args.noface_views!r}"
+        )
+    noface_rows = (
+        read_noface(Path(args.noface), None if args.noface_split == "all" else args.noface_split) if args.noface else []
+    )
     clf = Classifier(options.model_or_default(args.model), backend=args.backend, device=args.device)
-    xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)[:: args.every]
     detector = FaceDetector(
         args.detector,
         min_score=args.min_score,
@@ -121,6 +132,22 @@ def cmd_scene_bench(args) -> int:
         budget_mp=args.budget_mp,
         step=args.pyramid_step,
     )
+    report: dict = (
+        _labelled_report(args, clf, detector) if args.source else {"model": clf.name, "detector": detector.describe()}
+    )
+    if args.noface:
+        report["noface"] = noface_benchmark(Path(args.noface), noface_rows[:: args.every], clf, detector, views)
+        report["noface_set"] = {"folder": args.noface, "split": args.noface_split, "every": args.every}
+        print(noface_table(report["noface"]))
+    out = Path(args.out) if args.out else paths.RESULTS_DIR / "scene" / f"{clf.name}.json"
+    write_json_atomic(report, out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _labelled_report(args, clf, detector) -> dict:
+    """The labelled photos' report (found, right, unmatched), printed in one line."""
+    xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)[:: args.every]
     report = scene_benchmark(xml_files, clf, detector, view=args.view)
     every = f"every {args.every}th photo of the " if args.every > 1 else ""
     report |= {
@@ -139,10 +166,7 @@ def cmd_scene_bench(args) -> int:
         f"found and right {report['end_to_end']:.1%} ({lo:.1%}-{hi:.1%}); "
         f"{report['unmatched_per_photo']:.2f} unmatched detections per photo; {report['ms_per_photo_median']:.0f} ms per photo"
     )
-    out = Path(args.out) if args.out else paths.RESULTS_DIR / "scene" / f"{clf.name}.json"
-    write_json_atomic(report, out)
-    print(f"wrote {out}")
-    return 0
+    return report
 
 
 def add_scene(sc) -> None:
@@ -247,7 +271,7 @@ def add_monitor(mo) -> None:
 
 
 def add_scene_bench(sb) -> None:
-    sb.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
+    sb.add_argument("--source", help="a PASCAL VOC set: images/ + annotations/ (or only --noface)")
     sb.add_argument("--data", help="only the source photos of this built dataset's --split (default: every photo)")
     options.add_split(sb)
     options.add_model(sb)
@@ -290,6 +314,19 @@ def add_scene_bench(sb) -> None:
     )
     sb.add_argument(
         "--every", type=options.positive_int, default=1, help="only every this many-th photo (default: all)"
+    )
+    sb.add_argument(
+        "--noface",
+        metavar="DIR",
+        help="also count the boxes on a no-face set (`lrfp data noface`), per kind, at each --noface-views",
+    )
+    sb.add_argument(
+        "--noface-split", default="test", choices=(*SPLITS, "all"), help="the no-face set's split (default: test)"
+    )
+    sb.add_argument(
+        "--noface-views",
+        default=",".join(NOFACE_VIEWS),
+        help="own (each picture at its own size) and/or phone (at 4032 px) (default: %(default)s)",
     )
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     options.add_no_progress(sb)
