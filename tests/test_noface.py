@@ -195,3 +195,14 @@ def test_scene_bench_refuses_an_unknown_noface_view_in_one_line(tmp_path, capsys
 def test_noface_set_missing_is_one_clear_line(tmp_path, capsys):
     code, _, err = run_cli(capsys, "scene-bench", "--noface", str(tmp_path / "nowhere"))
     assert code != 0 and "lrfp data noface" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_rebuild_replaces_its_own_pictures_and_refuses_a_folder_of_other_files(tmp_path):
+    build_noface(tmp_path / "nf", per_kind=3, kinds=("sky",))
+    build_noface(tmp_path / "nf", per_kind=1, kinds=("sky",))
+    assert len(list((tmp_path / "nf" / "images" / "sky").iterdir())) == 1 == len(read_noface(tmp_path / "nf"))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "thesis.tex").write_text("keep me")
+    with pytest.raises(DatasetError, match="not empty"):
+        build_noface(tmp_path / "other", per_kind=1, kinds=("sky",))
+    assert (tmp_path / "other" / "thesis.tex").read_text() == "keep me"

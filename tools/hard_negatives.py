@@ -7,7 +7,9 @@
   label, lrfp.data.voc.match): mostly non-faces, some real faces nobody labelled.
 
 Each box is cut out as the pipeline cuts it for the classifier (the box itself, no margin; a phone-view box
-from the picture at 4032 px), into OUT/crops/, and listed in OUT/negatives.csv (COLUMNS). `looks_like_face`
+from the picture at 4032 px), into OUT/crops/, and listed in OUT/negatives_noface.csv and
+OUT/negatives_train-photo.csv (each part written when it runs, so they can run apart) and in
+OUT/negatives.csv, both together (COLUMNS). `looks_like_face`
 is `no` for the no-face set's boxes (no picture there holds a face), and for the train photos' boxes what a
 person answered looking at contact sheets (--looked: a CSV of crop,looks_like_face), else empty.
 
@@ -108,20 +110,34 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
     (args.out / "crops").mkdir(parents=True, exist_ok=True)
-    rows = noface_rows(args.noface, args.records or [], args.out)
-    if args.source and args.data:
-        rows += train_photo_rows(args.source, args.data, args.out)
+    looked = {}
     if args.looked:
         with args.looked.open(newline="") as f:
             looked = {r["crop"]: r["looks_like_face"] for r in csv.DictReader(f)}
-        for row in rows:
-            row["looks_like_face"] = looked.get(row["crop"], row["looks_like_face"])
-    with (args.out / "negatives.csv").open("w", newline="") as f:
+    parts = {}
+    if args.records:
+        parts["noface"] = noface_rows(args.noface, args.records, args.out)
+    if args.source and args.data:
+        parts["train-photo"] = train_photo_rows(args.source, args.data, args.out)
+    for origin, rows in parts.items():
+        _write(args.out / f"negatives_{origin}.csv", rows)
+    rows = []
+    for origin in ("noface", "train-photo"):  # both parts, whichever run made them
+        if (args.out / f"negatives_{origin}.csv").is_file():
+            with (args.out / f"negatives_{origin}.csv").open(newline="") as f:
+                rows += list(csv.DictReader(f))
+    for row in rows:
+        row["looks_like_face"] = looked.get(row["crop"], row["looks_like_face"])
+    _write(args.out / "negatives.csv", rows)
+    counts = {o: sum(r["origin"] == o for r in rows) for o in ("noface", "train-photo")}
+    print(f"{len(rows)} crops ({counts}) -> {args.out}/negatives.csv")
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    by_origin = {o: sum(r["origin"] == o for r in rows) for o in ("noface", "train-photo")}
-    print(f"{len(rows)} crops ({by_origin}) -> {args.out}/negatives.csv")
 
 
 if __name__ == "__main__":

@@ -197,6 +197,7 @@ def build_noface(
     unknown = [k for k in kinds if k not in MAKERS]
     if unknown:
         raise DatasetError(f"unknown no-face kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    _clear_previous(out)
     rows: list[dict] = []
     for kind in bar(kinds, desc="no-face kinds"):
         ctx = Context(seed, per_kind or KIND_COUNTS[kind], fonts, source, data)
@@ -226,6 +227,20 @@ def build_noface(
                 }
             )
     return _write_manifest(out, rows, seed, fonts, kinds, source, data)
+
+
+def _clear_previous(out: Path) -> None:
+    """Remove the pictures an earlier build listed in OUT; refuse an OUT holding anything else."""
+    if not out.exists():
+        return
+    if not (out / MANIFEST_CSV).is_file():
+        if any(out.iterdir()):
+            raise DatasetError(f"{out}: not empty and not a no-face set (no {MANIFEST_CSV}); give a new folder")
+        return
+    for row in read_noface(out):
+        path = (out / row["path"]).resolve()
+        if path.is_relative_to(out.resolve() / "images") and path.is_file():
+            path.unlink()
 
 
 def _write_manifest(out: Path, rows: list[dict], seed: int, fonts, kinds, source, data) -> dict:
