@@ -206,3 +206,16 @@ def test_a_rebuild_replaces_its_own_pictures_and_refuses_a_folder_of_other_files
     with pytest.raises(DatasetError, match="not empty"):
         build_noface(tmp_path / "other", per_kind=1, kinds=("sky",))
     assert (tmp_path / "other" / "thesis.tex").read_text() == "keep me"
+
+
+def test_scene_bench_takes_several_noface_splits(tmp_path, capsys, monkeypatch):
+    build_noface(tmp_path / "nf", per_kind=5, kinds=("sky",))  # 3 train, 1 val, 1 test
+    monkeypatch.setattr("lrfp.cli.scene.Classifier", lambda *a, **k: _SaysMask())
+    monkeypatch.setattr("lrfp.cli.scene.FaceDetector", lambda *a, **k: _OneBox())
+    out = tmp_path / "r.json"
+    argv = ("scene-bench", "--noface", str(tmp_path / "nf"), "--noface-views", "own", "--out", str(out))
+    assert run_cli(capsys, *argv, "--noface-split", "train,val")[0] == 0
+    assert json.loads(out.read_text())["noface"]["own"]["pictures"] == 4
+    with pytest.raises(SystemExit):
+        run_cli(capsys, *argv, "--noface-split", "train,holdout")
+    assert "'train,holdout': give all, or some of train,val,test" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import cast
 
@@ -119,7 +120,13 @@ def cmd_scene_bench(args) -> int:
             f"--noface-views takes {' and/or '.join(NOFACE_VIEWS)}, comma-separated; got {args.noface_views!r}"
         )
     noface_rows = (
-        read_noface(Path(args.noface), None if args.noface_split == "all" else args.noface_split) if args.noface else []
+        [
+            r
+            for r in read_noface(Path(args.noface))
+            if args.noface_split == "all" or r["split"] in args.noface_split.split(",")
+        ]
+        if args.noface
+        else []
     )
     clf = Classifier(options.model_or_default(args.model), backend=args.backend, device=args.device)
     detector = FaceDetector(
@@ -270,6 +277,13 @@ def add_monitor(mo) -> None:
     mo.set_defaults(func=cmd_monitor)
 
 
+def _noface_splits(text: str) -> str:
+    """An argparse type: all, or splits separated by commas."""
+    if text != "all" and not set(text.split(",")) <= set(SPLITS):
+        raise argparse.ArgumentTypeError(f"{text!r}: give all, or some of {','.join(SPLITS)} separated by commas")
+    return text
+
+
 def add_scene_bench(sb) -> None:
     sb.add_argument("--source", help="a PASCAL VOC set: images/ + annotations/ (or only --noface)")
     sb.add_argument("--data", help="only the source photos of this built dataset's --split (default: every photo)")
@@ -321,7 +335,10 @@ def add_scene_bench(sb) -> None:
         help="also count the boxes on a no-face set (`lrfp data noface`), per kind, at each --noface-views",
     )
     sb.add_argument(
-        "--noface-split", default="test", choices=(*SPLITS, "all"), help="the no-face set's split (default: test)"
+        "--noface-split",
+        default="test",
+        type=_noface_splits,
+        help=f"the no-face set's splits, comma-separated ({', '.join(SPLITS)}), or all (default: test)",
     )
     sb.add_argument(
         "--noface-views",
