@@ -180,6 +180,10 @@ def test_scene_bench_noface_prints_and_records_boxes_per_kind(tmp_path, capsys, 
     assert code == 0 and "sky" in printed and "100.0" in printed
     record = json.loads(out.read_text())
     assert record["noface"]["phone"]["boxes"] == 2 and record["noface"]["own"]["by_kind"]["chart"]["boxes"] == 1
+    assert (
+        record["noface_set"]["fingerprint"]
+        == json.loads((tmp_path / "nf" / "manifest.json").read_text())["fingerprint"]
+    )
 
 
 def test_scene_bench_needs_photos_or_noface(capsys):

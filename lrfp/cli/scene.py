@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import cast
 
+from lrfp.cli import noface as noface_cli
 from lrfp.cli import options
 from lrfp.core import labels, paths
 from lrfp.core.errors import ConfigError
 from lrfp.core.records import write_json_atomic
-from lrfp.data.images import IMAGE_SUFFIXES, MAX_PIXELS, SPLITS
-from lrfp.data.noface import read_noface
+from lrfp.data.images import IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.data.voc import photos_of
-from lrfp.evaluation.noface_bench import NOFACE_VIEWS, noface_benchmark, noface_table
 from lrfp.evaluation.scene_bench import scene_benchmark
 from lrfp.pipeline import video
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, FaceDetector
@@ -114,20 +112,7 @@ def cmd_live(args, settings: Settings, engine: Engine) -> int:
 def cmd_scene_bench(args) -> int:
     if not args.source and not args.noface:
         raise ConfigError("give --source (labelled photos), --noface (pictures with no face), or both")
-    views = tuple(args.noface_views.split(","))
-    if not set(views) <= set(NOFACE_VIEWS):
-        raise ConfigError(
-            f"--noface-views takes {' and/or '.join(NOFACE_VIEWS)}, comma-separated; got {args.noface_views!r}"
-        )
-    noface_rows = (
-        [
-            r
-            for r in read_noface(Path(args.noface))
-            if args.noface_split == "all" or r["split"] in args.noface_split.split(",")
-        ]
-        if args.noface
-        else []
-    )
+    noface_rows = noface_cli.rows(args)  # a bad --noface-views or set is refused before the model loads
     clf = Classifier(options.model_or_default(args.model), backend=args.backend, device=args.device)
     detector = FaceDetector(
         args.detector,
@@ -143,9 +128,7 @@ def cmd_scene_bench(args) -> int:
         _labelled_report(args, clf, detector) if args.source else {"model": clf.name, "detector": detector.describe()}
     )
     if args.noface:
-        report["noface"] = noface_benchmark(Path(args.noface), noface_rows[:: args.every], clf, detector, views)
-        report["noface_set"] = {"folder": args.noface, "split": args.noface_split, "every": args.every}
-        print(noface_table(report["noface"]))
+        report |= noface_cli.report(args, noface_rows, clf, detector)
     out = Path(args.out) if args.out else paths.RESULTS_DIR / "scene" / f"{clf.name}.json"
     write_json_atomic(report, out)
     print(f"wrote {out}")
@@ -277,13 +260,6 @@ def add_monitor(mo) -> None:
     mo.set_defaults(func=cmd_monitor)
 
 
-def _noface_splits(text: str) -> str:
-    """An argparse type: all, or splits separated by commas."""
-    if text != "all" and not set(text.split(",")) <= set(SPLITS):
-        raise argparse.ArgumentTypeError(f"{text!r}: give all, or some of {','.join(SPLITS)} separated by commas")
-    return text
-
-
 def add_scene_bench(sb) -> None:
     sb.add_argument("--source", help="a PASCAL VOC set: images/ + annotations/ (or only --noface)")
     sb.add_argument("--data", help="only the source photos of this built dataset's --split (default: every photo)")
@@ -329,22 +305,7 @@ def add_scene_bench(sb) -> None:
     sb.add_argument(
         "--every", type=options.positive_int, default=1, help="only every this many-th photo (default: all)"
     )
-    sb.add_argument(
-        "--noface",
-        metavar="DIR",
-        help="also count the boxes on a no-face set (`lrfp data noface`), per kind, at each --noface-views",
-    )
-    sb.add_argument(
-        "--noface-split",
-        default="test",
-        type=_noface_splits,
-        help=f"the no-face set's splits, comma-separated ({', '.join(SPLITS)}), or all (default: test)",
-    )
-    sb.add_argument(
-        "--noface-views",
-        default=",".join(NOFACE_VIEWS),
-        help="own (each picture at its own size) and/or phone (at 4032 px) (default: %(default)s)",
-    )
+    noface_cli.add_arguments(sb)
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     options.add_no_progress(sb)
     sb.set_defaults(func=cmd_scene_bench)
