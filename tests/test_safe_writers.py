@@ -209,38 +209,22 @@ def test_a_mapping_with_a_nul_or_a_huge_field_is_one_line(line, says, photos, tm
 
 @pytest.mark.parametrize("every", ["nan", "inf"])
 def test_monitor_every_must_be_a_finite_period(every, photos, tmp_path, capsys):
-    code, _, err = run_cli(capsys, "monitor", photos, "--out", tmp_path / "out", *MONITOR_FLAGS, "--every", every)
-    assert code == 2 and f"--every {every}" in one_error_line(err)
+    with pytest.raises(SystemExit) as stop:  # refused by argparse, as every number (lrfp.cli.argtypes)
+        run_cli(capsys, "monitor", photos, "--out", tmp_path / "out", *MONITOR_FLAGS, "--every", every)
+    line = one_error_line(capsys.readouterr().err)
+    assert stop.value.code == 2 and f"--every: '{every}' is not a number" in line
+    assert not (tmp_path / "out").exists()
 
 
 # --- training flags -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "flag, value, says",
-    [
-        ("--lr", "nan", "learning rate nan"),
-        ("--lr", "inf", "learning rate inf"),
-        ("--lr", "1e300", "learning rate 1e+300"),
-        ("--input-size", "0", "input size 0 px"),
-    ],
-)
-def test_train_refuses_a_value_out_of_range_in_one_line(flag, value, says, tiny_dataset, tmp_path, capsys):
-    code, _, err = run_cli(
-        capsys,
-        "train",
-        "--model",
-        "model3",
-        "--data",
-        tiny_dataset,
-        "--out",
-        tmp_path / "runs",
-        "--epochs",
-        "1",
-        flag,
-        value,
-    )
-    assert code == 2 and says in one_error_line(err)
+@pytest.mark.parametrize("flag, value", [("--lr", "nan"), ("--lr", "inf"), ("--lr", "1e300"), ("--input-size", "0")])
+def test_train_refuses_a_value_out_of_range_in_one_line(flag, value, tiny_dataset, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:  # refused by argparse, as every number (lrfp.cli.argtypes)
+        run_cli(capsys, "train", "--model", "model3", "--data", tiny_dataset, "--out", tmp_path / "runs", flag, value)
+    line = one_error_line(capsys.readouterr().err)
+    assert stop.value.code == 2 and f"argument {flag}: '{value}' is not a" in line
     assert not (tmp_path / "runs").exists()
 
 

@@ -11,6 +11,8 @@ from lrfp.data.build import BuildOptions, build_dataset
 from lrfp.data.demo import build_demo
 from lrfp.data.facebank import build_facebank
 from lrfp.data.images import SPLITS
+from lrfp.data.noface import KINDS, build_noface
+from lrfp.data.noface_text import FONTS
 from lrfp.data.occlusion import build_occlusion
 from lrfp.data.splits import parse_split
 from lrfp.pipeline.detect import MAX_SIDE, UPSCALE, FaceDetector
@@ -129,6 +131,8 @@ def add_data(parser) -> None:
     )
     occlusion.set_defaults(func=cmd_data_occlusion)
 
+    add_noface(data.add_parser("noface", help="pictures with no face: the set boxes on non-faces are counted on"))
+
 
 def add_facebank(bank) -> None:
     build = bank.add_subparsers(dest="facebank_command", required=True).add_parser(
@@ -141,3 +145,40 @@ def add_facebank(bank) -> None:
     )
     options.add_no_progress(build)
     build.set_defaults(func=cmd_facebank_build)
+
+
+def cmd_data_noface(args) -> int:
+    kinds = tuple(args.kinds.split(",")) if args.kinds else KINDS
+    source, data = (Path(args.source) if args.source else None), (Path(args.data) if args.data else None)
+    summary = build_noface(Path(args.out), args.seed, source, data, args.per_kind, kinds)
+    for kind, counts in summary["counts"].items():
+        print(f"{kind:<13} " + " ".join(f"{s} {counts.get(s, 0):>3}" for s in SPLITS))
+    if summary["missing_kinds"]:
+        print(
+            f"no picture of: {', '.join(summary['missing_kinds'])} (photo-region needs --source and --data; "
+            "wallpaper needs Debian's gnome-backgrounds, mate-backgrounds or desktop-base)"
+        )
+    print(
+        f"wrote {summary['pictures']} pictures to {args.out}; fingerprint (manifest.csv sha256) {summary['fingerprint']}"
+    )
+    return 0
+
+
+def add_noface(noface) -> None:
+    noface.description = (
+        "Pictures with no face (typeset pages, scans, forms, charts, program windows, signs, textures, skies, "
+        "regions of train photos away from every face, Debian's wallpapers), split train/val/test by picture."
+    )
+    noface.epilog = (
+        "Fonts: the pages use every installed font of " + ", ".join(FONTS["latin"][:4]) + ", ... (Debian's "
+        "fonts-dejavu-core, fonts-liberation, fonts-freefont-ttf, fonts-noto-core, fonts-noto-cjk, "
+        "fonts-ipafont-gothic); a script with no font installed is left out. See docs/data.md."
+    )
+    noface.add_argument("--out", required=True, help="output folder (images/<kind>/, manifest.csv, manifest.json)")
+    noface.add_argument("--source", help="a PASCAL VOC set (images/ + annotations/): regions of its train photos")
+    noface.add_argument("--data", help="the built data set whose train split names those photos")
+    noface.add_argument("--seed", type=argtypes.SEED, default=0)
+    noface.add_argument("--per-kind", type=argtypes.positive_int, help="pictures per kind (default: the full set's)")
+    noface.add_argument("--kinds", help=f"comma-separated kinds (default: all: {','.join(KINDS)})")
+    options.add_no_progress(noface)
+    noface.set_defaults(func=cmd_data_noface)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import cast
 
 from lrfp.cli import argtypes, options
+from lrfp.cli import noface as noface_cli
 from lrfp.core import labels, paths
 from lrfp.core.errors import ConfigError
 from lrfp.core.records import write_json_atomic
@@ -112,8 +113,10 @@ def cmd_live(args, settings: Settings, engine: Engine) -> int:
 
 
 def cmd_scene_bench(args) -> int:
+    if not args.source and not args.noface:
+        raise ConfigError("give --source (labelled photos), --noface (pictures with no face), or both")
+    noface_rows = noface_cli.rows(args)  # a bad --noface-views or set is refused before the model loads
     clf = Classifier(options.model_or_default(args.model), backend=args.backend, device=args.device)
-    xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)[:: args.every]
     detector = FaceDetector(
         args.detector,
         min_score=args.min_score,
@@ -124,6 +127,20 @@ def cmd_scene_bench(args) -> int:
         budget_mp=args.budget_mp,
         step=args.pyramid_step,
     )
+    report: dict = (
+        _labelled_report(args, clf, detector) if args.source else {"model": clf.name, "detector": detector.describe()}
+    )
+    if args.noface:
+        report |= noface_cli.report(args, noface_rows, clf, detector)
+    out = Path(args.out) if args.out else paths.RESULTS_DIR / "scene" / f"{clf.name}.json"
+    write_json_atomic(report, out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _labelled_report(args, clf, detector) -> dict:
+    """The labelled photos' report (found, right, unmatched), printed in one line."""
+    xml_files = photos_of(Path(args.source), Path(args.data) if args.data else None, args.split)[:: args.every]
     report = scene_benchmark(xml_files, clf, detector, view=args.view)
     every = f"every {args.every}th photo of the " if args.every > 1 else ""
     report |= {
@@ -146,10 +163,7 @@ def cmd_scene_bench(args) -> int:
         print(f"found faces answered can't tell: {report['found_unsure']} of {report['found_faces']}")
     for size, v in report.get("boxes_per_face", {}).items():
         print(f"pasted at {size} px: {v['one']} of {v['frames']} faces got one box, {v['more']} more, {v['none']} none")
-    out = Path(args.out) if args.out else paths.RESULTS_DIR / "scene" / f"{clf.name}.json"
-    write_json_atomic(report, out)
-    print(f"wrote {out}")
-    return 0
+    return report
 
 
 def add_scene(sc) -> None:
@@ -260,7 +274,7 @@ def add_monitor(mo) -> None:
 
 
 def add_scene_bench(sb) -> None:
-    sb.add_argument("--source", required=True, help="a PASCAL VOC set: images/ + annotations/")
+    sb.add_argument("--source", help="a PASCAL VOC set: images/ + annotations/ (or only --noface)")
     sb.add_argument("--data", help="only the source photos of this built dataset's --split (default: every photo)")
     options.add_split(sb)
     options.add_model(sb)
@@ -304,6 +318,7 @@ def add_scene_bench(sb) -> None:
     sb.add_argument(
         "--every", type=argtypes.positive_int, default=1, help="only every this many-th photo (default: all)"
     )
+    noface_cli.add_arguments(sb)
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     options.add_no_progress(sb)
     sb.set_defaults(func=cmd_scene_bench)
