@@ -29,17 +29,19 @@ def cmd_scene(args) -> int:
     check(args.input, args.out)  # a bad input or --out is refused before the model loads
     clf = Classifier(options.model_or_default(args.model), backend=args.backend, device=args.device)
     detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale)
-    out, csv_path, rows = process(args.input, args.out, clf, detector)
+    out, csv_path, rows = process(args.input, args.out, clf, detector, keep_rejected=args.keep_rejected)
     read = [r for r in rows if r["status"] == "ok"]
     # an "ok" row's count columns hold ints (lrfp.pipeline.video._row)
     totals = {c: sum(cast(int, r[c]) for r in read) for c in labels.COUNT_COLUMNS}
     share = labels.compliance(totals)
     rate = f"{share:.1%}" if share is not None else "n/a"
+    rejected = sum(cast(int, r["rejected"]) for r in read)
     skipped = len(rows) - len(read)
     print(
         f"{len(read)} frame(s), {totals['faces']} face(s), {totals['with_mask']} with mask, {totals['without_mask']} without, "
         f"{totals['incorrect']} worn incorrectly, {totals['unsure']} can't tell, "
         f"{totals['too_small']} too small (compliance {rate} of the faces judged)"
+        + (f", {rejected} box(es) rejected as not faces" if rejected else "")
         + (f", {skipped} frame(s) skipped (could not be decoded; status unreadable in the CSV)" if skipped else "")
         + f" -> {out}, {csv_path}"
     )
@@ -169,6 +171,11 @@ def add_scene(sc) -> None:
         scale_help=f"one look at frames resized by this factor (default: the scale pyramid, the "
         f"frame reduced, at its own size and enlarged up to {DETECTORS[DEFAULT_DETECTOR].enlarge:g}x, "
         f"see docs/detection.md); 0.5 is much faster and misses small faces",
+    )
+    sc.add_argument(
+        "--keep-rejected",
+        action="store_true",
+        help="draw the boxes the face check found no face in too, in grey, tagged 'not a face' (never counted)",
     )
     options.add_no_progress(sc)
     sc.set_defaults(func=cmd_scene)

@@ -36,9 +36,8 @@ if TYPE_CHECKING:
     from lrfp.pipeline.inference import Classifier
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-# What --out may be: containers that hold H.264 and MPEG-4 Part 2 video, and the image formats Pillow
-# writes in full colour.
-# Each output is written under a temporary name, so its format is named, not taken from its suffix.
+# What --out may be: containers that hold H.264 and MPEG-4 Part 2 video, and the image formats Pillow writes in
+# full colour. Each output is written under a temporary name, so its format is named, not taken from its suffix.
 VIDEO_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
 IMAGE_FORMATS = {
     ".png": "PNG",
@@ -62,8 +61,8 @@ FALLBACK_ENCODER: EncoderName = "mpeg4"
 ENCODER_NAMES = {"libx264": "H.264", "libopenh264": "H.264", "mpeg4": "MPEG-4"}
 MAX_SIDE = {"libx264": 16384, "mpeg4": 8191}
 # One row per frame of the input; `status` is "unreadable" for a frame that could not be decoded (its
-# counts are empty), "ok" otherwise.
-CSV_FIELDS = ["frame", "time_s", *labels.COUNT_COLUMNS, "compliance", "detect_ms", "classify_ms", "status"]
+# counts are empty), "ok" otherwise; `rejected`: the boxes the face check found no face in (not counted).
+CSV_FIELDS = ["frame", "time_s", *labels.COUNT_COLUMNS, "compliance", "rejected", "detect_ms", "classify_ms", "status"]
 
 
 # a row of the CSV: CSV_FIELDS' values (an unreadable frame's counts are left empty)
@@ -81,6 +80,7 @@ def _row(index: int, fps: float, result: SceneResult) -> CsvRow:
         "time_s": round(index / fps, 3) if fps else 0.0,
         **counts,
         "compliance": "" if counts["compliance"] is None else round(counts["compliance"], 4),
+        "rejected": len(result.rejected),
         "detect_ms": round(result.detect_ms, 2),
         "classify_ms": round(result.classify_ms, 2),
         "status": "ok",
@@ -101,11 +101,16 @@ def _check_size(path: Path, width: int, height: int) -> None:
 
 
 def process_image(
-    path: Path, out: str | Path, classifier: Classifier, detector: FaceDetector | None, suffix: str = ".png"
+    path: Path,
+    out: str | Path,
+    classifier: Classifier,
+    detector: FaceDetector | None,
+    suffix: str = ".png",
+    keep_rejected: bool = False,
 ) -> list[CsvRow]:
     image = load_image(path)
     result = analyze(image, classifier, detector, mode="scene")
-    annotate(image, result).save(out, IMAGE_FORMATS[suffix.lower()])
+    annotate(image, result, rejected=keep_rejected).save(out, IMAGE_FORMATS[suffix.lower()])
     return [_row(0, 0.0, result)]
 
 
@@ -218,7 +223,12 @@ class _Encoder:
 
 
 def process_video(
-    path: Path, out: str | Path, classifier: Classifier, detector: FaceDetector | None, suffix: str = ".mp4"
+    path: Path,
+    out: str | Path,
+    classifier: Classifier,
+    detector: FaceDetector | None,
+    suffix: str = ".mp4",
+    keep_rejected: bool = False,
 ) -> list[CsvRow]:
     """The rows of a video that check() accepted, its annotated frames written to OUT (a SUFFIX file)."""
     import av
@@ -236,7 +246,7 @@ def process_video(
                     rows.append(_unreadable_row(index, fps))
                 else:
                     result = analyze(image, classifier, detector, mode="scene")
-                    encoder.write(annotate(image, result))
+                    encoder.write(annotate(image, result, rejected=keep_rejected))
                     rows.append(_row(index, fps, result))
                 frames_bar.update()
             encoder.finish()
@@ -313,9 +323,14 @@ def _write_csv(path: str | Path, rows: list[CsvRow]) -> None:
 
 
 def process(
-    path: str | Path, out: str | Path | None, classifier: Classifier, detector: FaceDetector | None = None
+    path: str | Path,
+    out: str | Path | None,
+    classifier: Classifier,
+    detector: FaceDetector | None = None,
+    keep_rejected: bool = False,
 ) -> tuple[Path, Path, list[CsvRow]]:
     """Annotate INPUT (image or video) to OUT and write OUT's .csv beside it; returns (out, csv, rows).
+    `keep_rejected`: the boxes the face check dropped are drawn too, in grey (never counted).
 
     Rows are one per frame, with status "unreadable" for a frame that could not be decoded. Both
     files appear only when everything was written.
@@ -326,9 +341,9 @@ def process(
     # both files appear only when complete: a failure (a full disk, no readable frame) leaves neither
     with atomic_path(out) as out_tmp:
         rows = (
-            process_video(path, out_tmp, classifier, detector, out.suffix)
+            process_video(path, out_tmp, classifier, detector, out.suffix, keep_rejected)
             if kind == "video"
-            else process_image(path, out_tmp, classifier, detector, out.suffix)
+            else process_image(path, out_tmp, classifier, detector, out.suffix, keep_rejected)
         )
         with atomic_path(csv_path) as csv_tmp:
             _write_csv(csv_tmp, rows)
