@@ -15,6 +15,7 @@ threshold is the highest rejection that keeps KEEP_FACES of the faces. Records g
 from __future__ import annotations
 
 import argparse
+import csv
 import statistics
 import sys
 import time
@@ -30,7 +31,6 @@ from lrfp.evaluation.scene_bench import PHONE_SIDE, view_frames
 from lrfp.pipeline import inference
 from lrfp.pipeline.detect import FaceDetector
 from lrfp.pipeline.inference import Classifier
-from lrfp.pipeline.scene import analyze
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "facecheck"
@@ -72,27 +72,41 @@ def choose(args) -> dict:
     return {"check": str(args.check), "split": args.split, "keep_faces": KEEP_FACES, "chosen": chosen, "table": table}
 
 
+def detected(frames, detector: FaceDetector, cache: Path) -> list[list]:
+    """The detector's boxes in each frame, found once and kept in `cache` (the check is then run on them)."""
+    if cache.is_file():
+        return read_json(cache)["boxes"]
+    boxes = [[[b.x0, b.y0, b.x1, b.y1] for b in detector.detect(frame)] for frame in frames]
+    write_json_atomic({"detector": detector.describe(), "boxes": boxes}, cache)
+    return boxes
+
+
+def kept(classifier: Classifier, image: Image.Image, boxes: list) -> list:
+    """The boxes the face check keeps, judged as lrfp.pipeline.scene.analyze judges them."""
+    rejected = classifier.not_faces([image.crop(tuple(b)) for b in boxes])
+    return [b for b, no in zip(boxes, rejected) if not no]
+
+
 def photos(args) -> dict:
     classifier = Classifier(MODEL)
-    detector = FaceDetector()
     xml_files = photos_of(args.source, args.data, args.split)
     report = {}
     for view in args.views:
+        frames = lambda: view_frames((read_labelled_photo(x) for x in xml_files), view)  # noqa: E731
+        cache = OUT / "boxes" / f"photos-{args.split}-{view}.json"
+        all_boxes = detected((f.image for f in frames()), FaceDetector(), cache)
         c: Counter[str] = Counter()
-        for frame in view_frames((read_labelled_photo(x) for x in xml_files), view):
-            result = analyze(frame.image, classifier, detector, "scene")
-            after = [(f.box.x0, f.box.y0, f.box.x1, f.box.y1) for f in result.faces]
-            before = after + [(b.x0, b.y0, b.x1, b.y1) for b in result.rejected]
+        for frame, before in zip(frames(), all_boxes):
+            after = kept(classifier, frame.image, before)
             scored = [i for i, (label, _, _) in enumerate(frame.objects) if label in classifier.classes]
             labelled = [box for _, box, _ in frame.objects]
             c["photos"] += frame.photos
             c["labelled"] += len(scored)
+            c["rejected"] += len(before) - len(after)
             for name, boxes in (("before", before), ("after", after)):
                 pairing = match(labelled, boxes)
                 c[f"found {name}"] += sum(i in pairing for i in scored)
                 c[f"unmatched {name}"] += len(boxes) - len(pairing)
-            c["rejected"] += len(result.rejected)
-            c["faces rejected"] += sum(i in match(labelled, before) and i not in match(labelled, after) for i in scored)
         n = c["photos"]
         report[view] = dict(c) | {
             "found_before": c["found before"] / c["labelled"],
@@ -108,27 +122,37 @@ def photos(args) -> dict:
     return {"source": str(args.source), "split": args.split, "model": MODEL, "views": report}
 
 
+def noface_pictures(folder: Path, split: str, size: str):
+    """(kind, picture) of a no-face set's split, at its own size or resized to PHONE_SIDE."""
+    with open(folder / "manifest.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == split]
+    for row in rows:
+        image = Image.open(folder / row["path"]).convert("RGB")
+        if size != "own":
+            k = PHONE_SIDE / max(image.size)
+            image = image.resize((round(image.width * k), round(image.height * k)), Image.Resampling.BICUBIC)
+        yield row["kind"], image
+
+
 def noface(args) -> dict:
     classifier = Classifier(MODEL)
-    detector = FaceDetector()
-    pictures = sorted(p for p in (args.folder / args.split).rglob("*") if p.suffix.lower() in (".png", ".jpg"))
     report = {}
     for size in ("own", "4032"):
+        cache = OUT / "boxes" / f"noface-{args.split}-{size}.json"
+        pictures = lambda: noface_pictures(args.folder, args.split, size)  # noqa: E731
+        all_boxes = detected((image for _, image in pictures()), FaceDetector(), cache)
         c: Counter[str] = Counter()
         by_kind: dict[str, Counter] = {}
-        for path in pictures:
-            image = Image.open(path).convert("RGB")
-            if size != "own":
-                k = PHONE_SIDE / max(image.size)
-                image = image.resize((round(image.width * k), round(image.height * k)), Image.Resampling.BICUBIC)
-            result = analyze(image, classifier, detector, "scene")
-            kind = path.relative_to(args.folder / args.split).parts[0]
+        for (kind, image), before in zip(pictures(), all_boxes):
+            after = kept(classifier, image, before)
             for counter in (c, by_kind.setdefault(kind, Counter())):
                 counter["pictures"] += 1
-                counter["before"] += len(result.faces) + len(result.rejected)
-                counter["after"] += len(result.faces)
+                counter["before"] += len(before)
+                counter["after"] += len(after)
         report[size] = {
             "pictures": c["pictures"],
+            "boxes_before": c["before"],
+            "boxes_after": c["after"],
             "boxes_per_100_before": 100 * c["before"] / c["pictures"],
             "boxes_per_100_after": 100 * c["after"] / c["pictures"],
             "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())},

@@ -4,6 +4,7 @@ apart; the shipped check rejects a typeset page's boxes and keeps real faces; it
 from __future__ import annotations
 
 import logging
+import random
 import shutil
 
 import pytest
@@ -11,9 +12,10 @@ import torch
 from PIL import Image, ImageDraw, ImageFont, ImageStat
 
 from lrfp.core import paths
+from lrfp.experiments.facecheck import Writer, random_squares
 from lrfp.models.checkpoint import CheckpointError
 from lrfp.pipeline import inference
-from lrfp.pipeline.detect import FaceBox, FaceDetector, Search
+from lrfp.pipeline.detect import FaceBox, FaceDetector, Search, inside
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.scene import REJECTED_COLOR, analyze, annotate
 from lrfp.pipeline.video import process
@@ -141,3 +143,23 @@ def test_a_missing_face_check_is_said_and_every_box_is_kept(tmp_path, monkeypatc
     with caplog.at_level(logging.WARNING):
         assert inference.face_check() is None
     assert "face.pt is missing" in caplog.text
+
+
+def test_the_data_sets_random_squares_touch_no_face():
+    image = Image.new("RGB", (400, 300), GREY)
+    faces = [(50, 50, 150, 150), (200, 100, 260, 170)]
+    squares = random_squares(image, faces, random.Random(0), count=20)
+    assert len(squares) == 20
+    assert all(inside(s, f) == 0 and s[2] - s[0] >= 8 for s in squares for f in faces)
+
+
+def test_a_box_marked_a_face_by_hand_is_moved_out_of_the_data_set(tmp_path):
+    writer = Writer(tmp_path)
+    crop = Image.new("RGB", (20, 20), GREY)
+    for box in ((0, 0, 20, 20), (30, 30, 50, 50)):
+        writer.add(crop, "not_face", "train", "images/a.png", "box-1x", box)
+    assert writer.move_aside({("images/a.png", "box-1x", (30, 30, 50, 50))}) == 1
+    assert [e["box"] for e in writer.splits["train"]] == [[0, 0, 20, 20]]
+    (moved,) = writer.aside
+    assert moved["marked"] == "face" and (tmp_path / moved["path"]).is_file()
+    assert len(list((tmp_path / "not_face").iterdir())) == 1
