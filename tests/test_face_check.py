@@ -103,6 +103,11 @@ def typeset_page(long_side: int = 4032) -> Image.Image:
     return page
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met yet: the detector puts 22 boxes on this page (lower halves of letters, about 22 px) and the "
+    "shipped check (4 epochs) rejects 10; weights/checks/face.md",
+)
 def test_the_shipped_check_leaves_no_box_on_a_typeset_page(classifier):
     result = analyze(typeset_page(), classifier, FaceDetector(), "scene")
     assert result.faces == []

@@ -36,7 +36,7 @@ from lrfp.core.progress import bar
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.data.images import MANIFEST_NAME, SPLITS, load_image
 from lrfp.data.voc import match, photos_of, read_labelled_photo
-from lrfp.evaluation.scene_bench import view_frames
+from lrfp.evaluation.scene_bench import PHONE_SIDE, view_frames
 from lrfp.experiments.detector import TEACHER_SCORE, split_train_photos
 from lrfp.pipeline.detect import FaceDetector, inside
 
@@ -50,7 +50,7 @@ FACE_COPIES = 2  # labelled boxes, jittered and resized, per face
 BLURRED = 0.3  # the share of those copies blurred
 RANDOM_SQUARES = 6  # per photo or no-face picture
 PIECE = 0.3  # an unmatched box this much inside a labelled or teacher's face is a piece of it: aside
-NOFACE_KINDS = ("boxes", "pictures")
+NOFACE_PART = "noface_part.json"  # the no-face set's crops, mined once
 
 
 class Writer:
@@ -162,16 +162,39 @@ def mine_photo(xml: Path, split: str, views: tuple, detectors: tuple[FaceDetecto
 
 def mine_noface(folder: Path, split: str, detector: FaceDetector, writer, rng) -> None:
     """A no-face set's pictures of one split (its manifest.csv: path, kind, split): each one's detector boxes
-    and random squares."""
+    at its own size (and at 4032 px, for every PHONE_EVERY-th one) and two random squares."""
     with open(folder / "manifest.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == split]
-    for row in bar(rows, desc=f"no-face {split}", unit="picture"):
+    for i, row in enumerate(bar(rows, desc=f"no-face {split}", unit="picture")):
         image = load_image(folder / row["path"], name=row["path"]).convert("RGB")
         source = f"noface/{row['path']}"
-        for box in detector.detect(image):
-            writer.add(image.crop((box.x0, box.y0, box.x1, box.y1)), "not_face", split, source, "noface-box")
         for square in random_squares(image, [], rng, 2):
             writer.add(image.crop(square), "not_face", split, source, "noface-square")
+        views = [image]
+        if i % PHONE_EVERY == 0:
+            k = PHONE_SIDE / max(image.size)
+            views.append(image.resize((round(image.width * k), round(image.height * k)), Image.Resampling.BICUBIC))
+        for view, frame in zip(("own", "phone"), views):
+            for box in detector.detect(frame):
+                crop = frame.crop((box.x0, box.y0, box.x1, box.y1))
+                writer.add(crop, "not_face", split, source, f"noface-{view}", (box.x0, box.y0, box.x1, box.y1))
+
+
+def noface_part(folder: Path, out: Path, detector: FaceDetector, seed: int) -> Writer:
+    """The no-face set's crops (train and val: its test pictures are for the final figures), mined once: kept
+    in out/NOFACE_PART and reused while the set's manifest is the same."""
+    fingerprint = hashlib.sha256((folder / "manifest.csv").read_bytes()).hexdigest()
+    writer = Writer(out)
+    cached = read_json(out / NOFACE_PART) if (out / NOFACE_PART).is_file() else {}
+    if cached.get("manifest_sha256") == fingerprint:
+        writer.splits, writer.counts = cached["splits"], Counter(cached["counts"])
+        return writer
+    rng = random.Random(seed + 1)  # its own stream: the same crops whether or not the photos' part ran first
+    for split in ("train", "val"):
+        mine_noface(folder, split, detector, writer, rng)
+    part = {"manifest_sha256": fingerprint, "splits": writer.splits, "counts": writer.counts}
+    write_json_atomic(part, out / NOFACE_PART)
+    return writer
 
 
 def build_facecheck(
@@ -201,8 +224,10 @@ def build_facecheck(
                 views = VIEWS if split != "train" or i % PHONE_EVERY == 0 else VIEWS[:-1]
                 mine_photo(xml, split, views, (detector, teacher), writer, rng)
     if noface is not None and not previous.get("source", {}).get("noface"):
-        for split in SPLITS:
-            mine_noface(noface, split, detector, writer, rng)
+        part = noface_part(noface, out, detector, seed)
+        for split, entries in part.splits.items():
+            writer.splits[split] += entries
+        writer.counts += part.counts
     faces = read_json(marked)["faces"] if marked else []
     moved = writer.move_aside({(f"images/{f['photo']}", f"box-{f['view']}", tuple(f["box"])) for f in faces})
     manifest = {

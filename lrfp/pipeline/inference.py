@@ -58,7 +58,7 @@ HIDDEN_AT = 0.8
 # NOT_FACE_AT or more before it is counted or drawn. Chosen on the held-out train photos: see face.md.
 FACE_CHECKPOINT = Path("checks") / "face.pt"  # in weights/
 FACE_CLASS, NOT_FACE_CLASS = "face", "not_face"
-NOT_FACE_AT = 0.5
+NOT_FACE_AT = 0.9
 
 
 @dataclass
