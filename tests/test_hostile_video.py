@@ -20,6 +20,7 @@ import pytest
 from helpers import mjpeg_avi, one_error_line, png_bomb, run_cli
 from PIL import Image
 
+import lrfp.pipeline.frame_rows as frame_rows
 import lrfp.pipeline.video as video
 from lrfp.cli.main import build_parser
 from lrfp.data.images import BadImageError, load_image
@@ -166,7 +167,7 @@ def test_unreadable_frames_are_skipped_and_counted_in_the_summary_and_the_csv(tm
     assert code == 0, err
     assert stdout.startswith("9 frame(s)") and "3 frame(s) skipped" in stdout
     lines = (tmp_path / "out.csv").read_text().splitlines()
-    status = [line.split(",")[video.CSV_FIELDS.index("status")] for line in lines[1:]]
+    status = [line.split(",")[frame_rows.CSV_FIELDS.index("status")] for line in lines[1:]]
     assert status == ["ok"] * 3 + ["unreadable"] * 3 + ["ok"] * 6
     assert frame_count(tmp_path / "out.mp4") == 9
 
@@ -350,7 +351,7 @@ def test_help_shows_each_default_the_code_uses(command):
     if command == "scene":
         assert all(f"{name} {kind.min_score:g}" in text for name, kind in DETECTORS.items())
         assert f"enlarged up to {DETECTORS[DEFAULT_DETECTOR].enlarge:g}x" in text
-        assert ", ".join(video.CSV_FIELDS) in text
+        assert ", ".join(frame_rows.CSV_FIELDS) in text
     else:
         assert f"over {FACE_CROP_MAX_SIDE} px" in text and "exit code is 2" in text
 
@@ -368,4 +369,4 @@ def test_the_cli_docs_list_every_csv_column_the_code_writes(tmp_path):
     page = " ".join((ROOT / "docs" / "cli.md").read_text().split())
     found = re.search(r"the CSV has one row per frame: `([^`]+)`", page)
     assert found, "docs/cli.md no longer describes the scene CSV as 'the CSV has one row per frame: `...`'"
-    assert [c.strip() for c in found.group(1).split(",")] == header == video.CSV_FIELDS
+    assert [c.strip() for c in found.group(1).split(",")] == header == frame_rows.CSV_FIELDS

@@ -72,7 +72,7 @@ def test_cant_tell_is_counted_apart_and_left_out_of_compliance():
 
 def test_a_missing_visibility_check_is_said_and_nothing_is_answered_cant_tell(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(paths, "WEIGHTS_DIR", tmp_path)
-    monkeypatch.setattr(inference, "_visibility", {})
+    monkeypatch.setattr(inference, "_checks", {})
     with caplog.at_level(logging.WARNING):
         assert inference.visibility_check() is None
     assert "visibility.pt is missing" in caplog.text

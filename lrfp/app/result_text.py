@@ -41,6 +41,8 @@ def scene_summary(name: str, result: SceneResult) -> str:
         parts.append(f"{c['unsure']} can't tell (mouth and nose hidden)")
     if c["too_small"]:
         parts.append(f"{c['too_small']} too small to judge (under {MIN_FACE_PX} px)")
+    if result.rejected:
+        parts.append(f"{len(result.rejected)} box(es) rejected as not faces")
     share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"
     capped = f" (**{cap_note(len(result.faces), result.found)}**)" if result.unanalysed else ""
     # analyses are kept (`analysed`): the time is the analysis's when the photo was first seen, said so

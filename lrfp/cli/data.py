@@ -15,6 +15,7 @@ from lrfp.data.noface import KINDS, build_noface
 from lrfp.data.noface_text import FONTS
 from lrfp.data.occlusion import build_occlusion
 from lrfp.data.splits import parse_split
+from lrfp.experiments.facecheck import build_facecheck
 from lrfp.pipeline.detect import MAX_SIDE, UPSCALE, FaceDetector
 
 
@@ -66,6 +67,15 @@ def cmd_data_occlusion(args) -> int:
     manifest = build_occlusion(Path(args.source), Path(args.data), Path(args.out), args.seed, marked, args.margin)
     counts = ", ".join(f"{split} {len(entries)}" for split, entries in manifest["splits"].items())
     print(f"wrote {args.out}: visible and hidden face crops ({counts})")
+    return 0
+
+
+def cmd_data_facecheck(args) -> int:
+    noface = Path(args.noface) if args.noface else None
+    marked = Path(args.marked) if args.marked else None
+    manifest = build_facecheck(Path(args.source), Path(args.data), Path(args.out), noface, args.seed, marked)
+    counts = ", ".join(f"{split} {len(entries)}" for split, entries in manifest["splits"].items())
+    print(f"wrote {args.out}: face and not-face crops of the detector's boxes ({counts})")
     return 0
 
 
@@ -132,6 +142,19 @@ def add_data(parser) -> None:
     occlusion.set_defaults(func=cmd_data_occlusion)
 
     add_noface(data.add_parser("noface", help="pictures with no face: the set boxes on non-faces are counted on"))
+
+    facecheck = data.add_parser("facecheck", help="the detector's boxes, face or not (the face check's data)")
+    facecheck.add_argument("--source", required=True, help="the PASCAL VOC source of the build")
+    facecheck.add_argument("--data", required=True, help="a built data set: its train and val photos are used")
+    facecheck.add_argument("--out", required=True, help="output folder (an ImageFolder plus manifest.json)")
+    facecheck.add_argument(
+        "--noface", help="a no-face set (lrfp data noface: manifest.csv gives each picture its split): not_face"
+    )
+    facecheck.add_argument("--seed", type=argtypes.SEED, default=0)
+    facecheck.add_argument(
+        "--marked", help="detector boxes matching no labelled face that a look found faces (kept out of the loss)"
+    )
+    facecheck.set_defaults(func=cmd_data_facecheck)
 
 
 def add_facebank(bank) -> None:

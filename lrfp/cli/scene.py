@@ -13,7 +13,7 @@ from lrfp.core.records import write_json_atomic
 from lrfp.data.images import IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.data.voc import photos_of
 from lrfp.evaluation.scene_bench import scene_benchmark
-from lrfp.pipeline import video
+from lrfp.pipeline import frame_rows, video
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, FaceDetector
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.scene import cap_note
@@ -31,18 +31,20 @@ def cmd_scene(args) -> int:
     check(args.input, args.out)  # a bad input or --out is refused before the model loads
     clf = Classifier(options.model_or_default(args.model), backend=args.backend, device=args.device)
     detector = FaceDetector(args.detector, min_score=args.min_score, scale=args.detector_scale)
-    out, csv_path, rows = process(args.input, args.out, clf, detector)
+    out, csv_path, rows = process(args.input, args.out, clf, detector, keep_rejected=args.keep_rejected)
     read = [r for r in rows if r["status"] == "ok"]
-    # an "ok" row's count columns hold ints (lrfp.pipeline.video._row)
+    # an "ok" row's count columns hold ints (lrfp.pipeline.frame_rows.frame_row)
     totals = {c: sum(cast(int, r[c]) for r in read) for c in labels.COUNT_COLUMNS}
     share = labels.compliance(totals)
     rate = f"{share:.1%}" if share is not None else "n/a"
+    rejected = sum(cast(int, r["rejected"]) for r in read)
     skipped = len(rows) - len(read)
     found = sum(cast(int, r["faces_found"]) for r in read)
     print(
         f"{len(read)} frame(s), {totals['faces']} face(s), {totals['with_mask']} with mask, {totals['without_mask']} without, "
         f"{totals['incorrect']} worn incorrectly, {totals['unsure']} can't tell, "
         f"{totals['too_small']} too small (compliance {rate} of the faces judged)"
+        + (f", {rejected} box(es) rejected as not faces" if rejected else "")
         + (f"; {cap_note(totals['faces'], found)} (LRFP_MAX_FACES)" if found > totals["faces"] else "")
         + (f", {skipped} frame(s) skipped (could not be decoded; status unreadable in the CSV)" if skipped else "")
         + f" -> {out}, {csv_path}"
@@ -168,7 +170,7 @@ def _labelled_report(args, clf, detector) -> dict:
 
 def add_scene(sc) -> None:
     sc.epilog = (
-        f"The CSV has one row per frame: {', '.join(video.CSV_FIELDS)}; status is unreadable for a frame that "
+        f"The CSV has one row per frame: {', '.join(frame_rows.CSV_FIELDS)}; status is unreadable for a frame that "
         f"could not be decoded (it is skipped and counted). Frames have the images' limit of {MAX_PIXELS:,} "
         f"pixels. Both files are written under temporary names and renamed when complete."
     )
@@ -190,6 +192,11 @@ def add_scene(sc) -> None:
         scale_help=f"one look at frames resized by this factor (default: the scale pyramid, the "
         f"frame reduced, at its own size and enlarged up to {DETECTORS[DEFAULT_DETECTOR].enlarge:g}x, "
         f"see docs/detection.md); 0.5 is much faster and misses small faces",
+    )
+    sc.add_argument(
+        "--keep-rejected",
+        action="store_true",
+        help="draw the boxes the face check found no face in too, in grey, tagged 'not a face' (never counted)",
     )
     options.add_no_progress(sc)
     sc.set_defaults(func=cmd_scene)

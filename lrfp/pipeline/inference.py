@@ -52,6 +52,13 @@ UNSURE = labels.UNSURE
 VISIBILITY_CHECKPOINT = Path("checks") / "visibility.pt"  # in weights/
 HIDDEN_CLASS = "hidden"
 HIDDEN_AT = 0.8
+# "Not a face": the detector also boxes text, textures, lamps and stickers. The face check, a small CNN
+# trained on the default detector's boxes of the train photos (faces, and boxes matching none) and on
+# no-face pictures (`lrfp data facecheck`, weights/checks/face.md), drops a box it gives "not_face"
+# NOT_FACE_AT or more before it is counted or drawn. Chosen on the held-out train photos: see face.md.
+FACE_CHECKPOINT = Path("checks") / "face.pt"  # in weights/
+FACE_CLASS, NOT_FACE_CLASS = "face", "not_face"
+NOT_FACE_AT = 0.9
 
 
 @dataclass
@@ -76,7 +83,14 @@ class Classifier:
     as the backend says; "cuda" insists on the GPU; "cpu" never uses it.
     """
 
-    def __init__(self, checkpoint: str | Path, backend: str = "auto", device: str = "auto", unsure: bool = True):
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        backend: str = "auto",
+        device: str = "auto",
+        unsure: bool = True,
+        check_faces: bool = True,
+    ):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}")
         self.path = resolve_checkpoint(checkpoint)
@@ -114,6 +128,8 @@ class Classifier:
         self._lock = threading.Lock()
         # unsure: faces whose mouth and nose cannot be seen are answered UNSURE (see HIDDEN_AT)
         self.visibility = visibility_check(backend, device) if unsure else None
+        # check_faces: a scene's boxes that hold no face are dropped (see NOT_FACE_AT)
+        self.face_check = face_check(backend, device) if check_faces else None
 
     @property
     def name(self) -> str:
@@ -160,21 +176,66 @@ class Classifier:
         column = self.visibility.classes.index(HIDDEN_CLASS)
         return self.visibility.probabilities(images)[:, column].tolist()
 
+    def not_faces(self, images: list[Image.Image]) -> list[bool]:
+        """Which images the face check finds no face in (none without it; an image too small to judge is
+        kept: too small to tell a face from anything else)."""
+        judged = [i for i, img in enumerate(images) if min(img.size) >= MIN_FACE_PX]
+        if self.face_check is None or not judged:
+            return [False] * len(images)
+        column = self.face_check.classes.index(NOT_FACE_CLASS)
+        p = self.face_check.probabilities([images[i] for i in judged])[:, column].tolist()
+        out = [False] * len(images)
+        for i, p_not in zip(judged, p):
+            out[i] = p_not >= NOT_FACE_AT
+        return out
+
 
 def visibility_check(backend: str = "auto", device: str = "auto") -> Classifier | None:
     """The shipped visibility check (weights/checks/visibility.pt), loaded once per process and backend;
     None, with a warning, when the file is missing (a broken install: no face is then answered UNSURE)."""
-    key = (backend, device)
-    with _visibility_lock:
-        if key not in _visibility:
-            path = paths.WEIGHTS_DIR / VISIBILITY_CHECKPOINT
+    return _shipped_check(
+        VISIBILITY_CHECKPOINT,
+        (HIDDEN_CLASS, "visible"),
+        "faces whose mouth and nose cannot be seen get a mask label",
+        backend,
+        device,
+    )
+
+
+def face_check(backend: str = "auto", device: str = "auto") -> Classifier | None:
+    """The shipped face check (weights/checks/face.pt), loaded once per process and backend; None, with a
+    warning, when the file is missing (a broken install: every detector box is then taken for a face)."""
+    return _shipped_check(
+        FACE_CHECKPOINT,
+        (FACE_CLASS, NOT_FACE_CLASS),
+        "every box the detector finds is taken for a face",
+        backend,
+        device,
+    )
+
+
+def _shipped_check(
+    checkpoint: Path, classes: tuple[str, str], without: str, backend: str, device: str
+) -> Classifier | None:
+    """A check of weights/checks/, once per process, backend and device. CheckpointError, naming the file,
+    when it is some other model (its classes are not the check's)."""
+    path = paths.WEIGHTS_DIR / checkpoint
+    key = (path, backend, device)
+    with _checks_lock:
+        if key not in _checks:
             if not path.is_file():
-                log.warning("%s is missing: faces whose mouth and nose cannot be seen get a mask label", path)
-                _visibility[key] = None
+                log.warning("%s is missing: %s", path, without)
+                _checks[key] = None
             else:
-                _visibility[key] = Classifier(path, backend, device, unsure=False)
-    return _visibility[key]
+                check = Classifier(path, backend, device, unsure=False, check_faces=False)
+                if sorted(check.classes) != sorted(classes):
+                    raise CheckpointError(
+                        f"{path}: not the {checkpoint.stem} check (its classes are {check.classes}, "
+                        f"a {checkpoint.stem} check's are {list(classes)}); restore the shipped file"
+                    )
+                _checks[key] = check
+    return _checks[key]
 
 
-_visibility: dict[tuple[str, str], Classifier | None] = {}  # by (backend, device)
-_visibility_lock = threading.Lock()
+_checks: dict[tuple[Path, str, str], Classifier | None] = {}  # by (file, backend, device)
+_checks_lock = threading.Lock()

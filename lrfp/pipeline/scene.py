@@ -34,6 +34,7 @@ FACE_BATCH = 64
 COLORS = {label.name: label.color for label in labels.LABELS}
 # how a label reads on screen and in tags
 LABEL_TEXT = {label.name: label.text for label in labels.LABELS}
+REJECTED_TEXT, REJECTED_COLOR = "not a face", (128, 128, 128)  # a box the face check dropped, drawn on request
 
 
 def label_text(label: str) -> str:
@@ -53,8 +54,9 @@ class SceneResult:
     faces: list[FaceResult] = field(default_factory=list)  # the faces analysed
     # faces the detector found beyond the MAX_FACES analysed (only those it was surest of are)
     unanalysed: int = 0
+    rejected: list[FaceBox] = field(default_factory=list)  # boxes the face check found no face in: not counted
     detect_ms: float = 0.0
-    classify_ms: float = 0.0
+    classify_ms: float = 0.0  # the face check's time included
     detect_mp: float = 0.0  # detector megapixels looked at (the detection stage's budget counts them)
 
     @property
@@ -108,11 +110,19 @@ def analyze(
         if progress:
             progress(start, len(boxes))
         batch = boxes[start : start + FACE_BATCH]
-        preds = classifier.predict([_crop(image, b) for b in batch])  # this batch's crops only
+        crops = [_crop(image, b) for b in batch]  # this batch's crops only
+        if mode == "scene":  # a box the face check finds no face in is neither counted nor drawn
+            no_face = classifier.not_faces(crops)
+            result.rejected += [b for b, no in zip(batch, no_face) if no]
+            batch, crops = (
+                [b for b, no in zip(batch, no_face) if not no],
+                [c for c, no in zip(crops, no_face) if not no],
+            )
+        preds = classifier.predict(crops) if crops else []
         result.faces += [FaceResult(b, p.label, p.probability) for b, p in zip(batch, preds)]
     if progress:
         progress(len(boxes), len(boxes))
-    result.classify_ms = (time.perf_counter() - t0) * 1000 if boxes else 0.0
+    result.classify_ms = (time.perf_counter() - t0) * 1000 if boxes else 0.0  # the face check's time included
     return result
 
 
@@ -182,8 +192,10 @@ def annotate(
     numbered: bool = False,
     min_long_side: int = 0,
     max_long_side: int = 0,
+    rejected: bool = False,
 ) -> Image.Image:
-    """A copy of the image with each face boxed in its class colour and tagged.
+    """A copy of the image with each face boxed in its class colour and tagged; with `rejected`, the boxes the
+    face check dropped too, in grey, tagged REJECTED_TEXT (for a look at them: they are never counted).
 
     The tag is the face's label and probability, or with `numbered` its number (1, 2, … as in
     the page's table), beside its box and never on another tag (lrfp.pipeline.tags): in a crowd the tags
@@ -211,9 +223,9 @@ def annotate(
     factor = out.width / max(1, image.width)
     draw = ImageDraw.Draw(out)
     width = max(1, round(max(out.size) / 400))
+    shown = [f.box for f in result.faces] + (result.rejected if rejected else [])
     boxes: list[tags.Rect] = [
-        (round(f.box.x0 * factor), round(f.box.y0 * factor), round(f.box.x1 * factor), round(f.box.y1 * factor))
-        for f in result.faces
+        (round(b.x0 * factor), round(b.y0 * factor), round(b.x1 * factor), round(b.y1 * factor)) for b in shown
     ]
     texts = [
         str(number)
@@ -222,9 +234,10 @@ def annotate(
         if face.probability is None or face.label == UNSURE
         else f"{label_text(face.label)} {face.probability:.0%}"
         for number, face in enumerate(result.faces, 1)
-    ]
+    ] + [REJECTED_TEXT] * (len(shown) - len(result.faces))
     font, spots = _tag_layout(draw, texts, boxes, out.size, numbered)
     colors = [COLORS.get(face.label, (255, 200, 0)) for face in result.faces]
+    colors += [REJECTED_COLOR] * (len(shown) - len(result.faces))
     if result.mode == "scene":
         for (x0, y0, x1, y1), color in zip(boxes, colors):
             draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=color, width=width)

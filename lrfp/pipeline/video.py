@@ -8,7 +8,6 @@ where OpenCV's VideoWriter only returns False, or nothing in OpenCV 4.
 
 from __future__ import annotations
 
-import csv
 import functools
 import os
 from collections.abc import Iterator
@@ -18,14 +17,14 @@ from typing import TYPE_CHECKING, Literal
 
 from PIL import Image
 
-from lrfp.core import labels
 from lrfp.core.errors import ConfigError, LrfpError
 from lrfp.core.progress import bar
 from lrfp.core.records import atomic_path
 from lrfp.data import images as data
 from lrfp.data.formats import IMAGE_SUFFIXES
 from lrfp.data.images import BadImageError, load_image
-from lrfp.pipeline.scene import SceneResult, analyze, annotate
+from lrfp.pipeline.frame_rows import CsvRow, frame_row, unreadable_row, write_csv
+from lrfp.pipeline.scene import analyze, annotate
 
 if TYPE_CHECKING:
     from av.container import InputContainer, OutputContainer
@@ -36,9 +35,8 @@ if TYPE_CHECKING:
     from lrfp.pipeline.inference import Classifier
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-# What --out may be: containers that hold H.264 and MPEG-4 Part 2 video, and the image formats Pillow
-# writes in full colour.
-# Each output is written under a temporary name, so its format is named, not taken from its suffix.
+# What --out may be: containers that hold H.264 and MPEG-4 Part 2 video, and the image formats Pillow writes in
+# full colour. Each output is written under a temporary name, so its format is named, not taken from its suffix.
 VIDEO_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
 IMAGE_FORMATS = {
     ".png": "PNG",
@@ -61,45 +59,10 @@ H264_ENCODERS: tuple[EncoderName, ...] = ("libx264", "libopenh264")
 FALLBACK_ENCODER: EncoderName = "mpeg4"
 ENCODER_NAMES = {"libx264": "H.264", "libopenh264": "H.264", "mpeg4": "MPEG-4"}
 MAX_SIDE = {"libx264": 16384, "mpeg4": 8191}
-# One row per frame of the input; `status` is "unreadable" for a frame that could not be decoded (its
-# counts are empty), "ok" otherwise. `faces` counts the faces analysed, `faces_found` those the detector found
-# (more when a frame had over MAX_FACES: lrfp.pipeline.scene).
-CSV_FIELDS = [
-    "frame",
-    "time_s",
-    *labels.COUNT_COLUMNS,
-    "compliance",
-    "faces_found",
-    "detect_ms",
-    "classify_ms",
-    "status",
-]
-
-
-# a row of the CSV: CSV_FIELDS' values (an unreadable frame's counts are left empty)
-CsvRow = dict[str, str | int | float | None]
 
 
 class VideoError(LrfpError):
     """A video that cannot be read or written."""
-
-
-def _row(index: int, fps: float, result: SceneResult) -> CsvRow:
-    counts = result.counts()
-    return {
-        "frame": index,
-        "time_s": round(index / fps, 3) if fps else 0.0,
-        **counts,
-        "compliance": "" if counts["compliance"] is None else round(counts["compliance"], 4),
-        "faces_found": result.found,
-        "detect_ms": round(result.detect_ms, 2),
-        "classify_ms": round(result.classify_ms, 2),
-        "status": "ok",
-    }
-
-
-def _unreadable_row(index: int, fps: float) -> CsvRow:
-    return {"frame": index, "time_s": round(index / fps, 3), "status": "unreadable"}
 
 
 def _check_size(path: Path, width: int, height: int) -> None:
@@ -112,12 +75,17 @@ def _check_size(path: Path, width: int, height: int) -> None:
 
 
 def process_image(
-    path: Path, out: str | Path, classifier: Classifier, detector: FaceDetector | None, suffix: str = ".png"
+    path: Path,
+    out: str | Path,
+    classifier: Classifier,
+    detector: FaceDetector | None,
+    suffix: str = ".png",
+    keep_rejected: bool = False,
 ) -> list[CsvRow]:
     image = load_image(path)
     result = analyze(image, classifier, detector, mode="scene")
-    annotate(image, result).save(out, IMAGE_FORMATS[suffix.lower()])
-    return [_row(0, 0.0, result)]
+    annotate(image, result, rejected=keep_rejected).save(out, IMAGE_FORMATS[suffix.lower()])
+    return [frame_row(0, 0.0, result)]
 
 
 def _packets(container: InputContainer, stream: VideoStream) -> Iterator[Packet[VideoStream]]:
@@ -229,7 +197,12 @@ class _Encoder:
 
 
 def process_video(
-    path: Path, out: str | Path, classifier: Classifier, detector: FaceDetector | None, suffix: str = ".mp4"
+    path: Path,
+    out: str | Path,
+    classifier: Classifier,
+    detector: FaceDetector | None,
+    suffix: str = ".mp4",
+    keep_rejected: bool = False,
 ) -> list[CsvRow]:
     """The rows of a video that check() accepted, its annotated frames written to OUT (a SUFFIX file)."""
     import av
@@ -244,11 +217,11 @@ def process_video(
             encoder = _Encoder(output, path, rate)
             for index, image in enumerate(_frames(path, container, stream)):
                 if image is None:
-                    rows.append(_unreadable_row(index, fps))
+                    rows.append(unreadable_row(index, fps))
                 else:
                     result = analyze(image, classifier, detector, mode="scene")
-                    encoder.write(annotate(image, result))
-                    rows.append(_row(index, fps, result))
+                    encoder.write(annotate(image, result, rejected=keep_rejected))
+                    rows.append(frame_row(index, fps, result))
                 frames_bar.update()
             encoder.finish()
     if not rows:
@@ -316,17 +289,15 @@ def check(path: str | Path, out: str | Path | None = None) -> tuple[str, Path]:
     return kind, out
 
 
-def _write_csv(path: str | Path, rows: list[CsvRow]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def process(
-    path: str | Path, out: str | Path | None, classifier: Classifier, detector: FaceDetector | None = None
+    path: str | Path,
+    out: str | Path | None,
+    classifier: Classifier,
+    detector: FaceDetector | None = None,
+    keep_rejected: bool = False,
 ) -> tuple[Path, Path, list[CsvRow]]:
     """Annotate INPUT (image or video) to OUT and write OUT's .csv beside it; returns (out, csv, rows).
+    `keep_rejected`: the boxes the face check dropped are drawn too, in grey (never counted).
 
     Rows are one per frame, with status "unreadable" for a frame that could not be decoded. Both
     files appear only when everything was written.
@@ -337,10 +308,10 @@ def process(
     # both files appear only when complete: a failure (a full disk, no readable frame) leaves neither
     with atomic_path(out) as out_tmp:
         rows = (
-            process_video(path, out_tmp, classifier, detector, out.suffix)
+            process_video(path, out_tmp, classifier, detector, out.suffix, keep_rejected)
             if kind == "video"
-            else process_image(path, out_tmp, classifier, detector, out.suffix)
+            else process_image(path, out_tmp, classifier, detector, out.suffix, keep_rejected)
         )
         with atomic_path(csv_path) as csv_tmp:
-            _write_csv(csv_tmp, rows)
+            write_csv(csv_tmp, rows)
     return out, csv_path, rows

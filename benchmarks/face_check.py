@@ -1,0 +1,212 @@
+"""The face check, measured: its threshold chosen on held-out detector boxes, what it takes away from whole
+photos and no-face pictures (before and after from one run: "before" is every box the detector gave, "after"
+the boxes the check kept), and what it costs per face beside the mask classifier.
+
+    python benchmarks/face_check.py choose --data data/facecheck [--check runs/facecheck/epoch006.pt]
+    python benchmarks/face_check.py photos --source ../shared/data/fmd853 --data demo/fmd853-lr --split val
+    python benchmarks/face_check.py noface --folder ../scratch/noface --split val
+    python benchmarks/face_check.py cost --data data/facecheck
+
+choose: the crops of a `lrfp data facecheck` split (val: the detector's held-out train photos); for each
+threshold, the share of the detector's boxes on labelled faces kept and of its other boxes rejected; the
+threshold is the highest rejection that keeps KEEP_FACES of the faces. Records go to results/facecheck/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from PIL import Image
+
+from lrfp.core.metrics import wilson_interval
+from lrfp.core.records import cpu_name, read_json, write_json_atomic
+from lrfp.data.voc import match, photos_of, read_labelled_photo
+from lrfp.evaluation.scene_bench import PHONE_SIDE, view_frames
+from lrfp.pipeline import inference
+from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.inference import Classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "results" / "facecheck"
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 0.995)
+KEEP_FACES = 0.995  # the share of the detector's boxes on labelled faces the threshold must keep
+MODEL = "prod-mobilenet_v2"
+
+
+def rate(k: int, n: int) -> dict:
+    return {"share": k / n if n else None, "count": k, "of": n, "interval": list(wilson_interval(k, n)) if n else None}
+
+
+def not_face_probabilities(check: Classifier, images: list[Image.Image]) -> list[float]:
+    column = check.classes.index(inference.NOT_FACE_CLASS)
+    out: list[float] = []
+    for start in range(0, len(images), 256):
+        out += check.probabilities(images[start : start + 256])[:, column].tolist()
+    return out
+
+
+def choose(args) -> dict:
+    check = Classifier(args.check, unsure=False, check_faces=False)
+    entries = read_json(args.data / "manifest.json")["splits"][args.split]
+    judged = [e for e in entries if e["face_px"] >= inference.MIN_FACE_PX]
+    p = not_face_probabilities(check, [Image.open(args.data / e["path"]).convert("RGB") for e in judged])
+    groups: dict[str, list[float]] = {}
+    for e, p_not in zip(judged, p):
+        groups.setdefault(f"{e['label']}/{e['kind']}", []).append(p_not)
+    faces = [v for k, ps in groups.items() if k.startswith("face/box-") for v in ps]
+    table = {}
+    for t in THRESHOLDS:
+        row = {"faces kept": rate(sum(v < t for v in faces), len(faces))}
+        row |= {k: rate(sum(v >= t for v in ps), len(ps)) for k, ps in sorted(groups.items()) if k[0] == "n"}
+        table[str(t)] = row
+        print(f"{t:>6}: " + ", ".join(f"{k} {r['count']}/{r['of']}" for k, r in row.items()))
+    fit = [t for t in THRESHOLDS if table[str(t)]["faces kept"]["share"] >= KEEP_FACES]
+    chosen = min(fit) if fit else None
+    print(f"chosen: {chosen} (the lowest threshold keeping {KEEP_FACES:.1%} of the detector's face boxes)")
+    return {"check": str(args.check), "split": args.split, "keep_faces": KEEP_FACES, "chosen": chosen, "table": table}
+
+
+def detected(frames, detector: FaceDetector, cache: Path) -> list[list]:
+    """The detector's boxes in each frame, found once and kept in `cache` (the check is then run on them)."""
+    if cache.is_file():
+        return read_json(cache)["boxes"]
+    boxes = [[[b.x0, b.y0, b.x1, b.y1] for b in detector.detect(frame)] for frame in frames]
+    write_json_atomic({"detector": detector.describe(), "boxes": boxes}, cache)
+    return boxes
+
+
+def kept(classifier: Classifier, image: Image.Image, boxes: list) -> list:
+    """The boxes the face check keeps, judged as lrfp.pipeline.scene.analyze judges them."""
+    rejected = classifier.not_faces([image.crop(tuple(b)) for b in boxes])
+    return [b for b, no in zip(boxes, rejected) if not no]
+
+
+def photos(args) -> dict:
+    classifier = Classifier(MODEL)
+    xml_files = photos_of(args.source, args.data, args.split)
+    report = {}
+    for view in args.views:
+        frames = lambda: view_frames((read_labelled_photo(x) for x in xml_files), view)  # noqa: E731
+        cache = OUT / "boxes" / f"photos-{args.split}-{view}.json"
+        all_boxes = detected((f.image for f in frames()), FaceDetector(), cache)
+        c: Counter[str] = Counter()
+        for frame, before in zip(frames(), all_boxes):
+            after = kept(classifier, frame.image, before)
+            scored = [i for i, (label, _, _) in enumerate(frame.objects) if label in classifier.classes]
+            labelled = [box for _, box, _ in frame.objects]
+            c["photos"] += frame.photos
+            c["labelled"] += len(scored)
+            c["rejected"] += len(before) - len(after)
+            for name, boxes in (("before", before), ("after", after)):
+                pairing = match(labelled, boxes)
+                c[f"found {name}"] += sum(i in pairing for i in scored)
+                c[f"unmatched {name}"] += len(boxes) - len(pairing)
+        n = c["photos"]
+        report[view] = dict(c) | {
+            "found_before": c["found before"] / c["labelled"],
+            "found_after": c["found after"] / c["labelled"],
+            "unmatched_per_photo_before": c["unmatched before"] / n,
+            "unmatched_per_photo_after": c["unmatched after"] / n,
+        }
+        print(
+            f"{view}: {n} photos, {c['labelled']} faces: found {report[view]['found_before']:.1%} -> "
+            f"{report[view]['found_after']:.1%}; unmatched per photo {report[view]['unmatched_per_photo_before']:.2f} "
+            f"-> {report[view]['unmatched_per_photo_after']:.2f}; {c['rejected']} boxes rejected"
+        )
+    return {"source": str(args.source), "split": args.split, "model": MODEL, "views": report}
+
+
+def noface_pictures(folder: Path, split: str, size: str):
+    """(kind, picture) of a no-face set's split, at its own size or resized to PHONE_SIDE."""
+    with open(folder / "manifest.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == split]
+    for row in rows:
+        image = Image.open(folder / row["path"]).convert("RGB")
+        if size != "own":
+            k = PHONE_SIDE / max(image.size)
+            image = image.resize((round(image.width * k), round(image.height * k)), Image.Resampling.BICUBIC)
+        yield row["kind"], image
+
+
+def noface(args) -> dict:
+    classifier = Classifier(MODEL)
+    report = {}
+    for size in ("own", "4032"):
+        cache = OUT / "boxes" / f"noface-{args.split}-{size}.json"
+        pictures = lambda: noface_pictures(args.folder, args.split, size)  # noqa: E731
+        all_boxes = detected((image for _, image in pictures()), FaceDetector(), cache)
+        c: Counter[str] = Counter()
+        by_kind: dict[str, Counter] = {}
+        for (kind, image), before in zip(pictures(), all_boxes):
+            after = kept(classifier, image, before)
+            for counter in (c, by_kind.setdefault(kind, Counter())):
+                counter["pictures"] += 1
+                counter["before"] += len(before)
+                counter["after"] += len(after)
+        report[size] = {
+            "pictures": c["pictures"],
+            "boxes_before": c["before"],
+            "boxes_after": c["after"],
+            "boxes_per_100_before": 100 * c["before"] / c["pictures"],
+            "boxes_per_100_after": 100 * c["after"] / c["pictures"],
+            "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())},
+        }
+        print(f"{size}: {c['pictures']} pictures, boxes {c['before']} -> {c['after']}")
+    return {"folder": str(args.folder), "split": args.split, "sizes": report}
+
+
+def cost(args) -> dict:
+    """Milliseconds per face of the check and of the mask classifier (with its visibility check), side by side
+    in one run, on the detector's face boxes of a split, in batches as a scene gives them."""
+    classifier = Classifier(MODEL)
+    entries = [e for e in read_json(args.data / "manifest.json")["splits"][args.split] if e["label"] == "face"]
+    crops = [Image.open(args.data / e["path"]).convert("RGB") for e in entries if e["kind"].startswith("box-")][:400]
+    times: dict[str, list[float]] = {"check": [], "classifier": []}
+    for _ in range(args.repeats):
+        for name, run in (("check", classifier.not_faces), ("classifier", classifier.predict)):
+            for start in range(0, len(crops), args.batch):
+                batch = crops[start : start + args.batch]
+                t0 = time.perf_counter()
+                run(batch)
+                times[name].append((time.perf_counter() - t0) * 1000 / len(batch))
+    ms = {k: statistics.median(v) for k, v in times.items()}
+    print(f"ms per face (median, batches of {args.batch}): check {ms['check']:.3f}, classifier {ms['classifier']:.3f}")
+    return {"ms_per_face_median": ms, "batch": args.batch, "faces": len(crops), "backend": classifier.backend}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    c = sub.add_parser("choose")
+    c.add_argument("--data", type=Path, default=ROOT / "data" / "facecheck")
+    c.add_argument("--split", default="val")
+    c.add_argument("--check", default=str(ROOT / "weights" / inference.FACE_CHECKPOINT))
+    p = sub.add_parser("photos")
+    p.add_argument("--source", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--split", default="val")
+    p.add_argument("--views", nargs="+", default=["1x", "phone"])
+    n = sub.add_parser("noface")
+    n.add_argument("--folder", type=Path, required=True)
+    n.add_argument("--split", default="val")
+    k = sub.add_parser("cost")
+    k.add_argument("--data", type=Path, default=ROOT / "data" / "facecheck")
+    k.add_argument("--split", default="val")
+    k.add_argument("--batch", type=int, default=16)
+    k.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    result = {"choose": choose, "photos": photos, "noface": noface, "cost": cost}[args.what](args)
+    result |= {"command": "python benchmarks/face_check.py " + " ".join(sys.argv[1:]), "cpu": cpu_name()}
+    name = args.what if args.what != "photos" else f"photos-{args.split}"
+    name = name if args.what != "noface" else f"noface-{args.split}"
+    write_json_atomic(result, OUT / f"{name}.json")
+
+
+if __name__ == "__main__":
+    main()

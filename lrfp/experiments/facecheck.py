@@ -1,0 +1,255 @@
+"""The face check's data set: the default detector's boxes, `face` or `not_face`, as the pipeline crops them.
+
+The fine-tuned detector learnt faces from a few hundred photos and was never shown what is not one: it puts
+boxes on text, textures, lamps and stickers. The face check (lrfp.pipeline.inference.face_check) answers, for
+each box, whether it holds a face. It learns from:
+- `face`: the detector's boxes that match a labelled face (IoU >= 0.3) in three views of each photo (as it
+  is, enlarged 2x, at a phone's 4032 px), and each labelled face's box jittered at a random size from 8 to
+  64 px, some of them blurred;
+- `not_face`: the detector's boxes that match no labelled face, and random squares of the photo away from
+  every face; with `noface` (a set of `lrfp data noface`), each picture's boxes and two random squares, in
+  the picture's own split;
+- kept out (under `aside/`, in no split, listed for a look): unmatched boxes that lie mostly inside a
+  labelled face (a piece or a double of it: the merge's job, not the check's), those the generic CenterFace
+  also finds with TEACHER_SCORE (most are faces the annotators left out), and those `marked` faces by hand.
+
+Splits: the detector's own train photos train, its held-out train photos choose the threshold (val), the
+build's val photos test. The build's test photos are never read.
+
+    lrfp data facecheck --source ../shared/data/fmd853 --data demo/fmd853-lr --out data/facecheck \
+        [--noface NOFACE_DIR] [--marked results/facecheck/marked_faces.json]
+    lrfp train --model model3 --data data/facecheck --input-size 32 ...
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import random
+from collections import Counter
+from pathlib import Path
+
+from PIL import Image, ImageFilter
+
+from lrfp.core.progress import bar
+from lrfp.core.records import read_json, write_json_atomic
+from lrfp.data.images import MANIFEST_NAME, SPLITS, load_image
+from lrfp.data.voc import match, photos_of, read_labelled_photo
+from lrfp.evaluation.scene_bench import PHONE_SIDE, view_frames
+from lrfp.experiments.detector import TEACHER_SCORE, split_train_photos
+from lrfp.pipeline.detect import FaceDetector, inside
+
+CLASSES = ("face", "not_face")
+ASIDE = "aside"
+VIEWS = ("1x", "enlarged-2", "phone")
+PHONE_EVERY = 3  # the phone view (4032 px, the slowest) of every 3rd train photo; every held-out one
+KEEP_SIDE = 128  # crops are saved no bigger: the check reads 32 px
+MIN_FACE = 8
+FACE_COPIES = 2  # labelled boxes, jittered and resized, per face
+BLURRED = 0.3  # the share of those copies blurred
+RANDOM_SQUARES = 6  # per photo or no-face picture
+PIECE = 0.3  # an unmatched box this much inside a labelled or teacher's face is a piece of it: aside
+NOFACE_PART = "noface_part.json"  # the no-face set's crops, mined once
+
+
+class Writer:
+    """Crops into CLASS/ folders (or aside/) and the manifest's entries."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.splits: dict[str, list] = {s: [] for s in SPLITS}
+        self.counts: Counter[str] = Counter()
+        self.aside: list = []  # kept out of every split (a look at them tells faces nobody labelled)
+        for folder in (*CLASSES, ASIDE):
+            (out / folder).mkdir(parents=True, exist_ok=True)
+
+    def add(self, crop: Image.Image, label: str, split: str, source: str, kind: str, box=None) -> None:
+        if min(crop.size) < 2:
+            return
+        face_px = min(crop.size)
+        if max(crop.size) > KEEP_SIDE:
+            crop = crop.copy()
+            crop.thumbnail((KEEP_SIDE, KEEP_SIDE), Image.Resampling.BILINEAR)
+        name = f"{label}/{Path(source).stem}_{kind}_{self.counts[label]:06d}.png"
+        crop.save(self.out / name)
+        self.counts[label] += 1
+        self.counts[f"{split}/{label}/{kind}"] += 1
+        entry = {"path": name, "label": label, "source": source, "face_px": face_px, "kind": kind}
+        if box is not None:
+            entry["box"] = [int(v) for v in box]
+        (self.aside if label == ASIDE else self.splits[split]).append(entry)
+
+    def move_aside(self, marked: set) -> int:
+        """Move the not_face entries whose (source, kind, box) is marked, and their files, aside."""
+        moved = 0
+        for split, entries in self.splits.items():
+            for entry in [e for e in entries if (e["source"], e["kind"], tuple(e.get("box", ()))) in marked]:
+                if entry["label"] != "not_face":
+                    continue
+                name = f"{ASIDE}/{Path(entry['path']).name}"
+                (self.out / entry["path"]).rename(self.out / name)
+                entries.remove(entry)
+                self.aside.append(entry | {"path": name, "label": ASIDE, "marked": "face", "split": split})
+                moved += 1
+        return moved
+
+
+def _clip(box, width: int, height: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return (max(0, round(x0)), max(0, round(y0)), min(width, round(x1)), min(height, round(y1)))
+
+
+def face_copy(image: Image.Image, box, rng: random.Random) -> Image.Image:
+    """A labelled face as a detector might box it (up to 15 % bigger or smaller, shifted up to 10 %), at a
+    random size from 8 to 64 px, sometimes blurred."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    k = rng.uniform(0.9, 1.15)
+    cx, cy = (x0 + x1) / 2 + rng.uniform(-0.1, 0.1) * w, (y0 + y1) / 2 + rng.uniform(-0.1, 0.1) * h
+    crop = image.crop(_clip((cx - w * k / 2, cy - h * k / 2, cx + w * k / 2, cy + h * k / 2), *image.size))
+    side = math.exp(rng.uniform(math.log(MIN_FACE), math.log(64)))
+    if side < min(crop.size):
+        factor = side / min(crop.size)
+        crop = crop.resize((max(2, round(crop.width * factor)), max(2, round(crop.height * factor))))
+    if rng.random() < BLURRED:
+        crop = crop.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.5)))
+    return crop
+
+
+def random_squares(image: Image.Image, faces: list, rng: random.Random, count: int = RANDOM_SQUARES) -> list:
+    """Up to `count` squares of 8 px to half the shorter side that touch no face."""
+    w, h = image.size
+    out: list = []
+    for _ in range(count * 10):
+        if len(out) == count or min(w, h) < 2 * MIN_FACE:
+            break
+        side = round(math.exp(rng.uniform(math.log(MIN_FACE), math.log(min(w, h) / 2))))
+        x, y = rng.randrange(0, w - side + 1), rng.randrange(0, h - side + 1)
+        square = (x, y, x + side, y + side)
+        if all(inside(f, square) == 0 and inside(square, f) == 0 for f in faces):
+            out.append(square)
+    return out
+
+
+def mine_photo(xml: Path, split: str, views: tuple, detectors: tuple[FaceDetector, FaceDetector], writer, rng):
+    """One labelled photo's crops: its detector boxes in each view, its faces' copies, its random squares."""
+    detector, teacher = detectors
+    photo = read_labelled_photo(xml)
+    source = f"images/{photo.filename}"
+    image = photo.image.convert("RGB")
+    found = [(b.x0, b.y0, b.x1, b.y1) for b in teacher.detect(image) if b.score >= TEACHER_SCORE]
+    faces = [_clip(b, *image.size) for b in photo.boxes]
+    for box in faces:
+        if min(box[2] - box[0], box[3] - box[1]) >= MIN_FACE:
+            for _ in range(FACE_COPIES):
+                writer.add(face_copy(image, box, rng), "face", split, source, "copy")
+    for square in random_squares(image, faces + found, rng):
+        writer.add(image.crop(square), "not_face", split, source, "square")
+    photo.image = image
+    for view in views:
+        for frame in view_frames([photo], view):
+            k = frame.image.width / image.width
+            labelled = [box for _, box, _ in frame.objects]
+            known = labelled + [tuple(v * k for v in b) for b in found]
+            boxes = [(b.x0, b.y0, b.x1, b.y1) for b in detector.detect(frame.image)]
+            paired = set(match(labelled, boxes).values())
+            for j, box in enumerate(boxes):
+                piece = max((inside(box, f) for f in known), default=0) >= PIECE
+                label = "face" if j in paired else ASIDE if piece else "not_face"
+                writer.add(frame.image.crop(box), label, split, source, f"box-{view}", box)
+
+
+def mine_noface(folder: Path, split: str, detector: FaceDetector, writer, rng) -> None:
+    """A no-face set's pictures of one split (its manifest.csv: path, kind, split): each one's detector boxes
+    at its own size (and at 4032 px, for every PHONE_EVERY-th one) and two random squares."""
+    with open(folder / "manifest.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == split]
+    for i, row in enumerate(bar(rows, desc=f"no-face {split}", unit="picture")):
+        image = load_image(folder / row["path"], name=row["path"]).convert("RGB")
+        source = f"noface/{row['path']}"
+        for square in random_squares(image, [], rng, 2):
+            writer.add(image.crop(square), "not_face", split, source, "noface-square")
+        views = [image]
+        if i % PHONE_EVERY == 0:
+            k = PHONE_SIDE / max(image.size)
+            views.append(image.resize((round(image.width * k), round(image.height * k)), Image.Resampling.BICUBIC))
+        for view, frame in zip(("own", "phone"), views):
+            for box in detector.detect(frame):
+                crop = frame.crop((box.x0, box.y0, box.x1, box.y1))
+                writer.add(crop, "not_face", split, source, f"noface-{view}", (box.x0, box.y0, box.x1, box.y1))
+
+
+def noface_part(folder: Path, out: Path, detector: FaceDetector, seed: int) -> Writer:
+    """The no-face set's crops (train and val: its test pictures are for the final figures), mined once: kept
+    in out/NOFACE_PART and reused while the set's manifest is the same."""
+    fingerprint = hashlib.sha256((folder / "manifest.csv").read_bytes()).hexdigest()
+    writer = Writer(out)
+    cached = read_json(out / NOFACE_PART) if (out / NOFACE_PART).is_file() else {}
+    if cached.get("manifest_sha256") == fingerprint:
+        writer.splits, writer.counts = cached["splits"], Counter(cached["counts"])
+        return writer
+    rng = random.Random(seed + 1)  # its own stream: the same crops whether or not the photos' part ran first
+    for split in ("train", "val"):
+        mine_noface(folder, split, detector, writer, rng)
+    part = {"manifest_sha256": fingerprint, "splits": writer.splits, "counts": writer.counts}
+    write_json_atomic(part, out / NOFACE_PART)
+    return writer
+
+
+def build_facecheck(
+    source: Path, data: Path, out: Path, noface: Path | None = None, seed: int = 0, marked: Path | None = None
+) -> dict:
+    """Write the face check's crops (see the module's docstring) and their manifest. The photos' part, once
+    written, is kept when the command runs again with the same source and build (the no-face set, or marks,
+    added later). `marked`: a JSON of {"faces": [{"photo", "view", "box"}]}, the detector's boxes matching no
+    labelled face that a look found to be faces: moved aside."""
+    rng = random.Random(seed)
+    detector = FaceDetector()
+    origin = {
+        "path": str(source),
+        "build": str(data),
+        "build_manifest_sha256": hashlib.sha256((data / MANIFEST_NAME).read_bytes()).hexdigest(),
+    }
+    writer = Writer(out)
+    previous = read_json(out / MANIFEST_NAME) if (out / MANIFEST_NAME).is_file() else {}
+    if {k: v for k, v in previous.get("source", {}).items() if k != "noface"} == origin:
+        writer.splits, writer.aside, writer.counts = previous["splits"], previous["aside"], Counter(previous["counts"])
+    else:
+        teacher = FaceDetector("centerface")
+        train, held_out = split_train_photos(source, data)
+        parts = {"train": train, "val": held_out, "test": photos_of(source, data, "val")}
+        for split, xml_files in parts.items():
+            for i, xml in enumerate(bar(xml_files, desc=f"{split} photos", unit="photo")):
+                views = VIEWS if split != "train" or i % PHONE_EVERY == 0 else VIEWS[:-1]
+                mine_photo(xml, split, views, (detector, teacher), writer, rng)
+    if noface is not None and not previous.get("source", {}).get("noface"):
+        part = noface_part(noface, out, detector, seed)
+        for split, entries in part.splits.items():
+            writer.splits[split] += entries
+        writer.counts += part.counts
+    faces = read_json(marked)["faces"] if marked else []
+    moved = writer.move_aside({(f"images/{f['photo']}", f"box-{f['view']}", tuple(f["box"])) for f in faces})
+    manifest = {
+        "version": 1,
+        "classes": list(CLASSES),
+        "splits": writer.splits,
+        "aside": writer.aside,
+        "counts": dict(sorted(writer.counts.items())),
+        "source": origin | {"noface": str(noface) if noface else previous.get("source", {}).get("noface")},
+        "options": {
+            "seed": seed,
+            "detector": detector.describe(),
+            "views": list(VIEWS),
+            "phone_every": PHONE_EVERY,
+            "teacher_score": TEACHER_SCORE,
+            "piece": PIECE,
+            "face_copies": FACE_COPIES,
+            "random_squares": RANDOM_SQUARES,
+            "marked": marked.name if marked else previous.get("options", {}).get("marked"),
+            "marked_faces": len(faces) or previous.get("options", {}).get("marked_faces", 0),
+            "moved_aside": moved + previous.get("options", {}).get("moved_aside", 0),
+        },
+    }
+    write_json_atomic(manifest, out / MANIFEST_NAME)
+    return manifest

@@ -1,0 +1,170 @@
+"""The face check: a detector's box that holds no face is dropped before it is counted or drawn, counted
+apart; the shipped check rejects a typeset page's boxes and keeps real faces; its file is checked."""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+
+import pytest
+import torch
+from PIL import Image, ImageDraw, ImageFont, ImageStat
+
+from lrfp.core import paths
+from lrfp.experiments.facecheck import Writer, random_squares
+from lrfp.models.checkpoint import CheckpointError
+from lrfp.pipeline import inference
+from lrfp.pipeline.detect import FaceBox, FaceDetector, Search, inside
+from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.scene import REJECTED_COLOR, analyze, annotate
+from lrfp.pipeline.video import process
+
+SCENE = paths.DEMO_DIR / "scenes" / "images" / "maksssksksss389.jpg"
+MASKED_FACE = (112, 100, 198, 215)  # the man in front with his mask, boxed with a detector's margin
+GREY = (128, 128, 128)
+RED = (220, 20, 20)
+FACE_BOX, RED_BOX = FaceBox(20, 20, 80, 80, 0.9), FaceBox(150, 40, 230, 120, 0.9)
+LOREM = (
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et "
+    "dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip "
+    "ex ea commodo consequat. Duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore."
+)
+
+
+class RedIsNoFace:
+    """A face check stand-in: a crop that is mostly red holds no face."""
+
+    classes = ["face", "not_face"]
+
+    def probabilities(self, images):
+        red = [float(ImageStat.Stat(im).mean[0] > 200) for im in images]
+        return torch.tensor([[1 - r, r] for r in red])
+
+
+class TwoBoxes:
+    """A detector stand-in: a box on a face-like grey patch, a box on a red patch."""
+
+    def search(self, image):
+        return Search(image, budget_mp=0.0, boxes=[FACE_BOX, RED_BOX])
+
+
+def scene_with_red_patch() -> Image.Image:
+    image = Image.new("RGB", (300, 200), GREY)
+    ImageDraw.Draw(image).rectangle((RED_BOX.x0, RED_BOX.y0, RED_BOX.x1 - 1, RED_BOX.y1 - 1), fill=RED)
+    return image
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return Classifier("prod-mobilenet_v2", backend="torch")
+
+
+def test_a_rejected_box_is_neither_counted_nor_drawn(classifier, monkeypatch):
+    monkeypatch.setattr(classifier, "face_check", RedIsNoFace())
+    image = scene_with_red_patch()
+    result = analyze(image, classifier, TwoBoxes(), "scene")
+    assert [f.box for f in result.faces] == [FACE_BOX] and result.rejected == [RED_BOX]
+    assert result.counts()["faces"] == 1
+    drawn = annotate(image, result)
+    inside_red = (RED_BOX.x0, (RED_BOX.y0 + RED_BOX.y1) // 2)  # on the red box's outline, were it drawn
+    assert drawn.getpixel(inside_red) == RED and drawn.getpixel((FACE_BOX.x0, FACE_BOX.y0)) != GREY
+    assert annotate(image, result, rejected=True).getpixel(inside_red) == REJECTED_COLOR  # --keep-rejected
+
+
+def test_the_scene_csv_counts_the_rejected_boxes(classifier, monkeypatch, tmp_path):
+    monkeypatch.setattr(classifier, "face_check", RedIsNoFace())
+    photo = tmp_path / "patch.png"
+    scene_with_red_patch().save(photo)
+    _, csv_path, rows = process(photo, tmp_path / "out.png", classifier, TwoBoxes())  # type: ignore[arg-type]
+    assert rows[0]["rejected"] == 1 and rows[0]["faces"] == 1
+    assert "rejected" in csv_path.read_text().splitlines()[0].split(",")
+
+
+def typeset_page(long_side: int = 4032) -> Image.Image:
+    """A page of Latin text, typeset by Pillow, at a phone photo's size."""
+    width, height = round(long_side / 1.414), long_side
+    page = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=long_side // 60)
+    words, lines, line = LOREM.split() * 40, [], ""
+    for word in words:
+        if draw.textlength(f"{line} {word}", font=font) > width * 0.8:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    y = height // 12
+    for text in lines:
+        draw.text((width // 10, y), text, fill="black", font=font)
+        y += long_side // 45
+        if y > height * 0.9:
+            break
+    return page
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met yet: the detector puts 22 boxes on this page (lower halves of letters, about 22 px) and the "
+    "shipped check (4 epochs) rejects 10; weights/checks/face.md",
+)
+def test_the_shipped_check_leaves_no_box_on_a_typeset_page(classifier):
+    result = analyze(typeset_page(), classifier, FaceDetector(), "scene")
+    assert result.faces == []
+
+
+@pytest.mark.parametrize("size", [24, 64, 160, 600])
+def test_the_shipped_check_keeps_a_real_face_at_any_size(classifier, size):
+    face = Image.open(SCENE).convert("RGB").crop(MASKED_FACE)
+    face = face.resize((size, round(size * face.height / face.width)), Image.Resampling.BICUBIC)
+    canvas = Image.new("RGB", (face.width * 3, face.height * 2), GREY)
+    canvas.paste(face, (face.width, face.height // 2))
+    box = (face.width, face.height // 2, 2 * face.width, face.height // 2 + face.height)
+    assert classifier.not_faces([face, canvas.crop(box)]) == [False, False]
+
+
+def test_a_pasted_face_is_found_and_kept(classifier):
+    face = Image.open(SCENE).convert("RGB").crop(MASKED_FACE)
+    canvas = Image.new("RGB", (800, 600), GREY)
+    canvas.paste(face, (350, 240))
+    result = analyze(canvas, classifier, FaceDetector(), "scene")
+    assert len(result.faces) == 1 and result.rejected == []
+
+
+def test_a_file_that_is_not_the_face_check_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "checks").mkdir()
+    shutil.copy(paths.WEIGHTS_DIR / "checks" / "visibility.pt", tmp_path / "checks" / "face.pt")
+    monkeypatch.setattr(paths, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(inference, "_checks", {})
+    with pytest.raises(
+        CheckpointError, match=r"face\.pt: not the face check \(its classes are \['hidden', 'visible'\]"
+    ):
+        inference.face_check(backend="torch")
+
+
+def test_a_missing_face_check_is_said_and_every_box_is_kept(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(paths, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(inference, "_checks", {})
+    with caplog.at_level(logging.WARNING):
+        assert inference.face_check() is None
+    assert "face.pt is missing" in caplog.text
+
+
+def test_the_data_sets_random_squares_touch_no_face():
+    image = Image.new("RGB", (400, 300), GREY)
+    faces = [(50, 50, 150, 150), (200, 100, 260, 170)]
+    squares = random_squares(image, faces, random.Random(0), count=20)
+    assert len(squares) == 20
+    assert all(inside(s, f) == 0 and s[2] - s[0] >= 8 for s in squares for f in faces)
+
+
+def test_a_box_marked_a_face_by_hand_is_moved_out_of_the_data_set(tmp_path):
+    writer = Writer(tmp_path)
+    crop = Image.new("RGB", (20, 20), GREY)
+    for box in ((0, 0, 20, 20), (30, 30, 50, 50)):
+        writer.add(crop, "not_face", "train", "images/a.png", "box-1x", box)
+    assert writer.move_aside({("images/a.png", "box-1x", (30, 30, 50, 50))}) == 1
+    assert [e["box"] for e in writer.splits["train"]] == [[0, 0, 20, 20]]
+    (moved,) = writer.aside
+    assert moved["marked"] == "face" and (tmp_path / moved["path"]).is_file()
+    assert len(list((tmp_path / "not_face").iterdir())) == 1
