@@ -227,7 +227,7 @@ def test_a_full_disk_while_writing_the_csv_names_the_csv_and_leaves_no_video(tmp
         Path(path).write_text("frame,")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a write() reports it: no file name
 
-    monkeypatch.setattr(video, "_write_csv", full)
+    monkeypatch.setattr(video, "write_csv", full)  # as video.py names it
     code, stdout, err = run_cli(capsys, "scene", clip, "--out", tmp_path / "out.mp4", *FAST)
     assert code == 2 and f"{tmp_path / 'out.csv'}: No space left on device" in one_error_line(err)
     assert stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["clip.avi"]
