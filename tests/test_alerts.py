@@ -17,6 +17,18 @@ from lrfp.scale.webhook import Webhook
 NOW = datetime(2024, 5, 6, 9, 0)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):  # the tests' output stays clean
+        pass
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """HANDLER served on a free port of 127.0.0.1 in a thread of its own."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class Receiver:
     """An HTTP server on 127.0.0.1 that keeps the JSON posted to it; its first FAIL answers are 503."""
 
@@ -24,7 +36,7 @@ class Receiver:
         self.posts, self.fail, self.calls = [], fail, 0
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 owner.calls += 1
                 body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -35,12 +47,8 @@ class Receiver:
                     self.send_response(200)
                 self.end_headers()
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
         self.server.shutdown()
@@ -59,7 +67,7 @@ class HostileReceiver:
         self.calls, self.written = 0, 0
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self):
                 owner.calls += 1
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -80,12 +88,8 @@ class HostileReceiver:
 
             do_POST = do_GET = _answer
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
         self.server.shutdown()
