@@ -220,6 +220,11 @@ def live_section(folder: Path) -> None:
         streams = pd.DataFrame(found.get("streams", []), columns=STREAM_COLUMNS)
         # an older lrfp stored the URLs whole: their passwords and tokens are masked here too
         streams[["url", "error"]] = streams[["url", "error"]].map(lambda v: mask_urls(v) if isinstance(v, str) else v)
+        # an older lrfp did not count refused frames: a dash, not "None"; times as the rest of the page writes them
+        streams["refused"] = streams["refused"].astype(object).where(streams["refused"].notna(), "–")
+        streams["last_frame"] = streams["last_frame"].map(
+            lambda v: v[:19].replace("T", " ") if isinstance(v, str) else v
+        )
         st.dataframe(streams, hide_index=True, width="stretch")
         st.caption(
             f"Last written {plain(str(found.get('updated', '?'))[:19].replace('T', ' '))}: "
