@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import re
 import shutil
 import sys
@@ -38,30 +37,11 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the load test's server and tab helpers
+from helpers import face_mosaic  # noqa: E402  (tests/, on the path load_test gives)
 from load_test import ROOT, SCENES, Server, errors_on, open_tab, status_kb  # noqa: E402
 
-CROPS = ROOT / "demo" / "fmd853-lr"  # the demo set's face crops, with_mask/ and without_mask/
-SIDE, FACE = 3200, 32
 # what the Classify page shows while a photo waits and is analysed (lrfp.app.waiting), where it shows them
 STATUS = re.compile(r"Waiting for a turn|Your turn|Classifying faces|Drawing the boxes")
-
-
-def face_mosaic(folder: Path, seed: int, side: int = SIDE, face: int = FACE, quality: int = 88) -> Path:
-    """SIDE x SIDE px of FACE px faces, each a demo crop of at least 24 px drawn at random: another SEED, another
-    photo (the app keeps an analysis by the photo's bytes, so two visitors need two photos)."""
-    crops = []
-    for path in sorted(CROPS.glob("*/*.png")):
-        with Image.open(path) as crop:
-            if min(crop.size) >= 24:
-                crops.append(crop.convert("RGB").resize((face, face), Image.Resampling.BICUBIC))
-    rng = random.Random(seed)
-    mosaic = Image.new("RGB", (side, side))
-    for top in range(0, side, face):
-        for left in range(0, side, face):
-            mosaic.paste(rng.choice(crops), (left, top))
-    path = folder / f"mosaic-{seed}.jpg"
-    mosaic.save(path, quality=quality)
-    return path
 
 
 def small_photo(folder: Path) -> Path:
@@ -168,7 +148,7 @@ async def main_async(args) -> dict:
     report: dict = {
         "command": " ".join(["python", *sys.argv]),
         "root": str(Path(args.root).resolve()),
-        "photo": {"side_px": SIDE, "face_px": FACE, "faces_tiled": (SIDE // FACE) ** 2, "bytes": mosaic.stat().st_size},
+        "photo": {"side_px": 3200, "face_px": 32, "faces_tiled": (3200 // 32) ** 2, "bytes": mosaic.stat().st_size},
         "cores": os.cpu_count(),
         "load_avg_at_start": os.getloadavg(),
     }

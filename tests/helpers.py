@@ -196,3 +196,21 @@ def wait_until_idle(page, timeout: float = 90) -> None:
     while time.monotonic() < deadline and calm < 2:
         calm = calm + 1 if page.locator(BUSY).count() == 0 else 0
         time.sleep(0.5)
+
+
+def face_mosaic(folder: Path, seed: int, side: int = 3200, face: int = 32, quality: int = 88) -> Path:
+    """SIDE x SIDE px of FACE px faces, each a demo crop of at least 24 px drawn at random: another SEED, another
+    photo (the app keeps an analysis by the photo's bytes, so two visitors need two photos)."""
+    crops = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "demo" / "fmd853-lr").glob("*/*.png")):
+        with Image.open(path) as crop:
+            if min(crop.size) >= 24:
+                crops.append(crop.convert("RGB").resize((face, face), Image.Resampling.BICUBIC))
+    rng = random.Random(seed)
+    mosaic = Image.new("RGB", (side, side))
+    for top in range(0, side, face):
+        for left in range(0, side, face):
+            mosaic.paste(rng.choice(crops), (left, top))
+    path = folder / f"mosaic-{seed}.jpg"
+    mosaic.save(path, quality=quality)
+    return path
