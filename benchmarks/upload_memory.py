@@ -37,7 +37,8 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the load test's server and tab helpers
-from helpers import face_mosaic  # noqa: E402  (tests/, on the path load_test gives)
+sys.path.insert(0, str(HERE.parent / "tests"))  # the face mosaic the browser test uploads too
+from helpers import face_mosaic  # noqa: E402
 from load_test import ROOT, SCENES, Server, errors_on, open_tab, status_kb  # noqa: E402
 
 # what the Classify page shows while a photo waits and is analysed (lrfp.app.waiting), where it shows them
