@@ -303,6 +303,7 @@ def test_no_page_shows_a_server_path(page, tmp_path, monkeypatch, downloads):
     assert not at.exception, at.exception
     data = page_data(at, downloads)
     assert str(tmp_path).encode() not in data and str(ROOT).encode() not in data
+    assert b"torch-hub" not in data  # a run's TORCH_HOME, a folder of the machine that ran it: named CACHE
 
 
 # --- links out of a table's folder ----------------------------------------------------------------------------

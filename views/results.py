@@ -4,6 +4,7 @@ import streamlit as st
 
 from lrfp.app import charts, tables
 from lrfp.app.ui import default_run_id, detail_choice, figures_table, pinned_first
+from lrfp.publishing.cards import shown_command
 from lrfp.reporting.results import (
     load_cv_reports,
     load_face_reports,
@@ -125,7 +126,7 @@ opening, why = detail_choice(run_ids, default_run_id())
 run_id = st.selectbox("Run", run_ids, index=opening, help=why)
 record = detail[run_id]
 st.caption(
-    f"Command: `{record['command']}` · {record['environment']['cpu']} · "
+    f"Command: `{shown_command(record['command'])}` · {record['environment']['cpu']} · "
     f"{record.get('seconds_per_epoch', 0):.1f} s per epoch"
 )
 st.plotly_chart(charts.training_curves(record), width="stretch")
