@@ -49,3 +49,10 @@ def test_mkdocs_lists_every_page_of_docs():
     nav = (ROOT / "mkdocs.yml").read_text()
     pages = {p.name for p in (ROOT / "docs").glob("*.md")}
     assert pages == set(re.findall(r": (\S+\.md)$", nav, re.MULTILINE))
+
+
+def test_the_layout_page_names_every_module_of_the_package():
+    """docs/layout.md says what each module does: a module it leaves out is one a reader cannot find (ten were)."""
+    layout = (ROOT / "docs" / "layout.md").read_text()
+    modules = {p.name for p in (ROOT / "lrfp").rglob("*.py") if p.stem not in ("__init__", "__main__")}
+    assert not sorted(name for name in modules if name not in layout)
