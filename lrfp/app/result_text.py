@@ -6,20 +6,15 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from lrfp.app.plain import plain
-from lrfp.core.labels import INCORRECT, LABELS, TOO_SMALL, UNSURE, WITH_MASK, WITHOUT_MASK
+from lrfp.core.labels import LABELS, TOO_SMALL, UNSURE
 from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
 from lrfp.pipeline.scene import SceneResult, cap_note, label_text
-
-# each answer's colour (lrfp.core.labels, which annotate() and the Dataset page draw with) in Streamlit's
-# markdown palette, and the key's words where they say more than the tag's
-KEY_COLOURS = {WITH_MASK: "green", WITHOUT_MASK: "red", INCORRECT: "orange", TOO_SMALL: "gray", UNSURE: "blue"}
-KEY_TEXTS = {UNSURE: "can't tell (mouth and nose hidden)"}
 
 
 def colour_key(names: Collection[str]) -> str:
     """The colour key of the answers NAMES, in lrfp.core.labels' order: ':green[■ with mask] · :red[■ without mask]'."""
     return " · ".join(
-        f":{KEY_COLOURS[label.name]}[■ {KEY_TEXTS.get(label.name, label.text)}]"
+        f":{label.palette}[■ {label.explained or label.text}]"  # each answer's colour and words: lrfp.core.labels
         for label in LABELS
         if label.name in names
     )

@@ -27,17 +27,27 @@ class Label:
     column: str  # its count column
     text: str  # how it reads on screen and in tags
     color: tuple[int, int, int]  # its boxes' RGB colour on annotated images
+    palette: str  # the nearest colour of Streamlit's markdown palette, for the pages' colour keys
     judged: bool  # whether it counts in compliance's denominator
     masked: bool = False  # whether it counts in compliance's numerator
+    explained: str = ""  # the colour key's words where they say more than the tag's
 
 
 LABELS = (
-    Label(WITH_MASK, "with_mask", "with mask", (46, 160, 67), judged=True, masked=True),
-    Label(WITHOUT_MASK, "without_mask", "without mask", (220, 50, 47), judged=True),
+    Label(WITH_MASK, "with_mask", "with mask", (46, 160, 67), "green", judged=True, masked=True),
+    Label(WITHOUT_MASK, "without_mask", "without mask", (220, 50, 47), "red", judged=True),
     # a mask worn wrongly protects no one
-    Label(INCORRECT, "incorrect", "mask worn incorrectly", (245, 140, 0), judged=True),
-    Label(TOO_SMALL, "too_small", "too small to judge", (150, 150, 150), judged=False),
-    Label(UNSURE, "unsure", "can't tell", (90, 110, 200), judged=False),
+    Label(INCORRECT, "incorrect", "mask worn incorrectly", (245, 140, 0), "orange", judged=True),
+    Label(TOO_SMALL, "too_small", "too small to judge", (150, 150, 150), "gray", judged=False),
+    Label(
+        UNSURE,
+        "unsure",
+        "can't tell",
+        (90, 110, 200),
+        "blue",
+        judged=False,
+        explained="can't tell (mouth and nose hidden)",
+    ),
 )
 BY_NAME = {label.name: label for label in LABELS}
 # the columns of a count: every face, then one per label
