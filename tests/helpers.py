@@ -5,6 +5,7 @@ The fixtures that hand these out live in conftest.py; a test module imports what
 
 from __future__ import annotations
 
+import argparse
 import random
 import socket
 import subprocess
@@ -214,3 +215,30 @@ def face_mosaic(folder: Path, seed: int, side: int = 3200, face: int = 32, quali
     path = folder / f"mosaic-{seed}.jpg"
     mosaic.save(path, quality=quality)
     return path
+
+
+def cli_commands(parser, prefix: tuple[str, ...] = ()):
+    """(the words naming a command, its parser) for every command and subcommand of the `lrfp` PARSER."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from cli_commands(sub, (*prefix, name))
+    if prefix:
+        yield prefix, parser
+
+
+def drawn_tags(monkeypatch, image, result, numbered: bool) -> tuple[Image.Image, list[tuple]]:
+    """The annotated photo and the tags on it: the filled rectangles annotate() draws (boxes are outlines)."""
+    from lrfp.pipeline.scene import annotate  # here: the helpers stay light for tests that need no model
+
+    filled = []
+    rectangle = ImageDraw.ImageDraw.rectangle
+
+    def keep(self, xy, fill=None, outline=None, width=1):
+        if fill is not None:
+            filled.append(tuple(int(v) for v in xy))
+        return rectangle(self, xy, fill=fill, outline=outline, width=width)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "rectangle", keep)
+    out = annotate(image, result, numbered=numbered, min_long_side=1400, max_long_side=1400)
+    return out, filled

@@ -4,10 +4,10 @@ rules' numbers; and a run id is a folder name, never a path."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 
 import pytest
+from helpers import cli_commands, one_error_line
 
 from lrfp.cli import argtypes, main
 from lrfp.cli.main import build_parser
@@ -15,7 +15,6 @@ from lrfp.core.errors import ConfigError
 from lrfp.core.numbers import Number
 from lrfp.scale.alerts import parse_rule
 from lrfp.training.config import TrainConfig
-from tests.helpers import one_error_line
 
 HOSTILE = ("nan", "inf", "-1", "1e400")
 # options for which -1 is a meaningful value (none today: seeds, folds, scores, counts and seconds start at 0 or
@@ -23,19 +22,9 @@ HOSTILE = ("nan", "inf", "-1", "1e400")
 MINUS_ONE_VALID: dict[str, str] = {}
 
 
-def commands(parser, prefix=()):
-    """(the words naming a command, its parser) for every command and subcommand."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from commands(sub, (*prefix, name))
-    if prefix:
-        yield prefix, parser
-
-
 def numeric_options():
     """(command words, option) of every option that takes a number."""
-    for words, parser in commands(build_parser()):
+    for words, parser in cli_commands(build_parser()):
         for action in parser._actions:
             if isinstance(action.type, Number) or action.type is argtypes.int_list:
                 yield words, action.option_strings[0]
@@ -49,7 +38,7 @@ def test_every_option_with_a_type_reads_numbers_through_the_shared_types():
     every numeric option because every one of them has a shared type."""
     bare = [
         (" ".join(words), action.option_strings or action.dest)
-        for words, parser in commands(build_parser())
+        for words, parser in cli_commands(build_parser())
         for action in parser._actions
         if action.type in (int, float)
     ]

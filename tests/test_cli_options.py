@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import cli_commands
 
 from lrfp.cli import main
 from lrfp.cli.config_flags import NO_FLAG
@@ -53,21 +54,11 @@ EVERY_TRAIN_FIELD = TrainConfig(
 )
 
 
-def commands(parser, prefix=()):
-    """(command, its parser) for every command and subcommand: "train", "data build", ..."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from commands(sub, (*prefix, name))
-    if prefix:
-        yield " ".join(prefix), parser
-
-
 def options_of(parser) -> dict[str, argparse.Action]:
     return {a.option_strings[0]: a for a in parser._actions if a.option_strings}
 
 
-PARSERS = dict(commands(build_parser()))
+PARSERS = {" ".join(words): parser for words, parser in cli_commands(build_parser())}  # "train", "data build", ...
 
 
 def config_given_to(monkeypatch, target: str, argv: str) -> TrainConfig:

@@ -225,27 +225,19 @@ def test_a_tag_hemmed_in_by_faces_takes_its_own_face_rather_than_a_neighbours():
 
 def test_the_demo_crowds_number_tags_cover_no_other_face(monkeypatch):
     """The crowd's 51 labelled faces, numbered as the Classify page numbers them: 11 tags lay on a neighbour."""
-    from PIL import Image, ImageDraw
+    from helpers import drawn_tags
+    from PIL import Image
 
     from lrfp.data.demo import labelled_faces
     from lrfp.pipeline.detect import FaceBox
-    from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
+    from lrfp.pipeline.scene import FaceResult, SceneResult
 
     photo = COMMUTERS.with_stem("maksssksksss52")
     faces = labelled_faces(photo)
     assert faces is not None
     result = SceneResult("scene", [FaceResult(FaceBox(*box, 1.0), label, 0.9) for label, box in faces])
-    filled = []  # the tags: the filled rectangles annotate() draws (boxes are outlines)
-    rectangle = ImageDraw.ImageDraw.rectangle
-
-    def keep(self, xy, fill=None, outline=None, width=1):
-        if fill is not None:
-            filled.append(tuple(int(v) for v in xy))
-        return rectangle(self, xy, fill=fill, outline=outline, width=width)
-
-    monkeypatch.setattr(ImageDraw.ImageDraw, "rectangle", keep)
     with Image.open(photo) as image:
-        out = annotate(image.convert("RGB"), result, numbered=True, min_long_side=1400, max_long_side=1400)
+        out, filled = drawn_tags(monkeypatch, image.convert("RGB"), result, numbered=True)
     factor = out.width / 400
     boxes = [tuple(round(v * factor) for v in box) for _, box in faces]
     spots = [(x0, y0, x1 + 1, y1 + 1) for x0, y0, x1, y1 in filled]  # PIL's rectangle includes its far edge

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import PAGE
-from PIL import Image, ImageDraw
+from helpers import PAGE, drawn_tags
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from lrfp.app import catalog, charts, result_text, tables, ui
@@ -230,21 +230,6 @@ def crowd(n: int = 48, size: tuple[int, int] = (400, 225)) -> tuple[Image.Image,
     ]
     faces = [FaceResult(b, "with_mask" if i % 3 else "without_mask", 0.8) for i, b in enumerate(boxes)]
     return Image.new("RGB", size, (120, 120, 120)), SceneResult("scene", faces)
-
-
-def drawn_tags(monkeypatch, image, result, numbered: bool) -> tuple[Image.Image, list[tuple]]:
-    """The annotated photo and the tags on it: the filled rectangles annotate() draws (boxes are outlines)."""
-    filled = []
-    rectangle = ImageDraw.ImageDraw.rectangle
-
-    def keep(self, xy, fill=None, outline=None, width=1):
-        if fill is not None:
-            filled.append(tuple(int(v) for v in xy))
-        return rectangle(self, xy, fill=fill, outline=outline, width=width)
-
-    monkeypatch.setattr(ImageDraw.ImageDraw, "rectangle", keep)
-    out = annotate(image, result, numbered=numbered, min_long_side=1400, max_long_side=1400)
-    return out, filled
 
 
 @pytest.mark.parametrize("numbered", [True, False])
