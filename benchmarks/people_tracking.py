@@ -1,93 +1,185 @@
-"""People counted by each tracker and setting on the demo clips, against a hand count; tracking's cost per frame.
+"""People counted on the demo clips against a hand count, and the tracks scored against hand-marked ones.
 
     lrfp monitor demo/footage --mapping demo/footage/cameras.csv --out /tmp/demo-mon --engine local
-    python benchmarks/people_tracking.py /tmp/demo-mon [--repeat 20] [--out results/benchmarks/people_tracking.json]
+    python benchmarks/people_tracking.py /tmp/demo-mon [--before /work/scratch/before38] [--repeat 20]
+        [--out results/benchmarks/people_tracking.json]
 
-The hand count (HAND) is of the people whose face shows in at least one frame of each clip, counted by
-eye on its first and last frames, 3x enlarged, with the source photo's annotated faces drawn over it
-(the crowd of maksssksksss52 was checked against its 51 annotations; in maksssksksss787 two faces the
-annotations leave out were counted). The tracking time is the tracker alone (the detector and the
-classifier ran before, in the table), the best of --repeat runs over every clip, per frame.
+Per clip: the people counted by lrfp's tracker (this checkout's; with --before, also the PeopleTracker
+of that older checkout, loaded from its lrfp/pipeline/people.py, on the same table), the hand count,
+and where the clip's tracks are hand-marked (demo/tracks, see its README) IDF1, ID switches and MOTA
+(lrfp.evaluation.tracking). Each marked clip is also followed as `lrfp monitor --live` meets it from
+benchmarks/mjpeg_serve.py: its frames forth and back (0..7, 6..1, a pass every 7 s) at 2 frames/s for
+LIVE_S seconds, where the people are still the clip's and each frame's marks its own frame's. Then the
+settings tried (CANDIDATES) by total and worst clip, with the
+tracker's cost per frame (the tracker alone, best of --repeat runs over every clip). "found" is how many
+of the marked people the detector found in MIN_FRAMES frames or more: the most a tracker can count.
+
+HAND counts the people whose face shows in each clip (half its box or more in one frame at least): for
+the marked clips, the people marked; for north-gate/clip2 (a crowd of 51 annotated faces), the
+annotations of its photo. market/clip2 and clip3 are the same files as north-gate/clip0 and clip1.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import sys
 import time
 from pathlib import Path
 
-from lrfp.scale.monitor import read_table
-from lrfp.scale.people import track_source
+from collections import Counter
 
-# the demo clips' source photos (lrfp.data.footage.EXAMPLE) and the people counted in each clip
-HAND = {
-    "north-gate/clip0.mp4": 12,
-    "north-gate/clip1.mp4": 13,
-    "north-gate/clip2.mp4": 51,
-    "north-gate/clip3.mp4": 6,
-    "market/clip0.mp4": 13,
-    "market/clip1.mp4": 10,
-    "market/clip2.mp4": 12,
-    "market/clip3.mp4": 13,
-}
+import numpy as np
+import pandas as pd
+
+from lrfp.evaluation.tracking import MATCH_IOU, follow, read_marks, score
+from lrfp.pipeline.people import MIN_FRAMES
+from lrfp.scale.monitor import read_table
+from lrfp.scale.people import _faces
+
+MARKS = Path("demo/tracks")
+SAME = {"market/clip2.mp4": "north-gate/clip0.mp4", "market/clip3.mp4": "north-gate/clip1.mp4"}
+CROWD = {"north-gate/clip2.mp4": 51}  # not marked: the annotated faces of its photo
+LIVE_S, LIVE_FPS = 60, 2
 CANDIDATES = {
-    "bytetrack, giou > -0.5 (lrfp's default)": {"tracker": "bytetrack"},
-    "bytetrack, iou > 0.1 (the library's default)": {"tracker": "bytetrack", "match": "iou", "min_iou": 0.1},
-    "bytetrack, iou, library confirms after 2 frames": {
-        "tracker": "bytetrack",
-        "match": "iou",
-        "min_iou": 0.1,
-        "min_frames": 1,
-        "confirm": 2,
-    },
-    "bytetrack, iou, one-frame tracks kept": {"tracker": "bytetrack", "match": "iou", "min_iou": 0.1, "min_frames": 1},
-    "bytetrack, giou, lost after 0.5 s": {"tracker": "bytetrack", "lost_s": 0.5},
-    "bytetrack, biou:0.5": {"tracker": "bytetrack", "match": "biou:0.5", "min_iou": 0.1},
-    "bytetrack, biou:1": {"tracker": "bytetrack", "match": "biou:1", "min_iou": 0.1},
-    "bytetrack, biou:2": {"tracker": "bytetrack", "match": "biou:2", "min_iou": 0.1},
-    "bytetrack, diou > -0.3": {"tracker": "bytetrack", "match": "diou", "min_iou": -0.3},
-    "sort, iou": {"tracker": "sort", "match": "iou", "min_iou": 0.3},
-    "sort, biou:1": {"tracker": "sort", "match": "biou:1", "min_iou": 0.3},
-    "ocsort, iou": {"tracker": "ocsort", "match": "iou", "min_iou": 0.3},
-    "sort, giou > -0.5": {"tracker": "sort"},
-    "ocsort, giou > -0.5": {"tracker": "ocsort"},
-    "ocsort, biou:1": {"tracker": "ocsort", "match": "biou:1", "min_iou": 0.3},
+    "lrfp's default": {},
+    "giou > -0.5, no rejoining (lrfp 38be506)": {"min_iou": -0.5, "rejoin_s": 0.0},
+    "giou > -0.5, rejoin within 2.5 face sizes": {"min_iou": -0.5},
+    "giou > 0.2, rejoin within 2.5 face sizes": {"min_iou": 0.2},
+    "iou > 0.1, rejoin within 2.5 face sizes": {"match": "iou", "min_iou": 0.1},
+    "no rejoining": {"rejoin_s": 0.0},
+    "rejoin within 1.5 face sizes": {"reach": 1.5},
+    "rejoin within 4 s": {"rejoin_s": 4.0},
+    "sort": {"tracker": "sort"},
+    "ocsort": {"tracker": "ocsort"},
 }
+
+
+def marks_of(clip: str) -> Path:
+    return MARKS / SAME.get(clip, clip).replace(".mp4", ".csv")
+
+
+def hand_count(clip: str) -> int:
+    path = marks_of(clip)
+    return score(read_marks(path), {})["marked"] if path.exists() else CROWD[clip]  # type: ignore[return-value]
+
+
+def frames_of(rows: pd.DataFrame) -> list:
+    return [(int(f), float(o), _faces(c)) for f, o, c in zip(rows["frame"], rows["offset_s"], rows["face_rows"])]
+
+
+def forth_and_back(frames: list, marks: dict) -> tuple[list, dict]:
+    """FRAMES and their MARKS as served forth and back (mjpeg_serve) for LIVE_S seconds at LIVE_FPS."""
+    loop = list(range(len(frames))) + list(range(len(frames) - 2, 0, -1))
+    order = [loop[k % len(loop)] for k in range(LIVE_S * LIVE_FPS)]
+    served = [(k, k / LIVE_FPS, frames[i][2]) for k, i in enumerate(order)]
+    return served, {k: marks.get(frames[i][0], []) for k, i in enumerate(order)}
+
+
+def found_by_detector(frames: list, marks: dict) -> int:
+    """The marked people whose face the detector found (IoU 0.5 or more) in MIN_FRAMES frames or more: the
+    most any tracker can count (a person needs MIN_FRAMES sightings)."""
+    from trackers.eval import box_iou
+
+    seen: Counter[int] = Counter()
+    for frame, _, faces in frames:
+        marked = marks.get(frame, [])
+        boxes = np.array([[f["x0"], f["y0"], f["x1"], f["y1"]] for f in faces], dtype=float).reshape(-1, 4)
+        if marked and len(boxes):
+            iou = box_iou(np.array([b for _, b in marked], dtype=float), boxes)
+            seen.update(ident for (ident, _), best in zip(marked, iou.max(axis=1)) if best >= MATCH_IOU)
+    return sum(n >= MIN_FRAMES for n in seen.values())
+
+
+def scored(frames: list, marks: dict | None, hand: int, tracker) -> dict:
+    tracked, counted = follow(frames, tracker)
+    entry: dict = {"people": counted, "hand": hand, "off_percent": round(100 * (counted - hand) / hand, 1)}
+    if marks is not None:
+        entry |= {k: v for k, v in score(marks, tracked).items() if k in ("IDF1", "IDSW", "MOTA")}
+        entry["found_by_detector"] = found_by_detector(frames, marks)
+    return entry
+
+
+def per_clip(clips: dict[str, pd.DataFrame], make) -> dict[str, dict]:
+    """Each clip's people counted by make() (a new tracker) and, where marked, its tracks' scores; the
+    marked clips again served forth and back ("CLIP live")."""
+    found = {}
+    for clip, rows in clips.items():
+        frames, marked = frames_of(rows), marks_of(clip).exists()
+        marks = read_marks(marks_of(clip)) if marked else None
+        found[clip] = scored(frames, marks, hand_count(clip), make())
+        if marks is not None and clip not in SAME:
+            found[f"{clip} live"] = scored(*forth_and_back(frames, marks), hand_count(clip), make())
+    return found
+
+
+def load_before(checkout: Path):
+    """The PeopleTracker class of an older checkout (its lrfp/pipeline/people.py, this lrfp's core)."""
+    spec = importlib.util.spec_from_file_location("before_people", checkout / "lrfp/pipeline/people.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["before_people"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module.PeopleTracker
+
+
+def show(title: str, found: dict[str, dict]) -> None:
+    print(f"\n{title}")
+    print(f"{'clip':27s} {'hand':>5s} {'found':>5s} {'people':>7s} {'off %':>7s} {'IDF1':>6s} {'IDSW':>5s} {'MOTA':>6s}")
+    for clip, e in found.items():
+        marked = f"{e['IDF1']:6.3f} {e['IDSW']:5d} {e['MOTA']:6.3f}" if "IDF1" in e else f"{'-':>6s} {'-':>5s} {'-':>6s}"
+        print(f"{clip:27s} {e['hand']:5d} {e.get('found_by_detector', '-'):>5} {e['people']:7d} {e['off_percent']:7.1f} {marked}")
+    for kind, chosen in (("clips", [e for c, e in found.items() if "live" not in c]), ("live", [e for c, e in found.items() if "live" in c])):
+        hand, people = sum(e["hand"] for e in chosen), sum(e["people"] for e in chosen)
+        print(f"{'all ' + kind:27s} {hand:5d} {people:7d} {100 * (people - hand) / hand:7.1f}")
 
 
 def main() -> None:
+    from lrfp.pipeline.people import PeopleTracker
+
     parser = argparse.ArgumentParser()
     parser.add_argument("table", help="a `lrfp monitor` results folder of demo/footage")
+    parser.add_argument("--before", type=Path, help="an older checkout whose tracker to score beside this one")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--out", default="results/benchmarks/people_tracking.json")
     args = parser.parse_args()
     frames = read_table(args.table)
     frames = frames[(frames["status"] == "ok") & (frames["kind"] == "video")]
     clips = {"/".join(Path(s).parts[-2:]): g.sort_values("frame") for s, g in frames.groupby("source")}
-    report = {"hand_count": HAND, "frames": int(len(frames)), "candidates": {}}
+    report: dict = {"frames": int(len(frames)), "table": args.table}
+    if args.before:
+        before = load_before(args.before)
+        report["before"] = {"checkout": str(args.before), "clips": per_clip(clips, before)}
+        show(f"before ({args.before})", report["before"]["clips"])
+    report["after"] = {"clips": per_clip(clips, PeopleTracker)}
+    show("after (this checkout)", report["after"]["clips"])
+    report["candidates"] = {}
+    print()
     for name, options in CANDIDATES.items():
-        counted = {clip: len(track_source(rows, **options)) for clip, rows in clips.items()}
+        found = per_clip(clips, lambda options=options: PeopleTracker(**options))
         best = float("inf")
         for _ in range(args.repeat):
             t0 = time.perf_counter()
             for rows in clips.values():
-                track_source(rows, **options)
+                follow(frames_of(rows), PeopleTracker(**options))
             best = min(best, time.perf_counter() - t0)
-        off = {clip: round(100 * (counted[clip] - HAND[clip]) / HAND[clip], 1) for clip in HAND}
-        report["candidates"][name] = {
+        marked = [e for e in found.values() if "IDF1" in e]
+        summary = {
             "options": options,
-            "people": counted,
-            "off_percent": off,
-            "total": sum(counted.values()),
-            "hand_total": sum(HAND.values()),
-            "worst_off_percent": max(abs(v) for v in off.values()),
+            "clips": found,
+            "total": sum(e["people"] for e in found.values()),
+            "hand_total": sum(e["hand"] for e in found.values()),
+            "worst_off_percent": max(abs(e["off_percent"]) for e in found.values()),
+            "worst_marked_off_percent": max(abs(e["off_percent"]) for e in marked),
+            "IDSW_marked": sum(e["IDSW"] for e in marked),
             "ms_per_frame": round(1000 * best / len(frames), 3),
         }
-        r = report["candidates"][name]
+        report["candidates"][name] = summary
         print(
-            f"{name:45s} total {r['total']:4d} / {r['hand_total']}  worst clip off {r['worst_off_percent']:5.1f} %  "
-            f"{r['ms_per_frame']:.3f} ms/frame  {counted}"
+            f"{name:42s} total {summary['total']:4d} / {summary['hand_total']}  worst marked clip off "
+            f"{summary['worst_marked_off_percent']:5.1f} %, any {summary['worst_off_percent']:5.1f} %  "
+            f"IDSW {summary['IDSW_marked']:3d}  {summary['ms_per_frame']:.3f} ms/frame"
         )
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
 

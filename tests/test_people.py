@@ -71,12 +71,12 @@ def test_best_crop_is_the_biggest_face():
     assert (row["best_frame"], row["best_x1"] - row["best_x0"]) == (1, 30)
 
 
-def test_finished_hands_back_only_people_gone_for_the_lost_time():
-    tracker = PeopleTracker(lost_s=2.0)
+def test_finished_hands_back_only_people_gone_for_the_rejoin_time():
+    tracker = PeopleTracker(lost_s=2.0, rejoin_s=4.0)
     for i in range(4):
         tracker.see(i, float(i), None, [face(100, 100, 30)])
-    assert tracker.finished(now_s=4.0) == [] and len(tracker.current()) == 1
-    assert len(tracker.finished(now_s=5.5)) == 1 and tracker.current() == []
+    assert tracker.finished(now_s=6.5) == [] and len(tracker.current()) == 1
+    assert len(tracker.finished(now_s=7.5)) == 1 and tracker.current() == []
 
 
 def test_compliance_counts_people_not_frames():
