@@ -26,9 +26,8 @@ import importlib.util
 import json
 import sys
 import time
-from pathlib import Path
-
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -126,11 +125,20 @@ def load_before(checkout: Path):
 
 def show(title: str, found: dict[str, dict]) -> None:
     print(f"\n{title}")
-    print(f"{'clip':27s} {'hand':>5s} {'found':>5s} {'people':>7s} {'off %':>7s} {'IDF1':>6s} {'IDSW':>5s} {'MOTA':>6s}")
+    print(
+        f"{'clip':27s} {'hand':>5s} {'found':>5s} {'people':>7s} {'off %':>7s} {'IDF1':>6s} {'IDSW':>5s} {'MOTA':>6s}"
+    )
     for clip, e in found.items():
-        marked = f"{e['IDF1']:6.3f} {e['IDSW']:5d} {e['MOTA']:6.3f}" if "IDF1" in e else f"{'-':>6s} {'-':>5s} {'-':>6s}"
-        print(f"{clip:27s} {e['hand']:5d} {e.get('found_by_detector', '-'):>5} {e['people']:7d} {e['off_percent']:7.1f} {marked}")
-    for kind, chosen in (("clips", [e for c, e in found.items() if "live" not in c]), ("live", [e for c, e in found.items() if "live" in c])):
+        marked = (
+            f"{e['IDF1']:6.3f} {e['IDSW']:5d} {e['MOTA']:6.3f}" if "IDF1" in e else f"{'-':>6s} {'-':>5s} {'-':>6s}"
+        )
+        print(
+            f"{clip:27s} {e['hand']:5d} {e.get('found_by_detector', '-'):>5} {e['people']:7d} {e['off_percent']:7.1f} {marked}"
+        )
+    for kind, chosen in (
+        ("clips", [e for c, e in found.items() if "live" not in c]),
+        ("live", [e for c, e in found.items() if "live" in c]),
+    ):
         hand, people = sum(e["hand"] for e in chosen), sum(e["people"] for e in chosen)
         print(f"{'all ' + kind:27s} {hand:5d} {people:7d} {100 * (people - hand) / hand:7.1f}")
 

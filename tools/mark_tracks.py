@@ -108,7 +108,9 @@ def main() -> None:
         target = TRACKS / args.clip.replace(".mp4", ".csv")
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "w", newline="") as f:
-            f.write(f"# {args.clip}: frame,id,x,y,w,h (MOT boxes; seeded from {source_photo(args.clip)}, checked by eye)\n")
+            f.write(
+                f"# {args.clip}: frame,id,x,y,w,h (MOT boxes; seeded from {source_photo(args.clip)}, checked by eye)\n"
+            )
             csv.writer(f).writerows(seed(args.clip))
         print(f"wrote {target}")
     else:

@@ -39,7 +39,9 @@ def read_marks(path: Path | str) -> Frames:
     return marks
 
 
-def follow(frames: Iterable[tuple[int, float, list[FaceRow]]], tracker: PeopleTracker | None = None) -> tuple[Frames, int]:
+def follow(
+    frames: Iterable[tuple[int, float, list[FaceRow]]], tracker: PeopleTracker | None = None
+) -> tuple[Frames, int]:
     """The counted people's boxes frame by frame, and how many people were counted, for frames of
     (frame, offset in seconds, faces) followed by TRACKER (a new PeopleTracker without it). Only the
     tracker's public answers are used (each face's id from see, the people's rows from finished), so an
@@ -50,7 +52,7 @@ def follow(frames: Iterable[tuple[int, float, list[FaceRow]]], tracker: PeopleTr
         for face, person in zip(faces, tracker.see(frame, offset, None, faces)):
             if person >= 0:
                 seen.setdefault(frame, []).append((person, (face["x0"], face["y0"], face["x1"], face["y1"])))
-    counted = {int(row["track"]) for row in tracker.finished()}  # type: ignore[arg-type]
+    counted = {int(str(row["track"])) for row in tracker.finished()}
     tracked = {f: kept for f, faces in seen.items() if (kept := [(p, b) for p, b in faces if p in counted])}
     return tracked, len(counted)
 

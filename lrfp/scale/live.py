@@ -38,7 +38,7 @@ from lrfp.core.records import atomic_path, write_json_atomic
 from lrfp.pipeline.people import PeopleTracker, PersonRow
 from lrfp.pipeline.scene import analyze
 from lrfp.scale.alerts import Alerts
-from lrfp.scale.people import PEOPLE_SCHEMA
+from lrfp.scale.people import PEOPLE_SCHEMA, resume_people
 from lrfp.scale.rows import SCHEMA, counts_row
 from lrfp.scale.stream import Stream, check_live
 
@@ -107,6 +107,8 @@ class LiveRun:
         self.classifier, self.detector = classifier, detector
         self.streams = [Stream(camera, url) for camera, url in cameras]
         self.trackers = {s.camera: PeopleTracker() for s in self.streams}
+        # a restarted run goes on with the people the last one left in view (not counted again)
+        resume_people(self.trackers, self.out / named(OPEN_PEOPLE, self.suffix))
         self.alerts = alerts or Alerts([], out)
         self.frames: list[dict] = []  # this slice's rows
         self.people: list[dict] = []  # the people ended so far (the alerts look back over them)

@@ -6,7 +6,9 @@ matched across files or cameras. A photo is one frame: each face found in it is 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +18,11 @@ import pyarrow.parquet as pq
 from lrfp.core import labels
 from lrfp.core.cells import safe_cells
 from lrfp.core.labels import COUNT_COLUMNS
+from lrfp.core.paths import within
 from lrfp.core.records import atomic_path
 from lrfp.pipeline.people import CONFIDENT, FaceRow, PeopleTracker
+
+log = logging.getLogger(__name__)
 
 PEOPLE_TABLE = "people.parquet"
 PEOPLE_CSV = "people.csv"
@@ -108,3 +113,20 @@ def people_counts(people: pd.DataFrame, keys: list) -> pd.DataFrame:
     sums = sums[sums["faces"] > 0].rename(columns={"faces": "people"})
     sums["compliance"] = labels.compliance(sums.assign(faces=sums["people"]))
     return sums
+
+
+def resume_people(trackers: dict[str, PeopleTracker], open_people: Path) -> int:
+    """Hand each camera's tracker the people a stopped or killed live run on the same folder left in view
+    (OPEN_PEOPLE, people-open.parquet), so that a restarted run goes on with them rather than count them
+    again; how many. A file that is a link leading out of its folder is not read."""
+    if not open_people.is_file() or not within(open_people, [open_people.parent]):
+        return 0
+    try:
+        rows = pq.read_table(open_people, schema=PEOPLE_SCHEMA).to_pylist()
+    except (OSError, pa.ArrowException) as error:  # written whole then renamed, so only a foreign file
+        log.warning("%s: not read (%s): the people in view are counted anew", open_people.name, error)
+        return 0
+    now = datetime.now()
+    for camera, tracker in trackers.items():
+        tracker.resume([r for r in rows if r["camera"] == camera], now)
+    return sum(r["camera"] in trackers for r in rows)
