@@ -358,6 +358,47 @@ def test_the_worst_moments_are_apart_in_each_file():
     ]
 
 
+def test_the_worst_moments_are_distinct_pictures():
+    from lrfp.app.monitor_view import worst_moments
+
+    def faces(x, labels_):
+        return [
+            {
+                "x0": x + 50 * i,
+                "y0": 40,
+                "x1": x + 50 * i + 30,
+                "y1": 70,
+                "size": 30,
+                "label": label,
+                "probability": 0.9,
+            }
+            for i, label in enumerate(labels_)
+        ]
+
+    # a live stream showing its clip forth and back: the worst frame comes again every 7 s, a slightly
+    # different detection of it too (boxes a few px off); the same clip copied under a second name; and
+    # another scene, less bad, with its faces elsewhere
+    worst, shifted = faces(10, ["without_mask"] * 2 + ["with_mask"]), faces(12, ["without_mask"] * 2 + ["with_mask"])
+    rows = [("live", 7.0 * k, worst if k % 2 else shifted, 2) for k in range(9)]
+    rows += [("copy.mp4", 3.0, worst, 2), ("other.mp4", 1.0, faces(150, ["without_mask", "with_mask"]), 1)]
+    frames = pd.DataFrame(
+        [
+            {
+                "source": s,
+                "offset_s": o,
+                "status": "ok",
+                "without_mask": u,
+                "incorrect": 0,
+                "compliance": 0.3,
+                "face_rows": f,
+            }
+            for s, o, f, u in rows
+        ]
+    )
+    shown = worst_moments(frames, n=6, apart_s=10)
+    assert list(zip(shown["source"], shown["offset_s"])) == [("live", 0.0), ("other.mp4", 1.0)]
+
+
 def test_the_charts_open_with_a_period_that_fits_the_span_and_the_slider_moves():
     start = datetime(2026, 1, 1, 8)
     # a 2-minute live run: 10-second points, not one hourly bucket; a working day of footage: hours
