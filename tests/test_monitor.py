@@ -23,6 +23,7 @@ from lrfp.data.footage import write_clip
 from lrfp.publishing.index import default_model
 from lrfp.scale import monitor as mon
 from lrfp.scale.engine import LOCAL, Engine
+from lrfp.scale.people import PEOPLE_COUNTED
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT / "demo" / "scenes" / "images"
@@ -234,6 +235,7 @@ def test_the_page_shows_the_shipped_example(monkeypatch, tmp_path):
     assert [m.label for m in at.metric] == metrics
     assert at.metric[0].value == "67" and int(at.metric[4].value) > 0
     assert {"The worst moments", "People"} <= {s.value for s in at.subheader}
+    assert [c.value for c in at.caption if PEOPLE_COUNTED in c.value]  # what a person is, in a live window too
     assert not [c.value for c in at.caption if "no longer at" in c.value]  # the example's frames are found
     at.selectbox[0].select("shipped live example (demo footage as MJPEG)").run()
     assert not at.exception, at.exception

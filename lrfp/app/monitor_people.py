@@ -27,7 +27,7 @@ from lrfp.core.records import read_json
 from lrfp.core.redact import mask_urls
 from lrfp.scale.alerts import ALERTS_TABLE
 from lrfp.scale.live import STATUS, read_slices
-from lrfp.scale.people import PEOPLE_TABLE, people_counts
+from lrfp.scale.people import PEOPLE_COUNTED, PEOPLE_TABLE, people_counts
 from lrfp.scale.table import TABLE, compliance_share, to_frame
 
 STREAM_COLUMNS = ["camera", "read", "analysed", "dropped", "refused", "reconnects", "last_frame", "error", "url"]
@@ -177,10 +177,7 @@ def people_section(folder: Path, cameras: list[str], span, period: str, freq: st
         )
         return
     shown = filtered(found, cameras, *span)
-    st.caption(
-        "A person is a face followed across the frames of one video or stream (a photo: each face); "
-        "compliance over people is the people with a mask among the people judged."
-    )
+    st.caption(f"{PEOPLE_COUNTED} Compliance over people is the people with a mask among the people judged.")
     a, b = st.columns(2)
     a.metric("People", f"{len(shown):,}")
     b.metric("Compliance over people", _percent(share(shown)))

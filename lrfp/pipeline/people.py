@@ -251,8 +251,9 @@ class PeopleTracker:
             for key, p in self.people.items()
             if p.last_frame != frame
             and offset - p.last_s <= (p.held_s or self.rejoin_s)
+            and self.reach > 0
             and (gap := p.near(box, offset)) is not None
-            and gap <= self.reach
+            and gap <= self.reach  # (REACH 0: no track is joined to a lost person)
         }
         person = min(gaps, key=gaps.__getitem__, default=None)
         if person is None:

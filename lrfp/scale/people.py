@@ -20,10 +20,18 @@ from lrfp.core.cells import safe_cells
 from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.paths import within
 from lrfp.core.records import atomic_path
-from lrfp.pipeline.people import CONFIDENT, FaceRow, PeopleTracker
+from lrfp.pipeline.people import CONFIDENT, MIN_FRAMES, REACH, REJOIN_S, RESUME_S, FaceRow, PeopleTracker
 
 log = logging.getLogger(__name__)
 
+# how a person is counted, as the Monitor page says it (docs/monitoring.md says the same)
+PEOPLE_COUNTED = (
+    "A person is a face followed across the frames of one video or stream, seen in "
+    f"{MIN_FRAMES} frames or more (in a photo, each face). A face unseen for up to {REJOIN_S:g} s that comes back near where it was "
+    f"(within {REACH:g} face sizes) is the same person: a live run writes a person once unseen that long, and "
+    f"a restarted run goes on with the people the last one left in view (for {RESUME_S:g} s). Over a period, "
+    "a person counts once, in the period it was first seen; an alert's last minutes count the people seen in them."
+)
 PEOPLE_TABLE = "people.parquet"
 PEOPLE_CSV = "people.csv"
 PEOPLE_SCHEMA = pa.schema(
