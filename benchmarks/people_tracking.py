@@ -42,17 +42,16 @@ SAME = {"market/clip2.mp4": "north-gate/clip0.mp4", "market/clip3.mp4": "north-g
 CROWD = {"north-gate/clip2.mp4": 51}  # not marked: the annotated faces of its photo
 LIVE_S, LIVE_FPS = 60, 2
 CANDIDATES = {
-    "lrfp's default (biou:1 > 0.2, rejoin 8 s, 2.5 sizes)": {},
-    "giou > -0.5, no rejoining (as 38be506)": {"match": "giou", "min_iou": -0.5, "reach": 0.0, "rejoin_s": 2.0},
-    "giou > -0.5, rejoining": {"match": "giou", "min_iou": -0.5},
-    "giou > -0.2, rejoining": {"match": "giou", "min_iou": -0.2},
-    "iou > 0.1, rejoining": {"match": "iou", "min_iou": 0.1},
-    "biou:1 > 0.3, rejoining": {"min_iou": 0.3},
-    "biou:0.5 > 0.05, rejoining": {"match": "biou:0.5", "min_iou": 0.05},
-    "no rejoining": {"reach": 0.0},
-    "rejoin within 1.5 face sizes": {"reach": 1.5},
-    "rejoin within 4 face sizes": {"reach": 4.0},
-    "rejoin within 4 s": {"rejoin_s": 4.0},
+    "lrfp's default (giou > -0.5, nearest within 2.5 sizes, 8 s)": {},
+    "giou > -0.5, the library's tracks only (as 38be506)": {"reach": 0.0, "rejoin_s": 2.0},
+    "the library's tracks only, written after 8 s": {"reach": 0.0},
+    "giou > -0.2": {"min_iou": -0.2},
+    "iou > 0.1": {"match": "iou", "min_iou": 0.1},
+    "biou:1 > 0.2": {"match": "biou:1", "min_iou": 0.2},
+    "biou:0.5 > 0.05": {"match": "biou:0.5", "min_iou": 0.05},
+    "nearest within 1.5 face sizes": {"reach": 1.5},
+    "nearest within 4 face sizes": {"reach": 4.0},
+    "nearest within 4 s": {"rejoin_s": 4.0},
     "sort": {"tracker": "sort"},
     "ocsort": {"tracker": "ocsort"},
 }

@@ -50,20 +50,19 @@ Sighting = tuple[int, float, datetime | None, FaceRow]
 CONFIDENT = 0.75
 LOST_S = 2.0  # a track not seen for this long ends (a face hidden behind another for a moment keeps its track)
 MIN_FRAMES = 3  # a face seen in one or two frames only is no person: mostly a false detection or a broken track
-# Tracks are matched by buffered IoU (each box widened by its own size on every side first), which still
-# scores a small face that moves more than its size between frames: on the demo clips (2 frames/s) a 9 px
-# face moves 15 px a frame, and plain IoU cut its track at every frame. GIoU over -0.5 (the setting before)
-# did too, but also let a lost track take a neighbour's face when a pan turns (north-gate/clip0 served
-# forth and back: 33 people for its 9 found); BIoU over 0.2 does not, and the tracks it cuts are joined
-# again below.
-MATCH, MIN_IOU = "biou:1", 0.2
+# Tracks are matched by GIoU, which still scores boxes that do not overlap: on the demo clips (2 frames/s)
+# a 9 px face moves 15 px a frame, and plain IoU cut its track at every frame (market/clip0: 3 people
+# for 13 by hand, 14 one-frame tracks). GIoU over -0.5 is loose enough to let a track take a neighbour's
+# face when a pan turns: see() undoes that (each face goes first to the person it stands nearest).
+MATCH, MIN_IOU = "giou", -0.5
 # The library ends a track it has not matched for LOST_S, and at 2 frames/s its Kalman guess runs ahead
-# of a face that stops or turns (a pan served forth and back): the face comes back as a new track, as does
-# a face that leaves the view for a moment. A new track is the same person as one unseen for up to
-# REJOIN_S (a pass of the demo's forth-and-back streams is 7 s) whose face it stands near: its centre
-# within REACH face sizes of where that person was last seen, or of where it would be had it kept moving,
-# the two faces' sizes within SIZE_RATIO. Chosen on north-gate/clip0's hand-marked tracks, checked on the
-# other marked clips (benchmarks/people_tracking.py). A person ends (is written) only after REJOIN_S.
+# of a face that stops or turns (a pan served forth and back): the face comes back as a new track, or a
+# row of faces each takes its neighbour's track; so does a face that leaves the view for a moment. So each
+# face goes first to the person seen less than REJOIN_S ago (a pass of the demo's forth-and-back streams
+# is 7 s) whose face, when last seen, it stands nearest: its centre within REACH face sizes, the two
+# sizes within SIZE_RATIO; the library's track decides for the rest. Chosen on north-gate/clip0's
+# hand-marked tracks, checked on the other marked clips (benchmarks/people_tracking.py). A person ends
+# (is written) only once unseen for REJOIN_S.
 REJOIN_S, REACH, SIZE_RATIO = 8.0, 2.5, 2.0
 # People a stopped or killed run left in view (resume) are held this long: a restart loads the model and
 # reconnects first (the live soak's kill -9 and restart left a 31 s gap)
@@ -123,15 +122,11 @@ class Person:
     last_frame: int = -1
     last_box: tuple[int, int, int, int] | None = None
     held_s: float | None = None  # how long it is kept unseen, when not the tracker's REJOIN_S (resumed people)
-    velocity: tuple[float, float] = (0.0, 0.0)  # of the face's centre, px a second, over its last two sightings
 
     def see(self, frame: int, offset: float, when: datetime | None, face: FaceRow) -> None:
-        box = (int(face["x0"]), int(face["y0"]), int(face["x1"]), int(face["y1"]))
+        box = _box(face)
         if frame == self.last_frame:  # two tracks joined into one person: one sighting a frame
             return
-        if self.last_box is not None and offset > self.last_s:
-            (ax, ay), (bx, by) = _centre(self.last_box), _centre(box)
-            self.velocity = ((bx - ax) / (offset - self.last_s), (by - ay) / (offset - self.last_s))
         self.last_frame, self.last_box, self.held_s = frame, box, None
         self.frames += 1
         self.last_s, self.last_time = offset, when
@@ -142,19 +137,16 @@ class Person:
         if rank > self.best:
             self.best, self.best_frame, self.best_box = rank, frame, box
 
-    def near(self, box: tuple[int, int, int, int], offset: float) -> float | None:
-        """How far BOX's centre lies, in face sizes, from this person's face when last seen or from where it
-        would be at OFFSET had it kept moving; None when the sizes are too far apart to be one face."""
+    def near(self, box: tuple[int, int, int, int]) -> float | None:
+        """How far BOX's centre lies, in face sizes, from this person's face when last seen (not from where
+        it would be had it kept moving: at a turn that is a neighbour's place); None when the sizes are too
+        far apart to be one face."""
         if self.last_box is None:
             return None
         size, last = _side(box), _side(self.last_box)
         if max(size, last) > SIZE_RATIO * max(1, min(size, last)):
             return None
-        (cx, cy), (lx, ly) = _centre(box), _centre(self.last_box)
-        dt = offset - self.last_s
-        ahead = (lx + self.velocity[0] * dt, ly + self.velocity[1] * dt)
-        gap = min(math.dist((cx, cy), (lx, ly)), math.dist((cx, cy), ahead))
-        return gap / max(size, last, 1)
+        return math.dist(_centre(box), _centre(self.last_box)) / max(size, last, 1)
 
     def label(self) -> tuple[str, float, int]:
         """(label, its share of the votes, votes): the confident sightings' majority; with none, all of
@@ -178,6 +170,10 @@ class Person:
             "best_frame": self.best_frame,
             **dict(zip(("best_x0", "best_y0", "best_x1", "best_y1"), self.best_box)),
         }
+
+
+def _box(face: FaceRow) -> tuple[int, int, int, int]:
+    return int(face["x0"]), int(face["y0"]), int(face["x1"]), int(face["y1"])
 
 
 def _centre(box: tuple[int, int, int, int]) -> tuple[float, float]:
@@ -214,7 +210,7 @@ class PeopleTracker:
         self.rejoin_s, self.reach = max(rejoin_s, lost_s), reach
         self.people: dict[int, Person] = {}  # by person id: the library's id of the person's first track
         self.person_of: dict[int, int] = {}  # the library's track id -> the person it follows
-        self.first_id = 0  # added to the library's ids: a resumed run's people keep theirs (resume)
+        self.next_id = 0  # the next new person's id (after those of a resumed run)
         self.last_s: float | None = None
         self.pending: list[Sighting] = []  # last frame's faces with no track yet
 
@@ -232,50 +228,61 @@ class PeopleTracker:
         # for detections no tracker has seen, with tracker_id None)
         track_ids = tracked.tracker_id if len(tracked) and tracked.tracker_id is not None else ()
         named = [(int(face), int(track)) for face, track in zip(tracked.data.get("face", ()), track_ids) if track >= 0]
-        # the tracks the library follows first, so that a person they continue is not given to a new one
-        for face, track in sorted(named, key=lambda ft: ft[1] + self.first_id not in self.person_of):
-            person = self.person_of.get(track + self.first_id)
-            if person is None or person not in self.people:
-                person = self._place(track + self.first_id, faces[face], frame, offset, when)
+        for face, person in self._assign(named, faces, offset, when).items():
+            first = self._unnamed_near(faces[face], after=self.people[person].last_frame)
+            if first is not None:  # the library names a track from its second sighting: the first is this
+                if self.people[person].frames == 0:
+                    self.people[person].first_s, self.people[person].first_time = first[1], first[2]
+                self.people[person].see(*first)
             ids[face] = person
             self.people[person].see(frame, offset, when, faces[face])
         # the library names a track from its second sighting: keep the unnamed faces for that moment
         self.pending = [(frame, offset, when, faces[i]) for i, t in enumerate(ids) if t < 0]
         return ids
 
-    def _place(self, track: int, face: FaceRow, frame: int, offset: float, when: datetime | None) -> int:
-        """The person a new track TRACK follows: one lately lost near its face, else a new one."""
-        box = (int(face["x0"]), int(face["y0"]), int(face["x1"]), int(face["y1"]))
-        gaps = {
-            key: gap
-            for key, p in self.people.items()
-            if p.last_frame != frame
-            and offset - p.last_s <= (p.held_s or self.rejoin_s)
-            and self.reach > 0
-            and (gap := p.near(box, offset)) is not None
-            and gap <= self.reach  # (REACH 0: no track is joined to a lost person)
-        }
-        person = min(gaps, key=gaps.__getitem__, default=None)
-        if person is None:
-            person = track
-            self.people[person] = Person(track, offset, offset, when, when)
-        # the library names a track from its second sighting: its first is the frame before's unnamed face
-        first = self._unnamed_near(face)
-        if first is not None and first[0] > self.people[person].last_frame:
-            if self.people[person].frames == 0:
-                self.people[person].first_s, self.people[person].first_time = first[1], first[2]
-            self.people[person].see(*first)
-        self.person_of[track] = person
-        return person
+    def _assign(
+        self, named: list[tuple[int, int]], faces: list[FaceRow], offset: float, when: datetime | None
+    ) -> dict[int, int]:
+        """The person of each face the library named (face -> person). The library's motion guess runs
+        ahead of a face that stops or turns, and at 2 frames/s a row of faces can each take a neighbour's
+        track when a pan turns: so a face goes first to the person lately seen whose face it stands nearest
+        (Person.near, within REACH face sizes; nearest pairs first); the library's track decides for the
+        rest, and a track whose person is taken or gone starts a new person."""
+        recent = {k: p for k, p in self.people.items() if offset - p.last_s <= (p.held_s or self.rejoin_s)}
+        pairs = sorted(
+            (gap, face, key)
+            for face, _ in named
+            for key, p in recent.items()
+            if self.reach > 0 and (gap := p.near(_box(faces[face]))) is not None and gap <= self.reach
+        )
+        chosen: dict[int, int] = {}
+        for _, face, key in pairs:
+            if face not in chosen and key not in chosen.values():
+                chosen[face] = key
+        for face, track in named:
+            if face not in chosen:
+                person = self.person_of.get(track)
+                if person is None or person not in self.people or person in chosen.values():
+                    person = self._new_person(offset, when)
+                chosen[face] = person
+            self.person_of[track] = chosen[face]
+        return chosen
 
-    def _unnamed_near(self, face: FaceRow) -> Sighting | None:
-        """The unnamed face of the frame before nearest to FACE (within 4 face sizes), taken from pending."""
+    def _new_person(self, offset: float, when: datetime | None) -> int:
+        key = self.next_id
+        self.next_id += 1
+        self.people[key] = Person(key, offset, offset, when, when)
+        return key
+
+    def _unnamed_near(self, face: FaceRow, after: int) -> Sighting | None:
+        """The unnamed face of the frame before nearest to FACE (within 4 face sizes), later than frame
+        AFTER, taken from pending."""
 
         def gap(seen: Sighting) -> int:
             f = seen[3]
             return abs(f["x0"] + f["x1"] - face["x0"] - face["x1"]) + abs(f["y0"] + f["y1"] - face["y0"] - face["y1"])
 
-        nearest = min(self.pending, key=gap, default=None)
+        nearest = min((s for s in self.pending if s[0] > after), key=gap, default=None)
         if nearest is None or gap(nearest) > 4 * max(1, int(face["size"])):
             return None
         self.pending.remove(nearest)
@@ -299,7 +306,7 @@ class PeopleTracker:
             else:
                 person.doubtful[row["label"]] = person.frames
             self.people[person.track] = person
-            self.first_id = max(self.first_id, person.track + 1)
+            self.next_id = max(self.next_id, person.track + 1)
 
     def _forget(self, done: list[int]) -> list[Person]:
         ended = [self.people.pop(key) for key in sorted(done)]
