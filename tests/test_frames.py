@@ -13,6 +13,7 @@ from helpers import mjpeg_avi
 from PIL import Image
 from test_hostile_video import spoil_frames
 
+from lrfp.app.monitor_view import scene_of
 from lrfp.pipeline.detections import Detections
 from lrfp.pipeline.frames import Frame, FrameStream, Pacer, VideoError
 from lrfp.pipeline.people import PeopleTracker
@@ -138,8 +139,6 @@ def test_a_table_written_before_scores_were_kept_reads_as_sure_detections():
 
 
 def test_the_monitor_page_draws_a_table_face_with_its_own_score():
-    from lrfp.app.monitor_view import scene_of
-
     (face,) = scene_of({"face_rows": faces((10, 20, 30), score=0.42).rows()}).faces
     assert face.box.score == 0.42 and face.face_score == 0.97
 
