@@ -33,14 +33,15 @@ def faces(*boxes, score=0.9, label="with_mask") -> Detections:
 
 
 class CountingAnalysis:
-    """An analysis that finds one face in each image, and notes how many images each call was given."""
+    """An analysis that finds one face in each frame, and notes how many frames each call was given."""
 
     def __init__(self):
         self.calls: list[int] = []
 
-    def __call__(self, images):
-        self.calls.append(len(images))
-        return [faces((10, 10, 20)) for _ in images]
+    def __call__(self, frames):
+        assert all(f.image is not None for f in frames)
+        self.calls.append(len(frames))
+        return [faces((10, 10, 20)) for _ in frames]
 
 
 def frames(*offsets, image=True):

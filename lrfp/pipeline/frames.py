@@ -7,9 +7,10 @@ let the sinks write on time); the stream leaves out the frames its Pacer says ar
 dropped), hands the others to the analysis, a batch at a time, and calls the sinks registered for each
 analysed frame in the order they were added (a tracker before the table that keeps its track ids).
 
-The analysis is any callable from images to one Detections each (`Analyze`): scene_analysis() runs the
-detector and classifier on every image; another (a detector every k-th frame, a tracker between, or several
-cameras' frames in one detector call) plugs in in its place.
+The analysis is any callable from frames to one Detections each (`Analyze`; it gets decodable frames only,
+with their camera, number and time, a batch at a time): scene_analysis() runs the detector and classifier on
+every frame; another (a detector every k-th frame of each camera and a tracker between, or several cameras'
+frames in one detector call) plugs in in its place.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
     from lrfp.pipeline.detect import FaceDetector
     from lrfp.pipeline.inference import Classifier
 
-# images in, one Detections per image out, in their order
-Analyze = Callable[[list[Image.Image]], list[Detections]]
+# frames in (each with its image), one Detections per frame out, in their order
+Analyze = Callable[[list["Frame"]], list[Detections]]
 Event = Literal["frame", "idle", "end"]
 Sink = Callable[..., None]  # "frame": called with the Analysed frame; "idle", "end": with nothing
 
@@ -40,12 +41,18 @@ class VideoError(LrfpError):
 
 
 def scene_analysis(classifier: Classifier, detector: FaceDetector | None) -> Analyze:
-    """The analysis of lrfp.pipeline.scene.analyze on every image: faces found, checked and classified."""
+    """The analysis of lrfp.pipeline.scene.analyze on every frame: faces found, checked and classified."""
 
-    def analyse(images: list[Image.Image]) -> list[Detections]:
-        return [Detections.from_scene(analyze(image, classifier, detector, mode="scene")) for image in images]
+    def analyse(frames: list[Frame]) -> list[Detections]:
+        return [Detections.from_scene(analyze(_image(f), classifier, detector, mode="scene")) for f in frames]
 
     return analyse
+
+
+def _image(frame: Frame) -> Image.Image:
+    if frame.image is None:
+        raise ValueError(f"frame {frame.index} has no image to analyse")  # FrameStream hands on decodable ones only
+    return frame.image
 
 
 @dataclass
@@ -146,7 +153,7 @@ class FrameStream:
         """The frames waiting for a batch, analysed and handed to the sinks."""
         frames, self.pending = self.pending, []
         readable = [f for f in frames if f.image is not None]
-        found = iter(self.analyse([f.image for f in readable if f.image is not None]) if readable else [])
+        found = iter(self.analyse(readable) if readable else [])
         done = [Analysed(f, next(found) if f.image is not None else None) for f in frames]
         for item in done:
             if item.faces is None:
