@@ -13,6 +13,7 @@ from helpers import mjpeg_avi
 from PIL import Image
 from test_hostile_video import spoil_frames
 
+from lrfp.app.live import FrameProcessor
 from lrfp.app.monitor_view import scene_of
 from lrfp.pipeline.detections import Detections
 from lrfp.pipeline.frames import Frame, FrameStream, Pacer, VideoError
@@ -161,3 +162,13 @@ def test_the_tracker_gets_the_detector_score_an_unsure_box_continues_a_person_bu
         tracker.see(i, i / 2, None, both)
     (person,) = tracker.finished()
     assert person["frames"] == 6 and person["label"] == "with_mask"
+
+
+def test_the_webcam_pushes_each_frame_through_the_stream_and_draws_its_faces():
+    processor = FrameProcessor(classifier=None, detector=None)
+    processor.stream.analyse = CountingAnalysis()  # one face at (10, 10), 20 px
+    frame = Image.new("RGB", (64, 48), "white")
+    drawn = processor.process(frame)
+    processor.process(frame)
+    assert (processor.frames, processor.last_counts["faces"], processor.stream.counts.analysed) == (2, 1, 2)
+    assert drawn.size == frame.size and drawn.getpixel((10, 20)) != (255, 255, 255)  # the face's box
