@@ -13,12 +13,16 @@ from helpers import mjpeg_avi
 from PIL import Image
 from test_hostile_video import spoil_frames
 
+import lrfp.scale.settings as settings
 from lrfp.app.live import FrameProcessor
 from lrfp.app.monitor_view import scene_of
+from lrfp.core.errors import ConfigError
 from lrfp.pipeline.detections import Detections
 from lrfp.pipeline.frames import Frame, FrameStream, Pacer, VideoError
 from lrfp.pipeline.people import PeopleTracker
+from lrfp.scale.live import LiveRun
 from lrfp.scale.rows import SCHEMA, analyse_source, parquet_bytes
+from lrfp.scale.settings import SLICE_S, LiveSettings
 from lrfp.scale.sources import Source
 
 
@@ -172,3 +176,34 @@ def test_the_webcam_pushes_each_frame_through_the_stream_and_draws_its_faces():
     processor.process(frame)
     assert (processor.frames, processor.last_counts["faces"], processor.stream.counts.analysed) == (2, 1, 2)
     assert drawn.size == frame.size and drawn.getpixel((10, 20)) != (255, 255, 255)  # the face's box
+
+
+# --- a live run's settings ---------------------------------------------------------------------------------------
+
+
+def test_a_live_runs_streams_and_rules_are_checked_once_and_handed_on_as_they_are(tmp_path, monkeypatch):
+    calls = []
+    for name in ("check_live", "parse_rule"):
+        real = getattr(settings, name)
+        monkeypatch.setattr(settings, name, lambda text, real=real, name=name: calls.append(name) or real(text))
+    live = LiveSettings.parse(
+        ["gate=http://127.0.0.1:9/a.mjpg", "yard=http://127.0.0.1:9/b.mjpg"], ["compliance:80:1"], rate=2
+    )
+    run = LiveRun(live.group(live.cameras[1:]), tmp_path, CountingAnalysis())  # what a Ray actor is given
+    assert sorted(calls) == ["check_live", "check_live", "parse_rule"]  # once each, none again for the actor
+    assert list(run.streams) == ["yard"] and [r.text for r in run.alerts.rules] == ["compliance:80:1"]
+    assert (live.rate, live.slice_s) == (2, SLICE_S)
+
+
+@pytest.mark.parametrize(
+    "items, rules, webhook, message",
+    [
+        (["ftp://x/cam"], [], None, "rtsp://, http"),
+        (["http://h/a", "http://h/a"], [], None, "two streams named"),
+        (["http://h/a"], ["compliance:50"], None, "not a rule"),
+        (["http://h/a"], [], "file:///etc/passwd", "http:// or https:// URL"),
+    ],
+)
+def test_a_bad_live_setting_is_one_clear_error_before_anything_runs(items, rules, webhook, message):
+    with pytest.raises(ConfigError, match=message):
+        LiveSettings.parse(items, rules, webhook=webhook)

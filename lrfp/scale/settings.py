@@ -17,6 +17,7 @@ from lrfp.pipeline.frames import Analyze, scene_analysis
 from lrfp.pipeline.inference import Classifier
 from lrfp.scale.alerts import Rule, parse_rule
 from lrfp.scale.stream import check_live
+from lrfp.scale.webhook import check_url
 
 RATE = 10.0  # --rate: frames analysed a second per live stream, at most
 SLICE_S = 60.0  # --slice: seconds of a live run per slice written
@@ -81,8 +82,9 @@ class LiveSettings:
         webhook: str | None = None,
     ) -> LiveSettings:
         """The settings of --live ITEMS and --alert RULES: ConfigError, before any model loads, for a bad URL,
-        two streams of one name, a bad rule, or a rate or slice not over 0."""
-        return cls(cameras_of(items), tuple(parse_rule(rule) for rule in rules or []), rate, slice_s, webhook)
+        two streams of one name, a bad rule, a rate or slice not over 0, or a --webhook that is no http(s) URL."""
+        rules_parsed = tuple(parse_rule(rule) for rule in rules or [])
+        return cls(cameras_of(items), rules_parsed, rate, slice_s, check_url(webhook) if webhook else None)
 
     @property
     def items(self) -> list[str]:
