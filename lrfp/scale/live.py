@@ -83,15 +83,15 @@ class LiveRun:
     """One process's live run over the streams of LIVE (on Ray, a group of them: PART), each frame through
     lrfp.pipeline.frames.FrameStream, into OUT's slices."""
 
-    def __init__(self, live: LiveSettings, out, analyse: Analyze | None, part: str = "", alerts: Alerts | None = None):
+    def __init__(self, live: LiveSettings, out, analyse: Analyze | None, part: str = ""):
         self.live, self.out = live, Path(out)
         # PART: one group of a run's streams (on Ray, lrfp.scale.live_ray): its files carry "-PART"
         self.suffix = f"-{part}" if part else ""
         self.stopping = threading.Event()  # stop(): the run ends as Ctrl-C would end it
         self.streams = {camera: Stream(camera, url) for camera, url in live.cameras}
         self.trackers = {camera: PeopleTracker() for camera in self.streams}
-        self.hook = Webhook(live.webhook) if live.webhook and alerts is None else None
-        self.alerts = alerts or Alerts(list(live.rules), out, self.hook, part=part)
+        self.hook = Webhook(live.webhook) if live.webhook else None  # closed when the run ends
+        self.alerts = Alerts(list(live.rules), out, self.hook, part=part)
         self.frames: list[dict] = []  # this slice's rows
         self.people: list[dict] = []  # the people ended so far (the alerts look back over them)
         self.slices = 0
