@@ -63,7 +63,7 @@ ENCODER_NAMES = {"libx264": "H.264", "libopenh264": "H.264", "mpeg4": "MPEG-4"}
 MAX_SIDE = {"libx264": 16384, "mpeg4": 8191}
 
 
-# VideoError is lrfp.pipeline.frames', where a source that gave nothing to analyse raises it; callers import it here
+# VideoError lives in lrfp.pipeline.frames (a source that gave nothing to analyse raises it); callers import it here too
 FALLBACK_RATE = 25  # frames a second of a video whose container gives none
 
 
