@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 
 from lrfp.core.records import TEMP_SUFFIX
 from lrfp.scale.mjpeg import MjpegServer, jpegs_of
+from lrfp.scale.settings import RATE, SLICE_S
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (640, 480)
@@ -101,8 +102,8 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--drops", type=int, default=3, help="stream drops, spread evenly over the run")
     parser.add_argument("--kill-at", type=float, default=0.55, help="kill -9 the monitor at this share of the run")
-    parser.add_argument("--slice", type=float, default=60.0, help="the monitor's --slice (seconds)")
-    parser.add_argument("--rate", type=float, default=10.0, help="the monitor's --rate (frames a second)")
+    parser.add_argument("--slice", type=float, default=SLICE_S, help="the monitor's --slice (seconds)")
+    parser.add_argument("--rate", type=float, default=RATE, help="the monitor's --rate (frames a second)")
     parser.add_argument("--fps", type=float, default=10.0, help="the stream's frames a second")
     parser.add_argument("--alert", default="cam=compliance:100:1:1", help="the monitor's --alert rule")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")

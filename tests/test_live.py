@@ -15,12 +15,12 @@ from lrfp.core import paths
 from lrfp.core.errors import ConfigError
 from lrfp.core.labels import UNMASKED_COLUMNS
 from lrfp.publishing.index import default_model
-from lrfp.scale.alerts import ALERTS_TABLE, Alerts, parse_rule
+from lrfp.scale.alerts import ALERTS_TABLE
 from lrfp.scale.engine import Engine
 from lrfp.scale.live import SLICES, STATUS, STILLS, STILLS_KEEP_S, LiveRun, read_slices, still_name
 from lrfp.scale.live_ray import run_on_ray
 from lrfp.scale.mjpeg import MjpegServer, jpegs_of
-from lrfp.scale.monitor import Settings
+from lrfp.scale.settings import LiveSettings, Settings
 from lrfp.scale.stream import check_live
 
 pytestmark = pytest.mark.detector  # runs the face detector on a few dozen frames
@@ -41,11 +41,12 @@ def test_a_live_input_that_is_no_stream_is_refused(item, message):
 
 
 def test_a_cut_stream_is_reconnected_and_sliced_into_people_and_an_alert(tmp_path):
-    classifier, detector = Settings(model=default_model() or "model3", detector="retinaface", detector_scale=1.0).load()
+    analyse = Settings(model=default_model() or "model3", detector="retinaface", detector_scale=1.0).analysis()
     server = MjpegServer({"cam": demo_jpegs()}, cut_after=12)  # the first connection is cut after 12 frames
-    alerts = Alerts([parse_rule("gate=compliance:100:5:1")], out=tmp_path)  # any face without a mask raises it
+    rules = ["gate=compliance:100:5:1"]  # any face without a mask raises it
     try:
-        run = LiveRun([f"gate={server.url('cam')}"], tmp_path, classifier, detector, rate=5, slice_s=2.0, alerts=alerts)
+        run = LiveRun(LiveSettings.parse([f"gate={server.url('cam')}"], rules, rate=5, slice_s=2.0), tmp_path, analyse)
+        alerts = run.alerts
         summary = run.run(duration_s=9)
     finally:
         server.close()
@@ -90,12 +91,9 @@ def test_on_ray_each_group_of_streams_is_an_actor_and_the_run_reads_as_one(tmp_p
     items = [f"{name}={server.url('cam')}?{name}" for name in ("gate", "market", "yard")]
     try:
         summary = run_on_ray(
-            items,
+            LiveSettings.parse(items, ["compliance:100:5:1"], rate=4, slice_s=2.0),
             tmp_path,
             settings,
-            rate=4,
-            slice_s=2.0,
-            rules=["compliance:100:5:1"],
             engine=Engine("ray", workers=2),
             duration_s=12,  # room for the actors to load their models on a busy machine
         )
@@ -180,7 +178,7 @@ def test_an_rtsp_camera_is_read_over_tcp(tmp_path):
 
 
 def test_stills_older_than_a_week_are_removed_as_new_ones_are_written(tmp_path):
-    run = LiveRun(["gate=http://127.0.0.1:9/cam.mjpg"], tmp_path, None, None)  # no stream is opened here
+    run = LiveRun(LiveSettings.parse(["gate=http://127.0.0.1:9/cam.mjpg"]), tmp_path, None)  # no stream is opened
     stills = tmp_path / STILLS
     stills.mkdir()
     old, recent = stills / "old.jpg", stills / "recent.jpg"

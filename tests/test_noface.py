@@ -153,8 +153,8 @@ class _SaysMask:
     def predict(self, crops):
         return [SimpleNamespace(label="with_mask", probability=0.9) for _ in crops]
 
-    def not_faces(self, crops):  # no face check: every box the detector gives is counted
-        return [False] * len(crops)
+    def not_face_probabilities(self, crops):  # no face check: every box the detector gives is counted
+        return [None] * len(crops)
 
 
 def test_noface_report_counts_every_box_per_kind_and_view(tmp_path):

@@ -34,7 +34,7 @@ from lrfp.scale.alerts import ALERTS_TABLE
 from lrfp.scale.live import SLICES, STATUS, STILLS, LiveRun, read_slices
 from lrfp.scale.mjpeg import MjpegServer, jpegs_of
 from lrfp.scale.people import PEOPLE_TABLE
-from lrfp.scale.rows import Settings
+from lrfp.scale.settings import LiveSettings, Settings
 from lrfp.scale.stream import check_live
 from lrfp.scale.webhook import check_url
 
@@ -120,13 +120,13 @@ def test_a_name_is_escaped_so_that_markdown_shows_it_as_it_is(name):
 def test_a_live_run_stores_and_logs_its_streams_without_their_secrets(tmp_path, caplog):
     """The real URL lives only in the reading thread: rows, people, live.json, log lines and the summary get
     the masked one, and FFmpeg's error (which quotes the URL whole) is masked too."""
-    classifier, detector = Settings(model=default_model() or "model3", detector="retinaface", detector_scale=1.0).load()
+    analyse = Settings(model=default_model() or "model3", detector="retinaface", detector_scale=1.0).analysis()
     server = MjpegServer({"cam": jpegs_of(str(paths.DEMO_DIR / "footage" / "north-gate" / "clip0.mp4"))})
     base = f"http://admin:PASSW0RD@127.0.0.1:{server.port}"
     items = [f"gate={base}/cam.mjpg?token=T0KEN&key=K3Y", f"gone={base}/none.mjpg?token=T0KEN"]  # gone: a 404
     try:
         with caplog.at_level(logging.INFO):
-            summary = LiveRun(items, tmp_path, classifier, detector, rate=3, slice_s=1.5).run(duration_s=4)
+            summary = LiveRun(LiveSettings.parse(items, rate=3, slice_s=1.5), tmp_path, analyse).run(duration_s=4)
     finally:
         server.close()
     frames, people = read_slices(tmp_path).to_pandas(), read_slices(tmp_path, "people").to_pandas()

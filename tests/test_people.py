@@ -135,14 +135,17 @@ def test_a_person_gone_over_a_slice_boundary_is_written_once():
 
 def test_a_restarted_live_run_goes_on_with_the_people_the_last_one_left_in_view(tmp_path):
     from lrfp.scale.live import LiveRun, read_slices
+    from lrfp.scale.settings import LiveSettings
 
-    stream, t0, start = ["gate=http://127.0.0.1:9/cam.mjpg"], time.monotonic(), pd.Timestamp.now()
-    first = LiveRun(stream, tmp_path, None, None)  # no stream is opened: the tracker is fed here
+    stream, start = LiveSettings.parse(["gate=http://127.0.0.1:9/cam.mjpg"]), pd.Timestamp.now()
+    first = LiveRun(stream, tmp_path, None)  # no stream is opened: the tracker is fed here
+    first.t0 = time.monotonic()  # as run() starts it
     follow(first.trackers["gate"], [[face(100, 100, 30)]] * 4, at=start - pd.Timedelta(seconds=20))
-    first.flush(t0)  # a slice written with the person in view, then the run is killed
-    second = LiveRun(stream, tmp_path, None, None)
+    first.flush()  # a slice written with the person in view, then the run is killed
+    second = LiveRun(stream, tmp_path, None)
+    second.t0 = time.monotonic()
     follow(second.trackers["gate"], [[face(101, 100, 30)]] * 4, at=start)
-    second.flush(t0, final=True)
+    second.flush(final=True)
     people = read_slices(tmp_path, "people").to_pandas()
     assert len(people) == 1 and people["frames"].iloc[0] == 8
     assert people["first_seen"].iloc[0] == (start - pd.Timedelta(seconds=20)).floor("ms")

@@ -55,9 +55,9 @@ class SpyClassifier:
         self.crops_before.append(self._crops_made[0])
         return [Prediction("with_mask", 0.9, {}) for _ in images]
 
-    def not_faces(self, images: list[Image.Image]) -> list[bool]:
+    def not_face_probabilities(self, images: list[Image.Image]) -> list[float | None]:
         """The face check: every crop holds a face (the cap and the batches are what is tested here)."""
-        return [False] * len(images)
+        return [0.0] * len(images)
 
 
 @pytest.fixture

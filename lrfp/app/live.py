@@ -16,19 +16,22 @@ from PIL import Image
 
 from lrfp.core.errors import ConfigError
 from lrfp.data.images import MAX_PIXELS
-from lrfp.pipeline.scene import analyze, annotate
+from lrfp.pipeline.frames import Analysed, Frame, FrameStream, scene_analysis
+from lrfp.pipeline.scene import annotate
 
 REFUSED_SIZE = (320, 240)  # what a refused frame is answered with
 
 
 class FrameProcessor:
+    """The webcam's frames, pushed one at a time through lrfp.pipeline.frames.FrameStream: each analysed,
+    metered (its frame rate and counts, for the page) and drawn."""
+
     def __init__(self, classifier, detector, window: int = 30):
-        self.classifier = classifier
-        self.detector = detector
         self.frames = self.refused = 0  # refused: frames over the files' pixel limit, not analysed
         self.last_counts: dict = {}
         self._times: deque[float] = deque(maxlen=window)
         self._lock = threading.Lock()
+        self.stream = FrameStream(scene_analysis(classifier, detector)).add_sink(self._meter)
 
     @property
     def fps(self) -> float:
@@ -37,17 +40,20 @@ class FrameProcessor:
                 return 0.0
             return (len(self._times) - 1) / (self._times[-1] - self._times[0])
 
+    def _meter(self, item: Analysed) -> None:
+        with self._lock:
+            self._times.append(time.perf_counter())
+            self.frames += 1
+            self.last_counts = item.faces.counts() if item.faces is not None else {}
+
     def process(self, image: Image.Image) -> Image.Image:
         if image.width * image.height > MAX_PIXELS:  # a browser can send any size: a blank frame back, counted
             with self._lock:
                 self.refused += 1
             return Image.new("RGB", REFUSED_SIZE)
-        result = analyze(image, self.classifier, self.detector, mode="scene")
-        with self._lock:
-            self._times.append(time.perf_counter())
-            self.frames += 1
-            self.last_counts = result.counts()
-        return annotate(image, result, fps=self.fps)
+        (item,) = self.stream.push(Frame(self.frames, time.perf_counter(), image))
+        assert item.faces is not None  # a frame from the browser is decoded
+        return annotate(image, item.faces.scene(), fps=self.fps)
 
 
 # A public STUN server lets a browser on another network find this server's public address; a

@@ -28,6 +28,7 @@ from lrfp.core.redact import mask_urls
 from lrfp.scale.alerts import ALERTS_TABLE
 from lrfp.scale.live import STATUS, read_slices
 from lrfp.scale.people import PEOPLE_COUNTED, PEOPLE_TABLE, people_counts
+from lrfp.scale.settings import SLICE_S
 from lrfp.scale.table import TABLE, compliance_share, to_frame
 
 STREAM_COLUMNS = ["camera", "read", "analysed", "dropped", "refused", "reconnects", "last_frame", "error", "url"]
@@ -64,7 +65,7 @@ def running(found: dict | None, now: datetime | None = None) -> bool:
         return False
     try:
         updated = datetime.fromisoformat(found["updated"])
-        slice_s = float(found.get("slice_s") or 60)
+        slice_s = float(found.get("slice_s") or SLICE_S)
     except (TypeError, KeyError, ValueError):
         return False
     age = ((now or datetime.now()) - updated).total_seconds()

@@ -30,8 +30,8 @@ from lrfp.core.errors import LrfpError
 from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.redact import without_paths
 from lrfp.data.images import load_image
-from lrfp.pipeline.detect import FaceBox
-from lrfp.pipeline.scene import FaceResult, SceneResult, annotate
+from lrfp.pipeline.detections import Detections
+from lrfp.pipeline.scene import SceneResult, annotate
 from lrfp.pipeline.video import timed_frames
 from lrfp.scale.live import STATUS, STILLS, still_name
 from lrfp.scale.monitor import INPUTS  # noqa: F401 (the name of inputs.json, as the page knows it)
@@ -260,16 +260,8 @@ def frame_image(path: Path, kind: str, frame: int) -> Image.Image | None:
 
 
 def scene_of(row) -> SceneResult:
-    """A table row's faces as the SceneResult lrfp.pipeline.scene.annotate draws."""
-    faces = [
-        FaceResult(
-            FaceBox(int(f["x0"]), int(f["y0"]), int(f["x1"]), int(f["y1"]), 1.0),
-            f["label"],
-            None if pd.isna(f["probability"]) else float(f["probability"]),
-        )
-        for f in (row["face_rows"] if row["face_rows"] is not None else [])
-    ]
-    return SceneResult("scene", faces)
+    """A table row's faces as the SceneResult lrfp.pipeline.scene.annotate draws, with the scores the table kept."""
+    return Detections.from_rows(row["face_rows"]).scene()
 
 
 def live_still(row, folder: Path | None) -> Path | None:

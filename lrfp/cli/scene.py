@@ -18,13 +18,11 @@ from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, Face
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.scene import cap_note
 from lrfp.pipeline.video import check, process
-from lrfp.scale.alerts import Alerts, parse_rule
 from lrfp.scale.engine import Engine
 from lrfp.scale.live import LiveRun
 from lrfp.scale.live_ray import run_on_ray
-from lrfp.scale.monitor import Settings, monitor
-from lrfp.scale.stream import check_live
-from lrfp.scale.webhook import Webhook
+from lrfp.scale.monitor import monitor
+from lrfp.scale.settings import RATE, SLICE_S, LiveSettings, Settings
 
 
 def cmd_scene(args) -> int:
@@ -82,29 +80,12 @@ def cmd_live(args, settings: Settings, engine: Engine) -> int:
         raise ConfigError("give INPUT files or folders, or --live URL...")
     if args.inputs:
         raise ConfigError(f"--live reads streams, not files: leave out {' '.join(args.inputs)} (or run twice)")
-    rules = [parse_rule(rule) for rule in args.alert]  # bad rules and URLs are refused before the model loads
-    for item in args.live:
-        check_live(item)
+    # bad rules and URLs are refused here, once, before a model loads or Ray starts
+    live = LiveSettings.parse(args.live, args.alert, args.rate, args.slice, args.webhook)
     if engine.on_ray:  # one Ray actor per group of streams
-        summary = run_on_ray(
-            args.live,
-            args.out,
-            settings,
-            rate=args.rate,
-            slice_s=args.slice,
-            rules=args.alert,
-            webhook=args.webhook,
-            engine=engine,
-            duration_s=args.duration,
-        )
+        summary = run_on_ray(live, args.out, settings, engine=engine, duration_s=args.duration)
     else:
-        hook = Webhook(args.webhook) if args.webhook else None
-        alerts = Alerts(rules, args.out, hook)
-        classifier, detector = settings.load()
-        run = LiveRun(args.live, args.out, classifier, detector, rate=args.rate, slice_s=args.slice, alerts=alerts)
-        summary = run.run(args.duration)
-        if hook:
-            hook.close()
+        summary = LiveRun(live, args.out, settings.analysis()).run(args.duration)
     for s in summary["streams"]:
         print(
             f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['dropped']} dropped, {s['refused']} refused as too large, "
@@ -229,12 +210,12 @@ def add_monitor(mo) -> None:
     mo.add_argument(
         "--rate",
         type=argtypes.POSITIVE,
-        default=10.0,
+        default=RATE,
         help="--live: frames analysed per second and stream at most "
         "(default: %(default)s); the others are dropped, and counted",
     )
     mo.add_argument(
-        "--slice", type=argtypes.SLICE_SECONDS, default=60.0, help="--live: seconds per slice (default: %(default)s)"
+        "--slice", type=argtypes.SLICE_SECONDS, default=SLICE_S, help="--live: seconds per slice (default: %(default)s)"
     )
     mo.add_argument(
         "--duration", type=argtypes.POSITIVE, help="--live: stop after this many seconds (default: until Ctrl-C)"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lrfp.pipeline.people import FaceRow, PeopleTracker
+from lrfp.pipeline.detections import FaceRow
+from lrfp.pipeline.people import PeopleTracker
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1
 Frames = dict[int, list[tuple[int, Box]]]  # frame -> (person id, box) of each face in it

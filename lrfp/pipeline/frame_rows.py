@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from lrfp.core import labels
-from lrfp.pipeline.scene import SceneResult
+from lrfp.pipeline.detections import Detections
 
 # One row per frame of the input; `status` is "unreadable" for a frame that could not be decoded (its
 # counts are empty), "ok" otherwise. `faces` counts the faces analysed, `faces_found` those the detector found
@@ -29,7 +29,7 @@ CSV_FIELDS = [
 CsvRow = dict[str, str | int | float | None]
 
 
-def frame_row(index: int, fps: float, result: SceneResult) -> CsvRow:
+def frame_row(index: int, fps: float, result: Detections) -> CsvRow:
     counts = result.counts()
     return {
         "frame": index,

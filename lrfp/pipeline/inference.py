@@ -179,14 +179,19 @@ class Classifier:
     def not_faces(self, images: list[Image.Image]) -> list[bool]:
         """Which images the face check finds no face in (none without it; an image too small to judge is
         kept: too small to tell a face from anything else)."""
+        return [p is not None and p >= NOT_FACE_AT for p in self.not_face_probabilities(images)]
+
+    def not_face_probabilities(self, images: list[Image.Image]) -> list[float | None]:
+        """The face check's probability that each image holds no face; None where it did not look (no face
+        check, or an image too small to judge). A box is rejected at NOT_FACE_AT or more."""
         judged = [i for i, img in enumerate(images) if min(img.size) >= MIN_FACE_PX]
+        out: list[float | None] = [None] * len(images)
         if self.face_check is None or not judged:
-            return [False] * len(images)
+            return out
         column = self.face_check.classes.index(NOT_FACE_CLASS)
         p = self.face_check.probabilities([images[i] for i in judged])[:, column].tolist()
-        out = [False] * len(images)
         for i, p_not in zip(judged, p):
-            out[i] = p_not >= NOT_FACE_AT
+            out[i] = p_not
         return out
 
 

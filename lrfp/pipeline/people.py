@@ -5,9 +5,10 @@ links each frame's face boxes to tracks; each track gathers its sightings, and b
 when first and last seen, in how many frames, the label most of its confident sightings got (with
 that label's share of them) and the frame of its best crop (the biggest face, then the surest).
 
-It is fed the boxes of a monitor table's face_rows, so any table (an old one, a live run's slices)
-gives its people; those rows hold no detector score, so every box counts as a sure detection (the
-detector kept only those over its own threshold anyway).
+It is fed a frame's Detections (lrfp.pipeline.detections: as analysed, or read back from a monitor table's
+face_rows, so any table gives its people), the detector's score as each box's confidence: ByteTrack's
+second, low-score association runs on them. A table written before scores were kept has none: its boxes
+count as sure detections (the detector kept only those over its own threshold anyway).
 """
 
 from __future__ import annotations
@@ -17,27 +18,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypedDict
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from lrfp.core import labels
+from lrfp.pipeline.detections import Detections, FaceRow
 
 if TYPE_CHECKING:
     from trackers import BaseIoU
     from trackers.core.base import BaseTracker
-
-
-class FaceRow(TypedDict):
-    """A face of a monitor table's face_rows (lrfp.scale.monitor.FACE_TYPE)."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-    size: int
-    label: str
-    probability: float | None  # None (or NaN, read back from a table) for a face too small to judge
 
 
 # a person's row: track, first_s, last_s, first_seen, last_seen, frames, label, share, votes, best_frame, best_x0...
@@ -214,15 +202,18 @@ class PeopleTracker:
         self.last_s: float | None = None
         self.pending: list[Sighting] = []  # last frame's faces with no track yet
 
-    def see(self, frame: int, offset: float, when: datetime | None, faces: list[FaceRow]) -> list[int]:
-        """Each face's person id (-1 for one not yet a track), for the faces of frame FRAME at OFFSET seconds."""
-        import supervision as sv
-
+    def see(
+        self, frame: int, offset: float, when: datetime | None, detections: Detections | list[FaceRow]
+    ) -> list[int]:
+        """Each face's person id (-1 for one not yet a track), for the faces of frame FRAME at OFFSET seconds
+        (a frame's Detections, or a table's face rows)."""
+        if not isinstance(detections, Detections):
+            detections = Detections.from_rows(detections)
         if self.last_s is not None and offset <= self.last_s:  # the library needs time to go forward
             offset = self.last_s + 1e-3
         self.last_s = offset
-        boxes = np.array([[f["x0"], f["y0"], f["x1"], f["y1"]] for f in faces], dtype=float).reshape(-1, 4)
-        tracked = self.tracker.update(sv.Detections(xyxy=boxes, data={"face": np.arange(len(faces))}), timestamp=offset)
+        faces = detections.rows()
+        tracked = self.tracker.update(detections.supervision(), timestamp=offset)
         ids = [-1] * len(faces)
         # the library may reorder the faces; for a frame with none it answers without the data column (and, as
         # for detections no tracker has seen, with tracker_id None)

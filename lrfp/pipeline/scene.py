@@ -19,7 +19,7 @@ from lrfp.data.formats import ACCEPTED_FORMATS
 from lrfp.data.images import FACE_CROP_MAX_SIDE, load_image
 from lrfp.pipeline import tags
 from lrfp.pipeline.detect import FaceBox, FaceDetector
-from lrfp.pipeline.inference import UNSURE, Classifier
+from lrfp.pipeline.inference import NOT_FACE_AT, UNSURE, Classifier
 from lrfp.pipeline.upload_limits import MAX_FACES, UPLOAD_SLOTS
 
 MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MAX_SIDE is one face crop
@@ -46,6 +46,7 @@ class FaceResult:
     box: FaceBox
     label: str
     probability: float | None  # None: too small to judge
+    face_score: float | None = None  # the face check's probability of a face; None where it did not look
 
 
 @dataclass
@@ -111,15 +112,16 @@ def analyze(
             progress(start, len(boxes))
         batch = boxes[start : start + FACE_BATCH]
         crops = [_crop(image, b) for b in batch]  # this batch's crops only
+        checked: list[float | None] = [None] * len(batch)
         if mode == "scene":  # a box the face check finds no face in is neither counted nor drawn
-            no_face = classifier.not_faces(crops)
+            not_face = classifier.not_face_probabilities(crops)
+            no_face = [p is not None and p >= NOT_FACE_AT for p in not_face]
             result.rejected += [b for b, no in zip(batch, no_face) if no]
-            batch, crops = (
-                [b for b, no in zip(batch, no_face) if not no],
-                [c for c, no in zip(crops, no_face) if not no],
-            )
+            kept = [i for i, no in enumerate(no_face) if not no]
+            batch, crops = [batch[i] for i in kept], [crops[i] for i in kept]
+            checked = [None if not_face[i] is None else 1.0 - not_face[i] for i in kept]  # type: ignore[operator]
         preds = classifier.predict(crops) if crops else []
-        result.faces += [FaceResult(b, p.label, p.probability) for b, p in zip(batch, preds)]
+        result.faces += [FaceResult(b, p.label, p.probability, s) for b, p, s in zip(batch, preds, checked)]
     if progress:
         progress(len(boxes), len(boxes))
     result.classify_ms = (time.perf_counter() - t0) * 1000 if boxes else 0.0  # the face check's time included

@@ -11,20 +11,22 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from PIL import Image
 
-from lrfp.core.errors import ConfigError, LrfpError
+from lrfp.core.errors import ConfigError
 from lrfp.core.progress import bar
 from lrfp.core.records import atomic_path
 from lrfp.data import images as data
 from lrfp.data.formats import IMAGE_SUFFIXES
 from lrfp.data.images import BadImageError, load_image
 from lrfp.pipeline.frame_rows import CsvRow, frame_row, unreadable_row, write_csv
-from lrfp.pipeline.scene import analyze, annotate
+from lrfp.pipeline.frames import Analysed, Analyze, Frame, FrameStream, VideoError, scene_analysis
+from lrfp.pipeline.scene import annotate
 
 if TYPE_CHECKING:
     from av.container import InputContainer, OutputContainer
@@ -61,8 +63,8 @@ ENCODER_NAMES = {"libx264": "H.264", "libopenh264": "H.264", "mpeg4": "MPEG-4"}
 MAX_SIDE = {"libx264": 16384, "mpeg4": 8191}
 
 
-class VideoError(LrfpError):
-    """A video that cannot be read or written."""
+# VideoError lives in lrfp.pipeline.frames (a source that gave nothing to analyse raises it); callers import it here too
+FALLBACK_RATE = 25  # frames a second of a video whose container gives none
 
 
 def _check_size(path: Path, width: int, height: int) -> None:
@@ -75,17 +77,18 @@ def _check_size(path: Path, width: int, height: int) -> None:
 
 
 def process_image(
-    path: Path,
-    out: str | Path,
-    classifier: Classifier,
-    detector: FaceDetector | None,
-    suffix: str = ".png",
-    keep_rejected: bool = False,
+    path: Path, out: str | Path, analyse: Analyze, suffix: str = ".png", keep_rejected: bool = False
 ) -> list[CsvRow]:
     image = load_image(path)
-    result = analyze(image, classifier, detector, mode="scene")
-    annotate(image, result, rejected=keep_rejected).save(out, IMAGE_FORMATS[suffix.lower()])
-    return [frame_row(0, 0.0, result)]
+    rows: list[CsvRow] = []
+
+    def save(item: Analysed) -> None:
+        assert item.faces is not None  # a loaded image is decodable
+        annotate(image, item.faces.scene(), rejected=keep_rejected).save(out, IMAGE_FORMATS[suffix.lower()])
+        rows.append(frame_row(0, 0.0, item.faces))
+
+    FrameStream(analyse).add_sink(save).drain([Frame(0, 0.0, image)])
+    return rows
 
 
 def _packets(container: InputContainer, stream: VideoStream) -> Iterator[Packet[VideoStream]]:
@@ -127,10 +130,22 @@ def timed_frames(
         yield None, None
 
 
-def _frames(path: Path, container: InputContainer, stream: VideoStream) -> Iterator[Image.Image | None]:
-    """Each frame as an upright RGB image, or None for one that cannot be decoded (see timed_frames)."""
-    for _, image in timed_frames(path, container, stream):
-        yield image
+def frame_rate(stream: VideoStream) -> Fraction:
+    """A video's frame rate: its container's average, else FFmpeg's guess, else FALLBACK_RATE."""
+    return Fraction(stream.average_rate or stream.guessed_rate or FALLBACK_RATE).limit_denominator(1001)
+
+
+def video_frames(
+    path: Path, container: InputContainer, stream: VideoStream, start: datetime | None = None, camera: str = ""
+) -> Iterator[Frame]:
+    """Each frame of the video as a Frame: its time from the first frame's (the stream's own timestamps, else
+    its number over the frame rate), and from START, the file's start, when known; see timed_frames."""
+    fps, first = float(frame_rate(stream)), None
+    for index, (moment, image) in enumerate(timed_frames(path, container, stream)):
+        moment = index / fps if moment is None else moment
+        first = moment if first is None else first
+        offset = round(moment - first, 3)  # from the first frame: a stream may start past 0
+        yield Frame(index, offset, image, start + timedelta(seconds=offset) if start else None, camera)
 
 
 @functools.cache
@@ -197,37 +212,31 @@ class _Encoder:
 
 
 def process_video(
-    path: Path,
-    out: str | Path,
-    classifier: Classifier,
-    detector: FaceDetector | None,
-    suffix: str = ".mp4",
-    keep_rejected: bool = False,
+    path: Path, out: str | Path, analyse: Analyze, suffix: str = ".mp4", keep_rejected: bool = False
 ) -> list[CsvRow]:
     """The rows of a video that check() accepted, its annotated frames written to OUT (a SUFFIX file)."""
     import av
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        rate = Fraction(stream.average_rate or stream.guessed_rate or 25).limit_denominator(1001)
+        rate = frame_rate(stream)
         fps = float(rate)
         rows: list[CsvRow] = []
         output = av.open(str(out), "w", format=VIDEO_CONTAINERS[suffix.lower()])
         with output, bar(total=stream.frames or None, desc="frames", unit="frame") as frames_bar:
             encoder = _Encoder(output, path, rate)
-            for index, image in enumerate(_frames(path, container, stream)):
-                if image is None:
-                    rows.append(unreadable_row(index, fps))
+
+            def keep(item: Analysed) -> None:
+                if item.faces is None or item.frame.image is None:
+                    rows.append(unreadable_row(item.frame.index, fps))
                 else:
-                    result = analyze(image, classifier, detector, mode="scene")
-                    encoder.write(annotate(image, result, rejected=keep_rejected))
-                    rows.append(frame_row(index, fps, result))
+                    encoder.write(annotate(item.frame.image, item.faces.scene(), rejected=keep_rejected))
+                    rows.append(frame_row(item.frame.index, fps, item.faces))
                 frames_bar.update()
-            encoder.finish()
-    if not rows:
-        raise VideoError(f"{path}: holds no frame (empty or truncated)")
-    if not any(r["status"] == "ok" for r in rows):
-        raise VideoError(f"{path}: none of its {len(rows)} frames could be decoded (corrupt, or not a video)")
+
+            frames = FrameStream(analyse).add_sink(keep).add_sink(encoder.finish, on="end")
+            frames.drain(video_frames(path, container, stream))
+    frames.counts.check(str(path))
     return rows
 
 
@@ -295,9 +304,11 @@ def process(
     classifier: Classifier,
     detector: FaceDetector | None = None,
     keep_rejected: bool = False,
+    analyse: Analyze | None = None,
 ) -> tuple[Path, Path, list[CsvRow]]:
     """Annotate INPUT (image or video) to OUT and write OUT's .csv beside it; returns (out, csv, rows).
-    `keep_rejected`: the boxes the face check dropped are drawn too, in grey (never counted).
+    `keep_rejected`: the boxes the face check dropped are drawn too, in grey (never counted). `analyse`: in
+    place of the classifier and detector on every frame (lrfp.pipeline.frames.Analyze).
 
     Rows are one per frame, with status "unreadable" for a frame that could not be decoded. Both
     files appear only when everything was written.
@@ -305,12 +316,13 @@ def process(
     path = Path(path)
     kind, out = check(path, out)
     csv_path = out.with_suffix(".csv")
+    analyse = analyse or scene_analysis(classifier, detector)
     # both files appear only when complete: a failure (a full disk, no readable frame) leaves neither
     with atomic_path(out) as out_tmp:
         rows = (
-            process_video(path, out_tmp, classifier, detector, out.suffix, keep_rejected)
+            process_video(path, out_tmp, analyse, out.suffix, keep_rejected)
             if kind == "video"
-            else process_image(path, out_tmp, classifier, detector, out.suffix, keep_rejected)
+            else process_image(path, out_tmp, analyse, out.suffix, keep_rejected)
         )
         with atomic_path(csv_path) as csv_tmp:
             write_csv(csv_tmp, rows)

@@ -23,24 +23,27 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
 from lrfp.core import labels
-from lrfp.core.errors import ConfigError
 from lrfp.core.paths import within
 from lrfp.core.records import atomic_path, write_json_atomic
+from lrfp.pipeline.frames import Analysed, Analyze, Frame, FrameStream, Pacer
 from lrfp.pipeline.people import PeopleTracker, PersonRow
-from lrfp.pipeline.scene import analyze
 from lrfp.scale.alerts import Alerts
 from lrfp.scale.people import PEOPLE_SCHEMA, resume_people
-from lrfp.scale.rows import SCHEMA, counts_row
-from lrfp.scale.stream import Stream, check_live
+from lrfp.scale.rows import SCHEMA, frame_record
+from lrfp.scale.settings import LiveSettings
+from lrfp.scale.stream import Stream
+from lrfp.scale.webhook import Webhook
 
 log = logging.getLogger(__name__)
 SLICES, OPEN_PEOPLE, STATUS, STILLS = "slices", "people-open.parquet", "live.json", "stills"
@@ -65,15 +68,6 @@ def named(name: str, suffix: str) -> str:
     return f"{stem}{suffix}{dot}{extension}"
 
 
-def cameras_of(items: list[str]) -> list[tuple[str, str]]:
-    """(camera, url) of each --live input; ConfigError for a bad one, or for two of one camera name."""
-    cameras = [check_live(item) for item in items]
-    names = [c for c, _ in cameras]
-    if len(set(names)) < len(names):
-        raise ConfigError(f"--live: two streams named {max(names, key=names.count)!r}; name them NAME=URL")
-    return cameras
-
-
 def _write(table: pa.Table, path: Path) -> None:
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
@@ -86,53 +80,70 @@ def _placed(camera: str, source: str, person: PersonRow) -> PersonRow:
 
 
 class LiveRun:
-    def __init__(
-        self,
-        items: list[str],
-        out,
-        classifier,
-        detector,
-        rate: float = 10.0,
-        slice_s: float = 60.0,
-        alerts: Alerts | None = None,
-        part: str = "",
-    ):
-        if not rate > 0 or not slice_s > 0:
-            raise ConfigError(f"--rate {rate:g} and --slice {slice_s:g}: give numbers over 0")
-        cameras = cameras_of(items)
-        self.out, self.rate, self.slice_s = Path(out), rate, slice_s
+    """One process's live run over the streams of LIVE (on Ray, a group of them: PART), each frame through
+    lrfp.pipeline.frames.FrameStream, into OUT's slices."""
+
+    def __init__(self, live: LiveSettings, out, analyse: Analyze | None, part: str = ""):
+        self.live, self.out = live, Path(out)
         # PART: one group of a run's streams (on Ray, lrfp.scale.live_ray): its files carry "-PART"
         self.suffix = f"-{part}" if part else ""
         self.stopping = threading.Event()  # stop(): the run ends as Ctrl-C would end it
-        self.classifier, self.detector = classifier, detector
-        self.streams = [Stream(camera, url) for camera, url in cameras]
-        self.trackers = {s.camera: PeopleTracker() for s in self.streams}
+        self.streams = {camera: Stream(camera, url) for camera, url in live.cameras}
+        self.trackers = {camera: PeopleTracker() for camera in self.streams}
         # a restarted run goes on with the people the last one left in view (not counted again)
         resume_people(self.trackers, self.out / named(OPEN_PEOPLE, self.suffix))
-        self.alerts = alerts or Alerts([], out)
+        self.hook = Webhook(live.webhook) if live.webhook else None  # closed when the run ends
+        self.alerts = Alerts(list(live.rules), out, self.hook, part=part)
         self.frames: list[dict] = []  # this slice's rows
         self.people: list[dict] = []  # the people ended so far (the alerts look back over them)
-        self.index = {s.camera: 0 for s in self.streams}
         self.slices = 0
         # each camera's worst frame of this slice: (faces without a mask, its row, the image)
         self.worst: dict[str, tuple[int, dict, Image.Image]] = {}
+        self.stream = FrameStream(analyse or _unused)
+        for sink in (self._track, self._keep, self._keep_worst, self._on_time):
+            self.stream.add_sink(sink)
+        self.stream.add_sink(self._on_time, on="idle")
+        self.t0 = self.slice_end = 0.0
 
-    def _analyse(self, stream: Stream, image, t0: float) -> None:
-        when, offset = datetime.now(), round(time.monotonic() - t0, 3)
-        row = {
-            "camera": stream.camera,
-            "source": stream.shown_url,  # its secrets masked (lrfp.core.redact)
-            "kind": "live",
-            "frame": self.index[stream.camera],
-            "offset_s": offset,
-            "time": when,
-        } | counts_row(analyze(image, self.classifier, self.detector, "scene"))
-        self.trackers[stream.camera].see(row["frame"], offset, when, row["face_rows"])
-        self.index[stream.camera] += 1
-        self.frames.append(row)
-        unmasked = labels.unmasked(row)
-        if unmasked and unmasked > self.worst.get(stream.camera, (0, {}, None))[0]:
-            self.worst[stream.camera] = (unmasked, row, image)
+    def _frames(self, duration_s: float | None) -> Iterator[Frame | None]:
+        """The newest frame of each stream as it falls due (at most --rate a second each; the reader threads
+        drop and count the others), or None when none is due or new (the sinks may then write a slice)."""
+        pacer, index = Pacer(1 / self.live.rate, steady=True), dict.fromkeys(self.streams, 0)
+        while (duration_s is None or time.monotonic() - self.t0 < duration_s) and not self.stopping.is_set():
+            busy = False
+            for camera, stream in self.streams.items():
+                if not pacer.due(camera, time.monotonic() - self.t0):
+                    continue
+                image = stream.take()
+                if image is not None:
+                    offset = time.monotonic() - self.t0
+                    pacer.took(camera, offset)
+                    yield Frame(index[camera], round(offset, 3), image, datetime.now(), camera)
+                    index[camera], busy = index[camera] + 1, True
+            if not busy:
+                yield None
+                time.sleep(0.005)
+
+    def _track(self, item: Analysed) -> None:
+        """The camera's people tracker follows the frame's faces; their track ids go into its Detections."""
+        frame, faces = item.frame, item.faces
+        if faces is not None:
+            faces.track = np.array(self.trackers[frame.camera].see(frame.index, frame.offset_s, frame.time, faces))
+
+    def _keep(self, item: Analysed) -> None:
+        where = {"camera": item.frame.camera, "source": self.streams[item.frame.camera].shown_url, "kind": "live"}
+        self.frames.append(where | frame_record(item))  # the source's secrets masked (lrfp.core.redact)
+
+    def _keep_worst(self, item: Analysed) -> None:
+        row, camera = self.frames[-1], item.frame.camera
+        unmasked = labels.unmasked(row) if row["status"] == "ok" else 0
+        if unmasked and item.frame.image is not None and unmasked > self.worst.get(camera, (0, {}, None))[0]:
+            self.worst[camera] = (unmasked, row, item.frame.image)
+
+    def _on_time(self, _: Analysed | None = None) -> None:
+        if time.monotonic() >= self.slice_end:
+            self.flush()
+            self.slice_end += self.live.slice_s
 
     def _write_stills(self) -> None:
         """Each camera's worst frame of the slice, as a JPEG beside the slices (written whole, then renamed);
@@ -148,40 +159,36 @@ class LiveRun:
                 if path.stat().st_mtime < too_old:
                     path.unlink()
 
-    def flush(self, t0: float, final: bool = False) -> None:
+    def flush(self, final: bool = False) -> None:
         """Write the slice gathered since the last one, the people in view, the alerts and the counts."""
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S.%f")
-        now_s = time.monotonic() - t0
+        now_s = time.monotonic() - self.t0
         ended = [
-            _placed(c, self.streams[i].shown_url, p)
-            for i, (c, t) in enumerate(self.trackers.items())
+            _placed(c, self.streams[c].shown_url, p)
+            for c, t in self.trackers.items()
             for p in (t.finished() if final else t.finished(now_s))
         ]
         slices = self.out / SLICES
         self._write_stills()  # before the slice: a reader never meets a row whose still is still to come
         _write(pa.Table.from_pylist(self.frames, schema=SCHEMA), slices / f"frames-{stamp}{self.suffix}.parquet")
         _write(pa.Table.from_pylist(ended, schema=PEOPLE_SCHEMA), slices / f"people-{stamp}{self.suffix}.parquet")
-        in_view = [
-            _placed(c, self.streams[i].shown_url, p)
-            for i, (c, t) in enumerate(self.trackers.items())
-            for p in t.current()
-        ]
+        in_view = [_placed(c, self.streams[c].shown_url, p) for c, t in self.trackers.items() for p in t.current()]
         _write(pa.Table.from_pylist(in_view, schema=PEOPLE_SCHEMA), self.out / named(OPEN_PEOPLE, self.suffix))
         self.people += ended
         self.frames, self.slices = [], self.slices + 1
         seen = pd.DataFrame(self.people + in_view, columns=["camera", "label", "last_seen"])
-        self.alerts.check(datetime.now(), seen, {s.camera: s.last_frame for s in self.streams})
+        self.alerts.check(datetime.now(), seen, {c: s.last_frame for c, s in self.streams.items()})
         self._keep_recent()
         write_json_atomic(
             {
                 "updated": datetime.now().isoformat(),
                 "running": not final,  # false once the run has ended (a killed run stays true: its age tells)
                 "slices": self.slices,
-                "slice_s": self.slice_s,
-                "rate": self.rate,
+                "slice_s": self.live.slice_s,
+                "rate": self.live.rate,
                 "seconds": round(now_s, 1),
                 "alerts": len(self.alerts.rows),
-                "streams": [s.counts() for s in self.streams],
+                "streams": [s.counts() for s in self.streams.values()],
             },
             self.out / named(STATUS, self.suffix),
         )
@@ -194,39 +201,30 @@ class LiveRun:
 
     def run(self, duration_s: float | None = None) -> dict:
         """Read and analyse until DURATION_S seconds have passed (forever without it, until Ctrl-C)."""
-        for stream in self.streams:
+        for stream in self.streams.values():
             stream.start()
-        t0 = time.monotonic()
-        due = {s.camera: t0 for s in self.streams}
-        slice_end = t0 + self.slice_s
+        self.t0 = time.monotonic()
+        self.slice_end = self.t0 + self.live.slice_s
         try:
-            while (duration_s is None or time.monotonic() - t0 < duration_s) and not self.stopping.is_set():
-                if time.monotonic() >= slice_end:
-                    self.flush(t0)
-                    slice_end += self.slice_s
-                busy = False
-                for stream in self.streams:
-                    if time.monotonic() < due[stream.camera]:
-                        continue
-                    image = stream.take()
-                    if image is not None:
-                        due[stream.camera] = max(due[stream.camera] + 1 / self.rate, time.monotonic())
-                        self._analyse(stream, image, t0)
-                        busy = True
-                if not busy:
-                    time.sleep(0.005)
+            self.stream.drain(self._frames(duration_s))
         except KeyboardInterrupt:
             log.info("stopped by the user: writing the slice gathered so far")
         finally:
-            for stream in self.streams:
+            for stream in self.streams.values():
                 stream.stop()
-            self.flush(t0, final=True)
+            self.flush(final=True)
+            if self.hook:
+                self.hook.close()
         return {
-            "seconds": time.monotonic() - t0,
+            "seconds": time.monotonic() - self.t0,
             "slices": self.slices,
             "alerts": len(self.alerts.rows),
-            "streams": [s.counts() for s in self.streams],
+            "streams": [s.counts() for s in self.streams.values()],
         }
+
+
+def _unused(images: list) -> list:
+    raise AssertionError("a LiveRun made without an analysis cannot run")
 
 
 def read_slices(out, kind: str = "frames") -> pa.Table:

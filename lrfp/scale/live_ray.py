@@ -12,7 +12,6 @@ within its group: a stream is never split.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lrfp.core.records import read_json, write_json_atomic
-from lrfp.scale.alerts import ALERTS_TABLE, Alerts, parse_rule, write_alerts
+from lrfp.pipeline.frames import scene_analysis
+from lrfp.scale.alerts import ALERTS_TABLE, write_alerts
 from lrfp.scale.engine import ON_RAY, Engine
-from lrfp.scale.live import STATUS, LiveRun, cameras_of, named
+from lrfp.scale.live import STATUS, LiveRun, named
 from lrfp.scale.ray_pool import load_on_worker, start_ray
-from lrfp.scale.rows import Settings
-from lrfp.scale.webhook import Webhook
+from lrfp.scale.settings import LiveSettings, Settings
 
 log = logging.getLogger(__name__)
 MERGE_S = 5.0  # the longest wait between two merges of the groups' counts and alerts
@@ -35,24 +34,18 @@ MERGE_S = 5.0  # the longest wait between two merges of the groups' counts and a
 class LiveGroup:
     """A Ray actor: one group's LiveRun; stop() (on a second thread of the actor) ends it as Ctrl-C would."""
 
-    def __init__(self, items, out, settings, rate, slice_s, rules, webhook, part):
-        classifier, detector = load_on_worker(Settings(**settings))
-        self.hook = Webhook(webhook) if webhook else None
-        alerts = Alerts([parse_rule(rule) for rule in rules], out, self.hook, part=part)
-        self.live = LiveRun(items, out, classifier, detector, rate=rate, slice_s=slice_s, alerts=alerts, part=part)
+    def __init__(self, live: LiveSettings, out: str, settings: Settings, part: str):
+        analyse = scene_analysis(*load_on_worker(settings))
+        self.live = LiveRun(live, out, analyse, part=part)
 
     def run(self, duration_s: float | None) -> dict:
-        try:
-            return self.live.run(duration_s)
-        finally:
-            if self.hook:
-                self.hook.close()
+        return self.live.run(duration_s)
 
     def stop(self) -> None:
         self.live.stopping.set()
 
 
-def groups(items: list[str], n: int) -> list[list[str]]:
+def groups(items: tuple, n: int) -> list[tuple]:
     """ITEMS dealt round-robin into at most N groups (none empty)."""
     return [items[i::n] for i in range(min(n, len(items)))]
 
@@ -82,40 +75,32 @@ def merge(out: Path, parts: list[str]) -> None:
 
 
 def run_on_ray(
-    items: list[str],
+    live: LiveSettings,
     out,
     settings: Settings,
-    rate: float = 10.0,
-    slice_s: float = 60.0,
-    rules: list[str] | None = None,
-    webhook: str | None = None,
     engine: Engine = ON_RAY,
     duration_s: float | None = None,
 ) -> dict:
-    """The live run of ITEMS on the engine's workers, Ray actors (a group of streams each); its summary, as
-    LiveRun.run's."""
+    """The live run of LIVE's streams on the engine's workers, Ray actors (a group of streams each); its
+    summary, as LiveRun.run's."""
     import ray
 
-    cameras_of(items)  # bad URLs and two streams of one name are refused before Ray starts
-    for rule in rules or []:
-        parse_rule(rule)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start_ray(engine)
-    dealt = groups(items, engine.workers)
+    dealt = groups(live.cameras, engine.workers)
     parts = [f"g{i}" for i in range(len(dealt))]
     actor = ray.remote(LiveGroup).options(num_cpus=1, max_concurrency=2)  # run() and stop() at once
     # Any: Ray's stubs type an actor's methods as plain callables, without their .remote
-    actors: list[Any] = [
-        actor.remote(group, str(out), asdict(settings), rate, slice_s, rules or [], webhook, part)
-        for group, part in zip(dealt, parts)
-    ]
+    actors: list[Any] = [actor.remote(live.group(group), str(out), settings, part) for group, part in zip(dealt, parts)]
     runs = [a.run.remote(duration_s) for a in actors]
-    log.info(f"{len(items)} stream(s) in {len(actors)} group(s), one Ray actor each; started {datetime.now():%H:%M:%S}")
+    log.info(
+        f"{len(live.cameras)} stream(s) in {len(actors)} group(s), one Ray actor each; started {datetime.now():%H:%M:%S}"
+    )
     try:
         pending = runs
         while pending:
-            _, pending = ray.wait(pending, num_returns=len(pending), timeout=min(slice_s, MERGE_S))
+            _, pending = ray.wait(pending, num_returns=len(pending), timeout=min(live.slice_s, MERGE_S))
             merge(out, parts)
     except KeyboardInterrupt:
         log.info("stopped by the user: each group writes the slice gathered so far")

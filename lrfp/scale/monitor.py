@@ -13,7 +13,6 @@ file that cannot be read becomes one row with status "error" and its message: it
 from __future__ import annotations
 
 import logging
-import math
 import os
 import resource
 import time
@@ -30,7 +29,8 @@ from lrfp.core.records import atomic_path, read_json, write_json_atomic
 from lrfp.scale.engine import ON_RAY, Engine
 from lrfp.scale.people import PEOPLE_TABLE, write_people
 from lrfp.scale.ray_pool import ray_parts, start_ray
-from lrfp.scale.rows import SCHEMA, Settings, analyse_source, counts_row, parquet_bytes
+from lrfp.scale.rows import SCHEMA, analyse_source, counts_row, parquet_bytes
+from lrfp.scale.settings import Settings
 from lrfp.scale.sources import MEDIA_SUFFIXES, Source, find_sources, input_roots, read_mapping
 from lrfp.scale.table import (
     CSV_EXPORT,
@@ -93,8 +93,6 @@ def monitor(
     """Analyse every input file not yet in OUT's parts, then write OUT's table; a summary of the run."""
     if engine.workers < 1:
         raise ConfigError(f"--workers {engine.workers}: give 1 or more")
-    if not (math.isfinite(settings.every) and settings.every >= 0):
-        raise ConfigError(f"--every {settings.every:g}: give 0 (every frame) or a number of seconds")
     out = Path(out)
     sources = find_sources(inputs, read_mapping(mapping) if mapping else None)
     if not sources:
@@ -126,8 +124,8 @@ def _run(
     memory: dict[int, float] = {}  # each worker's peak resident MB by process id
     done: Iterator[tuple[str, bytes]]
     if todo and not engine.on_ray:
-        classifier, detector = settings.load()
-        done = ((s.key, parquet_bytes(analyse_source(s, classifier, detector, settings.every))) for s in todo)
+        analyse = settings.analysis()
+        done = ((s.key, parquet_bytes(analyse_source(s, analyse, settings.every))) for s in todo)
     elif todo:
         start_ray(engine)
         done = ray_parts(todo, settings, engine.workers, memory)

@@ -20,7 +20,8 @@ from lrfp.core.cells import safe_cells
 from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.core.paths import within
 from lrfp.core.records import atomic_path
-from lrfp.pipeline.people import CONFIDENT, MIN_FRAMES, REACH, REJOIN_S, RESUME_S, FaceRow, PeopleTracker
+from lrfp.pipeline.detections import Detections, FaceRow
+from lrfp.pipeline.people import CONFIDENT, MIN_FRAMES, REACH, REJOIN_S, RESUME_S, PeopleTracker
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def track_source(rows: pd.DataFrame, tracker: str = "bytetrack", **options) -> l
     """The people of one source's frame rows (those with status ok, in frame order)."""
     follower = PeopleTracker(tracker, **options)
     for frame, offset, when, faces in zip(rows["frame"], rows["offset_s"], rows["time"], rows["face_rows"]):
-        follower.see(int(frame), float(offset), None if pd.isna(when) else when, _faces(faces))
+        follower.see(int(frame), float(offset), None if pd.isna(when) else when, Detections.from_rows(faces))
     return follower.finished()
 
 

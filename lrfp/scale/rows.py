@@ -1,13 +1,14 @@
-"""One file of `lrfp monitor` into its rows: each frame analysed (lrfp.pipeline.scene.analyze) becomes a row of
-camera, source file, frame, time, faces by label, compliance and the faces themselves (box, label,
-probability, size); a file that cannot be read is one row with status "error" and its message.
+"""One file of `lrfp monitor` into its rows: each frame analysed (lrfp.pipeline.frames.FrameStream) becomes a row
+of camera, source file, frame, time, faces by label, compliance and the faces themselves (their Detections as
+Arrow: box, size, label, probability, the detector's and the face check's scores); a file that cannot be read
+is one row with status "error" and its message.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,25 +18,11 @@ from PIL import Image
 from lrfp.core.errors import LrfpError
 from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.data.images import load_image
-from lrfp.pipeline.detect import DEFAULT_DETECTOR, FaceDetector
-from lrfp.pipeline.inference import Classifier
-from lrfp.pipeline.scene import analyze
-from lrfp.pipeline.video import probe, timed_frames
+from lrfp.pipeline.detections import DECIMALS, FACE_TYPE, Detections
+from lrfp.pipeline.frames import Analysed, Analyze, Frame, FrameStream, Pacer
+from lrfp.pipeline.video import probe, video_frames
 from lrfp.scale.sources import Source, naive_utc, plausible
 
-# decimals kept of probabilities and compliance: the same frame gives the same table in any process
-DECIMALS = 4
-FACE_TYPE = pa.struct(
-    [
-        ("x0", pa.int32()),
-        ("y0", pa.int32()),
-        ("x1", pa.int32()),
-        ("y1", pa.int32()),
-        ("size", pa.int32()),
-        ("label", pa.string()),
-        ("probability", pa.float64()),
-    ]
-)
 # status: "ok"; "unreadable" for a frame that could not be decoded (the others of its file are kept);
 # "error" for a file that could not be read at all (one row, frame empty, the reason in `error`)
 SCHEMA = pa.schema(
@@ -55,24 +42,6 @@ SCHEMA = pa.schema(
 )
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What makes a table: a rerun into the same folder must use the same, or its rows would mix."""
-
-    model: str
-    backend: str = "auto"
-    device: str = "auto"
-    detector: str = DEFAULT_DETECTOR
-    detector_scale: float | None = None
-    min_score: float | None = None
-    every: float = 0.0
-
-    def load(self, device: str | None = None):
-        """(classifier, detector) as these settings make them."""
-        classifier = Classifier(self.model, backend=self.backend, device=device or self.device)
-        return classifier, FaceDetector(self.detector, min_score=self.min_score, scale=self.detector_scale)
-
-
 def _photo_time(image) -> datetime | None:
     """When a photo was taken, from its EXIF (DateTimeOriginal, else DateTime), as the camera's clock."""
     exif = image.getexif()
@@ -83,76 +52,52 @@ def _photo_time(image) -> datetime | None:
         return None
 
 
-def counts_row(result) -> dict:
-    counts = result.counts()
+def counts_row(faces: Detections) -> dict:
+    """An analysed frame's columns: counts by label, compliance, status and its faces (FACE_TYPE)."""
+    counts = faces.counts()
     compliance = counts.pop("compliance")
-    faces = [
-        {
-            "x0": f.box.x0,
-            "y0": f.box.y0,
-            "x1": f.box.x1,
-            "y1": f.box.y1,
-            "size": f.box.size,
-            "label": f.label,
-            "probability": None if f.probability is None else round(f.probability, DECIMALS),
-        }
-        for f in result.faces
-    ]
     return counts | {
         "compliance": None if compliance is None else round(compliance, DECIMALS),
         "status": "ok",
-        "face_rows": faces,
+        "face_rows": faces.rows(),
     }
 
 
-def _video_rows(source: Source, classifier, detector, every: float):
+def frame_record(item: Analysed) -> dict:
+    """A frame's row (without camera, source and kind): where it is, then what was found in it."""
+    frame = item.frame
+    where = {"frame": frame.index, "offset_s": frame.offset_s, "time": frame.time}
+    return where | (counts_row(item.faces) if item.faces is not None else {"status": "unreadable"})
+
+
+def _video(source: Source) -> Iterator[Frame]:
     import av
 
     path = Path(source.path)
     probe(path)  # unreadable, no video stream, frames over the pixel limit: refused from the header
     with av.open(str(path)) as container:
-        stream = container.streams.video[0]
         start = naive_utc(source.start) or naive_utc(container.metadata.get("creation_time"))
-        fps = float(stream.average_rate or stream.guessed_rate or 25)
-        first, due = None, 0.0
-        for index, (moment, image) in enumerate(timed_frames(path, container, stream)):
-            moment = index / fps if moment is None else moment
-            first = moment if first is None else first
-            offset = round(moment - first, 3)  # from the first frame: a stream may start past 0
-            if offset < due:  # --every: this frame is skipped, it is not a row
-                continue
-            due = offset + every if every else 0.0
-            row = {"frame": index, "offset_s": offset, "time": start + timedelta(seconds=offset) if start else None}
-            yield row | (
-                counts_row(analyze(image, classifier, detector, mode="scene"))
-                if image is not None
-                else {"status": "unreadable"}
-            )
+        yield from video_frames(path, container, container.streams.video[0], start)
 
 
-def _image_rows(source: Source, classifier, detector):
+def _photo(source: Source) -> Iterator[Frame]:
     image = load_image(source.path)
     with Image.open(source.path) as original:  # load_image gives the pixels; the EXIF time is in the file
         taken = _photo_time(original)
-    start = naive_utc(source.start) or taken
-    yield {"frame": 0, "offset_s": 0.0, "time": start} | counts_row(analyze(image, classifier, detector, mode="scene"))
+    yield Frame(0, 0.0, image, naive_utc(source.start) or taken)
 
 
-def analyse_source(source: Source, classifier, detector, every: float = 0.0) -> pa.Table:
-    """The rows of one file; a file that cannot be read is one "error" row naming the reason."""
+def analyse_source(source: Source, analyse: Analyze, every: float = 0.0) -> pa.Table:
+    """The rows of one file, one frame every EVERY seconds of video (0: all); a file that cannot be read is one
+    "error" row naming the reason."""
     import av
 
     base = {"camera": source.camera, "source": source.path, "kind": source.kind}
+    rows: list[dict] = []
+    frames = FrameStream(analyse, Pacer(every)).add_sink(lambda item: rows.append(frame_record(item)))
     try:
-        rows = list(
-            _video_rows(source, classifier, detector, every)
-            if source.kind == "video"
-            else _image_rows(source, classifier, detector)
-        )
-        if not rows:
-            raise LrfpError(f"{source.path}: holds no frame (empty or truncated)")
-        if not any(r["status"] == "ok" for r in rows):
-            raise LrfpError(f"{source.path}: none of its {len(rows)} frames could be decoded (corrupt, or not a video)")
+        frames.drain(_video(source) if source.kind == "video" else _photo(source))
+        frames.counts.check(source.path)
     except (LrfpError, OSError, av.FFmpegError, EOFError) as exc:
         rows = [{"status": "error", "error": str(exc) or type(exc).__name__}]
     return pa.Table.from_pylist([base | r for r in rows], schema=SCHEMA)

@@ -1,0 +1,95 @@
+"""What a `lrfp monitor` run is made from, each default written and each value checked here, once.
+
+Settings: what makes a table (the model, the detector, --every); a rerun into the same folder must use the
+same, or its rows would mix (OUT/settings.json). LiveSettings: a live run's, made and checked once from the
+command line's (or a caller's) text by LiveSettings.parse, then handed as it is to the local run, to each Ray
+actor and to the dashboard: its streams as (camera, url), its alert rules parsed, --rate, --slice, --webhook.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lrfp.core.errors import ConfigError
+from lrfp.pipeline.detect import DEFAULT_DETECTOR, FaceDetector
+from lrfp.pipeline.frames import Analyze, scene_analysis
+from lrfp.pipeline.inference import Classifier
+from lrfp.scale.alerts import Rule, parse_rule
+from lrfp.scale.stream import check_live
+from lrfp.scale.webhook import check_url
+
+RATE = 10.0  # --rate: frames analysed a second per live stream, at most
+SLICE_S = 60.0  # --slice: seconds of a live run per slice written
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What makes a table: a rerun into the same folder must use the same, or its rows would mix."""
+
+    model: str
+    backend: str = "auto"
+    device: str = "auto"
+    detector: str = DEFAULT_DETECTOR
+    detector_scale: float | None = None
+    min_score: float | None = None
+    every: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.every) and self.every >= 0):
+            raise ConfigError(f"--every {self.every:g}: give 0 (every frame) or a number of seconds")
+
+    def load(self, device: str | None = None) -> tuple[Classifier, FaceDetector]:
+        """(classifier, detector) as these settings make them."""
+        classifier = Classifier(self.model, backend=self.backend, device=device or self.device)
+        return classifier, FaceDetector(self.detector, min_score=self.min_score, scale=self.detector_scale)
+
+    def analysis(self, device: str | None = None) -> Analyze:
+        """The analysis of every frame these settings make (lrfp.pipeline.frames.scene_analysis)."""
+        return scene_analysis(*self.load(device))
+
+
+def cameras_of(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(camera, url) of each --live input; ConfigError for a bad one, or for two of one camera name."""
+    cameras = tuple(check_live(item) for item in items)
+    names = [c for c, _ in cameras]
+    if len(set(names)) < len(names):
+        raise ConfigError(f"--live: two streams named {max(names, key=names.count)!r}; name them NAME=URL")
+    return cameras
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """A live run's settings, checked (make it with parse): each stream's (camera, url) and the alert rules."""
+
+    cameras: tuple[tuple[str, str], ...]
+    rules: tuple[Rule, ...] = ()
+    rate: float = RATE
+    slice_s: float = SLICE_S
+    webhook: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.rate) and self.rate > 0 and math.isfinite(self.slice_s) and self.slice_s > 0):
+            raise ConfigError(f"--rate {self.rate:g} and --slice {self.slice_s:g}: give numbers over 0")
+
+    @classmethod
+    def parse(
+        cls,
+        items: list[str],
+        rules: list[str] | None = None,
+        rate: float = RATE,
+        slice_s: float = SLICE_S,
+        webhook: str | None = None,
+    ) -> LiveSettings:
+        """The settings of --live ITEMS and --alert RULES: ConfigError, before any model loads, for a bad URL,
+        two streams of one name, a bad rule, a rate or slice not over 0, or a --webhook that is no http(s) URL."""
+        rules_parsed = tuple(parse_rule(rule) for rule in rules or [])
+        return cls(cameras_of(items), rules_parsed, rate, slice_s, check_url(webhook) if webhook else None)
+
+    @property
+    def items(self) -> list[str]:
+        return [f"{camera}={url}" for camera, url in self.cameras]
+
+    def group(self, cameras: tuple[tuple[str, str], ...]) -> LiveSettings:
+        """These settings for some of the streams (one Ray actor's group)."""
+        return LiveSettings(cameras, self.rules, self.rate, self.slice_s, self.webhook)
