@@ -42,9 +42,14 @@ SAME = {"market/clip2.mp4": "north-gate/clip0.mp4", "market/clip3.mp4": "north-g
 CROWD = {"north-gate/clip2.mp4": 51}  # not marked: the annotated faces of its photo
 LIVE_S, LIVE_FPS = 60, 2
 CANDIDATES = {
-    "lrfp's default (giou > -0.5, nearest within 2.5 sizes, 8 s)": {},
+    "lrfp's default (giou > -0.5, nearest within 2.5 sizes, 8 s, scores over 0.5 sure)": {},
     "giou > -0.5, the library's tracks only (as 38be506)": {"reach": 0.0, "rejoin_s": 2.0},
     "the library's tracks only, written after 8 s": {"reach": 0.0},
+    "scores: the library's high 0.6, activate 0.7": {"sure": None},
+    "scores: high 0.6, activate 0.6": {"sure": (0.6, 0.6)},
+    "scores: high 0.6, activate 0.5": {"sure": (0.6, 0.5)},
+    "scores: high 0.7, activate 0.5": {"sure": (0.7, 0.5)},
+    "scores: all boxes sure (confidence 1, as 38be506)": {"sure": (0.0, 0.0)},
     "giou > -0.2": {"min_iou": -0.2},
     "iou > 0.1": {"match": "iou", "min_iou": 0.1},
     "biou:1 > 0.2": {"match": "biou:1", "min_iou": 0.2},

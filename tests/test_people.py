@@ -164,3 +164,10 @@ def test_a_row_of_faces_keeps_who_is_who_as_the_pan_turns():
         k += 2 if k % 4 == 3 else 1
     seen.pop(-1, None)
     assert len(tracker.finished()) == 5 and sorted(map(sorted, seen.values())) == [[0], [1], [2], [3], [4]]
+
+
+def test_a_face_the_detector_kept_with_a_low_score_is_a_person():
+    # the detector keeps boxes scored 0.5 or more; one scored 0.55 in every frame is a person all the same
+    tracker = PeopleTracker()
+    follow(tracker, [[face(100, 100, 30) | {"score": 0.55}]] * 4)
+    assert [p["frames"] for p in tracker.finished()] == [4]

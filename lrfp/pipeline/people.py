@@ -52,6 +52,13 @@ MATCH, MIN_IOU = "giou", -0.5
 # hand-marked tracks, checked on the other marked clips (benchmarks/people_tracking.py). A person ends
 # (is written) only once unseen for REJOIN_S.
 REJOIN_S, REACH, SIZE_RATIO = 8.0, 2.5, 2.0
+# ByteTrack's score thresholds (high, activate): a box scored under HIGH is matched only to a track already
+# there (its second, low-score association); one under ACTIVATE starts none. With the library's (0.6, 0.7) a
+# face the detector scored 0.5 to 0.7 (173 of the 639 on the demo clips) started no track: north-gate/clip0
+# counted 7 of its 8 found people, and forth and back 11 for 9 (IDF1 0.71); at 0.5, the score every detector
+# keeps a box at (lrfp.pipeline.detectors), 9 and 9 (IDF1 0.86), as without scores. Its second association
+# then waits for a detector that keeps boxes under 0.5 (benchmarks/people_tracking.py).
+SURE: tuple[float, float] | None = (0.5, 0.5)
 # People a stopped or killed run left in view (resume) are held this long: a restart loads the model and
 # reconnects first (the live soak's kill -9 and restart left a 31 s gap)
 RESUME_S = 60.0
@@ -71,7 +78,9 @@ def _metric(match: str) -> BaseIoU:
     return metrics[name]()
 
 
-def _make(name: str, lost_s: float, confirm: int, match: str, min_iou: float | None) -> BaseTracker:
+def _make(
+    name: str, lost_s: float, confirm: int, match: str, min_iou: float | None, sure: tuple[float, float] | None
+) -> BaseTracker:
     import trackers
 
     # lost_track_buffer counts frames at 30 frames/s; with timestamps the library turns it into seconds
@@ -88,6 +97,8 @@ def _make(name: str, lost_s: float, confirm: int, match: str, min_iou: float | N
     }
     if name not in kinds:
         raise ValueError(f"tracker {name!r}: one of {', '.join(kinds)}")
+    if name == "bytetrack" and sure is not None:
+        common |= {"high_conf_det_threshold": sure[0], "track_activation_threshold": sure[1]}
     return kinds[name](**common)
 
 
@@ -189,10 +200,11 @@ class PeopleTracker:
         min_iou: float | None = MIN_IOU,
         rejoin_s: float = REJOIN_S,
         reach: float = REACH,
+        sure: tuple[float, float] | None = SURE,
     ):
         # CONFIRM: the library's own minimum of frames before a track gets an id; left at 1 so a person's
         # first sighting counts, and MIN_FRAMES drops the one-frame tracks when they end
-        self.tracker = _make(tracker, lost_s, confirm, match, min_iou)
+        self.tracker = _make(tracker, lost_s, confirm, match, min_iou, sure)
         self.lost_s, self.min_frames = lost_s, min_frames
         # a person is written once unseen for the longer of the two: the library may still match its track
         self.rejoin_s, self.reach = max(rejoin_s, lost_s), reach
