@@ -401,6 +401,43 @@ def test_the_worst_moments_are_distinct_pictures():
     assert list(zip(shown["source"], shown["offset_s"])) == [("live", 0.0), ("other.mp4", 1.0)]
 
 
+def test_a_live_streams_worst_moments_are_of_different_people():
+    from lrfp.app.monitor_view import worst_moments
+
+    def faces(x, tracks):
+        return [
+            {"x0": x + 60 * i, "y0": 40, "x1": x + 60 * i + 40, "y1": 80, "label": "without_mask", "track": t}
+            for i, t in enumerate(tracks)
+        ]
+
+    # a camera turning over the same three people (their boxes elsewhere each time, their track ids kept),
+    # a second camera whose tracker numbers its own people from 0 too, and a table that kept no track ids
+    rows = [("gate", 20.0 * k, faces(10 + 25 * k, [0, 1, 2])) for k in range(4)]
+    rows += [("hall", 5.0, faces(300, [0, 1, 2])), ("old.mp4", 0.0, faces(600, [-1, -1, -1]))]
+    rows += [("old.mp4", 40.0, faces(900, [-1, -1, -1]))]
+    frames = pd.DataFrame(
+        [
+            {
+                "source": s,
+                "offset_s": o,
+                "status": "ok",
+                "without_mask": 3,
+                "incorrect": 0,
+                "compliance": 0.0,
+                "face_rows": f,
+            }
+            for s, o, f in rows
+        ]
+    )
+    shown = worst_moments(frames, n=6, apart_s=10)
+    assert list(zip(shown["source"], shown["offset_s"])) == [
+        ("gate", 0.0),
+        ("hall", 5.0),
+        ("old.mp4", 0.0),
+        ("old.mp4", 40.0),
+    ]
+
+
 def test_the_charts_open_with_a_period_that_fits_the_span_and_the_slider_moves():
     start = datetime(2026, 1, 1, 8)
     # a 2-minute live run: 10-second points, not one hourly bucket; a working day of footage: hours

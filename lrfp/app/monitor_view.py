@@ -204,7 +204,8 @@ def worst_moments(frames: pd.DataFrame, n: int = 6, apart_s: float = MOMENT_S) -
     """The frames with the most faces without a mask (then the lowest compliance), each at least APART_S
     seconds of video from a worse one of the same file, and none the same picture as a worse one (its
     faces where the other's are, with their labels: a live stream showing one scene again and again,
-    a file copied under two names): the list is of distinct moments, not of one scene's frames."""
+    a file copied under two names) nor, in a live stream, mostly the same people (their track ids): the
+    list is of distinct moments, not of one scene's frames."""
     unmasked = labels.unmasked(frames)
     ok = frames[(frames["status"] == "ok") & (unmasked > 0)].copy()
     ok["unmasked"] = unmasked
@@ -215,13 +216,32 @@ def worst_moments(frames: pd.DataFrame, n: int = 6, apart_s: float = MOMENT_S) -
     for index, source, offset in zip(ok.index, ok["source"], ok["offset_s"]):
         if any(abs(offset - other) < apart_s for other in kept.get(source, [])):
             continue
-        if faces is not None and any(same_picture(faces[index], faces[other]) for other in rows):
+        if faces is not None and any(
+            same_picture(faces[index], faces[other])
+            or (source == ok.at[other, "source"] and same_people(faces[index], faces[other]))
+            for other in rows
+        ):
             continue
         kept.setdefault(source, []).append(offset)
         rows.append(index)
         if len(rows) == n:
             break
     return ok.loc[rows]
+
+
+def same_people(a, b) -> bool:
+    """Whether most people of either frame of one stream (face_rows cells whose faces carry the track ids a
+    live run gives them) are in the other: the same people seen again, however the camera has turned."""
+    ids_a, ids_b = _tracks(a), _tracks(b)
+    return bool(ids_a and ids_b) and 2 * len(ids_a & ids_b) > min(len(ids_a), len(ids_b))
+
+
+def _tracks(cell) -> set[int]:
+    """The track ids of a face_rows cell's faces (none where the table kept none: -1, missing or empty)."""
+    if cell is None:
+        return set()
+    found = (f.get("track") for f in cell)
+    return {int(t) for t in found if isinstance(t, int | float | np.integer) and not pd.isna(t) and t >= 0}
 
 
 def same_picture(a, b, overlap: float = SAME_FACE_IOU) -> bool:
