@@ -2,12 +2,19 @@
 crops, then its answers on the test photos' crops and on faces and boxes of the test photos marked by hand.
 
     python benchmarks/unsure.py [--source ../shared/data/fmd853] [--occlusion data/occlusion]
-    python benchmarks/unsure.py --labelled val [--views 1x tiled-3x3 phone pasted]
+    python benchmarks/unsure.py --labelled test [--before ../scratch/before38] [--views 1x phone ...]
+    python benchmarks/unsure.py --labelled validation --choose [--check runs/RUN/last.pt] --occlusion DIR
 
---labelled SPLIT: how often the labelled (visible) faces of the split's photos are answered "can't tell",
-as face crops through Classifier.predict (as `lrfp predict` uses it) cut tight at the label box, loose
-(LOOSE of its size beyond each side) and the tight crop at each of CROP_SIZES px, and as faces found by the
-pipeline in each of --views of scene-bench; its own JSON (labelled-SPLIT.json beside --out).
+--labelled SPLIT (train, val, test; held-out: the train photos the detector holds out; validation: val and
+held-out): how often the labelled (visible) faces of those photos are answered "can't tell", as face crops
+through Classifier.predict (as `lrfp predict` uses it) cut at each of MARGINS (tight at the label box,
+tighter, loose, moved), the tight crop at each of CROP_SIZES px and by the face's own size, and as faces
+found by the pipeline in each of --views of scene-bench; and how many hidden crops of the --occlusion set's
+split (and, on test, of the boxes marked by hand) are answered "can't tell". --before CHECKOUT measures
+the same with that checkout's code and weights in a child process; the two are printed side by side and
+written to labelled-SPLIT.json beside --out.
+
+--choose: the threshold of a visibility check, chosen on validation photos (never test): see choose().
 
 --occlusion: the data set of `lrfp data occlusion --source ... --data demo/fmd853-lr --out data/occlusion`
 (visible and hidden crops of every labelled face, split by photo as the build). Compared with the other
@@ -53,6 +60,9 @@ CROP_SIZES = (8, 16, 32, 64, 128, 256, 512)  # the tight crop resized so that it
 OWN_BANDS = ((8, 16), (16, 32), (32, 64), (64, 128), (128, 100_000))  # the tight crop by the face's own size
 LABELLED_MIN_FACE = 8  # labelled faces under this many px give no crop (as in `lrfp data occlusion`)
 VIEWS = ("1x", "enlarged-2", "enlarged-4", "tiled-3x3", "phone", "pasted")
+# --choose's rows: the crops of the goal (tight, loose, every size); the others (tighter than the label box,
+# half a face beyond it, moved) and the own-size bands (a few faces each) are shown, not chosen on
+CHOSEN_ON = ("tight", "loose 10 %", "loose 25 %") + tuple(f"{n} px" for n in CROP_SIZES)
 
 
 def crops_of(folder: Path, split: str) -> list[tuple[Image.Image, str, str]]:
@@ -250,9 +260,12 @@ def main_labelled(args) -> None:
         write_json_atomic(measure_labelled(args), args.measure_into)
         return
     result: dict = {"cpu": cpu_name(), "model": args.model, "split": args.labelled, "margins": MARGINS}
-    if args.before:
+    after = measure_labelled(args)
+    if args.before and args.before_json:  # measured beside this run, by --measure-into with PYTHONPATH=CHECKOUT
+        result["before"] = read_json(args.before_json) | {"checkout": str(args.before), "measured": "alongside"}
+    elif args.before:
         result["before"] = measured_before(args, args.before) | {"checkout": str(args.before)}
-    result["after"] = measure_labelled(args)
+    result["after"] = after
     out = args.out.with_name(f"labelled-{args.labelled}{args.suffix}.json")
     write_json_atomic(result, out)
     columns = [c for c in ("before", "after") if c in result]
@@ -276,13 +289,14 @@ def shown(v: dict | None) -> str:
 def choose(args) -> None:
     """--choose: the hidden probability a visibility check (--check, default the shipped one) gives every crop
     of crop_rows on the --labelled photos and the hidden crops of the occlusion set's val split; per threshold
-    of CHOICE_GRID, the visible row that loses most and the hidden crops caught; the lowest threshold whose
-    every visible row stays under VISIBLE_GOAL is the choice. Writes choose-SPLIT.json beside --out."""
-    check = Classifier(args.check, unsure=False, check_faces=False) if args.check else visibility_check()
-    column = check.classes.index("hidden")
+    of CHOICE_GRID, the visible row of CHOSEN_ON that loses most and the hidden crops caught; the lowest
+    threshold whose every such row stays under VISIBLE_GOAL is the choice. Writes choose-SPLIT.json beside --out."""
+    from lrfp.pipeline.inference import hidden_probabilities  # not in a --before checkout
 
-    def hidden_p(images):
-        return check.probabilities(images)[:, column].tolist() if images else []
+    check = Classifier(args.check, unsure=False, check_faces=False) if args.check else visibility_check()
+
+    def hidden_p(images):  # as Classifier.predict judges a face
+        return hidden_probabilities(check, images) if images else []
 
     p_rows: dict[str, list[float]] = {name: [] for name in row_names()}
     for rows in crop_rows(Path(args.source), Path(args.data), args.labelled):
@@ -293,7 +307,7 @@ def choose(args) -> None:
     table = {}
     for t in CHOICE_GRID:
         lost = {name: rate([p >= t for p in ps]) for name, ps in p_rows.items() if ps}
-        worst = max(lost, key=lambda name: lost[name]["share"])
+        worst = max(CHOSEN_ON, key=lambda name: lost[name]["share"])
         table[f"{t:.2f}"] = {"worst_visible": worst, **{f"visible {k}": v for k, v in lost.items()}}
         table[f"{t:.2f}"]["hidden_caught"] = rate([p >= t for p in p_hidden])
     chosen = next((t for t, v in table.items() if v[f"visible {v['worst_visible']}"]["share"] < VISIBLE_GOAL), None)
@@ -331,6 +345,12 @@ def main() -> None:
     parser.add_argument(
         "--before", type=Path, help="with --labelled: also measure this checkout (its code and weights)"
     )
+    parser.add_argument(
+        "--before-json",
+        dest="before_json",
+        type=Path,
+        help="with --before: its figures as measured earlier (this script's --measure-into with PYTHONPATH=CHECKOUT)",
+    )
     parser.add_argument("--suffix", default="", help="with --labelled: added to the JSON's name")
     parser.add_argument("--choose", action="store_true", help="with --labelled: choose the check's threshold")
     parser.add_argument("--check", help="with --choose: a visibility check's checkpoint (default: the shipped one)")
@@ -361,8 +381,10 @@ def main() -> None:
         "visibility_check": str(check.path.name),
     }
 
-    def hidden_p(images):
-        return check.probabilities(images)[:, check.classes.index("hidden")].tolist()
+    def hidden_p(images):  # as Classifier.predict judges a face
+        from lrfp.pipeline.inference import hidden_probabilities
+
+        return hidden_probabilities(check, images)
 
     def top_p(images):
         return classifier.probabilities(images).max(1).values.tolist()
