@@ -15,6 +15,7 @@ from lrfp.data.noface import KINDS, build_noface
 from lrfp.data.noface_text import FONTS
 from lrfp.data.occlusion import build_occlusion
 from lrfp.data.splits import parse_split
+from lrfp.experiments.detector import split_train_photos
 from lrfp.experiments.facecheck import build_facecheck
 from lrfp.pipeline.detect import MAX_SIDE, UPSCALE, FaceDetector
 
@@ -63,8 +64,9 @@ def cmd_data_demo(args) -> int:
 
 
 def cmd_data_occlusion(args) -> int:
-    marked = Path(args.marked) if args.marked else None
-    manifest = build_occlusion(Path(args.source), Path(args.data), Path(args.out), args.seed, marked, args.margin)
+    marked, source, data = Path(args.marked) if args.marked else None, Path(args.source), Path(args.data)
+    held_out = frozenset(x.stem for x in split_train_photos(source, data)[1]) if args.hold_out else frozenset()
+    manifest = build_occlusion(source, data, Path(args.out), args.seed, marked, args.margin, held_out)
     counts = ", ".join(f"{split} {len(entries)}" for split, entries in manifest["splits"].items())
     print(f"wrote {args.out}: visible and hidden face crops ({counts})")
     return 0
@@ -137,7 +139,13 @@ def add_data(parser) -> None:
         "--margin",
         type=argtypes.Number(0, 1),
         help="cut every crop, visible and hidden, from a tenth tighter than its face to this share of it beyond "
-        "each side (0.3, say; default: the label box give or take a tenth, as the shipped check learnt)",
+        "each side (0.3, say; default: the label box give or take a tenth)",
+    )
+    occlusion.add_argument(
+        "--hold-out",
+        action="store_true",
+        help="the train photos the detector holds out join the validation split (five times the faces to choose "
+        "a threshold on)",
     )
     occlusion.set_defaults(func=cmd_data_occlusion)
 

@@ -83,12 +83,19 @@ def _framed(box, rng: random.Random, image: Image.Image, margin: float | None):
 
 
 def build_occlusion(
-    source: Path, data: Path, out: Path, seed: int = 0, marked: Path | None = None, margin: float | None = None
+    source: Path,
+    data: Path,
+    out: Path,
+    seed: int = 0,
+    marked: Path | None = None,
+    margin: float | None = None,
+    held_out: frozenset[str] = frozenset(),
 ) -> dict:
     """Write the visible/hidden crops of every labelled face of the build's photos (and of the boxes
-    `marked` by hand), and their manifest. `margin` (None: the label box give or take a tenth, as the shipped
-    check learnt): every crop, visible and hidden alike, cut from a tenth tighter than its face to this share
-    of the face beyond each side, so that a check learns no margin as a sign of a cut face."""
+    `marked` by hand), and their manifest. `margin` (None: the label box give or take a tenth): every crop,
+    visible and hidden alike, cut from a tenth tighter than its face to this share of the face beyond each
+    side, so that a check learns no margin as a sign of a cut face. `held_out`: annotation file stems of
+    train photos whose crops join the validation split instead (more faces to choose a threshold on)."""
     rng = random.Random(seed)
     by_photo: dict[str, list] = {}
     for item in json.loads(marked.read_text())["items"] if marked else []:
@@ -98,6 +105,7 @@ def build_occlusion(
         (out / cls).mkdir(parents=True, exist_ok=True)
     for split in SPLITS:
         for xml in photos_of(source, data, split):
+            into = "val" if split == "train" and xml.stem in held_out else split
             photo = read_labelled_photo(xml)
             image = photo.image.convert("RGB")
             boxes = [_clip(b, *image.size) for b in photo.boxes]
@@ -115,7 +123,7 @@ def build_occlusion(
                 ):
                     name = f"{cls}/{stem}.png"
                     crop.save(out / name)
-                    splits[split].append(
+                    splits[into].append(
                         {
                             "path": name,
                             "label": cls,
@@ -128,7 +136,7 @@ def build_occlusion(
                 for copy in range(MARKED_COPIES):
                     name = f"{item['seen']}/{Path(photo.filename).stem}_marked{j:03d}_{copy}.png"
                     image.crop(jittered(item["box"], rng, *image.size, margin)).save(out / name)
-                    splits[split].append(
+                    splits[into].append(
                         {
                             "path": name,
                             "label": item["seen"],
@@ -153,6 +161,7 @@ def build_occlusion(
             "marked": marked.name if marked else None,
             "marked_copies": MARKED_COPIES,
             "margin": margin,
+            "held_out_train_photos": len(held_out),
         },
     }
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
