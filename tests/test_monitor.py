@@ -116,6 +116,28 @@ def test_every_keeps_one_frame_per_period_of_video_time(cameras, tmp_path):
     assert table["frame"].tolist() == [0, 2] and table["offset_s"].tolist() == [0.0, 1.0]
 
 
+def test_detect_every_k_detects_every_kth_frame_and_every_frame_is_the_analysis_of_today(tmp_path, monkeypatch):
+    from lrfp.pipeline import scene
+
+    clip = write_clip(PHOTOS / "maksssksksss389.jpg", tmp_path / "n" / "a.mp4", frames=7, fps=5, size=(320, 240))
+    source = mon.find_sources([str(clip)])[0]
+    classifier, detector = SETTINGS.load()
+    # today's loop: every frame through lrfp.pipeline.scene.analyze
+    images = [f.to_image() for f in av.open(str(clip)).decode(video=0)]
+    today = [mon.counts_row(scene.analyze(i, classifier, detector, "scene"))["face_rows"] for i in images]
+    assert sum(map(len, today)) > 0
+    every = mon.analyse_source(source, classifier, detector, detect_every=1).to_pandas()
+    assert [list(f) for f in every["face_rows"]] == today
+    looked = []
+    real = detector.search
+    monkeypatch.setattr(detector, "search", lambda image: looked.append(image) or real(image))
+    third = mon.analyse_source(source, classifier, detector, detect_every=3).to_pandas()
+    assert len(looked) == 3 and len(third) == 7  # frames 0, 3 and 6 detected; every frame a row
+    for n in (0, 3, 6):  # a detection frame boxes the faces today's loop boxes
+        boxes = [(f["x0"], f["y0"], f["x1"], f["y1"]) for f in third["face_rows"][n]]
+        assert boxes == [(f["x0"], f["y0"], f["x1"], f["y1"]) for f in today[n]]
+
+
 def test_bad_files_become_error_rows_and_the_run_goes_on(cameras, tmp_path, monkeypatch):
     bad = cameras / "bad"
     bad.mkdir()

@@ -16,6 +16,7 @@ from lrfp.evaluation.scene_bench import scene_benchmark
 from lrfp.pipeline import frame_rows, video
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, FaceDetector
 from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.interval import DETECT_EVERY, LIVE_DETECT_EVERY
 from lrfp.pipeline.scene import cap_note
 from lrfp.pipeline.video import check, process
 from lrfp.scale.alerts import Alerts, parse_rule
@@ -53,6 +54,7 @@ def cmd_scene(args) -> int:
 
 
 def cmd_monitor(args) -> int:
+    live = bool(args.live or not args.inputs)
     settings = Settings(
         model=options.model_or_default(args.model),
         backend=args.backend,
@@ -61,8 +63,8 @@ def cmd_monitor(args) -> int:
         detector_scale=args.detector_scale,
         min_score=args.min_score,
         every=args.every,
+        detect_every=args.detect_every or (LIVE_DETECT_EVERY if live else DETECT_EVERY),
     )
-    live = bool(args.live or not args.inputs)
     # --engine's default: Ray's actors for files, this process for live streams
     engine = Engine(args.engine or ("local" if live else "ray"), args.workers, args.address)
     if live:
@@ -101,7 +103,9 @@ def cmd_live(args, settings: Settings, engine: Engine) -> int:
         hook = Webhook(args.webhook) if args.webhook else None
         alerts = Alerts(rules, args.out, hook)
         classifier, detector = settings.load()
-        run = LiveRun(args.live, args.out, classifier, detector, rate=args.rate, slice_s=args.slice, alerts=alerts)
+        run = LiveRun(
+            args.live, args.out, classifier, detector, args.rate, args.slice, alerts, detect_every=settings.detect_every
+        )
         summary = run.run(args.duration)
         if hook:
             hook.close()
@@ -269,6 +273,14 @@ def add_monitor(mo) -> None:
         type=argtypes.Number(0),
         default=0.0,
         help="analyse one frame every this many seconds of video (default: every frame)",
+    )
+    mo.add_argument(
+        "--detect-every",
+        type=argtypes.positive_int,
+        metavar="K",
+        help="run the face detector on every K-th frame analysed of a video or stream and follow its faces "
+        f"between, judging only new and changed faces (default: {DETECT_EVERY} for files, {LIVE_DETECT_EVERY} "
+        "for --live)",
     )
     options.add_model(mo)
     options.add_classifier(mo)

@@ -35,8 +35,8 @@ from lrfp.core import labels
 from lrfp.core.errors import ConfigError
 from lrfp.core.paths import within
 from lrfp.core.records import atomic_path, write_json_atomic
+from lrfp.pipeline.interval import LIVE_DETECT_EVERY, CameraGroup
 from lrfp.pipeline.people import PeopleTracker, PersonRow
-from lrfp.pipeline.scene import analyze
 from lrfp.scale.alerts import Alerts
 from lrfp.scale.people import PEOPLE_SCHEMA
 from lrfp.scale.rows import SCHEMA, counts_row
@@ -96,6 +96,7 @@ class LiveRun:
         slice_s: float = 60.0,
         alerts: Alerts | None = None,
         part: str = "",
+        detect_every: int = LIVE_DETECT_EVERY,
     ):
         if not rate > 0 or not slice_s > 0:
             raise ConfigError(f"--rate {rate:g} and --slice {slice_s:g}: give numbers over 0")
@@ -105,6 +106,8 @@ class LiveRun:
         self.suffix = f"-{part}" if part else ""
         self.stopping = threading.Event()  # stop(): the run ends as Ctrl-C would end it
         self.classifier, self.detector = classifier, detector
+        # each stream's frames analysed with the detector on every DETECT_EVERY-th (lrfp.pipeline.interval)
+        self.analyzers = CameraGroup(classifier, detector, detect_every)
         self.streams = [Stream(camera, url) for camera, url in cameras]
         self.trackers = {s.camera: PeopleTracker() for s in self.streams}
         self.alerts = alerts or Alerts([], out)
@@ -124,7 +127,7 @@ class LiveRun:
             "frame": self.index[stream.camera],
             "offset_s": offset,
             "time": when,
-        } | counts_row(analyze(image, self.classifier, self.detector, "scene"))
+        } | counts_row(self.analyzers({stream.camera: image})[stream.camera])
         self.trackers[stream.camera].see(row["frame"], offset, when, row["face_rows"])
         self.index[stream.camera] += 1
         self.frames.append(row)

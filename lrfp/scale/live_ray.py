@@ -36,10 +36,13 @@ class LiveGroup:
     """A Ray actor: one group's LiveRun; stop() (on a second thread of the actor) ends it as Ctrl-C would."""
 
     def __init__(self, items, out, settings, rate, slice_s, rules, webhook, part):
-        classifier, detector = load_on_worker(Settings(**settings))
+        chosen = Settings(**settings)
+        classifier, detector = load_on_worker(chosen)
         self.hook = Webhook(webhook) if webhook else None
         alerts = Alerts([parse_rule(rule) for rule in rules], out, self.hook, part=part)
-        self.live = LiveRun(items, out, classifier, detector, rate=rate, slice_s=slice_s, alerts=alerts, part=part)
+        self.live = LiveRun(
+            items, out, classifier, detector, rate, slice_s, alerts, part, detect_every=chosen.detect_every
+        )
 
     def run(self, duration_s: float | None) -> dict:
         try:

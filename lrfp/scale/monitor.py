@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from lrfp.core.errors import ConfigError
 from lrfp.core.locks import folder_lock
 from lrfp.core.records import atomic_path, read_json, write_json_atomic
+from lrfp.pipeline.interval import check_every
 from lrfp.scale.engine import ON_RAY, Engine
 from lrfp.scale.people import PEOPLE_TABLE, write_people
 from lrfp.scale.ray_pool import ray_parts, start_ray
@@ -70,12 +71,20 @@ INPUTS = "inputs.json"  # the folders and files a run was given: the Monitor pag
 PARTS = "parts"
 
 
+def _stored(path: Path) -> dict | None:
+    """A folder's settings as written, with the defaults of settings added since (None if unknown ones)."""
+    try:
+        return asdict(Settings(**read_json(path)))
+    except TypeError:
+        return None
+
+
 def check_settings(out: Path, settings: Settings, fresh: bool) -> None:
     stored = out / SETTINGS
     if fresh:  # a folder without parts (a copied table, say) is started over too
         for part in (out / PARTS).glob("*.parquet"):
             part.unlink()
-    elif stored.is_file() and read_json(stored) != asdict(settings):
+    elif stored.is_file() and _stored(stored) != asdict(settings):
         raise ConfigError(
             f"{out}: holds a table made with other settings ({stored}); give another --out, or --fresh to start it over"
         )
@@ -95,6 +104,10 @@ def monitor(
         raise ConfigError(f"--workers {engine.workers}: give 1 or more")
     if not (math.isfinite(settings.every) and settings.every >= 0):
         raise ConfigError(f"--every {settings.every:g}: give 0 (every frame) or a number of seconds")
+    try:
+        check_every(settings.detect_every)
+    except ValueError as exc:
+        raise ConfigError(f"--detect-every: {exc}") from exc
     out = Path(out)
     sources = find_sources(inputs, read_mapping(mapping) if mapping else None)
     if not sources:
@@ -127,7 +140,10 @@ def _run(
     done: Iterator[tuple[str, bytes]]
     if todo and not engine.on_ray:
         classifier, detector = settings.load()
-        done = ((s.key, parquet_bytes(analyse_source(s, classifier, detector, settings.every))) for s in todo)
+        done = (
+            (s.key, parquet_bytes(analyse_source(s, classifier, detector, settings.every, settings.detect_every)))
+            for s in todo
+        )
     elif todo:
         start_ray(engine)
         done = ray_parts(todo, settings, engine.workers, memory)

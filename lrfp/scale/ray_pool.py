@@ -40,7 +40,9 @@ class Worker:
         keys, parts = [], []
         for i in range(len(batch["key"])):
             source = Source(**{name: str(batch[name][i]) for name in Source.__dataclass_fields__})
-            table = analyse_source(source, self.classifier, self.detector, self.settings.every)
+            table = analyse_source(
+                source, self.classifier, self.detector, self.settings.every, self.settings.detect_every
+            )
             keys.append(source.key)
             parts.append(parquet_bytes(table))
         # the worker's memory, so a run can report it (ru_maxrss is in KiB on Linux)

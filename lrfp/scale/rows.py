@@ -19,6 +19,7 @@ from lrfp.core.labels import COUNT_COLUMNS
 from lrfp.data.images import load_image
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, FaceDetector
 from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.interval import DETECT_EVERY, IntervalAnalyzer
 from lrfp.pipeline.scene import analyze
 from lrfp.pipeline.video import probe, timed_frames
 from lrfp.scale.sources import Source, naive_utc, plausible
@@ -66,6 +67,7 @@ class Settings:
     detector_scale: float | None = None
     min_score: float | None = None
     every: float = 0.0
+    detect_every: int = DETECT_EVERY  # the detector on every this many-th frame analysed (lrfp.pipeline.interval)
 
     def load(self, device: str | None = None):
         """(classifier, detector) as these settings make them."""
@@ -105,9 +107,10 @@ def counts_row(result) -> dict:
     }
 
 
-def _video_rows(source: Source, classifier, detector, every: float):
+def _video_rows(source: Source, classifier, detector, every: float, detect_every: int):
     import av
 
+    analyzer = IntervalAnalyzer(classifier, detector, detect_every)
     path = Path(source.path)
     probe(path)  # unreadable, no video stream, frames over the pixel limit: refused from the header
     with av.open(str(path)) as container:
@@ -123,11 +126,7 @@ def _video_rows(source: Source, classifier, detector, every: float):
                 continue
             due = offset + every if every else 0.0
             row = {"frame": index, "offset_s": offset, "time": start + timedelta(seconds=offset) if start else None}
-            yield row | (
-                counts_row(analyze(image, classifier, detector, mode="scene"))
-                if image is not None
-                else {"status": "unreadable"}
-            )
+            yield row | (counts_row(analyzer.next(image)) if image is not None else {"status": "unreadable"})
 
 
 def _image_rows(source: Source, classifier, detector):
@@ -138,14 +137,17 @@ def _image_rows(source: Source, classifier, detector):
     yield {"frame": 0, "offset_s": 0.0, "time": start} | counts_row(analyze(image, classifier, detector, mode="scene"))
 
 
-def analyse_source(source: Source, classifier, detector, every: float = 0.0) -> pa.Table:
-    """The rows of one file; a file that cannot be read is one "error" row naming the reason."""
+def analyse_source(
+    source: Source, classifier, detector, every: float = 0.0, detect_every: int = DETECT_EVERY
+) -> pa.Table:
+    """The rows of one file; a file that cannot be read is one "error" row naming the reason. DETECT_EVERY:
+    a video's detector runs on every this many-th frame analysed, its faces followed between."""
     import av
 
     base = {"camera": source.camera, "source": source.path, "kind": source.kind}
     try:
         rows = list(
-            _video_rows(source, classifier, detector, every)
+            _video_rows(source, classifier, detector, every, detect_every)
             if source.kind == "video"
             else _image_rows(source, classifier, detector)
         )
