@@ -3,6 +3,7 @@ that note what they are asked: which frames are detected, which faces are judged
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -62,6 +63,25 @@ def test_the_detector_runs_on_every_kth_frame_only():
     assert [r.detect_ms > 0 for r in results] == [True, False, False, True, False, False, True]
 
 
+def test_between_detections_a_face_is_followed_where_it_goes():
+    """A camera panning unevenly over a textured scene: the face is found again frame by frame, not moved at a
+    guessed speed."""
+    rng = np.random.default_rng(0)
+    scene = rng.integers(0, 255, (240, 640, 3), dtype=np.uint8)
+    pan = [0, 0, 1, 6, 12, 14, 14]  # pixels the view has moved at each frame: still, then fast, then still
+    frames = [Image.fromarray(scene[:, p : p + 320]) for p in pan]
+    calls = iter([[FaceBox(150, 100, 180, 130, 0.9)], [FaceBox(150 - pan[6], 100, 180 - pan[6], 130, 0.9)]])
+
+    class Panned:
+        def search(self, image):
+            search = Search(image, 1.0)
+            search.boxes = next(calls)
+            return search
+
+    results = IntervalAnalyzer(Classifier(), Panned(), every=6)(frames)
+    assert [r.faces[0].box.x0 for r in results] == [150 - p for p in pan]
+
+
 def test_a_followed_face_keeps_its_label_without_the_classifier():
     classifier = Classifier()
     results = IntervalAnalyzer(classifier, Detector(second_from=4), every=2)([frame(n) for n in range(8)])
@@ -83,9 +103,7 @@ def test_every_frame_is_the_analysis_of_today():
     got = IntervalAnalyzer(classifier, detector, every=1)([frame(n) for n in range(4)])
     expected = [analyze(frame(n), Classifier(), Detector(second_from=2), "scene") for n in range(4)]
     assert detector.frames == [0, 1, 2, 3]
-    assert [[(f.box, f.label) for f in r.faces] for r in got] == [
-        [(f.box, f.label) for f in r.faces] for r in expected
-    ]
+    assert [[(f.box, f.label) for f in r.faces] for r in got] == [[(f.box, f.label) for f in r.faces] for r in expected]
 
 
 def test_a_group_staggers_its_cameras_detection_frames():
