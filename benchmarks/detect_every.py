@@ -3,7 +3,7 @@
     python benchmarks/detect_every.py [--every 1 2 3 5] [--frames 40] [--fps 10]
         [--out results/benchmarks/detect_every.json]
 
-The footage: a clip of each demo scene (demo/scenes/images), enlarged to fill 640x480 and panned across at
+The footage: a clip of each demo scene (demo/scenes/images), or of --clips photos of --photos, enlarged to fill 640x480 and panned across at
 --fps with an easing pan (slow, fast, slow: a face's speed changes, so carrying it at its last speed is not
 exact). Then, for each K:
 
@@ -65,6 +65,14 @@ def write_eased_clip(photo: Path, out: Path, frames: int, fps: int, zoom: float 
     return out
 
 
+def photos_of(folder: Path | None, clips: int) -> list[Path]:
+    """CLIPS photos spread evenly over FOLDER's (sorted by name), or the demo scenes without FOLDER."""
+    if folder is None:
+        return sorted(paths.EXAMPLES_DIR.glob("*.jpg"))
+    every = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return [every[i * len(every) // clips] for i in range(min(clips, len(every)))]
+
+
 def run_monitor(clips: Path, out: Path, every: int) -> dict:
     """`lrfp monitor` in a fresh process; its summary line's figures, wall and CPU seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -108,12 +116,15 @@ def main() -> None:
     parser.add_argument("--every", type=int, nargs="+", default=[1, 2, 3, 5], help="the K compared (1 comes first)")
     parser.add_argument("--frames", type=int, default=40, help="frames per clip")
     parser.add_argument("--fps", type=int, default=10, help="the clips' frame rate")
+    parser.add_argument("--photos", type=Path, help="make the clips from photos of this folder (default: demo scenes)")
+    parser.add_argument("--clips", type=int, default=24, help="--photos: this many, spread over the folder")
     parser.add_argument("--out", type=Path, help="write the record here (JSON)")
     args = parser.parse_args()
     runs = sorted(set(args.every) | {1})
     with tempfile.TemporaryDirectory() as tmp:
         clips = Path(tmp) / "clips"
-        for photo in sorted((paths.EXAMPLES_DIR).glob("*.jpg")):
+        photos = photos_of(args.photos, args.clips)
+        for photo in photos:
             write_eased_clip(photo, clips / "cam" / f"{photo.stem}.mp4", args.frames, args.fps)
         rows = {}
         for every in runs:
@@ -134,7 +145,7 @@ def main() -> None:
     record = {
         "benchmark": "detect_every",
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "footage": f"{len(list(paths.EXAMPLES_DIR.glob('*.jpg')))} clips of the demo scenes, {SIZE[0]}x{SIZE[1]}, "
+        "footage": f"{len(photos)} clips of {args.photos or 'the demo scenes'}, {SIZE[0]}x{SIZE[1]}, "
         f"{args.frames} frames at {args.fps} frames/s, an eased pan",
         "cpu": cpu_name(),
         "cores": os.cpu_count(),

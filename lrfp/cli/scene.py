@@ -16,7 +16,7 @@ from lrfp.evaluation.scene_bench import scene_benchmark
 from lrfp.pipeline import frame_rows, video
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, FaceDetector
 from lrfp.pipeline.inference import Classifier
-from lrfp.pipeline.interval import DETECT_EVERY, LIVE_DETECT_EVERY
+from lrfp.pipeline.interval import DETECT_EVERY, LIVE_DETECTIONS_PER_S, live_every
 from lrfp.pipeline.scene import cap_note
 from lrfp.pipeline.video import check, process
 from lrfp.scale.alerts import Alerts, parse_rule
@@ -63,7 +63,7 @@ def cmd_monitor(args) -> int:
         detector_scale=args.detector_scale,
         min_score=args.min_score,
         every=args.every,
-        detect_every=args.detect_every or (LIVE_DETECT_EVERY if live else DETECT_EVERY),
+        detect_every=args.detect_every or (live_every(args.rate) if live else DETECT_EVERY),
     )
     # --engine's default: Ray's actors for files, this process for live streams
     engine = Engine(args.engine or ("local" if live else "ray"), args.workers, args.address)
@@ -279,8 +279,8 @@ def add_monitor(mo) -> None:
         type=argtypes.positive_int,
         metavar="K",
         help="run the face detector on every K-th frame analysed of a video or stream and follow its faces "
-        f"between, judging only new and changed faces (default: {DETECT_EVERY} for files, {LIVE_DETECT_EVERY} "
-        "for --live)",
+        f"between, judging only new and changed faces (default: {DETECT_EVERY} for files; for --live, "
+        f"{LIVE_DETECTIONS_PER_S} detections a second: --rate / {LIVE_DETECTIONS_PER_S})",
     )
     options.add_model(mo)
     options.add_classifier(mo)

@@ -32,8 +32,9 @@ from lrfp.pipeline.scene import FaceResult, SceneResult, analyze, strongest
 from lrfp.pipeline.upload_limits import MAX_FACES
 
 DETECT_EVERY = 1  # files (`lrfp monitor`): every frame detected, as before the option
-# live streams: the measured default (benchmarks/detect_every.py, docs/monitoring.md)
-LIVE_DETECT_EVERY = 3
+# live streams: the detector this many times a second of frames analysed (at --rate 10, every 5th frame: within
+# a point of every frame's compliance on 640x480 pans at a third of the CPU; benchmarks/detect_every.py)
+LIVE_DETECTIONS_PER_S = 2
 MATCH_IOU = 0.3  # a box found continues the face carried to where it overlaps it by this much, or more
 CHANGED = 1.25  # a face whose size grew or shrank by this factor since it was judged is judged again
 REFRESH = 10  # ... and one judged this many frames ago or more (a mask put on, a face turned)
@@ -41,6 +42,11 @@ REFRESH = 10  # ... and one judged this many frames ago or more (a mask put on, 
 # looked for up to REACH face sizes (MIN_REACH px at least) away; where no place correlates MIN_MATCH or more
 # with it, it moves as it moved in the frame before
 CONTEXT, REACH, MIN_REACH, MIN_MATCH = 0.5, 1.0, 8, 0.5
+
+
+def live_every(rate: float) -> int:
+    """The default K of a live stream analysed RATE frames a second: LIVE_DETECTIONS_PER_S detections a second."""
+    return max(1, round(rate / LIVE_DETECTIONS_PER_S))
 
 
 def check_every(every: int) -> int:

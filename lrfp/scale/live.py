@@ -35,7 +35,7 @@ from lrfp.core import labels
 from lrfp.core.errors import ConfigError
 from lrfp.core.paths import within
 from lrfp.core.records import atomic_path, write_json_atomic
-from lrfp.pipeline.interval import LIVE_DETECT_EVERY, CameraGroup
+from lrfp.pipeline.interval import CameraGroup, live_every
 from lrfp.pipeline.people import PeopleTracker, PersonRow
 from lrfp.scale.alerts import Alerts
 from lrfp.scale.people import PEOPLE_SCHEMA
@@ -96,7 +96,7 @@ class LiveRun:
         slice_s: float = 60.0,
         alerts: Alerts | None = None,
         part: str = "",
-        detect_every: int = LIVE_DETECT_EVERY,
+        detect_every: int | None = None,
     ):
         if not rate > 0 or not slice_s > 0:
             raise ConfigError(f"--rate {rate:g} and --slice {slice_s:g}: give numbers over 0")
@@ -107,7 +107,7 @@ class LiveRun:
         self.stopping = threading.Event()  # stop(): the run ends as Ctrl-C would end it
         self.classifier, self.detector = classifier, detector
         # each stream's frames analysed with the detector on every DETECT_EVERY-th (lrfp.pipeline.interval)
-        self.analyzers = CameraGroup(classifier, detector, detect_every)
+        self.analyzers = CameraGroup(classifier, detector, detect_every or live_every(rate))
         self.streams = [Stream(camera, url) for camera, url in cameras]
         self.trackers = {s.camera: PeopleTracker() for s in self.streams}
         self.alerts = alerts or Alerts([], out)
