@@ -7,8 +7,10 @@ Each camera is a clip of a demo scene enlarged to 640x480 and panned (benchmarks
 starting at another scene and frame, served at --fps and played forth and back (lrfp.scale.mjpeg). The monitor
 is the CLI in a child process, as an operator runs it. Measured:
 
-- frames: read, analysed and dropped by each stream (the monitor's live.json at the end), the share dropped,
-  and the frames analysed a second, all cameras together and the slowest camera;
+- frames: read, analysed and dropped by all streams (the monitor's live.json at the end; its drops count the
+  frames over --rate too), and missed: the frames --rate asks for (rate x seconds x cameras) that were not
+  analysed, the machine having no time for them; the frames analysed a second, all cameras together and the
+  slowest camera;
 - latency from frame to table: each frame row's time to the moment its slice file appeared (the slice's
   length bounds it: a row waits for its slice), max and median; and the gaps over 5 s between a camera's rows;
 - memory: the monitor's resident memory (its processes together, with Ray's workers), sampled each second:
@@ -109,7 +111,8 @@ def run(args, server: MjpegServer, out: Path) -> dict:
     samples, cpu = [], 0.0
     while child.poll() is None:
         rss, used = usage(child.pid)
-        samples.append(rss)
+        if rss:  # 0 once the process has gone
+            samples.append(rss)
         cpu = max(cpu, used)
         time.sleep(1)
     seconds = time.monotonic() - t0
@@ -124,10 +127,10 @@ def run(args, server: MjpegServer, out: Path) -> dict:
         "memory_mb": {"peak": round(max(samples, default=0), 1), "end": round(samples[-1] if samples else 0, 1)},
         "cpu_cores_used": round(cpu / seconds, 2),
         "output_tail": output.strip().splitlines()[-3:],
-    } | measure(out, watcher)
+    } | measure(out, watcher, args.rate)
 
 
-def measure(out: Path, watcher: Watcher) -> dict:
+def measure(out: Path, watcher: Watcher, rate: float) -> dict:
     status = json.loads((out / "live.json").read_text())
     streams = status["streams"]
     tables = {p.name: pq.read_table(p).to_pandas() for p in sorted((out / "slices").glob("frames-*.parquet"))}
@@ -144,12 +147,16 @@ def measure(out: Path, watcher: Watcher) -> dict:
         gaps += int((ordered.diff().dt.total_seconds() > 5).sum())
     read, analysed = sum(s["read"] for s in streams), sum(s["analysed"] for s in streams)
     reading_s = status["seconds"]
+    wanted = min(read, round(rate * reading_s * len(streams)))  # what --rate asks of the frames read
     return {
         "frames": {
             "read": read,
+            "wanted_at_rate": wanted,
             "analysed": analysed,
+            # the monitor's count: frames over --rate and frames it had no time for
             "dropped": sum(s["dropped"] for s in streams),
-            "dropped_share": round(sum(s["dropped"] for s in streams) / max(1, read), 3),
+            "missed": max(0, wanted - analysed),
+            "missed_share": round(max(0, wanted - analysed) / max(1, wanted), 3),
             "refused": sum(s["refused"] for s in streams),
             "reconnects": sum(s["reconnects"] for s in streams),
             "analysed_per_s": round(analysed / reading_s, 2),

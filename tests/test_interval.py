@@ -9,7 +9,7 @@ from PIL import Image
 
 from lrfp.pipeline.detect import FaceBox, Search
 from lrfp.pipeline.inference import Prediction
-from lrfp.pipeline.interval import CameraGroup, IntervalAnalyzer, check_every
+from lrfp.pipeline.interval import CameraGroup, IntervalAnalyzer, check_every, live_every
 from lrfp.pipeline.scene import analyze
 
 
@@ -121,3 +121,12 @@ def test_a_group_staggers_its_cameras_detection_frames():
 def test_a_bad_interval_is_refused(bad):
     with pytest.raises(ValueError, match="whole number of 1 or more"):
         check_every(bad)
+
+
+def test_a_live_stream_detects_twice_a_second_unless_told(tmp_path):
+    from lrfp.scale.live import LiveRun
+
+    assert [live_every(rate) for rate in (1, 2, 4, 10, 25)] == [1, 1, 2, 5, 12]
+    stream = ["gate=http://127.0.0.1:9/cam.mjpg"]  # no stream is opened here
+    assert LiveRun(stream, tmp_path, None, None, rate=10).analyzers.every == 5
+    assert LiveRun(stream, tmp_path, None, None, rate=10, detect_every=1).analyzers.every == 1

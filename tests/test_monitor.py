@@ -138,6 +138,18 @@ def test_detect_every_k_detects_every_kth_frame_and_every_frame_is_the_analysis_
         assert boxes == [(f["x0"], f["y0"], f["x1"], f["y1"]) for f in today[n]]
 
 
+def test_a_folder_made_before_detect_every_is_taken_as_every_frame(cameras, tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    run([cameras / "north" / "a.mp4"], out)
+    stored = json.loads((out / mon.SETTINGS).read_text())
+    (out / mon.SETTINGS).write_text(json.dumps({k: v for k, v in stored.items() if k != "detect_every"}))
+    assert run([cameras / "north" / "a.mp4"], out)["analysed"] == 0  # the same settings: nothing to redo
+    with pytest.raises(ConfigError, match="other settings"):
+        run([cameras / "north" / "a.mp4"], out, settings=mon.Settings(**{**vars(SETTINGS), "detect_every": 3}))
+
+
 def test_bad_files_become_error_rows_and_the_run_goes_on(cameras, tmp_path, monkeypatch):
     bad = cameras / "bad"
     bad.mkdir()
