@@ -40,7 +40,7 @@ CHANGED = 1.25  # a face whose size grew or shrank by this factor since it was j
 REFRESH = 10  # ... and one judged this many frames ago or more (a mask put on, a face turned)
 # Between two frames a face is followed by the patch of its box widened by CONTEXT of its size on each side,
 # looked for up to REACH face sizes (MIN_REACH px at least) away; where no place correlates MIN_MATCH or more
-# with it, it moves as it moved in the frame before
+# with it, it moves at the speed of its last two detections
 CONTEXT, REACH, MIN_REACH, MIN_MATCH = 0.5, 1.0, 8, 0.5
 
 
