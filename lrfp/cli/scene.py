@@ -274,14 +274,7 @@ def add_monitor(mo) -> None:
         default=0.0,
         help="analyse one frame every this many seconds of video (default: every frame)",
     )
-    mo.add_argument(
-        "--detect-every",
-        type=argtypes.positive_int,
-        metavar="K",
-        help="run the face detector on every K-th frame analysed of a video or stream and follow its faces "
-        f"between, judging only new and changed faces (default: {DETECT_EVERY} for files; for --live, "
-        f"{LIVE_DETECTIONS_PER_S} detections a second: --rate / {LIVE_DETECTIONS_PER_S})",
-    )
+    _add_detect_every(mo)
     options.add_model(mo)
     options.add_classifier(mo)
     options.add_detector(
@@ -290,6 +283,17 @@ def add_monitor(mo) -> None:
     mo.add_argument("--fresh", action="store_true", help="analyse every file again, forgetting OUT/parts")
     options.add_no_progress(mo)
     mo.set_defaults(func=cmd_monitor)
+
+
+def _add_detect_every(mo) -> None:
+    mo.add_argument(
+        "--detect-every",
+        type=argtypes.positive_int,
+        metavar="K",
+        help="run the face detector on every K-th frame analysed of a video or stream and follow its faces "
+        f"between, judging only new and changed faces (default: {DETECT_EVERY} for files; for --live, "
+        f"{LIVE_DETECTIONS_PER_S} detections a second: --rate / {LIVE_DETECTIONS_PER_S})",
+    )
 
 
 def add_scene_bench(sb) -> None:
