@@ -32,8 +32,9 @@ from lrfp.pipeline.scene import FaceResult, SceneResult, analyze, strongest
 from lrfp.pipeline.upload_limits import MAX_FACES
 
 DETECT_EVERY = 1  # files (`lrfp monitor`): every frame detected, as before the option
-# live streams: the detector this many times a second of frames analysed (at --rate 10, every 5th frame: within
-# a point of every frame's compliance on 640x480 pans at a third of the CPU; benchmarks/detect_every.py)
+# live streams: the detector this many times a second of frames analysed (at --rate 10, every 5th frame: a
+# quarter of every frame's CPU, compliance within 0.6 points of it on 24 640x480 pans of fmd853 photos and 2 on the
+# 6 demo pans; benchmarks/detect_every.py, benchmarks/frame_costs.py)
 LIVE_DETECTIONS_PER_S = 2
 MATCH_IOU = 0.3  # a box found continues the face carried to where it overlaps it by this much, or more
 CHANGED = 1.25  # a face whose size grew or shrank by this factor since it was judged is judged again
