@@ -155,3 +155,11 @@ def test_a_live_stream_detects_twice_a_second_unless_told(tmp_path, monkeypatch)
     for extra in ([], ["--rate", "2"], ["--detect-every", "3"]):
         assert main(["monitor", *stream, *extra]) == 0
     assert seen == [5, 1, 3]
+
+
+def test_a_live_run_analyses_each_pass_over_its_streams_as_one_batch(tmp_path):
+    from lrfp.scale.live import LiveRun
+    from lrfp.scale.settings import LiveSettings
+
+    live = LiveSettings.parse(["a=http://127.0.0.1:9/a.mjpg", "b=http://127.0.0.1:9/b.mjpg"])  # none opened
+    assert LiveRun(live, tmp_path, None).stream.batch == 2

@@ -142,6 +142,25 @@ def test_detect_every_k_detects_every_kth_frame_and_every_frame_is_the_analysis_
         ]
 
 
+def test_with_detect_every_each_file_starts_with_a_detection_of_its_own(cameras, tmp_path, monkeypatch):
+    """One file's followed faces are not carried into the next: each file's first frame is detected."""
+    from dataclasses import replace
+
+    looked = []
+    load = mon.Settings.load
+
+    def noted(self, device=None):
+        classifier, detector = load(self, device)
+        search = detector.search
+        monkeypatch.setattr(detector, "search", lambda image: looked.append(image.size) or search(image))
+        return classifier, detector
+
+    monkeypatch.setattr(mon.Settings, "load", noted)
+    files = [cameras / "north" / "a.mp4", cameras / "north" / "b.mp4"]  # 3 frames each
+    assert run(files, tmp_path / "out", settings=replace(SETTINGS, detect_every=2))["frames"] == 6
+    assert len(looked) == 4  # frames 0 and 2 of each file (one stream of 6 frames would detect 0, 2 and 4)
+
+
 def test_a_folder_made_before_detect_every_is_taken_as_every_frame(cameras, tmp_path):
     import json
 
