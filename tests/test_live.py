@@ -211,11 +211,7 @@ def test_frames_over_the_pixel_limit_are_refused_by_their_header_counted_and_the
 
     side = int(MAX_PIXELS**0.5) + 30
     big, small = jpeg_of(Image.new("L", (side, side), 90)), jpeg_of(Image.new("RGB", (64, 48), "white"))
-    decoded = []
-    keep = Stream._keep
-    monkeypatch.setattr(
-        Stream, "_keep", lambda self, frame: (decoded.append(frame.width * frame.height), keep(self, frame))[1]
-    )
+    decoded = decoded_sizes(monkeypatch)
     server = MjpegServer({"cam": [small, big, small, big]}, fps=20)
     stream = Stream("gate", server.url("cam")).start()
     try:
@@ -230,6 +226,39 @@ def test_frames_over_the_pixel_limit_are_refused_by_their_header_counted_and_the
     assert counts["refused"] >= 3 and counts["read"] >= 3 and counts["reconnects"] == 0, counts
     assert server.connections == 1 and image is not None and image.size == (64, 48)
     assert decoded and max(decoded) == 64 * 48  # no big frame was decoded
+
+
+def decoded_sizes(monkeypatch) -> list[int]:
+    """The pixels of each frame PyAV makes an image of (VideoFrame.to_image calls PIL's Image.frombytes)."""
+    from PIL import Image
+
+    sizes: list[int] = []
+    made = Image.frombytes
+    monkeypatch.setattr(
+        Image, "frombytes", lambda mode, size, *a, **k: sizes.append(size[0] * size[1]) or made(mode, size, *a, **k)
+    )
+    return sizes
+
+
+def test_a_live_frame_replaced_before_it_is_taken_is_never_decoded(monkeypatch):
+    """An MJPEG camera sending faster than the analysis takes: its frames are read and replaced as JPEG bytes,
+    and only the one taken is decoded."""
+    from lrfp.scale.stream import Stream
+
+    server = MjpegServer({"cam": demo_jpegs()}, fps=50)
+    decoded = decoded_sizes(monkeypatch)
+    stream = Stream("gate", server.url("cam")).start()
+    try:
+        deadline = time.monotonic() + 60
+        while stream.read < 12 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        before = list(decoded)
+        image = stream.take()
+    finally:
+        stream.stop()
+        server.close()
+    assert stream.read >= 12 and stream.dropped >= 11, stream.counts()
+    assert before == [] and image is not None and decoded == [image.width * image.height]
 
 
 def test_the_webcam_refuses_a_frame_over_the_pixel_limit_without_analysing_it():

@@ -117,6 +117,62 @@ def test_every_keeps_one_frame_per_period_of_video_time(cameras, tmp_path):
     assert table["frame"].tolist() == [0, 2] and table["offset_s"].tolist() == [0.0, 1.0]
 
 
+def test_detect_every_k_detects_every_kth_frame_and_every_frame_is_the_analysis_of_main(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from lrfp.pipeline.frames import scene_analysis
+
+    clip = write_clip(PHOTOS / "maksssksksss389.jpg", tmp_path / "n" / "a.mp4", frames=7, fps=5, size=(320, 240))
+    source = mon.find_sources([str(clip)])[0]
+    models = SETTINGS.load()
+    # main's analysis: every frame through lrfp.pipeline.frames.scene_analysis
+    main_rows = mon.analyse_source(source, scene_analysis(*models)).to_pylist()
+    assert sum(len(r["face_rows"]) for r in main_rows) > 0
+    every = mon.analyse_source(source, replace(SETTINGS, detect_every=1).analyser(*models)).to_pylist()
+    assert every == main_rows  # the same table, scores and all
+    looked = []
+    real = models[1].search
+    monkeypatch.setattr(models[1], "search", lambda image: looked.append(image) or real(image))
+    third = mon.analyse_source(source, replace(SETTINGS, detect_every=3).analyser(*models)).to_pylist()
+    assert len(looked) == 3 and len(third) == 7  # frames 0, 3 and 6 detected; every frame a row
+    for n in (0, 3, 6):  # a detection frame boxes the faces, with the detector's scores, as every frame's does
+        keys = ("x0", "y0", "x1", "y1", "score")
+        assert [[f[k] for k in keys] for f in third[n]["face_rows"]] == [
+            [f[k] for k in keys] for f in main_rows[n]["face_rows"]
+        ]
+
+
+def test_with_detect_every_each_file_starts_with_a_detection_of_its_own(cameras, tmp_path, monkeypatch):
+    """One file's followed faces are not carried into the next: each file's first frame is detected."""
+    from dataclasses import replace
+
+    looked = []
+    load = mon.Settings.load
+
+    def noted(self, device=None):
+        classifier, detector = load(self, device)
+        search = detector.search
+        monkeypatch.setattr(detector, "search", lambda image: looked.append(image.size) or search(image))
+        return classifier, detector
+
+    monkeypatch.setattr(mon.Settings, "load", noted)
+    files = [cameras / "north" / "a.mp4", cameras / "north" / "b.mp4"]  # 3 frames each
+    assert run(files, tmp_path / "out", settings=replace(SETTINGS, detect_every=2))["frames"] == 6
+    assert len(looked) == 4  # frames 0 and 2 of each file (one stream of 6 frames would detect 0, 2 and 4)
+
+
+def test_a_folder_made_before_detect_every_is_taken_as_every_frame(cameras, tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    run([cameras / "north" / "a.mp4"], out)
+    stored = json.loads((out / mon.SETTINGS).read_text())
+    (out / mon.SETTINGS).write_text(json.dumps({k: v for k, v in stored.items() if k != "detect_every"}))
+    assert run([cameras / "north" / "a.mp4"], out)["analysed"] == 0  # the same settings: nothing to redo
+    with pytest.raises(ConfigError, match="other settings"):
+        run([cameras / "north" / "a.mp4"], out, settings=mon.Settings(**{**vars(SETTINGS), "detect_every": 3}))
+
+
 def test_bad_files_become_error_rows_and_the_run_goes_on(cameras, tmp_path, monkeypatch):
     bad = cameras / "bad"
     bad.mkdir()

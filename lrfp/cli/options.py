@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from lrfp.cli.argtypes import DETECTOR_SCALE, SCORE, positive_int
+from lrfp.cli.argtypes import DETECTOR_SCALE, SCORE, Number, positive_int
 from lrfp.core.device import DEVICES, PRECISIONS
 from lrfp.data.images import SPLITS
 from lrfp.pipeline.detectors import DEFAULT_DETECTOR, DETECTORS
 from lrfp.pipeline.inference import BACKENDS
 from lrfp.publishing.index import default_model
 from lrfp.scale.engine import SWEEP_ENGINES, Engine
+from lrfp.scale.settings import DETECT_EVERY, LIVE_DETECTIONS_PER_S
 
 MODEL_HELP = "checkpoint path or a name in weights/"
 
@@ -106,3 +107,21 @@ def add_sweep_engine(parser, what: str) -> None:
 def sweep_engine(args) -> Engine:
     """The Engine that add_sweep_engine's flags name."""
     return Engine(args.engine, args.workers, args.address)
+
+
+def add_frame_choice(parser) -> None:
+    """`lrfp monitor`'s choice of the frames analysed (--every) and of those the detector looks at (--detect-every)."""
+    parser.add_argument(
+        "--every",
+        type=Number(0),
+        default=0.0,
+        help="analyse one frame every this many seconds of video (default: every frame)",
+    )
+    parser.add_argument(
+        "--detect-every",
+        type=positive_int,
+        metavar="K",
+        help="run the face detector on every K-th frame analysed of a video or stream and follow its faces "
+        f"between, judging only new and changed faces (default: {DETECT_EVERY} for files; for --live, "
+        f"{LIVE_DETECTIONS_PER_S} detections a second: --rate / {LIVE_DETECTIONS_PER_S})",
+    )

@@ -22,7 +22,7 @@ from lrfp.scale.engine import Engine
 from lrfp.scale.live import LiveRun
 from lrfp.scale.live_ray import run_on_ray
 from lrfp.scale.monitor import monitor
-from lrfp.scale.settings import RATE, SLICE_S, LiveSettings, Settings
+from lrfp.scale.settings import RATE, SLICE_S, LiveSettings, Settings, live_every
 
 
 def cmd_scene(args) -> int:
@@ -51,6 +51,9 @@ def cmd_scene(args) -> int:
 
 
 def cmd_monitor(args) -> int:
+    live = bool(args.live or not args.inputs)
+    # --detect-every's default: Settings' for files, live_every(--rate) for live streams
+    detect_every = args.detect_every or (live_every(args.rate) if live else None)
     settings = Settings(
         model=options.model_or_default(args.model),
         backend=args.backend,
@@ -59,8 +62,8 @@ def cmd_monitor(args) -> int:
         detector_scale=args.detector_scale,
         min_score=args.min_score,
         every=args.every,
+        **({"detect_every": detect_every} if detect_every else {}),
     )
-    live = bool(args.live or not args.inputs)
     # --engine's default: Ray's actors for files, this process for live streams
     engine = Engine(args.engine or ("local" if live else "ray"), args.workers, args.address)
     if live:
@@ -245,12 +248,7 @@ def add_monitor(mo) -> None:
         help="local: a plain loop in this process, no Ray (default: ray for files; local for --live, "
         "where ray runs one actor per group of streams, --workers groups)",
     )
-    mo.add_argument(
-        "--every",
-        type=argtypes.Number(0),
-        default=0.0,
-        help="analyse one frame every this many seconds of video (default: every frame)",
-    )
+    options.add_frame_choice(mo)
     options.add_model(mo)
     options.add_classifier(mo)
     options.add_detector(

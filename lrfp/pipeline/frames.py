@@ -9,8 +9,8 @@ analysed frame in the order they were added (a tracker before the table that kee
 
 The analysis is any callable from frames to one Detections each (`Analyze`; it gets decodable frames only,
 with their camera, number and time, a batch at a time): scene_analysis() runs the detector and classifier on
-every frame; another (a detector every k-th frame of each camera and a tracker between, or several cameras'
-frames in one detector call) plugs in in its place.
+every frame; lrfp.pipeline.interval.CameraGroup (the detector on every k-th frame of each camera, its faces
+followed between) plugs in in its place, the one Settings.analyser picks.
 """
 
 from __future__ import annotations
@@ -44,12 +44,13 @@ def scene_analysis(classifier: Classifier, detector: FaceDetector | None) -> Ana
     """The analysis of lrfp.pipeline.scene.analyze on every frame: faces found, checked and classified."""
 
     def analyse(frames: list[Frame]) -> list[Detections]:
-        return [Detections.from_scene(analyze(_image(f), classifier, detector, mode="scene")) for f in frames]
+        return [Detections.from_scene(analyze(image_of(f), classifier, detector, mode="scene")) for f in frames]
 
     return analyse
 
 
-def _image(frame: Frame) -> Image.Image:
+def image_of(frame: Frame) -> Image.Image:
+    """A frame's image; ValueError for one with none (FrameStream hands on decodable frames only)."""
     if frame.image is None:
         raise ValueError(f"frame {frame.index} has no image to analyse")  # FrameStream hands on decodable ones only
     return frame.image

@@ -99,7 +99,8 @@ class LiveRun:
         self.slices = 0
         # each camera's worst frame of this slice: (faces without a mask, its row, the image)
         self.worst: dict[str, tuple[int, dict, Image.Image]] = {}
-        self.stream = FrameStream(analyse or _unused)
+        # each pass over the streams is one batch (lrfp.pipeline.interval.CameraGroup staggers their detections)
+        self.stream = FrameStream(analyse or _unused, batch=len(self.streams))
         for sink in (self._track, self._keep, self._keep_worst, self._on_time):
             self.stream.add_sink(sink)
         self.stream.add_sink(self._on_time, on="idle")
@@ -107,7 +108,8 @@ class LiveRun:
 
     def _frames(self, duration_s: float | None) -> Iterator[Frame | None]:
         """The newest frame of each stream as it falls due (at most --rate a second each; the reader threads
-        drop and count the others), or None when none is due or new (the sinks may then write a slice)."""
+        drop and count the others), then None after each pass over the streams: the frames of a pass are
+        analysed as one batch, and the sinks may then write a slice."""
         pacer, index = Pacer(1 / self.live.rate, steady=True), dict.fromkeys(self.streams, 0)
         while (duration_s is None or time.monotonic() - self.t0 < duration_s) and not self.stopping.is_set():
             busy = False
@@ -120,8 +122,8 @@ class LiveRun:
                     pacer.took(camera, offset)
                     yield Frame(index[camera], round(offset, 3), image, datetime.now(), camera)
                     index[camera], busy = index[camera] + 1, True
+            yield None
             if not busy:
-                yield None
                 time.sleep(0.005)
 
     def _track(self, item: Analysed) -> None:

@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lrfp.core.records import read_json, write_json_atomic
-from lrfp.pipeline.frames import scene_analysis
 from lrfp.scale.alerts import ALERTS_TABLE, write_alerts
 from lrfp.scale.engine import ON_RAY, Engine
 from lrfp.scale.live import STATUS, LiveRun, named
@@ -35,8 +34,7 @@ class LiveGroup:
     """A Ray actor: one group's LiveRun; stop() (on a second thread of the actor) ends it as Ctrl-C would."""
 
     def __init__(self, live: LiveSettings, out: str, settings: Settings, part: str):
-        analyse = scene_analysis(*load_on_worker(settings))
-        self.live = LiveRun(live, out, analyse, part=part)
+        self.live = LiveRun(live, out, settings.analyser(*load_on_worker(settings)), part=part)
 
     def run(self, duration_s: float | None) -> dict:
         return self.live.run(duration_s)

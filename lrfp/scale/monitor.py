@@ -70,12 +70,21 @@ INPUTS = "inputs.json"  # the folders and files a run was given: the Monitor pag
 PARTS = "parts"
 
 
+def _stored(path: Path) -> dict | None:
+    """A folder's settings as written, with the defaults of settings added since (detect_every: a folder made
+    before it analysed every frame); None where they are not settings of today."""
+    try:
+        return asdict(Settings(**read_json(path)))
+    except (TypeError, ConfigError):
+        return None
+
+
 def check_settings(out: Path, settings: Settings, fresh: bool) -> None:
     stored = out / SETTINGS
     if fresh:  # a folder without parts (a copied table, say) is started over too
         for part in (out / PARTS).glob("*.parquet"):
             part.unlink()
-    elif stored.is_file() and read_json(stored) != asdict(settings):
+    elif stored.is_file() and _stored(stored) != asdict(settings):
         raise ConfigError(
             f"{out}: holds a table made with other settings ({stored}); give another --out, or --fresh to start it over"
         )
@@ -124,8 +133,9 @@ def _run(
     memory: dict[int, float] = {}  # each worker's peak resident MB by process id
     done: Iterator[tuple[str, bytes]]
     if todo and not engine.on_ray:
-        analyse = settings.analysis()
-        done = ((s.key, parquet_bytes(analyse_source(s, analyse, settings.every))) for s in todo)
+        models = settings.load()
+        # a new analysis for each file: --detect-every follows one file's faces, never into the next
+        done = ((s.key, parquet_bytes(analyse_source(s, settings.analyser(*models), settings.every))) for s in todo)
     elif todo:
         start_ray(engine)
         done = ray_parts(todo, settings, engine.workers, memory)

@@ -10,7 +10,6 @@ from dataclasses import asdict
 
 from lrfp.core.errors import ConfigError
 from lrfp.core.progress import bars_shown
-from lrfp.pipeline.frames import scene_analysis
 from lrfp.scale.engine import Engine
 from lrfp.scale.rows import analyse_source, parquet_bytes
 from lrfp.scale.settings import Settings
@@ -36,13 +35,14 @@ class Worker:
 
     def __init__(self, settings: dict, threads: int = 1):
         self.settings = Settings(**settings)
-        self.analyse = scene_analysis(*load_on_worker(self.settings, threads))
+        self.models = load_on_worker(self.settings, threads)
 
     def __call__(self, batch: dict) -> dict:
         keys, parts = [], []
         for i in range(len(batch["key"])):
             source = Source(**{name: str(batch[name][i]) for name in Source.__dataclass_fields__})
-            table = analyse_source(source, self.analyse, self.settings.every)
+            # a new analysis for each file: --detect-every follows one file's faces, never into the next
+            table = analyse_source(source, self.settings.analyser(*self.models), self.settings.every)
             keys.append(source.key)
             parts.append(parquet_bytes(table))
         # the worker's memory, so a run can report it (ru_maxrss is in KiB on Linux)

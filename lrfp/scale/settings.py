@@ -1,6 +1,6 @@
 """What a `lrfp monitor` run is made from, each default written and each value checked here, once.
 
-Settings: what makes a table (the model, the detector, --every); a rerun into the same folder must use the
+Settings: what makes a table (the model, the detector, --every, --detect-every); a rerun into the same folder must use the
 same, or its rows would mix (OUT/settings.json). LiveSettings: a live run's, made and checked once from the
 command line's (or a caller's) text by LiveSettings.parse, then handed as it is to the local run, to each Ray
 actor and to the dashboard: its streams as (camera, url), its alert rules parsed, --rate, --slice, --webhook.
@@ -15,12 +15,23 @@ from lrfp.core.errors import ConfigError
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, FaceDetector
 from lrfp.pipeline.frames import Analyze, scene_analysis
 from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.interval import CameraGroup
 from lrfp.scale.alerts import Rule, parse_rule
 from lrfp.scale.stream import check_live
 from lrfp.scale.webhook import check_url
 
 RATE = 10.0  # --rate: frames analysed a second per live stream, at most
 SLICE_S = 60.0  # --slice: seconds of a live run per slice written
+DETECT_EVERY = 1  # --detect-every for files: the detector on every frame, as before the option
+# live streams: the detector this many times a second of frames analysed (at --rate 10, every 5th frame: a
+# quarter of every frame's CPU, compliance within 0.6 points of it on 24 640x480 pans of fmd853 photos and 2 on the
+# 6 demo pans; benchmarks/detect_every.py, benchmarks/frame_costs.py)
+LIVE_DETECTIONS_PER_S = 2
+
+
+def live_every(rate: float) -> int:
+    """--detect-every's default for a live stream analysed RATE frames a second: LIVE_DETECTIONS_PER_S a second."""
+    return max(1, round(rate / LIVE_DETECTIONS_PER_S)) if math.isfinite(rate) else DETECT_EVERY
 
 
 @dataclass(frozen=True)
@@ -34,19 +45,31 @@ class Settings:
     detector_scale: float | None = None
     min_score: float | None = None
     every: float = 0.0
+    detect_every: int = DETECT_EVERY  # the detector on every this many-th frame analysed (lrfp.pipeline.interval)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.every) and self.every >= 0):
             raise ConfigError(f"--every {self.every:g}: give 0 (every frame) or a number of seconds")
+        every = self.detect_every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ConfigError(f"--detect-every {every!r}: give a whole number of frames, 1 or more")
 
     def load(self, device: str | None = None) -> tuple[Classifier, FaceDetector]:
         """(classifier, detector) as these settings make them."""
         classifier = Classifier(self.model, backend=self.backend, device=device or self.device)
         return classifier, FaceDetector(self.detector, min_score=self.min_score, scale=self.detector_scale)
 
+    def analyser(self, classifier: Classifier, detector: FaceDetector) -> Analyze:
+        """A new analysis of frames with these models: every frame's (lrfp.pipeline.frames.scene_analysis) at
+        --detect-every 1, else lrfp.pipeline.interval.CameraGroup, which keeps each camera's faces between calls
+        (a new one for each file: one file's faces are not followed into the next)."""
+        if self.detect_every == 1:
+            return scene_analysis(classifier, detector)
+        return CameraGroup(classifier, detector, self.detect_every)
+
     def analysis(self, device: str | None = None) -> Analyze:
-        """The analysis of every frame these settings make (lrfp.pipeline.frames.scene_analysis)."""
-        return scene_analysis(*self.load(device))
+        """The analysis these settings make (analyser), its models loaded."""
+        return self.analyser(*self.load(device))
 
 
 def cameras_of(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:

@@ -1,0 +1,225 @@
+"""Detect every k-th frame, follow the faces between: one camera's frames analysed for a fraction of the cost.
+
+A camera's frames change little from one to the next, and the detector's pyramid is most of a frame's cost
+(about 110 ms of CPU for a 640x480 frame, against a few ms for the face check and classifier of its faces;
+benchmarks/detect_every.py). IntervalAnalyzer runs the detector on frames 0, k, 2k, ... only. Between them
+each face is followed from frame to frame (follow(): the patch around it found again in the next frame by
+OpenCV's normalised correlation, a fraction of a millisecond a face; where it is not found, the face moves at
+the speed of its last two detections), its label kept. On a detection frame each box found is matched to the
+face followed there (IoU); a matched face keeps its face-check verdict and label unless its size changed by
+CHANGED or more, or it was last judged REFRESH frames ago or more, and only the new and changed faces go to
+the face check and the classifier. A followed face keeps the scores of its last detection and judgement: the
+detector's score of the box it was last found as, the face check's of the crop it was last judged on.
+
+With k = 1 it is lrfp.pipeline.frames.scene_analysis, unchanged: every frame detected, every face judged.
+
+CameraGroup is the analysis (lrfp.pipeline.frames.Analyze) that FrameStream calls with a batch of frames:
+each frame goes to its camera's IntervalAnalyzer (state kept between calls), the cameras' detection frames
+staggered so that each step detects on about 1/k of them. k is Settings.detect_every (lrfp.scale.settings:
+its defaults and its check, once).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from lrfp.pipeline.detect import FaceBox, FaceDetector
+from lrfp.pipeline.detections import Detections
+from lrfp.pipeline.frames import Frame, image_of
+from lrfp.pipeline.inference import NOT_FACE_AT, Classifier
+from lrfp.pipeline.scene import FaceResult, SceneResult, analyze, strongest
+from lrfp.pipeline.upload_limits import MAX_FACES
+
+MATCH_IOU = 0.3  # a box found continues the face carried to where it overlaps it by this much, or more
+CHANGED = 1.25  # a face whose size grew or shrank by this factor since it was judged is judged again
+REFRESH = 10  # ... and one judged this many frames ago or more (a mask put on, a face turned)
+# Between two frames a face is followed by the patch of its box widened by CONTEXT of its size on each side,
+# looked for up to REACH face sizes (MIN_REACH px at least) away; where no place correlates MIN_MATCH or more
+# with it, it moves at the speed of its last two detections
+CONTEXT, REACH, MIN_REACH, MIN_MATCH = 0.5, 1.0, 8, 0.5
+
+
+@dataclass
+class Track:
+    """A face followed between detections: where it is now, its last step and its verdict."""
+
+    box: FaceBox
+    found: FaceBox  # its box at the last detection
+    label: str
+    probability: float | None
+    rejected: bool  # the face check found no face in it: carried, neither counted nor judged again
+    face_score: float | None  # the face check's probability of a face when it was judged (None: not looked)
+    judged_size: int
+    judged_at: int  # the frame it was judged at; -1: to be judged
+    speed: tuple[float, float] = (0.0, 0.0)  # pixels a frame between its last two detections
+
+    def moved(self, step: tuple[int, int] | None, width: int, height: int) -> bool:
+        """The face moved by STEP (None: not found, so at its speed), its box cut to the frame; False once
+        less than half of it is left in view (it is leaving: not carried on)."""
+        b = self.box
+        dx, dy = step if step is not None else (round(self.speed[0]), round(self.speed[1]))
+        x0, y0, x1, y1 = b.x0 + dx, b.y0 + dy, b.x1 + dx, b.y1 + dy
+        cut = FaceBox(max(0, x0), max(0, y0), min(width, x1), min(height, y1), b.score)
+        if 2 * (cut.x1 - cut.x0) < x1 - x0 or 2 * (cut.y1 - cut.y0) < y1 - y0:
+            return False
+        self.box = cut
+        return True
+
+    def stale(self, box: FaceBox, frame: int) -> bool:
+        """Whether the face, now boxed BOX, must be judged again."""
+        ratio = max(box.size, 1) / max(self.judged_size, 1)
+        return ratio >= CHANGED or ratio <= 1 / CHANGED or frame - self.judged_at >= REFRESH
+
+
+def follow(before: np.ndarray, after: np.ndarray, box: FaceBox) -> tuple[int, int] | None:
+    """How far BOX's patch of the grey frame BEFORE (the face and some of what surrounds it) moved in AFTER,
+    as (dx, dy) in pixels; None where no place matches it well enough (a plain patch, the face gone)."""
+    import cv2
+
+    h, w = before.shape
+    pad = max(2, round(CONTEXT * box.size))
+    px0, py0, px1, py1 = max(0, box.x0 - pad), max(0, box.y0 - pad), min(w, box.x1 + pad), min(h, box.y1 + pad)
+    patch = before[py0:py1, px0:px1]
+    reach = max(MIN_REACH, round(REACH * box.size))
+    sx0, sy0 = max(0, px0 - reach), max(0, py0 - reach)
+    window = after[sy0 : min(h, py1 + reach), sx0 : min(w, px1 + reach)]
+    if patch.size == 0 or patch.std() < 1 or window.shape[0] < patch.shape[0] or window.shape[1] < patch.shape[1]:
+        return None
+    _, best, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(window, patch, cv2.TM_CCOEFF_NORMED))
+    return (sx0 + x - px0, sy0 + y - py0) if best >= MIN_MATCH else None
+
+
+def _edges(box: FaceBox) -> tuple[int, int, int, int]:
+    return box.x0, box.y0, box.x1, box.y1
+
+
+def iou(a: FaceBox, b: FaceBox) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    if w <= 0 or h <= 0:
+        return 0.0
+    union = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - w * h
+    return w * h / union
+
+
+def match(carried: list[FaceBox], found: list[FaceBox]) -> dict[int, int]:
+    """Found box -> carried face, pairs of the highest IoU first (at least MATCH_IOU), each used once."""
+    pairs = sorted(
+        ((iou(c, f), fi, ci) for ci, c in enumerate(carried) for fi, f in enumerate(found)), key=lambda p: -p[0]
+    )
+    out: dict[int, int] = {}
+    used: set[int] = set()
+    for overlap, fi, ci in pairs:
+        if overlap < MATCH_IOU:
+            break
+        if fi not in out and ci not in used:
+            out[fi] = ci
+            used.add(ci)
+    return out
+
+
+class IntervalAnalyzer:
+    """One camera's frames, in order: the detector on every EVERY-th frame, faces carried between."""
+
+    def __init__(self, classifier: Classifier, detector: FaceDetector, every: int, phase: int = 0):
+        self.classifier, self.detector, self.every = classifier, detector, every  # every >= 1: Settings checks it
+        self.frame = 0  # frames seen
+        self.phase = phase % self.every  # detection at frames 0 and (frame + PHASE) % EVERY == 0 (CameraGroup)
+        self.tracks: list[Track] = []
+        self.found_at = 0  # the last detection frame
+        self.grey: np.ndarray | None = None  # the frame before, in grey: faces are followed from it
+
+    def due(self) -> bool:
+        """Whether the next frame is a detection frame."""
+        return self.frame == 0 or (self.frame + self.phase) % self.every == 0
+
+    def next(self, image: Image.Image) -> SceneResult:
+        """The next frame's result."""
+        if self.every == 1:  # exactly the every-frame analysis
+            return analyze(image, self.classifier, self.detector, "scene")
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        grey = np.asarray(image.convert("L"))
+        if self.grey is not None:  # each face followed from the frame before to this one
+            self.tracks = [t for t in self.tracks if t.moved(follow(self.grey, grey, t.box), *image.size)]
+        result = self._detected(image) if self.due() else self._carried()
+        self.grey, self.frame = grey, self.frame + 1
+        return result
+
+    def _carried(self) -> SceneResult:
+        result = SceneResult("scene")
+        for track in self.tracks:
+            if track.rejected:
+                result.rejected.append(track.box)
+            else:
+                result.faces.append(FaceResult(track.box, track.label, track.probability, track.face_score))
+        return result
+
+    def _detected(self, image: Image.Image) -> SceneResult:
+        t0 = time.perf_counter()
+        search = self.detector.search(image)
+        found = strongest(search.boxes, MAX_FACES)
+        detect_ms = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        pairs = match([t.box for t in self.tracks], found)
+        since = self.frame - self.found_at
+        self.tracks = [
+            self._found(box, self.tracks[pairs[i]] if i in pairs else None, since) for i, box in enumerate(found)
+        ]
+        self.found_at = self.frame
+        self._judge(image, [t for t in self.tracks if t.judged_at == -1])
+        result = self._carried()
+        result.unanalysed, result.detect_mp, result.detect_ms = (
+            len(search.boxes) - len(found),
+            search.spent_mp,
+            detect_ms,
+        )
+        result.classify_ms = (time.perf_counter() - t0) * 1000 if found else 0.0
+        return result
+
+    def _found(self, box: FaceBox, old: Track | None, since: int) -> Track:
+        """BOX's track: OLD there (found SINCE frames ago), its verdict kept unless stale (judged_at -1: to be
+        judged), or a new one."""
+        if old is None:
+            return Track(box, box, "", None, False, None, box.size, -1)
+        # where following failed, the face moves at the speed of its last two detections
+        speed = ((box.x0 - old.found.x0) / since, (box.y0 - old.found.y0) / since)
+        if old.stale(box, self.frame):
+            return Track(box, box, "", None, False, None, box.size, -1, speed)
+        return Track(
+            box, box, old.label, old.probability, old.rejected, old.face_score, old.judged_size, old.judged_at, speed
+        )
+
+    def _judge(self, image: Image.Image, tracks: list[Track]) -> None:
+        """The face check, then the classifier, on TRACKS' faces (the new and changed ones), in one batch each."""
+        crops = [image.crop(_edges(t.box)) for t in tracks]
+        not_face = self.classifier.not_face_probabilities(crops) if crops else []
+        for track, p in zip(tracks, not_face):
+            track.rejected, track.judged_at = p is not None and p >= NOT_FACE_AT, self.frame
+            track.face_score = None if p is None else 1.0 - p
+        kept = [(t, c) for t, c in zip(tracks, crops) if not t.rejected]
+        predictions = self.classifier.predict([c for _, c in kept]) if kept else []
+        for (track, _), prediction in zip(kept, predictions):
+            track.label, track.probability = prediction.label, prediction.probability
+
+
+class CameraGroup:
+    """The analysis of a worker's cameras (lrfp.pipeline.frames.Analyze): a batch of frames, each with its camera,
+    -> one Detections each, every camera on its own IntervalAnalyzer, their detection frames staggered (camera n
+    detects at its first frame, then at its frames k - n, 2k - n, ...), so each step detects on about 1/k."""
+
+    def __init__(self, classifier: Classifier, detector: FaceDetector, every: int):
+        self.classifier, self.detector, self.every = classifier, detector, every
+        self.cameras: dict[str, IntervalAnalyzer] = {}
+
+    def analyzer(self, camera: str) -> IntervalAnalyzer:
+        if camera not in self.cameras:
+            phase = len(self.cameras) % self.every
+            self.cameras[camera] = IntervalAnalyzer(self.classifier, self.detector, self.every, phase)
+        return self.cameras[camera]
+
+    def __call__(self, frames: list[Frame]) -> list[Detections]:
+        return [Detections.from_scene(self.analyzer(f.camera).next(image_of(f))) for f in frames]
