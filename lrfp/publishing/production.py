@@ -143,27 +143,47 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
         "",
     ]
     if cv:
-        lines += [
-            "## Cross-validation (train+val photos, grouped by photo)",
-            "",
-            "| configuration | score | labelled crops | at 16 px | detector crops |",
-            "|---|---|---|---|---|",
-        ]
-        for other in sorted((results_dir / "production" / "cv").glob("*.json")):
-            compared = read_json(other)
-            if compared["config"].get("include_incorrect") != cv["config"].get("include_incorrect"):
-                continue  # two- and three-class scores do not compare
-            o = compared["balanced_accuracy"]
-            mark = " (this model)" if other.name == Path(entry["cv_record"]).name else ""
-            lines.append(
-                f"| `{other.stem}`{mark} | "
-                + " | ".join(
-                    f"{o[k]['mean']:.4f} ± {o[k]['sd']:.4f}" for k in ("score", "label", "label_16px", "detector")
-                )
-                + " |"
-            )
-        lines += ["", "Balanced accuracy, mean ± sd over the folds.", ""]
-    lines += ["## Test photos (reported, never used to choose)", ""]
+        lines += _cv_table(cv, entry, results_dir)
+    lines += _test_figures(name, faces_path, scene_path)
+    lines += [
+        "## Limits",
+        "",
+        f"- Trained on {record['data']['sizes']['train']:,} faces from the train photos of one web-photo set (many selfie series of few people); our test photos "
+        "come from the same set, so they say little about photos from elsewhere.",
+        "- Faces the detector misses are never classified; in crowds, faces under 16 px are often missed.",
+        "- Its probabilities are not calibrated: the class weights and label smoothing hold a plainly masked face "
+        'near 80 % "with mask". The labels are what cross-validation and the test figures measure.',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _cv_table(cv: dict, entry: dict, results_dir: Path) -> list[str]:
+    """The card's cross-validation table: every configuration scored like CV's (two or three classes)."""
+    lines = [
+        "## Cross-validation (train+val photos, grouped by photo)",
+        "",
+        "| configuration | score | labelled crops | at 16 px | detector crops |",
+        "|---|---|---|---|---|",
+    ]
+    for other in sorted((results_dir / "production" / "cv").glob("*.json")):
+        compared = read_json(other)
+        if compared["config"].get("include_incorrect") != cv["config"].get("include_incorrect"):
+            continue  # two- and three-class scores do not compare
+        o = compared["balanced_accuracy"]
+        mark = " (this model)" if other.name == Path(entry["cv_record"]).name else ""
+        lines.append(
+            f"| `{other.stem}`{mark} | "
+            + " | ".join(f"{o[k]['mean']:.4f} ± {o[k]['sd']:.4f}" for k in ("score", "label", "label_16px", "detector"))
+            + " |"
+        )
+    lines += ["", "Balanced accuracy, mean ± sd over the folds.", ""]
+    return lines
+
+
+def _test_figures(name: str, faces_path: Path, scene_path: Path) -> list[str]:
+    """The card's test-photo figures: crops and whole photos, where they were measured."""
+    lines = ["## Test photos (reported, never used to choose)", ""]
     if faces_path.is_file():
         views = read_json(faces_path)["views"]
         lines += ["| crops | n | accuracy (95 % interval) | balanced accuracy (95 % interval) |", "|---|---|---|---|"]
@@ -189,17 +209,7 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
             f"{s['ms_per_photo_median']:.0f} ms per photo.",
             "",
         ]
-    lines += [
-        "## Limits",
-        "",
-        f"- Trained on {record['data']['sizes']['train']:,} faces from the train photos of one web-photo set (many selfie series of few people); our test photos "
-        "come from the same set, so they say little about photos from elsewhere.",
-        "- Faces the detector misses are never classified; in crowds, faces under 16 px are often missed.",
-        "- Its probabilities are not calibrated: the class weights and label smoothing hold a plainly masked face "
-        'near 80 % "with mask". The labels are what cross-validation and the test figures measure.',
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
 
 
 def _span(interval, pct: bool = False) -> str:
