@@ -82,7 +82,9 @@ def test_without_negatives_the_crops_are_the_ones_a_run_without_them_saw():
 def test_the_share_of_negative_crops_follows_the_option():
     negatives = [NegativeSpot(_no_face_picture(), None, 1.0)]
     crops = FaceCrops([_face_photo()], 200, encode, crop=64, augment=False, negatives=negatives, negative_share=0.3)
-    noisy = [float(crops[i][0].std(dim=(1, 2)).mean()) > 12 for i in range(200)]  # the no-face picture is noise, the photo plain
+    noisy = [
+        float(crops[i][0].std(dim=(1, 2)).mean()) > 12 for i in range(200)
+    ]  # the no-face picture is noise, the photo plain
     assert 0.2 < np.mean(noisy) < 0.4
 
 
@@ -164,3 +166,20 @@ def test_a_run_with_negatives_resumes_to_the_same_weights(demo_voc_source, tmp_p
 def test_a_run_begun_before_negatives_existed_still_resumes():
     old = {k: v for k, v in DetectorConfig().__dict__.items() if k not in ("negative_share", "start")}
     assert training._settings(old) == training._settings(DetectorConfig().__dict__)
+
+
+def test_the_card_says_what_the_detector_was_shown_that_is_not_a_face():
+    from lrfp.experiments.detector import negatives_lines
+
+    negatives = {
+        "noface_folder": "data/noface",
+        "noface_fingerprint": "98c4641be4076ab9",
+        "noface_train_pictures": 263,
+        "mined_boxes": "data/noface/negatives/negatives.csv",
+        "looked_at": "results/detector/mined-boxes-looked-at.csv",
+        "boxes": {"noface own": 465, "noface phone": 1922, "train-photo no": 48, "train-photo yes": 363},
+    }
+    text = "\n".join(negatives_lines(negatives, 0.3))
+    assert "30% of the crops" in text and "263 train pictures" in text and "48 not faces" in text
+    assert "363 faces nobody labelled" in text and "0 that cannot be told" in text
+    assert negatives_lines(None, 0.0) == []

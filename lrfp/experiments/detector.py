@@ -185,6 +185,24 @@ def export_detector(
     return graph
 
 
+def negatives_lines(negatives: dict | None, share: float) -> list[str]:
+    """The card's lines on what the run was shown that is not a face (none for a run without negatives)."""
+    if not negatives:
+        return []
+    boxes = negatives["boxes"]
+    return [
+        f"- negatives: {share:.0%} of the crops show no face (an all-zero heat map, except the labelled faces a "
+        f"hard negative on a train photo comes with): windows of the {negatives['noface_train_pictures']} train "
+        f"pictures of the no-face set {negatives['noface_folder']} (fingerprint {negatives['noface_fingerprint'][:12]}…), "
+        f"and the boxes today's detectors gave on them ({boxes.get('noface own', 0)} at their own size, "
+        f"{boxes.get('noface phone', 0)} at 4032 px; {negatives['mined_boxes']})",
+        f"- the detectors' boxes on the photos it trains on that match no labelled face, each looked at "
+        f"({negatives['looked_at']}): {boxes.get('train-photo no', 0)} not faces, taught as background; "
+        f"{boxes.get('train-photo yes', 0)} faces nobody labelled and {boxes.get('train-photo unsure', 0)} that "
+        "cannot be told, left out of the loss",
+    ]
+
+
 def model_card(record: dict, graph_name: str) -> str:
     """The detector's card: what it is, how it was made, what the held-out photos said during training."""
     cfg, data = record["config"], record["data"]
@@ -204,7 +222,9 @@ def model_card(record: dict, graph_name: str) -> str:
         f"- faces nobody labelled: {unlabelled['boxes']} boxes in {unlabelled['photos']} photos, found by the shipped "
         f"detector at {unlabelled['min_score']} or more and left out of the loss",
         f"- training: {cfg['epochs']} epochs of {cfg['crops_per_epoch']} crops of {cfg['crop']} px, batch "
-        f"{cfg['batch_size']}, AdamW one-cycle to {cfg['lr']}, seed {cfg['seed']}, bf16 {cfg.get('bf16')}",
+        f"{cfg['batch_size']}, AdamW one-cycle to {cfg['lr']}, seed {cfg['seed']}, bf16 {cfg.get('bf16')}"
+        + (f", starting from {cfg['start']}" if cfg.get("start") else ""),
+        *negatives_lines(data.get("negatives"), cfg.get("negative_share", 0.0)),
         "",
         "Held-out photos during training (one look at the photo's own size and one at twice it, score 0.5; "
         "`found`: labelled faces boxed at IoU 0.3 or more):",
