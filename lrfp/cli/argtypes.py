@@ -19,6 +19,7 @@ positive_int = whole(1)  # counts: epochs, batch sizes, workers, photos
 SEED = whole(0, 2**32 - 1)  # what numpy's and torch's generators take
 PORT = whole(1, 65535)
 SCORE = Number(0, 1)  # a detector's confidence
+SHARE = Number(0, 1)  # a share of a whole: of a batch's crops, say
 MARGIN = Number(0, 2)  # a box enlarged by this fraction of its side, each side
 SLICE_SECONDS = Number(1, 24 * 3600)  # a live run's slice: a second to a day
 BUDGET_MP = Number(0, 200, above=True)  # detector megapixels a frame: ten times the pyramid's own largest budget

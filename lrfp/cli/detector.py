@@ -18,7 +18,15 @@ DEFAULTS = DetectorConfig()
 def cmd_detector_train(args) -> int:
     cfg = DetectorConfig(**{f.name: getattr(args, f.name) for f in fields(DetectorConfig) if hasattr(args, f.name)})
     record = train_detector(
-        Path(args.source), Path(args.data), Path(args.out), cfg, command_line(), args.fresh, args.limit
+        Path(args.source),
+        Path(args.data),
+        Path(args.out),
+        cfg,
+        command_line(),
+        args.fresh,
+        args.limit,
+        Path(args.noface) if args.noface else None,
+        Path(args.looked) if args.looked else None,
     )
     last = record["history"][-1]
     print(
@@ -72,6 +80,26 @@ def add_detector(parser) -> None:
     )
     train.add_argument("--lr", type=LEARNING_RATE, default=DEFAULTS.lr, help=f"peak learning rate ({DEFAULTS.lr})")
     train.add_argument("--seed", type=argtypes.SEED, default=DEFAULTS.seed, help=f"({DEFAULTS.seed})")
+    train.add_argument(
+        "--start",
+        default=DEFAULTS.start,
+        help="start from this graph of `lrfp detector export` (e.g. the shipped one) instead of the generic CenterFace",
+    )
+    train.add_argument(
+        "--noface",
+        help="a no-face set (`lrfp data noface`) with its mined boxes (negatives/): its train pictures and the "
+        "boxes looked at and found not faces are shown as background",
+    )
+    train.add_argument(
+        "--looked", help="with --noface: a CSV of crop,looks_like_face (yes/no/unsure) for the mined boxes"
+    )
+    train.add_argument(
+        "--negative-share",
+        dest="negative_share",
+        type=argtypes.SHARE,
+        default=DEFAULTS.negative_share,
+        help=f"with --noface: the share of each batch's crops that show no face ({DEFAULTS.negative_share})",
+    )
     train.add_argument("--limit", type=argtypes.positive_int, help="train on this many photos only (a quick check)")
     train.add_argument("--fresh", action="store_true", help="start over instead of resuming the run folder")
     options.add_precision(train)

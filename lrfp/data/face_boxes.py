@@ -8,6 +8,12 @@ the very crops an uninterrupted one would.
 
 Each crop comes with its labelled faces and its `ignore` boxes (faces nobody labelled), encoded as the
 detector's targets by the function given (lrfp.models.centerface.encode).
+
+Negatives (NegativeSpot): a share of the crops (`negative_share`) shows what is not a face: half of them
+a window of a no-face picture anywhere, at any scale from the whole picture to its 4032 px view; half a
+box a detector took for a face (a hard negative) at about the scale the detector saw it at. A no-face
+picture's crop has an all-zero heat map: every cell is background. A hard negative on a labelled photo
+keeps that photo's faces and unlabelled faces as targets and ignored boxes.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ CROP = 256  # px a side: a batch of 8 costs about 1.2 s a step on a 2-core AVX-5
 MIN_FACE, MAX_FACE = 8, 192  # the chosen face's size in the crop (geometric mean of its sides), log-uniform
 MAX_ENLARGE = 6.0  # a photo is never enlarged more than this (its faces would be smears)
 PAD = (104, 110, 120)  # the colour outside the photo (a mid grey-blue, not black: no edge to learn)
+PHONE_SIDE = 4032  # px: a phone photo's long side, the largest view of a no-face picture a window is cut from
+HARD_SHARE = 0.5  # of the negative crops, those around a detector's box (the rest: windows anywhere)
+HARD_JITTER = 1.4  # a hard negative's scale: the detector's, times or divided by up to this
 
 
 @dataclass
@@ -38,6 +47,16 @@ class BoxedPhoto:
     image: Image.Image
     faces: np.ndarray  # (N, 4)
     ignore: np.ndarray  # (M, 4)
+
+
+@dataclass
+class NegativeSpot:
+    """Something that is not a face: a box a detector took for a face in `photo` (x0, y0, x1, y1 in its px)
+    seen at `scale`, or (box None) the whole of a no-face picture."""
+
+    photo: BoxedPhoto
+    box: tuple[float, float, float, float] | None = None
+    scale: float = 1.0
 
 
 def photometric() -> v2.Compose:
@@ -64,12 +83,23 @@ class FaceCrops(torch.utils.data.Dataset):
     crop)): `encode` turns the crop's face boxes and unlabelled boxes into a detector's targets."""
 
     def __init__(
-        self, photos: list[BoxedPhoto], length: int, encode, seed: int = 0, crop: int = CROP, augment: bool = True
+        self,
+        photos: list[BoxedPhoto],
+        length: int,
+        encode,
+        seed: int = 0,
+        crop: int = CROP,
+        augment: bool = True,
+        negatives: list[NegativeSpot] | None = None,
+        negative_share: float = 0.0,
     ):
         self.photos = [p for p in photos if len(p.faces)]
         if not self.photos:
             raise ValueError("no photo with a labelled face to train on")
         self.length, self.encode, self.seed, self.crop, self.augment = length, encode, seed, crop, augment
+        self.windows = [n for n in negatives or [] if n.box is None]
+        self.boxes = [n for n in negatives or [] if n.box is not None]
+        self.negative_share = negative_share if self.windows or self.boxes else 0.0
         self.epoch = 0
         self.colour = photometric()
 
@@ -82,8 +112,12 @@ class FaceCrops(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         seed = item_seed(self.seed, self.epoch, index)
         rng = np.random.default_rng(seed)
-        photo = self.photos[rng.integers(len(self.photos))]
-        image, faces, ignore = self.cut(photo, rng)
+        # no draw when there are no negatives: such a run sees the crops it saw before negatives existed
+        if self.negative_share and rng.random() < self.negative_share:
+            image, faces, ignore = self.cut_negative(rng)
+        else:
+            photo = self.photos[rng.integers(len(self.photos))]
+            image, faces, ignore = self.cut(photo, rng)
         tensor = TF.pil_to_tensor(image)
         if self.augment:
             with torch.random.fork_rng(devices=[]):  # torchvision's transforms draw from torch's global stream
@@ -96,11 +130,29 @@ class FaceCrops(torch.utils.data.Dataset):
         x0, y0, x1, y1 = photo.faces[rng.integers(len(photo.faces))]
         size = math.sqrt(max(1.0, (x1 - x0) * (y1 - y0)))
         wanted = math.exp(rng.uniform(math.log(MIN_FACE), math.log(MAX_FACE)))
-        scale = min(MAX_ENLARGE, wanted / size)
+        return self.cut_at(photo, ((x0 + x1) / 2, (y0 + y1) / 2), min(MAX_ENLARGE, wanted / size), rng)
+
+    def cut_negative(self, rng: np.random.Generator):
+        """A crop of something that is not a face (one of the NegativeSpots, chosen as HARD_SHARE says)."""
+        hard = bool(self.boxes) and (not self.windows or rng.random() < HARD_SHARE)
+        spot = (self.boxes if hard else self.windows)[rng.integers(len(self.boxes if hard else self.windows))]
+        image = spot.photo.image
+        if spot.box is not None:
+            x0, y0, x1, y1 = spot.box
+            scale = spot.scale * math.exp(rng.uniform(-math.log(HARD_JITTER), math.log(HARD_JITTER)))
+            return self.cut_at(spot.photo, ((x0 + x1) / 2, (y0 + y1) / 2), scale, rng)
+        smallest = self.crop / max(image.size)  # the whole picture in the crop
+        scale = math.exp(rng.uniform(math.log(smallest), math.log(max(smallest, PHONE_SIDE / max(image.size)))))
+        centre = (rng.uniform(0, image.width), rng.uniform(0, image.height))
+        return self.cut_at(spot.photo, centre, scale, rng)
+
+    def cut_at(self, photo: BoxedPhoto, centre: tuple[float, float], scale: float, rng: np.random.Generator):
+        """The crop of `photo` scaled by `scale` with `centre` anywhere in its middle 70 %: (image, faces,
+        ignore) in the crop's px."""
         side = self.crop / scale  # in photo px
         # the face lands anywhere in the crop (whole when it fits)
-        left = (x0 + x1) / 2 - side * rng.uniform(0.15, 0.85)
-        top = (y0 + y1) / 2 - side * rng.uniform(0.15, 0.85)
+        left = centre[0] - side * rng.uniform(0.15, 0.85)
+        top = centre[1] - side * rng.uniform(0.15, 0.85)
         box = (round(left), round(top), round(left + side), round(top + side))
         image = _crop(photo.image, box).resize((self.crop, self.crop), Image.Resampling.BILINEAR, reducing_gap=3.0)
         k = self.crop / (box[2] - box[0])

