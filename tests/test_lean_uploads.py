@@ -63,6 +63,9 @@ def _merge_pair_by_pair(found: list[FaceBox]) -> list[FaceBox]:
             and o.size >= boxes.PART_OF * b.size
             or o.size >= boxes.EDGE_PART_OF * b.size
             and inside(b, g) > boxes.PART_CONTAINED
+            or o.size >= boxes.BIG_FACE
+            and o.size >= boxes.PART_OF * b.size
+            and inside(b, g) > boxes.BIG_FACE_CONTAINED
             for o, g in zip(kept, grown)
         ):
             kept.append(b)
