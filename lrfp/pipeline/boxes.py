@@ -38,7 +38,8 @@ EDGE_MARGIN = 0.1
 # neck and collar under the chin, the edge of a cap). Chosen on the pasted faces of the val photos (boxes per
 # face at 1024 / 2048 / 3000 px 1.06 / 1.69 / 2.25 -> 1.00 / 1.38 / 1.75, every labelled neighbour kept);
 # labelled neighbours stand 0-0.4 inside a face grown so (4 of the train photos' 3,510 pairs of faces twice
-# apart in size lie more than half inside)
+# apart in size lie more than half inside; pasted at 3000 px, every sixth train photo lost 4 of 12 neighbours'
+# boxes: docs/detection.md)
 BIG_FACE = 512
 BIG_FACE_CONTAINED = 0.5
 
