@@ -8,6 +8,14 @@ A portrait should get exactly one box; `on face` counts the boxes mostly inside 
 quarter of its size on each side, or holding most of it (pieces of the face, upper halves, doubles),
 `all` every box of the photo (a portrait's background may hold an unlabelled face). Prints the portraits
 that do not get one box on their face, and the totals; --out writes them as JSON.
+
+    python benchmarks/one_box.py --pasted --split val [--sizes 16,32,...,3000] [--every 1]
+
+--pasted: the pasted view's frames (scene_bench.pasted: each photo's biggest face alone at 16 to 3000 px, on
+grey and on its own photo) through the Classify path (detector, face check), boxes per face at each size.
+A box on another labelled face that the pasted crop holds (a neighbour within its margin) is a face, not a
+piece of this one: counted apart. Each extra box is listed with its size beside the face's box (the biggest
+on it) and its share inside that box and inside it grown by a tenth, to see what the extras are.
 """
 
 from __future__ import annotations
@@ -23,8 +31,9 @@ from PIL import Image
 
 from lrfp.core.records import write_json_atomic
 from lrfp.data.voc import photos_of, read_labelled_photo
-from lrfp.evaluation.scene_bench import PHONE_SIDE, _on_face
+from lrfp.evaluation.scene_bench import PASTED_MARGIN, PASTED_SIZES, PHONE_SIDE, _on_face, _pasted_face, pasted
 from lrfp.pipeline import detect
+from lrfp.pipeline.boxes import inside
 from lrfp.pipeline.detect import FaceBox, FaceDetector
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +70,80 @@ def portraits(source: Path, data: Path, split: str) -> list:
     return out
 
 
+def neighbours(photo, size: int, face: tuple) -> list[tuple[float, float, float, float]]:
+    """The photo's other labelled faces in the pasted frame's pixels (where its crop holds them)."""
+    x0, y0, x1, y1 = _pasted_face(photo)[1]
+    m = PASTED_MARGIN * min(x1 - x0, y1 - y0)
+    k = size / min(x1 - x0, y1 - y0)
+    dx, dy = face[0] - (x0 - (x0 - m)) * k, face[1] - (y0 - (y0 - m)) * k  # frame px of the crop's corner
+    crop = (dx, dy, dx + (x1 - x0 + 2 * m) * k, dy + (y1 - y0 + 2 * m) * k)
+    out = []
+    for box in photo.boxes:
+        if tuple(box) == (x0, y0, x1, y1):
+            continue
+        mapped = tuple((v - o) * k + d for v, o, d in zip(box, (x0 - m, y0 - m) * 2, (dx, dy) * 2))
+        if inside(mapped, crop) > 0:
+            out.append(mapped)
+    return out
+
+
+def pasted_main(args) -> None:
+    from lrfp.pipeline.inference import Classifier
+    from lrfp.pipeline.scene import analyze
+    from lrfp.publishing.index import default_model
+
+    classifier, finder = Classifier(default_model() or "model3"), FaceDetector()
+    photos = [read_labelled_photo(x) for x in photos_of(args.source, args.data, args.split)]
+    photos = [p for p in photos if _pasted_face(p) is not None][:: args.every]
+    sizes = [int(v) for v in args.sizes.split(",")]
+    totals: dict = {str(size): {"frames": 0, "one": 0, "boxes": 0, "neighbours": 0} for size in sizes}
+    extras = []
+    for photo in photos:
+        for size in sizes:
+            for background in ("grey", "own photo"):
+                frame = pasted(photo, size, background)
+                face = frame.objects[0][1]
+                others = neighbours(photo, size, face)
+                result = analyze(frame.image, classifier, finder, "scene")
+                on = [
+                    (f.box.x0, f.box.y0, f.box.x1, f.box.y1)
+                    for f in result.faces
+                    if _on_face(face, [(f.box.x0, f.box.y0, f.box.x1, f.box.y1)])
+                ]
+                faces = [b for b in on if not any(inside(b, o) > 0.5 or inside(o, b) > 0.5 for o in others)]
+                row = totals[str(size)]
+                row["frames"] += 1
+                row["one"] += len(faces) == 1
+                row["boxes"] += len(faces)
+                row["neighbours"] += len(on) - len(faces)
+                whole = max(faces, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), default=None)
+                for b in faces:
+                    if b is whole:
+                        continue
+                    side, big = min(b[2] - b[0], b[3] - b[1]), min(whole[2] - whole[0], whole[3] - whole[1])
+                    grown = (whole[0] - 0.1 * big, whole[1] - 0.1 * big, whole[2] + 0.1 * big, whole[3] + 0.1 * big)
+                    extras.append(
+                        {
+                            "photo": photo.filename,
+                            "size": size,
+                            "background": background,
+                            "face_over_box": round(big / max(1, side), 2),
+                            "inside_face": round(inside(b, whole), 2),
+                            "inside_face_grown": round(inside(b, grown), 2),
+                        }
+                    )
+                    print(f"{photo.filename} {size:>5} {background:9} extra box: {extras[-1]}", flush=True)
+    print(f"{len(photos)} photos of the {args.split} split, each pasted on grey and on its own photo")
+    for size, row in totals.items():
+        row["boxes_per_face"] = round(row["boxes"] / row["frames"], 2) if row["frames"] else None
+        print(
+            f"{size:>5} px: one box on the face {row['one']}/{row['frames']}, boxes per face {row['boxes_per_face']}"
+            f" (and {row['neighbours']} on labelled neighbours in the crop)"
+        )
+    if args.out:
+        write_json_atomic({"split": args.split, "every": args.every, "totals": totals, "extras": extras}, args.out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "data" / "fmd853")
@@ -68,8 +151,13 @@ def main() -> None:
     parser.add_argument("--split", default="train", choices=("train", "val", "test"))
     parser.add_argument("--before", help="also the merge of this commit, on the same frames")
     parser.add_argument("--every", type=int, default=1, help="only every this many-th portrait")
+    parser.add_argument("--pasted", action="store_true", help="the pasted view's boxes per face, at each size")
+    parser.add_argument("--sizes", default=",".join(str(s) for s in PASTED_SIZES if s >= 16), help="with --pasted")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.pasted:
+        pasted_main(args)
+        return
     merges = {"today": detect.merge} | ({f"before {args.before}": earlier_merge(args.before)} if args.before else {})
     finder = FaceDetector()
     photos = portraits(args.source, args.data, args.split)[:: args.every]

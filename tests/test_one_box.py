@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import SHARED_FMD
 from PIL import Image
 
-from lrfp.evaluation.scene_bench import _boxes_per_face, _on_face
+from lrfp.data.voc import read_labelled_photo
+from lrfp.evaluation.scene_bench import _boxes_per_face, _on_face, pasted
 from lrfp.pipeline.boxes import FaceBox, merge
 from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.scene import analyze
 
 ROOT = Path(__file__).resolve().parents[1]
 # a shipped photo and one labelled face of it (demo/fmd853-lr/manifest.json), 42 px, with its surroundings
@@ -30,6 +34,18 @@ def test_a_part_mostly_inside_a_face_merges_whatever_look_scored_it_higher():
     face = FaceBox(801, 960, 1602, 2016, 0.72)  # a portrait at 4032 px: the face at 1/8
     part = FaceBox(1150, 978, 1689, 1729, 0.78)  # its right half at 1/2, reaching past its edge
     assert merge([face, part]) == [face]
+
+
+def test_a_piece_beside_a_face_that_fills_a_phone_photo_merges_into_it():
+    face = FaceBox(1120, 0, 3392, 2640, 0.99)  # a face pasted at 2000 px into a 4032 x 3024 frame
+    collar = FaceBox(862, 2008, 1354, 2948, 0.8)  # at its lower left edge, a third inside its box
+    assert merge([face, collar]) == [face]
+
+
+def test_a_neighbour_beside_a_big_face_stays():
+    face = FaceBox(1000, 1000, 1600, 1700, 0.99)  # 600 px
+    neighbour = FaceBox(1580, 1150, 1780, 1360, 0.9)  # 3 times smaller, 0.4 inside the face's box grown by a tenth
+    assert sorted(merge([face, neighbour]), key=lambda b: b.x0) == [face, neighbour]
 
 
 def test_two_neighbouring_faces_of_a_crowd_stay_two():
@@ -57,3 +73,16 @@ def test_the_pasted_view_counts_the_boxes_on_its_face_at_each_size():
         "16": {"frames": 3, "none": 1, "one": 2, "more": 0, "boxes": 2},
         "3000": {"frames": 2, "none": 0, "one": 1, "more": 1, "boxes": 3},
     }
+
+
+@pytest.mark.detector
+@pytest.mark.data
+@pytest.mark.skipif(not SHARED_FMD.is_dir(), reason="needs real photos from ../shared/data/fmd853")
+def test_a_face_pasted_at_2000_px_into_a_phone_photo_gets_one_box():
+    # a train photo of one person, its face alone in a 4032 x 3024 frame: a box 4.6 times smaller at its lower
+    # left edge, mostly outside its box (neck and collar), was kept beside it
+    photo = read_labelled_photo(SHARED_FMD / "annotations" / "maksssksksss161.xml")
+    frame = pasted(photo, 2000, "grey", (4032, 3024))
+    result = analyze(frame.image, Classifier("model3"), FaceDetector(), "scene")
+    boxes = [(f.box.x0, f.box.y0, f.box.x1, f.box.y1) for f in result.faces]
+    assert _on_face(frame.objects[0][1], boxes) == 1, boxes

@@ -68,7 +68,7 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
                 )
             if max_side and max(w, h) > max_side:
                 img.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # not a copy of the decoded photo (200 MB at 50 MP)
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 # 16/32-bit grey: scale to 8 bits instead of clipping
                 img = img.point(lambda v: v / 256).convert("L")

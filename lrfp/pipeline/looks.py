@@ -159,6 +159,10 @@ class Search:
     boxes: list[FaceBox] = field(default_factory=list)
     _reductions: dict[int, Image.Image] = field(default_factory=dict)  # the frame reduced 2**k times, by k
 
+    def forget_reductions(self) -> None:
+        """Free the frame's reductions (the search is over)."""
+        self._reductions.clear()
+
     def reduced(self, scale: float) -> tuple[Image.Image, float]:
         """(the frame halved as often as a look at `scale` allows without enlarging it, frame px per its px)."""
         halvings = 0
