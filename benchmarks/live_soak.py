@@ -39,8 +39,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lrfp.core.records import TEMP_SUFFIX
+from lrfp.scale.defaults import RATE, SLICE_S
 from lrfp.scale.mjpeg import MjpegServer, jpegs_of
-from lrfp.scale.settings import RATE, SLICE_S
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (640, 480)

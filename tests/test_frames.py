@@ -20,9 +20,10 @@ from lrfp.core.errors import ConfigError
 from lrfp.pipeline.detections import Detections
 from lrfp.pipeline.frames import Frame, FrameStream, Pacer, VideoError
 from lrfp.pipeline.people import PeopleTracker
+from lrfp.scale.defaults import SLICE_S
 from lrfp.scale.live import LiveRun
 from lrfp.scale.rows import SCHEMA, analyse_source, parquet_bytes
-from lrfp.scale.settings import SLICE_S, LiveSettings
+from lrfp.scale.settings import LiveSettings
 from lrfp.scale.sources import Source
 
 

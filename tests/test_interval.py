@@ -12,7 +12,8 @@ from lrfp.pipeline.detect import FaceBox, Search
 from lrfp.pipeline.frames import Frame, FrameStream, scene_analysis
 from lrfp.pipeline.inference import Prediction
 from lrfp.pipeline.interval import CameraGroup, IntervalAnalyzer
-from lrfp.scale.settings import DETECT_EVERY, Settings, live_every
+from lrfp.scale.defaults import DETECT_EVERY, live_every
+from lrfp.scale.settings import Settings
 
 
 def frame(n: int) -> Image.Image:

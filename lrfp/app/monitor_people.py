@@ -26,9 +26,9 @@ from lrfp.core.paths import file_in
 from lrfp.core.records import read_json
 from lrfp.core.redact import mask_urls
 from lrfp.scale.alerts import ALERTS_TABLE
+from lrfp.scale.defaults import SLICE_S
 from lrfp.scale.live import STATUS, read_slices
 from lrfp.scale.people import PEOPLE_COUNTED, PEOPLE_TABLE, people_counts
-from lrfp.scale.settings import SLICE_S
 from lrfp.scale.table import TABLE, compliance_share, to_frame
 
 STREAM_COLUMNS = ["camera", "read", "analysed", "dropped", "refused", "reconnects", "last_frame", "error", "url"]

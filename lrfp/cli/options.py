@@ -8,8 +8,8 @@ from lrfp.data.images import SPLITS
 from lrfp.pipeline.detectors import DEFAULT_DETECTOR, DETECTORS
 from lrfp.pipeline.inference import BACKENDS
 from lrfp.publishing.index import default_model
+from lrfp.scale.defaults import DETECT_EVERY, LIVE_DETECTIONS_PER_S
 from lrfp.scale.engine import SWEEP_ENGINES, Engine
-from lrfp.scale.settings import DETECT_EVERY, LIVE_DETECTIONS_PER_S
 
 MODEL_HELP = "checkpoint path or a name in weights/"
 

@@ -18,11 +18,12 @@ from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, PYRAMID_STEP, Face
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.scene import cap_note
 from lrfp.pipeline.video import check, process
+from lrfp.scale.defaults import RATE, SLICE_S, live_every
 from lrfp.scale.engine import Engine
 from lrfp.scale.live import LiveRun
 from lrfp.scale.live_ray import run_on_ray
 from lrfp.scale.monitor import monitor
-from lrfp.scale.settings import RATE, SLICE_S, LiveSettings, Settings, live_every
+from lrfp.scale.settings import LiveSettings, Settings
 
 
 def cmd_scene(args) -> int:

@@ -1,4 +1,4 @@
-"""What a `lrfp monitor` run is made from, each default written and each value checked here, once.
+"""What a `lrfp monitor` run is made from, each value checked here, once (its defaults: lrfp.scale.defaults).
 
 Settings: what makes a table (the model, the detector, --every, --detect-every); a rerun into the same folder must use the
 same, or its rows would mix (OUT/settings.json). LiveSettings: a live run's, made and checked once from the
@@ -17,21 +17,9 @@ from lrfp.pipeline.frames import Analyze, scene_analysis
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.interval import CameraGroup
 from lrfp.scale.alerts import Rule, parse_rule
+from lrfp.scale.defaults import DETECT_EVERY, RATE, SLICE_S
 from lrfp.scale.stream import check_live
 from lrfp.scale.webhook import check_url
-
-RATE = 10.0  # --rate: frames analysed a second per live stream, at most
-SLICE_S = 60.0  # --slice: seconds of a live run per slice written
-DETECT_EVERY = 1  # --detect-every for files: the detector on every frame, as before the option
-# live streams: the detector this many times a second of frames analysed (at --rate 10, every 5th frame: a
-# quarter of every frame's CPU, compliance within 0.6 points of it on 24 640x480 pans of fmd853 photos and 2 on the
-# 6 demo pans; benchmarks/detect_every.py, benchmarks/frame_costs.py)
-LIVE_DETECTIONS_PER_S = 2
-
-
-def live_every(rate: float) -> int:
-    """--detect-every's default for a live stream analysed RATE frames a second: LIVE_DETECTIONS_PER_S a second."""
-    return max(1, round(rate / LIVE_DETECTIONS_PER_S)) if math.isfinite(rate) else DETECT_EVERY
 
 
 @dataclass(frozen=True)
