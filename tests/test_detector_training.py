@@ -3,6 +3,9 @@ targets, a short run that lowers the loss and resumes to the same weights, and t
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 import torch
@@ -116,6 +119,39 @@ def test_a_short_run_lowers_the_loss_and_resumes_to_the_same_weights(demo_voc_so
             "test",
             data,
         )
+
+
+@pytest.mark.training
+def test_a_run_the_old_code_saved_resumes_to_the_weights_of_an_uninterrupted_one(demo_voc_source, tmp_path):
+    """last.pt and record.json as fit_detector wrote them before the run folder was shared with the
+    classifier's runs (and before negative_share and start were settings): the run goes on from them."""
+    photos = boxed_photos(sorted((demo_voc_source / "annotations").glob("*.xml")))
+    cfg = DetectorConfig(epochs=2, crops_per_epoch=8, batch_size=4, crop=128, precision="fp32", device="cpu")
+    data = {"fingerprint": "demo"}
+    fit_detector(cfg, photos, [], tmp_path / "whole", "test", data)
+
+    # epoch 1 trained and saved the way the old fit_detector did
+    torch.manual_seed(cfg.seed)
+    model = pretrained().to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=4, pct_start=0.1)
+    crops = FaceCrops(photos, cfg.crops_per_epoch, encode, cfg.seed, cfg.crop)
+    entry = training.train_epoch(model, crops, 1, cfg, optimizer, schedule, False, "cpu")
+    old_config = {k: v for k, v in asdict(cfg).items() if k not in ("negative_share", "start")}
+    old = tmp_path / "old"
+    old.mkdir()
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()}
+    torch.save(state | {"epoch": 1, "config": old_config, "data": data}, old / "last.pt")
+    record = {"run_id": cfg.run_id, "config": old_config | {"bf16": False}, "command": "old", "data": data}
+    record |= {"environment": {}, "history": [entry], "status": "running"}
+    (old / "record.json").write_text(json.dumps(record))
+
+    resumed = fit_detector(cfg, photos, [], old, "test", data)
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2] and resumed["history"][0] == entry
+    assert resumed["status"] == "finished"
+    a = load_finetuned(tmp_path / "whole" / "final.pt").state_dict()
+    b = load_finetuned(old / "final.pt").state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_a_file_that_is_not_a_finetuned_detector_is_refused(tmp_path):

@@ -117,6 +117,16 @@ def test_resuming_with_other_settings_is_refused(tiny_dataset, tmp_path):
         fit(config(tiny_dataset, tmp_path, epochs=2, lr=0.01, run_id="model3-adam-32px-s0"))
 
 
+def test_resuming_on_other_data_is_refused_with_the_one_text(tiny_dataset, tmp_path):
+    record = fit(config(tiny_dataset, tmp_path, epochs=1, milestones=(1,)))
+    last = tmp_path / record["run_id"] / "last.pt"
+    state = torch.load(last, weights_only=True)
+    state["data_manifest_sha256"] = "0" * 64  # as if the photos had changed since
+    torch.save(state, last)
+    with pytest.raises(ValueError, match="other settings or data; pass --fresh"):
+        fit(config(tiny_dataset, tmp_path, epochs=1, milestones=(1,)))
+
+
 def test_batchnorm_model_trains_with_sgd(tiny_dataset, tmp_path):
     record = fit(config(tiny_dataset, tmp_path, model="model1", norm="groupnorm_ws", epochs=1, milestones=(1,)))
     assert record["config"]["optimizer"] == "sgd" and record["run_id"] == "model1-groupnorm_ws-sgd-32px-s0"

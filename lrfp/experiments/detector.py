@@ -37,6 +37,7 @@ from lrfp.models.centerface import export_onnx, from_graph
 from lrfp.pipeline.detect import FaceDetector, inside
 from lrfp.pipeline.quantize import quantize_graph
 from lrfp.training.detector import FINAL_NAME, DetectorConfig, fit_detector, load_finetuned
+from lrfp.training.run_folder import RECORD_NAME
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def export_detector(
     photos it trained on, with the run's command, data fingerprint and commit as metadata; and its model
     card (`card`, default beside the graph) with the run's record."""
     model = load_finetuned(run / FINAL_NAME)
-    record = read_json(run / "record.json")
+    record = read_json(run / RECORD_NAME)
     train, _ = split_train_photos(source, data)
     meta = {
         "lrfp_run": record["run_id"],

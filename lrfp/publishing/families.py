@@ -22,6 +22,7 @@ from lrfp.publishing.cards import command_line
 from lrfp.publishing.index import INDEX_NAME, check_model_name, choose_default, read_index, ship_default_onnx
 from lrfp.publishing.production import RUNS_SUBDIR, choose_production_default, production_card
 from lrfp.reporting.results import load_records
+from lrfp.training.run_folder import RECORD_NAME
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def publish_run(run_dir: Path, name: str, results_dir: Path | None = None, weigh
     its record is kept as results/extra/<run_id>.json."""
     check_model_name(name)
     run_dir = Path(run_dir)
-    record = read_json(run_dir / "record.json")
+    record = read_json(run_dir / RECORD_NAME)
     if record.get("status") != "finished":
         raise RunError(f"{run_dir}: the run has not finished; publish it once `lrfp train` has ended")
     epoch = max(int(e) for e in record["milestones"])

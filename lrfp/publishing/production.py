@@ -20,6 +20,7 @@ from lrfp.publishing.cards import command_line
 from lrfp.publishing.index import INDEX_NAME, check_model_name, read_index, ship_default_onnx
 from lrfp.training.config import with_defaults
 from lrfp.training.recipes import LABEL_SMOOTHING
+from lrfp.training.run_folder import RECORD_NAME
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ RUNS_SUBDIR = Path("production") / "runs"
 
 
 def is_production_run(run_dir: Path) -> bool:
-    record_path = Path(run_dir) / "record.json"
+    record_path = Path(run_dir) / RECORD_NAME
     if not record_path.is_file():
         raise RunError(f"{run_dir}: no record.json; pass a run folder made by `lrfp train`")
     return read_json(record_path)["config"].get("recipe") == "production"
@@ -46,7 +47,7 @@ def publish_production(
     then make the best production model by CV score the app's default."""
     check_model_name(name)
     run_dir = Path(run_dir)
-    record = read_json(run_dir / "record.json")
+    record = read_json(run_dir / RECORD_NAME)
     if record.get("status") != "finished":
         raise RunError(f"{run_dir}: the run has not finished; publish it once `lrfp train` has ended")
     if record["config"].get("recipe") != "production":

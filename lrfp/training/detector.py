@@ -28,17 +28,25 @@ import torch.nn.functional as F
 
 from lrfp.core.device import resolve_device, use_bf16
 from lrfp.core.errors import RunError
-from lrfp.core.locks import folder_lock
 from lrfp.core.progress import bar
-from lrfp.core.records import environment, read_json, remove_stale_temps, write_json_atomic
+from lrfp.core.records import environment
 from lrfp.data.face_boxes import CROP, BoxedPhoto, FaceCrops, NegativeSpot
 from lrfp.data.voc import match
 from lrfp.models.centerface import CenterFace, Floats, Outputs, decode, encode, padded, pretrained
 from lrfp.models.checkpoint import atomic_save
+from lrfp.training.run_folder import (
+    LAST_NAME,
+    check_same_run,
+    finish,
+    history_until,
+    open_run_folder,
+    resumes,
+    save_epoch,
+)
 
 log = logging.getLogger(__name__)
 
-RECORD_NAME, LAST_NAME, FINAL_NAME = "record.json", "last.pt", "final.pt"
+FINAL_NAME = "final.pt"
 SIZE_WEIGHT, OFFSET_WEIGHT = 1.0, 1.0
 DEV_SCALES = (1.0, 2.0)  # the held-out photos are scored at the looks CenterFace takes in the pyramid
 DEV_SCORE = 0.5
@@ -138,8 +146,7 @@ def fit_detector(
     """Fine-tune `start` (default: the shipped CenterFace) on `train`'s crops, cfg.negative_share of them
     of `negatives`; `dev`: held-out photos for the record's figures; `data`: what the record says of the
     data (its fingerprint first). Resumes from out/last.pt unless `fresh`; returns the record."""
-    with folder_lock(out, "detector training run"):
-        remove_stale_temps(out)
+    with open_run_folder(out, "detector training run"):
         torch.manual_seed(cfg.seed)
         device = resolve_device(cfg.device)
         # Module.to moves and re-lays the weights in place; its overloads take the device and the layout one at a time
@@ -158,23 +165,19 @@ def fit_detector(
             "status": "running",
         }
         first = 1
-        if (out / LAST_NAME).is_file() and not fresh:
+        if resumes(out, fresh):
             state = torch.load(out / LAST_NAME, map_location=device, weights_only=True)
-            if (
-                _settings(state["config"]) != _settings(asdict(cfg))
-                or state["data"]["fingerprint"] != data["fingerprint"]
-            ):
-                raise RunError(
-                    f"{out} holds a detector run with other settings or data; pass --fresh to overwrite "
-                    "it or --run-id to start another"
-                )
+            check_same_run(
+                out,
+                same_settings=_settings(state["config"]) == _settings(asdict(cfg)),
+                same_data=state["data"]["fingerprint"] == data["fingerprint"],
+            )
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             schedule.load_state_dict(state["schedule"])
-            record["history"] = read_json(out / RECORD_NAME)["history"][: state["epoch"]]
+            record["history"] = history_until(out, state["epoch"])
             first = state["epoch"] + 1
             log.info("resuming %s after epoch %d", cfg.run_id, state["epoch"])
-        out.mkdir(parents=True, exist_ok=True)
         crops = FaceCrops(
             train,
             cfg.crops_per_epoch,
@@ -197,35 +200,35 @@ def fit_detector(
                 "config": asdict(cfg),
                 "data": data,
             }
-            atomic_save(state, out / LAST_NAME)
-            write_json_atomic(record, out / RECORD_NAME)
-            log.info(
-                "epoch %d/%d  loss %.4f (heat %.4f size %.4f offset %.4f)  %.0fs%s",
-                epoch,
-                cfg.epochs,
-                entry["loss"],
-                entry["heat"],
-                entry["size"],
-                entry["offset"],
-                entry["seconds"],
-                f"  held-out: {_dev_line(entry['dev'])}" if "dev" in entry else "",
-            )
-        atomic_save(
-            {
-                "model": {k: v.cpu() for k, v in model.state_dict().items()},
-                "record": {k: record[k] for k in ("run_id", "config", "command", "data")},
-            },
-            out / FINAL_NAME,
-        )
-        record["status"] = "finished"
-        write_json_atomic(record, out / RECORD_NAME)
-        return record
+            save_epoch(out, record, state)
+            log.info(_epoch_line(entry, cfg.epochs))
+        _save_final(model, record, out / FINAL_NAME)
+        return finish(out, record)
 
 
 def _settings(config: dict[str, Any]) -> dict[str, Any]:
     """What must match for a run to resume: everything but the device it runs on (a setting added since a
     run began counts as its default)."""
     return {k: v for k, v in (asdict(DetectorConfig()) | config).items() if k != "device"}
+
+
+def _epoch_line(entry: dict[str, Any], epochs: int) -> str:
+    held_out = f"  held-out: {_dev_line(entry['dev'])}" if "dev" in entry else ""
+    return (
+        f"epoch {entry['epoch']}/{epochs}  loss {entry['loss']:.4f} (heat {entry['heat']:.4f} "
+        f"size {entry['size']:.4f} offset {entry['offset']:.4f})  {entry['seconds']:.0f}s{held_out}"
+    )
+
+
+def _save_final(model: CenterFace, record: dict[str, Any], path: Path) -> None:
+    """final.pt: the weights (on the CPU) and what the run was."""
+    atomic_save(
+        {
+            "model": {k: v.cpu() for k, v in model.state_dict().items()},
+            "record": {k: record[k] for k in ("run_id", "config", "command", "data")},
+        },
+        path,
+    )
 
 
 def _dev_line(dev: dict[str, dict[str, float]]) -> str:

@@ -22,10 +22,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from lrfp.core.device import use_bf16
-from lrfp.core.errors import RunError
 from lrfp.core.events import EpochEnd, Event, JSONDict, Milestone, RunEnd, Subscriber, emit
-from lrfp.core.locks import folder_lock
-from lrfp.core.records import command_line, environment, read_json, remove_stale_temps, write_json_atomic
+from lrfp.core.records import command_line, environment, read_json
 from lrfp.data.images import IMAGENET_MEAN, IMAGENET_STD
 from lrfp.models import checkpoint as ckpt_io
 from lrfp.models.registry import ModelKwargs, create_model, model_kwargs
@@ -33,14 +31,21 @@ from lrfp.training.config import ResolvedConfig, TrainConfig, comparable
 from lrfp.training.data import Batches, build_datasets, train_batches
 from lrfp.training.loop import evaluate, train_one_epoch
 from lrfp.training.recipe import FaceSet, recipe_of
+from lrfp.training.run_folder import (
+    LAST_NAME,
+    RECORD_NAME,
+    check_same_run,
+    finish,
+    history_until,
+    open_run_folder,
+    resumes,
+    save_epoch,
+)
 
 if TYPE_CHECKING:
     from torch.optim.lr_scheduler import LRScheduler
 
 log = logging.getLogger(__name__)
-
-RECORD_NAME = "record.json"
-LAST_NAME = "last.pt"
 
 
 def run_dir(cfg: ResolvedConfig) -> Path:
@@ -69,13 +74,10 @@ def fit(
     command = command or command_line()
     datasets = build_datasets(cfg)
     subscribers = (log_epoch, *subscribers)
-    # one process per run folder: a second `lrfp train` on it stops here instead of overwriting it
-    with folder_lock(out, "training run"):
-        remove_stale_temps(out)  # temp files of writes killed mid-way
+    with open_run_folder(out, "training run"):
         run = Run.start(cfg, out, datasets, command)
-        if (out / LAST_NAME).is_file() and not fresh:
+        if resumes(out, fresh):
             run.resume()
-        out.mkdir(parents=True, exist_ok=True)
         for epoch in range(run.start_epoch, cfg.epochs + 1):
             entry = run.train_epoch(epoch)
             milestone = run.save_milestone(epoch) if epoch in cfg.milestones else None
@@ -83,9 +85,8 @@ def fit(
             emit(EpochEnd(cfg.run_id, epoch, cfg.epochs, entry, milestone, run.record), subscribers)
             if milestone is not None:
                 emit(Milestone(cfg.run_id, epoch, milestone["test"], milestone["checkpoint"], run.record), subscribers)
-        run.record["status"] = "finished"
         run.record["seconds_per_epoch"] = _mean_train_seconds(run.record["history"])
-        write_json_atomic(run.record, out / RECORD_NAME)
+        finish(out, run.record)
         emit(RunEnd(cfg.run_id, run.record), subscribers)
         return run.record
 
@@ -200,12 +201,11 @@ class Run:
     def resume(self) -> None:
         """Continue from last.pt: weights, optimizer, schedule and every random stream."""
         state = ckpt_io.read_checkpoint(self.out / LAST_NAME)
-        if comparable(state["train_config"]) != comparable(self.config):
-            raise RunError(
-                f"{self.out} holds a run with other settings; pass --fresh to overwrite it or --run-id to start another"
-            )
-        if state["data_manifest_sha256"] != self.record["data"]["manifest_sha256"]:
-            raise RunError(f"{self.out}: the dataset changed since this run started; use --fresh")
+        check_same_run(
+            self.out,
+            same_settings=comparable(state["train_config"]) == comparable(self.config),
+            same_data=state["data_manifest_sha256"] == self.record["data"]["manifest_sha256"],
+        )
         self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None:
@@ -215,7 +215,7 @@ class Run:
         if self.device == "cuda" and state["rng"].get("cuda") is not None:
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         previous = read_json(self.out / RECORD_NAME)
-        self.record["history"] = [h for h in previous["history"] if h["epoch"] <= state["epoch"]]
+        self.record["history"] = history_until(self.out, state["epoch"])
         self.record["milestones"] = {k: v for k, v in previous["milestones"].items() if int(k) <= state["epoch"]}
         self.start_epoch = state["epoch"] + 1
         log.info("resuming %s after epoch %d", self.cfg.run_id, state["epoch"])
@@ -277,6 +277,7 @@ class Run:
 
     def save_progress(self, epoch: int, resume_every_s: float) -> None:
         """record.json every epoch; last.pt at milestones and at most every `resume_every_s` s otherwise."""
+        checkpoint = None
         if epoch in self.cfg.milestones or time.perf_counter() - self._last_saved >= resume_every_s:
             rng = {
                 "torch": torch.get_rng_state(),
@@ -291,7 +292,8 @@ class Run:
                 "train_config": self.config,
                 "data_manifest_sha256": self.record["data"]["manifest_sha256"],
             }
-            ckpt_io.atomic_save(self.checkpoint({"val": self.val, "epoch": epoch}, resume_state), self.out / LAST_NAME)
-            self._last_saved = time.perf_counter()
+            checkpoint = self.checkpoint({"val": self.val, "epoch": epoch}, resume_state)
         self.record["seconds_per_epoch"] = _mean_train_seconds(self.record["history"])
-        write_json_atomic(self.record, self.out / RECORD_NAME)
+        save_epoch(self.out, self.record, checkpoint)
+        if checkpoint is not None:
+            self._last_saved = time.perf_counter()
