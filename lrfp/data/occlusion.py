@@ -82,6 +82,17 @@ def _framed(box, rng: random.Random, image: Image.Image, margin: float | None):
     return box if margin is None else jittered(box, rng, *image.size, margin)
 
 
+def _entry(path: str, label: str, photo: str, box, kind: str) -> dict:
+    """A crop's line in the manifest."""
+    return {
+        "path": path,
+        "label": label,
+        "source": f"images/{photo}",
+        "face_px": min(box[2] - box[0], box[3] - box[1]),
+        "kind": kind,
+    }
+
+
 def build_occlusion(
     source: Path,
     data: Path,
@@ -123,28 +134,12 @@ def build_occlusion(
                 ):
                     name = f"{cls}/{stem}.png"
                     crop.save(out / name)
-                    splits[into].append(
-                        {
-                            "path": name,
-                            "label": cls,
-                            "source": f"images/{photo.filename}",
-                            "face_px": min(box[2] - box[0], box[3] - box[1]),
-                            "kind": kind if cls == "hidden" else "face",
-                        }
-                    )
+                    splits[into].append(_entry(name, cls, photo.filename, box, kind if cls == "hidden" else "face"))
             for j, item in enumerate(by_photo.get(photo.filename, [])):
                 for copy in range(MARKED_COPIES):
                     name = f"{item['seen']}/{Path(photo.filename).stem}_marked{j:03d}_{copy}.png"
                     image.crop(jittered(item["box"], rng, *image.size, margin)).save(out / name)
-                    splits[into].append(
-                        {
-                            "path": name,
-                            "label": item["seen"],
-                            "source": f"images/{photo.filename}",
-                            "face_px": min(item["box"][2] - item["box"][0], item["box"][3] - item["box"][1]),
-                            "kind": "marked",
-                        }
-                    )
+                    splits[into].append(_entry(name, item["seen"], photo.filename, item["box"], "marked"))
     manifest = {
         "version": 1,
         "classes": list(CLASSES),
