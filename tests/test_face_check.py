@@ -110,6 +110,20 @@ def test_the_default_pipeline_leaves_no_box_on_a_typeset_page(classifier):
     assert result.faces == [] and result.rejected == []
 
 
+@pytest.mark.parametrize("box", [(100, 100, 220, 220), (300, 400, 420, 520)])
+def test_auto_takes_a_small_picture_of_text_for_no_face(classifier, box):
+    """ "auto" took any image of at most 128 px for one face crop and labelled it: a small picture of a page,
+    a sign or a jacket got "with mask"; the face check now asks first, and the detector finds nothing there."""
+    result = analyze(typeset_page(1200).crop(box), classifier, FaceDetector(), "auto")
+    assert result.mode == "scene" and result.faces == []
+
+
+def test_auto_still_takes_a_small_face_crop_for_one_face(classifier):
+    crop = Image.open(paths.DEMO_DIR / "fmd853-lr" / "with_mask" / "maksssksksss0_001.png")
+    result = analyze(crop, classifier, FaceDetector(), "auto")
+    assert result.mode == "face" and [f.label for f in result.faces] == ["with_mask"]
+
+
 @pytest.mark.parametrize("size", [24, 64, 160, 600])
 def test_the_shipped_check_keeps_a_real_face_at_any_size(classifier, size):
     face = Image.open(SCENE).convert("RGB").crop(MASKED_FACE)

@@ -22,7 +22,11 @@ from lrfp.pipeline.detect import FaceBox, FaceDetector
 from lrfp.pipeline.inference import NOT_FACE_AT, UNSURE, Classifier
 from lrfp.pipeline.upload_limits import MAX_FACES, UPLOAD_SLOTS
 
-MODES = ("auto", "scene", "face")  # auto: an image of at most data.FACE_CROP_MAX_SIDE is one face crop
+MODES = (
+    "auto",
+    "scene",
+    "face",
+)  # auto: an image of at most data.FACE_CROP_MAX_SIDE that the face check finds a face in is one face crop
 # Scenes (uploads, `lrfp scene`, the scene benchmark) are read at their full resolution, up to
 # data.MAX_PIXELS: the detection stage works tile by tile (lrfp.pipeline.detect), every face is cropped from
 # the full image, and only what is shown is shrunk.
@@ -94,7 +98,7 @@ def analyze(
         raise ValueError(f"mode must be one of {MODES}")
     image = image if image.mode == "RGB" else image.convert("RGB")  # convert copies even an RGB image: 150 MB at 50 MP
     if mode == "auto":
-        mode = "face" if min(image.size) <= FACE_CROP_MAX_SIDE or detector is None else "scene"
+        mode = "face" if _one_face(image, classifier, detector) else "scene"
     result = SceneResult(mode)
     if mode == "face":
         boxes = [FaceBox(0, 0, image.width, image.height, 1.0)]
@@ -126,6 +130,17 @@ def analyze(
         progress(len(boxes), len(boxes))
     result.classify_ms = (time.perf_counter() - t0) * 1000 if boxes else 0.0  # the face check's time included
     return result
+
+
+def _one_face(image: Image.Image, classifier: Classifier, detector: FaceDetector | None) -> bool:
+    """Whether "auto" takes IMAGE as one face crop: a small image is one, unless the face check finds no face
+    in it (a small picture of a sign or a jacket); then the detector looks for faces in it like any scene."""
+    if detector is None:
+        return True
+    if min(image.size) > FACE_CROP_MAX_SIDE:
+        return False
+    not_face = classifier.not_face_probabilities([image])[0]
+    return not_face is None or not_face < NOT_FACE_AT
 
 
 def strongest(boxes: list[FaceBox], most: int) -> list[FaceBox]:
