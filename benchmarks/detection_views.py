@@ -53,18 +53,25 @@ SETTINGS = {
 DEFAULT_SETTINGS = ("before", "pyramid")
 
 
-def earlier_detector(rev: str):
-    """FaceDetector of lrfp/pipeline/detect.py as it was at commit REV."""
+def module_at(rev: str, relative: str):
+    """The module of the package file RELATIVE (lrfp/pipeline/detect.py, say) as it was at commit REV, loaded
+    beside today's package (its own imports are today's)."""
     source = subprocess.run(
-        ["git", "show", f"{rev}:lrfp/pipeline/detect.py"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "show", f"{rev}:{relative}"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    path = Path(tempfile.mkdtemp()) / f"detect_{rev}.py"
+    name = f"{Path(relative).stem}_{rev}"
+    path = Path(tempfile.mkdtemp()) / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location(f"detect_{rev}", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
-    return Earlier(module.FaceDetector())
+    return module
+
+
+def earlier_detector(rev: str):
+    """FaceDetector of lrfp/pipeline/detect.py as it was at commit REV."""
+    return Earlier(module_at(rev, "lrfp/pipeline/detect.py").FaceDetector())
 
 
 class Earlier:

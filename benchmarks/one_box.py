@@ -21,10 +21,7 @@ on it) and its share inside that box and inside it grown by a tenth, to see what
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from PIL import Image
@@ -36,21 +33,16 @@ from lrfp.pipeline import detect
 from lrfp.pipeline.boxes import inside
 from lrfp.pipeline.detect import FaceBox, FaceDetector
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from detection_views import module_at  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 PORTRAIT_SHARE = 0.2
 
 
 def earlier_merge(rev: str):
     """merge() of lrfp/pipeline/boxes.py as it was at commit REV."""
-    source = subprocess.run(
-        ["git", "show", f"{rev}:lrfp/pipeline/boxes.py"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / f"boxes_{rev}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(f"boxes_{rev}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = module_at(rev, "lrfp/pipeline/boxes.py")
 
     def merge(boxes: list[FaceBox]) -> list[FaceBox]:  # the earlier module's FaceBox in, today's out
         kept = module.merge([module.FaceBox(b.x0, b.y0, b.x1, b.y1, b.score) for b in boxes])
