@@ -101,6 +101,32 @@ def test_a_live_run_is_listed_only_inside_the_roots(roots):
     assert "Live: the last minute (the run has stopped)" in headings and "People" in headings
 
 
+def every_cell(at: AppTest) -> str:
+    """Every text and table cell of the page, as one text."""
+    tables = "\n".join(frame.value.to_csv() for frame in at.dataframe)
+    return shown(at) + "\n" + "\n".join(s.value for s in at.subheader) + "\n" + tables
+
+
+def test_a_visitor_sees_the_live_streams_by_camera_never_their_addresses(roots):
+    """The shipped live example's streams are served at http://127.0.0.1:8093/...: a visitor was shown them
+    (masked URLs still name the host) in the streams table and as each row's source."""
+    at = open_page(PAGE["Monitor"])
+    next(s for s in at.selectbox if s.label == "Table").set_value(SHIPPED[1]).run()
+    assert not at.exception, at.exception
+    page = every_cell(at)
+    assert "north-gate" in page and "market" in page
+    assert "127.0.0.1" not in page and "://" not in page and ":8093" not in page
+    frames, _ = view.load(LIVE_EXAMPLE)  # the rows' download, as the page makes it
+    assert b"127.0.0.1" not in view.csv_bytes(frames, view.recorded_inputs(LIVE_EXAMPLE))
+
+
+def test_the_operator_still_sees_the_streams_masked_urls(roots, monkeypatch):
+    monkeypatch.setenv("LRFP_PUBLIC", "0")
+    at = open_page(PAGE["Monitor"])
+    next(s for s in at.selectbox if s.label == "Table").set_value(SHIPPED[1]).run()
+    assert not at.exception and "http://127.0.0.1:8093/north-gate.mjpg" in every_cell(at)
+
+
 def test_the_operator_may_type_a_folder_but_never_a_streams_url(roots, monkeypatch):
     monkeypatch.setenv("LRFP_PUBLIC", "0")
     at = open_page(PAGE["Monitor"])
@@ -269,3 +295,24 @@ def test_a_bad_setting_is_one_line_naming_it(monkeypatch, capsys, variable, valu
     assert not at.exception and variable in at.error[0].value
     with pytest.raises(ConfigError, match=variable):
         settings.read({variable: value})
+
+
+def test_a_run_stopped_on_request_says_so_and_resumes(app_runs):
+    """A stop the visitor asked for showed in a red error box ("Stopped."): it is no error; the panel says
+    where the run stopped and offers to resume it, which starts it again in its folder."""
+    at = open_page(PAGE["Train"])
+    start(at, 60)
+    next(b for b in at.button if b.label == "Stop this run").click().run()
+    deadline = time.time() + 30
+    while "stopped" not in at.expander[0].label and time.time() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert not at.exception and "stopped" in at.expander[0].label
+    assert not at.error
+    said = " ".join(i.value for i in at.info)
+    assert "Stopped on request during epoch 1 of 60" in said and "can resume" in said
+    next(b for b in at.button if b.label == "Resume this run").click().run()
+    assert not at.exception, at.exception
+    (run,) = launcher.list_runs(app_runs)
+    assert run["status"] == "running" and not (run["folder"] / launcher.STOPPED_NAME).exists()
+    assert stop_buttons(at) == 1  # the visitor's own again

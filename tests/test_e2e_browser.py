@@ -309,6 +309,88 @@ def test_the_monitor_pages_time_labels_stay_on_a_phones_screen(server, browser):
     page.context.close()
 
 
+# --- a phone's screen: tables whose rows stack, numbers that never break ---------------------------------
+
+# how many lines the text from START to END (inclusive) of one visible text node takes on the screen
+LINES_OF = """([start, end]) => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const from = node.data.indexOf(start);
+        if (from < 0 || !node.parentElement.checkVisibility()) continue;
+        const to = node.data.indexOf(end, from) + end.length;
+        const range = document.createRange();
+        range.setStart(node, from);
+        range.setEnd(node, to);
+        return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+    }
+    return 0;
+}"""
+SCROLLING_TABLE = '[data-testid="stMainBlockContainer"] [data-testid="stDataFrame"]'
+PHONE = {"width": 390, "height": 844}
+
+
+def phone_page(browser, url: str, heading: str):
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(url)
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    wait_until_idle(page)
+    return page
+
+
+def test_the_model_card_reads_on_a_phone(server, browser):
+    """The card printed raw Python dicts, and its table's narrow cells broke each number over three lines."""
+    page = phone_page(browser, server, "Face masks at low resolution")
+    card = page.locator('[data-testid="stExpander"]').filter(has_text="Model card")
+    assert "{'" not in card.inner_text() and "(num classes 2, pretrained imagenet)" in card.inner_text()
+    assert card.locator('[data-testid="stTable"]').locator("visible=true").count() == 0
+    assert page.evaluate(LINES_OF, ["0.9862", "0.0059"]) == 1  # "0.9862 ± 0.0059": the score, on one line
+    assert page.evaluate(LINES_OF, ["0.9865", "0.9932)"]) == 1  # "0.9865 (0.9737–0.9932)"
+    page.set_viewport_size({"width": 1366, "height": 768})  # a wide screen: the card's tables as tables
+    time.sleep(1)
+    assert card.locator('[data-testid="stTable"]').locator("visible=true").count() == 2
+    page.context.close()
+
+
+def test_the_results_tables_read_on_a_phone_and_whole_on_a_wide_screen(server, browser):
+    """On a phone the results tables scrolled sideways, most of each row out of view: there they stack
+    their rows; a wide screen keeps every column."""
+    page = phone_page(browser, f"{server}/results", "Results")
+    assert page.locator(SCROLLING_TABLE).count() >= 4
+    assert page.locator(SCROLLING_TABLE).locator("visible=true").count() == 0
+    page.get_by_text(re.compile(r"^The \d+ rows$")).first.click()
+    run = page.get_by_text(re.compile(r"^Exp\. 1: model1 batchnorm, 64 px, 30 epochs")).first
+    run.wait_for(timeout=30_000)
+    box = run.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    page.set_viewport_size({"width": 1366, "height": 768})
+    time.sleep(1)
+    assert page.locator(SCROLLING_TABLE).locator("visible=true").count() == page.locator(SCROLLING_TABLE).count()
+    assert page.get_by_text(re.compile(r"^The \d+ rows$")).locator("visible=true").count() == 0
+    page.context.close()
+
+
+def test_the_dataset_charts_name_the_classes_in_words(server, browser):
+    page = open_page(browser, f"{server}/dataset", "Dataset")
+    legends = page.locator(".legendtext").all_text_contents()  # SVG text: no inner text
+    assert legends and set(legends) == {"with mask", "without mask"}
+    assert page.get_by_text("with_mask").count() == 0 and page.get_by_text("without_mask").count() == 0
+    page.context.close()
+
+
+@pytest.mark.parametrize("path,heading", [(p.address, p.shown_title) for p in APP_PAGES])
+def test_two_visitors_at_once_see_a_whole_page(server, browser, path, heading):
+    """Two sessions open a page at the same moment, one on a phone: each gets the whole page, no error."""
+    pages = [browser.new_context(viewport=size).new_page() for size in ({"width": 1366, "height": 768}, PHONE)]
+    for page in pages:
+        page.goto(f"{server}/{path}", wait_until="commit")
+    for page in pages:
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=90_000)
+        wait_until_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+        page.context.close()
+
+
 # --- several visitors at once: the real server, many browser sessions on loopback -------------------------
 
 

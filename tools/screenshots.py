@@ -6,7 +6,7 @@
 The dashboard is served from this checkout with the shipped demo data only (as the browser test serves it),
 on a free loopback port, and stopped at the end. Each page is opened at its own address, waited for until
 its script run is over, and shot: the first screen (what a visitor sees without scrolling), and with
---scroll-to SELECTOR the screen with each element that matches scrolled into view (Streamlit's page
+--scroll-to SELECTOR the screen with each visible element that matches scrolled into view (Streamlit's page
 scrolls inside its own container, so a full-page shot holds only the first screen). Every answer of 400 or more that the browser got is printed (the page's
 address and the URL asked), and every error in the browser's console. The server's log is kept beside the pictures (server.log).
 """
@@ -102,7 +102,9 @@ def main() -> None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(path))
                 print(f"wrote {path}")
-                for i, element in enumerate(page.locator(args.scroll_to).all() if args.scroll_to else []):
+                for i, element in enumerate(
+                    page.locator(args.scroll_to).locator("visible=true").all() if args.scroll_to else []
+                ):
                     element.scroll_into_view_if_needed()
                     time.sleep(1)
                     page.screenshot(path=str(path.with_stem(f"{path.stem}-{i + 1}")))

@@ -4,8 +4,8 @@ import streamlit as st
 
 from lrfp.app.catalog import example_title, list_examples, model_name
 from lrfp.app.live import FrameProcessor
-from lrfp.app.plain import plain, plain_message
-from lrfp.app.result_text import face_rows, photo_caption, scene_summary
+from lrfp.app.plain import plain
+from lrfp.app.result_text import face_rows, not_processed, photo_caption, scene_summary
 from lrfp.app.ui import (
     GRADCAM_FACES,
     BadImageError,
@@ -62,7 +62,7 @@ def show(data: bytes, name: str) -> None:
         with st.spinner(f"Analysing {plain(name)} ({human_size(len(data))})…"):
             analysis = analyse(data, name, classifier, detector, mode, numbered=True, tell=status.info)
     except BadImageError as exc:
-        st.error(plain_message(f"{name} was not processed: {exc}"))
+        st.error(not_processed(name, exc))
         return
     finally:
         status.empty()

@@ -15,7 +15,7 @@ from lrfp.app.dataset_view import (
 )
 from lrfp.app.plain import plain
 from lrfp.app.result_text import colour_key
-from lrfp.core import paths
+from lrfp.core import labels, paths
 from lrfp.data.images import DatasetError, read_manifest
 
 st.title("Dataset")
@@ -56,7 +56,7 @@ if manifest:
     per_class = c3.number_input("Faces per class", 4, 48, 16, step=4)
     for label in manifest["classes"]:
         samples = filter_samples(manifest, split, label, lo, hi)[: int(per_class)]
-        st.markdown(f"**{label}** — {len(filter_samples(manifest, split, label, lo, hi))} faces match")
+        st.markdown(f"**{labels.text(label)}** — {len(filter_samples(manifest, split, label, lo, hi))} faces match")
         if samples:
             st.image(
                 [str(paths.DATA_DIR / s["path"]) for s in samples],

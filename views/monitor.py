@@ -60,7 +60,7 @@ if frames.empty:
     st.dataframe(view.shown_rows(errors, drawable), hide_index=True, width="stretch")
     st.stop()
 if people.is_live(folder):
-    people.live_section(folder)
+    people.live_section(folder, LIMITS.public)
 
 left, middle, right = st.columns([2, 2, 1])
 cameras = left.multiselect("Cameras", sorted(frames["camera"].unique()), default=sorted(frames["camera"].unique()))

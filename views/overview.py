@@ -1,7 +1,10 @@
 """Overview: what lrfp is, an example scene, the default model's scores, the paper beside its reproduction."""
 
+from functools import partial
+
 import streamlit as st
 
+from lrfp.app import narrow
 from lrfp.app.catalog import example_title, list_examples, model_name
 from lrfp.app.charts import paper_headline
 from lrfp.app.headline import card_blocks, default_model_figures
@@ -73,11 +76,11 @@ if name:
     card = paths.WEIGHTS_DIR / f"{name}.md"
     if card.is_file():
         with st.expander(f"Model card: {name}", expanded=True):
-            for block in card_blocks(card.read_text()):
+            for i, block in enumerate(card_blocks(card.read_text())):
                 if isinstance(block, str):
                     st.markdown(block)
-                else:
-                    st.table(block, hide_index=True)
+                else:  # stacked rows on a phone, whose narrow cells broke each number over three lines
+                    narrow.table(block, f"card_{i}", partial(st.table, block, hide_index=True))
 else:
     st.metric("Default model", "none", help="weights/ is empty")
 

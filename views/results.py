@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lrfp.app import charts, tables
+from lrfp.app import charts, narrow, tables
 from lrfp.app.ui import default_run_id, detail_choice, figures_table, pinned_first
 from lrfp.publishing.cards import shown_command
 from lrfp.reporting.results import (
@@ -56,8 +56,14 @@ right.caption("The same rows, split by the face's shorter side in the source pho
 right.plotly_chart(charts.face_size_heatmap(summary), width="stretch")
 
 st.subheader("Every row")
-st.caption("Hover over a column's name for what it holds.")
-st.dataframe(tables.results_table(summary), hide_index=True, width="stretch", column_config=tables.results_columns())
+st.caption("Hover over a column's name for what it holds (on a wide screen).")
+every = tables.results_table(summary)
+narrow.table(
+    tables.stacked_results(every),
+    "every_row",
+    lambda: st.dataframe(every, hide_index=True, width="stretch", column_config=tables.results_columns()),
+    tables.results_formats(),
+)
 
 st.subheader("Production models: chosen by cross-validation")
 cv_reports, face_reports = load_cv_reports(), load_face_reports()
@@ -69,7 +75,7 @@ if cv_reports:
         "score: the test photos choose nothing. √w: classes weighed by one over the square root of their share."
     )
     cv = tables.cv_table(cv_reports)
-    st.dataframe(cv, hide_index=True, width="stretch", column_config=pinned_first(cv))
+    narrow.table(cv, "cv", lambda: st.dataframe(cv, hide_index=True, width="stretch", column_config=pinned_first(cv)))
 else:
     st.caption("No cross-validation yet: `lrfp facebank build`, then `lrfp cv` (see docs/models-and-training.md).")
 if face_reports:
@@ -79,7 +85,9 @@ if face_reports:
         "the face (what the app classifies; faces the detector misses are not in that column)."
     )
     faces = tables.faces_table(face_reports)
-    st.dataframe(faces, hide_index=True, width="stretch", column_config=pinned_first(faces))
+    narrow.table(
+        faces, "faces", lambda: st.dataframe(faces, hide_index=True, width="stretch", column_config=pinned_first(faces))
+    )
 
 st.subheader("Whole photos: detector and classifier together")
 scenes = load_scene_reports()
@@ -90,7 +98,7 @@ if scenes:
         "when the found face gets its label. Faces labelled 'mask worn incorrectly' count only for the "
         "three-class model (hence its larger face count)."
     )
-    figures_table(tables.scene_table(scenes))
+    figures_table(tables.scene_table(scenes), "scenes")
 else:
     st.caption("No scene benchmark yet: `lrfp scene-bench --source PATH/TO/face-mask-detection --data data/fmd853-lr`.")
 
@@ -105,7 +113,7 @@ if views:
         "chose the setting; the test photos are reported once. ms per photo on a 2-core CPU while other "
         "jobs ran: see docs/speed.md for speed."
     )
-    figures_table(tables.views_table(views))
+    figures_table(tables.views_table(views), "views")
 
 st.subheader("How small can a face be? (resolution study)")
 reports = load_resolution_reports()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lrfp.app import charts
-from lrfp.app.launcher import LaunchRefused, launch, list_runs, run_name, stop, watch
+from lrfp.app.launcher import LaunchRefused, launch, list_runs, resume, run_name, stop, stopped_line, watch
 from lrfp.app.plain import plain, plain_message
 from lrfp.core import paths
 from lrfp.core import server_settings as settings
@@ -94,6 +94,20 @@ if st.button("Start training", type="primary", disabled=manifest is None):
         st.error(f"Cannot start a run: {plain_message(describe_os_error(exc) or exc)}")
 
 
+def resume_run(run: dict) -> None:
+    """Start a stopped run again, and follow it as a run this visitor started."""
+    try:
+        resume(run["folder"])
+    except LaunchRefused as exc:
+        st.warning(str(exc))
+        return
+    except OSError as exc:  # runs folder read-only, full, or not allowed
+        st.error(f"Cannot resume the run: {plain_message(describe_os_error(exc) or exc)}")
+        return
+    st.session_state.setdefault("my_runs", set()).add(run["run_id"])
+    st.rerun(scope="app")  # follow its progress
+
+
 def mine_training(runs: list[dict]) -> bool:
     """Whether a run this visitor started is training."""
     return any(r["status"] == "running" and r["run_id"] in st.session_state.get("my_runs", ()) for r in runs)
@@ -133,8 +147,12 @@ def runs_panel():
                 right.plotly_chart(
                     charts.confusion_heatmap(test["confusion_matrix"], test["classes"]), key=f"cm-{run['run_id']}"
                 )
-            if run["status"] in ("failed", "stopped"):
-                st.error("The run stopped before finishing. Its log:" if run["status"] == "failed" else "Stopped.")
+            if run["status"] == "failed":
+                st.error("The run stopped before finishing. Its log:")
+            elif run["status"] == "stopped":  # asked for: not an error
+                st.info(stopped_line(run))
+                if may_stop(run) and st.button("Resume this run", key=f"resume-{run['run_id']}"):
+                    resume_run(run)
             if run["status"] != "finished":
                 st.code(without_paths(run["log_tail"]) or "(no output yet)")  # the server's folders cut off
 

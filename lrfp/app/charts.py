@@ -7,6 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from lrfp.core import labels
 from lrfp.models.registry import REGISTRY
 from lrfp.reporting.results import paper_table
 
@@ -227,11 +228,33 @@ def confusion_heatmap(matrix: list[list[int]], classes: list[str], title: str = 
     return titled(fig, title) if title else fig
 
 
+# the dataset's charts name and colour each class as every page does (lrfp.core.labels), in its order
+CLASS_COLOURS = {label.text: f"rgb{label.color}" for label in labels.LABELS}
+CLASS_ORDER = list(CLASS_COLOURS)
+SPLIT_ORDER = ["train", "val", "test"]
+
+
+def _by_class(rows: list[dict], x: str, **bars) -> go.Figure:
+    """Bars of ROWS (each with "class" the classifier's name) by X, a colour per class in its words."""
+    data = pd.DataFrame(rows)
+    data["class"] = data["class"].map(labels.text)
+    orders = {"class": CLASS_ORDER, "split": SPLIT_ORDER}
+    fig = px.bar(
+        data,
+        x=x,
+        y="faces",
+        color="class",
+        barmode="group",
+        color_discrete_map=CLASS_COLOURS,
+        category_orders=orders,
+        **bars,
+    )
+    return legend_below(fig)
+
+
 def class_balance(stats: dict) -> go.Figure:
     rows = [{"split": s, "class": c, "faces": n} for s, counts in stats["counts"].items() for c, n in counts.items()]
-    return legend_below(
-        px.bar(pd.DataFrame(rows), x="split", y="faces", color="class", barmode="group", text_auto=True)
-    )
+    return _by_class(rows, "split", text_auto=True)
 
 
 def face_size_histogram(stats: dict) -> go.Figure:
@@ -241,7 +264,7 @@ def face_size_histogram(stats: dict) -> go.Figure:
         for c, counts in hist["counts"].items()
         for b, n in zip(hist["bins"], counts)
     ]
-    return legend_below(px.bar(pd.DataFrame(rows), x="face size (px)", y="faces", color="class", barmode="group"))
+    return _by_class(rows, "face size (px)")
 
 
 def paper_headline() -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -63,6 +65,22 @@ def default_model_figures(name: str, index: dict, results_dir: Path | None = Non
     return figures
 
 
+# a Python dict as a card's writer printed it: "{'num_classes': 2, 'pretrained': 'imagenet'}"
+PRINTED_DICT = re.compile(r"\{'[^{}]*\}")
+
+
+def _in_words(printed: re.Match) -> str:
+    """A printed dict as a reader writes it, "(num classes 2, pretrained imagenet)"; left as it is unless a
+    dict of plain values."""
+    try:
+        found = ast.literal_eval(printed.group())
+    except (ValueError, SyntaxError):
+        return printed.group()
+    if not isinstance(found, dict):
+        return printed.group()
+    return "(" + ", ".join(f"{str(k).replace('_', ' ')} {v}" for k, v in found.items()) + ")"
+
+
 def card_blocks(markdown: str) -> list[str | pd.DataFrame]:
     """A model card as markdown text and tables, in order, for the page to show the tables with st.table.
 
@@ -76,7 +94,7 @@ def card_blocks(markdown: str) -> list[str | pd.DataFrame]:
     def cells(line: str) -> list[str]:
         return [c.strip().replace("`", "") for c in line.strip().strip("|").split("|")]
 
-    for line in markdown.splitlines() + [""]:
+    for line in PRINTED_DICT.sub(_in_words, markdown).splitlines() + [""]:
         if line.lstrip().startswith("|"):
             if text:
                 blocks.append("\n".join(text))

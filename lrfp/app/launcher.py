@@ -58,33 +58,48 @@ def launch(
     out.mkdir(parents=True, exist_ok=True)
     limits = settings.current()
     with FileLock(str(out / LAUNCH_LOCK), timeout=60):
-        running = [r for r in list_runs(out) if r["status"] == "running"]
-        if len(running) >= limits.max_app_runs:
-            raise LaunchRefused(
-                f"{len(running)} run(s) already training on this server (the limit is "
-                f"{limits.max_app_runs}); wait for it to finish (a run is stopped from the tab that started it)"
-            )
+        _check_room(out)
         prune(out, limits.keep_app_runs - 1)
         run_id = f"app-{model}{'-' + norm if norm else ''}-{input_size}px-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
         folder = out / run_id
         folder.mkdir(parents=True)
         cmd = train_command(model, data, out, run_id, epochs, input_size, norm, pretrained) + (extra_args or [])
-        with open(folder / LOG_NAME, "w") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        # written before the lock is let go: the next launch counts this run as running
-        # the process's start time and command line identify it later: a PID alone may be another's by then
-        write_json_atomic(
-            {
-                "run_id": run_id,
-                "pid": proc.pid,
-                "pid_start": process_start(proc.pid),
-                "command": cmd,
-                "started": time.time(),
-                "epochs": epochs,
-            },
-            folder / LAUNCH_NAME,
-        )
+        _spawn(folder, {"run_id": run_id, "command": cmd, "started": time.time(), "epochs": epochs}, "w")
     return run_id
+
+
+def resume(folder: Path) -> None:
+    """Start a stopped run again in its folder with its own command: `lrfp train` finds its last.pt there
+    and goes on from the last epoch it saved (lrfp.training.run_folder), its log continued. LaunchRefused
+    when the server already trains its limit, or the run has not stopped."""
+    folder = Path(folder)
+    with FileLock(str(folder.parent / LAUNCH_LOCK), timeout=60):
+        _check_room(folder.parent)
+        if run_status(folder)["status"] != "stopped":
+            raise LaunchRefused("only a stopped run can be resumed")
+        (folder / STOPPED_NAME).unlink(missing_ok=True)
+        _spawn(folder, read_json(folder / LAUNCH_NAME), "a")
+
+
+def _check_room(out: Path) -> None:
+    """LaunchRefused when the server trains as many runs as it may (held under LAUNCH_LOCK)."""
+    limits = settings.current()
+    running = [r for r in list_runs(out) if r["status"] == "running"]
+    if len(running) >= limits.max_app_runs:
+        raise LaunchRefused(
+            f"{len(running)} run(s) already training on this server (the limit is "
+            f"{limits.max_app_runs}); wait for it to finish (a run is stopped from the tab that started it)"
+        )
+
+
+def _spawn(folder: Path, info: dict, log_mode: str) -> None:
+    """INFO's command started in its own session, its output to the run's log (opened with LOG_MODE), and
+    INFO with its process written as the run's launch record."""
+    with open(folder / LOG_NAME, log_mode) as log:
+        proc = subprocess.Popen(info["command"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # written before the lock is let go: the next launch counts this run as running
+    # the process's start time and command line identify it later: a PID alone may be another's by then
+    write_json_atomic(info | {"pid": proc.pid, "pid_start": process_start(proc.pid)}, folder / LAUNCH_NAME)
 
 
 def train_command(
@@ -251,6 +266,16 @@ def describe(info: dict) -> str:
     """A run for people: its name, then its epochs and start, 'model3 32px #1b31 · 5 epoch(s) · 26 Nov 07:31'."""
     when = time.strftime("%d %b %H:%M", time.localtime(info.get("started", 0)))
     return f"{run_name(info)} · {info.get('epochs')} epoch(s) · {when}"
+
+
+def stopped_line(run: dict) -> str:
+    """What a stopped run's panel says: it was asked to stop (not an error), in which epoch, and that it resumes."""
+    done, total = run["epochs_done"], run["epochs"]
+    where = f"during epoch {done + 1} of {total}" if done < total else f"after its last epoch ({total})"
+    return (
+        f"Stopped on request {where}, with {done} epoch(s) done. It can resume: it goes on from the last epoch "
+        "it saved (it saves a minute apart at most; from the start if it saved none)."
+    )
 
 
 def list_runs(out: Path) -> list[dict]:

@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 import streamlit as st
 
+from lrfp.app.monitor_shown import public_text
 from lrfp.app.plain import chart_text, plain
 from lrfp.core.paths import file_in
 from lrfp.core.records import read_json
@@ -199,8 +200,22 @@ def alerts_section(folder: Path) -> None:
     st.dataframe(found, hide_index=True, width="stretch")
 
 
-def live_section(folder: Path) -> None:
-    """A live run's streams and last minute; refreshed every REFRESH_S seconds while the run writes."""
+def stream_rows(found: dict, public: bool) -> pd.DataFrame:
+    """A live run's streams (live.json) as the page shows them: for a visitor (PUBLIC), by camera name with no
+    address in any cell (lrfp.app.monitor_shown.public_text); for the operator, with their URLs masked."""
+    streams = pd.DataFrame(found.get("streams", []), columns=STREAM_COLUMNS)
+    # an older lrfp stored the URLs whole: their passwords and tokens are masked here too
+    hide = public_text if public else mask_urls
+    streams[["url", "error"]] = streams[["url", "error"]].map(lambda v: hide(v) if isinstance(v, str) else v)
+    # an older lrfp did not count refused frames: a dash, not "None"; times as the rest of the page writes them
+    streams["refused"] = streams["refused"].astype(object).where(streams["refused"].notna(), "–")
+    streams["last_frame"] = streams["last_frame"].map(lambda v: v[:19].replace("T", " ") if isinstance(v, str) else v)
+    return streams.drop(columns="url") if public else streams
+
+
+def live_section(folder: Path, public: bool) -> None:
+    """A live run's streams and last minute; refreshed every REFRESH_S seconds while the run writes. PUBLIC:
+    a visitor's page, which names the streams by camera only."""
     live = running(status(folder))
 
     @st.fragment(run_every=REFRESH_S if live else None)
@@ -215,15 +230,7 @@ def live_section(folder: Path) -> None:
             return
         slice_s = found.get("slice_s")
         # the caption goes under the table: above it, a phone's table toolbar covers it
-        streams = pd.DataFrame(found.get("streams", []), columns=STREAM_COLUMNS)
-        # an older lrfp stored the URLs whole: their passwords and tokens are masked here too
-        streams[["url", "error"]] = streams[["url", "error"]].map(lambda v: mask_urls(v) if isinstance(v, str) else v)
-        # an older lrfp did not count refused frames: a dash, not "None"; times as the rest of the page writes them
-        streams["refused"] = streams["refused"].astype(object).where(streams["refused"].notna(), "–")
-        streams["last_frame"] = streams["last_frame"].map(
-            lambda v: v[:19].replace("T", " ") if isinstance(v, str) else v
-        )
-        st.dataframe(streams, hide_index=True, width="stretch")
+        st.dataframe(stream_rows(found, public), hide_index=True, width="stretch")
         st.caption(
             f"Last written {plain(str(found.get('updated', '?'))[:19].replace('T', ' '))}: "
             f"{plain(found.get('slices', '?'))} time slice(s) of {slice_s:g} s so far, {plain(found.get('alerts', 0))} "

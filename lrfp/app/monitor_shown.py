@@ -3,6 +3,8 @@
 The page runs in public mode for anyone who reaches the server, so every value it shows of a row (the
 rows table, the files in error, a worst moment's caption, the CSV download) goes through here:
 - a stream's URL with its user, password and query values masked (a run of an older lrfp stored them);
+  in public mode, no stream address at all, not even masked (an internal 127.0.0.1:8093 or 10.0.0.7
+  tells a visitor about the operator's network): a stream is named by its camera;
 - a file named relative to the inputs its run recorded (`cams/north/clip0.mp4`), never by its server path,
   and an error message with its paths cut the same way; the operator's own server (LRFP_PUBLIC=0) shows
   paths in full;
@@ -11,6 +13,7 @@ rows table, the files in error, a worst moment's caption, the CSV download) goes
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,9 +21,28 @@ import pandas as pd
 from lrfp.app.plain import plain
 from lrfp.core import labels, paths
 from lrfp.core.records import read_json
-from lrfp.core.redact import mask_urls, relative_name, without_paths
+from lrfp.core.redact import URL_IN_TEXT, mask_urls, relative_name, without_paths
 from lrfp.scale.monitor import INPUTS
 from lrfp.scale.table import export_csv
+
+LIVE_SOURCE = "live stream"  # a stream's row's source in public mode (its camera is in the row)
+STREAM = "the camera's stream"  # a URL in a message, in public mode
+ADDRESS = "its address"  # a network address in a message, in public mode
+# an IPv4 address, a bracketed IPv6 one, or a dotted host name or localhost with a port
+ADDRESSES = re.compile(
+    r"(?<![\w.])(?:(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?|\[[0-9A-Fa-f:.]+\](?::\d+)?"
+    r"|(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+):\d{1,5})(?![\w.])"
+)
+
+
+def is_stream(source: str) -> bool:
+    """Whether a row's source is a live stream's URL (not a file)."""
+    return "://" in source
+
+
+def public_text(text: str) -> str:
+    """TEXT for a visitor: every URL said as STREAM and every network address as ADDRESS."""
+    return ADDRESSES.sub(ADDRESS, URL_IN_TEXT.sub(STREAM, text))
 
 
 def recorded_inputs(folder: Path) -> list[Path]:
@@ -53,9 +75,10 @@ def shown_path(source: str, roots: list[Path] | None = None) -> str:
     """A row's source as the page shows it: a stream's URL masked; the shipped example's footage (made
     in another checkout) as demo/footage/...; with ROOTS (public mode: the run's inputs), a file relative to
     the input holding it, or its name alone; without, as recorded. Worked out from the path alone: no file
-    is looked at (a table of 20,000 files is named at once, and nothing is told of the server's files)."""
-    if "://" in source:
-        return mask_urls(source)
+    is looked at (a table of 20,000 files is named at once, and nothing is told of the server's files). With
+    ROOTS, a stream is LIVE_SOURCE: no address."""
+    if is_stream(source):
+        return mask_urls(source) if roots is None else LIVE_SOURCE
     parts = Path(source).parts
     if parts[-4:-2] == ("demo", "footage"):
         return str(Path(*parts[-4:]))
@@ -67,7 +90,7 @@ def shown_error(error, source: str, roots: list[Path] | None = None):
     if not isinstance(error, str):
         return error
     error = mask_urls(error)
-    return error if roots is None else without_paths(error, {source: shown_path(source, roots)})
+    return error if roots is None else public_text(without_paths(error, {source: shown_path(source, roots)}))
 
 
 def shown_rows(frame: pd.DataFrame, roots: list[Path] | None = None) -> pd.DataFrame:
@@ -77,6 +100,9 @@ def shown_rows(frame: pd.DataFrame, roots: list[Path] | None = None) -> pd.DataF
         return frame
     names = {s: shown_path(s, roots) for s in frame["source"].unique()}
     shown = frame.assign(source=frame["source"].map(names))
+    if roots is not None and "camera" in frame:  # public: a stream's row names its camera, never its address
+        streams = frame["source"].map(is_stream)
+        shown["source"] = shown["source"].where(~streams, frame["camera"])
     if "error" in frame:  # a message on the rows of files in error only
         shown["error"] = [shown_error(e, s, roots) for e, s in zip(frame["error"], frame["source"])]
     return shown

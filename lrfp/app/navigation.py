@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from lrfp.app import narrow
 from lrfp.app.server_process import prepare_server_process
 from lrfp.app.ui import model_picker
 from lrfp.core import paths
@@ -29,6 +30,7 @@ def main(navigation: StreamlitPage) -> None:
     except ConfigError as exc:
         st.error(f"This server's settings cannot be used: {exc}")
         st.stop()
+    narrow.use_style()  # the pages' tables stack their rows on a phone
     st.sidebar.caption("The model below is used by the Classify page.")
     model_picker()
     navigation.run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from lrfp.app.plain import plain
+from lrfp.app.plain import plain, plain_message
 from lrfp.core.labels import LABELS, TOO_SMALL, UNSURE
 from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
 from lrfp.pipeline.scene import SceneResult, cap_note, label_text
@@ -45,6 +45,13 @@ def scene_summary(name: str, result: SceneResult) -> str:
         f"**{plain(name)}**: {c['faces']} face(s){capped}, {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
         f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms; kept for later visits)"
     )
+
+
+def not_processed(name: str, problem: object) -> str:
+    """One line for an upload that could not be analysed, as markdown: its name once, then what is wrong
+    (an image error starts with the file's name: "bomb.png: image too large", which was said twice)."""
+    reason = str(problem).removeprefix(f"{name}: ")
+    return f"**{plain(name)}** was not processed: {plain_message(reason)}"
 
 
 def face_rows(result: SceneResult) -> list[dict]:

@@ -38,6 +38,11 @@ def results_columns() -> dict:
     }
 
 
+def results_formats() -> dict[str, str]:
+    """The number format of each of `results_table`'s headers that has one (its stacked rows on a phone)."""
+    return {header: fmt for header, _, fmt in TABLE_COLUMNS.values() if fmt}
+
+
 def results_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary as people read it: words for column names, percentages, the interval as text."""
     df = summary.assign(
@@ -56,6 +61,18 @@ def results_table(summary: pd.DataFrame) -> pd.DataFrame:
         .str.replace("trained from scratch: ImageNet weights unavailable offline", "no ImageNet weights")
     )
     return df[list(TABLE_COLUMNS)].rename(columns={k: v[0] for k, v in TABLE_COLUMNS.items()})
+
+
+def stacked_results(table: pd.DataFrame) -> pd.DataFrame:
+    """`results_table` for stacked rows on a phone: what each row is (experiment, configuration, input size,
+    epochs) in one first column, the figures after it."""
+    name = [
+        f"Exp. {exp}: {conf}, {size} px, {epochs} epochs"
+        for exp, conf, size, epochs in zip(table["Exp."], table["Configuration"], table["Input px"], table["Epochs"])
+    ]
+    return table.drop(columns=["Exp.", "Configuration", "Input px", "Epochs"]).assign(Run=name)[
+        ["Run", "Acc. %", "95 % CI", "Loss", "Paper %", "Paper loss", "Deviation"]
+    ]
 
 
 def scene_table(reports: list[dict]) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileManager
 
-from lrfp.app import upload_bounds
+from lrfp.app import narrow, upload_bounds
 from lrfp.app.analysis import Analysis
 from lrfp.app.catalog import list_checkpoints, picker_name
 from lrfp.app.live import ice_servers
@@ -196,11 +196,17 @@ def selected_classifier() -> Classifier | None:
         return None
 
 
-def figures_table(table) -> None:
+def figures_table(table, key: str) -> None:
     """A table of benchmark figures: percentages and per-photo numbers with one decimal; its first column
-    (what each row is) stays in view while a narrow screen scrolls the others."""
-    config = {c: st.column_config.NumberColumn(format="%.1f") for c in table.columns if "(%)" in c or "/ photo" in c}
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config | pinned_first(table))
+    (what each row is) stays in view while the others scroll; on a phone, its rows stacked (lrfp.app.narrow)."""
+    formats = {c: "%.1f" for c in table.columns if "(%)" in c or "/ photo" in c}
+    config = {c: st.column_config.NumberColumn(format=f) for c, f in formats.items()}
+    narrow.table(
+        table,
+        key,
+        lambda: st.dataframe(table, hide_index=True, width="stretch", column_config=config | pinned_first(table)),
+        formats,
+    )
 
 
 def pinned_first(table) -> dict:

@@ -58,6 +58,12 @@ UNJUDGED_COLUMNS = tuple(label.column for label in LABELS if not label.judged)
 UNMASKED_COLUMNS = tuple(label.column for label in LABELS if label.judged and not label.masked)
 
 
+def text(name: str) -> str:
+    """How the answer NAME reads on a page, a chart's legend or a tag: 'with mask' for with_mask; a name
+    LABELS does not know, with its underscores as spaces."""
+    return BY_NAME[name].text if name in BY_NAME else name.replace("_", " ")
+
+
 def judged(name: str) -> bool:
     """Whether a face labelled NAME counts in compliance (an unknown label does not)."""
     return name in BY_NAME and BY_NAME[name].judged

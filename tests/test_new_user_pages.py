@@ -1,0 +1,137 @@
+"""What a new user found on the dashboard's pages: the model card's printed dicts, class names as the code
+spells them, a file's name said twice in an upload's error, stream addresses in the live section."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from helpers import png_bomb
+
+from lrfp.app import charts, narrow
+from lrfp.app.headline import card_blocks
+from lrfp.app.launcher import stopped_line
+from lrfp.app.monitor_people import stream_rows
+from lrfp.app.monitor_shown import LIVE_SOURCE, public_text, shown_rows
+from lrfp.app.result_text import not_processed
+from lrfp.core import labels, paths
+from lrfp.data.images import BadImageError, load_image
+from lrfp.publishing.index import read_index
+
+
+def test_the_model_card_reads_as_words_not_printed_dicts():
+    card = paths.WEIGHTS_DIR / f"{read_index()['default']}.md"
+    text = "\n".join(b for b in card_blocks(card.read_text()) if isinstance(b, str))
+    assert "{'" not in text and "':" not in text
+    assert "(num classes 2, pretrained imagenet)" in text
+    assert "faces (test 594, train 2973, val 148)" in text
+
+
+def test_a_card_keeps_braces_that_are_no_printed_dict():
+    (block,) = card_blocks("sizes {'a': [1, 2} and {'x': 1}")
+    assert block.strip() == "sizes {'a': [1, 2} and (x 1)"
+
+
+def test_a_stacked_row_keeps_each_value_on_one_line():
+    table = pd.DataFrame({"configuration": ["model3 (this model)"], "score": ["0.9862 ± 0.0059"], "n": [594.0]})
+    (row,) = narrow.stacked(table, {"n": "%d"})
+    assert row.startswith("**model3 \\(this model\\)**  \n")
+    assert "score:\u00a00\\.9862\u00a0±\u00a00\\.0059 · n:\u00a0594" in row
+    (row,) = narrow.stacked(pd.DataFrame({"crops": ["box"], "accuracy": ["0.9865 (0.9737–0.9932)"]}))
+    assert "0\\.9737\u2060–\u20600\\.9932" in row  # a browser breaks a line after a dash
+    assert narrow.unbroken("mobilenet\\-v2") == "mobilenet\u2060\\-\u2060v2"  # the hyphen still escaped
+
+
+def test_a_missing_number_is_a_dash():
+    assert (
+        narrow.cell(float("nan"), "%.2f") == "–" and narrow.cell(None) == "–" and narrow.cell(3.14159, "%.2f") == "3.14"
+    )
+
+
+@pytest.mark.parametrize("chart", [charts.class_balance, charts.face_size_histogram])
+def test_the_dataset_charts_name_and_colour_classes_as_every_page(chart):
+    stats = {
+        "counts": {"test": {"with_mask": 3, "without_mask": 4}, "train": {"with_mask": 9, "without_mask": 8}},
+        "face_size_histogram": {"bins": ["8-11", "12-15"], "counts": {"with_mask": [1, 2], "without_mask": [3, 4]}},
+    }
+    figure = chart(stats)
+    assert [trace.name for trace in figure.data] == [labels.text("with_mask"), labels.text("without_mask")]
+    assert [trace.name for trace in figure.data] == ["with mask", "without mask"]
+    assert figure.data[0].marker.color == "rgb{}".format(labels.BY_NAME["with_mask"].color)
+
+
+def test_the_splits_read_in_their_order():
+    stats = {"counts": {s: {"with_mask": 1} for s in ("test", "train", "val")}}
+    assert charts.class_balance(stats).layout.xaxis.categoryarray == ("train", "val", "test")
+
+
+def test_an_upload_error_names_the_file_once():
+    try:
+        load_image(io.BytesIO(png_bomb(12000, 12000)), name="bomb.png")
+    except BadImageError as exc:
+        line = not_processed("bomb.png", exc)
+    else:
+        pytest.fail("the bomb was read")
+    assert line.count("bomb") == 1 and line.startswith("**bomb\\.png** was not processed: image too large")
+
+
+def test_a_live_streams_table_for_a_visitor_names_cameras_only():
+    found = {
+        "streams": [
+            {
+                "camera": "gate",
+                "url": "rtsp://admin:pw@10.0.0.7:554/s",
+                "error": "cannot reach 10.0.0.7:554 (rtsp://***@10.0.0.7:554/s)",
+            },
+        ]
+    }
+    public = stream_rows(found, public=True)
+    assert "url" not in public and public.loc[0, "camera"] == "gate"
+    assert "10.0.0.7" not in public.to_csv() and "://" not in public.to_csv()
+    operator = stream_rows(found, public=False)
+    assert operator.loc[0, "url"] == "rtsp://***@10.0.0.7:554/s"
+
+
+def test_a_streams_rows_name_its_camera_for_a_visitor():
+    rows = pd.DataFrame(
+        {"camera": ["gate", "north"], "source": ["http://127.0.0.1:8093/gate.mjpg", "/cams/north/a.mp4"]}
+    )
+    shown = shown_rows(rows, [paths.DEMO_DIR])
+    assert list(shown["source"]) == ["gate", "a.mp4"]
+    assert LIVE_SOURCE == "live stream"
+
+
+@pytest.mark.parametrize(
+    "text,said",
+    [
+        ("refused: http://127.0.0.1:8093/x.mjpg", "refused: the camera's stream"),
+        ("connect to 10.0.0.7:554 failed", "connect to its address failed"),
+        ("no answer from cams.internal:8554", "no answer from its address"),
+        ("[::1]:80 refused", "its address refused"),
+        ("epoch 3 at 12:30 took 0.5 s", "epoch 3 at 12:30 took 0.5 s"),
+    ],
+)
+def test_public_text_hides_addresses_and_keeps_the_rest(text, said):
+    assert public_text(text) == said
+
+
+def test_a_stopped_run_says_where_and_that_it_resumes():
+    line = stopped_line({"epochs_done": 2, "epochs": 5})
+    assert line.startswith("Stopped on request during epoch 3 of 5, with 2 epoch(s) done.") and "can resume" in line
+
+
+def test_every_rows_stacked_view_keeps_every_figure():
+    from lrfp.app import tables
+    from lrfp.reporting.results import load_records, summary_frame
+
+    wide = tables.results_table(summary_frame(load_records()))
+    phone = tables.stacked_results(wide)
+    assert len(phone) == len(wide) and set(phone.columns) - {"Run"} <= set(wide.columns)
+    assert set(wide.columns) - set(phone.columns) == {"Exp.", "Configuration", "Input px", "Epochs"}
+    first = wide.iloc[0]
+    assert phone.iloc[0]["Run"] == (
+        f"Exp. {first['Exp.']}: {first['Configuration']}, {first['Input px']} px, {first['Epochs']} epochs"
+    )
+    (row,) = narrow.stacked(phone.head(1).assign(Deviation=""), tables.results_formats())
+    assert "Deviation" not in row and "Acc\\. %:\u00a0" in row
