@@ -269,12 +269,15 @@ def describe(info: dict) -> str:
 
 
 def stopped_line(run: dict) -> str:
-    """What a stopped run's panel says: it was asked to stop (not an error), in which epoch, and that it resumes."""
+    """What a stopped run's panel says: it was asked to stop (not an error), in which epoch, and that it can
+    resume, from where (`lrfp train` saves last.pt after an epoch once a minute has passed, and at the end)."""
     done, total = run["epochs_done"], run["epochs"]
+    if done == 0:
+        return f"Stopped on request during epoch 1 of {total}, before any epoch was done. It can resume from the start."
     where = f"during epoch {done + 1} of {total}" if done < total else f"after its last epoch ({total})"
     return (
-        f"Stopped on request {where}, with {done} epoch(s) done. It can resume: it goes on from the last epoch "
-        "it saved (it saves a minute apart at most; from the start if it saved none)."
+        f"Stopped on request {where}, with {done} epoch(s) done. It can resume from the last epoch it saved "
+        "(it saves one about every minute)."
     )
 
 
