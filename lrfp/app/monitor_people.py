@@ -13,6 +13,7 @@ when nobody watches, and a stopped run's panel does not refresh at all.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ import plotly.graph_objects as go
 import pyarrow.parquet as pq
 import streamlit as st
 
+from lrfp.app import narrow
 from lrfp.app.monitor_shown import public_text
 from lrfp.app.plain import chart_text, plain
 from lrfp.core.paths import file_in
@@ -230,7 +232,8 @@ def live_section(folder: Path, public: bool) -> None:
             return
         slice_s = found.get("slice_s")
         # the caption goes under the table: above it, a phone's table toolbar covers it
-        st.dataframe(stream_rows(found, public), hide_index=True, width="stretch")
+        streams = stream_rows(found, public)  # stacked by camera on a phone (lrfp.app.narrow)
+        narrow.table(streams, "live_streams", partial(st.dataframe, streams, hide_index=True, width="stretch"))
         st.caption(
             f"Last written {plain(str(found.get('updated', '?'))[:19].replace('T', ' '))}: "
             f"{plain(found.get('slices', '?'))} time slice(s) of {slice_s:g} s so far, {plain(found.get('alerts', 0))} "
@@ -241,6 +244,6 @@ def live_section(folder: Path, public: bool) -> None:
         recent = last_minute(live_frames(folder))
         st.caption(f"The newest {LAST_S} s of frames per camera (compliance over faces, as above):")
         recent = recent.assign(compliance=[_percent(v) for v in recent["compliance"]])
-        st.dataframe(recent, hide_index=True, width="stretch")
+        narrow.table(recent, "live_recent", partial(st.dataframe, recent, hide_index=True, width="stretch"))
 
     panel()
