@@ -26,6 +26,12 @@ def test_the_model_card_reads_as_words_not_printed_dicts():
     assert "{'" not in text and "':" not in text
     assert "(num classes 2, pretrained imagenet)" in text
     assert "faces (test 594, train 2973, val 148)" in text
+    assert "classes with mask, without mask." in text and "with_mask" not in text
+
+
+def test_a_family_cards_confusion_matrix_names_its_classes_in_words():
+    text = "\n".join(b for b in card_blocks((paths.WEIGHTS_DIR / "model3.md").read_text()) if isinstance(b, str))
+    assert "order with mask, without mask)" in text and "with_mask" not in text
 
 
 def test_a_card_keeps_braces_that_are_no_printed_dict():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lrfp.core import paths
+from lrfp.core import labels, paths
 from lrfp.core.metrics import wilson_interval
 from lrfp.core.records import read_json
 
@@ -81,11 +81,20 @@ def _in_words(printed: re.Match) -> str:
     return "(" + ", ".join(f"{str(k).replace('_', ' ')} {v}" for k, v in found.items()) + ")"
 
 
+# the classes as the card's writer listed them: "classes with_mask, without_mask", "order with_mask, ..."
+CLASS_LIST = re.compile(r"\b(classes|order) ([a-z_]+(?:, [a-z_]+)*)")
+
+
+def _class_words(listed: re.Match) -> str:
+    return f"{listed.group(1)} " + ", ".join(labels.text(name) for name in listed.group(2).split(", "))
+
+
 def card_blocks(markdown: str) -> list[str | pd.DataFrame]:
     """A model card as markdown text and tables, in order, for the page to show the tables with st.table.
 
-    A markdown table is as wide as its longest cells and is cut off on a phone; st.table wraps its
-    cells to the screen. Headings drop two levels: the card sits in an expander under the page's own.
+    A markdown table is as wide as its longest cells and is cut off on a phone (the page stacks its rows
+    there: lrfp.app.narrow). Headings drop two levels: the card sits in an expander under the page's own. A
+    Python dict the card's writer printed reads as words, and its lists of classes as every page names them.
     """
     blocks: list[str | pd.DataFrame] = []
     text: list[str] = []
@@ -94,7 +103,7 @@ def card_blocks(markdown: str) -> list[str | pd.DataFrame]:
     def cells(line: str) -> list[str]:
         return [c.strip().replace("`", "") for c in line.strip().strip("|").split("|")]
 
-    for line in PRINTED_DICT.sub(_in_words, markdown).splitlines() + [""]:
+    for line in CLASS_LIST.sub(_class_words, PRINTED_DICT.sub(_in_words, markdown)).splitlines() + [""]:
         if line.lstrip().startswith("|"):
             if text:
                 blocks.append("\n".join(text))
