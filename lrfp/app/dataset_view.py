@@ -10,10 +10,11 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from lrfp.app.plain import plain
+from lrfp.core import labels
 from lrfp.data.demo import DEMO_TITLES, labelled_faces
 from lrfp.data.images import IMAGE_SUFFIXES, load_image
 from lrfp.data.voc import Box
-from lrfp.pipeline.scene import COLORS, label_text
+from lrfp.pipeline.scene import COLORS
 
 # a source photo (the demo's are 400 px wide) is drawn at least this big, so that solid and dashed boxes read
 DRAWN_SIDE = 800
@@ -71,7 +72,7 @@ def left_out_reason(label: str, box: Box, manifest: dict) -> str:
     """Why the build has no crop of a labelled face: a class it leaves out, a face under its minimum, or balance."""
     options = manifest.get("options", {})
     if label not in manifest["classes"]:
-        return f"{label_text(label)} (a class this build leaves out)"
+        return f"{labels.text(label)} (a class this build leaves out)"
     if min(box[2] - box[0], box[3] - box[1]) < options.get("min_face", 0):
         return f"under {options['min_face']} px"
     return "to balance the classes" if options.get("balance") else "not in this build"
@@ -90,7 +91,7 @@ def scene_caption(scene: SourceScene, split: str, manifest: dict) -> str:
             "machine: faces the build left out are not drawn)"
         )
     by_class = Counter(label for label, *_ in scene.faces)
-    classes = ", ".join(f"{n} {label_text(label)}" for label, n in sorted(by_class.items(), key=lambda kv: -kv[1]))
+    classes = ", ".join(f"{n} {labels.text(label)}" for label, n in sorted(by_class.items(), key=lambda kv: -kv[1]))
     reasons = Counter(left_out_reason(label, box, manifest) for label, box, in_build in scene.faces if not in_build)
     left = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
     return (

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from lrfp.app.plain import plain, plain_message
+from lrfp.core import labels
 from lrfp.core.labels import LABELS, TOO_SMALL, UNSURE
 from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
-from lrfp.pipeline.scene import SceneResult, cap_note, label_text
+from lrfp.pipeline.scene import SceneResult, cap_note
 
 
 def colour_key(names: Collection[str]) -> str:
@@ -60,7 +61,7 @@ def face_rows(result: SceneResult) -> list[dict]:
     return [
         {
             "face": i,
-            "label": label_text(f.label),
+            "label": labels.text(f.label),
             "probability": "–" if f.probability is None else f"{f.probability:.1%}",
             "size (px)": f.box.size,
         }

@@ -208,7 +208,7 @@ def add_monitor(mo) -> None:
         nargs="+",
         metavar="URL",
         help="live cameras instead of files: rtsp://, http(s):// "
-        "(MJPEG) URLs or /dev/videoN, each optionally NAME=URL; written in time slices to OUT/slices "
+        "(MJPEG) URLs or /dev/videoN, each optionally NAME=URL (unnamed: camera-1, camera-2, ...); written in time slices to OUT/slices "
         "(see docs/monitoring.md)",
     )
     mo.add_argument(

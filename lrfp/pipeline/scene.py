@@ -36,13 +36,7 @@ INCORRECT = labels.INCORRECT  # the third class, as the source annotations spell
 # held 5.4 GB a minute later (benchmarks/upload_memory.py).
 FACE_BATCH = 64
 COLORS = {label.name: label.color for label in labels.LABELS}
-# how a label reads on screen and in tags
-LABEL_TEXT = {label.name: label.text for label in labels.LABELS}
 REJECTED_TEXT, REJECTED_COLOR = "not a face", (128, 128, 128)  # a box the face check dropped, drawn on request
-
-
-def label_text(label: str) -> str:
-    return LABEL_TEXT.get(label, label.replace("_", " "))
 
 
 @dataclass
@@ -247,9 +241,9 @@ def annotate(
     texts = [
         str(number)
         if numbered
-        else label_text(face.label)
+        else labels.text(face.label)
         if face.probability is None or face.label == UNSURE
-        else f"{label_text(face.label)} {face.probability:.0%}"
+        else f"{labels.text(face.label)} {face.probability:.0%}"
         for number, face in enumerate(result.faces, 1)
     ] + [REJECTED_TEXT] * (len(shown) - len(result.faces))
     font, spots = _tag_layout(draw, texts, boxes, out.size, numbered)

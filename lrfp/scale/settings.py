@@ -62,7 +62,7 @@ class Settings:
 
 def cameras_of(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(camera, url) of each --live input; ConfigError for a bad one, or for two of one camera name."""
-    cameras = tuple(check_live(item) for item in items)
+    cameras = tuple(check_live(item, number) for number, item in enumerate(items, start=1))
     names = [c for c, _ in cameras]
     if len(set(names)) < len(names):
         raise ConfigError(f"--live: two streams named {max(names, key=names.count)!r}; name them NAME=URL")

@@ -33,15 +33,16 @@ FIRST_WAIT_S, MAX_WAIT_S = 0.5, 30.0
 OPEN_TIMEOUT_S = 10.0  # FFmpeg's wait for a connection and for each read
 
 
-def check_live(item: str) -> tuple[str, str]:
+def check_live(item: str, number: int = 1) -> tuple[str, str]:
     """(camera, url) of a --live input: URL or NAME=URL, where URL is rtsp://, http(s):// or /dev/videoN;
-    ConfigError naming the problem otherwise."""
+    ConfigError naming the problem otherwise. An unnamed stream is "camera-<number>", never a name made
+    from its address: camera names are shown to every visitor of the dashboard."""
     name, sep, url = item.partition("=") if re.match(r"^[\w.-]+=", item) else ("", "", item)
     parts = urlsplit(url)
     if parts.scheme in SCHEMES:
         if not parts.hostname:
             raise ConfigError(f"--live {mask_url(item)}: {mask_url(url)!r} names no host")
-        camera = name or f"{parts.hostname}{parts.path}".rstrip("/").replace("/", "_")
+        camera = name or f"camera-{number}"
     elif re.fullmatch(r"/dev/video\d+", url):
         camera = name or Path(url).name
     else:
