@@ -13,8 +13,8 @@ matched to the face followed there (IoU) only to learn that speed.
 Why every face is judged again at each detection, not the new and changed ones only: a face kept the label
 of its first crop (often one cut by the frame's edge, or a small one) for up to 10 frames, and compliance
 over faces moved by up to 1.6 points from the every-frame analysis's on the demo pans at k = 5
-(benchmarks/detect_every_phases.py), for a saving of under 1 ms a frame (the classifier and face check cost
-about 7.6 ms a frame when run on every frame, so 1.5 ms at k = 5).
+(benchmarks/detect_every_phases.py: within 0.94 now, at each choice of detection frames), and judging
+them all costs 1.3 ms more CPU a frame at k = 5 (32.0 against 30.7 ms there).
 
 With k = 1 it is lrfp.pipeline.frames.scene_analysis, unchanged: every frame detected, every face judged.
 
