@@ -12,7 +12,8 @@ benchmarks/detect_every.py sees one phase only; the spread over the phases is ho
 is the luck of which frames were detected. With --before REV, IntervalAnalyzer as it was at commit REV runs
 on the same frames beside today's.
 
-For each K and phase: the faces counted and compliance over the faces of every frame, against every frame's
+For each K and phase: the faces counted and compliance over the faces of every frame, the people (the people
+tracker of lrfp.pipeline.people on each clip, at --fps) and compliance over them, against every frame's
 (in points), and the CPU ms a frame of the analysis (time.process_time, which other work on a shared machine
 inflates far less than wall time; decoding not included).
 """
@@ -34,6 +35,8 @@ from pathlib import Path  # noqa: E402
 from lrfp.core import labels, paths  # noqa: E402
 from lrfp.core.records import cpu_name  # noqa: E402
 from lrfp.pipeline import interval  # noqa: E402
+from lrfp.pipeline.detections import Detections  # noqa: E402
+from lrfp.pipeline.people import PeopleTracker  # noqa: E402
 from lrfp.pipeline.scene import analyze  # noqa: E402
 from lrfp.publishing.index import default_model  # noqa: E402
 from lrfp.scale.settings import Settings  # noqa: E402
@@ -43,34 +46,53 @@ from detect_every import write_eased_clip  # noqa: E402
 from detection_views import module_at  # noqa: E402
 
 
-def figures(names: list[str], frames: int, cpu_s: float) -> dict:
-    counts = labels.count(names)
-    share = labels.compliance(counts)
+def _percent(names: list[str]) -> float | None:
+    share = labels.compliance(labels.count(names))
+    return None if share is None else round(100 * share, 2)
+
+
+def analysed(clips: list[list], analyse, fps: int) -> dict:
+    """Faces and compliance over them, people (lrfp.pipeline.people, a tracker per clip) and compliance over
+    them, and CPU ms a frame of the analysis alone, of ANALYSE(clip): each frame's result, one by one (at FPS
+    frames a second)."""
+    spent, names, people = 0.0, [], []
+    for clip in clips:
+        tracker, results = PeopleTracker(), analyse(clip)
+        for n in range(len(clip)):
+            t0 = time.process_time()
+            faces = Detections.from_scene(next(results))
+            spent += time.process_time() - t0
+            names += faces.label
+            tracker.see(n, n / fps, None, faces)
+        people += [p["label"] for p in tracker.finished()]
     return {
-        "faces": counts["faces"],
-        "compliance_faces": None if share is None else round(100 * share, 2),
-        "cpu_ms_per_frame": round(1000 * cpu_s / frames, 1),
+        "faces": len(names),
+        "compliance_faces": _percent(names),
+        "people": len(people),
+        "compliance_people": _percent(people),
+        "cpu_ms_per_frame": round(1000 * spent / sum(map(len, clips)), 1),
     }
 
 
-def every_frame(clips: list[list], classifier, detector) -> dict:
-    t0, names = time.process_time(), []
-    for clip in clips:
-        names += [f.label for image in clip for f in analyze(image, classifier, detector, "scene").faces]
-    return figures(names, sum(map(len, clips)), time.process_time() - t0)
+def every_frame(clips: list[list], classifier, detector, fps: int) -> dict:
+    return analysed(clips, lambda clip: (analyze(image, classifier, detector, "scene") for image in clip), fps)
 
 
-def interval_run(analyzer_class, clips: list[list], classifier, detector, every: int, phase: int) -> dict:
-    t0, names = time.process_time(), []
-    for clip in clips:
+def interval_run(analyzer_class, clips: list[list], classifier, detector, every: int, phase: int, fps: int) -> dict:
+    def analyse(clip):
         analyzer = analyzer_class(classifier, detector, every, phase)
-        names += [f.label for image in clip for f in analyzer.next(image).faces]
-    return figures(names, sum(map(len, clips)), time.process_time() - t0)
+        return (analyzer.next(image) for image in clip)
+
+    return analysed(clips, analyse, fps)
 
 
 def summary(runs: list[dict], base: dict) -> dict:
     errors = [round(r["compliance_faces"] - base["compliance_faces"], 2) for r in runs]
+    over_people = [round(r["compliance_people"] - base["compliance_people"], 2) for r in runs]
     return {
+        "compliance_people_error_points_by_phase": over_people,
+        "mean_abs_people_error_points": round(statistics.mean(abs(e) for e in over_people), 2),
+        "people_error_pct_by_phase": [round(100 * (r["people"] - base["people"]) / base["people"], 2) for r in runs],
         "compliance_faces_error_points_by_phase": errors,
         "mean_error_points": round(statistics.mean(errors), 2),
         "mean_abs_error_points": round(statistics.mean(abs(e) for e in errors), 2),
@@ -100,12 +122,12 @@ def main() -> None:
     if args.before:
         versions = {args.before: module_at(args.before, "lrfp/pipeline/interval.py").IntervalAnalyzer} | versions
     load = os.getloadavg()
-    base = every_frame(clips, classifier, detector)
+    base = every_frame(clips, classifier, detector, args.fps)
     print(f"every frame: {base}", flush=True)
     results: dict = {}
     for every in args.every:
         for name, analyzer_class in versions.items():
-            runs = [interval_run(analyzer_class, clips, classifier, detector, every, p) for p in range(every)]
+            runs = [interval_run(analyzer_class, clips, classifier, detector, every, p, args.fps) for p in range(every)]
             results.setdefault(str(every), {})[name] = summary(runs, base)
             print(f"every {every}, {name}: {results[str(every)][name]}", flush=True)
     record = {
