@@ -457,20 +457,64 @@ def test_the_worst_moments_are_distinct_pictures():
     assert list(zip(shown["source"], shown["offset_s"])) == [("live", 0.0), ("other.mp4", 1.0)]
 
 
+def test_the_worst_moments_are_distinct_scenes_not_one_scene_panned_or_copied():
+    """A clip panning over a scene, the same clip under a second name (the demo footage has two such copies),
+    the scene again on a camera that kept no track ids with its faces moved all alike; and two other scenes
+    (faces laid out otherwise; and two faces only, placed as two of the first scene's are)."""
+    from lrfp.app.monitor_view import worst_moments
+
+    def faces(places, labels_):
+        return [
+            {"x0": x, "y0": y, "x1": x + 30, "y1": y + 30, "label": label, "probability": 0.9}
+            for (x, y), label in zip(places, labels_)
+        ]
+
+    scene = [(10, 40), (70, 45), (120, 100), (200, 60)]
+    unmasked = ["without_mask", "without_mask", "with_mask", "without_mask"]
+
+    def panned(dx, dy=0):
+        return faces([(x + dx, y + dy) for x, y in scene], unmasked)
+
+    rows = [("north.mp4", 0.5, panned(20), 3), ("north.mp4", 0.0, panned(0), 2), ("north.mp4", 1.0, panned(40), 2)]
+    rows += [("copy.mp4", 0.5, panned(20), 3), ("copy.mp4", 1.0, panned(40), 2), ("copy.mp4", 1.5, panned(60), 2)]
+    rows += [("gate", 30.0, panned(300, 90), 2)]
+    rows += [("hall.mp4", 0.0, faces([(10, 40), (40, 120), (150, 20), (220, 150)], unmasked), 2)]
+    rows += [("pair.mp4", 0.0, faces([(310, 40), (370, 45)], unmasked[:2]), 2)]
+    frames = pd.DataFrame(
+        [
+            {
+                "source": s,
+                "offset_s": o,
+                "status": "ok",
+                "without_mask": u,
+                "incorrect": 0,
+                "compliance": 0.3,
+                "face_rows": f,
+            }
+            for s, o, f, u in rows
+        ]
+    )
+    shown = worst_moments(frames, n=6, apart_s=10)
+    assert list(zip(shown["source"], shown["offset_s"])) == [("north.mp4", 0.5), ("hall.mp4", 0.0), ("pair.mp4", 0.0)]
+
+
 def test_a_live_streams_worst_moments_are_of_different_people():
     from lrfp.app.monitor_view import worst_moments
 
-    def faces(x, tracks):
+    def faces(x, tracks, gap=60, drop=0, y=40):
+        """Faces of 40 px in a line, GAP px right and DROP px down of each other."""
         return [
-            {"x0": x + 60 * i, "y0": 40, "x1": x + 60 * i + 40, "y1": 80, "label": "without_mask", "track": t}
+            {"x0": x + gap * i, "y0": y + drop * i, "x1": x + gap * i + 40, "y1": y + drop * i + 40}
+            | {"label": "without_mask", "track": t}
             for i, t in enumerate(tracks)
         ]
 
-    # a camera turning over the same three people (their boxes elsewhere each time, their track ids kept),
-    # a second camera whose tracker numbers its own people from 0 too, and a table that kept no track ids
-    rows = [("gate", 20.0 * k, faces(10 + 25 * k, [0, 1, 2])) for k in range(4)]
-    rows += [("hall", 5.0, faces(300, [0, 1, 2])), ("old.mp4", 0.0, faces(600, [-1, -1, -1]))]
-    rows += [("old.mp4", 40.0, faces(900, [-1, -1, -1]))]
+    # a camera turning over the same three people (their boxes elsewhere each time, not even as they were to
+    # each other, their track ids kept), a second camera whose tracker numbers its own people from 0 too, and a
+    # table that kept no track ids (its scenes, and the second camera's, laid out otherwise)
+    rows = [("gate", 20.0 * k, faces(10 + 25 * k, [0, 1, 2], gap=60 + 40 * k)) for k in range(4)]
+    rows += [("hall", 5.0, faces(300, [0, 1, 2], drop=60)), ("old.mp4", 0.0, faces(600, [-1, -1, -1], gap=0, drop=60))]
+    rows += [("old.mp4", 40.0, faces(900, [-1, -1, -1], drop=-60, y=300))]
     frames = pd.DataFrame(
         [
             {

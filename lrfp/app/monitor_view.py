@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 from PIL import Image
 
+from lrfp.app.moments import worst_moments  # noqa: F401 (the page's)
 from lrfp.app.monitor_people import is_live, live_frames
 from lrfp.app.monitor_shown import (  # noqa: F401 (the page's)
     csv_bytes,
@@ -63,10 +63,6 @@ def slider_format(untimed_footage: bool, first: datetime, last: datetime) -> str
     times, else date and minute. Streamlit (1.67) keeps a label inside the slider unless it reads as a ':00:'
     shortcode ('08:00:00' was cut at both edges of a phone): an invisible word joiner (U+2060) breaks that."""
     return "HH:mm\u2060:ss" if untimed_footage or last - first < timedelta(days=1) else "YYYY-MM-DD HH:mm"
-
-
-MOMENT_S = 10.0  # the worst moments of one file lie at least this far apart in its video
-SAME_FACE_IOU = 0.5  # two worst moments whose faces all overlap this much (and agree) are one picture
 
 
 EPOCH = pd.Timestamp(0)  # where the frames of a file with no known start time are placed
@@ -198,71 +194,6 @@ def faces_chart(frames: pd.DataFrame, period: str = "1 hour") -> go.Figure:
         height=320,
         labels={"faces": f"faces per {period}", "when": axis},
     )
-
-
-def worst_moments(frames: pd.DataFrame, n: int = 6, apart_s: float = MOMENT_S) -> pd.DataFrame:
-    """The frames with the most faces without a mask (then the lowest compliance), each at least APART_S
-    seconds of video from a worse one of the same file, and none the same picture as a worse one (its
-    faces where the other's are, with their labels: a live stream showing one scene again and again,
-    a file copied under two names) nor, in a live stream, mostly the same people (their track ids): the
-    list is of distinct moments, not of one scene's frames."""
-    unmasked = labels.unmasked(frames)
-    ok = frames[(frames["status"] == "ok") & (unmasked > 0)].copy()
-    ok["unmasked"] = unmasked
-    ok = ok.sort_values(["unmasked", "compliance"], ascending=[False, True], kind="stable")
-    faces = ok.get("face_rows")  # (a table without it: the moments are told apart by time only)
-    kept: dict[str, list[float]] = {}
-    rows: list = []
-    for index, source, offset in zip(ok.index, ok["source"], ok["offset_s"]):
-        if any(abs(offset - other) < apart_s for other in kept.get(source, [])):
-            continue
-        if faces is not None and any(
-            same_picture(faces[index], faces[other])
-            or (source == ok.at[other, "source"] and same_people(faces[index], faces[other]))
-            for other in rows
-        ):
-            continue
-        kept.setdefault(source, []).append(offset)
-        rows.append(index)
-        if len(rows) == n:
-            break
-    return ok.loc[rows]
-
-
-def same_people(a, b) -> bool:
-    """Whether most people of either frame of one stream (face_rows cells whose faces carry the track ids a
-    live run gives them) are in the other: the same people seen again, however the camera has turned."""
-    ids_a, ids_b = _tracks(a), _tracks(b)
-    return bool(ids_a and ids_b) and 2 * len(ids_a & ids_b) > min(len(ids_a), len(ids_b))
-
-
-def _tracks(cell) -> set[int]:
-    """The track ids of a face_rows cell's faces (none where the table kept none: -1, missing or empty)."""
-    if cell is None:
-        return set()
-    found = (f.get("track") for f in cell)
-    return {int(t) for t in found if isinstance(t, int | float | np.integer) and not pd.isna(t) and t >= 0}
-
-
-def same_picture(a, b, overlap: float = SAME_FACE_IOU) -> bool:
-    """Whether two frames' faces (face_rows cells) are as many, and each face of either has one of the
-    other with its label whose box overlaps it by OVERLAP (IoU) or more: the same scene, seen again."""
-    if a is None or b is None or len(a) == 0 or len(a) != len(b):
-        return False
-    box = ["x0", "y0", "x1", "y1"]
-    boxes_a = np.array([[f[k] for k in box] for f in a], dtype=float)
-    boxes_b = np.array([[f[k] for k in box] for f in b], dtype=float)
-    low, high = (
-        np.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2]),
-        np.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:]),
-    )
-    inter = np.clip(high - low, 0, None).prod(axis=2)
-    area_a, area_b = (boxes_a[:, 2:] - boxes_a[:, :2]).prod(axis=1), (boxes_b[:, 2:] - boxes_b[:, :2]).prod(axis=1)
-    iou = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-    alike = (iou >= overlap) & (
-        np.array([f["label"] for f in a])[:, None] == np.array([f["label"] for f in b])[None, :]
-    )
-    return bool(alike.any(axis=1).all() and alike.any(axis=0).all())
 
 
 def frame_image(path: Path, kind: str, frame: int) -> Image.Image | None:

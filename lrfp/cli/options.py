@@ -122,6 +122,6 @@ def add_frame_choice(parser) -> None:
         type=positive_int,
         metavar="K",
         help="run the face detector on every K-th frame analysed of a video or stream and follow its faces "
-        f"between, judging only new and changed faces (default: {DETECT_EVERY} for files; for --live, "
+        f"between with the verdicts of their last detection (default: {DETECT_EVERY} for files; for --live, "
         f"{LIVE_DETECTIONS_PER_S} detections a second: --rate / {LIVE_DETECTIONS_PER_S})",
     )

@@ -2,14 +2,19 @@
 
 A camera's frames change little from one to the next, and the detector's pyramid is most of a frame's cost
 (about 110 ms of CPU for a 640x480 frame, against a few ms for the face check and classifier of its faces;
-benchmarks/detect_every.py). IntervalAnalyzer runs the detector on frames 0, k, 2k, ... only. Between them
-each face is followed from frame to frame (follow(): the patch around it found again in the next frame by
-OpenCV's normalised correlation, a fraction of a millisecond a face; where it is not found, the face moves at
-the speed of its last two detections), its label kept. On a detection frame each box found is matched to the
-face followed there (IoU); a matched face keeps its face-check verdict and label unless its size changed by
-CHANGED or more, or it was last judged REFRESH frames ago or more, and only the new and changed faces go to
-the face check and the classifier. A followed face keeps the scores of its last detection and judgement: the
-detector's score of the box it was last found as, the face check's of the crop it was last judged on.
+benchmarks/detect_every.py). IntervalAnalyzer runs the detector on frames 0, k, 2k, ... only, and analyses
+each such frame as the every-frame analysis does: every face found goes to the face check and the classifier,
+so a detection frame's result is the every-frame analysis's, to the score. Between detections each face is
+followed from frame to frame (follow(): the patch around it found again in the next frame by OpenCV's
+normalised correlation, a fraction of a millisecond a face; where it is not found, the face moves at the
+speed of its last two detections) with the verdict and scores of its last detection. Each box found is
+matched to the face followed there (IoU) only to learn that speed.
+
+Why every face is judged again at each detection, not the new and changed ones only: a face kept the label
+of its first crop (often one cut by the frame's edge, or a small one) for up to 10 frames, and compliance
+over faces moved by up to 1.6 points from the every-frame analysis's on the demo pans at k = 5
+(benchmarks/detect_every_phases.py: within 0.94 now, at each choice of detection frames), and judging
+them all costs 1.3 ms more CPU a frame at k = 5 (32.0 against 30.7 ms there).
 
 With k = 1 it is lrfp.pipeline.frames.scene_analysis, unchanged: every frame detected, every face judged.
 
@@ -21,7 +26,6 @@ its defaults and its check, once).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,13 +34,10 @@ from PIL import Image
 from lrfp.pipeline.detect import FaceBox, FaceDetector
 from lrfp.pipeline.detections import Detections
 from lrfp.pipeline.frames import Frame, image_of
-from lrfp.pipeline.inference import NOT_FACE_AT, Classifier
-from lrfp.pipeline.scene import FaceResult, SceneResult, analyze, strongest
-from lrfp.pipeline.upload_limits import MAX_FACES
+from lrfp.pipeline.inference import Classifier
+from lrfp.pipeline.scene import FaceResult, SceneResult, analyze
 
 MATCH_IOU = 0.3  # a box found continues the face carried to where it overlaps it by this much, or more
-CHANGED = 1.25  # a face whose size grew or shrank by this factor since it was judged is judged again
-REFRESH = 10  # ... and one judged this many frames ago or more (a mask put on, a face turned)
 # Between two frames a face is followed by the patch of its box widened by CONTEXT of its size on each side,
 # looked for up to REACH face sizes (MIN_REACH px at least) away; where no place correlates MIN_MATCH or more
 # with it, it moves at the speed of its last two detections
@@ -51,10 +52,8 @@ class Track:
     found: FaceBox  # its box at the last detection
     label: str
     probability: float | None
-    rejected: bool  # the face check found no face in it: carried, neither counted nor judged again
-    face_score: float | None  # the face check's probability of a face when it was judged (None: not looked)
-    judged_size: int
-    judged_at: int  # the frame it was judged at; -1: to be judged
+    rejected: bool  # the face check found no face in it at the last detection: carried, not counted
+    face_score: float | None  # the face check's probability of a face at the last detection (None: not looked)
     speed: tuple[float, float] = (0.0, 0.0)  # pixels a frame between its last two detections
 
     def moved(self, step: tuple[int, int] | None, width: int, height: int) -> bool:
@@ -68,11 +67,6 @@ class Track:
             return False
         self.box = cut
         return True
-
-    def stale(self, box: FaceBox, frame: int) -> bool:
-        """Whether the face, now boxed BOX, must be judged again."""
-        ratio = max(box.size, 1) / max(self.judged_size, 1)
-        return ratio >= CHANGED or ratio <= 1 / CHANGED or frame - self.judged_at >= REFRESH
 
 
 def follow(before: np.ndarray, after: np.ndarray, box: FaceBox) -> tuple[int, int] | None:
@@ -91,10 +85,6 @@ def follow(before: np.ndarray, after: np.ndarray, box: FaceBox) -> tuple[int, in
         return None
     _, best, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(window, patch, cv2.TM_CCOEFF_NORMED))
     return (sx0 + x - px0, sy0 + y - py0) if best >= MIN_MATCH else None
-
-
-def _edges(box: FaceBox) -> tuple[int, int, int, int]:
-    return box.x0, box.y0, box.x1, box.y1
 
 
 def iou(a: FaceBox, b: FaceBox) -> float:
@@ -159,51 +149,26 @@ class IntervalAnalyzer:
         return result
 
     def _detected(self, image: Image.Image) -> SceneResult:
-        t0 = time.perf_counter()
-        search = self.detector.search(image)
-        found = strongest(search.boxes, MAX_FACES)
-        detect_ms = (time.perf_counter() - t0) * 1000
-        t0 = time.perf_counter()
-        pairs = match([t.box for t in self.tracks], found)
+        """The every-frame analysis of this frame (its faces found, checked and judged), each face then
+        continuing the track it overlaps."""
+        result = analyze(image, self.classifier, self.detector, "scene")
+        seen: list[FaceResult | FaceBox] = [*result.faces, *result.rejected]
+        pairs = match([t.box for t in self.tracks], [f.box if isinstance(f, FaceResult) else f for f in seen])
         since = self.frame - self.found_at
         self.tracks = [
-            self._found(box, self.tracks[pairs[i]] if i in pairs else None, since) for i, box in enumerate(found)
+            self._found(face, self.tracks[pairs[i]] if i in pairs else None, since) for i, face in enumerate(seen)
         ]
         self.found_at = self.frame
-        self._judge(image, [t for t in self.tracks if t.judged_at == -1])
-        result = self._carried()
-        result.unanalysed, result.detect_mp, result.detect_ms = (
-            len(search.boxes) - len(found),
-            search.spent_mp,
-            detect_ms,
-        )
-        result.classify_ms = (time.perf_counter() - t0) * 1000 if found else 0.0
         return result
 
-    def _found(self, box: FaceBox, old: Track | None, since: int) -> Track:
-        """BOX's track: OLD there (found SINCE frames ago), its verdict kept unless stale (judged_at -1: to be
-        judged), or a new one."""
-        if old is None:
-            return Track(box, box, "", None, False, None, box.size, -1)
-        # where following failed, the face moves at the speed of its last two detections
-        speed = ((box.x0 - old.found.x0) / since, (box.y0 - old.found.y0) / since)
-        if old.stale(box, self.frame):
-            return Track(box, box, "", None, False, None, box.size, -1, speed)
-        return Track(
-            box, box, old.label, old.probability, old.rejected, old.face_score, old.judged_size, old.judged_at, speed
-        )
-
-    def _judge(self, image: Image.Image, tracks: list[Track]) -> None:
-        """The face check, then the classifier, on TRACKS' faces (the new and changed ones), in one batch each."""
-        crops = [image.crop(_edges(t.box)) for t in tracks]
-        not_face = self.classifier.not_face_probabilities(crops) if crops else []
-        for track, p in zip(tracks, not_face):
-            track.rejected, track.judged_at = p is not None and p >= NOT_FACE_AT, self.frame
-            track.face_score = None if p is None else 1.0 - p
-        kept = [(t, c) for t, c in zip(tracks, crops) if not t.rejected]
-        predictions = self.classifier.predict([c for _, c in kept]) if kept else []
-        for (track, _), prediction in zip(kept, predictions):
-            track.label, track.probability = prediction.label, prediction.probability
+    def _found(self, face: FaceResult | FaceBox, old: Track | None, since: int) -> Track:
+        """The track of FACE (a face judged, or a box the face check rejected) found now, continuing OLD (found
+        SINCE frames ago) where it overlaps one."""
+        box = face.box if isinstance(face, FaceResult) else face
+        speed = (0.0, 0.0) if old is None else ((box.x0 - old.found.x0) / since, (box.y0 - old.found.y0) / since)
+        if isinstance(face, FaceResult):
+            return Track(box, box, face.label, face.probability, False, face.face_score, speed)
+        return Track(box, box, "", None, True, None, speed)
 
 
 class CameraGroup:
