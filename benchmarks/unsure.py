@@ -319,6 +319,10 @@ def choose(args) -> None:
         worst = max(chosen_on, key=lambda name: lost[name]["share"])
         table[f"{t:.2f}"] = {"worst_visible": worst, **{f"visible {k}": v for k, v in lost.items()}}
         table[f"{t:.2f}"]["hidden_caught"] = rate([p >= t for p in p_hidden])
+        for kind in sorted({e["kind"] for e in entries}):  # "marked": real boxes marked hidden by hand
+            table[f"{t:.2f}"][f"hidden_caught, {kind}"] = rate(
+                [p >= t for p, e in zip(p_hidden, entries) if e["kind"] == kind]
+            )
     chosen = next((t for t, v in table.items() if v[f"visible {v['worst_visible']}"]["share"] < VISIBLE_GOAL), None)
     result = {"check": str(check.path), "check_sha256": sha256_of(check.path), "photos": args.labelled}
     result |= {"occlusion": str(args.occlusion), "views_cache": str(args.views_cache), "chosen_on": chosen_on}
