@@ -3,7 +3,8 @@ crops, then its answers on the test photos' crops and on faces and boxes of the 
 
     python benchmarks/unsure.py [--source ../shared/data/fmd853] [--occlusion data/occlusion]
     python benchmarks/unsure.py --labelled test [--before ../scratch/before38] [--views 1x phone ...]
-    python benchmarks/unsure.py --labelled validation --choose [--check runs/RUN/last.pt] --occlusion DIR
+    python benchmarks/unsure.py --labelled validation --choose [--check runs/RUN/last.pt] --occlusion DIR \
+        [--views-cache DIR]
 
 --labelled SPLIT (train, val, test; held-out: the train photos the detector holds out; validation: val and
 held-out): how often the labelled (visible) faces of those photos are answered "can't tell", as face crops
@@ -60,9 +61,10 @@ CROP_SIZES = (8, 16, 32, 64, 128, 256, 512)  # the tight crop resized so that it
 OWN_BANDS = ((8, 16), (16, 32), (32, 64), (64, 128), (128, 100_000))  # the tight crop by the face's own size
 LABELLED_MIN_FACE = 8  # labelled faces under this many px give no crop (as in `lrfp data occlusion`)
 VIEWS = ("1x", "enlarged-2", "enlarged-4", "tiled-3x3", "phone", "pasted")
-# --choose's rows: the crops of the goal (tight, loose, every size); the others (tighter than the label box,
-# half a face beyond it, moved) and the own-size bands (a few faces each) are shown, not chosen on
-CHOSEN_ON = ("tight", "loose 10 %", "loose 25 %") + tuple(f"{n} px" for n in CROP_SIZES)
+# --choose's rows: the crops of the goal (tight, loose to half a face beyond each side, every size) and, with
+# --views-cache, the faces the pipeline finds in each view; the others (tighter than the label box, moved) and
+# the own-size bands (a few faces each) are shown, not chosen on
+CHOSEN_ON = ("tight", "loose 10 %", "loose 25 %", "loose 50 %") + tuple(f"{n} px" for n in CROP_SIZES)
 
 
 def crops_of(folder: Path, split: str) -> list[tuple[Image.Image, str, str]]:
@@ -302,17 +304,29 @@ def choose(args) -> None:
     for rows in crop_rows(Path(args.source), Path(args.data), args.labelled):
         for (name, _), p in zip(rows, hidden_p([crop for _, crop in rows])):
             p_rows[name].append(p)
+    chosen_on = list(CHOSEN_ON)
+    if args.views_cache:  # the crops benchmarks/unsure_views.py cached: what the pipeline hands the check
+        index = read_json(args.views_cache / "index.json")
+        for view, v in index["views"].items():
+            folder = args.views_cache / view
+            p_rows[f"view {view}"] = hidden_p([Image.open(folder / r["path"]).convert("RGB") for r in v["found"]])
+            chosen_on.append(f"view {view}")
     entries = [e for e in read_json(args.occlusion / "manifest.json")["splits"]["val"] if e["label"] == "hidden"]
     p_hidden = hidden_p([Image.open(args.occlusion / e["path"]).convert("RGB") for e in entries])
     table = {}
     for t in CHOICE_GRID:
         lost = {name: rate([p >= t for p in ps]) for name, ps in p_rows.items() if ps}
-        worst = max(CHOSEN_ON, key=lambda name: lost[name]["share"])
+        worst = max(chosen_on, key=lambda name: lost[name]["share"])
         table[f"{t:.2f}"] = {"worst_visible": worst, **{f"visible {k}": v for k, v in lost.items()}}
         table[f"{t:.2f}"]["hidden_caught"] = rate([p >= t for p in p_hidden])
+        for kind in sorted({e["kind"] for e in entries}):  # "marked": real boxes marked hidden by hand
+            table[f"{t:.2f}"][f"hidden_caught, {kind}"] = rate(
+                [p >= t for p, e in zip(p_hidden, entries) if e["kind"] == kind]
+            )
     chosen = next((t for t, v in table.items() if v[f"visible {v['worst_visible']}"]["share"] < VISIBLE_GOAL), None)
     result = {"check": str(check.path), "check_sha256": sha256_of(check.path), "photos": args.labelled}
-    result |= {"occlusion": str(args.occlusion), "visible_goal": VISIBLE_GOAL, "chosen": chosen, "table": table}
+    result |= {"occlusion": str(args.occlusion), "views_cache": str(args.views_cache), "chosen_on": chosen_on}
+    result |= {"visible_goal": VISIBLE_GOAL, "chosen": chosen, "table": table}
     write_json_atomic(result, args.out.with_name(f"choose-{args.labelled}{args.suffix}.json"))
     for t, v in table.items():
         w = v[f"visible {v['worst_visible']}"]
@@ -354,6 +368,12 @@ def main() -> None:
     parser.add_argument("--suffix", default="", help="with --labelled: added to the JSON's name")
     parser.add_argument("--choose", action="store_true", help="with --labelled: choose the check's threshold")
     parser.add_argument("--check", help="with --choose: a visibility check's checkpoint (default: the shipped one)")
+    parser.add_argument(
+        "--views-cache",
+        dest="views_cache",
+        type=Path,
+        help="with --choose: the found faces' crops of the same photos per view (benchmarks/unsure_views.py cache)",
+    )
     parser.add_argument("--measure-into", dest="measure_into", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.labelled and args.choose:

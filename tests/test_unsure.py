@@ -114,6 +114,17 @@ def test_the_occlusion_set_can_cut_faces_from_tight_to_loose(voc_source, tiny_da
     assert min(loose) < 1.0 and max(loose) > 1.3
 
 
+def test_the_occlusion_set_can_add_a_loose_pair_of_every_face(voc_source, tiny_dataset, tmp_path):
+    plain = build_occlusion(voc_source, tiny_dataset, tmp_path / "plain")
+    loose = build_occlusion(voc_source, tiny_dataset, tmp_path / "loose", loose=0.5)
+    count = {name: sum(len(v) for v in m["splits"].values()) for name, m in (("plain", plain), ("loose", loose))}
+    assert count["loose"] == 2 * count["plain"] and loose["options"]["loose"] == 0.5
+    pairs = [e for v in loose["splits"].values() for e in v if "_loose" in e["path"]]
+    assert {e["label"] for e in pairs} == set(CLASSES)
+    ratios = [min(Image.open(tmp_path / "loose" / e["path"]).size) / e["face_px"] for e in pairs if e["kind"] == "face"]
+    assert max(ratios) > 1.5  # up to half a face beyond each side, where the photo has room
+
+
 def test_a_margin_out_of_range_is_refused_in_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:  # argparse's own exit: one `lrfp: error:` line, code 2
         main(["data", "occlusion", "--source", "s", "--data", "d", "--out", str(tmp_path / "o"), "--margin", "-1"])
@@ -148,11 +159,46 @@ def cut_at(image: Image.Image, box, margin: float) -> Image.Image:
     return image.crop((round(x0 - margin * w), round(y0 - margin * h), round(x1 + margin * w), round(y1 + margin * h)))
 
 
+# issue 35's goal, not met yet: under 1 % of visible faces "can't tell" however they are cut. The check learnt from
+# boxes give or take a tenth reads a wide margin, and some tight boxes on big masked faces, as a face cut by the
+# frame; one retrained on loose crops as well (`lrfp data occlusion --loose 0.5`) met it on the validation photos
+# only at a threshold that let most hand-marked hidden boxes through (weights/checks/visibility.md)
+NOT_YET = pytest.mark.xfail(strict=True, reason="issue 35: visible faces cut loose or tight answered can't tell")
+
+
 @pytest.mark.skipif(not (SHARED_FMD / "annotations").is_dir(), reason="needs ../shared/data/fmd853")
-@pytest.mark.parametrize("margin", [0.0, 0.25])
+@pytest.mark.parametrize("margin", [0.0, 0.25, pytest.param(0.5, marks=NOT_YET)])
 def test_visible_faces_cut_tight_or_loose_are_rarely_cant_tell(classifier, margin):
     # the labelled faces of the validation photos, all plainly visible to their annotators: the check learnt
     # from boxes give or take a tenth read a loose crop as a cut face (4 of 140 at a quarter beyond each side)
     faces = visible_val_faces()
     answers = classifier.predict([cut_at(image, box, margin) for image, box in faces])
     assert len(faces) == 140 and sum(a.label == UNSURE for a in answers) < 0.01 * len(faces)
+
+
+@NOT_YET
+def test_plainly_visible_demo_crops_cut_tight_get_a_mask_label(classifier):
+    # the shipped demo set's test crops, cut at their annotators' boxes from photos no check learnt from: faces
+    # labelled with or without a mask, so their mouth and nose can be seen (the check learnt from boxes give
+    # or take a tenth answers 5 of the 208 "can't tell")
+    demo = paths.DEMO_DIR / "fmd853-lr"
+    entries = read_manifest(demo)["splits"]["test"]
+    answers = classifier.predict([Image.open(demo / e["path"]).convert("RGB") for e in entries])
+    assert len(entries) == 208 and sum(a.label == UNSURE for a in answers) < 0.01 * len(entries)
+
+
+@NOT_YET
+@pytest.mark.parametrize("margin", [0.0, 0.25, 0.5])
+def test_the_example_photos_faces_cut_tight_or_loose_get_a_mask_label(classifier, margin):
+    # the labelled faces of the Classify page's example photos (test photos), as a detector with a wide margin
+    # would hand them over: the check learnt from boxes give or take a tenth answers 4, 4 and 11 of 92 "can't
+    # tell" cut tight, a quarter and half a face beyond each side
+    crops = []
+    for name, faces in read_json(paths.DEMO_DIR / "scenes" / "labels.json").items():
+        photo = Image.open(paths.EXAMPLES_DIR / name).convert("RGB")
+        for face in faces:
+            box = face["box"]
+            if face["label"] in classifier.classes and min(box[2] - box[0], box[3] - box[1]) >= 8:
+                crops.append(cut_at(photo, box, margin))
+    answers = classifier.predict(crops)
+    assert len(crops) == 92 and sum(a.label == UNSURE for a in answers) < 0.01 * len(crops)

@@ -66,7 +66,7 @@ def cmd_data_demo(args) -> int:
 def cmd_data_occlusion(args) -> int:
     marked, source, data = Path(args.marked) if args.marked else None, Path(args.source), Path(args.data)
     held_out = frozenset(x.stem for x in split_train_photos(source, data)[1]) if args.hold_out else frozenset()
-    manifest = build_occlusion(source, data, Path(args.out), args.seed, marked, args.margin, held_out)
+    manifest = build_occlusion(source, data, Path(args.out), args.seed, marked, args.margin, held_out, args.loose)
     counts = ", ".join(f"{split} {len(entries)}" for split, entries in manifest["splits"].items())
     print(f"wrote {args.out}: visible and hidden face crops ({counts})")
     return 0
@@ -146,6 +146,12 @@ def add_data(parser) -> None:
         action="store_true",
         help="the train photos the detector holds out join the validation split (five times the faces to choose "
         "a threshold on)",
+    )
+    occlusion.add_argument(
+        "--loose",
+        type=argtypes.Number(0, 1),
+        help="each face also gives a second visible and hidden crop, cut from its label box to this share of it "
+        "beyond each side (0.5, say), so that a detector's margin is no sign of a cut face",
     )
     occlusion.set_defaults(func=cmd_data_occlusion)
 

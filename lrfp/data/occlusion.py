@@ -15,6 +15,10 @@ Real boxes marked by hand (`marked`: a JSON of {"items": [{"photo", "box", "seen
 as results/unsure/train_hand_marked.json: a detector's boxes on backs of heads and on unlabelled faces)
 join the split of their photo, each as MARKED_COPIES jittered crops.
 
+With `loose` (issue 35: a check that learnt from label boxes give or take a tenth read a detector's margin, and
+some tight boxes, as a cut face), each face gives a second pair, visible and hidden (of another kind drawn at
+random), cut from the label box to `loose` of the face beyond each side, so that a margin says nothing either way.
+
     lrfp data occlusion --source ../shared/data/fmd853 --data demo/fmd853-lr --out data/occlusion
     lrfp train --model model3 --data data/occlusion --input-size 32 --degrade outdoor ...
 """
@@ -82,6 +86,17 @@ def _framed(box, rng: random.Random, image: Image.Image, margin: float | None):
     return box if margin is None else jittered(box, rng, *image.size, margin)
 
 
+def _loosened(box, rng: random.Random, image: Image.Image, margin: float | None, loose: bool):
+    """A visible crop's box: jittered (see jittered); a loose one never tighter than the label box."""
+    if not loose:
+        return jittered(box, rng, *image.size, margin)
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    k = rng.uniform(0.0, margin or 0.0)
+    dx, dy = rng.uniform(-0.08, 0.08) * w, rng.uniform(-0.08, 0.08) * h
+    return _clip((x0 - k * w + dx, y0 - k * h + dy, x1 + k * w + dx, y1 + k * h + dy), *image.size)
+
+
 def _entry(path: str, label: str, photo: str, box, kind: str) -> dict:
     """A crop's line in the manifest."""
     return {
@@ -101,12 +116,14 @@ def build_occlusion(
     marked: Path | None = None,
     margin: float | None = None,
     held_out: frozenset[str] = frozenset(),
+    loose: float | None = None,
 ) -> dict:
     """Write the visible/hidden crops of every labelled face of the build's photos (and of the boxes
     `marked` by hand), and their manifest. `margin` (None: the label box give or take a tenth): every crop,
     visible and hidden alike, cut from a tenth tighter than its face to this share of the face beyond each
     side, so that a check learns no margin as a sign of a cut face. `held_out`: annotation file stems of
-    train photos whose crops join the validation split instead (more faces to choose a threshold on)."""
+    train photos whose crops join the validation split instead (more faces to choose a threshold on). `loose`:
+    a second pair of crops per face, cut with up to this share of the face beyond each side (see the module)."""
     rng = random.Random(seed)
     by_photo: dict[str, list] = {}
     for item in json.loads(marked.read_text())["items"] if marked else []:
@@ -123,18 +140,17 @@ def build_occlusion(
             for i, box in enumerate(boxes):
                 if min(box[2] - box[0], box[3] - box[1]) < MIN_FACE:
                     continue
-                kind = rng.choice(HIDDEN_KINDS)
-                stem = f"{Path(photo.filename).stem}_{i:03d}"
-                for cls, crop in (
-                    ("visible", image.crop(jittered(box, rng, *image.size, margin))),
-                    (
-                        "hidden",
-                        hidden_crop(image, _framed(box, rng, image, margin), kind, rng, [o for o in boxes if o != box]),
-                    ),
-                ):
-                    name = f"{cls}/{stem}.png"
-                    crop.save(out / name)
-                    splits[into].append(_entry(name, cls, photo.filename, box, kind if cls == "hidden" else "face"))
+                others = [o for o in boxes if o != box]
+                for pair, framing in enumerate((margin,) if loose is None else (margin, loose)):
+                    kind = rng.choice(HIDDEN_KINDS)
+                    stem = f"{Path(photo.filename).stem}_{i:03d}" + ("_loose" if pair else "")
+                    for cls, crop in (
+                        ("visible", image.crop(_loosened(box, rng, image, framing, pair > 0))),
+                        ("hidden", hidden_crop(image, _framed(box, rng, image, framing), kind, rng, others)),
+                    ):
+                        name = f"{cls}/{stem}.png"
+                        crop.save(out / name)
+                        splits[into].append(_entry(name, cls, photo.filename, box, kind if cls == "hidden" else "face"))
             for j, item in enumerate(by_photo.get(photo.filename, [])):
                 for copy in range(MARKED_COPIES):
                     name = f"{item['seen']}/{Path(photo.filename).stem}_marked{j:03d}_{copy}.png"
@@ -157,6 +173,7 @@ def build_occlusion(
             "marked_copies": MARKED_COPIES,
             "margin": margin,
             "held_out_train_photos": len(held_out),
+            "loose": loose,
         },
     }
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
