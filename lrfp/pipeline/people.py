@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from lrfp.core import labels
 from lrfp.pipeline.detections import Detections, FaceRow
@@ -52,6 +54,11 @@ MATCH, MIN_IOU = "giou", -0.5
 # hand-marked tracks, checked on the other marked clips (benchmarks/people_tracking.py). A person ends
 # (is written) only once unseen for REJOIN_S.
 REJOIN_S, REACH, SIZE_RATIO = 8.0, 2.5, 2.0
+# A panning camera moves every face at once, by up to a face size or more a frame at 2 frames/s, and in a crowd
+# that is about the faces' spacing: each face would then stand nearest its neighbour's last place. So the
+# view's common step since the last frame (_common_shift, from each face's NEAREST_STEPS nearest last faces) is
+# taken out first (the demo crowd, north-gate/clip2: 89 ID switches to 6, IDF1 0.35 to 0.66).
+NEAREST_STEPS = 3
 # ByteTrack's score thresholds (high, activate): a box scored under HIGH is matched only to a track already
 # there (its second, low-score association); one under ACTIVATE starts none. With the library's (0.6, 0.7) a
 # face the detector scored 0.5 to 0.7 (173 of the 639 on the demo clips) started no track: north-gate/clip0
@@ -136,16 +143,17 @@ class Person:
         if rank > self.best:
             self.best, self.best_frame, self.best_box = rank, frame, box
 
-    def near(self, box: tuple[int, int, int, int]) -> float | None:
-        """How far BOX's centre lies, in face sizes, from this person's face when last seen (not from where
-        it would be had it kept moving: at a turn that is a neighbour's place); None when the sizes are too
-        far apart to be one face."""
+    def near(self, box: tuple[int, int, int, int], shift: tuple[float, float] = (0.0, 0.0)) -> float | None:
+        """How far BOX's centre lies, in face sizes, from this person's face when last seen moved by SHIFT
+        (the whole view's motion since: not where this face would be had it kept moving, at a turn that is a
+        neighbour's place); None when the sizes are too far apart to be one face."""
         if self.last_box is None:
             return None
         size, last = _side(box), _side(self.last_box)
         if max(size, last) > SIZE_RATIO * max(1, min(size, last)):
             return None
-        return math.dist(_centre(box), _centre(self.last_box)) / max(size, last, 1)
+        x, y = _centre(self.last_box)
+        return math.dist(_centre(box), (x + shift[0], y + shift[1])) / max(size, last, 1)
 
     def label(self) -> tuple[str, float, int]:
         """(label, its share of the votes, votes): the confident sightings' majority; with none, all of
@@ -183,6 +191,25 @@ def _side(box: tuple[int, int, int, int]) -> int:
     return min(box[2] - box[0], box[3] - box[1])
 
 
+def _common_shift(boxes: list[tuple[int, int, int, int]], people: Iterable[Person], frame: int) -> tuple[float, float]:
+    """How far the whole view moved since FRAME (a camera panning; (0, 0) for a still one): of the steps from
+    each of this frame's faces (BOXES) back to the NEAREST_STEPS nearest faces of the PEOPLE seen in FRAME,
+    the one that puts the most faces within half a face size of a face of FRAME (the smallest of equals). A
+    face's nearest step alone is a neighbour's when the view moves by more than half the faces' spacing."""
+    last = np.array([_centre(p.last_box) for p in people if p.last_frame == frame and p.last_box is not None])
+    if not len(boxes) or not len(last):
+        return 0.0, 0.0
+    now = np.array([_centre(b) for b in boxes])
+    half = np.array([max(1, _side(b)) for b in boxes]) / 2
+    steps = now[:, None, :] - last[None, :, :]  # face, last face, xy
+    nearest = np.argsort(np.hypot(*steps.transpose(2, 0, 1)), axis=1)[:, :NEAREST_STEPS]
+    candidates = np.unique(np.take_along_axis(steps, nearest[:, :, None], axis=1).reshape(-1, 2), axis=0)
+    moved = now[None, :, None, :] - candidates[:, None, None, :] - last[None, None, :, :]  # candidate, face, last
+    fits = (np.hypot(moved[..., 0], moved[..., 1]).min(axis=2) <= half).sum(axis=1)
+    best = min(range(len(candidates)), key=lambda i: (-fits[i], float(np.hypot(*candidates[i]))))
+    return float(candidates[best][0]), float(candidates[best][1])
+
+
 def _nan(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
@@ -213,6 +240,7 @@ class PeopleTracker:
         self.next_id = 0  # the next new person's id (after those of a resumed run)
         self.last_s: float | None = None
         self.pending: list[Sighting] = []  # last frame's faces with no track yet
+        self.last_frame = -1  # the frame seen last
 
     def see(
         self, frame: int, offset: float, when: datetime | None, detections: Detections | list[FaceRow]
@@ -239,6 +267,7 @@ class PeopleTracker:
                 self.people[person].see(*first)
             ids[face] = person
             self.people[person].see(frame, offset, when, faces[face])
+        self.last_frame = frame
         # the library names a track from its second sighting: keep the unnamed faces for that moment
         self.pending = [(frame, offset, when, faces[i]) for i, t in enumerate(ids) if t < 0]
         return ids
@@ -252,11 +281,14 @@ class PeopleTracker:
         (Person.near, within REACH face sizes; nearest pairs first); the library's track decides for the
         rest, and a track whose person is taken or gone starts a new person."""
         recent = {k: p for k, p in self.people.items() if offset - p.last_s <= (p.held_s or self.rejoin_s)}
+        shift = _common_shift([_box(f) for f in faces], recent.values(), self.last_frame)
         pairs = sorted(
             (gap, face, key)
             for face, _ in named
             for key, p in recent.items()
-            if self.reach > 0 and (gap := p.near(_box(faces[face]))) is not None and gap <= self.reach
+            if self.reach > 0
+            and (gap := p.near(_box(faces[face]), shift if p.last_frame == self.last_frame else (0.0, 0.0))) is not None
+            and gap <= self.reach
         )
         chosen: dict[int, int] = {}
         for _, face, key in pairs:
