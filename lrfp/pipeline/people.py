@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from lrfp.core import labels
 from lrfp.pipeline.detections import Detections, FaceRow
+from lrfp.pipeline.view_motion import common_step
 
 if TYPE_CHECKING:
     from trackers import BaseIoU
@@ -54,11 +53,9 @@ MATCH, MIN_IOU = "giou", -0.5
 # hand-marked tracks, checked on the other marked clips (benchmarks/people_tracking.py). A person ends
 # (is written) only once unseen for REJOIN_S.
 REJOIN_S, REACH, SIZE_RATIO = 8.0, 2.5, 2.0
-# A panning camera moves every face at once, by up to a face size or more a frame at 2 frames/s, and in a crowd
-# that is about the faces' spacing: each face would then stand nearest its neighbour's last place. So the
-# view's common step since the last frame (_common_shift, from each face's NEAREST_STEPS nearest last faces) is
-# taken out first (the demo crowd, north-gate/clip2: 89 ID switches to 6, IDF1 0.35 to 0.66).
-NEAREST_STEPS = 3
+# A panning camera moves every face at once, by about the faces' spacing in a crowd at 2 frames/s: each face
+# would stand nearest its neighbour's last place, so the view's step since the last frame
+# (lrfp.pipeline.view_motion) is taken out first.
 # ByteTrack's score thresholds (high, activate): a box scored under HIGH is matched only to a track already
 # there (its second, low-score association); one under ACTIVATE starts none. With the library's (0.6, 0.7) a
 # face the detector scored 0.5 to 0.7 (173 of the 639 on the demo clips) started no track: north-gate/clip0
@@ -191,25 +188,6 @@ def _side(box: tuple[int, int, int, int]) -> int:
     return min(box[2] - box[0], box[3] - box[1])
 
 
-def _common_shift(boxes: list[tuple[int, int, int, int]], people: Iterable[Person], frame: int) -> tuple[float, float]:
-    """How far the whole view moved since FRAME (a camera panning; (0, 0) for a still one): of the steps from
-    each of this frame's faces (BOXES) back to the NEAREST_STEPS nearest faces of the PEOPLE seen in FRAME,
-    the one that puts the most faces within half a face size of a face of FRAME (the smallest of equals). A
-    face's nearest step alone is a neighbour's when the view moves by more than half the faces' spacing."""
-    last = np.array([_centre(p.last_box) for p in people if p.last_frame == frame and p.last_box is not None])
-    if not len(boxes) or not len(last):
-        return 0.0, 0.0
-    now = np.array([_centre(b) for b in boxes])
-    half = np.array([max(1, _side(b)) for b in boxes]) / 2
-    steps = now[:, None, :] - last[None, :, :]  # face, last face, xy
-    nearest = np.argsort(np.hypot(*steps.transpose(2, 0, 1)), axis=1)[:, :NEAREST_STEPS]
-    candidates = np.unique(np.take_along_axis(steps, nearest[:, :, None], axis=1).reshape(-1, 2), axis=0)
-    moved = now[None, :, None, :] - candidates[:, None, None, :] - last[None, None, :, :]  # candidate, face, last
-    fits = (np.hypot(moved[..., 0], moved[..., 1]).min(axis=2) <= half).sum(axis=1)
-    best = min(range(len(candidates)), key=lambda i: (-fits[i], float(np.hypot(*candidates[i]))))
-    return float(candidates[best][0]), float(candidates[best][1])
-
-
 def _nan(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
@@ -281,7 +259,8 @@ class PeopleTracker:
         (Person.near, within REACH face sizes; nearest pairs first); the library's track decides for the
         rest, and a track whose person is taken or gone starts a new person."""
         recent = {k: p for k, p in self.people.items() if offset - p.last_s <= (p.held_s or self.rejoin_s)}
-        shift = _common_shift([_box(f) for f in faces], recent.values(), self.last_frame)
+        last = [_centre(p.last_box) for p in recent.values() if p.last_frame == self.last_frame and p.last_box]
+        shift = common_step([_centre(_box(f)) for f in faces], [_side(_box(f)) for f in faces], last)
         pairs = sorted(
             (gap, face, key)
             for face, _ in named
