@@ -191,6 +191,17 @@ def test_a_crowd_panned_forth_and_back_and_missed_now_and_then_is_counted_once_e
     assert len(tracker.finished()) == 18  # 34 with the nearest last place, 25 with only the last frame's step
 
 
+def test_the_views_step_is_found_for_a_pan_a_turn_and_a_still_camera():
+    from lrfp.pipeline.view_motion import common_step
+
+    row = [(100.0 + 24 * n + 5 * (n % 3), 60.0 + 4 * (n % 2)) for n in range(8)]  # like faces of 12 px, in a row
+    left = [(x - 12, y) for x, y in row]
+    assert common_step(left, [12] * 8, row, reach=2.5) == (-12.0, 0.0)
+    assert common_step(row, [12] * 8, row, reach=2.5, before=(-12.0, 0.0)) == (0.0, 0.0)  # the pan stops
+    assert common_step(row, [12] * 8, left, reach=2.5, before=(-12.0, 0.0)) == (12.0, 0.0)  # and turns
+    assert common_step(row[:5], [12] * 5, [], reach=2.5) == (0.0, 0.0)  # nothing seen before
+
+
 def test_a_face_the_detector_kept_with_a_low_score_is_a_person():
     # the detector keeps boxes scored 0.5 or more; one scored 0.55 in every frame is a person all the same
     tracker = PeopleTracker()
