@@ -14,9 +14,9 @@ settings tried (CANDIDATES) by total and worst clip, with the
 tracker's cost per frame (the tracker alone, best of --repeat runs over every clip). "found" is how many
 of the marked people the detector found in MIN_FRAMES frames or more: the most a tracker can count.
 
-HAND counts the people whose face shows in each clip (half its box or more in one frame at least): for
-the marked clips, the people marked; for north-gate/clip2 (a crowd of 51 annotated faces), the
-annotations of its photo. market/clip2 and clip3 are the same files as north-gate/clip0 and clip1.
+HAND counts the people whose face shows in each clip (half its box or more in one frame at least): the
+people marked (every clip, north-gate/clip2's crowd of 52 included). market/clip2 and clip3 are the same
+files as north-gate/clip0 and clip1.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from lrfp.scale.people import _faces
 
 MARKS = Path("demo/tracks")
 SAME = {"market/clip2.mp4": "north-gate/clip0.mp4", "market/clip3.mp4": "north-gate/clip1.mp4"}
-CROWD = {"north-gate/clip2.mp4": 51}  # not marked: the annotated faces of its photo
 LIVE_S, LIVE_FPS = 60, 2
 CANDIDATES = {
     "lrfp's default (giou > -0.5, nearest within 2.5 sizes, 8 s, scores over 0.5 sure)": {},
@@ -57,6 +56,8 @@ CANDIDATES = {
     "nearest within 1.5 face sizes": {"reach": 1.5},
     "nearest within 4 face sizes": {"reach": 4.0},
     "nearest within 4 s": {"rejoin_s": 4.0},
+    "a person from 2 frames": {"min_frames": 2},
+    "a person from 1 frame": {"min_frames": 1},
     "sort": {"tracker": "sort"},
     "ocsort": {"tracker": "ocsort"},
 }
@@ -67,8 +68,7 @@ def marks_of(clip: str) -> Path:
 
 
 def hand_count(clip: str) -> int:
-    path = marks_of(clip)
-    return score(read_marks(path), {})["marked"] if path.exists() else CROWD[clip]  # type: ignore[return-value]
+    return score(read_marks(marks_of(clip)), {})["marked"]  # type: ignore[return-value]
 
 
 def frames_of(rows: pd.DataFrame) -> list:
@@ -112,8 +112,7 @@ def per_clip(clips: dict[str, pd.DataFrame], make) -> dict[str, dict]:
     marked clips again served forth and back ("CLIP live")."""
     found = {}
     for clip, rows in clips.items():
-        frames, marked = frames_of(rows), marks_of(clip).exists()
-        marks = read_marks(marks_of(clip)) if marked else None
+        frames, marks = frames_of(rows), read_marks(marks_of(clip))
         found[clip] = scored(frames, marks, hand_count(clip), make())
         if marks is not None and clip not in SAME:
             found[f"{clip} live"] = scored(*forth_and_back(frames, marks), hand_count(clip), make())

@@ -173,6 +173,30 @@ def test_a_folder_made_before_detect_every_is_taken_as_every_frame(cameras, tmp_
         run([cameras / "north" / "a.mp4"], out, settings=mon.Settings(**{**vars(SETTINGS), "detect_every": 3}))
 
 
+def test_a_folder_made_before_the_footage_look_is_analysed_again_not_mixed(cameras, tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    from dataclasses import replace
+
+    run([cameras / "north" / "a.mp4"], out)
+    stored = json.loads((out / mon.SETTINGS).read_text())
+    assert stored["finest_side"] == mon.Settings(model="m").finest_side == 720  # lrfp.pipeline.looks
+    (out / mon.SETTINGS).write_text(json.dumps({k: v for k, v in stored.items() if k != "finest_side"}))
+    with pytest.raises(ConfigError, match="other settings"):  # its small frames had the photos' looks
+        run([cameras / "north" / "a.mp4"], out)
+    assert run([cameras / "north" / "a.mp4"], out, settings=replace(SETTINGS, finest_side=None))["analysed"] == 0
+
+
+def test_the_footage_look_reaches_the_monitors_detector():
+    from dataclasses import replace
+
+    _, detector = replace(SETTINGS, detector_scale=None).load()
+    assert detector.finest_side == 720 and detector.describe()["finest_side"] == 720
+    with pytest.raises(ConfigError, match="finest_side 0"):
+        replace(SETTINGS, finest_side=0)
+
+
 def test_bad_files_become_error_rows_and_the_run_goes_on(cameras, tmp_path, monkeypatch):
     bad = cameras / "bad"
     bad.mkdir()

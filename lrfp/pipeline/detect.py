@@ -96,7 +96,9 @@ class FaceDetector:
     kept. `max_side` with `scale` gives the single look of earlier releases (retinaface, scale 3,
     max_side 2048), for comparisons. `min_score` / `enlarged_min_score` / `enlarge`: the confidence the
     looks ask and the finest look's enlargement (default: the detector's, chosen on the train photos);
-    `band`: another band of face sizes for the detector's own looks (comparisons).
+    `band`: another band of face sizes for the detector's own looks (comparisons); `finest_side`: small frames
+    get one more enlarged look, to this many px on their shorter side (pyramid_scales; footage:
+    FOOTAGE_FINEST_SIDE).
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class FaceDetector:
         budget_mp: float | None = None,
         step: int = PYRAMID_STEP,
         band: tuple[int, int] | None = None,
+        finest_side: int | None = None,
     ):
         if detector not in DETECTORS:
             raise ValueError(f"unknown face detector {detector!r}; known: {', '.join(DETECTORS)}")
@@ -126,6 +129,7 @@ class FaceDetector:
         self.max_side = max_side
         self.budget_mp = budget_mp
         self.step = step
+        self.finest_side = finest_side
 
     def describe(self) -> dict[str, object]:
         """The settings, as records state them."""
@@ -157,6 +161,7 @@ class FaceDetector:
                 "min_score": self.min_score,
                 "enlarged_min_score": self.enlarged_min_score,
             }
+            | ({"finest_side": self.finest_side} if self.finest_side is not None else {})
             | budget
             | graph
         )
@@ -186,7 +191,7 @@ class FaceDetector:
 
     def _pyramid(self, search: Search) -> list[FaceBox]:
         w, h = search.image.size
-        scales = pyramid_scales(w, h, self.kind, self.reduced_kind, self.enlarge, self.step)
+        scales = pyramid_scales(w, h, self.kind, self.reduced_kind, self.enlarge, self.step, self.finest_side)
         kinds = [self.reduced_kind if s < 1 else self.kind for s in scales]
         overlaps = [OVERLAP] + [FINE_OVERLAP * k.band[0] for k in kinds[1:]]
         # the coarse looks that fit the budget together cover the whole frame; the finer ones are guided

@@ -35,6 +35,11 @@ PYRAMID_STEP = 2
 BUDGET_PER_MP = 6.3
 BUDGET_MIN_MP = 2.0
 BUDGET_MAX_MP = 20.0
+# Footage (`lrfp monitor`): a frame whose enlarged look is under this many px on its shorter side gets one
+# more look, enlarged to it (a 320x240 frame: 3x beside its 2x, about 1.1 detector MP in all, less than a
+# 640x480 frame's looks). The faces of 5-13 px at the back of such frames score under the enlarged look's 0.5
+# at 2x and over it at 3x; at 4x fewer were found than at 3x (benchmarks/people_misses.py, the demo clips).
+FOOTAGE_FINEST_SIDE = 720
 
 
 def budget_mp(width: int, height: int) -> float:
@@ -79,15 +84,25 @@ def tiles(
 
 
 def pyramid_scales(
-    width: int, height: int, fine: DetectorKind, reduced: DetectorKind, enlarge: float, step: int = PYRAMID_STEP
+    width: int,
+    height: int,
+    fine: DetectorKind,
+    reduced: DetectorKind,
+    enlarge: float,
+    step: int = PYRAMID_STEP,
+    finest_side: int | None = None,
 ) -> list[float]:
     """The looks' scales, coarse to fine: 1/step, 1/step² ... of the frame until a face that fills the
     frame (its shorter side) is within the band of the coarsest look's detector (`reduced` below 1,
-    `fine` at 1), then 1, then `enlarge` (when above 1)."""
+    `fine` at 1), then 1, then `enlarge` (when above 1), then, where the finest of these leaves the frame's
+    shorter side under `finest_side` px, the scale that brings it there."""
     scales = [1.0]
     while min(width, height) * scales[0] > (reduced if scales[0] < 1 else fine).band[1]:
         scales.insert(0, scales[0] / step)
-    return scales + ([enlarge] if enlarge > 1 else [])
+    scales += [enlarge] if enlarge > 1 else []
+    if finest_side is not None and min(width, height) * scales[-1] < finest_side:
+        scales.append(finest_side / min(width, height))
+    return scales
 
 
 # a frame box: x0, y0, x1, y1 in frame pixels

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from lrfp.core import labels
 from lrfp.pipeline.detections import Detections, FaceRow
+from lrfp.pipeline.view_motion import common_step
 
 if TYPE_CHECKING:
     from trackers import BaseIoU
@@ -52,6 +53,9 @@ MATCH, MIN_IOU = "giou", -0.5
 # hand-marked tracks, checked on the other marked clips (benchmarks/people_tracking.py). A person ends
 # (is written) only once unseen for REJOIN_S.
 REJOIN_S, REACH, SIZE_RATIO = 8.0, 2.5, 2.0
+# A panning camera moves every face at once, by about the faces' spacing in a crowd at 2 frames/s: each face
+# would stand nearest its neighbour's last place. So the view's steps are summed (lrfp.pipeline.view_motion),
+# and a person's last place is taken as moved by the view's moves since it was last seen.
 # ByteTrack's score thresholds (high, activate): a box scored under HIGH is matched only to a track already
 # there (its second, low-score association); one under ACTIVATE starts none. With the library's (0.6, 0.7) a
 # face the detector scored 0.5 to 0.7 (173 of the 639 on the demo clips) started no track: north-gate/clip0
@@ -120,6 +124,7 @@ class Person:
     best_box: tuple[int, int, int, int] = (0, 0, 0, 0)
     last_frame: int = -1
     last_box: tuple[int, int, int, int] | None = None
+    last_view: tuple[float, float] = (0.0, 0.0)  # where the view stood when this face was last seen
     held_s: float | None = None  # how long it is kept unseen, when not the tracker's REJOIN_S (resumed people)
 
     def see(self, frame: int, offset: float, when: datetime | None, face: FaceRow) -> None:
@@ -136,16 +141,17 @@ class Person:
         if rank > self.best:
             self.best, self.best_frame, self.best_box = rank, frame, box
 
-    def near(self, box: tuple[int, int, int, int]) -> float | None:
-        """How far BOX's centre lies, in face sizes, from this person's face when last seen (not from where
-        it would be had it kept moving: at a turn that is a neighbour's place); None when the sizes are too
-        far apart to be one face."""
+    def near(self, box: tuple[int, int, int, int], shift: tuple[float, float] = (0.0, 0.0)) -> float | None:
+        """How far BOX's centre lies, in face sizes, from this person's face when last seen moved by SHIFT
+        (the whole view's motion since: not where this face would be had it kept moving, at a turn that is a
+        neighbour's place); None when the sizes are too far apart to be one face."""
         if self.last_box is None:
             return None
         size, last = _side(box), _side(self.last_box)
         if max(size, last) > SIZE_RATIO * max(1, min(size, last)):
             return None
-        return math.dist(_centre(box), _centre(self.last_box)) / max(size, last, 1)
+        x, y = _centre(self.last_box)
+        return math.dist(_centre(box), (x + shift[0], y + shift[1])) / max(size, last, 1)
 
     def label(self) -> tuple[str, float, int]:
         """(label, its share of the votes, votes): the confident sightings' majority; with none, all of
@@ -213,6 +219,9 @@ class PeopleTracker:
         self.next_id = 0  # the next new person's id (after those of a resumed run)
         self.last_s: float | None = None
         self.pending: list[Sighting] = []  # last frame's faces with no track yet
+        self.last_frame = -1  # the frame seen last
+        self.step = (0.0, 0.0)  # the view's last step
+        self.view = (0.0, 0.0)  # how far the view has moved since the first frame (the sum of its steps)
 
     def see(
         self, frame: int, offset: float, when: datetime | None, detections: Detections | list[FaceRow]
@@ -239,6 +248,8 @@ class PeopleTracker:
                 self.people[person].see(*first)
             ids[face] = person
             self.people[person].see(frame, offset, when, faces[face])
+            self.people[person].last_view = self.view
+        self.last_frame = frame
         # the library names a track from its second sighting: keep the unnamed faces for that moment
         self.pending = [(frame, offset, when, faces[i]) for i, t in enumerate(ids) if t < 0]
         return ids
@@ -252,11 +263,20 @@ class PeopleTracker:
         (Person.near, within REACH face sizes; nearest pairs first); the library's track decides for the
         rest, and a track whose person is taken or gone starts a new person."""
         recent = {k: p for k, p in self.people.items() if offset - p.last_s <= (p.held_s or self.rejoin_s)}
+        last = [_centre(p.last_box) for p in recent.values() if p.last_frame == self.last_frame and p.last_box]
+        step = common_step(
+            [_centre(_box(f)) for f in faces], [_side(_box(f)) for f in faces], last, self.reach, self.step
+        )
+        self.step = step
+        self.view = (self.view[0] + step[0], self.view[1] + step[1])
         pairs = sorted(
             (gap, face, key)
             for face, _ in named
             for key, p in recent.items()
-            if self.reach > 0 and (gap := p.near(_box(faces[face]))) is not None and gap <= self.reach
+            if self.reach > 0
+            and (gap := p.near(_box(faces[face]), (self.view[0] - p.last_view[0], self.view[1] - p.last_view[1])))
+            is not None
+            and gap <= self.reach
         )
         chosen: dict[int, int] = {}
         for _, face, key in pairs:

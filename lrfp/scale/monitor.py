@@ -72,9 +72,10 @@ PARTS = "parts"
 
 def _stored(path: Path) -> dict | None:
     """A folder's settings as written, with the defaults of settings added since (detect_every: a folder made
-    before it analysed every frame); None where they are not settings of today."""
+    before it analysed every frame; finest_side: before it, small frames had the pyramid of photos); None where
+    they are not settings of today."""
     try:
-        return asdict(Settings(**read_json(path)))
+        return asdict(Settings(**({"finest_side": None} | read_json(path))))
     except (TypeError, ConfigError):
         return None
 

@@ -16,6 +16,7 @@ from lrfp.pipeline.detect import DEFAULT_DETECTOR, FaceDetector
 from lrfp.pipeline.frames import Analyze, scene_analysis
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.interval import CameraGroup
+from lrfp.pipeline.looks import FOOTAGE_FINEST_SIDE
 from lrfp.scale.alerts import Rule, parse_rule
 from lrfp.scale.defaults import DETECT_EVERY, RATE, SLICE_S
 from lrfp.scale.stream import check_live
@@ -34,6 +35,8 @@ class Settings:
     min_score: float | None = None
     every: float = 0.0
     detect_every: int = DETECT_EVERY  # the detector on every this many-th frame analysed (lrfp.pipeline.interval)
+    # small frames get one more enlarged look, to this many px on their shorter side (None: the pyramid of photos)
+    finest_side: int | None = FOOTAGE_FINEST_SIDE
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.every) and self.every >= 0):
@@ -41,11 +44,17 @@ class Settings:
         every = self.detect_every
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ConfigError(f"--detect-every {every!r}: give a whole number of frames, 1 or more")
+        side = self.finest_side
+        if side is not None and (isinstance(side, bool) or not isinstance(side, int) or side < 1):
+            raise ConfigError(f"finest_side {side!r}: give a whole number of px, 1 or more, or None")
 
     def load(self, device: str | None = None) -> tuple[Classifier, FaceDetector]:
         """(classifier, detector) as these settings make them."""
         classifier = Classifier(self.model, backend=self.backend, device=device or self.device)
-        return classifier, FaceDetector(self.detector, min_score=self.min_score, scale=self.detector_scale)
+        detector = FaceDetector(
+            self.detector, min_score=self.min_score, scale=self.detector_scale, finest_side=self.finest_side
+        )
+        return classifier, detector
 
     def analyser(self, classifier: Classifier, detector: FaceDetector) -> Analyze:
         """A new analysis of frames with these models: every frame's (lrfp.pipeline.frames.scene_analysis) at
