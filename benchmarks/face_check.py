@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import statistics
 import sys
 import time
@@ -73,22 +74,35 @@ def choose(args) -> dict:
 
 
 def detected(frames, detector: FaceDetector, cache: Path) -> list[list]:
-    """The detector's boxes in each frame, found once and kept in `cache` (the check is then run on them)."""
+    """The detector's boxes in each frame, found once and kept in `cache` (the check is then run on them);
+    found again when the cache holds another detector's boxes."""
     if cache.is_file():
-        return read_json(cache)["boxes"]
+        cached = read_json(cache)
+        if json.dumps(cached["detector"], sort_keys=True) == json.dumps(detector.describe(), sort_keys=True):
+            return cached["boxes"]
     boxes = [[[b.x0, b.y0, b.x1, b.y1] for b in detector.detect(frame)] for frame in frames]
     write_json_atomic({"detector": detector.describe(), "boxes": boxes}, cache)
     return boxes
 
 
-def kept(classifier: Classifier, image: Image.Image, boxes: list) -> list:
-    """The boxes the face check keeps, judged as lrfp.pipeline.scene.analyze judges them."""
-    rejected = classifier.not_faces([image.crop(tuple(b)) for b in boxes])
-    return [b for b, no in zip(boxes, rejected) if not no]
+class Judge:
+    """A face check (the shipped one, or a checkpoint) at a threshold, as lrfp.pipeline.scene.analyze runs it:
+    boxes too small to judge are kept."""
+
+    def __init__(self, check: str | None, threshold: float):
+        path = check or str(ROOT / "weights" / inference.FACE_CHECKPOINT)
+        self.check, self.threshold = Classifier(path, unsure=False, check_faces=False), threshold
+
+    def kept(self, image: Image.Image, boxes: list) -> list:
+        crops = [image.crop(tuple(b)) for b in boxes]
+        judged = [i for i, c in enumerate(crops) if min(c.size) >= inference.MIN_FACE_PX]
+        p = dict(zip(judged, not_face_probabilities(self.check, [crops[i] for i in judged]))) if judged else {}
+        return [b for i, b in enumerate(boxes) if p.get(i, 0.0) < self.threshold]
 
 
 def photos(args) -> dict:
-    classifier = Classifier(MODEL)
+    judge = Judge(args.check, args.threshold)
+    classes = Classifier(MODEL).classes
     xml_files = photos_of(args.source, args.data, args.split)
     report = {}
     for view in args.views:
@@ -97,8 +111,8 @@ def photos(args) -> dict:
         all_boxes = detected((f.image for f in frames()), FaceDetector(), cache)
         c: Counter[str] = Counter()
         for frame, before in zip(frames(), all_boxes):
-            after = kept(classifier, frame.image, before)
-            scored = [i for i, (label, _, _) in enumerate(frame.objects) if label in classifier.classes]
+            after = judge.kept(frame.image, before)
+            scored = [i for i, (label, _, _) in enumerate(frame.objects) if label in classes]
             labelled = [box for _, box, _ in frame.objects]
             c["photos"] += frame.photos
             c["labelled"] += len(scored)
@@ -119,7 +133,7 @@ def photos(args) -> dict:
             f"{report[view]['found_after']:.1%}; unmatched per photo {report[view]['unmatched_per_photo_before']:.2f} "
             f"-> {report[view]['unmatched_per_photo_after']:.2f}; {c['rejected']} boxes rejected"
         )
-    return {"source": str(args.source), "split": args.split, "model": MODEL, "views": report}
+    return {"source": str(args.source), "split": args.split, "model": MODEL, "views": report} | judged(args)
 
 
 def noface_pictures(folder: Path, split: str, size: str):
@@ -134,8 +148,12 @@ def noface_pictures(folder: Path, split: str, size: str):
         yield row["kind"], image
 
 
+def judged(args) -> dict:
+    return {"check": args.check or "shipped", "threshold": args.threshold}
+
+
 def noface(args) -> dict:
-    classifier = Classifier(MODEL)
+    judge = Judge(args.check, args.threshold)
     report = {}
     for size in ("own", "4032"):
         cache = OUT / "boxes" / f"noface-{args.split}-{size}.json"
@@ -144,7 +162,7 @@ def noface(args) -> dict:
         c: Counter[str] = Counter()
         by_kind: dict[str, Counter] = {}
         for (kind, image), before in zip(pictures(), all_boxes):
-            after = kept(classifier, image, before)
+            after = judge.kept(image, before)
             for counter in (c, by_kind.setdefault(kind, Counter())):
                 counter["pictures"] += 1
                 counter["before"] += len(before)
@@ -158,7 +176,7 @@ def noface(args) -> dict:
             "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())},
         }
         print(f"{size}: {c['pictures']} pictures, boxes {c['before']} -> {c['after']}")
-    return {"folder": str(args.folder), "split": args.split, "sizes": report}
+    return {"folder": str(args.folder), "split": args.split, "sizes": report} | judged(args)
 
 
 def cost(args) -> dict:
@@ -195,6 +213,10 @@ def main() -> None:
     n = sub.add_parser("noface")
     n.add_argument("--folder", type=Path, required=True)
     n.add_argument("--split", default="val")
+    for judging in (p, n):
+        judging.add_argument("--check", help="a face check checkpoint (default: the shipped one)")
+        judging.add_argument("--threshold", type=float, default=inference.NOT_FACE_AT, help="its NOT_FACE_AT")
+        judging.add_argument("--tag", default="", help="added to the record's name")
     k = sub.add_parser("cost")
     k.add_argument("--data", type=Path, default=ROOT / "data" / "facecheck")
     k.add_argument("--split", default="val")
@@ -205,6 +227,7 @@ def main() -> None:
     result |= {"command": "python benchmarks/face_check.py " + " ".join(sys.argv[1:]), "cpu": cpu_name()}
     name = args.what if args.what != "photos" else f"photos-{args.split}"
     name = name if args.what != "noface" else f"noface-{args.split}"
+    name += getattr(args, "tag", "")
     write_json_atomic(result, OUT / f"{name}.json")
 
 
