@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 import torch
+from helpers import SHARED_FMD
 from PIL import Image, ImageDraw, ImageFont, ImageStat
 
 from lrfp.core import paths
@@ -109,6 +110,19 @@ def test_the_default_pipeline_leaves_no_box_on_a_typeset_page(classifier):
     at a phone photo's size (the detector before it put 22 there, the check rejected 10)."""
     result = analyze(typeset_page(), classifier, FaceDetector(), "scene")
     assert result.faces == [] and result.rejected == []
+
+
+@pytest.mark.detector
+@pytest.mark.data
+@pytest.mark.skipif(not SHARED_FMD.is_dir(), reason="needs real photos from ../shared/data/fmd853")
+@pytest.mark.xfail(strict=True, reason="the check retrained on today's detector did not ship (face.md)")
+def test_a_region_of_a_photo_with_no_face_gets_no_box():
+    """A region of a train photo away from every face (the no-face set's val picture photo-region-007, cut
+    by `lrfp data noface` from this photo): today's detector puts one box on it that the first face check,
+    trained on an older detector's boxes, kept (not a face at 0.17). The goal: no box there."""
+    region = Image.open(SHARED_FMD / "images" / "maksssksksss158.png").convert("RGB").crop((161, 116, 299, 246))
+    result = analyze(region, Classifier("model3"), FaceDetector(), "scene")
+    assert result.faces == [], [f.box for f in result.faces]
 
 
 @pytest.mark.parametrize("box", [(100, 100, 220, 220), (300, 400, 420, 520)])
@@ -214,12 +228,12 @@ def test_the_mined_boxes_looked_at_split_into_non_faces_and_kept_out(tmp_path):
     assert faces == {"p.png": [[5.0, 5.0, 25.0, 25.0]], "q.png": [[0.0, 0.0, 9.0, 9.0]]}
 
 
-def test_a_small_region_of_a_photo_is_mined_at_three_sizes_and_a_big_page_at_two_or_one():
+def test_a_small_region_of_a_photo_is_mined_at_three_sizes_and_a_big_picture_at_two_or_one():
     """The detector's false boxes left are on photo regions enlarged to 4032 px and on screens: those kinds'
     train pictures are mined at their own size, halfway and at 4032 px (the builder mined every 3rd picture
     at 4032 px only)."""
     region = noface_sides(150, enlarged=True)
     assert [view for view, _ in region] == ["own", "mid", "phone"]
     assert region[1][1] == pytest.approx((4032 / 150) ** 0.5) and region[2][1] == pytest.approx(4032 / 150)
-    assert [view for view, _ in noface_sides(2339, enlarged=True)] == ["own", "phone"]
-    assert noface_sides(2339, enlarged=False) == (("own", 1.0),)
+    assert [view for view, _ in noface_sides(3000, enlarged=True)] == ["own", "phone"]
+    assert noface_sides(3000, enlarged=False) == (("own", 1.0),)
