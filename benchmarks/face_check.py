@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import statistics
 import sys
 import time
@@ -25,11 +26,11 @@ from pathlib import Path
 from PIL import Image
 
 from lrfp.core.metrics import wilson_interval
-from lrfp.core.records import cpu_name, read_json, write_json_atomic
+from lrfp.core.records import cpu_name, file_sha256, read_json, write_json_atomic
 from lrfp.data.voc import match, photos_of, read_labelled_photo
 from lrfp.evaluation.scene_bench import PHONE_SIDE, view_frames
 from lrfp.pipeline import inference
-from lrfp.pipeline.detect import FaceDetector
+from lrfp.pipeline.detect import FINE_TUNED_GRAPH, FaceDetector
 from lrfp.pipeline.inference import Classifier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,22 +74,37 @@ def choose(args) -> dict:
 
 
 def detected(frames, detector: FaceDetector, cache: Path) -> list[list]:
-    """The detector's boxes in each frame, found once and kept in `cache` (the check is then run on them)."""
+    """The detector's boxes in each frame, found once and kept in `cache` (the check is then run on them);
+    found again when the cache holds another detector's boxes."""
+    # the fine-tuned detector keeps its name when retrained: its graph's digest tells one from another
+    described = detector.describe() | {"graph_sha256": file_sha256(FINE_TUNED_GRAPH)}
     if cache.is_file():
-        return read_json(cache)["boxes"]
+        cached = read_json(cache)
+        if json.dumps(cached["detector"], sort_keys=True) == json.dumps(described, sort_keys=True):
+            return cached["boxes"]
     boxes = [[[b.x0, b.y0, b.x1, b.y1] for b in detector.detect(frame)] for frame in frames]
-    write_json_atomic({"detector": detector.describe(), "boxes": boxes}, cache)
+    write_json_atomic({"detector": described, "boxes": boxes}, cache)
     return boxes
 
 
-def kept(classifier: Classifier, image: Image.Image, boxes: list) -> list:
-    """The boxes the face check keeps, judged as lrfp.pipeline.scene.analyze judges them."""
-    rejected = classifier.not_faces([image.crop(tuple(b)) for b in boxes])
-    return [b for b, no in zip(boxes, rejected) if not no]
+class Judge:
+    """A face check (the shipped one, or a checkpoint) at a threshold, as lrfp.pipeline.scene.analyze runs it:
+    boxes too small to judge are kept."""
+
+    def __init__(self, check: str | None, threshold: float):
+        path = check or str(ROOT / "weights" / inference.FACE_CHECKPOINT)
+        self.check, self.threshold = Classifier(path, unsure=False, check_faces=False), threshold
+
+    def kept(self, image: Image.Image, boxes: list) -> list:
+        crops = [image.crop(tuple(b)) for b in boxes]
+        judged = [i for i, c in enumerate(crops) if min(c.size) >= inference.MIN_FACE_PX]
+        p = dict(zip(judged, not_face_probabilities(self.check, [crops[i] for i in judged]))) if judged else {}
+        return [b for i, b in enumerate(boxes) if p.get(i, 0.0) < self.threshold]
 
 
 def photos(args) -> dict:
-    classifier = Classifier(MODEL)
+    judge = Judge(args.check, args.threshold)
+    classes = Classifier(MODEL).classes
     xml_files = photos_of(args.source, args.data, args.split)
     report = {}
     for view in args.views:
@@ -97,8 +113,8 @@ def photos(args) -> dict:
         all_boxes = detected((f.image for f in frames()), FaceDetector(), cache)
         c: Counter[str] = Counter()
         for frame, before in zip(frames(), all_boxes):
-            after = kept(classifier, frame.image, before)
-            scored = [i for i, (label, _, _) in enumerate(frame.objects) if label in classifier.classes]
+            after = judge.kept(frame.image, before)
+            scored = [i for i, (label, _, _) in enumerate(frame.objects) if label in classes]
             labelled = [box for _, box, _ in frame.objects]
             c["photos"] += frame.photos
             c["labelled"] += len(scored)
@@ -119,7 +135,7 @@ def photos(args) -> dict:
             f"{report[view]['found_after']:.1%}; unmatched per photo {report[view]['unmatched_per_photo_before']:.2f} "
             f"-> {report[view]['unmatched_per_photo_after']:.2f}; {c['rejected']} boxes rejected"
         )
-    return {"source": str(args.source), "split": args.split, "model": MODEL, "views": report}
+    return {"source": str(args.source), "split": args.split, "model": MODEL, "views": report} | judged(args)
 
 
 def noface_pictures(folder: Path, split: str, size: str):
@@ -134,8 +150,12 @@ def noface_pictures(folder: Path, split: str, size: str):
         yield row["kind"], image
 
 
+def judged(args) -> dict:
+    return {"check": args.check or "shipped", "threshold": args.threshold}
+
+
 def noface(args) -> dict:
-    classifier = Classifier(MODEL)
+    judge = Judge(args.check, args.threshold)
     report = {}
     for size in ("own", "4032"):
         cache = OUT / "boxes" / f"noface-{args.split}-{size}.json"
@@ -144,7 +164,7 @@ def noface(args) -> dict:
         c: Counter[str] = Counter()
         by_kind: dict[str, Counter] = {}
         for (kind, image), before in zip(pictures(), all_boxes):
-            after = kept(classifier, image, before)
+            after = judge.kept(image, before)
             for counter in (c, by_kind.setdefault(kind, Counter())):
                 counter["pictures"] += 1
                 counter["before"] += len(before)
@@ -158,7 +178,61 @@ def noface(args) -> dict:
             "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())},
         }
         print(f"{size}: {c['pictures']} pictures, boxes {c['before']} -> {c['after']}")
-    return {"folder": str(args.folder), "split": args.split, "sizes": report}
+    return {"folder": str(args.folder), "split": args.split, "sizes": report} | judged(args)
+
+
+def probabilities(check: Classifier, image: Image.Image, boxes: list) -> list:
+    """The check's not-face probability of each box; 0.0 for boxes too small to judge (always kept)."""
+    crops = [image.crop(tuple(b)) for b in boxes]
+    judged = [i for i, c in enumerate(crops) if min(c.size) >= inference.MIN_FACE_PX]
+    p = dict(zip(judged, not_face_probabilities(check, [crops[i] for i in judged]))) if judged else {}
+    return [p.get(i, 0.0) for i in range(len(boxes))]
+
+
+def sweep(args) -> dict:
+    """One check at every threshold, on validation only: the held-out photos (found, unmatched a photo) and
+    the no-face set's val pictures (boxes per 100), from the detector's boxes kept by `photos` and `noface`."""
+    check = Classifier(args.check, unsure=False, check_faces=False)
+    classes = Classifier(MODEL).classes
+    xml_files = photos_of(args.source, args.data, "val")
+    seen: dict[str, list] = {}
+    for view in ("1x", "phone"):
+        frames = lambda: view_frames((read_labelled_photo(x) for x in xml_files), view)  # noqa: E731
+        all_boxes = detected((f.image for f in frames()), FaceDetector(), OUT / "boxes" / f"photos-val-{view}.json")
+        for frame, boxes in zip(frames(), all_boxes):
+            scored = [i for i, (label, _, _) in enumerate(frame.objects) if label in classes]
+            labelled = [box for _, box, _ in frame.objects]
+            seen.setdefault(view, []).append((labelled, scored, boxes, probabilities(check, frame.image, boxes)))
+    for size in ("own", "4032"):
+        pictures = lambda: noface_pictures(args.folder, "val", size)  # noqa: E731
+        all_boxes = detected((im for _, im in pictures()), FaceDetector(), OUT / "boxes" / f"noface-val-{size}.json")
+        for (kind, image), boxes in zip(pictures(), all_boxes):
+            seen.setdefault(f"noface-{size}", []).append((kind, probabilities(check, image, boxes)))
+    table = {}
+    for t in (*THRESHOLDS, 1.01):
+        row: dict = {}
+        for view in ("1x", "phone"):
+            c: Counter[str] = Counter()
+            for labelled, scored, boxes, p in seen[view]:
+                kept = [b for b, q in zip(boxes, p) if q < t]
+                pairing = match(labelled, kept)
+                c["faces"] += len(scored)
+                c["found"] += sum(i in pairing for i in scored)
+                c["unmatched"] += len(kept) - len(pairing)
+            row[view] = {"found": c["found"] / c["faces"], "unmatched_per_photo": c["unmatched"] / len(seen[view])}
+        for size in ("own", "4032"):
+            by_kind: Counter[str] = Counter()
+            for kind, p in seen[f"noface-{size}"]:
+                by_kind[kind] += sum(q < t for q in p)
+            pictures = len(seen[f"noface-{size}"])
+            row[f"noface-{size}"] = {"boxes_per_100": 100 * sum(by_kind.values()) / pictures, "by_kind": by_kind}
+        table[str(t)] = row
+        print(
+            f"{t:>6}: 1x found {row['1x']['found']:.1%} unmatched {row['1x']['unmatched_per_photo']:.2f}; "
+            f"phone {row['phone']['found']:.1%} {row['phone']['unmatched_per_photo']:.2f}; no-face per 100 "
+            f"own {row['noface-own']['boxes_per_100']:.1f}, 4032 {row['noface-4032']['boxes_per_100']:.1f}"
+        )
+    return {"check": str(args.check), "split": "val", "table": table}
 
 
 def cost(args) -> dict:
@@ -195,16 +269,27 @@ def main() -> None:
     n = sub.add_parser("noface")
     n.add_argument("--folder", type=Path, required=True)
     n.add_argument("--split", default="val")
+    for judging in (p, n):
+        judging.add_argument("--check", help="a face check checkpoint (default: the shipped one)")
+        judging.add_argument("--threshold", type=float, default=inference.NOT_FACE_AT, help="its NOT_FACE_AT")
+        judging.add_argument("--tag", default="", help="added to the record's name")
+    w = sub.add_parser("sweep")
+    w.add_argument("--source", type=Path, required=True)
+    w.add_argument("--data", type=Path, required=True)
+    w.add_argument("--folder", type=Path, required=True)
+    w.add_argument("--check", required=True)
+    w.add_argument("--tag", default="", help="added to the record's name")
     k = sub.add_parser("cost")
     k.add_argument("--data", type=Path, default=ROOT / "data" / "facecheck")
     k.add_argument("--split", default="val")
     k.add_argument("--batch", type=int, default=16)
     k.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    result = {"choose": choose, "photos": photos, "noface": noface, "cost": cost}[args.what](args)
+    result = {"choose": choose, "photos": photos, "noface": noface, "sweep": sweep, "cost": cost}[args.what](args)
     result |= {"command": "python benchmarks/face_check.py " + " ".join(sys.argv[1:]), "cpu": cpu_name()}
     name = args.what if args.what != "photos" else f"photos-{args.split}"
     name = name if args.what != "noface" else f"noface-{args.split}"
+    name += getattr(args, "tag", "")
     write_json_atomic(result, OUT / f"{name}.json")
 
 

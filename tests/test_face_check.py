@@ -9,10 +9,12 @@ import shutil
 
 import pytest
 import torch
+from helpers import SHARED_FMD
 from PIL import Image, ImageDraw, ImageFont, ImageStat
 
 from lrfp.core import paths
-from lrfp.experiments.facecheck import Writer, random_squares
+from lrfp.experiments.facecheck import Writer, noface_sides, random_squares
+from lrfp.experiments.facecheck_marks import PhotoSizes, is_marked, looked_at, marked_faces
 from lrfp.models.checkpoint import CheckpointError
 from lrfp.pipeline import inference
 from lrfp.pipeline.detect import FaceBox, FaceDetector, Search, inside
@@ -110,6 +112,19 @@ def test_the_default_pipeline_leaves_no_box_on_a_typeset_page(classifier):
     assert result.faces == [] and result.rejected == []
 
 
+@pytest.mark.detector
+@pytest.mark.data
+@pytest.mark.skipif(not SHARED_FMD.is_dir(), reason="needs real photos from ../shared/data/fmd853")
+@pytest.mark.xfail(strict=True, reason="the check retrained on today's detector did not ship (face.md)")
+def test_a_region_of_a_photo_with_no_face_gets_no_box():
+    """A region of a train photo away from every face (the no-face set's val picture photo-region-007, cut
+    by `lrfp data noface` from this photo): today's detector puts one box on it that the first face check,
+    trained on an older detector's boxes, kept (not a face at 0.17). The goal: no box there."""
+    region = Image.open(SHARED_FMD / "images" / "maksssksksss158.png").convert("RGB").crop((161, 116, 299, 246))
+    result = analyze(region, Classifier("model3"), FaceDetector(), "scene")
+    assert result.faces == [], [f.box for f in result.faces]
+
+
 @pytest.mark.parametrize("box", [(100, 100, 220, 220), (300, 400, 420, 520)])
 def test_auto_takes_a_small_picture_of_text_for_no_face(classifier, box):
     """ "auto" took any image of at most 128 px for one face crop and labelled it: a small picture of a page,
@@ -169,13 +184,56 @@ def test_the_data_sets_random_squares_touch_no_face():
     assert all(inside(s, f) == 0 and s[2] - s[0] >= 8 for s in squares for f in faces)
 
 
-def test_a_box_marked_a_face_by_hand_is_moved_out_of_the_data_set(tmp_path):
-    writer = Writer(tmp_path)
+def test_a_box_marked_a_face_by_hand_is_moved_out_whichever_detector_gave_it(tmp_path):
+    """Marks are kept in photo pixels: a later detector's box on the marked face, a little off and in
+    another view, is still moved out (the builder matched the exact box, so a new detector's boxes on faces
+    nobody labelled were taught as not faces)."""
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (200, 100), GREY).save(tmp_path / "images" / "a.png")
+    writer = Writer(tmp_path / "out")
     crop = Image.new("RGB", (20, 20), GREY)
-    for box in ((0, 0, 20, 20), (30, 30, 50, 50)):
-        writer.add(crop, "not_face", "train", "images/a.png", "box-1x", box)
-    assert writer.move_aside({("images/a.png", "box-1x", (30, 30, 50, 50))}) == 1
-    assert [e["box"] for e in writer.splits["train"]] == [[0, 0, 20, 20]]
+    for box in ((0, 0, 40, 40), (62, 58, 102, 98)):  # in the enlarged-2 view
+        writer.add(crop, "not_face", "train", "images/a.png", "box-enlarged-2", box)
+    sizes = PhotoSizes(tmp_path / "images")
+    marks = {"a.png": [[30, 30, 50, 50]]}  # the mark, in photo pixels
+    assert writer.move_aside(lambda entry: is_marked(entry, marks, sizes)) == 1
+    assert [e["box"] for e in writer.splits["train"]] == [[0, 0, 40, 40]]
     (moved,) = writer.aside
-    assert moved["marked"] == "face" and (tmp_path / moved["path"]).is_file()
-    assert len(list((tmp_path / "not_face").iterdir())) == 1
+    assert moved["marked"] == "face" and (tmp_path / "out" / moved["path"]).is_file()
+    assert len(list((tmp_path / "out" / "not_face").iterdir())) == 1
+
+
+def test_a_mark_made_in_the_phone_view_is_brought_back_to_photo_pixels(tmp_path):
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (400, 300), GREY).save(tmp_path / "images" / "b.png")
+    marks_file = tmp_path / "marked.json"
+    marks_file.write_text('{"faces": [{"photo": "b.png", "view": "phone", "box": [1008, 1008, 1512, 1512]}]}')
+    assert marked_faces(marks_file, PhotoSizes(tmp_path / "images")) == {"b.png": [[100.0, 100.0, 150.0, 150.0]]}
+
+
+def test_the_mined_boxes_looked_at_split_into_non_faces_and_kept_out(tmp_path):
+    (tmp_path / "negatives").mkdir()
+    rows = [
+        "crop,origin,source,view,detector,x0,y0,x1,y1,score,label,split,looks_like_face",
+        "c/1.png,train-photo,p.png,1x,d,1,2,11,12,0.6,,train,",
+        "c/2.png,train-photo,p.png,1x,d,5,5,25,25,0.6,,train,",
+        "c/3.png,train-photo,q.png,1x,d,0,0,9,9,0.6,,train,",
+        "c/4.png,noface,page-000,own,d,0,0,9,9,0.6,,train,",
+    ]
+    (tmp_path / "negatives" / "negatives.csv").write_text("\n".join(rows) + "\n")
+    looked = tmp_path / "looked.csv"
+    looked.write_text("crop,looks_like_face\nc/1.png,no\nc/2.png,yes\nc/3.png,unsure\nc/4.png,no\n")
+    not_faces, faces = looked_at(tmp_path, looked)
+    assert not_faces == {"p.png": [[1.0, 2.0, 11.0, 12.0]]}
+    assert faces == {"p.png": [[5.0, 5.0, 25.0, 25.0]], "q.png": [[0.0, 0.0, 9.0, 9.0]]}
+
+
+def test_a_small_region_of_a_photo_is_mined_at_three_sizes_and_a_big_picture_at_two_or_one():
+    """The detector's false boxes left are on photo regions enlarged to 4032 px and on screens: those kinds'
+    train pictures are mined at their own size, halfway and at 4032 px (the builder mined every 3rd picture
+    at 4032 px only)."""
+    region = noface_sides(150, enlarged=True)
+    assert [view for view, _ in region] == ["own", "mid", "phone"]
+    assert region[1][1] == pytest.approx((4032 / 150) ** 0.5) and region[2][1] == pytest.approx(4032 / 150)
+    assert [view for view, _ in noface_sides(3000, enlarged=True)] == ["own", "phone"]
+    assert noface_sides(3000, enlarged=False) == (("own", 1.0),)

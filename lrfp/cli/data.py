@@ -75,7 +75,8 @@ def cmd_data_occlusion(args) -> int:
 def cmd_data_facecheck(args) -> int:
     noface = Path(args.noface) if args.noface else None
     marked = Path(args.marked) if args.marked else None
-    manifest = build_facecheck(Path(args.source), Path(args.data), Path(args.out), noface, args.seed, marked)
+    looked = Path(args.looked) if args.looked else None
+    manifest = build_facecheck(Path(args.source), Path(args.data), Path(args.out), noface, args.seed, marked, looked)
     counts = ", ".join(f"{split} {len(entries)}" for split, entries in manifest["splits"].items())
     print(f"wrote {args.out}: face and not-face crops of the detector's boxes ({counts})")
     return 0
@@ -167,6 +168,11 @@ def add_data(parser) -> None:
     facecheck.add_argument("--seed", type=argtypes.SEED, default=0)
     facecheck.add_argument(
         "--marked", help="detector boxes matching no labelled face that a look found faces (kept out of the loss)"
+    )
+    facecheck.add_argument(
+        "--looked",
+        help="a person's verdicts (crop,looks_like_face) on the no-face set's mined boxes: no -> not_face, "
+        "yes or unsure -> kept out (needs --noface)",
     )
     facecheck.set_defaults(func=cmd_data_facecheck)
 

@@ -38,12 +38,17 @@ from lrfp.data.images import MANIFEST_NAME, SPLITS, load_image
 from lrfp.data.voc import match, photos_of, read_labelled_photo
 from lrfp.evaluation.scene_bench import PHONE_SIDE, view_frames
 from lrfp.experiments.detector import TEACHER_SCORE, split_train_photos
+from lrfp.experiments.facecheck_marks import PhotoSizes, is_marked, looked_at, marked_faces
 from lrfp.pipeline.detect import FaceDetector, inside
 
 CLASSES = ("face", "not_face")
 ASIDE = "aside"
 VIEWS = ("1x", "enlarged-2", "phone")
 PHONE_EVERY = 3  # the phone view (4032 px, the slowest) of every 3rd train photo; every held-out one
+# the no-face kinds the default detector still puts boxes on (a screen at its own size, a region of a photo
+# enlarged to 4032 px): every train picture of them at three sizes, the other kinds every PHONE_EVERY-th
+ENLARGED_KINDS = ("photo-region", "screen")
+MID_STEP = 1.3  # a train no-face picture gets a view halfway to 4032 px when that is 1.3x from both ends
 KEEP_SIDE = 128  # crops are saved no bigger: the check reads 32 px
 MIN_FACE = 8
 FACE_COPIES = 2  # labelled boxes, jittered and resized, per face
@@ -80,13 +85,11 @@ class Writer:
             entry["box"] = [int(v) for v in box]
         (self.aside if label == ASIDE else self.splits[split]).append(entry)
 
-    def move_aside(self, marked: set) -> int:
-        """Move the not_face entries whose (source, kind, box) is marked, and their files, aside."""
+    def move_aside(self, is_face) -> int:
+        """Move the not_face entries that `is_face(entry)` says are faces, and their files, aside."""
         moved = 0
         for split, entries in self.splits.items():
-            for entry in [e for e in entries if (e["source"], e["kind"], tuple(e.get("box", ()))) in marked]:
-                if entry["label"] != "not_face":
-                    continue
+            for entry in [e for e in entries if e["label"] == "not_face" and is_face(e)]:
                 name = f"{ASIDE}/{Path(entry['path']).name}"
                 (self.out / entry["path"]).rename(self.out / name)
                 entries.remove(entry)
@@ -160,50 +163,109 @@ def mine_photo(xml: Path, split: str, views: tuple, detectors: tuple[FaceDetecto
                 writer.add(frame.image.crop(box), label, split, source, f"box-{view}", box)
 
 
-def mine_noface(folder: Path, split: str, detector: FaceDetector, writer, rng) -> None:
-    """A no-face set's pictures of one split (its manifest.csv: path, kind, split): each one's detector boxes
-    at its own size (and at 4032 px, for every PHONE_EVERY-th one) and two random squares."""
+def noface_sides(long_side: int, enlarged: bool) -> tuple[tuple[str, float], ...]:
+    """(view, scale) of a train no-face picture: its own size, and when `enlarged` also a phone photo's 4032 px
+    and the size halfway between (geometric mean) where that is a step of its own: the check then sees a
+    screen or a photo region at the sizes the detector meets it at."""
+    if not enlarged:
+        return (("own", 1.0),)
+    phone = PHONE_SIDE / long_side
+    middle = (("mid", math.sqrt(phone)),) if phone > MID_STEP**2 else ()
+    return (("own", 1.0), *middle, ("phone", phone))
+
+
+def mine_noface(folder: Path, detector: FaceDetector, writer, rng) -> None:
+    """A no-face set's train pictures (its manifest.csv: path, kind, split), the kinds ENLARGED_KINDS first:
+    each one's detector boxes in its noface_sides and two random squares."""
     with open(folder / "manifest.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["split"] == split]
-    for i, row in enumerate(bar(rows, desc=f"no-face {split}", unit="picture")):
+        rows = [r for r in csv.DictReader(f) if r["split"] == "train"]
+    rows.sort(key=lambda r: r["kind"] not in ENLARGED_KINDS)
+    for i, row in enumerate(bar(rows, desc="no-face train", unit="picture")):
         image = load_image(folder / row["path"], name=row["path"]).convert("RGB")
         source = f"noface/{row['path']}"
         for square in random_squares(image, [], rng, 2):
-            writer.add(image.crop(square), "not_face", split, source, "noface-square")
-        views = [image]
-        if i % PHONE_EVERY == 0:
-            k = PHONE_SIDE / max(image.size)
-            views.append(image.resize((round(image.width * k), round(image.height * k)), Image.Resampling.BICUBIC))
-        for view, frame in zip(("own", "phone"), views):
+            writer.add(image.crop(square), "not_face", "train", source, "noface-square")
+        for view, k in noface_sides(max(image.size), row["kind"] in ENLARGED_KINDS or i % PHONE_EVERY == 0):
+            size = (round(image.width * k), round(image.height * k))
+            frame = image if k == 1.0 else image.resize(size, Image.Resampling.BICUBIC)
             for box in detector.detect(frame):
                 crop = frame.crop((box.x0, box.y0, box.x1, box.y1))
-                writer.add(crop, "not_face", split, source, f"noface-{view}", (box.x0, box.y0, box.x1, box.y1))
+                writer.add(crop, "not_face", "train", source, f"noface-{view}", (box.x0, box.y0, box.x1, box.y1))
 
 
 def noface_part(folder: Path, out: Path, detector: FaceDetector, seed: int) -> Writer:
-    """The no-face set's crops (train and val: its test pictures are for the final figures), mined once: kept
-    in out/NOFACE_PART and reused while the set's manifest is the same."""
-    fingerprint = hashlib.sha256((folder / "manifest.csv").read_bytes()).hexdigest()
+    """The no-face set's crops (its train pictures: val chooses the threshold with scene-bench, test gives the
+    final figures), mined once: kept in out/NOFACE_PART and reused while the set's manifest is the same."""
+    views = f"own,mid {MID_STEP},phone {PHONE_SIDE},{ENLARGED_KINDS}".encode()  # a change of views mines again
+    fingerprint = hashlib.sha256((folder / "manifest.csv").read_bytes() + views).hexdigest()
     writer = Writer(out)
     cached = read_json(out / NOFACE_PART) if (out / NOFACE_PART).is_file() else {}
     if cached.get("manifest_sha256") == fingerprint:
         writer.splits, writer.counts = cached["splits"], Counter(cached["counts"])
         return writer
     rng = random.Random(seed + 1)  # its own stream: the same crops whether or not the photos' part ran first
-    for split in ("train", "val"):
-        mine_noface(folder, split, detector, writer, rng)
+    mine_noface(folder, detector, writer, rng)
     part = {"manifest_sha256": fingerprint, "splits": writer.splits, "counts": writer.counts}
     write_json_atomic(part, out / NOFACE_PART)
     return writer
 
 
+def person_looks(writer: Writer, source: Path, data: Path, paths: tuple, previous: dict) -> dict:
+    """What a look found, applied: the marked faces and the mined boxes looked at and found faces or unsure
+    moved aside, the mined boxes found not faces added as `not_face` (kind `looked-no`) in their photo's
+    split, once. paths: (noface, marked, looked). Returns the manifest's options on them."""
+    noface, marked, looked = paths
+    sizes = PhotoSizes(source / "images")
+    marks = marked_faces(marked, sizes) if marked else {}
+    not_faces: dict[str, list] = {}
+    if looked is not None:
+        if noface is None:
+            raise ValueError("--looked needs --noface: the mined boxes are listed in the no-face set")
+        not_faces, faces = looked_at(noface, looked)
+        for photo, boxes in faces.items():
+            marks.setdefault(photo, []).extend(boxes)
+    moved = writer.move_aside(lambda entry: is_marked(entry, marks, sizes))
+    added = 0
+    if not_faces and not previous.get("looked"):
+        train, held_out = split_train_photos(source, data)
+        split_of = {xml.stem: split for split, files in (("train", train), ("val", held_out)) for xml in files}
+        for photo, boxes in sorted(not_faces.items()):
+            if Path(photo).stem not in split_of:  # not one of the detector's train photos: never read
+                continue
+            image = load_image(source / "images" / photo, name=photo).convert("RGB")
+            for box in boxes:
+                writer.add(
+                    image.crop(_clip(box, *image.size)),
+                    "not_face",
+                    split_of[Path(photo).stem],
+                    f"images/{photo}",
+                    "looked-no",
+                    box,
+                )
+                added += 1
+    return {
+        "marked": marked.name if marked else previous.get("marked"),
+        "marked_faces": sum(len(v) for v in marks.values()) or previous.get("marked_faces", 0),
+        "moved_aside": moved + previous.get("moved_aside", 0),
+        "looked": looked.name if looked else previous.get("looked"),
+        "looked_not_faces": added or previous.get("looked_not_faces", 0),
+    }
+
+
 def build_facecheck(
-    source: Path, data: Path, out: Path, noface: Path | None = None, seed: int = 0, marked: Path | None = None
+    source: Path,
+    data: Path,
+    out: Path,
+    noface: Path | None = None,
+    seed: int = 0,
+    marked: Path | None = None,
+    looked: Path | None = None,
 ) -> dict:
     """Write the face check's crops (see the module's docstring) and their manifest. The photos' part, once
     written, is kept when the command runs again with the same source and build (the no-face set, or marks,
     added later). `marked`: a JSON of {"faces": [{"photo", "view", "box"}]}, the detector's boxes matching no
-    labelled face that a look found to be faces: moved aside."""
+    labelled face that a look found to be faces: moved aside. `looked`: a person's verdicts on the no-face set's
+    mined boxes (see facecheck_marks)."""
     rng = random.Random(seed)
     detector = FaceDetector()
     origin = {
@@ -228,8 +290,7 @@ def build_facecheck(
         for split, entries in part.splits.items():
             writer.splits[split] += entries
         writer.counts += part.counts
-    faces = read_json(marked)["faces"] if marked else []
-    moved = writer.move_aside({(f"images/{f['photo']}", f"box-{f['view']}", tuple(f["box"])) for f in faces})
+    looks = person_looks(writer, source, data, (noface, marked, looked), previous.get("options", {}))
     manifest = {
         "version": 1,
         "classes": list(CLASSES),
@@ -246,10 +307,8 @@ def build_facecheck(
             "piece": PIECE,
             "face_copies": FACE_COPIES,
             "random_squares": RANDOM_SQUARES,
-            "marked": marked.name if marked else previous.get("options", {}).get("marked"),
-            "marked_faces": len(faces) or previous.get("options", {}).get("marked_faces", 0),
-            "moved_aside": moved + previous.get("options", {}).get("moved_aside", 0),
-        },
+        }
+        | looks,
     }
     write_json_atomic(manifest, out / MANIFEST_NAME)
     return manifest
