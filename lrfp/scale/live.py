@@ -39,6 +39,7 @@ from lrfp.core.records import atomic_path, write_json_atomic
 from lrfp.pipeline.frames import Analysed, Analyze, Frame, FrameStream, Pacer
 from lrfp.pipeline.people import PeopleTracker, PersonRow
 from lrfp.scale.alerts import Alerts
+from lrfp.scale.drops import DropLog, Timeline
 from lrfp.scale.people import PEOPLE_SCHEMA, resume_people
 from lrfp.scale.rows import SCHEMA, frame_record
 from lrfp.scale.settings import LiveSettings
@@ -88,7 +89,10 @@ class LiveRun:
         # PART: one group of a run's streams (on Ray, lrfp.scale.live_ray): its files carry "-PART"
         self.suffix = f"-{part}" if part else ""
         self.stopping = threading.Event()  # stop(): the run ends as Ctrl-C would end it
-        self.streams = {camera: Stream(camera, url) for camera, url in live.cameras}
+        self.timeline = Timeline()  # what the analysis thread does when: each drop is put down to a cause
+        self.drops = DropLog(self.timeline)
+        self.pacer = Pacer(1 / live.rate, steady=True)  # each camera's frames at --rate at most
+        self.streams = {camera: Stream(camera, url, on_drop=self._dropped) for camera, url in live.cameras}
         self.trackers = {camera: PeopleTracker() for camera in self.streams}
         # a restarted run goes on with the people the last one left in view (not counted again)
         resume_people(self.trackers, self.out / named(OPEN_PEOPLE, self.suffix))
@@ -100,7 +104,8 @@ class LiveRun:
         # each camera's worst frame of this slice: (faces without a mask, its row, the image)
         self.worst: dict[str, tuple[int, dict, Image.Image]] = {}
         # each pass over the streams is one batch (lrfp.pipeline.interval.CameraGroup staggers their detections)
-        self.stream = FrameStream(analyse or _unused, batch=len(self.streams))
+        self.analyse, self.batches = analyse or _unused, 0
+        self.stream = FrameStream(self._analysed, batch=len(self.streams))
         for sink in (self._track, self._keep, self._keep_worst, self._on_time):
             self.stream.add_sink(sink)
         self.stream.add_sink(self._on_time, on="idle")
@@ -110,27 +115,41 @@ class LiveRun:
         """The newest frame of each stream as it falls due (at most --rate a second each; the reader threads
         drop and count the others), then None after each pass over the streams: the frames of a pass are
         analysed as one batch, and the sinks may then write a slice."""
-        pacer, index = Pacer(1 / self.live.rate, steady=True), dict.fromkeys(self.streams, 0)
+        pacer, index = self.pacer, dict.fromkeys(self.streams, 0)
         while (duration_s is None or time.monotonic() - self.t0 < duration_s) and not self.stopping.is_set():
             busy = False
             for camera, stream in self.streams.items():
                 if not pacer.due(camera, time.monotonic() - self.t0):
                     continue
-                image = stream.take()
+                with self.timeline.doing("decode"):
+                    image = stream.take()
                 if image is not None:
                     offset = time.monotonic() - self.t0
                     pacer.took(camera, offset)
                     yield Frame(index[camera], round(offset, 3), image, datetime.now(), camera)
                     index[camera], busy = index[camera] + 1, True
             yield None
+            self.drops.classify()
             if not busy:
-                time.sleep(0.005)
+                with self.timeline.doing("idle"):
+                    time.sleep(0.005)
+
+    def _analysed(self, frames: list[Frame]) -> list:
+        """The analysis of a batch, marked on the timeline (the first: the models' first run, "warm-up")."""
+        with self.timeline.doing("analysis" if self.batches else "warm-up"):
+            self.batches += 1
+            return self.analyse(frames)
+
+    def _dropped(self, camera: str, arrived: float, pushed_out: float) -> None:
+        """A stream's frame pushed out untaken (on its reader thread): noted, with when --rate allowed one."""
+        self.drops.note(camera, arrived, pushed_out, self.t0 + self.pacer.next.get(camera, 0.0))
 
     def _track(self, item: Analysed) -> None:
         """The camera's people tracker follows the frame's faces; their track ids go into its Detections."""
         frame, faces = item.frame, item.faces
         if faces is not None:
-            faces.track = np.array(self.trackers[frame.camera].see(frame.index, frame.offset_s, frame.time, faces))
+            with self.timeline.doing("tracker"):
+                faces.track = np.array(self.trackers[frame.camera].see(frame.index, frame.offset_s, frame.time, faces))
 
     def _keep(self, item: Analysed) -> None:
         where = {"camera": item.frame.camera, "source": self.streams[item.frame.camera].shown_url, "kind": "live"}
@@ -144,7 +163,8 @@ class LiveRun:
 
     def _on_time(self, _: Analysed | None = None) -> None:
         if time.monotonic() >= self.slice_end:
-            self.flush()
+            with self.timeline.doing("slice"):
+                self.flush()
             self.slice_end += self.live.slice_s
 
     def _write_stills(self) -> None:
@@ -191,6 +211,7 @@ class LiveRun:
                 "seconds": round(now_s, 1),
                 "alerts": len(self.alerts.rows),
                 "streams": [s.counts() for s in self.streams.values()],
+                "drops": self.drops.summary(),  # by cause (lrfp.scale.drops)
             },
             self.out / named(STATUS, self.suffix),
         )
@@ -205,15 +226,17 @@ class LiveRun:
         """Read and analyse until DURATION_S seconds have passed (forever without it, until Ctrl-C)."""
         for stream in self.streams.values():
             stream.start()
-        self.t0 = time.monotonic()
+        self.t0 = self.drops.t0 = time.monotonic()
         self.slice_end = self.t0 + self.live.slice_s
         try:
-            self.stream.drain(self._frames(duration_s))
+            with self.drops.gc:
+                self.stream.drain(self._frames(duration_s))
         except KeyboardInterrupt:
             log.info("stopped by the user: writing the slice gathered so far")
         finally:
             for stream in self.streams.values():
                 stream.stop()
+            self.drops.classify()
             self.flush(final=True)
             if self.hook:
                 self.hook.close()

@@ -16,6 +16,8 @@ import io
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -68,13 +70,22 @@ def _jpeg_too_large(data: bytes) -> bool:
 class Stream:
     """The newest frame of a live input, and what the reading cost: frames read, dropped, reconnects."""
 
-    def __init__(self, camera: str, url: str, first_wait_s: float = FIRST_WAIT_S):
+    def __init__(
+        self,
+        camera: str,
+        url: str,
+        first_wait_s: float = FIRST_WAIT_S,
+        on_drop: Callable[[str, float, float], None] | None = None,
+    ):
         self.camera, self.url, self.first_wait_s = camera, url, first_wait_s
+        # ON_DROP(camera, the dropped frame's arrival, the time it was pushed out), on the reader thread
+        self.on_drop = on_drop
         self.shown_url = mask_url(url)  # what tables, live.json and messages hold: the real URL stays here
         self.read = self.dropped = self.refused = self.taken = self.reconnects = 0
         self.last_frame: datetime | None = None  # wall-clock time of the newest frame
         self.error = ""
         self._latest: Image.Image | bytes | None = None  # bytes: an MJPEG frame, decoded when taken
+        self._latest_at = 0.0  # when it came (time.monotonic())
         self._jpeg_decoder: Any = None  # av's CodecContext, used by take() only (the analysis's thread)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -154,10 +165,14 @@ class Stream:
 
     def _hold(self, image: Image.Image | bytes) -> None:
         """IMAGE (or an MJPEG frame's bytes) as the newest frame, the one it replaces dropped and counted."""
+        now = time.monotonic()
         with self._lock:
-            if self._latest is not None:
-                self.dropped += 1
-            self._latest = image
+            pushed_out, arrived = self._latest is not None, self._latest_at
+            self._latest, self._latest_at = image, now
+        if pushed_out:
+            self.dropped += 1
+            if self.on_drop:
+                self.on_drop(self.camera, arrived, now)
         self.read += 1
         self.last_frame = datetime.now()
 
