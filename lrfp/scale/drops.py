@@ -5,8 +5,10 @@ ones push it out before the analysis took it. The analysis thread marks what it 
 and decoding a frame, analysing a batch, the people tracker, handing a slice on, sleeping when nothing is
 new), and Python's garbage collector its own passes, on any thread. Each drop is then put down to one cause:
 
-- "over rate": the frame came while its camera's --rate allowed none (a camera faster than --rate);
-- "burst": the frame was pushed out almost as soon as it could be taken (the source sent frames bunched);
+- "pacing": --rate's pacing held the frame back until it had no chance (less than NO_CHANCE_S) to be taken:
+  a camera faster than --rate; or a camera at --rate whose beat fell just before its next frame (the
+  strict beat of earlier versions, which a late frame moved for good);
+- "burst": the frame was pushed out as soon as it came (the source sent frames bunched);
 - else whatever held the thread longest while the frame waited to be taken: "warm-up" (the first batch,
   the models' first run), "analysis", "decode", "tracker", "slice", "gc", "loop" (the loop's own steps).
 
@@ -114,16 +116,20 @@ class DropLog:
         """Put the drops noted since the last call down to their causes (on the thread the Timeline marks)."""
         while self.waiting:
             camera, arrived, pushed_out, due = self.waiting.popleft()
-            cause = self.cause(max(arrived, due), pushed_out) if due <= pushed_out else "over rate"
+            cause = self.cause(arrived, due, pushed_out)
             self.by_cause[cause] += 1
             t, waited = round(pushed_out - self.t0, 2), round(pushed_out - arrived, 3)
             self.by_minute[int(t // 60)] += 1
             drop = {"t": t, "camera": camera, "cause": cause, "waited_s": waited}
             (self.first if len(self.first) < FIRST else self.recent).append(drop)
 
-    def cause(self, takeable: float, pushed_out: float) -> str:
-        if pushed_out - takeable < NO_CHANCE_S:
+    def cause(self, arrived: float, due: float, pushed_out: float) -> str:
+        """What held up a frame that ARRIVED, was due from DUE on, and was pushed out at PUSHED_OUT."""
+        if pushed_out - arrived < NO_CHANCE_S:
             return "burst"
+        takeable = max(arrived, due)
+        if pushed_out - takeable < NO_CHANCE_S:
+            return "pacing"
         spent = self.timeline.spent(takeable, pushed_out)
         spent["gc"] = self.gc.spent(takeable, pushed_out)
         spent.pop("idle", None)
