@@ -5,10 +5,8 @@ ones push it out before the analysis took it. The analysis thread marks what it 
 and decoding a frame, analysing a batch, the people tracker, handing a slice on, sleeping when nothing is
 new), and Python's garbage collector its own passes, on any thread. Each drop is then put down to one cause:
 
-- "pacing": --rate's pacing held the frame back until it had no chance (less than NO_CHANCE_S) to be taken:
-  a camera faster than --rate; or a camera at --rate whose beat fell just before its next frame (the
-  strict beat of earlier versions, which a late frame moved for good);
-- "burst": the frame was pushed out as soon as it came (the source sent frames bunched);
+- "burst": the frame was pushed out as soon as it came (less than NO_CHANCE_S: the source sent frames
+  bunched);
 - else whatever held the thread longest while the frame waited to be taken: "warm-up" (the first batch,
   the models' first run), "analysis", "decode", "tracker", "slice", "gc", "loop" (the loop's own steps).
 
@@ -96,7 +94,7 @@ class GcPasses:
 
 class DropLog:
     """Each camera's drops, noted by the reader threads (note) and put down to a cause on the analysis thread
-    (classify), with the run's clock T0."""
+    (classify), with the run's clock T0. Frames --rate skips are not drops (lrfp.scale.stream counts them)."""
 
     def __init__(self, timeline: Timeline, t0: float = 0.0) -> None:
         self.timeline, self.t0 = timeline, t0
@@ -107,31 +105,28 @@ class DropLog:
         self.first: list[dict] = []
         self.recent: deque = deque(maxlen=RECENT)
 
-    def note(self, camera: str, arrived: float, pushed_out: float, due: float) -> None:
-        """A frame of CAMERA that came at ARRIVED (time.monotonic()) was pushed out at PUSHED_OUT untaken; the
-        pacing allowed the camera a frame from DUE on. Called on a reader thread: the cause is found later."""
-        self.waiting.append((camera, arrived, pushed_out, due))
+    def note(self, camera: str, arrived: float, pushed_out: float) -> None:
+        """A frame of CAMERA that came at ARRIVED (time.monotonic()) was pushed out at PUSHED_OUT untaken.
+        Called on a reader thread: the cause is found later, on the analysis thread."""
+        self.waiting.append((camera, arrived, pushed_out))
 
     def classify(self) -> None:
         """Put the drops noted since the last call down to their causes (on the thread the Timeline marks)."""
         while self.waiting:
-            camera, arrived, pushed_out, due = self.waiting.popleft()
-            cause = self.cause(arrived, due, pushed_out)
+            camera, arrived, pushed_out = self.waiting.popleft()
+            cause = self.cause(arrived, pushed_out)
             self.by_cause[cause] += 1
             t, waited = round(pushed_out - self.t0, 2), round(pushed_out - arrived, 3)
             self.by_minute[int(t // 60)] += 1
             drop = {"t": t, "camera": camera, "cause": cause, "waited_s": waited}
             (self.first if len(self.first) < FIRST else self.recent).append(drop)
 
-    def cause(self, arrived: float, due: float, pushed_out: float) -> str:
-        """What held up a frame that ARRIVED, was due from DUE on, and was pushed out at PUSHED_OUT."""
+    def cause(self, arrived: float, pushed_out: float) -> str:
+        """What held up a frame that came at ARRIVED and was pushed out untaken at PUSHED_OUT."""
         if pushed_out - arrived < NO_CHANCE_S:
             return "burst"
-        takeable = max(arrived, due)
-        if pushed_out - takeable < NO_CHANCE_S:
-            return "pacing"
-        spent = self.timeline.spent(takeable, pushed_out)
-        spent["gc"] = self.gc.spent(takeable, pushed_out)
+        spent = self.timeline.spent(arrived, pushed_out)
+        spent["gc"] = self.gc.spent(arrived, pushed_out)
         spent.pop("idle", None)
         return max(spent, key=lambda what: spent[what]) if spent else "loop"
 
