@@ -8,8 +8,8 @@ starting at another scene and frame, served at --fps and played forth and back (
 is the CLI in a child process, as an operator runs it (with --tree, the lrfp of that checkout: "before" figures
 side by side with the working tree's, same machine, same session). Measured:
 
-- frames: read, analysed and dropped by all streams (the monitor's live.json at the end; its drops count the
-  frames over --rate too), and missed: the frames --rate asks for (rate x seconds x cameras) that were not
+- frames: read, analysed, skipped over --rate and dropped by all streams (the monitor's live.json at the end;
+  a monitor older than lrfp.scale.drops counted the frames over --rate as dropped), and missed: the frames --rate asks for (rate x seconds x cameras) that were not
   analysed, the machine having no time for them; the frames analysed a second, all cameras together and the
   slowest camera;
 - latency from frame to table: each frame row's time to the moment its slice file appeared (the slice's
@@ -160,8 +160,10 @@ def measure(out: Path, watcher: Watcher, rate: float) -> dict:
             "read": read,
             "wanted_at_rate": wanted,
             "analysed": analysed,
-            # the monitor's count: frames over --rate and frames it had no time for
+            # the frames it had no time for (before lrfp.scale.drops, the frames over --rate too)
             "dropped": sum(s["dropped"] for s in streams),
+            # over --rate, by the time each came (an older monitor counted them as dropped, or not at all)
+            "skipped": sum(s.get("skipped", 0) for s in streams),
             "missed": max(0, wanted - analysed),
             "missed_share": round(max(0, wanted - analysed) / max(1, wanted), 3),
             "refused": sum(s["refused"] for s in streams),

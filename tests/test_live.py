@@ -58,8 +58,8 @@ def test_a_cut_stream_is_reconnected_and_sliced_into_people_and_an_alert(tmp_pat
     assert len(frames) == stream["analysed"] >= 4 and (frames["camera"] == "gate").all()
     assert frames["offset_s"].is_monotonic_increasing
     assert (
-        stream["dropped"] > 0 and stream["read"] >= stream["analysed"] + stream["dropped"]
-    )  # 10 frames/s sent, 5 taken at most
+        stream["skipped"] > 0 and stream["read"] >= stream["analysed"] + stream["skipped"] + stream["dropped"]
+    )  # 10 frames/s sent, 5 kept at most: the others skipped
     people = read_slices(tmp_path, "people").to_pandas()
     assert 1 <= len(people) < frames["faces"].sum() / 2  # people, not a face per frame
     assert len(alerts.rows) >= 1 and alerts.rows[0]["camera"] == "gate"
@@ -158,7 +158,7 @@ def test_an_rtsp_camera_is_read_over_tcp(tmp_path):
                 "--slice",
                 "3",
                 "--duration",
-                "8",
+                "10",  # the server's first frames come in a burst after a few seconds: one of them is kept
                 "--detector",
                 "retinaface",
                 "--detector-scale",
