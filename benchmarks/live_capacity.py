@@ -1,18 +1,23 @@
 """Many live cameras on one machine: `lrfp monitor --live` on N 640x480 MJPEG streams served on 127.0.0.1.
 
     python benchmarks/live_capacity.py [--cameras 16] [--fps 5] [--rate 5] [--detect-every K] [--duration 300]
-        [--slice 60] [--engine local|ray] [--workers 2] [--out results/benchmarks/live_capacity.json]
+        [--slice 60] [--engine local|ray] [--workers 2] [--tree PATH] [--out results/benchmarks/live_capacity.json]
 
 Each camera is a clip of a demo scene enlarged to 640x480 and panned (benchmarks/detect_every.py), each camera
 starting at another scene and frame, served at --fps and played forth and back (lrfp.scale.mjpeg). The monitor
-is the CLI in a child process, as an operator runs it. Measured:
+is the CLI in a child process, as an operator runs it (with --tree, the lrfp of that checkout: "before" figures
+side by side with the working tree's, same machine, same session). Measured:
 
-- frames: read, analysed and dropped by all streams (the monitor's live.json at the end; its drops count the
-  frames over --rate too), and missed: the frames --rate asks for (rate x seconds x cameras) that were not
+- frames: read, analysed, skipped over --rate and dropped by all streams (the monitor's live.json at the end;
+  a monitor older than lrfp.scale.drops counted the frames over --rate as dropped), and missed: the frames --rate asks for (rate x seconds x cameras) that were not
   analysed, the machine having no time for them; the frames analysed a second, all cameras together and the
   slowest camera;
 - latency from frame to table: each frame row's time to the moment its slice file appeared (the slice's
   length bounds it: a row waits for its slice), max and median; and the gaps over 5 s between a camera's rows;
+- drops: each one's cause, as the monitor put it down (lrfp.scale.drops: what held the analysis thread while
+  the frame waited, or the source or --rate), by cause, by time since the start (the first 5 s, then by minute)
+  and those within 2 s after a slice boundary, with the drops one by one (a run before the causes were
+  recorded has none: --tree at an older commit gives the totals only);
 - memory: the monitor's resident memory (its processes together, with Ray's workers), sampled each second:
   peak and at the end; CPU: its cores used over the run.
 
@@ -107,7 +112,9 @@ def run(args, server: MjpegServer, out: Path) -> dict:
     command += ["--detect-every", str(args.detect_every)] if args.detect_every else []
     watcher = Watcher(out)
     t0 = time.monotonic()
-    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    child = subprocess.Popen(
+        command, cwd=args.tree or ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     samples, cpu = [], 0.0
     while child.poll() is None:
         rss, used = usage(child.pid)
@@ -153,8 +160,10 @@ def measure(out: Path, watcher: Watcher, rate: float) -> dict:
             "read": read,
             "wanted_at_rate": wanted,
             "analysed": analysed,
-            # the monitor's count: frames over --rate and frames it had no time for
+            # the frames it had no time for (before lrfp.scale.drops, the frames over --rate too)
             "dropped": sum(s["dropped"] for s in streams),
+            # over --rate, by the time each came (an older monitor counted them as dropped, or not at all)
+            "skipped": sum(s.get("skipped", 0) for s in streams),
             "missed": max(0, wanted - analysed),
             "missed_share": round(max(0, wanted - analysed) / max(1, wanted), 3),
             "refused": sum(s["refused"] for s in streams),
@@ -168,6 +177,24 @@ def measure(out: Path, watcher: Watcher, rate: float) -> dict:
         },
         "gaps_over_5_s": gaps,
         "slices": status["slices"],
+        "drops": drop_causes(status, status["slice_s"]),
+    }
+
+
+def drop_causes(status: dict, slice_s: float) -> dict | None:
+    """The monitor's drops by cause, by minute since the start, and near the start or a slice boundary (None: a
+    monitor from before lrfp.scale.drops)."""
+    if "drops" not in status:
+        return None
+    drops = status["drops"]
+    one_by_one = drops["first"] + drops["recent"]  # the first 100 and the last 500 (all of them, up to 600)
+    return {
+        "by_cause": drops["by_cause"],
+        "by_minute": drops["by_minute"],
+        "kept_one_by_one": len(one_by_one),
+        "first_5_s": sum(d["t"] < 5 for d in one_by_one),
+        "within_2_s_after_a_slice": sum(d["t"] >= slice_s and d["t"] % slice_s < 2 for d in one_by_one),
+        "one_by_one": one_by_one,  # t (s since the start), camera, cause, waited_s
     }
 
 
@@ -182,6 +209,7 @@ def main() -> None:
     parser.add_argument("--engine", default="local", choices=("local", "ray"))
     parser.add_argument("--workers", type=int, default=2, help="--engine ray: its actors")
     parser.add_argument("--frames", type=int, default=40, help="frames of each camera's clip, played forth and back")
+    parser.add_argument("--tree", type=Path, help="run the lrfp of this checkout (before figures)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lrfp-capacity-") as tmp:
@@ -194,6 +222,7 @@ def main() -> None:
     report = {
         "benchmark": "live_capacity",
         "command": " ".join(["python", "benchmarks/live_capacity.py", *sys.argv[1:]]),
+        "tree": str(args.tree or ROOT),
         "cameras": args.cameras,
         "stream": {"size": [640, 480], "fps": args.fps},
         "started": started,

@@ -58,8 +58,8 @@ def test_a_cut_stream_is_reconnected_and_sliced_into_people_and_an_alert(tmp_pat
     assert len(frames) == stream["analysed"] >= 4 and (frames["camera"] == "gate").all()
     assert frames["offset_s"].is_monotonic_increasing
     assert (
-        stream["dropped"] > 0 and stream["read"] >= stream["analysed"] + stream["dropped"]
-    )  # 10 frames/s sent, 5 taken at most
+        stream["skipped"] > 0 and stream["read"] >= stream["analysed"] + stream["skipped"] + stream["dropped"]
+    )  # 10 frames/s sent, 5 kept at most: the others skipped
     people = read_slices(tmp_path, "people").to_pandas()
     assert 1 <= len(people) < frames["faces"].sum() / 2  # people, not a face per frame
     assert len(alerts.rows) >= 1 and alerts.rows[0]["camera"] == "gate"
@@ -158,7 +158,7 @@ def test_an_rtsp_camera_is_read_over_tcp(tmp_path):
                 "--slice",
                 "3",
                 "--duration",
-                "8",
+                "10",  # the server's first frames come in a burst after a few seconds: one of them is kept
                 "--detector",
                 "retinaface",
                 "--detector-scale",
@@ -186,7 +186,7 @@ def test_stills_older_than_a_week_are_removed_as_new_ones_are_written(tmp_path):
         path.write_bytes(b"jpeg")
     week_ago = time.time() - STILLS_KEEP_S - 60
     os.utime(old, (week_ago, week_ago))
-    run._write_stills()
+    run._write_stills({})
     assert not old.exists() and recent.exists()
 
 
@@ -241,9 +241,9 @@ def decoded_sizes(monkeypatch) -> list[int]:
 
 
 def test_a_live_frame_replaced_before_it_is_taken_is_never_decoded(monkeypatch):
-    """An MJPEG camera sending faster than the analysis takes: its frames are read and replaced as JPEG bytes,
+    """An MJPEG camera sending faster than the analysis takes: its frames are read and pushed out as JPEG bytes,
     and only the one taken is decoded."""
-    from lrfp.scale.stream import Stream
+    from lrfp.scale.stream import HELD, Stream
 
     server = MjpegServer({"cam": demo_jpegs()}, fps=50)
     decoded = decoded_sizes(monkeypatch)
@@ -257,7 +257,7 @@ def test_a_live_frame_replaced_before_it_is_taken_is_never_decoded(monkeypatch):
     finally:
         stream.stop()
         server.close()
-    assert stream.read >= 12 and stream.dropped >= 11, stream.counts()
+    assert stream.read >= 12 and stream.dropped >= stream.read - HELD - 1, stream.counts()  # 1: the one taken
     assert before == [] and image is not None and decoded == [image.width * image.height]
 
 

@@ -34,7 +34,7 @@ from lrfp.scale.live import STATUS, read_slices
 from lrfp.scale.people import PEOPLE_COUNTED, PEOPLE_TABLE, people_counts
 from lrfp.scale.table import TABLE, compliance_share, to_frame
 
-STREAM_COLUMNS = ["camera", "read", "analysed", "dropped", "refused", "reconnects", "last_frame", "error", "url"]
+STREAM_COLUMNS = "camera read analysed skipped dropped refused reconnects last_frame error url".split()
 REFRESH_S = 5  # a live panel's refresh, while its run writes and a viewer watches
 LAST_S = 60  # a live run's "last minute"
 EPOCH = pd.Timestamp(0)  # where people of a file with no known start time are placed (as frames are)
@@ -209,8 +209,9 @@ def stream_rows(found: dict, public: bool) -> pd.DataFrame:
     # an older lrfp stored the URLs whole: their passwords and tokens are masked here too
     hide = public_text if public else mask_urls
     streams[["url", "error"]] = streams[["url", "error"]].map(lambda v: hide(v) if isinstance(v, str) else v)
-    # an older lrfp did not count refused frames: a dash, not "None"; times as the rest of the page writes them
-    streams["refused"] = streams["refused"].astype(object).where(streams["refused"].notna(), "–")
+    # an older lrfp did not count refused or skipped frames: a dash, not "None"; times as the rest of the page
+    for counted in ("refused", "skipped"):
+        streams[counted] = streams[counted].astype(object).where(streams[counted].notna(), "–")
     streams["last_frame"] = streams["last_frame"].map(lambda v: v[:19].replace("T", " ") if isinstance(v, str) else v)
     return streams.drop(columns="url") if public else streams
 

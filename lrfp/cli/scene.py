@@ -92,7 +92,7 @@ def cmd_live(args, settings: Settings, engine: Engine) -> int:
         summary = LiveRun(live, args.out, settings.analysis()).run(args.duration)
     for s in summary["streams"]:
         print(
-            f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['dropped']} dropped, {s['refused']} refused as too large, "
+            f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['skipped']} skipped over --rate, {s['dropped']} dropped, {s['refused']} refused as too large, "
             f"{s['reconnects']} reconnect(s)"
         )
     print(f"{summary['slices']} slice(s), {summary['alerts']} alert(s) in {summary['seconds']:.0f} s -> {args.out}")
@@ -216,7 +216,7 @@ def add_monitor(mo) -> None:
         type=argtypes.POSITIVE,
         default=RATE,
         help="--live: frames analysed per second and stream at most "
-        "(default: %(default)s); the others are dropped, and counted",
+        "(default: %(default)s); the others are skipped, and counted",
     )
     mo.add_argument(
         "--slice", type=argtypes.SLICE_SECONDS, default=SLICE_S, help="--live: seconds per slice (default: %(default)s)"

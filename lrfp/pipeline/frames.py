@@ -95,19 +95,24 @@ class Counts:
 class Pacer:
     """Which frames are due, per camera, by their time T: one every EVERY_S seconds (0: every frame).
 
-    Strict (files' --every): the next is due EVERY_S after the last kept. Steady (a live --rate): due on a
-    fixed beat, catching up after a slow frame but never bunching more than one frame into a beat."""
+    Strict (files' --every): the next is due EVERY_S after the last kept. Steady (a live --rate, by the time a
+    frame came): one a beat of EVERY_S, a frame less than half a beat early or late kept for its beat (a later one
+    moves the beat on with it), so a camera sending at the rate keeps every frame through its jitter, and a
+    faster one is kept at the rate, never two frames in one beat."""
 
     def __init__(self, every_s: float = 0.0, steady: bool = False):
         self.every_s, self.steady = every_s, steady
         self.next: dict[str, float] = {}
 
     def due(self, camera: str, t: float) -> bool:
-        return t >= self.next.get(camera, 0.0)
+        if camera not in self.next:
+            return True
+        return t > self.next[camera] - self.every_s / 2 if self.steady else t >= self.next[camera]
 
     def took(self, camera: str, t: float) -> None:
-        if self.steady:
-            self.next[camera] = max(self.next.get(camera, 0.0) + self.every_s, t)
+        if self.steady:  # the beat moves on by one, or, after a frame late by over half a beat, with it
+            beat = self.next.get(camera, t)
+            self.next[camera] = max(beat, t - self.every_s / 2) + self.every_s
         else:
             self.next[camera] = t + self.every_s if self.every_s else 0.0
 

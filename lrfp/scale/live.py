@@ -1,8 +1,10 @@
 """`lrfp monitor --live URL...`: live cameras into time-sliced tables of frames, people and alerts.
 
-Each stream is read on its own thread (lrfp.scale.stream), which keeps the newest frame only; this loop
-analyses one frame of each stream at most RATE times a second, as fast as the machine allows, so it never
-falls behind (the frames it had no time for are dropped, and counted). Every SLICE_S seconds it writes:
+Each stream is read on its own thread (lrfp.scale.stream), which keeps the stream's frames at most RATE a
+second (the others are skipped, and counted) and holds the newest two of them; this loop takes the oldest
+frame each stream holds, a pass over the streams at a time, as fast as the machine allows, so it never falls
+behind by more than two frames (the frames it had no time for are dropped, counted, and put down to a cause:
+lrfp.scale.drops). Every SLICE_S seconds it writes:
 
     OUT/slices/frames-<time>.parquet   the slice's frames (the columns of frames.parquet)
     OUT/slices/people-<time>.parquet   the people whose track ended in the slice
@@ -36,18 +38,21 @@ from PIL import Image
 from lrfp.core import labels
 from lrfp.core.paths import within
 from lrfp.core.records import atomic_path, write_json_atomic
-from lrfp.pipeline.frames import Analysed, Analyze, Frame, FrameStream, Pacer
+from lrfp.pipeline.frames import Analysed, Analyze, Frame, FrameStream
 from lrfp.pipeline.people import PeopleTracker, PersonRow
 from lrfp.scale.alerts import Alerts
+from lrfp.scale.drops import DropLog, Timeline
 from lrfp.scale.people import PEOPLE_SCHEMA, resume_people
 from lrfp.scale.rows import SCHEMA, frame_record
 from lrfp.scale.settings import LiveSettings
 from lrfp.scale.stream import Stream
 from lrfp.scale.webhook import Webhook
+from lrfp.scale.writer import SliceWriter
 
 log = logging.getLogger(__name__)
 SLICES, OPEN_PEOPLE, STATUS, STILLS = "slices", "people-open.parquet", "live.json", "stills"
 STILL_QUALITY = 85  # JPEG: a 640x480 frame in about 50 KB, one a camera a slice (72 MB a camera a day at 60 s)
+WARM_UP, WARM_UP_SIZE = "(warm-up)", (640, 480)  # the blank frame the analysis first runs on, and its camera
 STILLS_KEEP_S = 7 * 24 * 3600  # stills older than a week are removed as new ones are written (0.5 GB a camera)
 
 
@@ -88,7 +93,11 @@ class LiveRun:
         # PART: one group of a run's streams (on Ray, lrfp.scale.live_ray): its files carry "-PART"
         self.suffix = f"-{part}" if part else ""
         self.stopping = threading.Event()  # stop(): the run ends as Ctrl-C would end it
-        self.streams = {camera: Stream(camera, url) for camera, url in live.cameras}
+        self.timeline = Timeline()  # what the analysis thread does when: each drop is put down to a cause
+        self.drops = DropLog(self.timeline)
+        self.streams = {
+            camera: Stream(camera, url, every_s=1 / live.rate, on_drop=self.drops.note) for camera, url in live.cameras
+        }
         self.trackers = {camera: PeopleTracker() for camera in self.streams}
         # a restarted run goes on with the people the last one left in view (not counted again)
         resume_people(self.trackers, self.out / named(OPEN_PEOPLE, self.suffix))
@@ -100,37 +109,51 @@ class LiveRun:
         # each camera's worst frame of this slice: (faces without a mask, its row, the image)
         self.worst: dict[str, tuple[int, dict, Image.Image]] = {}
         # each pass over the streams is one batch (lrfp.pipeline.interval.CameraGroup staggers their detections)
-        self.stream = FrameStream(analyse or _unused, batch=len(self.streams))
+        self.analyse = analyse or _unused
+        self.writer = SliceWriter()  # the slices are written on a thread of their own
+        self.stream = FrameStream(self._analysed, batch=len(self.streams))
         for sink in (self._track, self._keep, self._keep_worst, self._on_time):
             self.stream.add_sink(sink)
         self.stream.add_sink(self._on_time, on="idle")
         self.t0 = self.slice_end = 0.0
 
     def _frames(self, duration_s: float | None) -> Iterator[Frame | None]:
-        """The newest frame of each stream as it falls due (at most --rate a second each; the reader threads
-        drop and count the others), then None after each pass over the streams: the frames of a pass are
-        analysed as one batch, and the sinks may then write a slice."""
-        pacer, index = Pacer(1 / self.live.rate, steady=True), dict.fromkeys(self.streams, 0)
+        """The oldest frame each stream holds (the reader threads keep them at --rate, drop and count the others),
+        then None after each pass over the streams: the frames of a pass are analysed as one batch, and the sinks
+        may then write a slice."""
+        index = dict.fromkeys(self.streams, 0)
         while (duration_s is None or time.monotonic() - self.t0 < duration_s) and not self.stopping.is_set():
             busy = False
             for camera, stream in self.streams.items():
-                if not pacer.due(camera, time.monotonic() - self.t0):
-                    continue
-                image = stream.take()
+                with self.timeline.doing("decode"):
+                    image = stream.take()
                 if image is not None:
                     offset = time.monotonic() - self.t0
-                    pacer.took(camera, offset)
                     yield Frame(index[camera], round(offset, 3), image, datetime.now(), camera)
                     index[camera], busy = index[camera] + 1, True
             yield None
+            self.drops.classify()
             if not busy:
-                time.sleep(0.005)
+                with self.timeline.doing("idle"):
+                    time.sleep(0.005)
+
+    def _analysed(self, frames: list[Frame]) -> list:
+        """The analysis of a batch, marked on the timeline."""
+        with self.timeline.doing("analysis"):
+            return self.analyse(frames)
+
+    def _warm_up(self) -> None:
+        """The analysis run once on a blank frame before the streams open: the models' first run is several
+        times slower than the next, and no camera's frames wait for it."""
+        with self.timeline.doing("warm-up"):
+            self.analyse([Frame(0, 0.0, Image.new("RGB", WARM_UP_SIZE), camera=WARM_UP)])
 
     def _track(self, item: Analysed) -> None:
         """The camera's people tracker follows the frame's faces; their track ids go into its Detections."""
         frame, faces = item.frame, item.faces
         if faces is not None:
-            faces.track = np.array(self.trackers[frame.camera].see(frame.index, frame.offset_s, frame.time, faces))
+            with self.timeline.doing("tracker"):
+                faces.track = np.array(self.trackers[frame.camera].see(frame.index, frame.offset_s, frame.time, faces))
 
     def _keep(self, item: Analysed) -> None:
         where = {"camera": item.frame.camera, "source": self.streams[item.frame.camera].shown_url, "kind": "live"}
@@ -144,17 +167,17 @@ class LiveRun:
 
     def _on_time(self, _: Analysed | None = None) -> None:
         if time.monotonic() >= self.slice_end:
-            self.flush()
+            with self.timeline.doing("slice"):
+                self.flush()
             self.slice_end += self.live.slice_s
 
-    def _write_stills(self) -> None:
-        """Each camera's worst frame of the slice, as a JPEG beside the slices (written whole, then renamed);
-        the stills older than STILLS_KEEP_S go (their rows stay: the page then says no still was kept)."""
-        for _, row, image in self.worst.values():
+    def _write_stills(self, worst: dict[str, tuple[int, dict, Image.Image]]) -> None:
+        """Each camera's worst frame of the slice (WORST), as a JPEG beside the slices (written whole, then
+        renamed); the stills older than STILLS_KEEP_S go (their rows stay: the page then says no still was kept)."""
+        for _, row, image in worst.values():
             path = self.out / STILLS / still_name(row["camera"], row["frame"], row["offset_s"])
             with atomic_path(path) as tmp:
                 image.convert("RGB").save(tmp, "JPEG", quality=STILL_QUALITY)
-        self.worst = {}
         too_old = time.time() - STILLS_KEEP_S
         for path in (self.out / STILLS).glob("*.jpg"):
             with contextlib.suppress(FileNotFoundError):  # another group of streams (on Ray) took it first
@@ -162,38 +185,49 @@ class LiveRun:
                     path.unlink()
 
     def flush(self, final: bool = False) -> None:
-        """Write the slice gathered since the last one, the people in view, the alerts and the counts."""
-        stamp = datetime.now().strftime("%Y%m%dT%H%M%S.%f")
+        """Hand the slice gathered since the last one to the writer's thread (lrfp.scale.writer): its rows and
+        stills, the people ended and in view, the alerts and the counts. The final slice is written before
+        this returns."""
         now_s = time.monotonic() - self.t0
         ended = [
             _placed(c, self.streams[c].shown_url, p)
             for c, t in self.trackers.items()
             for p in (t.finished() if final else t.finished(now_s))
         ]
-        slices = self.out / SLICES
-        self._write_stills()  # before the slice: a reader never meets a row whose still is still to come
-        _write(pa.Table.from_pylist(self.frames, schema=SCHEMA), slices / f"frames-{stamp}{self.suffix}.parquet")
-        _write(pa.Table.from_pylist(ended, schema=PEOPLE_SCHEMA), slices / f"people-{stamp}{self.suffix}.parquet")
         in_view = [_placed(c, self.streams[c].shown_url, p) for c, t in self.trackers.items() for p in t.current()]
-        _write(pa.Table.from_pylist(in_view, schema=PEOPLE_SCHEMA), self.out / named(OPEN_PEOPLE, self.suffix))
         self.people += ended
-        self.frames, self.slices = [], self.slices + 1
-        seen = pd.DataFrame(self.people + in_view, columns=["camera", "label", "last_seen"])
-        self.alerts.check(datetime.now(), seen, {c: s.last_frame for c, s in self.streams.items()})
+        seen = self.people + in_view
         self._keep_recent()
-        write_json_atomic(
-            {
-                "updated": datetime.now().isoformat(),
-                "running": not final,  # false once the run has ended (a killed run stays true: its age tells)
-                "slices": self.slices,
-                "slice_s": self.live.slice_s,
-                "rate": self.live.rate,
-                "seconds": round(now_s, 1),
-                "alerts": len(self.alerts.rows),
-                "streams": [s.counts() for s in self.streams.values()],
-            },
-            self.out / named(STATUS, self.suffix),
+        frames, worst, self.frames, self.worst = self.frames, self.worst, [], {}
+        self.slices += 1
+        status = {
+            "running": not final,  # false once the run has ended (a killed run stays true: its age tells)
+            "slices": self.slices,
+            "slice_s": self.live.slice_s,
+            "rate": self.live.rate,
+            "seconds": round(now_s, 1),
+            "streams": [s.counts() for s in self.streams.values()],
+            "drops": self.drops.summary(),  # by cause (lrfp.scale.drops)
+        }
+        last_frames = {c: s.last_frame for c, s in self.streams.items()}
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S.%f")
+        self.writer.submit(
+            functools.partial(self._write_slice, stamp, frames, worst, ended, in_view, seen, last_frames, status)
         )
+        if final:
+            self.writer.close()
+
+    def _write_slice(self, stamp, frames, worst, ended, in_view, seen, last_frames, status: dict) -> None:
+        """A slice handed on by flush(), written (on the writer's thread)."""
+        slices = self.out / SLICES
+        self._write_stills(worst)  # before the slice: a reader never meets a row whose still is still to come
+        _write(pa.Table.from_pylist(frames, schema=SCHEMA), slices / f"frames-{stamp}{self.suffix}.parquet")
+        _write(pa.Table.from_pylist(ended, schema=PEOPLE_SCHEMA), slices / f"people-{stamp}{self.suffix}.parquet")
+        _write(pa.Table.from_pylist(in_view, schema=PEOPLE_SCHEMA), self.out / named(OPEN_PEOPLE, self.suffix))
+        seen_table = pd.DataFrame(seen, columns=["camera", "label", "last_seen"])
+        self.alerts.check(datetime.now(), seen_table, last_frames)
+        status = {"updated": datetime.now().isoformat()} | status | {"alerts": len(self.alerts.rows)}
+        write_json_atomic(status, self.out / named(STATUS, self.suffix))
 
     def _keep_recent(self) -> None:
         """Forget the ended people no rule looks back to (a day's worth would otherwise pile up)."""
@@ -203,17 +237,20 @@ class LiveRun:
 
     def run(self, duration_s: float | None = None) -> dict:
         """Read and analyse until DURATION_S seconds have passed (forever without it, until Ctrl-C)."""
+        self._warm_up()
         for stream in self.streams.values():
             stream.start()
-        self.t0 = time.monotonic()
+        self.t0 = self.drops.t0 = time.monotonic()
         self.slice_end = self.t0 + self.live.slice_s
         try:
-            self.stream.drain(self._frames(duration_s))
+            with self.drops.gc:
+                self.stream.drain(self._frames(duration_s))
         except KeyboardInterrupt:
             log.info("stopped by the user: writing the slice gathered so far")
         finally:
             for stream in self.streams.values():
                 stream.stop()
+            self.drops.classify()
             self.flush(final=True)
             if self.hook:
                 self.hook.close()

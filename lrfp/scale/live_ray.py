@@ -12,6 +12,7 @@ within its group: a stream is never split.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ def merge(out: Path, parts: list[str]) -> None:
                 "alerts": sum(s["alerts"] for s in found),
                 "groups": len(parts),
                 "streams": [stream for s in found for stream in s["streams"]],
+                "drops": merge_drops([s["drops"] for s in found if "drops" in s]),
             },
             out / STATUS,
         )
@@ -70,6 +72,17 @@ def merge(out: Path, parts: list[str]) -> None:
     tables = [pq.read_table(out / f"{stem}-{p}.parquet") for p in parts if (out / f"{stem}-{p}.parquet").is_file()]
     if tables:
         write_alerts(pa.concat_tables(tables).sort_by("time"), out)
+
+
+def merge_drops(parts: list[dict]) -> dict:
+    """The groups' drops (lrfp.scale.drops.DropLog.summary) as one run's: counts added, drops one by one joined."""
+    merged: dict = {"by_cause": Counter(), "by_minute": Counter(), "first": [], "recent": []}
+    for part in parts:
+        for key in ("by_cause", "by_minute"):
+            merged[key].update(part[key])
+        for key in ("first", "recent"):
+            merged[key] = sorted(merged[key] + part[key], key=lambda drop: drop["t"])
+    return {key: dict(value) if isinstance(value, Counter) else value for key, value in merged.items()}
 
 
 def run_on_ray(

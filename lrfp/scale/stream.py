@@ -1,9 +1,11 @@
 """One live input (RTSP, HTTP MJPEG, a camera device) read through PyAV on a thread of its own.
 
-The thread reads every frame the source sends and keeps only the newest: the analysis takes it when
-it is ready for one, so it never falls behind; a frame replaced before it was taken is dropped, and
-counted. An MJPEG frame is kept as its JPEG bytes and decoded only when taken: most frames of a loaded run
-are replaced before they are taken, and decoding each cost about 2.8 ms of CPU (a third of a loaded live
+The thread reads every frame the source sends, skips (and counts) those over the run's --rate by the time
+each came (lrfp.pipeline.frames.Pacer: a camera at the rate keeps every frame through its jitter, however slow
+the analysis was), and holds the newest HELD (2) of the others: the analysis takes the oldest when it is ready for one, so one slow pass of the analysis loses no frame, and the analysis never falls
+behind by more than HELD frames; a frame pushed out by newer ones before it was taken is dropped, and counted
+(memory stays bounded on a machine too slow for its cameras). An MJPEG frame is kept as its JPEG bytes and
+decoded only when taken: most frames of an overloaded run are pushed out before they are taken, and decoding each cost about 2.8 ms of CPU (a third of a loaded live
 run's). Another codec's frames depend on the ones before, so they are decoded as they come. When the source
 fails or ends, the thread reconnects with doubling waits (up to MAX_WAIT_S). A frame over MAX_PIXELS (the
 files' limit) is refused and counted, the stream kept: an MJPEG frame by its JPEG header, before it is
@@ -16,6 +18,9 @@ import io
 import logging
 import re
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,11 +31,13 @@ from PIL import Image
 from lrfp.core.errors import ConfigError
 from lrfp.core.redact import mask_url, without_secrets
 from lrfp.data.images import MAX_PIXELS
+from lrfp.pipeline.frames import Pacer
 
 log = logging.getLogger(__name__)
 SCHEMES = ("rtsp", "rtsps", "http", "https")
 FIRST_WAIT_S, MAX_WAIT_S = 0.5, 30.0
 OPEN_TIMEOUT_S = 10.0  # FFmpeg's wait for a connection and for each read
+HELD = 2  # frames a stream holds for the analysis: one slow pass (up to a frame's interval late) drops none
 
 
 def check_live(item: str, number: int = 1) -> tuple[str, str]:
@@ -69,13 +76,25 @@ def _jpeg_too_large(data: bytes) -> bool:
 class Stream:
     """The newest frame of a live input, and what the reading cost: frames read, dropped, reconnects."""
 
-    def __init__(self, camera: str, url: str, first_wait_s: float = FIRST_WAIT_S):
+    def __init__(
+        self,
+        camera: str,
+        url: str,
+        first_wait_s: float = FIRST_WAIT_S,
+        on_drop: Callable[[str, float, float], None] | None = None,
+        every_s: float = 0.0,
+    ):
         self.camera, self.url, self.first_wait_s = camera, url, first_wait_s
+        # ON_DROP(camera, the dropped frame's arrival, the time it was pushed out), on the reader thread
+        self.on_drop = on_drop
+        self.pacer = Pacer(every_s, steady=True)  # one frame every EVERY_S at most (0: every frame)
         self.shown_url = mask_url(url)  # what tables, live.json and messages hold: the real URL stays here
-        self.read = self.dropped = self.refused = self.taken = self.reconnects = 0
+        self.read = self.skipped = self.dropped = self.refused = self.taken = self.reconnects = 0
         self.last_frame: datetime | None = None  # wall-clock time of the newest frame
         self.error = ""
-        self._latest: Image.Image | bytes | None = None  # bytes: an MJPEG frame, decoded when taken
+        # the newest frames not taken, oldest first, with when each came (time.monotonic()); bytes: an MJPEG
+        # frame, decoded when taken
+        self._held: deque[tuple[Image.Image | bytes, float]] = deque()
         self._jpeg_decoder: Any = None  # av's CodecContext, used by take() only (the analysis's thread)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -86,9 +105,9 @@ class Stream:
         return self
 
     def take(self):
-        """The newest frame not yet taken (an RGB image; an MJPEG frame decoded now), or None."""
+        """The oldest frame held (an RGB image; an MJPEG frame decoded now), or None: none is held."""
         with self._lock:
-            image, self._latest = self._latest, None
+            image = self._held.popleft()[0] if self._held else None
         if isinstance(image, bytes):
             image = self._decoded(image)
         if image is not None:
@@ -153,14 +172,23 @@ class Stream:
             return
         self._hold(frame.to_image())
 
-    def _hold(self, image: Image.Image | bytes) -> None:
-        """IMAGE (or an MJPEG frame's bytes) as the newest frame, the one it replaces dropped and counted."""
-        with self._lock:
-            if self._latest is not None:
-                self.dropped += 1
-            self._latest = image
+    def _hold(self, image: Image.Image | bytes, now: float | None = None) -> None:
+        """IMAGE (or an MJPEG frame's bytes) held as the newest frame; the oldest pushed out, when HELD are
+        held already, is dropped and counted. A frame over --rate is skipped, and counted. NOW: when it came."""
+        now = time.monotonic() if now is None else now
         self.read += 1
         self.last_frame = datetime.now()
+        if not self.pacer.due(self.camera, now):
+            self.skipped += 1
+            return
+        self.pacer.took(self.camera, now)
+        with self._lock:
+            pushed_out = self._held.popleft() if len(self._held) >= HELD else None
+            self._held.append((image, now))
+        if pushed_out is not None:
+            self.dropped += 1
+            if self.on_drop:
+                self.on_drop(self.camera, pushed_out[1], now)
 
     def _run(self) -> None:
         import av
@@ -191,7 +219,8 @@ class Stream:
             "url": self.shown_url,
             "read": self.read,
             "analysed": self.taken,
-            "dropped": self.dropped,
+            "skipped": self.skipped,  # over --rate
+            "dropped": self.dropped,  # no time to analyse them
             "refused": self.refused,
             "reconnects": self.reconnects,
             "error": self.error,
