@@ -610,3 +610,22 @@ def test_a_first_visit_after_a_start_names_the_pages_at_once(browser, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_the_monitor_people_table_stacks_on_a_phone(server, browser):
+    """The shipped example's people per period scrolled sideways on a phone, its labels out of view."""
+    heading = next(p.shown_title for p in APP_PAGES if p.address == "monitor")
+    page = phone_page(browser, f"{server}/monitor", heading)
+    wide = page.locator(f'[class*="st-key-wide_people_per_period"] {SCROLLING_TABLE.split()[-1]}')
+    wide.first.wait_for(state="attached", timeout=60_000)
+    assert wide.locator("visible=true").count() == 0
+    stacked = page.locator('[class*="st-key-narrow_people_per_period"]')
+    assert stacked.locator("visible=true").count() == 1
+    stacked.get_by_text(re.compile(r"^The \d+ rows$")).click()  # a long stack opens folded
+    stacked.get_by_text("compliance", exact=False).first.wait_for(timeout=30_000)
+    box = stacked.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    page.set_viewport_size({"width": 1366, "height": 768})
+    time.sleep(1)
+    assert wide.locator("visible=true").count() == 1 and stacked.locator("visible=true").count() == 0
+    page.context.close()

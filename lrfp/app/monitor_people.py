@@ -191,7 +191,8 @@ def people_section(folder: Path, cameras: list[str], span, period: str, freq: st
     st.plotly_chart(people_chart(counted, period, untimed), width="stretch")
     table = counted.assign(compliance=[_percent(v) for v in counted["compliance"]])
     first = ["camera", "when", "people", "compliance"]  # on a phone, what matters before the labels
-    st.dataframe(table[first + [c for c in table.columns if c not in first]], hide_index=True, width="stretch")
+    ordered = table[first + [c for c in table.columns if c not in first]]
+    narrow.table(ordered, "people_per_period", partial(st.dataframe, ordered, hide_index=True, width="stretch"))
 
 
 def alerts_section(folder: Path) -> None:
@@ -199,7 +200,7 @@ def alerts_section(folder: Path) -> None:
     if found is None:
         return
     st.subheader(f"Alerts ({len(found)})")
-    st.dataframe(found, hide_index=True, width="stretch")
+    narrow.table(found, "alerts", partial(st.dataframe, found, hide_index=True, width="stretch"))
 
 
 def stream_rows(found: dict, public: bool) -> pd.DataFrame:
