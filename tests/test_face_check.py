@@ -237,3 +237,27 @@ def test_a_small_region_of_a_photo_is_mined_at_three_sizes_and_a_big_picture_at_
     assert region[1][1] == pytest.approx((4032 / 150) ** 0.5) and region[2][1] == pytest.approx(4032 / 150)
     assert [view for view, _ in noface_sides(3000, enlarged=True)] == ["own", "phone"]
     assert noface_sides(3000, enlarged=False) == (("own", 1.0),)
+
+
+def sky(side: int = 256) -> Image.Image:
+    """A clear sky: blue, lighter towards the horizon, no face anywhere."""
+    image = Image.new("RGB", (side, side))
+    draw = ImageDraw.Draw(image)
+    for y in range(side):
+        t = y / side
+        draw.line((0, y, side, y), fill=(int(70 + 120 * t), int(130 + 90 * t), 235))
+    return image
+
+
+def test_an_image_taken_as_one_face_crop_says_when_the_face_check_finds_no_face(classifier):
+    """'one face crop' answers as asked, but a sky or a page of text read '1 face, with mask, 100 % masked'
+    with nothing to say it held no face: the page now says the check's doubt; a real face crop gets none."""
+    from lrfp.app.result_text import doubt_note
+
+    for picture in (sky(), typeset_page(512)):
+        result = analyze(picture, classifier, None, "face")
+        assert len(result.faces) == 1 and result.faces[0].face_score is not None
+        note = doubt_note(result)
+        assert note is not None and "finds no face" in note
+    face = Image.open(SCENE).convert("RGB").crop(MASKED_FACE)
+    assert doubt_note(analyze(face, classifier, None, "face")) is None

@@ -5,7 +5,7 @@ import streamlit as st
 from lrfp.app.catalog import example_title, list_examples, model_name
 from lrfp.app.live import FrameProcessor
 from lrfp.app.plain import plain
-from lrfp.app.result_text import face_rows, not_processed, photo_caption, scene_summary
+from lrfp.app.result_text import doubt_note, face_rows, not_processed, photo_caption, scene_summary
 from lrfp.app.ui import (
     GRADCAM_FACES,
     BadImageError,
@@ -69,6 +69,8 @@ def show(data: bytes, name: str) -> None:
         status.empty()
     result = analysis.result
     st.markdown(scene_summary(name, result))
+    if doubt := doubt_note(result):
+        st.warning(doubt)
     left, right = st.columns([3, 2])
     left.image(analysis.picture, width="stretch", caption=photo_caption(analysis, classifier))
     if result.faces:

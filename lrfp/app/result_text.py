@@ -8,7 +8,7 @@ from collections.abc import Collection
 from lrfp.app.plain import plain, plain_message
 from lrfp.core import labels
 from lrfp.core.labels import LABELS, TOO_SMALL, UNSURE
-from lrfp.pipeline.inference import MIN_FACE_PX, Classifier
+from lrfp.pipeline.inference import MIN_FACE_PX, NOT_FACE_AT, Classifier
 from lrfp.pipeline.scene import SceneResult, cap_note
 
 
@@ -45,6 +45,20 @@ def scene_summary(name: str, result: SceneResult) -> str:
     return (
         f"**{plain(name)}**: {c['faces']} face(s){capped}, {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
         f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms; kept for later visits)"
+    )
+
+
+def doubt_note(result: SceneResult) -> str | None:
+    """What the page says when an image taken as one face crop is one the face check finds no face in (a sky,
+    a page of text): the answer stands, as asked, but it is said to be about no face; None otherwise."""
+    if result.mode != "face" or not result.faces or result.faces[0].face_score is None:
+        return None
+    score = result.faces[0].face_score
+    if score > 1.0 - NOT_FACE_AT:
+        return None
+    return (
+        f"The face check finds no face in this image ({score:.0%} a face): the answer below takes it as one face "
+        "because 'one face crop' was chosen. Choose 'auto' or 'scene' to look for faces in it instead."
     )
 
 

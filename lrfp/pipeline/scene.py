@@ -118,6 +118,8 @@ def analyze(
             kept = [i for i, no in enumerate(no_face) if not no]
             batch, crops = [batch[i] for i in kept], [crops[i] for i in kept]
             checked = [None if not_face[i] is None else 1.0 - not_face[i] for i in kept]  # type: ignore[operator]
+        else:  # one face crop, as asked: answered all the same, the check's doubt kept for the page to say
+            checked = [None if p is None else 1.0 - p for p in classifier.not_face_probabilities(crops)]
         preds = classifier.predict(crops) if crops else []
         result.faces += [FaceResult(b, p.label, p.probability, s) for b, p, s in zip(batch, preds, checked)]
     if progress:
