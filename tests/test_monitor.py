@@ -571,3 +571,13 @@ def test_the_charts_open_with_a_period_that_fits_the_span_and_the_slider_moves()
     # Streamlit's own step under a day is 15 minutes: a 2-minute run would leave the slider one position
     assert time_step(start, start + timedelta(minutes=2)) == timedelta(seconds=1)
     assert time_step(start, start + timedelta(hours=10)) == timedelta(minutes=6)
+
+
+def test_a_selection_with_no_frame_says_what_to_change_not_bare_charts(monkeypatch, tmp_path):
+    """With every camera taken out, the page drew charts of nothing ('-1 0 1 ... minutes into the footage')."""
+    monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
+    at = run_monitor_page()
+    at.multiselect[0].set_value([]).run()
+    assert not at.exception, at.exception
+    assert any("No frame in this selection" in i.value for i in at.info)
+    assert not at.get("plotly_chart")

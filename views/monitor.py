@@ -80,6 +80,9 @@ span = (
 period = right.selectbox("Period", list(view.PERIODS), index=list(view.PERIODS).index(view.default_period(first, last)))
 min_faces = right.number_input("At least N faces in a frame", min_value=0, value=0)
 shown = view.filtered(frames, cameras, span[0], span[1], int(min_faces))
+if shown.empty:  # charts of nothing drew bare axes ("-1 0 1 ... minutes"): say what to change instead
+    st.info(view.EMPTY_SELECTION)
+    st.stop()
 if view.untimed(frames):
     st.caption(
         "No file of this table has a known start time: the charts count minutes into the footage. Give "

@@ -43,6 +43,10 @@ from lrfp.scale.table import TABLE, compliance_share, read_table  # noqa: F401 (
 # time buckets a user may pick, as pandas frequencies
 PERIODS = {"10 seconds": "10s", "1 minute": "1min", "10 minutes": "10min", "1 hour": "1h", "1 day": "1D"}
 BUCKETS = 6  # the period a table opens with gives its time span at least this many points
+EMPTY_SELECTION = (
+    "No frame in this selection: choose at least one camera, widen the time span or lower "
+    "'At least N faces in a frame'."
+)
 
 
 def default_period(first: datetime, last: datetime) -> str:
