@@ -55,6 +55,14 @@ def test_a_missing_number_is_a_dash():
     )
 
 
+def test_a_time_in_a_stacked_row_reads_in_whole_seconds():
+    """The live example's stacked rows on a phone read 'from: 2026-12-06 15:24:36.823000'."""
+    when = pd.Timestamp("2026-12-06 15:24:36.823")
+    assert narrow.cell(when) == "2026-12-06 15:24:36" and narrow.cell(pd.NaT) == "–"
+    rows = narrow.stacked(pd.DataFrame({"camera": ["gate"], "from": [when]}))
+    assert rows[0].endswith("24\\:36") and "823" not in rows[0]  # colons escaped for markdown
+
+
 @pytest.mark.parametrize("chart", [charts.class_balance, charts.face_size_histogram])
 def test_the_dataset_charts_name_and_colour_classes_as_every_page(chart):
     stats = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -45,8 +46,10 @@ def use_style() -> None:
 
 def cell(value: object, fmt: str | None = None) -> str:
     """A table's value as text: FMT (printf style, '%.2f') for a number, a dash for a missing one."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return "–"
+    if isinstance(value, datetime):  # pandas' Timestamp too: whole seconds, as the wide table shows them
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     if fmt and isinstance(value, int | float):
         return fmt % value
     return str(value)
