@@ -109,6 +109,15 @@ def test_whole_photos_table_shows_the_key_figures_first():
     ]
 
 
+def test_rows_of_one_setting_and_view_are_told_apart_by_their_record():
+    """Four rows read 'test · 1x · centerface-masks pyramid, steps of 2 (default)' with other figures: records
+    made before and after a change. Each row names its record."""
+    views = tables.views_table(load_view_reports())
+    alike = views[views.duplicated(["Photos", "View", "Detector"], keep=False)]
+    assert len(alike) >= 2 and not views.duplicated(["Photos", "View", "Detector", "Record"]).any()
+    assert "test_1x_after-stop38" in set(views["Record"])
+
+
 def test_accuracy_is_in_percent_in_every_chart(summary):
     fig = charts.resolution_curves(load_resolution_reports())
     ys = [y for t in fig.data for y in t.y]

@@ -144,6 +144,9 @@ def views_table(reports: list[dict]) -> pd.DataFrame:
             **_key_figures(r),
             **_cost(r),
             **by_size(r),
+            # records of one setting made at different commits (before and after a change) read alike: the
+            # record's name tells them apart
+            "Record": r.get("name", ""),
         }
         for r in reports
     ]
