@@ -187,7 +187,7 @@ def test_a_live_runs_streams_and_rules_are_checked_once_and_handed_on_as_they_ar
     calls = []
     for name in ("check_live", "parse_rule"):
         real = getattr(settings, name)
-        monkeypatch.setattr(settings, name, lambda text, real=real, name=name: calls.append(name) or real(text))
+        monkeypatch.setattr(settings, name, lambda *args, real=real, name=name: calls.append(name) or real(*args))
     live = LiveSettings.parse(
         ["gate=http://127.0.0.1:9/a.mjpg", "yard=http://127.0.0.1:9/b.mjpg"], ["compliance:80:1"], rate=2
     )
@@ -201,7 +201,8 @@ def test_a_live_runs_streams_and_rules_are_checked_once_and_handed_on_as_they_ar
     "items, rules, webhook, message",
     [
         (["ftp://x/cam"], [], None, "rtsp://, http"),
-        (["http://h/a", "http://h/a"], [], None, "two streams named"),
+        (["gate=http://h/a", "gate=http://h/b"], [], None, "two streams named"),
+        (["http://h/a", "http://h/a"], [], None, "two streams of one address"),
         (["http://h/a"], ["compliance:50"], None, "not a rule"),
         (["http://h/a"], [], "file:///etc/passwd", "http:// or https:// URL"),
     ],

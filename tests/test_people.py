@@ -141,7 +141,8 @@ def test_a_restarted_live_run_goes_on_with_the_people_the_last_one_left_in_view(
     first = LiveRun(stream, tmp_path, None)  # no stream is opened: the tracker is fed here
     first.t0 = time.monotonic()  # as run() starts it
     follow(first.trackers["gate"], [[face(100, 100, 30)]] * 4, at=start - pd.Timedelta(seconds=20))
-    first.flush()  # a slice written with the person in view, then the run is killed
+    first.flush()  # a slice handed to the writer's thread with the person in view...
+    first.writer.close()  # ...and on disk (lrfp.scale.writer), then the run is killed
     second = LiveRun(stream, tmp_path, None)
     second.t0 = time.monotonic()
     follow(second.trackers["gate"], [[face(101, 100, 30)]] * 4, at=start)

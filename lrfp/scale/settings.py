@@ -70,11 +70,15 @@ class Settings:
 
 
 def cameras_of(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """(camera, url) of each --live input; ConfigError for a bad one, or for two of one camera name."""
+    """(camera, url) of each --live input; ConfigError for a bad one, for two of one camera name, or for one
+    stream given twice (unnamed streams are named by their place, so two of one URL no longer share a name)."""
     cameras = tuple(check_live(item, number) for number, item in enumerate(items, start=1))
-    names = [c for c, _ in cameras]
+    names, urls = [c for c, _ in cameras], [u for _, u in cameras]
     if len(set(names)) < len(names):
         raise ConfigError(f"--live: two streams named {max(names, key=names.count)!r}; name them NAME=URL")
+    if len(set(urls)) < len(urls):
+        twice = max(cameras, key=lambda c: urls.count(c[1]))
+        raise ConfigError(f"--live: two streams of one address (the stream of {twice[0]!r}, given twice)")
     return cameras
 
 
