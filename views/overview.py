@@ -7,7 +7,7 @@ import streamlit as st
 from lrfp.app import narrow
 from lrfp.app.catalog import example_title, list_examples, model_name
 from lrfp.app.charts import paper_headline
-from lrfp.app.headline import card_blocks, default_model_figures
+from lrfp.app.headline import card_blocks, default_model_figures, split_note
 from lrfp.app.plain import plain
 from lrfp.app.result_text import legend, scene_summary
 from lrfp.app.ui import (
@@ -24,8 +24,8 @@ st.title("Face masks at low resolution")
 st.write(
     "**lrfp** tells whether a face wears a mask when the face is only a few pixels wide, as cheap "
     "outdoor cameras see it. It reproduces a thesis that trained small CNNs and fine-tuned VGG-16, "
-    "ResNet18 and AlexNet on 2000 low-resolution faces from street video, on a public substitute "
-    "data set (Kaggle *Face Mask Detection*, faces of median 20 px)."
+    "ResNet18 and AlexNet on 2000 low-resolution faces from street video (the thesis's own set, never "
+    "published), on a public substitute data set (Kaggle *Face Mask Detection*, faces of median 20 px)."
 )
 
 examples = list_examples()
@@ -69,7 +69,7 @@ if name:
         )
         cols[2].caption(
             f"95 % interval {100 * test['low']:.1f}–{100 * test['high']:.1f} % ({test['interval']}), "
-            f"on the {test['n']} labelled faces of the test photos"
+            f"on the {test['n']} labelled faces of the test photos{split_note(test['n'])}"
         )
     else:
         cols[2].metric("Test accuracy", "–", help="no test record of this model in results/")

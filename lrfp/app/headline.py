@@ -11,6 +11,7 @@ import pandas as pd
 from lrfp.core import labels, paths
 from lrfp.core.metrics import wilson_interval
 from lrfp.core.records import read_json
+from lrfp.data.build import STATS_NAME
 
 
 def default_model_figures(name: str, index: dict, results_dir: Path | None = None) -> dict:
@@ -118,3 +119,16 @@ def card_blocks(markdown: str) -> list[str | pd.DataFrame]:
     if "\n".join(text).strip():
         blocks.append("\n".join(text))
     return [b for b in blocks if not isinstance(b, str) or b.strip()]
+
+
+def split_note(test_faces: int, data_dir: Path | None = None) -> str:
+    """How the headline's TEST_FACES stand to the test split the Dataset and Results pages count: those are the
+    same photos' faces balanced between the classes (the build's stats.json); '' where the build says nothing."""
+    try:
+        counts = read_json(Path(data_dir or paths.DATA_DIR) / STATS_NAME)["counts"]["test"]
+        balanced = sum(int(n) for n in counts.values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return ""
+    if balanced >= test_faces:
+        return ""
+    return f" (every face; the test split of the Dataset and Results pages keeps {balanced} of them, as many of each class)"
