@@ -43,11 +43,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lrfp.core import paths
+from lrfp.core.records import cpu_name
 from lrfp.scale.mjpeg import MjpegServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from detect_every import write_eased_clip  # noqa: E402
-from live_soak import Watcher, cpu_name  # noqa: E402
+from live_soak import Watcher  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from lrfp.core.records import TEMP_SUFFIX
+from lrfp.core.records import TEMP_SUFFIX, cpu_name
 from lrfp.scale.defaults import RATE, SLICE_S
 from lrfp.scale.mjpeg import MjpegServer, jpegs_of
 
@@ -60,11 +60,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_name() -> str:
-    out = subprocess.run(["lscpu"], capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"}).stdout
-    return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "?")
 
 
 class Watcher:
