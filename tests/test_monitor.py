@@ -440,6 +440,24 @@ def test_the_worst_moments_are_apart_in_each_file():
     ]
 
 
+def moment_rows(rows: list[tuple]) -> pd.DataFrame:
+    """A frames table of the worst-moment tests: one row per (source, offset_s, face_rows, without_mask)."""
+    return pd.DataFrame(
+        [
+            {
+                "source": s,
+                "offset_s": o,
+                "status": "ok",
+                "without_mask": u,
+                "incorrect": 0,
+                "compliance": 0.3,
+                "face_rows": f,
+            }
+            for s, o, f, u in rows
+        ]
+    )
+
+
 def test_the_worst_moments_are_distinct_pictures():
     from lrfp.app.monitor_view import worst_moments
 
@@ -463,21 +481,7 @@ def test_the_worst_moments_are_distinct_pictures():
     worst, shifted = faces(10, ["without_mask"] * 2 + ["with_mask"]), faces(12, ["without_mask"] * 2 + ["with_mask"])
     rows = [("live", 7.0 * k, worst if k % 2 else shifted, 2) for k in range(9)]
     rows += [("copy.mp4", 3.0, worst, 2), ("other.mp4", 1.0, faces(150, ["without_mask", "with_mask"]), 1)]
-    frames = pd.DataFrame(
-        [
-            {
-                "source": s,
-                "offset_s": o,
-                "status": "ok",
-                "without_mask": u,
-                "incorrect": 0,
-                "compliance": 0.3,
-                "face_rows": f,
-            }
-            for s, o, f, u in rows
-        ]
-    )
-    shown = worst_moments(frames, n=6, apart_s=10)
+    shown = worst_moments(moment_rows(rows), n=6, apart_s=10)
     assert list(zip(shown["source"], shown["offset_s"])) == [("live", 0.0), ("other.mp4", 1.0)]
 
 
@@ -504,21 +508,7 @@ def test_the_worst_moments_are_distinct_scenes_not_one_scene_panned_or_copied():
     rows += [("gate", 30.0, panned(300, 90), 2)]
     rows += [("hall.mp4", 0.0, faces([(10, 40), (40, 120), (150, 20), (220, 150)], unmasked), 2)]
     rows += [("pair.mp4", 0.0, faces([(310, 40), (370, 45)], unmasked[:2]), 2)]
-    frames = pd.DataFrame(
-        [
-            {
-                "source": s,
-                "offset_s": o,
-                "status": "ok",
-                "without_mask": u,
-                "incorrect": 0,
-                "compliance": 0.3,
-                "face_rows": f,
-            }
-            for s, o, f, u in rows
-        ]
-    )
-    shown = worst_moments(frames, n=6, apart_s=10)
+    shown = worst_moments(moment_rows(rows), n=6, apart_s=10)
     assert list(zip(shown["source"], shown["offset_s"])) == [("north.mp4", 0.5), ("hall.mp4", 0.0), ("pair.mp4", 0.0)]
 
 
