@@ -3,6 +3,7 @@
 in the assertions: the fake stream, analysis and disk here say what happened in which order."""
 
 import threading
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -18,6 +19,8 @@ from lrfp.scale.settings import LiveSettings
 from lrfp.scale.stream import HELD, Stream
 
 WAIT_S = 3.0  # the longest a fake waits for the other side (the old code: it never comes), not a measure
+MODEL_S = 0.002  # a fake model's pass, not a measure
+START_S = 60.0  # the longest the run may take to reach its first slice on a loaded machine, not a measure
 
 
 def test_a_camera_at_the_rate_keeps_every_frame_through_its_jitter():
@@ -91,13 +94,16 @@ class FakeStream:
 def test_the_analysis_goes_on_while_a_slice_is_written(tmp_path, monkeypatch):
     """A disk that writes the first slice only once the analysis has taken three more frames: the frames go on
     being analysed while it is written (before, the analysis waited for the slice: a camera's frames were
-    pushed out untaken at each slice), and the slice is written whole in the end."""
+    pushed out untaken at each slice), and the slice is written whole in the end. Only frames analysed between
+    the write's start and its end count, and the run stops only once the write has begun, so a slow machine
+    (the first slice late) cannot make it pass or fail."""
     analysed, during_write = [], []
-    writing, three_more = threading.Event(), threading.Event()
+    writing, written_once, three_more = threading.Event(), threading.Event(), threading.Event()
 
     def analyse(frames):
-        analysed.extend(frames)
-        if writing.is_set():
+        time.sleep(MODEL_S)  # a model's pass lets the writer's thread run, as torch does; a fake that never lets go
+        analysed.extend(frames)  # starves it (CI: the first write began only after the run was stopped)
+        if writing.is_set() and not written_once.is_set():
             during_write.extend(frames)
             if len(during_write) >= 3:
                 three_more.set()
@@ -107,6 +113,7 @@ def test_the_analysis_goes_on_while_a_slice_is_written(tmp_path, monkeypatch):
         if not writing.is_set():
             writing.set()
             three_more.wait(WAIT_S)
+            written_once.set()
         written(table, path)
 
     written = live._write
@@ -116,6 +123,7 @@ def test_the_analysis_goes_on_while_a_slice_is_written(tmp_path, monkeypatch):
     run.streams = {"gate": FakeStream()}
 
     def stop_after_three() -> None:
+        writing.wait(START_S)
         three_more.wait(WAIT_S)
         run.stopping.set()
 
@@ -123,6 +131,7 @@ def test_the_analysis_goes_on_while_a_slice_is_written(tmp_path, monkeypatch):
     stopper.start()
     run.run()
     stopper.join()
+    assert writing.is_set()  # the first slice's write began before the run was stopped
     assert len(during_write) >= 3  # the analysis went on while the first slice was being written
     slices = sorted((tmp_path / SLICES).glob("frames-*.parquet"))
     assert slices and (tmp_path / STATUS).is_file()
