@@ -4,6 +4,7 @@ spells them, a file's name said twice in an upload's error, stream addresses in 
 from __future__ import annotations
 
 import io
+import shutil
 
 import pandas as pd
 import pytest
@@ -17,6 +18,8 @@ from lrfp.app.monitor_shown import LIVE_SOURCE, public_text, shown_rows
 from lrfp.app.result_text import not_processed
 from lrfp.core import labels, paths
 from lrfp.data.images import BadImageError, load_image
+from lrfp.publishing.cards import classes_in_words, settings_in_words
+from lrfp.publishing.families import rewrite_cards
 from lrfp.publishing.index import read_index
 
 
@@ -27,6 +30,33 @@ def test_the_model_card_reads_as_words_not_printed_dicts():
     assert "(num classes 2, pretrained imagenet)" in text
     assert "faces (test 594, train 2973, val 148)" in text
     assert "classes with mask, without mask." in text and "with_mask" not in text
+
+
+def test_the_model_cards_on_disk_say_their_settings_and_classes_in_words():
+    """The files a reader of the repository opens, not only the dashboard's view of them."""
+    for card in paths.WEIGHTS_DIR.glob("*.md"):
+        text = card.read_text()
+        assert "{'" not in text and "with_mask" not in text, card.name
+    family = (paths.WEIGHTS_DIR / "model1.md").read_text()
+    assert (
+        "`model1` (norm groupnorm, num classes 2)" in family and "split sizes (test 208, train 1042, val 52)" in family
+    )
+
+
+def test_the_cards_on_disk_are_what_lrfp_publish_cards_writes(tmp_path):
+    shutil.copy(paths.WEIGHTS_DIR / "index.json", tmp_path / "index.json")
+    written = rewrite_cards(weights_dir=tmp_path)
+    assert written and all(
+        (tmp_path / f"{name}.md").read_text() == (paths.WEIGHTS_DIR / f"{name}.md").read_text() for name in written
+    )
+
+
+def test_the_dashboard_reads_a_card_written_before_as_one_written_now():
+    old = "- **Model**: `model1` {'norm': 'groupnorm', 'num_classes': 2}; classes with_mask, without_mask."
+    now = f"- **Model**: `model1` {settings_in_words({'norm': 'groupnorm', 'num_classes': 2})}; classes " + (
+        f"{classes_in_words(['with_mask', 'without_mask'])}."
+    )
+    assert card_blocks(old) == card_blocks(now) == [now + "\n"]
 
 
 def test_a_family_cards_confusion_matrix_names_its_classes_in_words():

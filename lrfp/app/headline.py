@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from lrfp.core import labels, paths
+from lrfp.core import paths
 from lrfp.core.metrics import wilson_interval
 from lrfp.core.records import read_json
 from lrfp.data.build import STATS_NAME
+from lrfp.publishing.cards import classes_in_words, settings_in_words
 
 
 def default_model_figures(name: str, index: dict, results_dir: Path | None = None) -> dict:
@@ -66,7 +67,8 @@ def default_model_figures(name: str, index: dict, results_dir: Path | None = Non
     return figures
 
 
-# a Python dict as a card's writer printed it: "{'num_classes': 2, 'pretrained': 'imagenet'}"
+# a Python dict as a card's writer printed it before the cards said it in words (a card written then may
+# still be in a weights folder): "{'num_classes': 2, 'pretrained': 'imagenet'}"
 PRINTED_DICT = re.compile(r"\{'[^{}]*\}")
 
 
@@ -79,15 +81,15 @@ def _in_words(printed: re.Match) -> str:
         return printed.group()
     if not isinstance(found, dict):
         return printed.group()
-    return "(" + ", ".join(f"{str(k).replace('_', ' ')} {v}" for k, v in found.items()) + ")"
+    return settings_in_words(found)
 
 
-# the classes as the card's writer listed them: "classes with_mask, without_mask", "order with_mask, ..."
+# the classes as a card's writer listed them before: "classes with_mask, without_mask", "order with_mask, ..."
 CLASS_LIST = re.compile(r"\b(classes|order) ([a-z_]+(?:, [a-z_]+)*)")
 
 
 def _class_words(listed: re.Match) -> str:
-    return f"{listed.group(1)} " + ", ".join(labels.text(name) for name in listed.group(2).split(", "))
+    return f"{listed.group(1)} " + classes_in_words(listed.group(2).split(", "))
 
 
 def card_blocks(markdown: str) -> list[str | pd.DataFrame]:
@@ -95,7 +97,7 @@ def card_blocks(markdown: str) -> list[str | pd.DataFrame]:
 
     A markdown table is as wide as its longest cells and is cut off on a phone (the page stacks its rows
     there: lrfp.app.narrow). Headings drop two levels: the card sits in an expander under the page's own. A
-    Python dict the card's writer printed reads as words, and its lists of classes as every page names them.
+    card written before the cards said their settings and classes in words reads as one written now.
     """
     blocks: list[str | pd.DataFrame] = []
     text: list[str] = []

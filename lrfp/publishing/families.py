@@ -18,7 +18,7 @@ from lrfp.core.metrics import FACE_SIZE_BINS, wilson_interval
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.models.checkpoint import ship_copy
 from lrfp.models.registry import REGISTRY
-from lrfp.publishing.cards import command_line
+from lrfp.publishing.cards import classes_in_words, command_line, settings_in_words
 from lrfp.publishing.index import INDEX_NAME, check_model_name, choose_default, read_index, ship_default_onnx
 from lrfp.publishing.production import RUNS_SUBDIR, choose_production_default, production_card
 from lrfp.reporting.results import load_records
@@ -71,12 +71,12 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
     lines = [
         f"# {name}: model card",
         "",
-        f"- **Model**: `{cfg['model']}` {cfg['model_kwargs']}, input {cfg['input_size']} px, "
+        f"- **Model**: `{cfg['model']}` {settings_in_words(cfg['model_kwargs'])}, input {cfg['input_size']} px, "
         f"{cfg['optimizer']} lr {cfg['lr']}, batch {cfg['batch_size']}, {epoch} epochs (seed {cfg['seed']}).",
         f"- **Run**: `{record['run_id']}`; record in `results/runs/{record['run_id']}.json`.",
         command_line(record["command"], cfg["model"]),
         f'- **Data**: `{record["data"]["root"]}` built by `lrfp data build` from the Kaggle "Face Mask Detection" '
-        f"set (CC0), manifest sha256 `{record['data']['manifest_sha256'][:16]}…`; split sizes {record['data']['sizes']}.",
+        f"set (CC0), manifest sha256 `{record['data']['manifest_sha256'][:16]}…`; split sizes {settings_in_words(record['data']['sizes'])}.",
         f"- **Chosen by** {chosen_by or FAMILY_CHOICE}: validation accuracy {val_acc:.4f} (loss {val_loss:.4f}).",
         "- **Training augmentation**: random rotation and horizontal flip"
         + (
@@ -94,7 +94,7 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
         f"{test.get('roc_auc', float('nan')):.4f} | {test['n']} |",
         "",
         "Confusion matrix (rows = true, columns = predicted, order "
-        + ", ".join(test["classes"])
+        + classes_in_words(test["classes"])
         + "): "
         + str(test["confusion_matrix"]),
         "",

@@ -16,7 +16,7 @@ from lrfp.core import paths
 from lrfp.core.errors import RunError
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.models.checkpoint import ship_copy
-from lrfp.publishing.cards import command_line
+from lrfp.publishing.cards import classes_in_words, command_line, settings_in_words
 from lrfp.publishing.index import INDEX_NAME, check_model_name, read_index, ship_default_onnx
 from lrfp.training.config import with_defaults
 from lrfp.training.recipes import LABEL_SMOOTHING
@@ -125,8 +125,8 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
     lines = [
         f"# {name}: model card (production)",
         "",
-        f"- **Model**: `{cfg['model']}` {cfg['model_kwargs']}, input {cfg['input_size']} px; classes "
-        + ", ".join(record["data"]["classes"])
+        f"- **Model**: `{cfg['model']}` {settings_in_words(cfg['model_kwargs'])}, input {cfg['input_size']} px; classes "
+        + classes_in_words(record["data"]["classes"])
         + ".",
         f"- **Recipe** (`lrfp train --recipe {cfg['recipe']}`, see `lrfp/training/recipes.py` and "
         f"`lrfp/data/bank_crops.py`): every training face (no subsampling), class-weighted cross entropy with "
@@ -138,7 +138,7 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
         command_line(record["command"], cfg["model"]),
         f'- **Data**: face bank `{record["data"]["root"]}` (`lrfp facebank build` on the Kaggle "Face Mask '
         f'Detection" set, CC0), sha256 `{record["data"]["manifest_sha256"][:16]}…`; faces '
-        f"{record['data']['sizes']} (train = the train photos, val = the val photos, test = the test photos of the "
+        f"{settings_in_words(record['data']['sizes'])} (train = the train photos, val = the val photos, test = the test photos of the "
         "default build).",
         f"- **Chosen by**: {CV_CHOICE if cv else 'the configuration that cross-validation chose for the two-class model; trained once'}.",
         "",
