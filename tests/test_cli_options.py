@@ -27,7 +27,7 @@ EVERY_TRAIN_FLAG = (
     "--model resnet18 --data bank.json --norm groupnorm --pretrained none --epochs 3 --milestones 1,2 "
     "--optimizer adamw --lr 0.01 --batch-size 8 --input-size 96 --seed 2 --precision fp32 --out o "
     "--run-id r --degrade outdoor --recipe production --fold 1 --folds 4 --include-incorrect "
-    "--device cpu --class-weights sqrt"
+    "--device cpu --class-weights sqrt --init-from start.pt"
 )
 EVERY_TRAIN_FIELD = TrainConfig(
     model="resnet18",
@@ -51,6 +51,7 @@ EVERY_TRAIN_FIELD = TrainConfig(
     include_incorrect=True,
     device="cpu",
     class_weights="sqrt",
+    init_from="start.pt",
 )
 
 

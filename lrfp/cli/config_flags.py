@@ -95,6 +95,8 @@ FIELD_HELP = {
     "degrade": "simulate low-resolution outdoor video while training",
     "out": "runs folder " + field_default("out"),
     "run_id": "run folder name; default from model, variant, optimizer, size, seed",
+    "init_from": "a checkpoint (a run's epochNNN.pt, a file of weights/) of the same model, norm and classes: "
+    "the run starts from its weights instead of the seed's; a run that resumes goes on from its own last.pt",
 }
 
 # `lrfp train`'s flags, in the order its help lists them: every field but NO_FLAG's
@@ -120,6 +122,7 @@ TRAIN_FLAGS = (
     "degrade",
     "out",
     "run_id",
+    "init_from",
 )
 
 

@@ -264,3 +264,29 @@ def model_from_checkpoint(ckpt: Checkpoint, where: str | Path = "checkpoint") ->
 def load_model(path: str | Path) -> tuple[nn.Module, Checkpoint]:
     ckpt = read_checkpoint(path)
     return model_from_checkpoint(ckpt, path), ckpt
+
+
+def _architecture(name: str, kwargs: Mapping[str, object]) -> str:
+    """What decides a model's weights' shapes, in words: its name and norm (pretrained weights do not)."""
+    norm = kwargs.get("norm")
+    return f"{name} with {norm}" if norm not in (None, "none") else name
+
+
+def initial_weights(path: str | Path, name: str, kwargs: Mapping[str, object]) -> dict[str, torch.Tensor]:
+    """The weights of the checkpoint at PATH for a run of model NAME built with KWARGS to start from (`lrfp train
+    --init-from`); CheckpointError, in one line, for a file that is none or one of another model or classes."""
+    ckpt = read_checkpoint(path)
+    theirs = ckpt["model"]
+    if _architecture(theirs["name"], theirs["kwargs"]) != _architecture(name, kwargs):
+        raise CheckpointError(
+            f"{path}: weights of {_architecture(theirs['name'], theirs['kwargs'])}; this run trains "
+            f"{_architecture(name, kwargs)} (--init-from takes a checkpoint of the model it trains)"
+        )
+    outputs = kwargs.get("num_classes", 2)
+    if len(ckpt["classes"]) != outputs:
+        raise CheckpointError(
+            f"{path}: weights for {len(ckpt['classes'])} classes ({', '.join(ckpt['classes'])}); "
+            f"this run's data has {outputs}"
+        )
+    state: dict[str, torch.Tensor] = ckpt["state_dict"]
+    return state

@@ -50,6 +50,7 @@ class TrainConfig:
     include_incorrect: bool = False  # production: also learn mask_weared_incorrect
     device: str = "auto"
     class_weights: str = "inverse"  # production: weigh each class by 1/share, or by 1/sqrt(share)
+    init_from: str | None = None  # a checkpoint of the same model whose weights the run starts from (a fine-tune)
 
     def filled(self) -> TrainConfig:
         """This config with the settings it leaves unset taken from its recipe (no checks)."""

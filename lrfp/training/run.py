@@ -73,9 +73,12 @@ def fit(
     out = run_dir(cfg)
     command = command or command_line()
     datasets = build_datasets(cfg)
+    initial = None  # a fine-tune's starting weights, checked before the run's folder is made; a resume needs none
+    if cfg.init_from and not resumes(out, fresh):
+        initial = ckpt_io.initial_weights(cfg.init_from, cfg.model, run_kwargs(cfg, datasets["train"].classes))
     subscribers = (log_epoch, *subscribers)
     with open_run_folder(out, "training run"):
-        run = Run.start(cfg, out, datasets, command)
+        run = Run.start(cfg, out, datasets, command, initial)
         if resumes(out, fresh):
             run.resume()
         for epoch in range(run.start_epoch, cfg.epochs + 1):
@@ -108,6 +111,18 @@ def log_epoch(event: Event) -> None:
 
 def _mean_train_seconds(history: list[JSONDict]) -> float | None:
     return sum(h["train_seconds"] for h in history) / len(history) if history else None
+
+
+def run_kwargs(cfg: ResolvedConfig, classes: list[str]) -> ModelKwargs:
+    """The model's constructor arguments for a run of CFG on CLASSES, as its checkpoints store them."""
+    return model_kwargs(cfg.model, cfg.norm, cfg.pretrained, num_classes=len(classes))
+
+
+def _built_with(kwargs: ModelKwargs, init_from: str | None) -> ModelKwargs:
+    """The constructor's arguments: a run that starts from a checkpoint's weights fetches no pretrained ones."""
+    if init_from and "pretrained" in kwargs:
+        return kwargs | {"pretrained": "none"}
+    return kwargs
 
 
 class Run:
@@ -147,15 +162,26 @@ class Run:
         self._last_saved = last_saved  # when last.pt was last written (or the run began)
 
     @classmethod
-    def start(cls, cfg: ResolvedConfig, out: Path, datasets: dict[str, FaceSet], command: str) -> Run:
-        """A new run of CFG in OUT: its model, optimizer, loader and record made from the seed."""
+    def start(
+        cls,
+        cfg: ResolvedConfig,
+        out: Path,
+        datasets: dict[str, FaceSet],
+        command: str,
+        initial: dict[str, torch.Tensor] | None = None,
+    ) -> Run:
+        """A new run of CFG in OUT: its model, optimizer, loader and record made from the seed; its model's
+        weights from INITIAL where given (a fine-tune's: ckpt_io.initial_weights)."""
         begun = time.perf_counter()
         classes, device = datasets["train"].classes, cfg.device
         bf16 = use_bf16(cfg.precision, device)
         recipe = recipe_of(cfg.recipe)
         torch.manual_seed(cfg.seed)  # model init, then shuffling and augmentation draw from here
-        kwargs = model_kwargs(cfg.model, cfg.norm, cfg.pretrained, num_classes=len(classes))
-        model = create_model(cfg.model, **kwargs).to(device).to(memory_format=torch.channels_last)
+        kwargs = run_kwargs(cfg, classes)
+        model = create_model(cfg.model, **_built_with(kwargs, cfg.init_from))
+        if initial is not None:  # a fine-tune: these weights replace the seed's (a resumed run's last.pt, these)
+            model.load_state_dict(initial, strict=True)  # copied into the model's own dtype
+        model = model.to(device).to(memory_format=torch.channels_last)
         shuffle_gen = torch.Generator().manual_seed(cfg.seed)
         train_loader, data_path = train_batches(cfg, datasets["train"], shuffle_gen)
         optimizer, scheduler = recipe.optimizer(cfg, model, len(train_loader))
