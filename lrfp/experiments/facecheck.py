@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import math
 import random
 from collections import Counter
@@ -34,6 +35,7 @@ from PIL import Image, ImageFilter
 
 from lrfp.core.progress import bar
 from lrfp.core.records import read_json, write_json_atomic
+from lrfp.core.resumable import Resumable
 from lrfp.data.images import MANIFEST_NAME, SPLITS, load_image
 from lrfp.data.voc import match, photos_of, read_labelled_photo
 from lrfp.evaluation.scene_bench import PHONE_SIDE, view_frames
@@ -56,6 +58,8 @@ BLURRED = 0.3  # the share of those copies blurred
 RANDOM_SQUARES = 6  # per photo or no-face picture
 PIECE = 0.3  # an unmatched box this much inside a labelled or teacher's face is a piece of it: aside
 NOFACE_PART = "noface_part.json"  # the no-face set's crops, mined once
+# the two parts' progress while they are mined (lrfp.core.resumable): a killed build goes on from there
+PHOTOS_PROGRESS, NOFACE_PROGRESS = "photos_progress.json", "noface_progress.json"
 
 
 class Writer:
@@ -85,13 +89,21 @@ class Writer:
             entry["box"] = [int(v) for v in box]
         (self.aside if label == ASIDE else self.splits[split]).append(entry)
 
+    def state(self) -> dict:
+        """What is written so far, as plain data (a Resumable's state)."""
+        return {"splits": self.splits, "aside": self.aside, "counts": self.counts}
+
+    def restore(self, state: dict) -> None:
+        self.splits, self.aside, self.counts = state["splits"], state["aside"], Counter(state["counts"])
+
     def move_aside(self, is_face) -> int:
         """Move the not_face entries that `is_face(entry)` says are faces, and their files, aside."""
         moved = 0
         for split, entries in self.splits.items():
             for entry in [e for e in entries if e["label"] == "not_face" and is_face(e)]:
                 name = f"{ASIDE}/{Path(entry['path']).name}"
-                (self.out / entry["path"]).rename(self.out / name)
+                if (self.out / entry["path"]).exists():  # else moved by a run killed before its manifest
+                    (self.out / entry["path"]).rename(self.out / name)
                 entries.remove(entry)
                 self.aside.append(entry | {"path": name, "label": ASIDE, "marked": "face", "split": split})
                 moved += 1
@@ -163,6 +175,21 @@ def mine_photo(xml: Path, split: str, views: tuple, detectors: tuple[FaceDetecto
                 writer.add(frame.image.crop(box), label, split, source, f"box-{view}", box)
 
 
+def mine_photos(source: Path, data: Path, detectors: tuple[FaceDetector, FaceDetector], writer, progress) -> None:
+    """The photos' part: the detector's train photos (train), its held-out ones (val), the build's val photos
+    (test), each by mine_photo; those PROGRESS (a Resumable) has done skipped, the others saved as they go."""
+    train, held_out = split_train_photos(source, data)
+    parts = {"train": train, "val": held_out, "test": photos_of(source, data, "val")}
+    photos = [(split, i, xml) for split, xml_files in parts.items() for i, xml in enumerate(xml_files)]
+    if progress.state is not None:
+        writer.restore(progress.state)
+    for n in bar(range(progress.done, len(photos)), desc="photos", unit="photo", initial=progress.done):
+        split, i, xml = photos[n]
+        views = VIEWS if split != "train" or i % PHONE_EVERY == 0 else VIEWS[:-1]
+        mine_photo(xml, split, views, detectors, writer, progress.rng)
+        progress.step(n + 1, writer.state())
+
+
 def noface_sides(long_side: int, enlarged: bool) -> tuple[tuple[str, float], ...]:
     """(view, scale) of a train no-face picture: its own size, and when `enlarged` also a phone photo's 4032 px
     and the size halfway between (geometric mean) where that is a step of its own: the check then sees a
@@ -174,13 +201,17 @@ def noface_sides(long_side: int, enlarged: bool) -> tuple[tuple[str, float], ...
     return (("own", 1.0), *middle, ("phone", phone))
 
 
-def mine_noface(folder: Path, detector: FaceDetector, writer, rng) -> None:
+def mine_noface(folder: Path, detector: FaceDetector, writer, progress: Resumable) -> None:
     """A no-face set's train pictures (its manifest.csv: path, kind, split), the kinds ENLARGED_KINDS first:
-    each one's detector boxes in its noface_sides and two random squares."""
+    each one's detector boxes in its noface_sides and two random squares; those PROGRESS has done skipped."""
+    rng = progress.rng
     with open(folder / "manifest.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "train"]
     rows.sort(key=lambda r: r["kind"] not in ENLARGED_KINDS)
-    for i, row in enumerate(bar(rows, desc="no-face train", unit="picture")):
+    if progress.state is not None:
+        writer.restore(progress.state)
+    for i in bar(range(progress.done, len(rows)), desc="no-face train", unit="picture", initial=progress.done):
+        row = rows[i]
         image = load_image(folder / row["path"], name=row["path"]).convert("RGB")
         source = f"noface/{row['path']}"
         for square in random_squares(image, [], rng, 2):
@@ -191,6 +222,7 @@ def mine_noface(folder: Path, detector: FaceDetector, writer, rng) -> None:
             for box in detector.detect(frame):
                 crop = frame.crop((box.x0, box.y0, box.x1, box.y1))
                 writer.add(crop, "not_face", "train", source, f"noface-{view}", (box.x0, box.y0, box.x1, box.y1))
+        progress.step(i + 1, writer.state())
 
 
 def noface_part(folder: Path, out: Path, detector: FaceDetector, seed: int) -> Writer:
@@ -204,9 +236,11 @@ def noface_part(folder: Path, out: Path, detector: FaceDetector, seed: int) -> W
         writer.splits, writer.counts = cached["splits"], Counter(cached["counts"])
         return writer
     rng = random.Random(seed + 1)  # its own stream: the same crops whether or not the photos' part ran first
-    mine_noface(folder, detector, writer, rng)
+    progress = Resumable(out / NOFACE_PROGRESS, f"{fingerprint} seed {seed}", rng)
+    mine_noface(folder, detector, writer, progress)
     part = {"manifest_sha256": fingerprint, "splits": writer.splits, "counts": writer.counts}
     write_json_atomic(part, out / NOFACE_PART)
+    progress.finish()
     return writer
 
 
@@ -263,10 +297,11 @@ def build_facecheck(
 ) -> dict:
     """Write the face check's crops (see the module's docstring) and their manifest. The photos' part, once
     written, is kept when the command runs again with the same source and build (the no-face set, or marks,
-    added later). `marked`: a JSON of {"faces": [{"photo", "view", "box"}]}, the detector's boxes matching no
+    added later); a run killed while mining either part goes on from the last photo or picture saved, to the
+    same crops. `marked`: a JSON of {"faces": [{"photo", "view", "box"}]}, the detector's boxes matching no
     labelled face that a look found to be faces: moved aside. `looked`: a person's verdicts on the no-face set's
     mined boxes (see facecheck_marks)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # the photos' part's stream (saved and restored with its progress)
     detector = FaceDetector()
     origin = {
         "path": str(source),
@@ -278,13 +313,8 @@ def build_facecheck(
     if {k: v for k, v in previous.get("source", {}).items() if k != "noface"} == origin:
         writer.splits, writer.aside, writer.counts = previous["splits"], previous["aside"], Counter(previous["counts"])
     else:
-        teacher = FaceDetector("centerface")
-        train, held_out = split_train_photos(source, data)
-        parts = {"train": train, "val": held_out, "test": photos_of(source, data, "val")}
-        for split, xml_files in parts.items():
-            for i, xml in enumerate(bar(xml_files, desc=f"{split} photos", unit="photo")):
-                views = VIEWS if split != "train" or i % PHONE_EVERY == 0 else VIEWS[:-1]
-                mine_photo(xml, split, views, (detector, teacher), writer, rng)
+        progress = Resumable(out / PHOTOS_PROGRESS, json.dumps(origin | {"seed": seed}, sort_keys=True), rng)
+        mine_photos(source, data, (detector, FaceDetector("centerface")), writer, progress)
     if noface is not None and not previous.get("source", {}).get("noface"):
         part = noface_part(noface, out, detector, seed)
         for split, entries in part.splits.items():
@@ -311,4 +341,5 @@ def build_facecheck(
         | looks,
     }
     write_json_atomic(manifest, out / MANIFEST_NAME)
+    (out / PHOTOS_PROGRESS).unlink(missing_ok=True)  # the manifest keeps the photos' part now
     return manifest
