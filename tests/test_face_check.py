@@ -139,6 +139,17 @@ def test_auto_still_takes_a_small_face_crop_for_one_face(classifier):
     assert result.mode == "face" and [f.label for f in result.faces] == ["with_mask"]
 
 
+def test_auto_asks_the_face_check_once_of_a_small_face_crop(classifier, monkeypatch):
+    """ "auto" asked the face check whether a small image holds a face, then took it for one face crop and asked
+    again of the same image: once now, with the same answer on the face as "face" mode gives."""
+    crop = Image.open(paths.DEMO_DIR / "fmd853-lr" / "with_mask" / "maksssksksss0_001.png")
+    asked, check = [], classifier.not_face_probabilities
+    monkeypatch.setattr(classifier, "not_face_probabilities", lambda images: asked.append(len(images)) or check(images))
+    result = analyze(crop, classifier, FaceDetector(), "auto")
+    assert result.mode == "face" and asked == [1]
+    assert result.faces == analyze(crop, classifier, None, "face").faces  # the same face, label and scores
+
+
 @pytest.mark.parametrize("size", [24, 64, 160, 600])
 def test_the_shipped_check_keeps_a_real_face_at_any_size(classifier, size):
     face = Image.open(SCENE).convert("RGB").crop(MASKED_FACE)

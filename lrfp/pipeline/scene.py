@@ -91,8 +91,9 @@ def analyze(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     image = image if image.mode == "RGB" else image.convert("RGB")  # convert copies even an RGB image: 150 MB at 50 MP
+    whole_checked = None  # the face check's answer on the whole image, where "auto" asked it: not asked again
     if mode == "auto":
-        mode = "face" if _one_face(image, classifier, detector) else "scene"
+        mode, whole_checked = _auto_mode(image, classifier, detector)
     result = SceneResult(mode)
     if mode == "face":
         boxes = [FaceBox(0, 0, image.width, image.height, 1.0)]
@@ -119,7 +120,8 @@ def analyze(
             batch, crops = [batch[i] for i in kept], [crops[i] for i in kept]
             checked = [None if not_face[i] is None else 1.0 - not_face[i] for i in kept]  # type: ignore[operator]
         else:  # one face crop, as asked: answered all the same, the check's doubt kept for the page to say
-            checked = [None if p is None else 1.0 - p for p in classifier.not_face_probabilities(crops)]
+            not_face = whole_checked or classifier.not_face_probabilities(crops)  # one crop: the image itself
+            checked = [None if p is None else 1.0 - p for p in not_face]
         preds = classifier.predict(crops) if crops else []
         result.faces += [FaceResult(b, p.label, p.probability, s) for b, p, s in zip(batch, preds, checked)]
     if progress:
@@ -128,15 +130,18 @@ def analyze(
     return result
 
 
-def _one_face(image: Image.Image, classifier: Classifier, detector: FaceDetector | None) -> bool:
-    """Whether "auto" takes IMAGE as one face crop: a small image is one, unless the face check finds no face
-    in it (a small picture of a sign or a jacket); then the detector looks for faces in it like any scene."""
+def _auto_mode(
+    image: Image.Image, classifier: Classifier, detector: FaceDetector | None
+) -> tuple[str, list[float | None] | None]:
+    """How "auto" takes IMAGE, "face" (one face crop) or "scene", and the face check's answer on it where it
+    asked: a small image is one face crop, unless the face check finds no face in it (a small picture of a
+    sign or a jacket); then the detector looks for faces in it like any scene."""
     if detector is None:
-        return True
+        return "face", None
     if min(image.size) > FACE_CROP_MAX_SIDE:
-        return False
-    not_face = classifier.not_face_probabilities([image])[0]
-    return not_face is None or not_face < NOT_FACE_AT
+        return "scene", None
+    not_face = classifier.not_face_probabilities([image])
+    return ("face" if not_face[0] is None or not_face[0] < NOT_FACE_AT else "scene"), not_face
 
 
 def strongest(boxes: list[FaceBox], most: int) -> list[FaceBox]:
