@@ -3,10 +3,12 @@ photos and captions say, on a desktop and on a phone (issue: 'everything a user 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import PAGE, drawn_tags
 from PIL import Image
@@ -132,6 +134,24 @@ def test_accuracy_is_in_percent_in_every_chart(summary):
     for fig in charts.ours_vs_paper(summary):
         assert fig.layout.yaxis.title.text == "test accuracy (%)" and fig.layout.yaxis.range[1] <= 101
     assert charts.ranking(summary, 0.991).layout.xaxis.range[1] <= 101  # was stretched to 110
+
+
+def numbers(array) -> list:
+    """A trace's values, as drawn: a figure from Streamlit's cache holds its arrays as plotly's base64 form."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
+def test_every_point_of_the_experiment_charts_lies_inside_their_axis_with_room(summary):
+    """The paper's resnet18 at 80.00 % sat on the bottom edge of a range from 80: half of its circle was cut."""
+    for fig in charts.ours_vs_paper(summary):
+        bottom, top = fig.layout.yaxis.range
+        for trace in fig.data:
+            ys = [y for y in numbers(trace.y) if y is not None]
+            if ys and trace.error_y.arrayminus is not None:
+                ys += [y - minus for y, minus in zip(numbers(trace.y), numbers(trace.error_y.arrayminus))]
+            assert not ys or (bottom + charts.ROOM <= min(ys) and max(ys) <= top), (fig.layout.title.text, trace.name)
 
 
 def test_run_in_detail_opens_on_the_default_models_run():
