@@ -11,7 +11,7 @@ from lrfp.core.errors import ConfigError
 from lrfp.pipeline.detect import FaceBox, Search
 from lrfp.pipeline.frames import Frame, FrameStream, scene_analysis
 from lrfp.pipeline.inference import Prediction
-from lrfp.pipeline.interval import CameraGroup, IntervalAnalyzer
+from lrfp.pipeline.interval import CameraGroup, IntervalAnalyzer, continued
 from lrfp.scale.defaults import DETECT_EVERY, live_every
 from lrfp.scale.settings import Settings
 
@@ -188,3 +188,14 @@ def test_a_live_run_analyses_each_pass_over_its_streams_as_one_batch(tmp_path):
 
     live = LiveSettings.parse(["a=http://127.0.0.1:9/a.mjpg", "b=http://127.0.0.1:9/b.mjpg"])  # none opened
     assert LiveRun(live, tmp_path, None).stream.batch == 2
+
+
+def test_a_found_box_continues_the_face_the_scoring_would_pair_it_with():
+    """One pairing of found boxes with faces (lrfp.data.voc.match), here and where found faces are scored: the
+    highest IoU first, each used once, and equal IoUs to the later face (the tracker's own took the earlier)."""
+    twins = [FaceBox(10, 10, 30, 30, 0.9), FaceBox(10, 10, 30, 30, 0.8)]  # two faces carried to one place
+    assert continued(twins, [FaceBox(12, 10, 32, 30, 0.9)]) == {0: 1}
+    carried = [FaceBox(0, 0, 20, 20, 0.9), FaceBox(100, 0, 120, 20, 0.9)]
+    found = [FaceBox(101, 0, 121, 20, 0.9), FaceBox(60, 60, 80, 80, 0.9), FaceBox(2, 0, 22, 20, 0.9)]
+    assert continued(carried, found) == {0: 1, 2: 0}  # the box far from both continues none
+    assert continued(carried, [FaceBox(12, 0, 32, 20, 0.9)]) == {}  # IoU 0.25: under MATCH_IOU

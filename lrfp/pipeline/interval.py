@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from lrfp.data.voc import match
 from lrfp.pipeline.detect import FaceBox, FaceDetector
 from lrfp.pipeline.detections import Detections
 from lrfp.pipeline.frames import Frame, image_of
@@ -87,29 +88,11 @@ def follow(before: np.ndarray, after: np.ndarray, box: FaceBox) -> tuple[int, in
     return (sx0 + x - px0, sy0 + y - py0) if best >= MIN_MATCH else None
 
 
-def iou(a: FaceBox, b: FaceBox) -> float:
-    w = min(a.x1, b.x1) - max(a.x0, b.x0)
-    h = min(a.y1, b.y1) - max(a.y0, b.y0)
-    if w <= 0 or h <= 0:
-        return 0.0
-    union = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - w * h
-    return w * h / union
-
-
-def match(carried: list[FaceBox], found: list[FaceBox]) -> dict[int, int]:
-    """Found box -> carried face, pairs of the highest IoU first (at least MATCH_IOU), each used once."""
-    pairs = sorted(
-        ((iou(c, f), fi, ci) for ci, c in enumerate(carried) for fi, f in enumerate(found)), key=lambda p: -p[0]
-    )
-    out: dict[int, int] = {}
-    used: set[int] = set()
-    for overlap, fi, ci in pairs:
-        if overlap < MATCH_IOU:
-            break
-        if fi not in out and ci not in used:
-            out[fi] = ci
-            used.add(ci)
-    return out
+def continued(carried: list[FaceBox], found: list[FaceBox]) -> dict[int, int]:
+    """Found box -> the carried face it continues: the pairing of lrfp.data.voc.match (highest IoU first, at
+    least MATCH_IOU, each used once; equal IoUs go to the later face and box), which scores found faces."""
+    pairs = match([(b.x0, b.y0, b.x1, b.y1) for b in carried], [(b.x0, b.y0, b.x1, b.y1) for b in found], MATCH_IOU)
+    return {fi: ci for ci, fi in pairs.items()}
 
 
 class IntervalAnalyzer:
@@ -153,7 +136,7 @@ class IntervalAnalyzer:
         continuing the track it overlaps."""
         result = analyze(image, self.classifier, self.detector, "scene")
         seen: list[FaceResult | FaceBox] = [*result.faces, *result.rejected]
-        pairs = match([t.box for t in self.tracks], [f.box if isinstance(f, FaceResult) else f for f in seen])
+        pairs = continued([t.box for t in self.tracks], [f.box if isinstance(f, FaceResult) else f for f in seen])
         since = self.frame - self.found_at
         self.tracks = [
             self._found(face, self.tracks[pairs[i]] if i in pairs else None, since) for i, face in enumerate(seen)
