@@ -218,7 +218,7 @@ def test_frames_over_the_pixel_limit_are_refused_by_their_header_counted_and_the
         deadline = time.monotonic() + 60
         while (stream.refused < 3 or stream.read < 3) and time.monotonic() < deadline:
             time.sleep(0.05)
-        image = stream.take()
+        image = stream.take().image
     finally:
         stream.stop()
         server.close()
@@ -243,7 +243,7 @@ def decoded_sizes(monkeypatch) -> list[int]:
 def test_a_live_frame_replaced_before_it_is_taken_is_never_decoded(monkeypatch):
     """An MJPEG camera sending faster than the analysis takes: its frames are read and pushed out as JPEG bytes,
     and only the one taken is decoded."""
-    from lrfp.scale.stream import HELD, Stream
+    from lrfp.scale.stream import MIN_HELD, Stream
 
     server = MjpegServer({"cam": demo_jpegs()}, fps=50)
     decoded = decoded_sizes(monkeypatch)
@@ -253,11 +253,11 @@ def test_a_live_frame_replaced_before_it_is_taken_is_never_decoded(monkeypatch):
         while stream.read < 12 and time.monotonic() < deadline:
             time.sleep(0.05)
         before = list(decoded)
-        image = stream.take()
+        image = stream.take().image
     finally:
         stream.stop()
         server.close()
-    assert stream.read >= 12 and stream.dropped >= stream.read - HELD - 1, stream.counts()  # 1: the one taken
+    assert stream.read >= 12 and stream.dropped >= stream.read - MIN_HELD - 1, stream.counts()  # 1: the one taken
     assert before == [] and image is not None and decoded == [image.width * image.height]
 
 
