@@ -171,6 +171,8 @@ def measure(out: Path, watcher: Watcher, rate: float) -> dict:
             "missed": max(0, wanted - analysed),
             "missed_share": round(max(0, wanted - analysed) / max(1, wanted), 3),
             "refused": sum(s["refused"] for s in streams),
+            # kept but not yet analysed when the run stopped (a monitor older than lrfp.scale.ages: not recorded)
+            "held_at_end": sum(s.get("held", 0) for s in streams),
             "reconnects": sum(s["reconnects"] for s in streams),
             "analysed_per_s": round(analysed / reading_s, 2),
             "slowest_camera_per_s": round(min(s["analysed"] for s in streams) / reading_s, 2),

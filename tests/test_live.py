@@ -57,6 +57,7 @@ def test_a_cut_stream_is_reconnected_and_sliced_into_people_and_an_alert(tmp_pat
     frames = read_slices(tmp_path).to_pandas()
     assert len(frames) == stream["analysed"] >= 4 and (frames["camera"] == "gate").all()
     assert frames["offset_s"].is_monotonic_increasing
+    assert 0 <= stream["age_s"]["p50"] <= stream["age_s"]["max"]  # each frame's age at analysis, counted
     assert (
         stream["skipped"] > 0 and stream["read"] >= stream["analysed"] + stream["skipped"] + stream["dropped"]
     )  # 10 frames/s sent, 5 kept at most: the others skipped

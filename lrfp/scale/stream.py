@@ -262,6 +262,7 @@ class Stream:
             "skipped": self.skipped,  # over --rate
             "dropped": self.dropped,  # no time to analyse them
             "refused": self.refused,
+            "held": len(self._held),  # read, kept and not yet taken (at the end: never analysed)
             "held_peak": self.held_peak,  # the most frames held at once, of `hold`
             "hold": self.hold,
             "reconnects": self.reconnects,
