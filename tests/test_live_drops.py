@@ -280,3 +280,13 @@ def test_frame_ages_give_their_quantiles_and_max_within_a_bin():
     ages.add(500.0)  # past the last bin: counted there, its max kept
     summary = ages.summary()
     assert 4.9 <= summary["p50"] <= 5.1 and 9.4 <= summary["p95"] <= 9.6 and summary["max"] == 500.0
+
+
+def test_the_command_line_says_how_late_a_stream_s_frames_were_analysed():
+    from lrfp.cli.scene import age_note
+
+    ages = Ages()
+    for age in (0.4, 0.5, 3.2):
+        ages.add(age)
+    assert age_note(ages.summary()) == ", analysed 0.5 s after they came (median; at most 3.2 s)"
+    assert age_note(Ages().summary()) == age_note(None) == ""  # no frame analysed; a run before the ages

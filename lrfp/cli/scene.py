@@ -93,7 +93,7 @@ def cmd_live(args, settings: Settings, engine: Engine) -> int:
     for s in summary["streams"]:
         print(
             f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['skipped']} skipped over --rate, {s['dropped']} dropped, {s['refused']} refused as too large, "
-            f"{s['reconnects']} reconnect(s){_ages(s.get('age_s'))}"
+            f"{s['reconnects']} reconnect(s){age_note(s.get('age_s'))}"
         )
     print(f"{summary['slices']} slice(s), {summary['alerts']} alert(s) in {summary['seconds']:.0f} s -> {args.out}")
     return 0
@@ -311,7 +311,7 @@ def add_scene_bench(sb) -> None:
     sb.set_defaults(func=cmd_scene_bench)
 
 
-def _ages(ages: dict | None) -> str:
+def age_note(ages: dict | None) -> str:
     """A stream's frame ages at analysis (lrfp.scale.ages), as the end of its summary line."""
     if not ages or ages["p50"] is None:
         return ""
