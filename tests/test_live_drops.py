@@ -122,6 +122,9 @@ class FakeStream:
         self.taken += 1
         return Taken(Image.new("RGB", (8, 8)), time.monotonic())
 
+    def oldest_held(self) -> None:
+        return None
+
     def start(self) -> None:
         pass
 
@@ -292,3 +295,27 @@ def test_the_command_line_says_how_late_a_stream_s_frames_were_analysed():
         ages.add(age)
     assert age_note(ages.summary()) == ", analysed 0.5 s after they came (median; at most 3.2 s)"
     assert age_note(Ages().summary()) == age_note(None) == ""  # no frame analysed; a run before the ages
+
+
+def test_a_person_in_frames_still_held_at_a_slice_is_not_ended_before_they_are_analysed(tmp_path):
+    """The analysis 15 s behind a camera (its frames held): a person last seen 5 s into the run, in the newest
+    frame analysed, is not ended at the slice written 20 s into it (the held frames may show them still, and
+    would count them again as a new person); once the analysis has caught up, they are."""
+    settings = LiveSettings.parse(["gate=http://127.0.0.1:9/cam.mjpg"], rate=5.0)
+    run = LiveRun(settings, tmp_path, analyse=None)
+    stream = FedStream("gate", "http://127.0.0.1:9/cam.mjpg", every_s=0.2)
+    run.streams = {"gate": stream}
+    run.t0 = time.monotonic() - 20.0  # the run began 20 s ago
+    tracker = run.trackers["gate"]
+    face = {"x0": 100, "y0": 100, "x1": 140, "y1": 140, "size": 40, "label": "with_mask", "probability": 0.95}
+    for k in range(5):
+        tracker.see(k, 4.2 + 0.2 * k, None, [face])
+    stream._hold(Image.new("RGB", (8, 8)), now=run.t0 + 5.2)  # the next frame, still held
+    try:
+        run.flush()
+        assert len(tracker.current()) == 1  # not ended: the analysis has seen the camera up to 5.2 s only
+        stream.take()
+        run.flush()
+        assert tracker.current() == []  # caught up (nothing held): unseen for 15 s, ended
+    finally:
+        run.writer.close()

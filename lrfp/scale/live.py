@@ -200,11 +200,12 @@ class LiveRun:
         """Hand the slice gathered since the last one to the writer's thread (lrfp.scale.writer): its rows and
         stills, the people ended and in view, the alerts and the counts. The final slice is written before
         this returns."""
-        now_s = time.monotonic() - self.t0
+        now = time.monotonic()
+        now_s = now - self.t0
         ended = [
             _placed(c, self.streams[c].shown_url, p)
             for c, t in self.trackers.items()
-            for p in (t.finished() if final else t.finished(now_s))
+            for p in (t.finished() if final else t.finished(self._analysed_to(c, now)))
         ]
         in_view = [_placed(c, self.streams[c].shown_url, p) for c, t in self.trackers.items() for p in t.current()]
         self.people += ended
@@ -240,6 +241,11 @@ class LiveRun:
         self.alerts.check(datetime.now(), seen_table, last_frames)
         status = {"updated": datetime.now().isoformat()} | status | {"alerts": len(self.alerts.rows)}
         write_json_atomic(status, self.out / named(STATUS, self.suffix))
+
+    def _analysed_to(self, camera: str, now: float) -> float:
+        """Seconds into the run up to which CAMERA's frames are analysed: when its oldest frame still held came
+        (a person last seen before it may be in the held frames: not ended yet), else NOW."""
+        return (self.streams[camera].oldest_held() or now) - self.t0
 
     def _counts(self) -> list[dict]:
         """Each stream's counts, with its frames' ages at analysis (seconds from arrival to the result)."""

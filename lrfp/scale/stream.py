@@ -4,8 +4,8 @@ The thread reads every frame the source sends, skips (and counts) those over the
 each came (lrfp.pipeline.frames.Pacer: a camera at the rate keeps every frame through its jitter, however slow
 the analysis was), and holds the newest of the others, up to HOLD_S seconds of them at the rate (at least
 MIN_HELD frames, at most HOLD_BYTES): the analysis takes the oldest when it is ready for one, so a stretch of
-slow analysis (a crowd in view: the face check and classifier on many crops) up to HOLD_S long loses no
-frame, and is worked off once it ends; a frame is at most about HOLD_S old when taken. A frame pushed out
+slow analysis (a crowd in view: the face check and classifier on many crops) that falls up to HOLD_S behind
+loses no frame, and is worked off once it ends; a frame is at most about HOLD_S old when taken. A frame pushed out
 by newer ones before it was taken is dropped, and counted (memory stays bounded on a machine too slow for
 its cameras). An MJPEG frame is kept as its JPEG bytes and
 decoded only when taken: most frames of an overloaded run are pushed out before they are taken, and decoding each cost about 2.8 ms of CPU (a third of a loaded live
@@ -147,6 +147,12 @@ class Stream:
         if image is not None:
             self.taken += 1
         return Taken(image, arrived)
+
+    def oldest_held(self) -> float | None:
+        """When the oldest frame held came (time.monotonic()): the analysis has seen every frame before it; None:
+        none is held."""
+        with self._lock:
+            return self._held[0][1] if self._held else None
 
     def _decoded(self, jpeg: bytes) -> Image.Image | None:
         """An MJPEG frame's image, by FFmpeg's decoder as the stream's own would (each frame stands alone);
