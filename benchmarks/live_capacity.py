@@ -12,6 +12,9 @@ side by side with the working tree's, same machine, same session). Measured:
   a monitor older than lrfp.scale.drops counted the frames over --rate as dropped), and missed: the frames --rate asks for (rate x seconds x cameras) that were not
   analysed, the machine having no time for them; the frames analysed a second, all cameras together and the
   slowest camera;
+- frame age at analysis: seconds from a frame's arrival to its analysis done (the monitor's live.json, per
+  stream: lrfp.scale.ages), the worst camera's median, 95th and 99th percentile and the largest, with the most
+  frames a stream held at once (a monitor older than lrfp.scale.ages records neither);
 - latency from frame to table: each frame row's time to the moment its slice file appeared (the slice's
   length bounds it: a row waits for its slice), max and median; and the gaps over 5 s between a camera's rows;
 - drops: each one's cause, as the monitor put it down (lrfp.scale.drops: what held the analysis thread while
@@ -168,6 +171,8 @@ def measure(out: Path, watcher: Watcher, rate: float) -> dict:
             "missed": max(0, wanted - analysed),
             "missed_share": round(max(0, wanted - analysed) / max(1, wanted), 3),
             "refused": sum(s["refused"] for s in streams),
+            # kept but not yet analysed when the run stopped (a monitor older than lrfp.scale.ages: not recorded)
+            "held_at_end": sum(s.get("held", 0) for s in streams),
             "reconnects": sum(s["reconnects"] for s in streams),
             "analysed_per_s": round(analysed / reading_s, 2),
             "slowest_camera_per_s": round(min(s["analysed"] for s in streams) / reading_s, 2),
@@ -176,10 +181,21 @@ def measure(out: Path, watcher: Watcher, rate: float) -> dict:
             "max": round(max(latencies), 1) if latencies else None,
             "median": round(statistics.median(latencies), 1) if latencies else None,
         },
+        "frame_age_s": frame_ages(streams),
         "gaps_over_5_s": gaps,
         "slices": status["slices"],
         "drops": drop_causes(status, status["slice_s"]),
     }
+
+
+def frame_ages(streams: list[dict]) -> dict | None:
+    """The streams' frame ages at analysis, the worst camera's of each figure, and the most frames held at once
+    (None: a monitor from before lrfp.scale.ages)."""
+    ages = [s["age_s"] for s in streams if s.get("age_s") and s["age_s"]["p50"] is not None]
+    if not ages:
+        return None
+    worst = {key: max(a[key] for a in ages) for key in ("p50", "p95", "p99", "max")}
+    return worst | {"held_peak": max(s["held_peak"] for s in streams), "hold": streams[0]["hold"]}
 
 
 def drop_causes(status: dict, slice_s: float) -> dict | None:

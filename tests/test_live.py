@@ -57,6 +57,7 @@ def test_a_cut_stream_is_reconnected_and_sliced_into_people_and_an_alert(tmp_pat
     frames = read_slices(tmp_path).to_pandas()
     assert len(frames) == stream["analysed"] >= 4 and (frames["camera"] == "gate").all()
     assert frames["offset_s"].is_monotonic_increasing
+    assert 0 <= stream["age_s"]["p50"] <= stream["age_s"]["max"]  # each frame's age at analysis, counted
     assert (
         stream["skipped"] > 0 and stream["read"] >= stream["analysed"] + stream["skipped"] + stream["dropped"]
     )  # 10 frames/s sent, 5 kept at most: the others skipped
@@ -218,7 +219,7 @@ def test_frames_over_the_pixel_limit_are_refused_by_their_header_counted_and_the
         deadline = time.monotonic() + 60
         while (stream.refused < 3 or stream.read < 3) and time.monotonic() < deadline:
             time.sleep(0.05)
-        image = stream.take()
+        image = stream.take().image
     finally:
         stream.stop()
         server.close()
@@ -243,7 +244,7 @@ def decoded_sizes(monkeypatch) -> list[int]:
 def test_a_live_frame_replaced_before_it_is_taken_is_never_decoded(monkeypatch):
     """An MJPEG camera sending faster than the analysis takes: its frames are read and pushed out as JPEG bytes,
     and only the one taken is decoded."""
-    from lrfp.scale.stream import HELD, Stream
+    from lrfp.scale.stream import MIN_HELD, Stream
 
     server = MjpegServer({"cam": demo_jpegs()}, fps=50)
     decoded = decoded_sizes(monkeypatch)
@@ -253,11 +254,11 @@ def test_a_live_frame_replaced_before_it_is_taken_is_never_decoded(monkeypatch):
         while stream.read < 12 and time.monotonic() < deadline:
             time.sleep(0.05)
         before = list(decoded)
-        image = stream.take()
+        image = stream.take().image
     finally:
         stream.stop()
         server.close()
-    assert stream.read >= 12 and stream.dropped >= stream.read - HELD - 1, stream.counts()  # 1: the one taken
+    assert stream.read >= 12 and stream.dropped >= stream.read - MIN_HELD - 1, stream.counts()  # 1: the one taken
     assert before == [] and image is not None and decoded == [image.width * image.height]
 
 

@@ -135,6 +135,12 @@ def test_a_live_streams_table_for_a_visitor_names_cameras_only():
     assert "10.0.0.7" not in public.to_csv() and "://" not in public.to_csv()
     operator = stream_rows(found, public=False)
     assert operator.loc[0, "url"] == "rtsp://***@10.0.0.7:554/s"
+    assert operator.loc[0, "delay_s"] == "–"  # a run before the frames' ages were counted
+
+
+def test_a_live_streams_table_says_how_late_its_frames_were_analysed():
+    found = {"streams": [{"camera": "gate", "age_s": {"p50": 2.4, "p95": 8.1, "p99": 9.6, "max": 9.9}}]}
+    assert stream_rows(found, public=True).loc[0, "delay_s"] == 2.4
 
 
 def test_a_streams_rows_name_its_camera_for_a_visitor():

@@ -34,7 +34,7 @@ from lrfp.scale.live import STATUS, read_slices
 from lrfp.scale.people import PEOPLE_COUNTED, PEOPLE_TABLE, people_counts
 from lrfp.scale.table import TABLE, compliance_share, to_frame
 
-STREAM_COLUMNS = "camera read analysed skipped dropped refused reconnects last_frame error url".split()
+STREAM_COLUMNS = "camera read analysed skipped dropped delay_s refused reconnects last_frame error url".split()
 REFRESH_S = 5  # a live panel's refresh, while its run writes and a viewer watches
 LAST_S = 60  # a live run's "last minute"
 EPOCH = pd.Timestamp(0)  # where people of a file with no known start time are placed (as frames are)
@@ -206,12 +206,15 @@ def alerts_section(folder: Path) -> None:
 def stream_rows(found: dict, public: bool) -> pd.DataFrame:
     """A live run's streams (live.json) as the page shows them: for a visitor (PUBLIC), by camera name with no
     address in any cell (lrfp.app.monitor_shown.public_text); for the operator, with their URLs masked."""
-    streams = pd.DataFrame(found.get("streams", []), columns=STREAM_COLUMNS)
+    # delay_s: a frame's median seconds from its arrival to its analysis (lrfp.scale.ages; held frames wait)
+    rows = [s | {"delay_s": (s.get("age_s") or {}).get("p50")} for s in found.get("streams", [])]
+    streams = pd.DataFrame(rows, columns=STREAM_COLUMNS)
     # an older lrfp stored the URLs whole: their passwords and tokens are masked here too
     hide = public_text if public else mask_urls
     streams[["url", "error"]] = streams[["url", "error"]].map(lambda v: hide(v) if isinstance(v, str) else v)
-    # an older lrfp did not count refused or skipped frames: a dash, not "None"; times as the rest of the page
-    for counted in ("refused", "skipped"):
+    # an older lrfp did not count refused or skipped frames, nor their delay: a dash, not "None"; times as the
+    # rest of the page
+    for counted in ("refused", "skipped", "delay_s"):
         streams[counted] = streams[counted].astype(object).where(streams[counted].notna(), "–")
     streams["last_frame"] = streams["last_frame"].map(lambda v: v[:19].replace("T", " ") if isinstance(v, str) else v)
     return streams.drop(columns="url") if public else streams

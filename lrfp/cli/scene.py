@@ -93,7 +93,7 @@ def cmd_live(args, settings: Settings, engine: Engine) -> int:
     for s in summary["streams"]:
         print(
             f"{s['camera']}: {s['read']} frame(s) read, {s['analysed']} analysed, {s['skipped']} skipped over --rate, {s['dropped']} dropped, {s['refused']} refused as too large, "
-            f"{s['reconnects']} reconnect(s)"
+            f"{s['reconnects']} reconnect(s){age_note(s.get('age_s'))}"
         )
     print(f"{summary['slices']} slice(s), {summary['alerts']} alert(s) in {summary['seconds']:.0f} s -> {args.out}")
     return 0
@@ -309,3 +309,10 @@ def add_scene_bench(sb) -> None:
     sb.add_argument("--out", help="record path (default results/scene/<model>.json)")
     options.add_no_progress(sb)
     sb.set_defaults(func=cmd_scene_bench)
+
+
+def age_note(ages: dict | None) -> str:
+    """A stream's frame ages at analysis (lrfp.scale.ages), as the end of its summary line."""
+    if not ages or ages["p50"] is None:
+        return ""
+    return f", analysed {ages['p50']:.1f} s after they came (median; at most {ages['max']:.1f} s)"

@@ -1,10 +1,12 @@
 """`lrfp monitor --live URL...`: live cameras into time-sliced tables of frames, people and alerts.
 
 Each stream is read on its own thread (lrfp.scale.stream), which keeps the stream's frames at most RATE a
-second (the others are skipped, and counted) and holds the newest two of them; this loop takes the oldest
-frame each stream holds, a pass over the streams at a time, as fast as the machine allows, so it never falls
-behind by more than two frames (the frames it had no time for are dropped, counted, and put down to a cause:
-lrfp.scale.drops). Every SLICE_S seconds it writes:
+second (the others are skipped, and counted) and holds the newest of them, up to HOLD_S seconds' worth; this
+loop takes the oldest frame each stream holds, a pass over the streams at a time, as fast as the machine
+allows, so a stretch of slow analysis is worked off after it, and the loop never falls behind by more than
+HOLD_S (the frames it had no time for are dropped, counted, and put down to a cause: lrfp.scale.drops). A
+frame keeps the time it came; its age when its analysis is done is counted per stream (lrfp.scale.ages).
+Every SLICE_S seconds it writes:
 
     OUT/slices/frames-<time>.parquet   the slice's frames (the columns of frames.parquet)
     OUT/slices/people-<time>.parquet   the people whose track ended in the slice
@@ -40,12 +42,13 @@ from lrfp.core.paths import within
 from lrfp.core.records import atomic_path, write_json_atomic
 from lrfp.pipeline.frames import Analysed, Analyze, Frame, FrameStream
 from lrfp.pipeline.people import PeopleTracker, PersonRow
+from lrfp.scale.ages import Ages
 from lrfp.scale.alerts import Alerts
 from lrfp.scale.drops import DropLog, Timeline
 from lrfp.scale.people import PEOPLE_SCHEMA, resume_people
 from lrfp.scale.rows import SCHEMA, frame_record
 from lrfp.scale.settings import LiveSettings
-from lrfp.scale.stream import Stream
+from lrfp.scale.stream import Stream, Taken
 from lrfp.scale.webhook import Webhook
 from lrfp.scale.writer import SliceWriter
 
@@ -99,6 +102,7 @@ class LiveRun:
             camera: Stream(camera, url, every_s=1 / live.rate, on_drop=self.drops.note) for camera, url in live.cameras
         }
         self.trackers = {camera: PeopleTracker() for camera in self.streams}
+        self.ages = {camera: Ages() for camera in self.streams}  # each frame's age when its analysis was done
         # a restarted run goes on with the people the last one left in view (not counted again)
         resume_people(self.trackers, self.out / named(OPEN_PEOPLE, self.suffix))
         self.hook = Webhook(live.webhook) if live.webhook else None  # closed when the run ends
@@ -112,7 +116,7 @@ class LiveRun:
         self.analyse = analyse or _unused
         self.writer = SliceWriter()  # the slices are written on a thread of their own
         self.stream = FrameStream(self._analysed, batch=len(self.streams))
-        for sink in (self._track, self._keep, self._keep_worst, self._on_time):
+        for sink in (self._age, self._track, self._keep, self._keep_worst, self._on_time):
             self.stream.add_sink(sink)
         self.stream.add_sink(self._on_time, on="idle")
         self.t0 = self.slice_end = 0.0
@@ -126,16 +130,21 @@ class LiveRun:
             busy = False
             for camera, stream in self.streams.items():
                 with self.timeline.doing("decode"):
-                    image = stream.take()
-                if image is not None:
-                    offset = time.monotonic() - self.t0
-                    yield Frame(index[camera], round(offset, 3), image, datetime.now(), camera)
+                    taken = stream.take()
+                if taken is not None and taken.image is not None:
+                    yield self._frame(camera, index[camera], taken)
                     index[camera], busy = index[camera] + 1, True
             yield None
             self.drops.classify()
             if not busy:
                 with self.timeline.doing("idle"):
                     time.sleep(0.005)
+
+    def _frame(self, camera: str, index: int, taken: Taken) -> Frame:
+        """A taken frame with the time it came (held up to HOLD_S, it may be seconds old when taken)."""
+        now = time.monotonic()
+        offset, when = taken.arrived - self.t0, datetime.now() - timedelta(seconds=now - taken.arrived)
+        return Frame(index, round(offset, 3), taken.image, when, camera)
 
     def _analysed(self, frames: list[Frame]) -> list:
         """The analysis of a batch, marked on the timeline."""
@@ -147,6 +156,9 @@ class LiveRun:
         times slower than the next, and no camera's frames wait for it."""
         with self.timeline.doing("warm-up"):
             self.analyse([Frame(0, 0.0, Image.new("RGB", WARM_UP_SIZE), camera=WARM_UP)])
+
+    def _age(self, item: Analysed) -> None:
+        self.ages[item.frame.camera].add(time.monotonic() - self.t0 - item.frame.offset_s)
 
     def _track(self, item: Analysed) -> None:
         """The camera's people tracker follows the frame's faces; their track ids go into its Detections."""
@@ -188,11 +200,12 @@ class LiveRun:
         """Hand the slice gathered since the last one to the writer's thread (lrfp.scale.writer): its rows and
         stills, the people ended and in view, the alerts and the counts. The final slice is written before
         this returns."""
-        now_s = time.monotonic() - self.t0
+        now = time.monotonic()
+        now_s = now - self.t0
         ended = [
             _placed(c, self.streams[c].shown_url, p)
             for c, t in self.trackers.items()
-            for p in (t.finished() if final else t.finished(now_s))
+            for p in (t.finished() if final else t.finished(self._analysed_to(c, now)))
         ]
         in_view = [_placed(c, self.streams[c].shown_url, p) for c, t in self.trackers.items() for p in t.current()]
         self.people += ended
@@ -206,7 +219,7 @@ class LiveRun:
             "slice_s": self.live.slice_s,
             "rate": self.live.rate,
             "seconds": round(now_s, 1),
-            "streams": [s.counts() for s in self.streams.values()],
+            "streams": self._counts(),
             "drops": self.drops.summary(),  # by cause (lrfp.scale.drops)
         }
         last_frames = {c: s.last_frame for c, s in self.streams.items()}
@@ -228,6 +241,15 @@ class LiveRun:
         self.alerts.check(datetime.now(), seen_table, last_frames)
         status = {"updated": datetime.now().isoformat()} | status | {"alerts": len(self.alerts.rows)}
         write_json_atomic(status, self.out / named(STATUS, self.suffix))
+
+    def _analysed_to(self, camera: str, now: float) -> float:
+        """Seconds into the run up to which CAMERA's frames are analysed: when its oldest frame still held came
+        (a person last seen before it may be in the held frames: not ended yet), else NOW."""
+        return (self.streams[camera].oldest_held() or now) - self.t0
+
+    def _counts(self) -> list[dict]:
+        """Each stream's counts, with its frames' ages at analysis (seconds from arrival to the result)."""
+        return [s.counts() | {"age_s": self.ages[c].summary()} for c, s in self.streams.items()]
 
     def _keep_recent(self) -> None:
         """Forget the ended people no rule looks back to (a day's worth would otherwise pile up)."""
@@ -258,7 +280,7 @@ class LiveRun:
             "seconds": time.monotonic() - self.t0,
             "slices": self.slices,
             "alerts": len(self.alerts.rows),
-            "streams": [s.counts() for s in self.streams.values()],
+            "streams": self._counts(),
         }
 
 

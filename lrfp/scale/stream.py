@@ -2,9 +2,12 @@
 
 The thread reads every frame the source sends, skips (and counts) those over the run's --rate by the time
 each came (lrfp.pipeline.frames.Pacer: a camera at the rate keeps every frame through its jitter, however slow
-the analysis was), and holds the newest HELD (2) of the others: the analysis takes the oldest when it is ready for one, so one slow pass of the analysis loses no frame, and the analysis never falls
-behind by more than HELD frames; a frame pushed out by newer ones before it was taken is dropped, and counted
-(memory stays bounded on a machine too slow for its cameras). An MJPEG frame is kept as its JPEG bytes and
+the analysis was), and holds the newest of the others, up to HOLD_S seconds of them at the rate (at least
+MIN_HELD frames, at most HOLD_BYTES): the analysis takes the oldest when it is ready for one, so a stretch of
+slow analysis (a crowd in view: the face check and classifier on many crops) that falls up to HOLD_S behind
+loses no frame, and is worked off once it ends; a frame is at most about HOLD_S old when taken. A frame pushed out
+by newer ones before it was taken is dropped, and counted (memory stays bounded on a machine too slow for
+its cameras). An MJPEG frame is kept as its JPEG bytes and
 decoded only when taken: most frames of an overloaded run are pushed out before they are taken, and decoding each cost about 2.8 ms of CPU (a third of a loaded live
 run's). Another codec's frames depend on the ones before, so they are decoded as they come. When the source
 fails or ends, the thread reconnects with doubling waits (up to MAX_WAIT_S). A frame over MAX_PIXELS (the
@@ -16,11 +19,13 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +42,32 @@ log = logging.getLogger(__name__)
 SCHEMES = ("rtsp", "rtsps", "http", "https")
 FIRST_WAIT_S, MAX_WAIT_S = 0.5, 30.0
 OPEN_TIMEOUT_S = 10.0  # FFmpeg's wait for a connection and for each read
-HELD = 2  # frames a stream holds for the analysis: one slow pass (up to a frame's interval late) drops none
+# A stream holds up to HOLD_S seconds of frames at its --rate for the analysis: the bursts of slow analysis
+# measured (4 cameras at 5 frames/s on 2 cores: a crowd in view for a minute, dropping 1.4 frames a second
+# with two frames held) fit in it, and a frame's age at analysis stays under it. MIN_HELD whatever the rate
+# (one slow pass drops none); HOLD_BYTES bounds the memory of a stream whose frames are held decoded (a
+# 1920x1080 RGB frame is 6 MB; an MJPEG frame is held as its JPEG, about 50 KB at 640x480)
+HOLD_S, MIN_HELD, HOLD_BYTES = 10.0, 2, 64 * 2**20
+
+
+def frames_held(every_s: float) -> int:
+    """The most frames a stream paced one every EVERY_S seconds holds (0: not paced, MIN_HELD)."""
+    return max(MIN_HELD, math.ceil(HOLD_S / every_s)) if every_s > 0 else MIN_HELD
+
+
+def held_bytes(item: Image.Image | bytes) -> int:
+    """The memory a held frame takes: a JPEG's bytes, or a decoded image's pixels."""
+    if isinstance(item, bytes):
+        return len(item)
+    return item.width * item.height * len(item.getbands())
+
+
+@dataclass
+class Taken:
+    """A frame taken from a stream: its image (None: it did not decode) and when it came (time.monotonic())."""
+
+    image: Image.Image | None
+    arrived: float
 
 
 def check_live(item: str, number: int = 1) -> tuple[str, str]:
@@ -95,6 +125,8 @@ class Stream:
         # the newest frames not taken, oldest first, with when each came (time.monotonic()); bytes: an MJPEG
         # frame, decoded when taken
         self._held: deque[tuple[Image.Image | bytes, float]] = deque()
+        self.hold, self._held_bytes = frames_held(every_s), 0  # the most frames held; the bytes held now
+        self.held_peak = 0  # the most frames held at once (how deep a burst went)
         self._jpeg_decoder: Any = None  # av's CodecContext, used by take() only (the analysis's thread)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -104,15 +136,23 @@ class Stream:
         self.thread.start()
         return self
 
-    def take(self):
+    def take(self) -> Taken | None:
         """The oldest frame held (an RGB image; an MJPEG frame decoded now), or None: none is held."""
         with self._lock:
-            image = self._held.popleft()[0] if self._held else None
-        if isinstance(image, bytes):
-            image = self._decoded(image)
+            if not self._held:
+                return None
+            item, arrived = self._held.popleft()
+            self._held_bytes -= held_bytes(item)
+        image = self._decoded(item) if isinstance(item, bytes) else item
         if image is not None:
             self.taken += 1
-        return image
+        return Taken(image, arrived)
+
+    def oldest_held(self) -> float | None:
+        """When the oldest frame held came (time.monotonic()): the analysis has seen every frame before it; None:
+        none is held."""
+        with self._lock:
+            return self._held[0][1] if self._held else None
 
     def _decoded(self, jpeg: bytes) -> Image.Image | None:
         """An MJPEG frame's image, by FFmpeg's decoder as the stream's own would (each frame stands alone);
@@ -173,8 +213,9 @@ class Stream:
         self._hold(frame.to_image())
 
     def _hold(self, image: Image.Image | bytes, now: float | None = None) -> None:
-        """IMAGE (or an MJPEG frame's bytes) held as the newest frame; the oldest pushed out, when HELD are
-        held already, is dropped and counted. A frame over --rate is skipped, and counted. NOW: when it came."""
+        """IMAGE (or an MJPEG frame's bytes) held as the newest frame; the oldest ones pushed out, while more than
+        `hold` frames or HOLD_BYTES are held (MIN_HELD always kept), are dropped and counted. A frame over --rate
+        is skipped, and counted. NOW: when it came."""
         now = time.monotonic() if now is None else now
         self.read += 1
         self.last_frame = datetime.now()
@@ -182,13 +223,18 @@ class Stream:
             self.skipped += 1
             return
         self.pacer.took(self.camera, now)
+        pushed_out = []
         with self._lock:
-            pushed_out = self._held.popleft() if len(self._held) >= HELD else None
             self._held.append((image, now))
-        if pushed_out is not None:
+            self._held_bytes += held_bytes(image)
+            while len(self._held) > self.hold or (len(self._held) > MIN_HELD and self._held_bytes > HOLD_BYTES):
+                pushed_out.append(self._held.popleft())
+                self._held_bytes -= held_bytes(pushed_out[-1][0])
+            self.held_peak = max(self.held_peak, len(self._held))
+        for _, arrived in pushed_out:
             self.dropped += 1
             if self.on_drop:
-                self.on_drop(self.camera, pushed_out[1], now)
+                self.on_drop(self.camera, arrived, now)
 
     def _run(self) -> None:
         import av
@@ -222,6 +268,9 @@ class Stream:
             "skipped": self.skipped,  # over --rate
             "dropped": self.dropped,  # no time to analyse them
             "refused": self.refused,
+            "held": len(self._held),  # read, kept and not yet taken (at the end: never analysed)
+            "held_peak": self.held_peak,  # the most frames held at once, of `hold`
+            "hold": self.hold,
             "reconnects": self.reconnects,
             "error": self.error,
             "last_frame": self.last_frame.isoformat() if self.last_frame else None,
