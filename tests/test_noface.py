@@ -226,3 +226,30 @@ def test_scene_bench_takes_several_noface_splits(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit):
         run_cli(capsys, *argv, "--noface-split", "train,holdout")
     assert "'train,holdout': give all, or some of train,val,test" in capsys.readouterr().err
+
+
+def test_no_face_pans_are_footage_like_the_examples_and_no_person_is_counted_on_them(tmp_path):
+    from dataclasses import asdict
+
+    import av
+
+    from lrfp.data.footage import CLIP_FPS, CLIP_FRAMES, write_noface_pans
+    from lrfp.evaluation.tracking import follow
+    from lrfp.pipeline.detect import FaceDetector
+    from lrfp.pipeline.looks import FOOTAGE_FINEST_SIDE
+
+    build_noface(tmp_path / "nf", per_kind=1, kinds=("texture", "page"))
+    pans = write_noface_pans(tmp_path / "nf", None, tmp_path / "pans")
+    assert sorted(name.split("/")[0] for name in pans) == ["page", "texture"]
+    detector = FaceDetector(finest_side=FOOTAGE_FINEST_SIDE)  # the monitor's footage look, without the face check
+    for clip in pans.values():
+        with av.open(str(clip)) as container:
+            images = [frame.to_image() for frame in container.decode(video=0)]
+        assert len(images) == CLIP_FRAMES and {image.size for image in images} == {(320, 240)}
+        frames = [
+            (i, i / CLIP_FPS, [asdict(b) | {"size": b.size, "label": "too_small"} for b in detector.detect(image)])
+            for i, image in enumerate(images)
+        ]
+        assert follow(frames)[1] == 0  # the people the monitor's tracker counts there
+    with pytest.raises(DatasetError, match="no manifest.csv"):
+        write_noface_pans(tmp_path / "pans", "val", tmp_path / "more")

@@ -1,7 +1,9 @@
 """Camera footage made from still photos: the Monitor page's shipped example, tests and benchmarks.
 
 A clip is a window panning across one photo, written with PyAV at a given frame rate; its frames
-have real faces (the demo scenes'), so the detector and classifier have work as on a camera.
+have real faces (the demo scenes'), so the detector and classifier have work as on a camera. Pans over
+the pictures of the no-face set (lrfp.data.noface) are footage with no face: the people counted there
+are false ones.
 
     python -m lrfp.data.footage OUT   # the example cameras of demo/footage, with OUT/cameras.csv
 """
@@ -17,6 +19,10 @@ from PIL import Image
 
 from lrfp.core import paths
 from lrfp.core.records import atomic_path
+from lrfp.data.noface import read_noface
+
+# the example's clips: a pan of this many frames at this rate (write_example; the no-face pans are made alike)
+CLIP_FRAMES, CLIP_FPS = 8, 2
 
 
 def write_clip(
@@ -75,7 +81,7 @@ def write_example(photos: Path, out: Path) -> Path:
     lines = []
     for camera, clips in EXAMPLE.items():
         for n, (name, start) in enumerate(clips):
-            clip = write_clip(photos / name, out / camera / f"clip{n}.mp4", frames=8, fps=2, start=0.0)
+            clip = write_clip(photos / name, out / camera / f"clip{n}.mp4", frames=CLIP_FRAMES, fps=CLIP_FPS)
             lines.append({"path": str(clip.relative_to(out)), "camera": "", "start": start})
     for camera, shots in EXAMPLE_PHOTOS.items():
         for n, (name, start) in enumerate(shots):
@@ -89,6 +95,19 @@ def write_example(photos: Path, out: Path) -> Path:
         writer.writeheader()
         writer.writerows(lines)
     return mapping
+
+
+def write_noface_pans(noface: Path, split: str | None, out: Path) -> dict[str, Path]:
+    """A clip made as the example's are over each picture of the no-face set NOFACE's SPLIT (None: all), written under OUT as
+    KIND/ID.mp4 (one already there is kept), by "KIND/ID"; DatasetError where NOFACE holds no such set."""
+    pans = {}
+    for row in read_noface(noface, split):
+        clip = Path(out) / row["kind"] / f"{row['id']}.mp4"
+        if not clip.is_file():
+            clip.parent.mkdir(parents=True, exist_ok=True)
+            write_clip(Path(noface) / row["path"], clip, frames=CLIP_FRAMES, fps=CLIP_FPS)
+        pans[f"{row['kind']}/{row['id']}"] = clip
+    return pans
 
 
 def main() -> None:
