@@ -151,6 +151,7 @@ def main() -> None:
         pasted_main(args)
         return
     merges = {"today": detect.merge} | ({f"before {args.before}": earlier_merge(args.before)} if args.before else {})
+    drop_pieces = detect.drop_unseen_pieces  # today's step after the merge; an earlier merge goes without it
     finder = FaceDetector()
     photos = portraits(args.source, args.data, args.split)[:: args.every]
     totals: dict = {}
@@ -163,6 +164,7 @@ def main() -> None:
             face = tuple(v * k for v in photo.boxes[0])
             for name, merge in merges.items():
                 detect.merge = merge
+                detect.drop_unseen_pieces = drop_pieces if name == "today" else lambda faces, looks: faces
                 boxes = [(b.x0, b.y0, b.x1, b.y1) for b in finder.detect(image)]
                 on_face = _on_face(face, boxes)
                 row = totals.setdefault(f"{name} | {size}", {"portraits": 0, "one_on_face": 0, "on_face": 0, "all": 0})
@@ -172,7 +174,7 @@ def main() -> None:
                 row["all"] += len(boxes)
                 if on_face != 1:
                     print(f"{name:>16} {size:>5} {photo.filename}: {on_face} boxes on its face, {len(boxes)} in all")
-    detect.merge = merges["today"]
+    detect.merge, detect.drop_unseen_pieces = merges["today"], drop_pieces
     print(f"{len(photos)} portraits of the {args.split} split (face >= {PORTRAIT_SHARE:.0%} of the shorter side)")
     for key, row in totals.items():
         print(

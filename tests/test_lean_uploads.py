@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -69,7 +70,18 @@ def _merge_pair_by_pair(found: list[FaceBox]) -> list[FaceBox]:
             for o, g in zip(kept, grown)
         ):
             kept.append(b)
-    return kept
+
+    def covered(b: FaceBox, others: list[FaceBox]) -> float:  # pixel by pixel
+        grid = np.zeros((b.y1 - b.y0, b.x1 - b.x0), bool)
+        for o in others:
+            grid[max(0, o.y0 - b.y0) : max(0, o.y1 - b.y0), max(0, o.x0 - b.x0) : max(0, o.x1 - b.x0)] = True
+        return grid.sum() / max(1, grid.size)
+
+    def straddles(b: FaceBox) -> bool:
+        over = [o for o in kept if o.score > b.score and inside(b, o) > 0]
+        return len(over) >= 2 and covered(b, over) >= boxes.STRADDLE
+
+    return [b for b in kept if not straddles(b)]
 
 
 def test_the_merge_of_hundreds_of_boxes_keeps_what_the_rules_keep_pair_by_pair():

@@ -10,7 +10,7 @@ from PIL import Image
 
 from lrfp.data.voc import read_labelled_photo
 from lrfp.evaluation.scene_bench import _boxes_per_face, _on_face, pasted
-from lrfp.pipeline.boxes import FaceBox, merge
+from lrfp.pipeline.boxes import FaceBox, LookBoxes, drop_unseen_pieces, merge
 from lrfp.pipeline.detect import FaceDetector
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.scene import analyze
@@ -55,6 +55,48 @@ def test_two_neighbouring_faces_of_a_crowd_stay_two():
     assert sorted(merge([front, behind, small]), key=lambda b: b.x0) == [small, front, behind]
 
 
+def test_a_box_straddling_two_neighbouring_faces_merges_away():
+    # a crowd at 32 MP: a coarse look's box on the right half of one face and the left edge of the next
+    face, neighbour = FaceBox(1992, 952, 3705, 3241, 1.0), FaceBox(536, 1640, 1912, 3329, 0.99)
+    straddler = FaceBox(1096, 1248, 2520, 3385, 0.53)
+    assert sorted(merge([face, neighbour, straddler]), key=lambda b: b.x0) == [neighbour, face]
+
+
+def test_three_faces_in_a_row_that_overlap_stay_three():
+    # a crowd seen from the side: each face a quarter behind the next, the middle one least confident
+    row = [FaceBox(0, 0, 100, 120, 0.9), FaceBox(75, 0, 175, 120, 0.6), FaceBox(150, 0, 250, 120, 0.95)]
+    assert sorted(merge(row), key=lambda b: b.x0) == row
+
+
+# a face pasted at 3000 px, found whole by the look at 1/8 (RetinaFace, band 32-512 detector px), and a box of
+# the look at 1/2 under its chin, 4 times smaller: at 1/4 it would measure 205 detector px
+BIG, UNDER_CHIN = FaceBox(2289, 0, 5179, 3733, 1.0), FaceBox(2782, 3857, 3609, 4657, 0.77)
+
+
+def _looks(at_eighth, at_quarter, at_half):
+    return [
+        LookBoxes(0.125, (32, 512), True, at_eighth),
+        LookBoxes(0.25, (32, 512), True, at_quarter),
+        LookBoxes(0.5, (32, 512), True, at_half),
+    ]
+
+
+def test_a_piece_beside_a_big_face_that_no_coarser_look_saw_is_dropped():
+    assert drop_unseen_pieces([BIG, UNDER_CHIN], _looks([BIG], [], [UNDER_CHIN])) == [BIG]
+
+
+def test_a_face_beside_a_big_face_that_a_coarser_look_saw_too_stays():
+    # a child's face under an adult's chin: the look at 1/4 boxes it as well
+    seen = FaceBox(2800, 3870, 3600, 4640, 0.9)
+    looks = _looks([BIG], [seen], [UNDER_CHIN])
+    assert drop_unseen_pieces([BIG, UNDER_CHIN], looks) == [BIG, UNDER_CHIN]
+
+
+def test_a_small_face_beside_a_big_one_stays_where_no_coarser_look_could_see_it():
+    small = FaceBox(2900, 3800, 3000, 3900, 0.8)  # 100 px: 25 detector px at 1/4, under twice the band's bottom
+    assert drop_unseen_pieces([BIG, small], _looks([BIG], [], [small])) == [BIG, small]
+
+
 @pytest.mark.detector
 def test_a_portrait_at_phone_size_gets_one_box_on_its_face():
     image = Image.open(PHOTO).convert("RGB").crop(AROUND)
@@ -70,14 +112,9 @@ def test_a_portrait_at_phone_size_gets_one_box_on_its_face():
     "side",
     [
         4032,  # a phone photo's long side
-        pytest.param(  # 32 MP (the crop is square)
-            5657,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="at 32 MP the face keeps a second box shifted left by half its width, "
-                "(173, 28, 205, 75) beside (193, 21, 231, 72) in photo pixels: neither merged nor rejected",
-            ),
-        ),
+        # 32 MP (the crop is square): a coarse look's box straddling the face's left edge and its neighbour's
+        # right half, (173, 28, 205, 75) beside (193, 21, 231, 72) in photo pixels, was kept
+        5657,
     ],
 )
 def test_a_portrait_shown_whole_keeps_exactly_one_box_through_the_face_check(side):
@@ -110,6 +147,19 @@ def test_a_face_pasted_at_2000_px_into_a_phone_photo_gets_one_box():
     # left edge, mostly outside its box (neck and collar), was kept beside it
     photo = read_labelled_photo(SHARED_FMD / "annotations" / "maksssksksss161.xml")
     frame = pasted(photo, 2000, "grey", (4032, 3024))
+    result = analyze(frame.image, Classifier("model3"), FaceDetector(), "scene")
+    boxes = [(f.box.x0, f.box.y0, f.box.x1, f.box.y1) for f in result.faces]
+    assert _on_face(frame.objects[0][1], boxes) == 1, boxes
+
+
+@pytest.mark.detector
+@pytest.mark.data
+@pytest.mark.skipif(not SHARED_FMD.is_dir(), reason="needs real photos from ../shared/data/fmd853")
+def test_a_face_pasted_at_3000_px_gets_one_box():
+    # a val photo's face alone at 3000 px on grey (a 29 MP frame): the look at 1/2 boxed the neck under its chin
+    # twice beside the whole face that the look at 1/8 found, and no look between saw either
+    photo = read_labelled_photo(SHARED_FMD / "annotations" / "maksssksksss482.xml")
+    frame = pasted(photo, 3000, "grey")
     result = analyze(frame.image, Classifier("model3"), FaceDetector(), "scene")
     boxes = [(f.box.x0, f.box.y0, f.box.x1, f.box.y1) for f in result.faces]
     assert _on_face(frame.objects[0][1], boxes) == 1, boxes

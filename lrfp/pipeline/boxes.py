@@ -42,6 +42,23 @@ EDGE_MARGIN = 0.1
 # boxes: docs/detection.md)
 BIG_FACE = 512
 BIG_FACE_CONTAINED = 0.5
+# and a box that two or more kept, more confident faces together cover STRADDLE or more of (of its area): a
+# coarse look's box between two neighbours, half of each (a crowd at 32 MP: a box on one face's left half and
+# its neighbour's right half). No labelled face of the 853 photos is covered more than 0.36 by the others.
+STRADDLE = 0.6
+# A look of the pyramid boxes the pieces of a face far over its band (an ear, the neck under the chin, the
+# hair at the edge of a face pasted on a wall) as faces, beside the whole face that a coarser look found: a box
+# PART_OF times smaller than a face of a coarser look, more than half inside that face grown by PIECE_MARGIN
+# of its size on each side, is a piece when a coarser look that saw the whole frame, at which it would measure
+# SEEN_AT times the bottom of its detector's band up to the band's top, found nothing on it, nor any other look:
+# a real face that big stands out to the coarser look too (its detector finds over 90 % of faces there).
+# Chosen on the val photos' pasted faces at 2048 and 3000 px (boxes per face 1.38 / 1.75 -> 1.19 / 1.00; a
+# margin of a quarter: 1.19 / 1.19; SEEN_AT 1.5: 1.06 / 1.00), every second train photo's too, and the 61
+# photos holding a face within half its size of one twice as big, at 4032 px: no labelled face lost at SEEN_AT 2
+# (4 at 1.5). docs/detection.md
+PIECE_MARGIN = 0.5
+SEEN_AT = 2.0
+IOU_MATCH_LOOKS = 0.3  # another look's box on it (the scene benchmark's match of a box to a labelled face)
 
 
 @dataclass(frozen=True)
@@ -84,7 +101,36 @@ def merge(boxes: list[FaceBox], iou: float = NMS_IOU, contained: float = CONTAIN
     kept = np.zeros(len(faces), bool)
     for b in range(len(faces)):  # a box is dropped by kept faces only, so in order
         kept[b] = not (part[b] & kept).any()
+    kept &= ~_straddling([b for b, k in zip(faces, kept) if k], faces)
     return [b for b, k in zip(faces, kept) if k]
+
+
+def _straddling(kept: list[FaceBox], faces: list[FaceBox]) -> npt.NDArray[np.bool_]:
+    """Which of `faces` two or more of the `kept` faces, each more confident, together cover STRADDLE or more of."""
+    out = np.zeros(len(faces), bool)
+    if len(kept) < 3:
+        return out
+    coords, kept_coords = _corners(faces), _corners(kept)
+    overlapping = _pairs(lambda rows: _intersections(coords[rows], kept_coords) > 0, len(faces))
+    kept_scores = np.array([o.score for o in kept], np.float64)
+    for b, face in enumerate(faces):
+        over = overlapping[b] & (kept_scores > face.score)
+        if over.sum() >= 2:
+            out[b] = _covered(coords[b], kept_coords[over]) >= STRADDLE
+    return out
+
+
+def _covered(box: npt.NDArray[np.float64], others: npt.NDArray[np.float64]) -> float:
+    """The share of `box` (x0, y0, x1, y1) that the union of `others` (N, 4) covers: on the grid their edges
+    cut it into, each cell in or out."""
+    clipped = np.clip(others, box[[0, 1, 0, 1]], box[[2, 3, 2, 3]])
+    xs, ys = np.unique(clipped[:, [0, 2]]), np.unique(clipped[:, [1, 3]])
+    cx, cy = (xs[:-1] + xs[1:]) / 2, (ys[:-1] + ys[1:]) / 2
+    inside_x = (clipped[:, None, 0] <= cx) & (cx <= clipped[:, None, 2])  # (N, cells along x)
+    inside_y = (clipped[:, None, 1] <= cy) & (cy <= clipped[:, None, 3])
+    cell_in = (inside_y[:, :, None] & inside_x[:, None, :]).any(0)  # (cells along y, cells along x)
+    area = np.outer(np.diff(ys), np.diff(xs))
+    return float((area * cell_in).sum() / max(1.0, (box[2] - box[0]) * (box[3] - box[1])))
 
 
 def _one_per_face(boxes: list[FaceBox], iou: float) -> list[FaceBox]:
@@ -125,6 +171,64 @@ def _one_per_face(boxes: list[FaceBox], iou: float) -> list[FaceBox]:
         )
         kept.append(boxes[int(np.where(whole, area, -1.0).argmax())] if whole.any() else boxes[i])
     return kept
+
+
+@dataclass(frozen=True)
+class LookBoxes:
+    """The boxes one look of the pyramid found: its scale, its detector's band (detector px) and whether it
+    looked at the whole frame."""
+
+    scale: float
+    band: tuple[int, int]
+    whole: bool
+    boxes: list[FaceBox]
+
+
+def drop_unseen_pieces(faces: list[FaceBox], looks: Sequence[LookBoxes]) -> list[FaceBox]:
+    """`faces` (merged from the looks' boxes) less the pieces of bigger faces that no coarser look saw (see
+    PIECE_MARGIN); a box of no look is kept."""
+    look_of = {id(b): i for i, look in enumerate(looks) for b in look.boxes}
+    if len(faces) < 2 or len(looks) < 2:
+        return faces
+    scale_of = np.array([looks[look_of[id(b)]].scale if id(b) in look_of else np.inf for b in faces])
+    coords, grown = _corners(faces), _corners([_grown(o, PIECE_MARGIN) for o in faces])
+    sizes = np.array([b.size for b in faces], np.float64)
+
+    def beside_bigger(rows: slice) -> npt.NDArray[np.bool_]:  # [b, o]: b beside a coarser look's face o
+        return (
+            (scale_of[None, :] < scale_of[rows, None])
+            & (sizes[None, :] >= PART_OF * sizes[rows, None])
+            & (_inside(coords[rows], grown) > 0.5)
+        )
+
+    near = np.concatenate([beside_bigger(slice(r, r + PAIR_ROWS)).any(1) for r in range(0, len(faces), PAIR_ROWS)])
+    found = [(look.scale, b) for look in looks for b in look.boxes]
+    all_coords, all_scales = _corners([b for _, b in found]), np.array([s for s, _ in found])
+    kept = []
+    for b, face in enumerate(faces):
+        if not near[b]:
+            kept.append(face)
+            continue
+        seen_by = [
+            look.scale
+            for look in looks
+            if look.whole
+            and look.scale < scale_of[b]
+            and SEEN_AT * look.band[0] <= sizes[b] * look.scale <= look.band[1]
+        ]
+        others = all_scales != scale_of[b]
+        if not seen_by or (_ious(coords[b], all_coords[others]) >= IOU_MATCH_LOOKS).any():
+            kept.append(face)
+    return kept
+
+
+def _ious(box: npt.NDArray[np.float64], others: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """IoU of one box (x0, y0, x1, y1) with each of `others` (N, 4)."""
+    inter = _intersections(box[None, :], others)[0]
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    union = area + (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1]) - inter
+    ious: npt.NDArray[np.float64] = inter / np.maximum(union, 1.0)
+    return ious
 
 
 # boxes compared with all the others at once: a crowd's thousands of boxes need a few MB at a time

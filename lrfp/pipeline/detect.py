@@ -24,7 +24,7 @@ from lrfp.pipeline.backends import (
     RetinaFaceBackend,
     session_options,
 )
-from lrfp.pipeline.boxes import FaceBox, inside, merge
+from lrfp.pipeline.boxes import FaceBox, LookBoxes, drop_unseen_pieces, inside, merge
 from lrfp.pipeline.detectors import (
     DEFAULT_DETECTOR,
     DETECTORS,
@@ -184,12 +184,13 @@ class FaceDetector:
         elif self.scale is not None:
             found = merge(self._look(search, Look(self.scale, self.min_score)))
         else:
-            found = merge(self._pyramid(search))
+            looks = self._pyramid(search)
+            found = drop_unseen_pieces(merge([b for look in looks for b in look.boxes]), looks)
         search.boxes = sorted((b for b in found if b.size >= self.min_size), key=lambda b: (b.x0, b.y0))
         search.forget_reductions()  # a quarter of the frame's memory, no longer needed while its faces are classified
         return search
 
-    def _pyramid(self, search: Search) -> list[FaceBox]:
+    def _pyramid(self, search: Search) -> list[LookBoxes]:
         w, h = search.image.size
         scales = pyramid_scales(w, h, self.kind, self.reduced_kind, self.enlarge, self.step, self.finest_side)
         kinds = [self.reduced_kind if s < 1 else self.kind for s in scales]
@@ -204,6 +205,7 @@ class FaceDetector:
         for s in sorted(scales):  # the reductions, each from the last (Search.reduced)
             search.reduced(s)
         found: list[FaceBox] = []
+        looks: list[LookBoxes] = []
         for i, (s, kind, overlap) in enumerate(zip(scales, kinds, overlaps)):
             score = self.enlarged_min_score if s > 1 else self.min_score if kind is self.kind else kind.min_score
             lo, hi = kind.band
@@ -218,10 +220,11 @@ class FaceDetector:
                     break
                 look = Look(s, score, None, hi, regions, overlap, kind)
             before = search.spent_mp
-            found += self._look(search, look)
+            looks.append(LookBoxes(s, kind.band, look.regions is None, self._look(search, look)))
+            found += looks[-1].boxes
             search.looks.append(s)
             search.look_mp[s] = search.spent_mp - before
-        return found
+        return looks
 
     def _look(self, search: Search, look: Look) -> list[FaceBox]:
         """Faces of one look, in frame pixels. A reduced look works on the frame reduced by a power of 2
