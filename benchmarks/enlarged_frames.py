@@ -8,7 +8,10 @@ long the measure takes beside the detector's search of the same frame.
 
 A frame measured at ENLARGED_FROM or more is searched reduced (FaceDetector's at_detail); every other frame
 is searched as before, so a view none of whose frames reaches it gets the very same boxes as before.
---timed also times the detector's search of each frame (as before: without the measure) beside the measure.
+--timed also times the detector's search of each frame (as before: without the measure) beside the measure:
+
+    python benchmarks/enlarged_frames.py --source ../shared/data/fmd853 --data demo/fmd853-lr --split val \
+        --views phone --photos 12 --timed --out results/benchmarks/enlarged_frames_timed.json
 --compare runs the whole pipeline (detector, face check, classifier) on each labelled frame measured at
 ENLARGED_FROM or more, searched as before and as now, and counts its faces found, found and right, and boxes
 that match no labelled face (the pasted view: boxes on the pasted face), each way.
@@ -104,6 +107,7 @@ def main() -> None:
     parser.add_argument("--views", default="1x,enlarged-2,enlarged-4,closeup,phone")
     parser.add_argument("--noface", type=Path, help="a no-face set (lrfp data noface)")
     parser.add_argument("--noface-split", default="test")
+    parser.add_argument("--photos", type=int, help="only the first this many photos of the split")
     parser.add_argument("--timed", action="store_true", help="time the detector's search (the old one) beside")
     parser.add_argument("--compare", action="store_true", help="the pipeline before and now on the frames it changes")
     parser.add_argument("--noface-reduced", action="store_true", help="the pipeline on the no-face pictures it changes")
@@ -113,7 +117,7 @@ def main() -> None:
     detector = FaceDetector(at_detail=False) if args.timed else None
     report: dict = {"enlarged_from": ENLARGED_FROM, "views": {}, "noface": {}}
     if args.source:
-        xml_files = photos_of(args.source, args.data, args.split)
+        xml_files = photos_of(args.source, args.data, args.split)[: args.photos]
         for view in args.views.split(","):
             photos = (read_labelled_photo(x) for x in xml_files)
             if args.compare:
