@@ -13,14 +13,15 @@ from PIL import Image, ImageChops
 
 # A frame enlarged ENLARGED_FROM times or more is searched reduced to SEARCHED_AT times its detail, where a
 # real face is as big as the enlarged-2 view's (2-4 times its photo's), whose faces the pyramid finds (92 %).
-# Regions of photos enlarged 4 to 8 times got 3 boxes per 34 pictures, 23 to 40 times (the 4032 px view) 40
-# (no-face val and train, stop 40).
+# Regions of photos with no face (val 19, train 27) got 1 and 5 boxes enlarged 4 times, 8 and 21 at 16 times,
+# 21 and 49 at 4032 px (23-40 times): results/noface/regions_enlarged_*.txt.
 ENLARGED_FROM = 16
 SEARCHED_AT = 2
 STEEP_SHARE = 0.001  # the steepest 0.1 % of neighbour steps: the sharpest edges anywhere in the frame
-# Chosen on the no-face set's val and train pictures resized to 4032 px and the test photos' val and train
-# photos in the phone view (see docs/detection.md, "Enlarged pictures"): regions of photos enlarged 23-40
-# times keep 0.8-0.95 of the growth at 16x, whole photos enlarged 10 times 0.5-0.7.
+# Chosen on the no-face set's val and train pictures resized to 4032 px and 150 of the test photos' val and
+# train photos in the phone view (docs/detection.md, "Enlarged pictures"; results/noface/steep_*.txt): 71 of
+# the 73 regions of photos (enlarged 18-40 times) keep 0.78-1.03 of the growth at a 16th, the photos
+# (enlarged about 10 times) 0.36-0.73.
 STEEP_KEPT = 0.76
 BASE = 2  # the first reduction, the reference (it also halves the cost of the rest)
 LARGEST = 64
@@ -32,7 +33,7 @@ def _steepest(gray: Image.Image) -> int:
     w, h = gray.size
     across = ImageChops.difference(gray.crop((1, 0, w, h - 1)), gray.crop((0, 0, w - 1, h - 1)))
     down = ImageChops.difference(gray.crop((0, 1, w - 1, h)), gray.crop((0, 0, w - 1, h - 1)))
-    counts = ImageChops.lighter(across, down).histogram()  # in C: a 12 MP frame's pixels are not copied
+    counts = ImageChops.lighter(across, down).histogram()  # all in C: no per-pixel work in Python
     left = sum(counts) * STEEP_SHARE
     for step in range(255, -1, -1):
         left -= counts[step]
