@@ -113,7 +113,8 @@ def test_a_portrait_at_phone_size_gets_one_box_on_its_face():
     [
         4032,  # a phone photo's long side
         # 32 MP (the crop is square): a coarse look's box straddling the face's left edge and its neighbour's
-        # right half, (173, 28, 205, 75) beside (193, 21, 231, 72) in photo pixels, was kept
+        # right half, (173, 28, 205, 75) beside (193, 21, 231, 72) in photo pixels, was kept; both the straddle
+        # rule (lrfp.pipeline.boxes) and the search reduced to the crop's detail (lrfp.pipeline.detail) end it
         5657,
     ],
 )

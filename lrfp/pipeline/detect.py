@@ -25,6 +25,7 @@ from lrfp.pipeline.backends import (
     session_options,
 )
 from lrfp.pipeline.boxes import FaceBox, LookBoxes, drop_unseen_pieces, inside, merge
+from lrfp.pipeline.detail import ENLARGED_FROM, SEARCHED_AT, enlargement
 from lrfp.pipeline.detectors import (
     DEFAULT_DETECTOR,
     DETECTORS,
@@ -98,7 +99,8 @@ class FaceDetector:
     looks ask and the finest look's enlargement (default: the detector's, chosen on the train photos);
     `band`: another band of face sizes for the detector's own looks (comparisons); `finest_side`: small frames
     get one more enlarged look, to this many px on their shorter side (pyramid_scales; footage:
-    FOOTAGE_FINEST_SIDE).
+    FOOTAGE_FINEST_SIDE); `at_detail` (the pyramid's default): a frame enlarged ENLARGED_FROM times or more
+    beyond its detail (lrfp.pipeline.detail) is searched reduced to SEARCHED_AT times its detail.
     """
 
     def __init__(
@@ -114,6 +116,7 @@ class FaceDetector:
         step: int = PYRAMID_STEP,
         band: tuple[int, int] | None = None,
         finest_side: int | None = None,
+        at_detail: bool = True,
     ):
         if detector not in DETECTORS:
             raise ValueError(f"unknown face detector {detector!r}; known: {', '.join(DETECTORS)}")
@@ -130,6 +133,7 @@ class FaceDetector:
         self.budget_mp = budget_mp
         self.step = step
         self.finest_side = finest_side
+        self.at_detail = at_detail
 
     def describe(self) -> dict[str, object]:
         """The settings, as records state them."""
@@ -162,6 +166,7 @@ class FaceDetector:
                 "enlarged_min_score": self.enlarged_min_score,
             }
             | ({"finest_side": self.finest_side} if self.finest_side is not None else {})
+            | ({"at_detail": {"enlarged_from": ENLARGED_FROM, "searched_at": SEARCHED_AT}} if self.at_detail else {})
             | budget
             | graph
         )
@@ -184,11 +189,35 @@ class FaceDetector:
         elif self.scale is not None:
             found = merge(self._look(search, Look(self.scale, self.min_score)))
         else:
-            looks = self._pyramid(search)
-            found = drop_unseen_pieces(merge([b for look in looks for b in look.boxes]), looks)
+            found = self._at_detail(search) if self.at_detail else self._merged(search)
         search.boxes = sorted((b for b in found if b.size >= self.min_size), key=lambda b: (b.x0, b.y0))
         search.forget_reductions()  # a quarter of the frame's memory, no longer needed while its faces are classified
         return search
+
+    def _at_detail(self, search: Search) -> list[FaceBox]:
+        """The pyramid's faces, searched on the frame reduced to SEARCHED_AT times its detail where it is
+        enlarged ENLARGED_FROM times or more: a small picture blown up to a phone photo's size showed the
+        finer looks blurred blobs (hands, bags, folds) at a size no photo of a real face has, and they boxed
+        them as faces, however sure the face check was (docs/detection.md, "Enlarged pictures")."""
+        enlarged = enlargement(search.image)
+        if enlarged < ENLARGED_FROM:
+            return self._merged(search)
+        k = enlarged // SEARCHED_AT
+        small = search.image.reduce(k)
+        inner = Search(small, budget_mp(*small.size) if self.budget_mp is None else self.budget_mp)
+        found = self._merged(inner)
+        search.spent_mp, search.looks, search.reduced_by = inner.spent_mp, [s / k for s in inner.looks], k
+        search.look_mp = {s / k: mp for s, mp in inner.look_mp.items()}
+        w, h = search.image.size
+        return [
+            FaceBox(b.x0 * k, b.y0 * k, min(w, b.x1 * k), min(h, b.y1 * k), b.score) for b in found
+        ]  # fmt: skip
+
+    def _merged(self, search: Search) -> list[FaceBox]:
+        """The pyramid's boxes of every look as one face each: merged, and the pieces of a face that no coarser
+        look saw dropped (lrfp.pipeline.boxes)."""
+        looks = self._pyramid(search)
+        return drop_unseen_pieces(merge([b for look in looks for b in look.boxes]), looks)
 
     def _pyramid(self, search: Search) -> list[LookBoxes]:
         w, h = search.image.size

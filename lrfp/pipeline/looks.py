@@ -172,6 +172,7 @@ class Search:
     looks: list[float] = field(default_factory=list)  # the scales looked at
     look_mp: dict[float, float] = field(default_factory=dict)  # detector MP of each look, by scale
     boxes: list[FaceBox] = field(default_factory=list)
+    reduced_by: int = 1  # a frame enlarged beyond its detail is searched this many times smaller (detect.py)
     _reductions: dict[int, Image.Image] = field(default_factory=dict)  # the frame reduced 2**k times, by k
 
     def forget_reductions(self) -> None:

@@ -51,8 +51,14 @@ class Settings:
     def load(self, device: str | None = None) -> tuple[Classifier, FaceDetector]:
         """(classifier, detector) as these settings make them."""
         classifier = Classifier(self.model, backend=self.backend, device=device or self.device)
+        # a camera's frames are at their own resolution: the check for pictures enlarged beyond their detail
+        # (lrfp.pipeline.detail) would cost every detection frame and change nothing
         detector = FaceDetector(
-            self.detector, min_score=self.min_score, scale=self.detector_scale, finest_side=self.finest_side
+            self.detector,
+            min_score=self.min_score,
+            scale=self.detector_scale,
+            finest_side=self.finest_side,
+            at_detail=False,
         )
         return classifier, detector
 
