@@ -115,7 +115,7 @@ def test_the_default_pipeline_leaves_no_box_on_a_typeset_page(classifier):
 @pytest.mark.detector
 @pytest.mark.data
 @pytest.mark.skipif(not SHARED_FMD.is_dir(), reason="needs real photos from ../shared/data/fmd853")
-@pytest.mark.xfail(strict=True, reason="the check retrained on today's detector did not ship (face.md)")
+@pytest.mark.xfail(strict=True, reason="the check retrained on today's detector did not ship (weights/checks/face.md)")
 def test_a_region_of_a_photo_with_no_face_gets_no_box():
     """A region of a train photo away from every face (the no-face set's val picture photo-region-007, cut
     by `lrfp data noface` from this photo): today's detector puts one box on it that the first face check,
