@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -118,6 +119,34 @@ def test_a_visitor_sees_the_live_streams_by_camera_never_their_addresses(roots):
     assert "127.0.0.1" not in page and "://" not in page and ":8093" not in page
     frames, _ = view.load(LIVE_EXAMPLE)  # the rows' download, as the page makes it
     assert b"127.0.0.1" not in view.csv_bytes(frames, view.recorded_inputs(LIVE_EXAMPLE))
+
+
+def test_the_upload_label_names_the_size_limit_of_one_file():
+    """A 27 MB photo got a red mark from the uploader and no reason: the label gave the 40 MB of a whole batch,
+    never the 20 MB of one file (the server's maxUploadSize)."""
+    limit = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+    at = open_page(PAGE["Classify"])
+    (uploader,) = at.get("file_uploader")
+    assert f"{limit} MB and" in uploader.proto.label
+
+
+def test_one_run_in_detail_says_how_many_test_faces_its_confusion_counts():
+    """The page's header counts 208 test faces; the run it opens on, a production model's, showed a confusion
+    matrix of 594 with no word of which faces they were."""
+    at = open_page(PAGE["Results"])
+    assert not at.exception, at.exception
+    assert "Confusion on this run's 594 test faces" in shown(at)
+
+
+def test_a_stopped_live_run_reads_as_stopped_with_its_columns_in_words(roots):
+    """The live example's panel said "(the run has stopped)" above "6 time slice(s) of 20 s so far", and its
+    streams table's headings were the code's names (delay_s, last_frame)."""
+    at = open_page(PAGE["Monitor"])
+    next(s for s in at.selectbox if s.label == "Table").set_value(SHIPPED[1]).run()
+    assert any("(the run has stopped)" in s.value for s in at.subheader)
+    assert "6 time slice(s) of 20 s written" in shown(at) and "so far" not in shown(at)
+    headings = {c for frame in at.dataframe for c in frame.value.columns}
+    assert {"delay (s)", "last frame"} <= headings and not {"delay_s", "last_frame"} & headings
 
 
 def test_the_operator_still_sees_the_streams_masked_urls(roots, monkeypatch):

@@ -118,7 +118,9 @@ with upload_tab:
     batch = st.session_state.setdefault("upload_batch", 0)
     files = st.file_uploader(
         f"Images ({', '.join(ACCEPTED_FORMATS)}; up to {MAX_UPLOAD_FILES} at a time, "
-        f"{MAX_PIXELS // 1_000_000} megapixels each, {SESSION_PIXELS // 1_000_000} megapixels and "
+        # a bigger file is refused by the browser's uploader with a red mark alone: the label says the limit
+        f"{st.get_option('server.maxUploadSize')} MB and {MAX_PIXELS // 1_000_000} megapixels each, "
+        f"{SESSION_PIXELS // 1_000_000} megapixels and "
         f"{SESSION_UPLOAD_BYTES // 1_000_000} MB in all, analysed at full resolution, at most {MAX_FACES} faces "
         "each, visitors in turn)",
         type=[s.lstrip(".") for s in IMAGE_SUFFIXES],

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lrfp.app import charts, narrow, tables
+from lrfp.app.headline import split_note
 from lrfp.app.ui import default_run_id, detail_choice, figures_table, pinned_first
 from lrfp.publishing.cards import shown_command
 from lrfp.reporting.results import (
@@ -138,6 +139,9 @@ st.caption(
     f"{record.get('seconds_per_epoch', 0):.1f} s per epoch"
 )
 st.plotly_chart(charts.training_curves(record), width="stretch")
+if record["milestones"]:  # a production run is tested on every face of the test photos, not the 208 above
+    faces = sum(map(sum, next(iter(record["milestones"].values()))["test"]["confusion_matrix"]))
+    st.caption(f"Confusion on this run's {faces} test faces{split_note(faces)}, at each milestone:")
 cols = st.columns(len(record["milestones"]) or 1)
 for col, (epoch, result) in zip(cols, sorted(record["milestones"].items(), key=lambda kv: int(kv[0]))):
     test = result["test"]

@@ -35,6 +35,7 @@ from lrfp.scale.people import PEOPLE_COUNTED, PEOPLE_TABLE, people_counts
 from lrfp.scale.table import TABLE, compliance_share, to_frame
 
 STREAM_COLUMNS = "camera read analysed skipped dropped delay_s refused reconnects last_frame error url".split()
+STREAM_HEADINGS = {"delay_s": "delay (s)", "last_frame": "last frame"}  # the streams table's columns as shown
 REFRESH_S = 5  # a live panel's refresh, while its run writes and a viewer watches
 LAST_S = 60  # a live run's "last minute"
 EPOCH = pd.Timestamp(0)  # where people of a file with no known start time are placed (as frames are)
@@ -237,12 +238,13 @@ def live_section(folder: Path, public: bool) -> None:
             return
         slice_s = found.get("slice_s")
         # the caption goes under the table: above it, a phone's table toolbar covers it
-        streams = stream_rows(found, public)  # stacked by camera on a phone (lrfp.app.narrow)
+        # stacked by camera on a phone (lrfp.app.narrow)
+        streams = stream_rows(found, public).rename(columns=STREAM_HEADINGS)
         narrow.table(streams, "live_streams", partial(st.dataframe, streams, hide_index=True, width="stretch"))
         st.caption(
             f"Last written {plain(str(found.get('updated', '?'))[:19].replace('T', ' '))}: "
-            f"{plain(found.get('slices', '?'))} time slice(s) of {slice_s:g} s so far, {plain(found.get('alerts', 0))} "
-            "alert(s)."
+            f"{plain(found.get('slices', '?'))} time slice(s) of {slice_s:g} s {'so far' if now_live else 'written'}, "
+            f"{plain(found.get('alerts', 0))} alert(s)."
             if isinstance(slice_s, int | float)
             else "live.json says no slice length."
         )

@@ -58,15 +58,15 @@ def cell(value: object, fmt: str | None = None) -> str:
 def stacked(table: pd.DataFrame, formats: Mapping[str, str] | None = None) -> list[str]:
     """Each row of TABLE as markdown: its first column in bold, then 'column: value' for each other column,
     separated by ' · ' (an empty cell left out). Names and values are escaped (lrfp.app.plain); a line breaks
-    only between two of them (or inside one wider than the screen)."""
+    only between two of them or between a name and its value (or inside one wider than the screen)."""
     formats = formats or {}
     first, *others = table.columns
     rows = []
     for _, row in table.iterrows():
         values = {column: cell(row[column], formats.get(column)) for column in others}
-        pairs = (
-            f"{unbroken(plain(column))}:{NBSP}{unbroken(plain(value))}" for column, value in values.items() if value
-        )
+        # a name and its value may go on two lines (together wider than a phone: "balanced accuracy (95 %
+        # interval): 0.9880 (0.9746–0.9969)" broke inside its numbers), each of them never
+        pairs = (f"{unbroken(plain(column))}: {unbroken(plain(value))}" for column, value in values.items() if value)
         # a line breaks after a separator, never before one: no line starts with "·"
         rows.append(f"**{plain(cell(row[first], formats.get(first)))}**  \n" + f"{NBSP}· ".join(pairs))
     return rows
