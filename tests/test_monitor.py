@@ -323,10 +323,11 @@ def test_the_page_shows_the_shipped_example(monkeypatch, tmp_path):
     assert "Live: the last minute (the run has stopped)" in headings  # no refresh: the run has ended
     assert "People" in headings and [h for h in headings if h.startswith("Alerts (")]
     assert int(at.metric[4].value.replace(",", "")) > 0
-    streams = next(d.value for d in at.dataframe if "last_frame" in d.value.columns)
-    # the example was written before refused frames were counted: a dash, not None; times without a T
-    assert list(streams["refused"]) == ["–"] * len(streams), streams["refused"]
-    assert all(len(t) == 19 and "T" not in t for t in streams["last_frame"]), streams["last_frame"]
+    streams = next(d.value for d in at.dataframe if "last frame" in d.value.columns)
+    # the example counts refused frames (none) and their delay; times without a T
+    assert list(streams["refused"]) == [0] * len(streams), streams["refused"]
+    assert all(isinstance(d, float) for d in streams["delay (s)"]), streams["delay (s)"]
+    assert all(len(t) == 19 and "T" not in t for t in streams["last frame"]), streams["last frame"]
     # its worst moments are the frames whose stills the run kept, drawn: no "a live stream's frame" note
     assert not [c.value for c in at.caption if "a live stream's frame" in c.value]
     assert len(at.image) >= 1

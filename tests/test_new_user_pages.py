@@ -136,6 +136,7 @@ def test_a_live_streams_table_for_a_visitor_names_cameras_only():
     operator = stream_rows(found, public=False)
     assert operator.loc[0, "url"] == "rtsp://***@10.0.0.7:554/s"
     assert operator.loc[0, "delay_s"] == "–"  # a run before the frames' ages were counted
+    assert operator.loc[0, "refused"] == "–"  # or refused frames: a dash, not None
 
 
 def test_a_live_streams_table_says_how_late_its_frames_were_analysed():
