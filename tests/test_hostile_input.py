@@ -83,6 +83,15 @@ def test_files_that_are_not_images_are_named_in_the_error(payload, name, tmp_pat
         load_image(path)
 
 
+@pytest.mark.parametrize("as_path", [True, False])
+def test_an_empty_file_is_called_empty(as_path, tmp_path):
+    """A 0-byte upload read "not a readable image of the accepted formats": its format was not the fault."""
+    (tmp_path / "photo.jpg").write_bytes(b"")
+    source = tmp_path / "photo.jpg" if as_path else io.BytesIO(b"")
+    with pytest.raises(BadImageError, match=r"^photo.jpg: an empty file \(0 bytes\)"):
+        load_image(source, name="photo.jpg")
+
+
 def test_a_truncated_jpeg_is_a_clear_error(tmp_path):
     buf = io.BytesIO()
     Image.new("RGB", (300, 200), (10, 200, 30)).save(buf, "JPEG")

@@ -189,3 +189,13 @@ def test_every_rows_stacked_view_keeps_every_figure():
     )
     (row,) = narrow.stacked(phone.head(1).assign(Deviation=""), tables.results_formats())
     assert "Deviation" not in row and "Acc\\.\u00a0%: " in row
+
+
+def test_an_alerts_rule_reads_in_words_on_the_page():
+    """The Monitor page's alerts table showed each rule as typed on the command line, "compliance:90:1:3"."""
+    from lrfp.app.monitor_people import alerts, rule_words
+
+    shown = alerts(paths.RESULTS_DIR / "monitor" / "live-example")
+    assert shown is not None and set(shown["rule"]) == {"compliance under 90 % over 1 min (3 people or more)"}
+    assert rule_words("gate=silent:5") == "gate: no frame for 5 min"
+    assert rule_words("not a rule") == "not a rule"  # a hand-edited table's text, as it is

@@ -25,10 +25,11 @@ import streamlit as st
 from lrfp.app import narrow
 from lrfp.app.monitor_shown import public_text
 from lrfp.app.plain import chart_text, plain
+from lrfp.core.errors import ConfigError
 from lrfp.core.paths import file_in
 from lrfp.core.records import read_json
 from lrfp.core.redact import mask_urls
-from lrfp.scale.alerts import ALERTS_TABLE
+from lrfp.scale.alerts import ALERTS_TABLE, parse_rule
 from lrfp.scale.defaults import SLICE_S
 from lrfp.scale.live import STATUS, read_slices
 from lrfp.scale.people import PEOPLE_COUNTED, PEOPLE_TABLE, people_counts
@@ -139,7 +140,17 @@ def alerts(folder: Path) -> pd.DataFrame | None:
     if path is None:
         return None
     found = pq.read_table(path).to_pandas().sort_values("time", ascending=False, kind="stable")
+    found["rule"] = found["rule"].map(rule_words)
     return found[["time", "camera", "message", "rule", "kind", "value", "people"]].round({"value": 1})
+
+
+def rule_words(text: object) -> object:
+    """An alert's rule as its command-line form ("compliance:90:1:3") in words; a text that is no rule (another
+    lrfp's, or a hand-edited table) as it is."""
+    try:
+        return parse_rule(str(text)).words
+    except ConfigError:
+        return text
 
 
 def last_minute(frames: pd.DataFrame, seconds: float = LAST_S) -> pd.DataFrame:

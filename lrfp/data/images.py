@@ -85,6 +85,8 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
         size = f"{int(found.group(1)):,} pixels; " if found else ""
         raise BadImageError(f"{name}: image too large ({size}the limit is {MAX_PIXELS:,})") from exc
     except UnidentifiedImageError as exc:
+        if _empty(source):  # a failed upload or copy: "not a readable image" sent people looking at its format
+            raise BadImageError(f"{name}: an empty file (0 bytes), no image in it") from exc
         raise BadImageError(f"{name}: not a readable image of the accepted formats ({', '.join(formats)})") from exc
     except FileNotFoundError as exc:
         raise BadImageError(f"{name}: no such file") from exc
@@ -95,6 +97,19 @@ def load_image(source, formats=ACCEPTED_FORMATS, name: str | None = None, max_si
         raise BadImageError(f"{name}: cannot be read ({exc.strerror})") from exc
     except (SyntaxError, ValueError, EOFError) as exc:
         raise BadImageError(f"{name}: not a readable image (truncated or corrupt: {exc})") from exc
+
+
+def _empty(source) -> bool:
+    """Whether SOURCE (a path or a seekable file-like object) holds no byte; False where that cannot be told."""
+    try:
+        if isinstance(source, str | Path):
+            return Path(source).stat().st_size == 0
+        at = source.tell()
+        end = source.seek(0, 2)
+        source.seek(at)
+        return end == 0
+    except (OSError, AttributeError, ValueError):
+        return False
 
 
 def list_images(root: Path) -> dict[str, list[Path]]:

@@ -53,6 +53,14 @@ class Rule:
     def applies(self, camera: str) -> bool:
         return self.camera in ("*", camera)
 
+    @property
+    def words(self) -> str:
+        """The rule as a reader says it: "compliance under 90 % over 1 min (3 people or more)"."""
+        where = "" if self.camera == "*" else f"{self.camera}: "
+        if self.kind == "silent":
+            return f"{where}no frame for {self.minutes:g} min"
+        return f"{where}compliance under {self.percent:g} % over {self.minutes:g} min ({self.people} people or more)"
+
 
 # a rule's numbers; minutes up to a year, which a time span holds (1e400 minutes would overflow it)
 PERCENT, MINUTES, PEOPLE = Number(0, 100), Number(0.01, 365 * 24 * 60), whole(1, 10**9)
