@@ -67,3 +67,20 @@ def test_a_failing_run_is_reported_as_failed_with_its_log(tmp_path):
     launch("model3", str(tmp_path / "no-data"), out, epochs=1, input_size=16)
     (run,) = wait_all(out, 1)
     assert run["status"] == "failed" and "no-data" in run["log_tail"]
+
+
+def test_a_visitor_clicking_start_again_is_told_the_run_is_their_own(tiny_dataset, tmp_path):
+    """A second click on Start (a double click, or a visitor who forgot) read '1 run(s) already training on this
+    server ... wait for it to finish', as if another visitor held the server: it names the visitor's own run."""
+    from lrfp.app.launcher import LaunchRefused, stop
+
+    out = tmp_path / "app"
+    first = launch("model3", str(tiny_dataset), out, epochs=50, input_size=16, mine=())
+    try:
+        with pytest.raises(LaunchRefused, match=rf"^Your run model3 16px #{first[-4:]} is still training"):
+            launch("model3", str(tiny_dataset), out, epochs=1, input_size=16, mine={first})
+        with pytest.raises(LaunchRefused, match="already training on this server"):  # another visitor's click
+            launch("model3", str(tiny_dataset), out, epochs=1, input_size=16, mine={"app-someone-else"})
+    finally:
+        stop(out / first)
+    wait_all(out, 1)

@@ -386,3 +386,15 @@ def test_wide_results_tables_keep_what_each_row_is_and_its_score_in_view():
     # the label tells the configurations apart (their run ids differ only at the end, which a phone cuts)
     assert table["Configuration"].is_unique and table["Configuration"].str.len().max() <= 30
     assert list(pinned_first(table)) == ["Configuration"] and pinned_first(table)["Configuration"]["pinned"] is True
+
+
+def test_a_picture_with_no_face_reads_no_face_found():
+    """A page of text, a sky or a texture read "text-page.png: 0 face(s), 0 with mask, 0 without": in words now,
+    the boxes the face check turned down still said."""
+    from lrfp.pipeline.scene import SceneResult
+
+    line = result_text.scene_summary("sky.jpg", SceneResult("scene", [], detect_ms=800))
+    assert line.startswith("**sky\\.jpg**: no face found · analysed in 800 ms"), line
+    assert "0 face(s)" not in line and "0 with mask" not in line
+    rejected = SceneResult("scene", [], rejected=[FaceBox(0, 0, 40, 40, 0.6)], detect_ms=800)
+    assert "no face found, 1 box(es) rejected as not faces ·" in result_text.scene_summary("page.png", rejected)

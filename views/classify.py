@@ -76,7 +76,9 @@ def show(data: bytes, name: str) -> None:
     if result.faces:
         right.table(face_rows(result))
     elif result.mode == "scene":
-        right.info("No face found. Choose 'one face crop' to classify the whole image.")
+        right.info(
+            "No face found. If the image is one face, cropped close, choose 'one face crop' to classify it whole."
+        )
     if explain and result.faces:
         numbers = list(range(1, len(result.faces) + 1))
         chosen = numbers

@@ -84,6 +84,7 @@ if st.button("Start training", type="primary", disabled=manifest is None):
             int(size),
             norm=norm,
             pretrained="none" if REGISTRY[model].pretrained_source else None,
+            mine=st.session_state.get("my_runs", ()),
         )
         st.session_state.setdefault("my_runs", set()).add(run_id)
         keep_watching(run_id)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -48,17 +49,19 @@ def launch(
     norm: str | None = None,
     pretrained: str | None = None,
     extra_args: list[str] | None = None,
+    mine: Collection[str] = (),
 ) -> str:
     """Start `lrfp train` in the background; returns the run id (its folder name under `out`).
 
-    LaunchRefused when max_app_runs runs are already training; the oldest finished, failed or
-    stopped runs beyond keep_app_runs that nobody watches are deleted first.
+    LaunchRefused when max_app_runs runs are already training (said as the visitor's own when one of MINE, the
+    run ids this visitor started, is among them); the oldest finished, failed or stopped runs beyond
+    keep_app_runs that nobody watches are deleted first.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     limits = settings.current()
     with FileLock(str(out / LAUNCH_LOCK), timeout=60):
-        _check_room(out)
+        _check_room(out, mine)
         prune(out, limits.keep_app_runs - 1)
         run_id = f"app-{model}{'-' + norm if norm else ''}-{input_size}px-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
         folder = out / run_id
@@ -81,11 +84,17 @@ def resume(folder: Path) -> None:
         _spawn(folder, read_json(folder / LAUNCH_NAME), "a")
 
 
-def _check_room(out: Path) -> None:
-    """LaunchRefused when the server trains as many runs as it may (held under LAUNCH_LOCK)."""
+def _check_room(out: Path, mine: Collection[str] = ()) -> None:
+    """LaunchRefused when the server trains as many runs as it may (held under LAUNCH_LOCK). A visitor whose own
+    run (one of MINE) is training is told so: a second click on Start read "1 run(s) already training on this
+    server ... wait for it to finish", as if another visitor's run held the server."""
     limits = settings.current()
     running = [r for r in list_runs(out) if r["status"] == "running"]
     if len(running) >= limits.max_app_runs:
+        if own := [r for r in running if r["run_id"] in mine]:
+            raise LaunchRefused(
+                f"Your run {run_name(own[0])} is still training (below); start another when it has finished, or stop it"
+            )
         raise LaunchRefused(
             f"{len(running)} run(s) already training on this server (the limit is "
             f"{limits.max_app_runs}); wait for it to finish (a run is stopped from the tab that started it)"

@@ -41,9 +41,15 @@ def scene_summary(name: str, result: SceneResult) -> str:
         parts.append(f"{len(result.rejected)} box(es) rejected as not faces")
     share = "" if c["compliance"] is None else f" · **{c['compliance']:.0%} masked**"
     capped = f" (**{cap_note(len(result.faces), result.found)}**)" if result.unanalysed else ""
+    # a picture with no face read "0 face(s), 0 with mask, 0 without": said in words
+    found = (
+        f"{c['faces']} face(s){capped}, {', '.join(parts)}{share}"
+        if result.faces
+        else ", ".join(["no face found", *parts[2:]])
+    )
     # analyses are kept (`analysed`): the time is the analysis's when the photo was first seen, said so
     return (
-        f"**{plain(name)}**: {c['faces']} face(s){capped}, {', '.join(parts)}{share} · analysed in {result.total_ms:.0f} ms "
+        f"**{plain(name)}**: {found} · analysed in {result.total_ms:.0f} ms "
         f"(detector {result.detect_ms:.0f} ms, classifier {result.classify_ms:.0f} ms; kept for later visits)"
     )
 
