@@ -3,6 +3,7 @@ and is left out of compliance; the data set it is learnt from."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -143,6 +144,27 @@ def test_the_occlusion_set_can_hold_out_train_photos_for_validation(voc_source, 
     assert manifest["options"]["held_out_train_photos"] == 3
 
 
+def test_the_occlusion_set_takes_a_face_check_sets_detector_boxes_for_training(voc_source, tiny_dataset, tmp_path):
+    boxes = tmp_path / "facecheck"
+    (boxes / "face").mkdir(parents=True)
+    Image.new("RGB", (40, 48), "tan").save(boxes / "face" / "a.png")
+    listed = [
+        {"path": "face/a.png", "label": "face", "kind": "box-phone", "source": "images/p.png", "box": [0, 0, 40, 48]},
+        {"path": "face/a.png", "label": "face", "kind": "copy", "source": "images/p.png", "box": [0, 0, 40, 48]},
+        {"path": "face/a.png", "label": "not_face", "kind": "box-1x", "source": "images/p.png", "box": [0, 0, 40, 48]},
+    ]
+    splits = {"train": listed, "val": listed[:1], "test": []}
+    (boxes / "manifest.json").write_text(json.dumps({"splits": splits}))
+    plain = build_occlusion(voc_source, tiny_dataset, tmp_path / "plain")
+    boxed = build_occlusion(voc_source, tiny_dataset, tmp_path / "boxed", boxes=boxes)
+    added = boxed["splits"]["train"][len(plain["splits"]["train"]) :]
+    assert boxed["splits"]["train"][: -len(added)] == plain["splits"]["train"]  # the faces' crops unchanged
+    assert [(e["label"], e["kind"]) for e in added] == [("visible", "box"), ("hidden", "cut")]  # the face box only
+    assert boxed["splits"]["val"] == plain["splits"]["val"] and boxed["options"]["boxes_manifest_sha256"]
+    visible, cut = (Image.open(tmp_path / "boxed" / e["path"]) for e in added)
+    assert visible.size == (40, 48) and cut.width == 40 and cut.height <= 0.55 * 48  # its upper part
+
+
 def visible_val_faces() -> list[tuple[Image.Image, tuple]]:
     """(photo, label box) of every labelled face of 8 px or more of the validation photos."""
     faces = []
@@ -162,7 +184,8 @@ def cut_at(image: Image.Image, box, margin: float) -> Image.Image:
 # issue 35's goal, not met yet: under 1 % of visible faces "can't tell" however they are cut. The check learnt from
 # boxes give or take a tenth reads a wide margin, and some tight boxes on big masked faces, as a face cut by the
 # frame; one retrained on loose crops as well (`lrfp data occlusion --loose 0.5`) met it on the validation photos
-# only at a threshold that let most hand-marked hidden boxes through (weights/checks/visibility.md)
+# only at a threshold that let most hand-marked hidden boxes through, and one fine-tuned on the detector's boxes too
+# (stop 41) met it on the test photos but let hidden faces through (weights/checks/visibility.md)
 NOT_YET = pytest.mark.xfail(strict=True, reason="issue 35: visible faces cut loose or tight answered can't tell")
 
 

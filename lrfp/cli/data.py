@@ -66,7 +66,10 @@ def cmd_data_demo(args) -> int:
 def cmd_data_occlusion(args) -> int:
     marked, source, data = Path(args.marked) if args.marked else None, Path(args.source), Path(args.data)
     held_out = frozenset(x.stem for x in split_train_photos(source, data)[1]) if args.hold_out else frozenset()
-    manifest = build_occlusion(source, data, Path(args.out), args.seed, marked, args.margin, held_out, args.loose)
+    boxes = Path(args.boxes) if args.boxes else None
+    manifest = build_occlusion(
+        source, data, Path(args.out), args.seed, marked, args.margin, held_out, args.loose, boxes
+    )
     counts = ", ".join(f"{split} {len(entries)}" for split, entries in manifest["splits"].items())
     print(f"wrote {args.out}: visible and hidden face crops ({counts})")
     return 0
@@ -153,6 +156,12 @@ def add_data(parser) -> None:
         type=argtypes.Number(0, 1),
         help="each face also gives a second visible and hidden crop, cut from its label box to this share of it "
         "beyond each side (0.5, say), so that a detector's margin is no sign of a cut face",
+    )
+    occlusion.add_argument(
+        "--boxes",
+        help="a face-check set (`lrfp data facecheck`): its train split's detector boxes on faces join the train "
+        "split as visible crops, each with its upper part as a hidden one, so that a detector's framing (a box "
+        "ending at a mask's lower edge) reads as visible",
     )
     occlusion.set_defaults(func=cmd_data_occlusion)
 

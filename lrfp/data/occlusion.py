@@ -19,6 +19,11 @@ With `loose` (issue 35: a check that learnt from label boxes give or take a tent
 some tight boxes, as a cut face), each face gives a second pair, visible and hidden (of another kind drawn at
 random), cut from the label box to `loose` of the face beyond each side, so that a margin says nothing either way.
 
+With `boxes` (a face-check set, `lrfp data facecheck`: the default detector's boxes on labelled faces, as the
+pipeline crops them in three views), each such box of its train split joins the train split as a visible crop,
+and its upper part as a hidden `cut` one. A detector frames a big masked face from the brow to the mask's lower
+edge; a check that learnt only from label boxes read that as a face cut under the eyes (issue 35).
+
     lrfp data occlusion --source ../shared/data/fmd853 --data demo/fmd853-lr --out data/occlusion
     lrfp train --model model3 --data data/occlusion --input-size 32 --degrade outdoor ...
 """
@@ -39,6 +44,8 @@ CLASSES = ("hidden", "visible")
 HIDDEN_KINDS = ("covered", "cut", "crown")
 MIN_FACE = 8  # faces under this many px (shorter side) give no crops
 MARKED_COPIES = 4  # a hand-marked box is rarer than a made-up one: it counts this many times, jittered
+# a face-check set's crops taken with `boxes`: the detector's boxes matching a labelled face, in its three views
+BOX_LABEL, BOX_KINDS = "face", ("box-1x", "box-enlarged-2", "box-phone")
 
 
 def jittered(box, rng: random.Random, width: int, height: int, margin: float | None = None):
@@ -108,6 +115,22 @@ def _entry(path: str, label: str, photo: str, box, kind: str) -> dict:
     }
 
 
+def detector_box_crops(boxes: Path, out: Path, rng: random.Random) -> list[dict]:
+    """Manifest entries of a face-check set's train boxes on labelled faces (kinds BOX_KINDS), written to `out`:
+    each box as a visible crop, and its upper part as a hidden `cut` crop (see the module's docstring)."""
+    entries = []
+    for n, e in enumerate(json.loads((boxes / MANIFEST_NAME).read_text())["splits"]["train"]):
+        if e["label"] != BOX_LABEL or e["kind"] not in BOX_KINDS:
+            continue
+        crop = Image.open(boxes / e["path"]).convert("RGB")
+        photo, stem = Path(e["source"]).name, f"{Path(e['source']).stem}_{e['kind']}_{n:05d}"
+        cut = hidden_crop(crop, (0, 0, crop.width, crop.height), "cut", rng)
+        for cls, image, kind in (("visible", crop, "box"), ("hidden", cut, "cut")):
+            image.save(out / f"{cls}/{stem}.png")
+            entries.append(_entry(f"{cls}/{stem}.png", cls, photo, e["box"], kind))
+    return entries
+
+
 def build_occlusion(
     source: Path,
     data: Path,
@@ -117,13 +140,16 @@ def build_occlusion(
     margin: float | None = None,
     held_out: frozenset[str] = frozenset(),
     loose: float | None = None,
+    boxes: Path | None = None,
 ) -> dict:
     """Write the visible/hidden crops of every labelled face of the build's photos (and of the boxes
     `marked` by hand), and their manifest. `margin` (None: the label box give or take a tenth): every crop,
     visible and hidden alike, cut from a tenth tighter than its face to this share of the face beyond each
     side, so that a check learns no margin as a sign of a cut face. `held_out`: annotation file stems of
     train photos whose crops join the validation split instead (more faces to choose a threshold on). `loose`:
-    a second pair of crops per face, cut with up to this share of the face beyond each side (see the module)."""
+    a second pair of crops per face, cut with up to this share of the face beyond each side (see the module).
+    `boxes`: a face-check set whose train boxes on faces join the train split (see detector_box_crops); its
+    train photos are the detector's, none of them held out."""
     rng = random.Random(seed)
     by_photo: dict[str, list] = {}
     for item in json.loads(marked.read_text())["items"] if marked else []:
@@ -136,11 +162,11 @@ def build_occlusion(
             into = "val" if split == "train" and xml.stem in held_out else split
             photo = read_labelled_photo(xml)
             image = photo.image.convert("RGB")
-            boxes = [_clip(b, *image.size) for b in photo.boxes]
-            for i, box in enumerate(boxes):
+            faces = [_clip(b, *image.size) for b in photo.boxes]
+            for i, box in enumerate(faces):
                 if min(box[2] - box[0], box[3] - box[1]) < MIN_FACE:
                     continue
-                others = [o for o in boxes if o != box]
+                others = [o for o in faces if o != box]
                 for pair, framing in enumerate((margin,) if loose is None else (margin, loose)):
                     kind = rng.choice(HIDDEN_KINDS)
                     stem = f"{Path(photo.filename).stem}_{i:03d}" + ("_loose" if pair else "")
@@ -156,6 +182,8 @@ def build_occlusion(
                     name = f"{item['seen']}/{Path(photo.filename).stem}_marked{j:03d}_{copy}.png"
                     image.crop(jittered(item["box"], rng, *image.size, margin)).save(out / name)
                     splits[into].append(_entry(name, item["seen"], photo.filename, item["box"], "marked"))
+    if boxes is not None:  # after every face's crops: those are the same with or without boxes
+        splits["train"] += detector_box_crops(boxes, out, rng)
     manifest = {
         "version": 1,
         "classes": list(CLASSES),
@@ -174,6 +202,10 @@ def build_occlusion(
             "margin": margin,
             "held_out_train_photos": len(held_out),
             "loose": loose,
+            "boxes": None if boxes is None else str(boxes),
+            "boxes_manifest_sha256": None
+            if boxes is None
+            else hashlib.sha256((boxes / MANIFEST_NAME).read_bytes()).hexdigest(),
         },
     }
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
