@@ -278,12 +278,12 @@ def test_the_monitor_page_shows_no_server_path(roots, downloads):
     (folder / view.INPUTS).write_text(json.dumps({"inputs": [str(roots / "cams")]}))
     at = open_table("tables/files")
     assert str(roots).encode() not in page_data(at, downloads)
-    rows, errors = at.dataframe[-2].value, at.dataframe[-1].value
-    assert set(rows["source"]) == {"cams/north/clip0.mp4"}
+    rows, errors = at.dataframe[-2].value, at.dataframe[-1].value  # their headings in words
+    assert set(rows["file or stream"]) == {"cams/north/clip0.mp4"}
     assert errors.to_dict("records") == [
         {
             "camera": "north-gate",
-            "source": "cams/north/broken.mp4",
+            "file or stream": "cams/north/broken.mp4",
             "error": "cams/north/broken.mp4: holds no frame (truncated)",
         }
     ]
