@@ -38,6 +38,9 @@ from lrfp.scale.live import LiveRun
 from lrfp.scale.mjpeg import MjpegServer
 from lrfp.scale.settings import LiveSettings
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report_json import print_and_save  # noqa: E402
+
 FRAMES = 40  # each camera's frames, played forth and back
 
 
@@ -110,11 +113,7 @@ def main() -> None:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "streams": streams,
     }
-    text = json.dumps(report, indent=2, default=str)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    print_and_save(report, args.out)
 
 
 if __name__ == "__main__":

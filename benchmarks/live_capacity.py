@@ -52,6 +52,7 @@ from lrfp.scale.mjpeg import MjpegServer
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from detect_every import write_eased_clip  # noqa: E402
 from live_soak import Watcher  # noqa: E402
+from report_json import print_and_save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -245,11 +246,7 @@ def main() -> None:
         "started": started,
         "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "load_start": load_start, "load_end": os.getloadavg()},
     } | report
-    text = json.dumps(report, indent=2, default=str)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    print_and_save(report, args.out)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ from lrfp.core.records import TEMP_SUFFIX, cpu_name
 from lrfp.scale.defaults import RATE, SLICE_S
 from lrfp.scale.mjpeg import MjpegServer, jpegs_of
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report_json import print_and_save  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (640, 480)
 
@@ -151,11 +154,7 @@ def main(argv=None) -> int:
     report["machine"] = {"cpu": cpu_name(), "cores": os.cpu_count(), "load_start": load_start}
     report["machine"]["load_end"] = os.getloadavg()[0]
     report["command"] = "python benchmarks/live_soak.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = json.dumps(report, indent=2, default=str)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    print_and_save(report, args.out)
     ok = report["slices_lost"] == 0 and report["latency_s"]["max"] <= args.slice + 10 and report["alerts_kept"]
     return 0 if ok else 1
 

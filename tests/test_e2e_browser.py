@@ -21,6 +21,7 @@ from PIL import Image
 
 from lrfp.app.frame import PAGES as APP_PAGES
 from lrfp.app.waiting import STARTED
+from lrfp.pipeline.tags import PHONE_SHOWN_WIDTH
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -151,6 +152,12 @@ def test_the_monitor_page_shows_people_and_alerts(server, browser, width, height
     wait_until_idle(page)
     for heading in ("Live: the last minute (the run has stopped)", "People", "The worst moments"):
         assert page.get_by_role("heading", name=heading).count() == 1, heading
+    # the worst moments' stills: shown no narrower than their tags are drawn to be read at (three to a row of a
+    # wide screen made each 300 px wide, its tags 4 px high)
+    stills = page.locator('[data-testid="stMainBlockContainer"] [data-testid="stImage"] img')
+    stills.first.wait_for(timeout=30_000)
+    widths = [box["width"] for box in (still.bounding_box() for still in stills.all()) if box]
+    assert widths and min(widths) >= PHONE_SHOWN_WIDTH - 2, widths
     assert page.get_by_text("Compliance over people").count() >= 1
     assert page.locator('[data-testid="stException"]').count() == 0
     time.sleep(1)  # let plotly finish drawing for the screenshot
@@ -254,6 +261,24 @@ def test_upload_a_scene_labels_its_faces(server, browser):
     page.context.close()
 
 
+def test_an_uploads_name_that_holds_an_address_makes_no_link(server, browser):
+    """Markdown makes a link of www.… and http://… in text, escaped or not: an upload's name was one."""
+    crop = next((DEMO / "fmd853-lr" / "with_mask").glob("*.png")).read_bytes()
+    names = ["www.example.com.png", "http:__evil.com_x.png"]
+    page = open_page(browser, f"{server}/classify", "Classify")
+    page.get_by_role("tab", name="Upload").click()
+    page.locator('input[type="file"]').first.set_input_files(
+        [{"name": name, "mimeType": "image/png", "buffer": crop} for name in names]
+    )
+    for stem in ("example\\.com", "evil\\.com_x"):
+        page.get_by_text(re.compile(rf"{stem}\.png: \d+ face\(s\)")).first.wait_for(timeout=60_000)
+    wait_until_idle(page)
+    main = page.locator('[data-testid="stMainBlockContainer"]')
+    links = main.locator("a").evaluate_all("links => links.map(a => a.href)")  # a heading's own anchor is one
+    assert not [link for link in links if "example.com" in link or "evil.com" in link], links
+    page.context.close()
+
+
 def test_live_webcam_processes_frames(server, browser):
     page = open_page(browser, f"{server}/classify", "Classify")
     page.get_by_role("tab", name="Live webcam").click()
@@ -289,6 +314,10 @@ def test_a_short_run_trains_and_joins_the_model_picker(server, browser):
     page.get_by_text("Test accuracy").first.wait_for(timeout=180_000)
     time.sleep(1)
     page.screenshot(path=str(SHOTS / "train-finished.png"), full_page=True)
+    # the curves' epoch axes (SVG text): whole epochs, not 0.5 and 1.5
+    curves = page.locator('[data-testid="stPlotlyChart"]').first
+    epochs = curves.locator(".xtick text").all_text_contents()
+    assert epochs and all(e.strip().isdigit() for e in epochs), epochs
     page.locator('[data-testid="stSidebar"]').get_by_role("combobox").first.click()
     page.get_by_role("option", name=re.compile(r"^model3 32px #[0-9a-f]{4}$")).first.wait_for(timeout=30_000)
     page.context.close()

@@ -13,7 +13,8 @@ from helpers import SHARED_FMD
 from PIL import Image, ImageDraw, ImageFont, ImageStat
 
 from lrfp.core import paths
-from lrfp.experiments.facecheck import Writer, noface_sides, random_squares
+from lrfp.experiments.facecheck import noface_sides
+from lrfp.experiments.facecheck_crops import Writer, random_squares
 from lrfp.experiments.facecheck_marks import PhotoSizes, is_marked, looked_at, marked_faces
 from lrfp.models.checkpoint import CheckpointError
 from lrfp.pipeline import inference

@@ -100,3 +100,18 @@ def test_init_from_refuses_what_it_cannot_start_from_in_one_line(tmp_path, capsy
     err = capsys.readouterr().err
     assert said in err and err.count("\n") == 1, err
     assert not (tmp_path / "runs" / "tuned").exists()  # refused before the run's folder is made
+
+
+@pytest.mark.parametrize("kind", ["not a zip", "a plain state_dict"])
+def test_a_refused_init_from_file_is_told_what_init_from_takes(tmp_path, capsys, kind):
+    """The hint was the checkpoint error's for `lrfp predict`: "pass a name from weights/ (`lrfp predict --model
+    model3 …`)", a name --init-from does not take."""
+    given = tmp_path / "given.pt"
+    if kind == "not a zip":
+        given.write_bytes(b"no checkpoint")
+    else:
+        torch.save(create_model("model3", norm=None, num_classes=2).state_dict(), given)
+    assert train(tmp_path / "runs", "tuned", "--init-from", str(given)) != 0
+    err = capsys.readouterr().err
+    assert "given.pt: not an lrfp checkpoint" in err and err.count("\n") == 1, err
+    assert "lrfp predict" not in err and "--init-from takes a checkpoint lrfp wrote" in err, err

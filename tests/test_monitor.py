@@ -14,12 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import PAGE
 
-from lrfp.app.monitor_view import default_period, time_step
+from lrfp.app.monitor_view import csv_bytes, default_period, load, time_step
 from lrfp.cli import main
 from lrfp.core.errors import ConfigError
-from lrfp.core.labels import COUNT_COLUMNS
+from lrfp.core.labels import COUNT_COLUMNS, LABELS
 from lrfp.data import images as data
 from lrfp.data.footage import write_clip
+from lrfp.pipeline.tags import PHONE_SHOWN_WIDTH, TAG_MIN_SHOWN_PX
 from lrfp.publishing.index import default_model
 from lrfp.scale import monitor as mon
 from lrfp.scale.engine import LOCAL, Engine
@@ -331,6 +332,48 @@ def test_the_page_shows_the_shipped_example(monkeypatch, tmp_path):
     # its worst moments are the frames whose stills the run kept, drawn: no "a live stream's frame" note
     assert not [c.value for c in at.caption if "a live stream's frame" in c.value]
     assert len(at.image) >= 1
+
+
+def test_the_pages_tables_read_in_words(monkeypatch, tmp_path):
+    """The frames table (and the people's) showed the table's own names: offset_s, with_mask, too_small."""
+    monkeypatch.setattr("lrfp.core.paths.RUNS_DIR", tmp_path / "runs")
+    at = run_monitor_page()
+    assert not at.exception, at.exception
+    tables = [d.value for d in at.dataframe]
+    rows = [t for t in tables if "camera" in t.columns and "frame" in t.columns]
+    assert len(rows) == 1 and "seconds in" in rows[0].columns, [list(t.columns) for t in tables]
+    for table in tables:
+        assert not [c for c in table.columns if "_" in c], list(table.columns)
+    words = {label.text for label in LABELS}
+    assert words <= set(rows[0].columns) and all(words <= set(t.columns) for t in tables if "people" in t.columns)
+    assert 1 < rows[0]["compliance (%)"].max() <= 100  # percent, not shares
+    frames, _ = load(ROOT / "results" / "monitor" / "example")
+    assert csv_bytes(frames).decode().splitlines()[0].startswith("camera,source,kind,frame,offset_s,time")  # as it was
+
+
+def test_a_worst_moments_tags_are_readable_on_a_phone(monkeypatch):
+    """A still's tags were drawn 11 px high on a 640 px frame: about 5 px once a phone shows it 358 px wide."""
+    from PIL import ImageFont
+
+    from lrfp.app import monitor_view as view
+    from lrfp.pipeline import scene
+
+    sizes: list[int] = []
+    default_font = ImageFont.load_default
+
+    def kept(size=None):
+        sizes.append(size)
+        return default_font(size=size)
+
+    monkeypatch.setattr(scene.ImageFont, "load_default", kept)
+    for name in ("example", "live-example"):  # a file's frame, a live run's still
+        folder = ROOT / "results" / "monitor" / name
+        frames, _ = view.load(folder)
+        row = view.worst_moments(view.with_stills(frames, folder)).iloc[0]
+        sizes.clear()
+        still = view.annotated(row, view.recorded_inputs(folder), folder)
+        assert still is not None and sizes, name
+        assert sizes[-1] * PHONE_SHOWN_WIDTH / still.width >= TAG_MIN_SHOWN_PX, (name, sizes, still.size)
 
 
 def test_a_live_panel_refreshes_only_while_its_run_writes():

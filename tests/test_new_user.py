@@ -12,7 +12,7 @@ import pytest
 
 from lrfp.app.catalog import CheckpointEntry, picker_name
 from lrfp.app.plain import plain
-from lrfp.pipeline.tags import NUMBER_MIN_SHOWN_PX, PHONE_SHOWN_WIDTH, number_font_px
+from lrfp.pipeline.tags import PHONE_SHOWN_WIDTH, TAG_MIN_SHOWN_PX, number_font_px
 from lrfp.publishing.cards import command_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ def test_a_cards_command_shows_its_torch_home_as_cache(home):
 def test_number_tags_are_readable_on_a_phone_and_no_smaller_on_a_desktop(size):
     width, height = size
     largest, smallest = number_font_px(width, height)
-    assert smallest * PHONE_SHOWN_WIDTH / width >= NUMBER_MIN_SHOWN_PX - 0.5  # a crowd's tags, shown on a phone
+    assert smallest * PHONE_SHOWN_WIDTH / width >= TAG_MIN_SHOWN_PX - 0.5  # a crowd's tags, shown on a phone
     long_side = max(size)
     assert smallest >= max(11, round(long_side / 55)) and largest >= max(11, round(long_side / 35)) >= 11
     assert largest >= smallest

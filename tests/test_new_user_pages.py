@@ -28,7 +28,8 @@ def test_the_model_card_reads_as_words_not_printed_dicts():
     text = "\n".join(b for b in card_blocks(card.read_text()) if isinstance(b, str))
     assert "{'" not in text and "':" not in text
     assert "(num classes 2, pretrained imagenet)" in text
-    assert "faces (test 594, train 2973, val 148)" in text
+    assert "faces 2,973 train, 148 val, 594 test, each from the photos of its split" in text
+    assert ") (" not in text  # it read "faces (test 594, train 2973, val 148) (train = the train photos, ...)"
     assert "classes with mask, without mask." in text and "with_mask" not in text
 
 
@@ -37,9 +38,10 @@ def test_the_model_cards_on_disk_say_their_settings_and_classes_in_words():
     for card in paths.WEIGHTS_DIR.glob("*.md"):
         text = card.read_text()
         assert "{'" not in text and "with_mask" not in text, card.name
+        assert ") (" not in text and "[[" not in text, card.name  # two brackets in a row; a printed Python list
     family = (paths.WEIGHTS_DIR / "model1.md").read_text()
     assert (
-        "`model1` (norm groupnorm, num classes 2)" in family and "split sizes (test 208, train 1042, val 52)" in family
+        "`model1` (norm groupnorm, num classes 2)" in family and "split sizes 1,042 train, 52 val, 208 test" in family
     )
 
 
@@ -59,9 +61,16 @@ def test_the_dashboard_reads_a_card_written_before_as_one_written_now():
     assert card_blocks(old) == card_blocks(now) == [now + "\n"]
 
 
-def test_a_family_cards_confusion_matrix_names_its_classes_in_words():
-    text = "\n".join(b for b in card_blocks((paths.WEIGHTS_DIR / "model3.md").read_text()) if isinstance(b, str))
-    assert "order with mask, without mask)" in text and "with_mask" not in text
+def test_a_family_cards_confusion_matrix_is_a_table_in_words():
+    """The card printed its confusion matrix as a Python list, [[101, 3], [4, 100]]."""
+    card = (paths.WEIGHTS_DIR / "model3.md").read_text()
+    assert "[[" not in card
+    blocks = card_blocks(card)
+    (matrix,) = [b for b in blocks if isinstance(b, pd.DataFrame) and "true class" in b.columns]
+    assert list(matrix.columns) == ["true class", "predicted with mask", "predicted without mask"]
+    assert list(matrix["true class"]) == ["with mask", "without mask"]
+    faces = sum(int(n) for column in matrix.columns[1:] for n in matrix[column])
+    assert f"| {faces} |" in card  # as many faces as the test metrics' n
 
 
 def test_a_card_keeps_braces_that_are_no_printed_dict():

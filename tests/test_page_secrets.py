@@ -25,7 +25,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from lrfp.app import monitor_view as view
-from lrfp.app.plain import MARKDOWN_SPECIALS, plain
+from lrfp.app.plain import MARKDOWN_SPECIALS, WORD_JOINER, plain
 from lrfp.core import paths
 from lrfp.core.errors import ConfigError
 from lrfp.core.redact import mask_url, mask_urls, relative_name, without_paths, without_secrets
@@ -109,7 +109,22 @@ def test_a_name_is_escaped_so_that_markdown_shows_it_as_it_is(name):
     # every markdown special is escaped (CommonMark: a backslash before punctuation shows the punctuation)
     assert all(escaped[m.start() - 1] == "\\" for m in MARKDOWN_SPECIALS.finditer(escaped) if m.group() != "\\")
     assert "\n" not in escaped
-    assert re.sub(r"\\(.)", r"\1", escaped) == " ".join(name.split())
+    assert re.sub(r"\\(.)", r"\1", escaped).replace(WORD_JOINER, "") == " ".join(name.split())
+
+
+# the text GitHub's markdown (Streamlit's) makes a link of once the escapes are read (remark-gfm's patterns)
+MARKDOWN_LINKS = re.compile(r"(https?://|www(?=\.))[-.\w]+", re.IGNORECASE)
+MARKDOWN_EMAIL = re.compile(r"[-.\w+]+@[-\w]+(?:\.[-\w]+)+")
+
+
+@pytest.mark.parametrize(
+    "name", ["www.example.com.png", "http://evil.com/x.jpg", "HTTPS://evil.com", "me@evil.com.jpg"]
+)
+def test_a_name_that_holds_an_address_is_shown_as_no_link(name):
+    """Escaped, an upload named www.example.com.png was still a link: markdown finds them after the escapes."""
+    read = re.sub(r"\\(.)", r"\1", plain(name))  # the text as markdown reads it
+    assert not MARKDOWN_LINKS.search(read) and not MARKDOWN_EMAIL.search(read)
+    assert read.replace(WORD_JOINER, "") == name  # and it reads as it is
 
 
 # --- a live run ----------------------------------------------------------------------------------------------
@@ -263,12 +278,12 @@ def test_the_monitor_page_shows_no_server_path(roots, downloads):
     (folder / view.INPUTS).write_text(json.dumps({"inputs": [str(roots / "cams")]}))
     at = open_table("tables/files")
     assert str(roots).encode() not in page_data(at, downloads)
-    rows, errors = at.dataframe[-2].value, at.dataframe[-1].value
-    assert set(rows["source"]) == {"cams/north/clip0.mp4"}
+    rows, errors = at.dataframe[-2].value, at.dataframe[-1].value  # their headings in words
+    assert set(rows["file or stream"]) == {"cams/north/clip0.mp4"}
     assert errors.to_dict("records") == [
         {
             "camera": "north-gate",
-            "source": "cams/north/broken.mp4",
+            "file or stream": "cams/north/broken.mp4",
             "error": "cams/north/broken.mp4: holds no frame (truncated)",
         }
     ]
@@ -364,6 +379,7 @@ def test_a_browser_shows_a_markdown_camera_name_as_text_and_fetches_nothing(tmp_
     no one for its image."""
     playwright = pytest.importorskip("playwright.sync_api")
     planted_live_run(tmp_path / "cameras" / "gate")
+    shown = re.sub(r"\\(.)", r"\1", plain(CAMERA))  # as it reads: its http:// holds an invisible word joiner
     port = free_port()
     env = os.environ | {"LRFP_MONITOR_ROOTS": str(tmp_path / "cameras"), "LRFP_RUNS": str(tmp_path / "runs")}
     proc = serve_checkout(ROOT, port, env, subprocess.DEVNULL)
@@ -380,14 +396,16 @@ def test_a_browser_shows_a_markdown_camera_name_as_text_and_fetches_nothing(tmp_
             page.get_by_role("option", name="cameras/gate").click()
             page.get_by_role("heading", name="The worst moments").wait_for(timeout=60_000)
             wait_until_idle(page)
-            captions = page.get_by_text(f"{CAMERA} · ").all_inner_texts()
+            captions = page.get_by_text(f"{shown} · ").all_inner_texts()
             legends = page.locator(".legendtext").evaluate_all("texts => texts.map(t => t.textContent)")  # SVG
             body = page.locator("body").inner_text()
+            links = page.locator('[data-testid="stMainBlockContainer"] a').evaluate_all("a => a.map(l => l.href)")
             browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    assert captions and all(c.startswith(f"{CAMERA} · ") for c in captions)
+    assert captions and all(c.replace(WORD_JOINER, "").startswith(f"{CAMERA} · ") for c in captions)
     assert {CAMERA, HTML_CAMERA} <= set(legends)  # the charts' legends show both names as written
     assert not [u for u in asked if "host/x.png" in u]
+    assert not [link for link in links if "host/x.png" in link]  # nor a link to it: markdown finds http:// in text
     assert not [s for s in SECRETS if s in body]

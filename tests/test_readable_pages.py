@@ -136,6 +136,28 @@ def test_accuracy_is_in_percent_in_every_chart(summary):
     assert charts.ranking(summary, 0.991).layout.xaxis.range[1] <= 101  # was stretched to 110
 
 
+def epoch_ticks(axis) -> list[float]:
+    """The ticks a linear plotly axis draws inside its range."""
+    low, high = axis.range
+    steps = range(int((low - axis.tick0) // axis.dtick), int((high - axis.tick0) // axis.dtick) + 2)
+    return [t for t in (axis.tick0 + i * axis.dtick for i in steps) if low <= t <= high]
+
+
+@pytest.mark.parametrize(("epochs", "ticks"), [(1, [1]), (2, [1, 2]), (15, list(range(2, 15, 2))), (80, None)])
+def test_the_epoch_axis_ticks_whole_epochs(epochs, ticks):
+    """A one-epoch run's curves (the Train page, the Results page) had epoch ticks at 0.5 and 1.5."""
+    history = [
+        {"epoch": e, "train_loss": 0.7, "val_loss": 0.6, "train_accuracy": 0.6, "val_accuracy": 0.7}
+        for e in range(1, epochs + 1)
+    ]
+    fig = charts.training_curves({"history": history})
+    for axis in (fig.layout.xaxis, fig.layout.xaxis2):  # loss, accuracy
+        drawn = epoch_ticks(axis)
+        assert all(float(t).is_integer() for t in drawn) and 1 <= len(drawn) <= charts.EPOCH_TICKS + 1, drawn
+        assert ticks is None or drawn == ticks
+        assert axis.range[0] < 1 and epochs < axis.range[1]  # the first and last markers whole
+
+
 def numbers(array) -> list:
     """A trace's values, as drawn: a figure from Streamlit's cache holds its arrays as plotly's base64 form."""
     if isinstance(array, dict):

@@ -136,7 +136,7 @@ with upload_tab:
         st.session_state["upload_refused"] = problem
         st.rerun()
     if "upload_refused" in st.session_state:
-        st.error(st.session_state.pop("upload_refused"))
+        st.error(plain(st.session_state.pop("upload_refused")))  # it may name a refused file: the visitor's words
     for uploaded in files or []:
         show(uploaded.getvalue(), uploaded.name)
 

@@ -57,7 +57,7 @@ drawable = view.recorded_inputs(folder) if LIMITS.public else None
 if frames.empty:
     suffix = f" ({len(errors)} file(s) in error, below)" if len(errors) else ""
     st.warning(f"{plain(name)}: no frame was analysed{suffix}")
-    st.dataframe(view.shown_rows(errors, drawable), hide_index=True, width="stretch")
+    st.dataframe(view.in_words(view.shown_rows(errors, drawable)), hide_index=True, width="stretch")
     st.stop()
 if people.is_live(folder):
     people.live_section(folder, LIMITS.public)
@@ -114,16 +114,18 @@ run_folder = folder if folder.is_dir() else folder.parent  # a live run's stills
 worst = view.worst_moments(view.with_stills(shown, run_folder))
 if worst.empty:
     st.caption("No frame with a face without a mask in this selection.")
-for column, (_, row) in zip(st.columns(3) * 2, worst.iterrows()):
-    image = view.annotated(row, drawable, run_folder)
-    if image is None:
-        column.caption(f"{view.moment_caption(row, drawable)} {view.unshown_note(row)}")
-    else:
-        column.image(image, caption=view.moment_caption(row, drawable), width="stretch")
+moments = [row for _, row in worst.iterrows()]
+for first in range(0, len(moments), view.STILLS_PER_ROW):  # a row of columns at a time: a phone keeps the order
+    for column, row in zip(st.columns(view.STILLS_PER_ROW), moments[first : first + view.STILLS_PER_ROW]):
+        image = view.annotated(row, drawable, run_folder)
+        if image is None:
+            column.caption(f"{view.moment_caption(row, drawable)} {view.unshown_note(row)}")
+        else:
+            column.image(image, caption=view.moment_caption(row, drawable), width="stretch")
 
 st.subheader("The rows")
 st.dataframe(
-    view.shown_rows(shown.drop(columns=["when", "face_rows"]), drawable),
+    view.in_words(view.shown_rows(shown.drop(columns=["when", "face_rows"]), drawable)),
     hide_index=True,
     width="stretch",
 )
@@ -132,4 +134,4 @@ st.download_button(
 )
 if len(errors):
     st.subheader("Files in error")
-    st.dataframe(view.shown_rows(errors, drawable), hide_index=True, width="stretch")
+    st.dataframe(view.in_words(view.shown_rows(errors, drawable)), hide_index=True, width="stretch")

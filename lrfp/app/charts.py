@@ -195,7 +195,17 @@ def face_size_heatmap(summary: pd.DataFrame) -> go.Figure:
     return fig
 
 
-# column: (header short enough for its column on a phone, what it means, number format)
+EPOCH_TICKS = 8  # an epoch axis has at most about this many ticks
+
+
+def epoch_axis(first: int, last: int, ticks: int = EPOCH_TICKS) -> dict:
+    """An epoch axis's settings from epoch FIRST to LAST: ticks on whole epochs, 1, 2, 5, 10, 20… apart (plotly's
+    own put a one-epoch run's at 0.5 and 1.5), and room for the markers at either end."""
+    step = next(s for k in range(7) for s in (10**k, 2 * 10**k, 5 * 10**k) if (last - first) <= ticks * s)
+    room = max(0.5, (last - first) / 40)
+    return {"tickmode": "linear", "tick0": 0, "dtick": step, "range": [first - room, last + room]}
+
+
 def training_curves(record: dict) -> go.Figure:
     """Loss and accuracy by epoch, train and validation; markers so that a one-epoch run shows points."""
     hist = pd.DataFrame(record["history"])
@@ -215,6 +225,7 @@ def training_curves(record: dict) -> go.Figure:
     )
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     fig.update_yaxes(matches=None, showticklabels=True, title=None)
+    fig.update_xaxes(**epoch_axis(int(hist["epoch"].min()), int(hist["epoch"].max())))
     return legend_below(fig)
 
 

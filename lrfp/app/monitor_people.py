@@ -26,6 +26,7 @@ from lrfp.app import narrow
 from lrfp.app.monitor_shown import public_text
 from lrfp.app.plain import chart_text, plain
 from lrfp.core.errors import ConfigError
+from lrfp.core.labels import COLUMN_TEXT
 from lrfp.core.paths import file_in
 from lrfp.core.records import read_json
 from lrfp.core.redact import mask_urls
@@ -203,7 +204,7 @@ def people_section(folder: Path, cameras: list[str], span, period: str, freq: st
     st.plotly_chart(people_chart(counted, period, untimed), width="stretch")
     table = counted.assign(compliance=[_percent(v) for v in counted["compliance"]])
     first = ["camera", "when", "people", "compliance"]  # on a phone, what matters before the labels
-    ordered = table[first + [c for c in table.columns if c not in first]]
+    ordered = table[first + [c for c in table.columns if c not in first]].rename(columns=COLUMN_TEXT)  # words
     narrow.table(ordered, "people_per_period", partial(st.dataframe, ordered, hide_index=True, width="stretch"))
 
 

@@ -108,6 +108,23 @@ def shown_rows(frame: pd.DataFrame, roots: list[Path] | None = None) -> pd.DataF
     return shown
 
 
+# the page's tables' headings in words; the CSV download keeps the table's own names (programs read it)
+HEADINGS = {
+    "source": "file or stream",
+    "offset_s": "seconds in",
+    "compliance": "compliance (%)",
+    **labels.COLUMN_TEXT,
+}
+
+
+def in_words(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows as shown_rows gives them, for the page's table: headings in words ("seconds in", "without mask",
+    not offset_s, without_mask), compliance in percent."""
+    if "compliance" in rows:
+        rows = rows.assign(compliance=(100 * rows["compliance"]).round(1))
+    return rows.rename(columns=HEADINGS)
+
+
 def moment_caption(row, roots: list[Path] | None = None) -> str:
     """Under a worst moment's frame, as markdown: camera, time (or place in its file), faces without a mask,
     file and frame (the camera's and the file's names escaped: text from the inputs)."""

@@ -18,6 +18,7 @@ from lrfp.app.moments import worst_moments  # noqa: F401 (the page's)
 from lrfp.app.monitor_people import is_live, live_frames
 from lrfp.app.monitor_shown import (  # noqa: F401 (the page's)
     csv_bytes,
+    in_words,
     locate,
     moment_caption,
     recorded_inputs,
@@ -32,6 +33,7 @@ from lrfp.core.redact import without_paths
 from lrfp.data.images import load_image
 from lrfp.pipeline.detections import Detections
 from lrfp.pipeline.scene import SceneResult, annotate
+from lrfp.pipeline.tags import PHONE_SHOWN_WIDTH
 from lrfp.pipeline.video import timed_frames
 from lrfp.scale.live import STATUS, STILLS, still_name
 from lrfp.scale.monitor import INPUTS  # noqa: F401 (the name of inputs.json, as the page knows it)
@@ -43,6 +45,10 @@ from lrfp.scale.table import TABLE, compliance_share, read_table  # noqa: F401 (
 # time buckets a user may pick, as pandas frequencies
 PERIODS = {"10 seconds": "10s", "1 minute": "1min", "10 minutes": "10min", "1 hour": "1h", "1 day": "1D"}
 BUCKETS = 6  # the period a table opens with gives its time span at least this many points
+# the worst moments' stills: drawn at least STILL_SIDE px long, shown STILLS_PER_ROW to a row on a wide screen
+# and one under another on a phone, where each is narrowest (PHONE_SHOWN_WIDTH): their tags are drawn to be read there
+STILL_SIDE = 640
+STILLS_PER_ROW = 2
 EMPTY_SELECTION = (
     "No frame in this selection: choose at least one camera, widen the time span or lower "
     "'At least N faces in a frame'."
@@ -249,7 +255,7 @@ def annotated(row, roots: list[Path] | None = None, folder: Path | None = None) 
     if row["kind"] == "live":
         still = live_still(row, folder)
         try:
-            return annotate(load_image(still), scene_of(row), min_long_side=640) if still else None
+            return _drawn(load_image(still), row) if still else None
         except (OSError, ValueError):
             return None
     path = locate(row["source"], roots)
@@ -259,7 +265,12 @@ def annotated(row, roots: list[Path] | None = None, folder: Path | None = None) 
         image = frame_image(path, row["kind"], int(row["frame"]))
     except (OSError, ValueError, av.error.FFmpegError):  # LrfpError (a bad image) is a ValueError
         return None
-    return annotate(image, scene_of(row), min_long_side=640) if image is not None else None
+    return _drawn(image, row) if image is not None else None
+
+
+def _drawn(image: Image.Image, row) -> Image.Image:
+    """A worst moment's still: the row's faces boxed and tagged, the tags readable where the page shows it."""
+    return annotate(image, scene_of(row), min_long_side=STILL_SIDE, shown_width=PHONE_SHOWN_WIDTH)
 
 
 def unshown_note(row) -> str:

@@ -6,6 +6,11 @@ function of its own: a camera named `![b](http://host/x.png)` would make every v
 image, `[here](http://...)` would be a link, `$...$` a formula. CommonMark lets a backslash escape any
 ASCII punctuation, so each character markdown (or Streamlit's `:red[...]` and `:icon:` forms) gives a
 meaning to is escaped; line breaks, which start blocks (headings, lists, code), become spaces.
+
+Escapes do not stop a link, though: GitHub's markdown (Streamlit's) finds "www.", "http://", "https://" and
+e-mail addresses in the text once the escapes are read, so an upload named `www.example.com.png` became a link.
+An invisible word joiner inside each of them ("www" and ".", "http:" and "//", after "@") leaves the name as it
+reads, with no link.
 """
 
 from __future__ import annotations
@@ -15,11 +20,15 @@ import re
 from lrfp.core.redact import mask_urls, without_paths
 
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")
+WORD_JOINER = "\u2060"  # no width, no line break beside it
+# where markdown's links found in plain text begin: a word joiner there leaves the text no link
+AUTOLINKS = re.compile(r"(?i)(?<=www)(?=\.)|(?<=https:)(?=//)|(?<=http:)(?=//)|(?<=@)")
 
 
 def plain(text: object) -> str:
-    """TEXT (any value, as str() writes it) escaped so that markdown shows it as it is, on one line."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
+    """TEXT (any value, as str() writes it) escaped so that markdown shows it as it is, on one line, and links
+    to nothing."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", AUTOLINKS.sub(WORD_JOINER, " ".join(str(text).split())))
 
 
 def plain_message(text: object, named: dict[str, str] | None = None) -> str:

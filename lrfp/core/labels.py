@@ -52,6 +52,8 @@ LABELS = (
 BY_NAME = {label.name: label for label in LABELS}
 # the columns of a count: every face, then one per label
 COUNT_COLUMNS = ("faces", *(label.column for label in LABELS))
+# each label's count column as a table's heading reads it ("without mask" for without_mask)
+COLUMN_TEXT = {label.column: label.text for label in LABELS}
 MASKED_COLUMNS = tuple(label.column for label in LABELS if label.masked)
 UNJUDGED_COLUMNS = tuple(label.column for label in LABELS if not label.judged)
 # faces without a proper mask (the worst moments rank frames by them)

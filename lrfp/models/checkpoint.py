@@ -36,6 +36,10 @@ class CheckpointError(LrfpError):
 
 
 HOW_TO_GET = "make one with `lrfp train`, or pass a name from weights/ (`lrfp predict --model model3 …`)"
+# what a refused `lrfp train --init-from FILE` is told instead: that flag takes a path, never a name
+INIT_FROM_HINT = (
+    "--init-from takes a checkpoint lrfp wrote: a run's epochNNN.pt or a file of weights/ (weights/model3.pt)"
+)
 
 # The largest checkpoint lrfp writes is vgg16's last.pt: 134 M fp32 weights plus Adam's two moments,
 # about 1.6 GB. No file that unpacks to more is one lrfp can use, so torch is never asked to unpack it.
@@ -106,17 +110,16 @@ def ship_copy(src: Path, dst: Path) -> None:
     atomic_save(ckpt, dst)
 
 
-def _check_archive(path: Path) -> None:
-    """Refuse, from the zip directory alone, a file torch would unpack to more than any lrfp checkpoint."""
+def _check_archive(path: Path, hint: str = HOW_TO_GET) -> None:
+    """Refuse, from the zip directory alone, a file torch would unpack to more than any lrfp checkpoint (HINT:
+    where to get one, said after a file that is none)."""
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except zipfile.BadZipFile as exc:
         # torch.save writes a zip; torch's legacy format (never lrfp's) allocates the storages its
         # pickle declares before reading them, so it is refused unread as well
-        raise CheckpointError(
-            f"{path}: not an lrfp checkpoint (not a PyTorch zip file, or truncated); {HOW_TO_GET}"
-        ) from exc
+        raise CheckpointError(f"{path}: not an lrfp checkpoint (not a PyTorch zip file, or truncated); {hint}") from exc
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     unpacked = sum(e.file_size for e in entries)
@@ -206,26 +209,23 @@ def check_metadata(meta: Mapping[str, Any], where: str | Path) -> None:
         refuse("normalization", "must hold a mean and a std of 3 finite numbers each, std above 0", norm)
 
 
-def read_checkpoint(path: str | Path) -> Checkpoint:
-    """Load and validate a checkpoint file (weights_only); CheckpointError says what is wrong."""
+def read_checkpoint(path: str | Path, hint: str = HOW_TO_GET) -> Checkpoint:
+    """Load and validate a checkpoint file (weights_only); CheckpointError says what is wrong, and for a file that
+    is no lrfp checkpoint, HINT: where to get one."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    _check_archive(path)
+    _check_archive(path, hint)
     try:
         ckpt: object = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:  # weights_only refused a pickled object: never load it
         raise CheckpointError(
-            f"{path}: not an lrfp checkpoint (it holds Python objects, which lrfp never unpickles); {HOW_TO_GET}"
+            f"{path}: not an lrfp checkpoint (it holds Python objects, which lrfp never unpickles); {hint}"
         ) from exc
     except Exception as exc:  # zip/format errors of any kind mean "not a PyTorch file", or a truncated one
-        raise CheckpointError(
-            f"{path}: not an lrfp checkpoint (not a PyTorch file, or truncated); {HOW_TO_GET}"
-        ) from exc
+        raise CheckpointError(f"{path}: not an lrfp checkpoint (not a PyTorch file, or truncated); {hint}") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{path}: not an lrfp checkpoint (a plain state_dict or another tool's file); {HOW_TO_GET}"
-        )
+        raise CheckpointError(f"{path}: not an lrfp checkpoint (a plain state_dict or another tool's file); {hint}")
     version = ckpt.get("version", 0)
     if not _is_int(version):
         raise CheckpointError(f"{path}: unusable checkpoint: version must be an integer, got {version!r:.80}")
@@ -275,7 +275,7 @@ def _architecture(name: str, kwargs: Mapping[str, object]) -> str:
 def initial_weights(path: str | Path, name: str, kwargs: Mapping[str, object]) -> dict[str, torch.Tensor]:
     """The weights of the checkpoint at PATH for a run of model NAME built with KWARGS to start from (`lrfp train
     --init-from`); CheckpointError, in one line, for a file that is none or one of another model or classes."""
-    ckpt = read_checkpoint(path)
+    ckpt = read_checkpoint(path, INIT_FROM_HINT)
     theirs = ckpt["model"]
     if _architecture(theirs["name"], theirs["kwargs"]) != _architecture(name, kwargs):
         raise CheckpointError(

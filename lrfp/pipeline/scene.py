@@ -211,6 +211,7 @@ def annotate(
     min_long_side: int = 0,
     max_long_side: int = 0,
     rejected: bool = False,
+    shown_width: int = 0,
 ) -> Image.Image:
     """A copy of the image with each face boxed in its class colour and tagged; with `rejected`, the boxes the
     face check dropped too, in grey, tagged REJECTED_TEXT (for a look at them: they are never counted).
@@ -220,7 +221,8 @@ def annotate(
     shrink, and one with no room by its face is drawn nearby with a line to its box.
     `min_long_side` enlarges a small photo first so boxes and tags stay readable on screen, and
     `max_long_side` shrinks a big one to what a screen shows (the analysis used every pixel); tags
-    and lines are sized to the image.
+    and lines are sized to the image, and with `shown_width` (the narrowest a page shows it, in CSS px)
+    label tags stay readable there (lrfp.pipeline.tags.label_font_px).
     """
     rgb = image if image.mode == "RGB" else image.convert("RGB")  # convert copies even an RGB image: 150 MB at 50 MP
     side = max(image.size)
@@ -253,7 +255,7 @@ def annotate(
         else f"{labels.text(face.label)} {face.probability:.0%}"
         for number, face in enumerate(result.faces, 1)
     ] + [REJECTED_TEXT] * (len(shown) - len(result.faces))
-    font, spots = _tag_layout(draw, texts, boxes, out.size, numbered)
+    font, spots = _tag_layout(draw, texts, boxes, out.size, numbered, shown_width)
     colors = [COLORS.get(face.label, (255, 200, 0)) for face in result.faces]
     colors += [REJECTED_COLOR] * (len(shown) - len(result.faces))
     if result.mode == "scene":
@@ -273,17 +275,22 @@ def annotate(
 
 
 def _tag_layout(
-    draw: ImageDraw.ImageDraw, texts: list[str], boxes: list[tags.Rect], size: tuple[int, int], numbered: bool
+    draw: ImageDraw.ImageDraw,
+    texts: list[str],
+    boxes: list[tags.Rect],
+    size: tuple[int, int],
+    numbered: bool,
+    shown_width: int = 0,
 ) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, list[tags.Rect | None]]:
     """(font, a rectangle or None per tag): the largest font at which every tag touches its box and covers
     no other face, down to a floor still readable on screen; at the floor, tags with no such room by their
     box go nearby (lrfp.pipeline.tags.place)."""
-    long_side, pad = max(size), max(1, round(max(size) / 400))
+    pad = max(1, round(max(size) / 400))
     # a number tag can be big; a label tag is long, so smaller, to keep crowds readable
     if numbered:  # numbers stay readable on a phone, where the photo is shown about 360 px wide
         largest, smallest = tags.number_font_px(*size)
     else:
-        largest, smallest = max(11, round(long_side / 75)), max(11, round(long_side / 110))
+        largest, smallest = tags.label_font_px(*size, shown_width)
     for px in sorted({largest, round(largest * 0.8), round(largest * 0.65), smallest}, reverse=True):
         if px < smallest:
             continue

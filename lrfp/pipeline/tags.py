@@ -109,13 +109,28 @@ def covering(spots: list[Rect | None], boxes: list[Rect]) -> int:
 # A phone shows an annotated photo about 360 px wide (a 390 px screen less the page's margins): the number
 # tags must be read at that width, so their font is a share of the image's width, not of its longer side.
 PHONE_SHOWN_WIDTH = 358
-NUMBER_MIN_SHOWN_PX = 12  # the smallest number on that phone, in CSS px (Streamlit's captions are 14)
+TAG_MIN_SHOWN_PX = 12  # the smallest tag text on a screen, in CSS px (Streamlit's captions are 14)
+
+
+def shown_floor(width: int, shown_width: int) -> int:
+    """The font size, in pixels of a WIDTH-wide image, that is TAG_MIN_SHOWN_PX once the image is shown SHOWN_WIDTH
+    wide (0 for an image not shown at a known width)."""
+    return -(-width * TAG_MIN_SHOWN_PX // shown_width) if shown_width else 0
 
 
 def number_font_px(width: int, height: int) -> tuple[int, int]:
     """(largest, smallest) font size, in pixels of the annotated image, of the number tags of a WIDTH x HEIGHT
-    image: at least NUMBER_MIN_SHOWN_PX once the image is shown PHONE_SHOWN_WIDTH wide, and never smaller
+    image: at least TAG_MIN_SHOWN_PX once the image is shown PHONE_SHOWN_WIDTH wide, and never smaller
     than the earlier sizes (1/35 and 1/55 of the longer side, 11 px at least), which a desktop keeps."""
     long_side = max(width, height)
-    smallest = max(11, round(long_side / 55), -(-width * NUMBER_MIN_SHOWN_PX // PHONE_SHOWN_WIDTH))
+    smallest = max(11, round(long_side / 55), shown_floor(width, PHONE_SHOWN_WIDTH))
     return max(smallest, round(long_side / 35)), smallest
+
+
+def label_font_px(width: int, height: int, shown_width: int = 0) -> tuple[int, int]:
+    """(largest, smallest) font size of the label tags ("without mask 91%"): long, so smaller than numbers to
+    keep a crowd readable (1/75 and 1/110 of the longer side, 11 px at least); an image a page shows
+    SHOWN_WIDTH wide (CSS px) gets them TAG_MIN_SHOWN_PX high there at least."""
+    long_side = max(width, height)
+    smallest = max(11, round(long_side / 110), shown_floor(width, shown_width))
+    return max(smallest, round(long_side / 75)), smallest

@@ -1,9 +1,10 @@
-"""What a model card says of the command that trained its model, for a reader of the repository."""
+"""What a model card says in words, for a reader of the repository: the command that trained its model, its
+settings, classes, split sizes and confusion matrix."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from lrfp.core import labels
 
@@ -37,3 +38,21 @@ def settings_in_words(settings: Mapping) -> str:
 def classes_in_words(names: Iterable[str]) -> str:
     """A card's list of classes as every page names them: "with mask, without mask"."""
     return ", ".join(labels.text(name) for name in names)
+
+
+def sizes_in_words(sizes: Mapping[str, int]) -> str:
+    """A data set's faces per split, in the order they are made and used: "2,973 train, 148 val, 594 test"."""
+    order = [s for s in ("train", "val", "test") if s in sizes] + [
+        s for s in sizes if s not in ("train", "val", "test")
+    ]
+    return ", ".join(f"{sizes[split]:,} {split}" for split in order)
+
+
+def confusion_table(matrix: Sequence[Sequence[int]], classes: Iterable[str]) -> list[str]:
+    """A confusion matrix as a small markdown table in words: a row per true class, a column per predicted one."""
+    names = [labels.text(name) for name in classes]
+    return [
+        "| true class | " + " | ".join(f"predicted {name}" for name in names) + " |",
+        "|---" * (len(names) + 1) + "|",
+        *(f"| {name} | " + " | ".join(str(count) for count in row) + " |" for name, row in zip(names, matrix)),
+    ]

@@ -18,7 +18,7 @@ from lrfp.core.metrics import FACE_SIZE_BINS, wilson_interval
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.models.checkpoint import ship_copy
 from lrfp.models.registry import REGISTRY
-from lrfp.publishing.cards import classes_in_words, command_line, settings_in_words
+from lrfp.publishing.cards import command_line, confusion_table, settings_in_words, sizes_in_words
 from lrfp.publishing.index import INDEX_NAME, check_model_name, choose_default, read_index, ship_default_onnx
 from lrfp.publishing.production import RUNS_SUBDIR, choose_production_default, production_card
 from lrfp.reporting.results import load_records
@@ -76,7 +76,7 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
         f"- **Run**: `{record['run_id']}`; record in `results/runs/{record['run_id']}.json`.",
         command_line(record["command"], cfg["model"]),
         f'- **Data**: `{record["data"]["root"]}` built by `lrfp data build` from the Kaggle "Face Mask Detection" '
-        f"set (CC0), manifest sha256 `{record['data']['manifest_sha256'][:16]}…`; split sizes {settings_in_words(record['data']['sizes'])}.",
+        f"set (CC0), manifest sha256 `{record['data']['manifest_sha256'][:16]}…`; split sizes {sizes_in_words(record['data']['sizes'])}.",
         f"- **Chosen by** {chosen_by or FAMILY_CHOICE}: validation accuracy {val_acc:.4f} (loss {val_loss:.4f}).",
         "- **Training augmentation**: random rotation and horizontal flip"
         + (
@@ -93,10 +93,9 @@ def model_card(name: str, record: dict, epoch: int, chosen_by: str | None = None
         f"| {test['accuracy']:.4f} | {low:.4f}–{high:.4f} | {test['balanced_accuracy']:.4f} | {test['avg_loss']:.4f} | "
         f"{test.get('roc_auc', float('nan')):.4f} | {test['n']} |",
         "",
-        "Confusion matrix (rows = true, columns = predicted, order "
-        + classes_in_words(test["classes"])
-        + "): "
-        + str(test["confusion_matrix"]),
+        "Confusion matrix (test faces by their true class and the class the model gave them):",
+        "",
+        *confusion_table(test["confusion_matrix"], test["classes"]),
         "",
         "By face size (shorter side of the face box in the source photo):",
         "",

@@ -16,7 +16,7 @@ from lrfp.core import paths
 from lrfp.core.errors import RunError
 from lrfp.core.records import read_json, write_json_atomic
 from lrfp.models.checkpoint import ship_copy
-from lrfp.publishing.cards import classes_in_words, command_line, settings_in_words
+from lrfp.publishing.cards import classes_in_words, command_line, settings_in_words, sizes_in_words
 from lrfp.publishing.index import INDEX_NAME, check_model_name, read_index, ship_default_onnx
 from lrfp.training.config import with_defaults
 from lrfp.training.recipes import LABEL_SMOOTHING
@@ -138,8 +138,7 @@ def production_card(name: str, entry: dict, record: dict, results_dir: Path) -> 
         command_line(record["command"], cfg["model"]),
         f'- **Data**: face bank `{record["data"]["root"]}` (`lrfp facebank build` on the Kaggle "Face Mask '
         f'Detection" set, CC0), sha256 `{record["data"]["manifest_sha256"][:16]}…`; faces '
-        f"{settings_in_words(record['data']['sizes'])} (train = the train photos, val = the val photos, test = the test photos of the "
-        "default build).",
+        f"{sizes_in_words(record['data']['sizes'])}, each from the photos of its split in the default build.",
         f"- **Chosen by**: {CV_CHOICE if cv else 'the configuration that cross-validation chose for the two-class model; trained once'}.",
         "",
     ]
