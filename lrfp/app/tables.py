@@ -141,12 +141,12 @@ def views_table(reports: list[dict]) -> pd.DataFrame:
             "Photos": r["photos_from"].split(" split")[0].split(" of the ")[-1],
             "View": r.get("view", "1x"),
             "Detector": setting(r),
+            # records of one setting made at different commits (before and after a change) read alike: the
+            # record's name tells them apart, beside the setting so that a screen's width shows it
+            "Record": r.get("name", ""),
             **_key_figures(r),
             **_cost(r),
             **by_size(r),
-            # records of one setting made at different commits (before and after a change) read alike: the
-            # record's name tells them apart
-            "Record": r.get("name", ""),
         }
         for r in reports
     ]
