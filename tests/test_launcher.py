@@ -6,7 +6,7 @@ import time
 import pytest
 
 from lrfp.app.catalog import list_checkpoints
-from lrfp.app.launcher import launch, list_runs
+from lrfp.app.launcher import launch, list_runs, log_shown
 
 pytestmark = pytest.mark.training  # each test trains in child processes, as the Train page does
 
@@ -84,3 +84,12 @@ def test_a_visitor_clicking_start_again_is_told_the_run_is_their_own(tiny_datase
     finally:
         stop(out / first)
     wait_all(out, 1)
+
+
+def test_a_run_that_has_printed_nothing_yet_says_it_is_starting():
+    """The Train page showed "(no output yet)" for the minute a new run spends importing torch and reading its
+    data: it looked hung (a new user's try, stop 41). A running run says what it is doing and for how long."""
+    run = {"status": "running", "log_tail": "", "started": 1000.0}
+    assert log_shown(run, now=1063.0).startswith("Starting (63 s): loading PyTorch and the data set")
+    assert log_shown(run | {"log_tail": "epoch 1/2"}) == "epoch 1/2"
+    assert log_shown(run | {"status": "failed"}) == "(the run wrote nothing)"

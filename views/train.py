@@ -3,7 +3,17 @@
 import streamlit as st
 
 from lrfp.app import charts
-from lrfp.app.launcher import LaunchRefused, launch, list_runs, resume, run_name, stop, stopped_line, watch
+from lrfp.app.launcher import (
+    LaunchRefused,
+    launch,
+    list_runs,
+    log_shown,
+    resume,
+    run_name,
+    stop,
+    stopped_line,
+    watch,
+)
 from lrfp.app.plain import plain, plain_message
 from lrfp.core import paths
 from lrfp.core import server_settings as settings
@@ -155,7 +165,7 @@ def runs_panel():
                 if may_stop(run) and st.button("Resume this run", key=f"resume-{run['run_id']}"):
                     resume_run(run)
             if run["status"] != "finished":
-                st.code(without_paths(run["log_tail"]) or "(no output yet)")  # the server's folders cut off
+                st.code(without_paths(log_shown(run)))  # the server's folders cut off
 
 
 runs_panel()

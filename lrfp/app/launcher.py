@@ -290,6 +290,18 @@ def stopped_line(run: dict) -> str:
     )
 
 
+def log_shown(run: dict, now: float | None = None) -> str:
+    """The end of a run's log as its panel shows it; before the first line, what the run is doing: a new
+    process imports torch and reads its data set before it prints (a minute or more on a busy 2-core server),
+    and "(no output yet)" for that long read as a run that had hung."""
+    if run["log_tail"]:
+        return run["log_tail"]
+    if run["status"] != "running":
+        return "(the run wrote nothing)"
+    waited = round((time.time() if now is None else now) - run.get("started", 0))
+    return f"Starting ({waited} s): loading PyTorch and the data set; the first lines come before epoch 1."
+
+
 def list_runs(out: Path) -> list[dict]:
     """Every app-launched run under `out`, newest first."""
     out = Path(out)
