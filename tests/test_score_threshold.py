@@ -118,3 +118,25 @@ def test_each_look_asks_its_own_score_and_every_box_knows_its_look(detector):
     assert {b.look for b in search.boxes} <= {0.5, 1.0, 2.0} and all(b.look is not None for b in search.boxes)
     assert FaceBox(1, 2, 3, 4, 0.5, 1.0) == FaceBox(1, 2, 3, 4, 0.5)  # boxes compare without their look
     assert FaceDetector(reduced_min_score=0.65).describe()["reduced_min_score"] == 0.65
+
+
+class _Scores:
+    """A detector backend that finds one 30 px face in the middle of any input, scored SCORE (None: no face), and,
+    as the real backends do, gives it only when asked a score at most SCORE."""
+
+    def __init__(self, score: float | None):
+        self.score = score
+
+    def __call__(self, rgb: np.ndarray, min_score: float) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        face = [w / 2 - 15, h / 2 - 15, w / 2 + 15, h / 2 + 15, self.score]
+        return np.array([face] if self.score is not None and self.score >= min_score else [], np.float32).reshape(-1, 5)
+
+
+@pytest.mark.parametrize("score, kept", [(0.5014, False), (0.5163, True)])
+def test_the_fine_tuned_detector_keeps_no_box_at_its_int8_graphs_lowest_step_over_half(detector, score, kept):
+    # 0.5014 held 4 of the 9 boxes on the no-face set's val pictures and none of the val photos' faces
+    finder = _with(detector, _Scores(None))  # the reduced looks (RetinaFace) find nothing
+    finder._backends = finder._backends | {detector.kind.name: _Scores(score)}
+    assert detector.kind.name == "centerface-masks"
+    assert bool(finder.detect(Image.new("RGB", (640, 480)))) is kept
