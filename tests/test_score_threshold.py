@@ -14,7 +14,7 @@ from PIL import Image
 from lrfp.evaluation.noface_bench import summarize_noface
 from lrfp.evaluation.scene_bench import scene_benchmark
 from lrfp.evaluation.thresholds import LOOK, asking, labelled_figures, noface_figures
-from lrfp.pipeline.detect import FaceBox, FaceDetector
+from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, FaceBox, FaceDetector
 
 MASKED, BARE = (10, 10, 50, 50), (100, 10, 140, 50)  # the labelled faces of each photo
 # what the fake detector finds on every photo: (box, score, look)
@@ -140,3 +140,15 @@ def test_the_fine_tuned_detector_keeps_no_box_at_its_int8_graphs_lowest_step_ove
     finder._backends = finder._backends | {detector.kind.name: _Scores(score)}
     assert detector.kind.name == "centerface-masks"
     assert bool(finder.detect(Image.new("RGB", (640, 480)))) is kept
+
+
+def test_footage_keeps_half_for_the_people_tracker_where_photos_ask_more(monkeypatch):
+    from lrfp.scale.settings import Settings
+
+    monkeypatch.setattr("lrfp.scale.settings.Classifier", lambda *a, **k: None)
+    _, footage = Settings(model="model3").load()
+    assert footage.min_score == footage.enlarged_min_score == DETECTORS[DEFAULT_DETECTOR].footage_min_score == 0.5
+    _, asked = Settings(model="model3", min_score=0.7).load()
+    assert (asked.min_score, asked.enlarged_min_score) == (0.7, 0.5)
+    photos = DETECTORS[DEFAULT_DETECTOR]
+    assert photos.min_score == photos.enlarged_min_score == 0.51

@@ -42,8 +42,9 @@ class DetectorKind:
     """A detector: its backend (called with no arguments, it gives a callable (rgb, min_score) -> rows of
     x0, y0, x1, y1, score) and the settings of the pyramid chosen for it on the train photos: the confidence looks
     at the frame's size or smaller ask, the confidence enlarged looks ask, the finest look's enlargement,
-    the band of face sizes (shorter side, detector px) one look finds reliably, and the detector its
-    reduced looks use (None: itself)."""
+    the band of face sizes (shorter side, detector px) one look finds reliably, the detector its
+    reduced looks use (None: itself), and the confidence its own looks ask of footage (`lrfp monitor`, whose
+    people tracker counts people from every box; None: as of photos)."""
 
     name: str
     backend: Callable[[], Backend]
@@ -52,6 +53,7 @@ class DetectorKind:
     enlarge: float
     band: tuple[int, int]
     reduced_looks: str | None = None
+    footage_min_score: float | None = None
 
 
 DETECTORS = {
@@ -104,6 +106,9 @@ DETECTORS = {
             enlarge=2.0,
             band=(23, 128),
             reduced_looks="retinaface",
+            # footage keeps 0.5: at 0.51 the demo clips' people replayed live as `lrfp monitor --live` meets them
+            # fell from 90 to 87 and north-gate/clip2's ID switches rose from 8 to 38 (benchmarks/people_tracking.py)
+            footage_min_score=0.5,
         ),
     )
 }
