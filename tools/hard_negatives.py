@@ -67,7 +67,7 @@ def noface_rows(folder: Path, records: list[Path], out: Path) -> list[dict]:
                 if picture["split"] == "test" or not picture["boxes"]:
                     continue
                 frame, k = noface_view(load_image(folder / pictures[picture["id"]]["path"]), view)
-                for i, (x0, y0, x1, y1, score, label) in enumerate(picture["boxes"]):
+                for i, (x0, y0, x1, y1, score, label, *_) in enumerate(picture["boxes"]):
                     crop = frame.crop(tuple(round(v * k) for v in (x0, y0, x1, y1)))
                     name = f"noface-{detector}-{view}-{picture['id']}-{i}"
                     rows.append(_row(_save(crop, out, name), "noface", picture["id"], view, detector,

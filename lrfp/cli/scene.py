@@ -110,6 +110,7 @@ def cmd_scene_bench(args) -> int:
         scale=args.detector_scale,
         max_side=args.detector_max_side,
         enlarged_min_score=args.enlarged_min_score,
+        reduced_min_score=args.reduced_min_score,
         enlarge=args.enlarge,
         budget_mp=args.budget_mp,
         step=args.pyramid_step,
@@ -277,6 +278,13 @@ def add_scene_bench(sb) -> None:
         help="with --detector-scale: cap the look at this many px, untiled (3 and 2048: the earlier default)",
     )
     sb.add_argument("--enlarged-min-score", type=argtypes.SCORE, help="pyramid: confidence asked of the enlarged look")
+    sb.add_argument(
+        "--reduced-min-score",
+        type=argtypes.SCORE,
+        help="pyramid: confidence asked of the reduced looks (default: their detector's own, "
+        + ", ".join(f"{k} {DETECTORS[d.reduced_looks or k].min_score:g}" for k, d in DETECTORS.items())
+        + ")",
+    )
     sb.add_argument(
         "--enlarge",
         type=argtypes.DETECTOR_SCALE,

@@ -5,8 +5,9 @@ something that is not a face.
 
 Figures per view: boxes per 100 pictures, the pictures with any box, and the same per kind; the labels
 the boxes got; the pictures with the most boxes. Each picture's boxes (in its own pixels, with the
-detector's score and the label) are kept in the record, so that they can be looked at or cut out as
-hard negatives without running the detector again.
+detector's score, the label and the look that found it: scene_bench.box_row) are kept in the record, so
+that they can be looked at, cut out as hard negatives or judged at a higher score without running the
+detector again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from PIL import Image
 
 from lrfp.core.progress import bar
 from lrfp.data.images import load_image
-from lrfp.evaluation.scene_bench import PHONE_SIDE
+from lrfp.evaluation.scene_bench import PHONE_SIDE, box_row
 from lrfp.pipeline.scene import analyze
 
 NOFACE_VIEWS = ("own", "phone")
@@ -44,17 +45,7 @@ def noface_benchmark(folder: Path, rows: list[dict], classifier, detector, views
         for view in views:
             frame, k = noface_view(image, view)
             result = analyze(frame, classifier, detector, "scene")
-            boxes = [
-                [
-                    round(f.box.x0 / k, 1),
-                    round(f.box.y0 / k, 1),
-                    round(f.box.x1 / k, 1),
-                    round(f.box.y1 / k, 1),
-                    round(f.box.score, 4),
-                    f.label,
-                ]  # fmt: skip
-                for f in result.faces
-            ]
+            boxes = [box_row(f, k) for f in result.faces]
             found[view].append({"id": row["id"], "kind": row["kind"], "split": row["split"], "boxes": boxes})
     return {view: summarize_noface(found[view]) for view in views}
 

@@ -24,6 +24,8 @@ detections that match no labelled face, per photo, and those of them answered "c
 answered "can't tell"; milliseconds per photo (median). The pasted view also counts the boxes on its one
 face at each size (`boxes_per_face`: a box mostly inside the pasted crop, or holding most of the face): one
 face should get exactly one box, never a box for its upper half beside the whole face.
+Every frame's labelled faces and kept boxes, each with its detector score and look, are kept in the record
+(`frames`), so that a higher score can be judged without running the detector again (lrfp.evaluation.thresholds).
 """
 
 from __future__ import annotations
@@ -174,6 +176,7 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
     end_to_end = unmatched = labelled = seen = found_unsure = unmatched_unsure = 0
     ms = []
     boxes_on_face: dict[int, list[int]] = {}  # the pasted view: pasted size -> boxes on the face, per frame
+    kept: list[dict] = []  # every frame's labelled faces and boxes (frame_record)
     photos = (read_labelled_photo(x) for x in bar(xml_files, desc="photos", unit="photo"))
     for frame in view_frames(photos, view):
         t0 = time.perf_counter()
@@ -186,6 +189,7 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
         if view == "pasted":
             size = round(min(boxes[0][2] - boxes[0][0], boxes[0][3] - boxes[0][1]))
             boxes_on_face.setdefault(size, []).append(_on_face(boxes[0], faces))
+        kept.append(frame_record(frame, result))
         unmatched += len(faces) - len(pairing)
         paired = set(pairing.values())
         unmatched_unsure += sum(f.label == UNSURE for j, f in enumerate(result.faces) if j not in paired)
@@ -211,12 +215,33 @@ def scene_benchmark(xml_files: list[Path], classifier, detector, view: str = "1x
     )
     # faces answered "can't tell" are found but not judged; unmatched boxes so answered are still boxes
     report["found_unsure"] = found_unsure
+    report["classes"] = classes  # the labels scored (lrfp.evaluation.thresholds needs them)
     report["unmatched_unsure_per_photo"] = unmatched_unsure / seen if seen else None
     report["recall_by_frame_size"] = _recall_by_bin(found_by_frame_bin, labelled_by_frame_bin, FRAME_FACE_BINS)
     report["ms_by_frame_size_median"] = {n: statistics.median(v) for n, v in ms_by_frame_bin.items()}
     if view == "pasted":
         report["boxes_per_face"] = _boxes_per_face(boxes_on_face)
+    report["frames"] = kept
     return report
+
+
+def box_row(face, k: float = 1.0) -> list:
+    """A kept face as records keep it: x0, y0, x1, y1 (frame px divided by K), the detector's score, the label,
+    and the scale of the pyramid's look that found it (frame px to detector px)."""
+    b = face.box
+    corners = [round(v / k, 1) for v in (b.x0, b.y0, b.x1, b.y1)]
+    return [*corners, round(b.score, 4), face.label, b.look]
+
+
+def frame_record(frame: Frame, result) -> dict:
+    """A frame as the record keeps it (`frames`): the photos in it, its labelled faces (class, x0, y0, x1, y1
+    in frame px, shorter side in the photo's px) and the boxes kept (box_row), so that the figures at a higher
+    score can be had without running the detector again (lrfp.evaluation.thresholds)."""
+    return {
+        "photos": frame.photos,
+        "faces": [[label, *box, round(side, 2)] for label, box, side in frame.objects],
+        "boxes": [box_row(f) for f in result.faces],
+    }
 
 
 def _on_face(face, found) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -63,11 +63,16 @@ IOU_MATCH_LOOKS = 0.3  # another look's box on it (the scene benchmark's match o
 
 @dataclass(frozen=True)
 class FaceBox:
+    """A face's box in frame pixels, the detector's score, and the scale of the pyramid's look that found it (the
+    searched frame's px to the detector's: under 1 a reduced look; None where unknown). Records keep the look;
+    boxes compare without it."""
+
     x0: int
     y0: int
     x1: int
     y1: int
     score: float
+    look: float | None = field(default=None, compare=False)
 
     @property
     def size(self) -> int:

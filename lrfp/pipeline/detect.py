@@ -95,8 +95,9 @@ class FaceDetector:
     its band (coarser looks find the bigger ones, a finer full look the smaller ones), and one merge keeps
     one box per face. `scale` (the live webcam's 0.5, say): one look at that scale, tiled, every face
     kept. `max_side` with `scale` gives the single look of earlier releases (retinaface, scale 3,
-    max_side 2048), for comparisons. `min_score` / `enlarged_min_score` / `enlarge`: the confidence the
-    looks ask and the finest look's enlargement (default: the detector's, chosen on the train photos);
+    max_side 2048), for comparisons. `min_score` / `enlarged_min_score` / `reduced_min_score` / `enlarge`: the
+    confidence the looks at the frame's size, the enlarged looks and the reduced looks (the detector of
+    `reduced_looks`) ask, and the finest look's enlargement (default: the detectors' own);
     `band`: another band of face sizes for the detector's own looks (comparisons); `finest_side`: small frames
     get one more enlarged look, to this many px on their shorter side (pyramid_scales; footage:
     FOOTAGE_FINEST_SIDE); `at_detail` (the pyramid's default): a frame enlarged ENLARGED_FROM times or more
@@ -117,6 +118,7 @@ class FaceDetector:
         band: tuple[int, int] | None = None,
         finest_side: int | None = None,
         at_detail: bool = True,
+        reduced_min_score: float | None = None,
     ):
         if detector not in DETECTORS:
             raise ValueError(f"unknown face detector {detector!r}; known: {', '.join(DETECTORS)}")
@@ -126,6 +128,7 @@ class FaceDetector:
         self._backends = {name: kind.backend() for name, kind in kinds.items()}
         self.min_score = self.kind.min_score if min_score is None else min_score
         self.enlarged_min_score = self.kind.enlarged_min_score if enlarged_min_score is None else enlarged_min_score
+        self.reduced_min_score = self.reduced_kind.min_score if reduced_min_score is None else reduced_min_score
         self.enlarge = self.kind.enlarge if enlarge is None else enlarge
         self.scale = scale
         self.min_size = min_size
@@ -164,6 +167,7 @@ class FaceDetector:
                 "overlap": OVERLAP,
                 "min_score": self.min_score,
                 "enlarged_min_score": self.enlarged_min_score,
+                "reduced_min_score": self.reduced_min_score,
             }
             | ({"finest_side": self.finest_side} if self.finest_side is not None else {})
             | ({"at_detail": {"enlarged_from": ENLARGED_FROM, "searched_at": SEARCHED_AT}} if self.at_detail else {})
@@ -210,7 +214,7 @@ class FaceDetector:
         search.look_mp = {s / k: mp for s, mp in inner.look_mp.items()}
         w, h = search.image.size
         return [
-            FaceBox(b.x0 * k, b.y0 * k, min(w, b.x1 * k), min(h, b.y1 * k), b.score) for b in found
+            FaceBox(b.x0 * k, b.y0 * k, min(w, b.x1 * k), min(h, b.y1 * k), b.score, b.look) for b in found
         ]  # fmt: skip
 
     def _merged(self, search: Search) -> list[FaceBox]:
@@ -236,7 +240,8 @@ class FaceDetector:
         found: list[FaceBox] = []
         looks: list[LookBoxes] = []
         for i, (s, kind, overlap) in enumerate(zip(scales, kinds, overlaps)):
-            score = self.enlarged_min_score if s > 1 else self.min_score if kind is self.kind else kind.min_score
+            own = self.min_score if kind is self.kind else self.reduced_min_score
+            score = self.enlarged_min_score if s > 1 else own
             lo, hi = kind.band
             # the coarsest look keeps any big face; a look keeps faces under its band only when no finer
             # look covers the whole frame after it
@@ -298,6 +303,7 @@ class FaceDetector:
                     round(min(right, left + dx1 / sx)),
                     round(min(bottom, top + dy1 / sy)),
                     score,
+                    look.scale,
                 )
             )
         return out

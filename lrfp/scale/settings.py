@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from lrfp.core.errors import ConfigError
-from lrfp.pipeline.detect import DEFAULT_DETECTOR, FaceDetector
+from lrfp.pipeline.detect import DEFAULT_DETECTOR, DETECTORS, FaceDetector
 from lrfp.pipeline.frames import Analyze, scene_analysis
 from lrfp.pipeline.inference import Classifier
 from lrfp.pipeline.interval import CameraGroup
@@ -52,10 +52,14 @@ class Settings:
         """(classifier, detector) as these settings make them."""
         classifier = Classifier(self.model, backend=self.backend, device=device or self.device)
         # a camera's frames are at their own resolution: the check for pictures enlarged beyond their detail
-        # (lrfp.pipeline.detail) would cost every detection frame and change nothing
+        # (lrfp.pipeline.detail) would cost every detection frame and change nothing; and footage keeps its
+        # detector's footage score where it has one (the people tracker counts people from every box)
+        kind = DETECTORS.get(self.detector)
+        footage = kind.footage_min_score if kind else None
         detector = FaceDetector(
             self.detector,
-            min_score=self.min_score,
+            min_score=footage if self.min_score is None else self.min_score,
+            enlarged_min_score=footage,
             scale=self.detector_scale,
             finest_side=self.finest_side,
             at_detail=False,
