@@ -72,7 +72,7 @@ def search_main(args) -> None:
     classifier, finder = Classifier(default_model() or "model3"), FaceDetector()
     if args.sizes:
         scene_bench.PASTED_SIZES = tuple(int(v) for v in args.sizes.split(","))
-    xmls = photos_of(args.source, args.data, args.split)[:: args.every]
+    xmls = photos_of(args.source, args.data, args.split)[args.first :: args.every]
     group = int(args.view.split("-", 1)[1].split("x")[0]) ** 2 if args.view.startswith("tiled-") else 1
     frames = []
     for start in range(0, len(xmls), group):  # a tiled view's frame holds `group` photos, named by its first
@@ -329,6 +329,7 @@ def main() -> None:
     search.add_argument("--view", default="pasted")
     search.add_argument("--sizes", help="the pasted view's sizes (default: all of scene_bench.PASTED_SIZES)")
     search.add_argument("--every", type=int, default=1, help="only every this many-th photo")
+    search.add_argument("--first", type=int, default=0, help="with --every: the index of the first photo taken")
     search.add_argument("--cache", type=Path, required=True)
     replayed = commands.add_parser("score", help="replay the merges on cached looks and score them")
     replayed.add_argument("caches", type=Path, nargs="+")
