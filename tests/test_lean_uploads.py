@@ -81,7 +81,24 @@ def _merge_pair_by_pair(found: list[FaceBox]) -> list[FaceBox]:
         over = [o for o in kept if o.score > b.score and inside(b, o) > 0]
         return len(over) >= 2 and covered(b, over) >= boxes.STRADDLE
 
-    return [b for b in kept if not straddles(b)]
+    kept = [b for b in kept if not straddles(b)]
+
+    def in_column(b: FaceBox, o: FaceBox) -> bool:  # b in the column of o, o more confident
+        wide = max(b.x1 - b.x0, o.x1 - o.x0)
+        smaller = min(max(1, (c.x1 - c.x0) * (c.y1 - c.y0)) for c in (b, o))
+        inter = inside(b, o) * max(1, (b.x1 - b.x0) * (b.y1 - b.y0))
+        return (
+            abs((b.x0 + b.x1) / 2 - (o.x0 + o.x1) / 2) <= boxes.COLUMN * wide
+            and inter >= boxes.COLUMN_SHARE * smaller
+            and max(b.size, o.size) <= boxes.PART_OF * min(b.size, o.size)
+            and o.score > b.score
+        )
+
+    stacked: list[FaceBox] = []
+    for b in sorted(kept, key=lambda b: -b.score):
+        if any(in_column(b, o) for o in kept if o.score > b.score and not any(o is s for s in stacked)):
+            stacked.append(b)
+    return [b for b in kept if not any(b is s for s in stacked)]
 
 
 def test_the_merge_of_hundreds_of_boxes_keeps_what_the_rules_keep_pair_by_pair():

@@ -68,6 +68,27 @@ def test_three_faces_in_a_row_that_overlap_stay_three():
     assert sorted(merge(row), key=lambda b: b.x0) == row
 
 
+def test_a_lower_half_boxed_under_its_face_merges_into_it():
+    # a val photo (maksssksksss408) at 4032 px: the look at 1/2 boxed one blurred face twice, its eyes and brow
+    # (matched to the labelled face) and, under them, its mask and chin, a quarter inside the first
+    upper, lower = FaceBox(1314, 346, 1472, 526, 0.96), FaceBox(1330, 486, 1454, 642, 0.93)
+    assert merge([upper, lower]) == [upper]
+
+
+def test_a_double_of_one_face_at_another_look_merges_into_it():
+    # maksssksksss514 at 4032 px: the look at 1/2 and the look at the frame's own size on one face, half of the
+    # one inside the other (IoU 0.38, under NMS_IOU)
+    face, double = FaceBox(3902, 452, 4012, 596, 0.83), FaceBox(3888, 515, 4012, 649, 0.62)
+    assert merge([double, face]) == [face]
+
+
+def test_a_face_above_and_behind_another_stays():
+    # two labelled faces of a crowd (train photo maksssksksss674): the one behind a fifth inside the one in front,
+    # their centres 0.3 of its width apart; the one behind less confident
+    front, behind = FaceBox(130, 67, 152, 92, 0.95), FaceBox(140, 56, 155, 71, 0.6)
+    assert sorted(merge([front, behind]), key=lambda b: b.x0) == [front, behind]
+
+
 # a face pasted at 3000 px, found whole by the look at 1/8 (RetinaFace, band 32-512 detector px), and a box of
 # the look at 1/2 under its chin, 4 times smaller: at 1/4 it would measure 205 detector px
 BIG, UNDER_CHIN = FaceBox(2289, 0, 5179, 3733, 1.0), FaceBox(2782, 3857, 3609, 4657, 0.77)
