@@ -422,3 +422,12 @@ def test_a_picture_with_no_face_reads_no_face_found():
     assert "0 face(s)" not in line and "0 with mask" not in line
     rejected = SceneResult("scene", [], rejected=[FaceBox(0, 0, 40, 40, 0.6)], detect_ms=800)
     assert "no face found, 1 box(es) rejected as not faces ·" in result_text.scene_summary("page.png", rejected)
+
+
+def test_a_view_record_made_at_another_detector_score_is_not_called_the_default():
+    """Stop 41 raised the fine-tuned CenterFace's score from 0.5 to 0.51: the records made at 0.5 read
+    "(default)" beside today's. They say the score they kept instead."""
+    views = tables.views_table(load_view_reports())
+    rows = views.set_index("Record")["Detector"]
+    assert rows["test_1x_before-thresh41"] == "centerface-masks pyramid, steps of 2, keeping 0.5"
+    assert rows["test_1x_stop41"] == "centerface-masks pyramid, steps of 2 (default)"

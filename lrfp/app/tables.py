@@ -9,6 +9,7 @@ import streamlit as st
 from lrfp.app.charts import configuration
 from lrfp.evaluation.scene_bench import VIEWS
 from lrfp.pipeline.detect import DEFAULT_DETECTOR, PYRAMID_STEP
+from lrfp.pipeline.detectors import DETECTORS
 
 TABLE_COLUMNS = {
     "experiment": ("Exp.", "The paper's experiment (1-4)", "%d"),
@@ -122,8 +123,16 @@ def views_table(reports: list[dict]) -> pd.DataFrame:
                 f" ≤ {d['max_side']} px (first default)" if d.get("max_side") else ""
             )
         if d.get("looks") == "pyramid":
-            default = name == DEFAULT_DETECTOR and d.get("step") == PYRAMID_STEP
-            return f"{name} pyramid, steps of {d.get('step', 2)}" + (" (default)" if default else "")
+            # a record made before the detector's score changed is not today's default: it says its score
+            kind = DETECTORS.get(name)
+            score = d.get("min_score")
+            other_score = kind is not None and score is not None and score != kind.min_score
+            default = name == DEFAULT_DETECTOR and d.get("step") == PYRAMID_STEP and not other_score
+            return (
+                f"{name} pyramid, steps of {d.get('step', 2)}"
+                + (f", keeping {score:g}" if other_score else "")
+                + (" (default)" if default else "")
+            )
         return (
             f"{name}, 1x + {d.get('enlarge', 3):g}x"
             + (f" asking {d['enlarged_min_score']:g}" if d.get("enlarged_min_score") != d.get("min_score") else "")
