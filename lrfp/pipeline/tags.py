@@ -122,15 +122,19 @@ def number_font_px(width: int, height: int) -> tuple[int, int]:
     """(largest, smallest) font size, in pixels of the annotated image, of the number tags of a WIDTH x HEIGHT
     image: at least TAG_MIN_SHOWN_PX once the image is shown PHONE_SHOWN_WIDTH wide, and never smaller
     than the earlier sizes (1/35 and 1/55 of the longer side, 11 px at least), which a desktop keeps."""
-    long_side = max(width, height)
-    smallest = max(11, round(long_side / 55), shown_floor(width, PHONE_SHOWN_WIDTH))
-    return max(smallest, round(long_side / 35)), smallest
+    return _font_px(width, height, 35, 55, PHONE_SHOWN_WIDTH)
 
 
 def label_font_px(width: int, height: int, shown_width: int = 0) -> tuple[int, int]:
     """(largest, smallest) font size of the label tags ("without mask 91%"): long, so smaller than numbers to
     keep a crowd readable (1/75 and 1/110 of the longer side, 11 px at least); an image a page shows
     SHOWN_WIDTH wide (CSS px) gets them TAG_MIN_SHOWN_PX high there at least."""
+    return _font_px(width, height, 75, 110, shown_width)
+
+
+def _font_px(width: int, height: int, largest_share: int, smallest_share: int, shown_width: int) -> tuple[int, int]:
+    """(largest, smallest) font size: 1/LARGEST_SHARE and 1/SMALLEST_SHARE of the longer side, 11 px at least,
+    and the smallest readable where the image is shown SHOWN_WIDTH wide (shown_floor)."""
     long_side = max(width, height)
-    smallest = max(11, round(long_side / 110), shown_floor(width, shown_width))
-    return max(smallest, round(long_side / 75)), smallest
+    smallest = max(11, round(long_side / smallest_share), shown_floor(width, shown_width))
+    return max(smallest, round(long_side / largest_share)), smallest
